@@ -1,0 +1,87 @@
+/*
+ * heap.c — heaps: creation from a configuration, teardown, trim, validate,
+ * and the library's one failure reporter.
+ *
+ * A heap owns everything allocated on it; rc_heap_free returns every byte
+ * to the page source.  The heap structure itself comes from the page source
+ * too, so a heap touches no memory that its configuration did not provide.
+ */
+#include "rc_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void rci_fatal(const char *fmt, ...)
+{
+    char buf[768];
+    int n = snprintf(buf, sizeof buf, "rcgc: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof buf - 2)
+        len = sizeof buf - 2;
+    buf[len++] = '\n';
+    ssize_t rc = write(2, buf, len);
+    (void)rc;
+    abort();
+}
+
+void rc_config_init(rc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+}
+
+static bool env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && *v != '0';
+}
+
+rc_heap *rc_heap_new(const rc_config *cfg)
+{
+    rc_config c;
+    if (cfg)
+        c = *cfg;
+    else
+        rc_config_init(&c);
+    if (!c.pages.alloc || !c.pages.free) {
+        c.pages.alloc = rc_page_mmap_alloc;
+        c.pages.free = rc_page_mmap_free;
+        c.pages.purge = rc_page_mmap_purge;
+        c.pages.ctx = NULL;
+    }
+    if (env_flag("RCGC_DEBUG"))
+        c.debug = 1;
+    size_t bytes = (sizeof(rc_heap) + RCI_PAGE - 1) & ~(RCI_PAGE - 1);
+    rc_heap *h = c.pages.alloc(c.pages.ctx, bytes, RCI_PAGE);
+    if (!h)
+        return NULL;
+    memset(h, 0, sizeof *h);
+    h->cfg = c;
+    h->self_bytes = bytes;
+    h->os_bytes = bytes;
+    rci_alloc_init(h);
+    return h;
+}
+
+void rc_heap_free(rc_heap *h)
+{
+    if (!h)
+        return;
+    rci_alloc_release_all(h);
+    rc_page_source pages = h->cfg.pages;
+    pages.free(pages.ctx, h, h->self_bytes);
+}
+
+size_t rc_heap_trim(rc_heap *h)
+{
+    return rci_alloc_trim(h);
+}
+
+int rc_heap_validate(const rc_heap *h)
+{
+    return rci_alloc_validate(h);
+}

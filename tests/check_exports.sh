@@ -1,0 +1,9 @@
+#!/bin/sh
+# Fails when the shared library exports a symbol not named rc_*.
+set -e
+lib="$1"
+bad=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^rc_' || true)
+if [ -n "$bad" ]; then
+  echo "exported symbols outside the rc_ namespace:"; echo "$bad"; exit 1
+fi
+echo "exports ok: $(nm -D --defined-only "$lib" | wc -l) symbols, all rc_*"
