@@ -430,9 +430,21 @@ void rci_alloc_init(rc_heap *h)
         h->cfg.purge_bytes = (size_t)1 << 20;
 }
 
+/* Release the empty pools a bin keeps to avoid thrash. */
+void rci_bin_trim(rc_heap *h, rci_bin *bin)
+{
+    for (rci_pool *p = bin->avail, *next; p != &h->sentinel && p; p = next) {
+        next = p->next;
+        if (p->used == 0)
+            pool_release(h, p);
+    }
+}
+
 size_t rci_alloc_trim(rc_heap *h)
 {
     size_t before = h->purged_bytes, held = h->os_bytes;
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
+        rci_bin_trim(h, &h->raw[c]);
     purge_all(h);
     if (h->spare)
         arena_unmap(h, h->spare);

@@ -214,6 +214,7 @@ RCI_HIDDEN void rci_block_free_slow(rc_heap *h, rci_pool *pool, void *b);
 RCI_HIDDEN void *rci_alloc_big(rc_heap *h, size_t n);
 RCI_HIDDEN size_t rci_block_size(const void *b);
 RCI_HIDDEN size_t rci_alloc_trim(rc_heap *h);
+RCI_HIDDEN void rci_bin_trim(rc_heap *h, rci_bin *bin);
 RCI_HIDDEN int rci_alloc_validate(const rc_heap *h);
 RCI_HIDDEN bool rci_heap_owns_block(const rc_heap *h, const void *p,
                                     rci_pool **pool_out);
