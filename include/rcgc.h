@@ -76,6 +76,9 @@ typedef struct rc_config {
     int debug;              /* nonzero: poison, guard bytes, misuse checks */
     size_t purge_bytes;     /* empty pool pages kept committed before they
                                go back to the OS; 0 means the default 1 MiB */
+    size_t retain_bytes;    /* empty arenas kept mapped (their pages purged)
+                               rather than unmapped; at least one arena
+                               (1 MiB), which is the default */
 } rc_config;
 
 /* Fill *cfg with the defaults (the same as passing NULL to rc_heap_new). */
@@ -90,8 +93,9 @@ RC_API rc_heap *rc_heap_new(const rc_config *cfg);
    source.  NULL is ignored. */
 RC_API void rc_heap_free(rc_heap *h);
 
-/* Give every empty pool page back to the page source now, and unmap the
-   spare arena.  Returns the bytes released. */
+/* Give every empty pool page back to the page source now, release the
+   empty pool each size class keeps, and unmap every empty arena.  Returns
+   the bytes released. */
 RC_API size_t rc_heap_trim(rc_heap *h);
 
 /* Check every invariant of the heap: allocator pools and arenas, counts,
@@ -149,7 +153,7 @@ typedef struct rc_class_stats {
 #define RC_ALLOC_STATS(X)                                                     \
     X(os_bytes,        "bytes held from the page source")                    \
     X(committed_bytes, "bytes that may be resident (held less purged)")      \
-    X(arenas,          "arenas mapped (spare included)")                     \
+    X(arenas,          "arenas mapped (empty kept ones included)")                     \
     X(pools,           "pools in use")                                       \
     X(dirty_pages,     "empty pages not yet returned to the OS")             \
     X(small_bytes,     "bytes in live small blocks")                         \

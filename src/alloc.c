@@ -14,10 +14,12 @@
  * - A block's arena is its address rounded down to 1 MiB, so free needs no
  *   lookup: arena header -> head_of[page] -> pool descriptor.  The pool knows
  *   the block size; small blocks carry no header at all.
- * - A pool is 1..32 pages of one size class (rci_class_pages: the fewest
- *   pages that hold 16 blocks, 8 above 1 KiB, wasting at most 1/16).  Pools
- *   are carved lazily, one page of blocks at a time, so memory is touched
- *   only when a block on it is handed out.
+ * - A pool is 16..32 pages of one size class (rci_class_pages: at least
+ *   64 KiB, at least 8 blocks, wasting at most 1/16).  Measured: with 4 KiB
+ *   pools a 256 B class holds 16 blocks and a busy heap spends most frees
+ *   moving full pools back into their bin; 64 KiB pools make that rare.
+ *   Pools are carved lazily, one page of blocks at a time, so memory is
+ *   touched only when a block on it is handed out.
  * - Requests above RC_SMALL_MAX take a run of whole pages in an arena (a
  *   LARGE pool of one block); above RCI_LARGE_MAX they get their own mapping
  *   whose first page imitates an arena header (HUGE).
@@ -29,8 +31,9 @@
  *   not thrash).
  * - Arenas are bucketed by their number of free pages.  A new pool goes to
  *   the arena with the fewest free pages that can hold it, so the emptiest
- *   arenas drain.  An arena whose pages are all free is unmapped, except one
- *   spare kept to avoid map/unmap thrash.
+ *   arenas drain.  An arena whose pages are all free is unmapped, unless the
+ *   empty arenas kept fit in cfg.retain_bytes (default: one, to avoid
+ *   map/unmap thrash).  Kept arenas' pages are purged like any others.
  * - Freed pages stay committed ("dirty") until more than cfg.purge_bytes of
  *   them pile up; then every dirty run is purged (madvise) at once.  New
  *   pools prefer dirty pages, which are already resident.
@@ -44,10 +47,11 @@ const uint32_t rci_class_size[RC_SIZE_CLASSES] = {
     3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384};
 
 const uint8_t rci_class_pages[RC_SIZE_CLASSES] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
-    3, 3, 4, 4, 3, 3, 4, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32};
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 20, 24, 28, 32};
 
 _Static_assert(RCI_USABLE_PAGES >= 64, "the largest pool fits an arena twice");
+_Static_assert(RCI_ARENA_PAGES <= 256, "head_of holds page numbers in a byte");
 
 /* ---- Page maps ----------------------------------------------------------- */
 
@@ -133,6 +137,16 @@ static size_t next_bucket(const rc_heap *h, size_t from)
 
 /* ---- Arenas -------------------------------------------------------------- */
 
+/* Empty arenas are the ones in the last bucket; they are kept mapped up to
+   cfg.retain_bytes (at least one, to avoid map/unmap thrash). */
+static size_t spare_bytes(const rc_heap *h)
+{
+    size_t n = 0;
+    for (const rci_arena *a = h->bucket[RCI_USABLE_PAGES]; a; a = a->next)
+        n += RCI_ARENA;
+    return n;
+}
+
 static rci_arena *arena_new(rc_heap *h)
 {
     rci_arena *a = rci_page_alloc(h, RCI_ARENA, RCI_ARENA);
@@ -153,8 +167,6 @@ static void arena_unmap(rc_heap *h, rci_arena *a)
 {
     bucket_unlink(h, a);
     h->dirty_pages -= a->ndirty;
-    if (h->spare == a)
-        h->spare = NULL;
     rci_unpoison(a, RCI_ARENA); /* the range may be mapped again */
     rci_page_free(h, a, RCI_ARENA);
 }
@@ -198,8 +210,6 @@ static void pages_take(rc_heap *h, rci_arena *a, size_t first, size_t n)
     bucket_unlink(h, a);
     a->nfree -= (uint32_t)n;
     bucket_link(h, a);
-    if (h->spare == a)
-        h->spare = NULL;
 }
 
 /* Take back a pool's pages; they stay resident until the next purge. */
@@ -214,12 +224,8 @@ static void pages_give(rc_heap *h, rci_arena *a, size_t first, size_t n)
     bucket_unlink(h, a);
     a->nfree += (uint32_t)n;
     bucket_link(h, a);
-    if (a->nfree == RCI_USABLE_PAGES) {
-        if (!h->spare)
-            h->spare = a;
-        else
-            arena_unmap(h, a);
-    }
+    if (a->nfree == RCI_USABLE_PAGES && spare_bytes(h) > h->cfg.retain_bytes)
+        arena_unmap(h, a);
     if (h->dirty_pages * RCI_PAGE > h->cfg.purge_bytes)
         purge_all(h);
 }
@@ -428,6 +434,8 @@ void rci_alloc_init(rc_heap *h)
     }
     if (!h->cfg.purge_bytes)
         h->cfg.purge_bytes = (size_t)1 << 20;
+    if (h->cfg.retain_bytes < RCI_ARENA)
+        h->cfg.retain_bytes = RCI_ARENA;
 }
 
 /* Release the empty pools a bin keeps to avoid thrash. */
@@ -446,8 +454,8 @@ size_t rci_alloc_trim(rc_heap *h)
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
         rci_bin_trim(h, &h->raw[c]);
     purge_all(h);
-    if (h->spare)
-        arena_unmap(h, h->spare);
+    while (h->bucket[RCI_USABLE_PAGES])
+        arena_unmap(h, h->bucket[RCI_USABLE_PAGES]);
     return (h->purged_bytes - before) + (held - h->os_bytes);
 }
 
@@ -582,22 +590,21 @@ int rci_alloc_validate(const rc_heap *h)
 {
     CHECK(h->sentinel.free == NULL && h->sentinel.used == 0, "the sentinel pool was used");
     size_t dirty = 0, held = h->self_bytes;
-    bool spare_seen = h->spare == NULL;
     for (size_t b = 0; b < RCI_BUCKETS; b++) {
         bool listed = map_test(h->bucket_map, b);
         CHECK(listed == (h->bucket[b] != NULL), "bucket %zu map bit is wrong", b);
         for (const rci_arena *a = h->bucket[b]; a; a = a->next) {
             CHECK(a->bucket == b, "arena %p in bucket %zu says %u", (const void *)a, b,
                   a->bucket);
-            CHECK(a->nfree < RCI_USABLE_PAGES || a == h->spare,
-                  "empty arena %p kept besides the spare", (const void *)a);
-            spare_seen |= a == h->spare;
             if (validate_arena(h, a, &dirty) != 0)
                 return -1;
             held += RCI_ARENA;
         }
     }
-    CHECK(spare_seen, "the spare arena is not listed");
+    CHECK(spare_bytes(h) <= h->cfg.retain_bytes || !h->bucket[RCI_USABLE_PAGES] ||
+              !h->bucket[RCI_USABLE_PAGES]->next,
+          "%zu bytes of empty arenas kept, retain_bytes is %zu", spare_bytes(h),
+          h->cfg.retain_bytes);
     for (const rci_arena *a = h->huge; a; a = a->next) {
         CHECK(a->pools[0].kind == RCI_POOL_HUGE && a->heap == h,
               "huge mapping %p is not marked huge", (const void *)a);

@@ -4,7 +4,7 @@
  * Wraps every raw block:   [ header 16 ][ n user bytes ][ guard to block end ]
  * The header holds the requested size and a live mark; fresh user bytes are
  * filled with 0xCD, the guard (at least 16 bytes) with 0xFB, a freed block
- * with 0xDD.  Free checks that the pointer is a live block of this heap,
+ * with a tag and 0xDD.  Free checks that the pointer is a live block of this heap,
  * that it is not already free, and that both ends are intact; allocation
  * checks that a reused block's poison was not written after it was freed.
  * Any violation stops the program with a message naming the address and
@@ -30,15 +30,28 @@ static size_t class_of_block(const void *b)
     return rci_block_size(b);
 }
 
-/* A freed block is 0xDD from byte RCI_LINK_BYTES on; a block freed by this
-   layer and reused must still be.  (A never-used block is not 0xDD at all.) */
+/* A block freed by this layer holds, after the allocator's free mark and
+   link, a tag naming its address and size, then 0xDD to its end.  When the
+   same block is handed out again, all of that must be intact.  (Memory that
+   held other blocks or none carries no matching tag and is not checked.) */
+static uint64_t freed_tag(const unsigned char *b, size_t bytes)
+{
+    return UINT64_C(0xF4EEDB10C0000000) ^ (uint64_t)(uintptr_t)b ^ (uint64_t)bytes;
+}
+
+static void poison_freed(unsigned char *b, size_t bytes)
+{
+    uint64_t tag = freed_tag(b, bytes);
+    memcpy(b + RCI_LINK_BYTES, &tag, sizeof tag);
+    memset(b + RCI_LINK_BYTES + 8, FREED_BYTE, bytes - RCI_LINK_BYTES - 8);
+}
+
 static void check_poison(const unsigned char *b, size_t bytes)
 {
-    if (bytes <= RCI_LINK_BYTES + 8)
+    uint64_t tag;
+    memcpy(&tag, b + RCI_LINK_BYTES, sizeof tag);
+    if (tag != freed_tag(b, bytes))
         return;
-    for (size_t i = RCI_LINK_BYTES; i < RCI_LINK_BYTES + 8; i++)
-        if (b[i] != FREED_BYTE)
-            return;
     for (size_t i = RCI_LINK_BYTES + 8; i < bytes; i++)
         if (b[i] != FREED_BYTE)
             rci_fatal("write after free: block %p (size class %zu bytes) was "
@@ -99,7 +112,7 @@ static unsigned char *checked_block(const rc_heap *h, const void *p, const char 
 void rci_debug_free(rc_heap *h, void *p)
 {
     unsigned char *b = checked_block(h, p, "rc_mem_free");
-    memset(b, FREED_BYTE, class_of_block(b));
+    poison_freed(b, class_of_block(b));
     rci_raw_free(h, b);
 }
 

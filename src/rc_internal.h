@@ -90,9 +90,8 @@ enum { RCI_POOL_FREE = 0, RCI_POOL_SMALL, RCI_POOL_LARGE, RCI_POOL_HUGE };
 
 typedef struct rci_bin rci_bin;
 
-/* A pool: one or more pages carved into blocks of one size class (SMALL),
-   or one block spanning whole pages (LARGE), or the block of a huge mapping
-   (HUGE).  Its descriptor lives in the arena header, indexed by its first
+/* A pool: pages carved into blocks of one size class (SMALL), or one block
+   spanning whole pages (LARGE), or the block of a huge mapping (HUGE).  Its descriptor lives in the arena header, indexed by its first
    page; the other pages point to it through head_of. */
 typedef struct rci_pool {
     void *free;              /* free blocks, linked through word 1 */
@@ -176,7 +175,6 @@ struct rc_heap {
     rci_bin raw[RC_SIZE_CLASSES];        /* raw-block bins, by class */
     rci_arena *bucket[RCI_BUCKETS];      /* arenas by number of free pages */
     uint64_t bucket_map[(RCI_BUCKETS + 63) / 64]; /* nonempty buckets */
-    rci_arena *spare;                    /* an empty arena kept mapped */
     rci_arena *huge;                     /* list of huge mappings */
     size_t dirty_pages;                  /* free pages maybe resident */
     unsigned long fail_countdown;        /* rc_heap_fail_page_request */
@@ -234,12 +232,13 @@ static inline void *rci_bin_alloc(rc_heap *h, rci_bin *bin)
 }
 
 /* The free fast path: push on the block's pool; the slow half handles a
-   pool that was full or is now empty, and blocks that are not small. */
+   pool that was full or is about to be empty, and blocks that are not small
+   (their pools have used == capacity == 1).  One unsigned compare tests
+   2 <= used < capacity. */
 static inline void rci_block_free(rc_heap *h, void *b)
 {
     rci_pool *pool = rci_pool_of(b);
-    if (rci_likely(pool->kind == RCI_POOL_SMALL && pool->used < pool->capacity
-                   && pool->used > 1)) {
+    if (rci_likely(pool->used - 2u < pool->capacity - 2u)) {
         *(uint64_t *)b = RCI_FREE_MARK;
         *rci_link(b) = pool->free;
         pool->free = b;
