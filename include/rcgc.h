@@ -79,6 +79,8 @@ typedef struct rc_config {
     size_t retain_bytes;    /* empty arenas kept mapped (their pages purged)
                                rather than unmapped; at least one arena
                                (1 MiB), which is the default */
+    unsigned gc_threshold[3]; /* all 0: 700, 10, 10 (see rc_gc_set_threshold) */
+    int gc_disabled;        /* nonzero: no automatic collection */
 } rc_config;
 
 /* Fill *cfg with the defaults (the same as passing NULL to rc_heap_new). */
@@ -182,6 +184,289 @@ RC_API void rc_alloc_stats_get(const rc_heap *h, rc_alloc_stats *out);
 /* Print the statistics as a readable table, one row per size class in use
    (like Python's sys._debugmallocstats(), but readable). */
 RC_API void rc_alloc_stats_print(const rc_heap *h, FILE *out);
+
+
+/* ------------------------------------------------------------------------
+ * Managed objects
+ *
+ * An object is a payload with an 8-byte header in front of it: a 32-bit
+ * reference count and 32 bits of flags (collector generation, finalized,
+ * has-weakrefs, and the collector's scratch count).  Its type is not stored
+ * per object: objects live in pools of one type, and the pool knows it.
+ * A pointer to an object points at its payload, which is 8-byte aligned.
+ *
+ * Reference rules (as in CPython): constructors return a new reference
+ * (count 1); container getters return borrowed references; setters and
+ * append take their own reference and never steal the caller's.
+ */
+typedef struct rc_heap rc_heap;
+typedef void (*rc_visit_fn)(void **slot, void *ctx);
+
+#define RC_TYPE_ACYCLIC 1u  /* instances can never be part of a cycle: the
+                               collector never scans them (traverse is still
+                               used to release children) */
+
+typedef struct rc_type {
+    const char *name;  /* for messages, census and traces */
+    size_t size;       /* payload bytes; 0 for variable-size types */
+    /* Report every slot that holds a managed reference (NULL slots may be
+       reported or skipped).  NULL: the type holds none (a leaf: never
+       tracked by the collector).  The heap uses it to release children,
+       find cycles and answer referrers/referents; it may set a reported
+       slot to NULL (when it breaks a garbage cycle). */
+    void (*traverse)(void *self, rc_visit_fn visit, void *ctx);
+    /* Runs at most once, before the object's memory is reclaimed, whether it
+       dies by refcount or by the collector.  May resurrect (store a new
+       reference to self somewhere): then the object is not reclaimed, and
+       finalize never runs for it again. */
+    void (*finalize)(void *self);
+    /* Releases what is not managed (file descriptors, malloc'd buffers).
+       Managed children are released by the heap through traverse; destroy
+       must not touch them (they may already be NULL or gone). */
+    void (*destroy)(void *self);
+    unsigned flags;    /* RC_TYPE_* */
+} rc_type;
+
+/* Object header; private, here only for the inline reference counting. */
+typedef struct rc_head {
+    uint32_t refcnt;  /* references; >= RC_IMMORTAL: immortal */
+    uint32_t flags;   /* owned by the heap */
+} rc_head;
+#define RC_IMMORTAL 0x80000000u
+#define RC_HEAD(obj) ((rc_head *)(obj) - 1)
+
+/* A new object of fixed-size type t (t->size > 0), payload zeroed, count 1.
+   May run an automatic collection first.  NULL on failure. */
+RC_API void *rc_new(rc_heap *h, const rc_type *t);
+
+/* A new object of type t with payload_bytes of zeroed payload (for types
+   whose size varies: strings, arrays).  NULL on failure or overflow. */
+RC_API void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes);
+
+/* Out-of-line half of rc_decref; call that instead. */
+RC_API void rc_decref_slow(void *obj);
+
+/* rc_incref and rc_decref are C99 inline functions: calls inline, and the
+   library also exports them for callers that take their address. */
+
+/* One more reference to obj.  NULL is ignored.  Immortal objects do not
+   change.  A count that reaches 2^31 saturates: the object becomes
+   immortal. */
+RC_API inline void rc_incref(void *obj)
+{
+    if (obj) {
+        uint32_t n = RC_HEAD(obj)->refcnt;
+        if (n < RC_IMMORTAL)
+            RC_HEAD(obj)->refcnt = n + 1;
+    }
+}
+
+/* One reference fewer.  NULL is ignored.  At zero: finalize (once), weak
+   references cleared and their callbacks run (newest first), children
+   released through traverse, destroy, memory reclaimed.  Never recurses:
+   dropping the head of a chain of any length uses constant C stack.  The
+   fast path handles counts 2..2^31-1; everything else (the last reference,
+   immortal objects, misuse) goes to rc_decref_slow. */
+RC_API inline void rc_decref(void *obj)
+{
+    if (obj) {
+        uint32_t n = RC_HEAD(obj)->refcnt;
+        if (n - 2u < RC_IMMORTAL - 2u)
+            RC_HEAD(obj)->refcnt = n - 1;
+        else
+            rc_decref_slow(obj);
+    }
+}
+
+/* *slot = value, keeping counts right: incref value, store, decref the old
+   value (in that order, so value == *slot is safe).  value may be NULL. */
+RC_API void rc_set(void **slot, void *value);
+
+/* The reference count (immortal objects: a value >= RC_IMMORTAL). */
+RC_API size_t rc_refcount(const void *obj);
+
+/* The type the object was created with. */
+RC_API const rc_type *rc_typeof(const void *obj);
+
+/* The heap the object lives on. */
+RC_API rc_heap *rc_heap_of(const void *obj);
+
+/* Make obj immortal: its count never changes again and it is never freed
+   before rc_heap_free.  For singletons and shared constants.  An immortal
+   object is no longer tracked by the collector. */
+RC_API void rc_make_immortal(void *obj);
+RC_API int rc_is_immortal(const void *obj);
+
+/* Payload bytes of obj (for rc_new_var objects, at least what was asked). */
+RC_API size_t rc_sizeof(const void *obj);
+
+/* ------------------------------------------------------------------------
+ * The cycle collector
+ *
+ * Objects whose type has traverse (and not RC_TYPE_ACYCLIC) are tracked:
+ * they start in generation 0; a collection of generation g examines
+ * generations 0..g and moves survivors one generation up (2 is the
+ * oldest).  Leaves and acyclic types are never examined.
+ *
+ * A collection finds the tracked objects that only garbage refers to
+ * (trial deletion: subtract the references candidates hold to each other;
+ * what still has a count is referenced from outside, and so is everything
+ * it reaches), then, in this order (PEP 442, as CPython):
+ *   1. weak references to garbage are cleared; callbacks run only for weak
+ *      references that are not garbage themselves;
+ *   2. finalize runs, once per object ever, for garbage with a finalizer;
+ *   3. garbage that a finalizer or callback made reachable again is
+ *      resurrected: it survives (in the oldest generation), and finalize
+ *      will not run for it again;
+ *   4. the rest is cleared: each object's reported slots are set to NULL
+ *      and released, so the cycles fall apart by reference counting, which
+ *      calls destroy and reclaims the memory.
+ * The collector allocates nothing from the heap's pools: its work lists
+ * come straight from the page source; when that fails the collection is
+ * abandoned (nothing is freed, counted in rc_gc_stats.failed) and the heap
+ * stays as it was.  A collection requested while one runs returns 0.
+ *
+ * Automatic collection: when the number of tracked objects allocated less
+ * those freed since the last collection exceeds threshold 0, generation 0
+ * is collected; every threshold-1 generation-0 collections, generation 1;
+ * every threshold-2 generation-1 collections generation 2, but only when
+ * the objects promoted to generation 2 since its last collection exceed 25%
+ * of those that survived it (CPython's rule: keeps full collections
+ * amortized linear).  A collection that finds nothing doubles that
+ * generation's threshold (up to 16 times), one that finds garbage resets it.
+ */
+#define RC_GC_GENERATIONS 3
+
+/* Collect generations 0..generation (-1 or >= 2: all).  Works whether
+   automatic collection is enabled or not.  Returns the objects reclaimed
+   (garbage found, less what was resurrected). */
+RC_API size_t rc_collect(rc_heap *h, int generation);
+
+/* Automatic collection on (the default) or off. */
+RC_API void rc_gc_enable(rc_heap *h, int on);
+RC_API int rc_gc_is_enabled(const rc_heap *h);
+
+/* Thresholds (CPython's defaults: 700, 10, 10).  0 for t0 disables
+   automatic collection like rc_gc_enable(h, 0). */
+RC_API void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2);
+RC_API void rc_gc_get_threshold(const rc_heap *h, unsigned out[3]);
+
+typedef struct rc_gc_gen_stats {
+    size_t collections;    /* collections of this generation */
+    size_t collected;      /* objects reclaimed */
+    size_t uncollectable;  /* garbage kept (RC_GC_DEBUG_SAVEALL) */
+    size_t candidates;     /* objects examined */
+    size_t resurrected;    /* garbage a finalizer or callback revived */
+    uint64_t time_ns;      /* time spent */
+} rc_gc_gen_stats;
+
+typedef struct rc_gc_stats {
+    rc_gc_gen_stats gen[RC_GC_GENERATIONS];
+    size_t tracked[RC_GC_GENERATIONS]; /* tracked objects per generation */
+    size_t frozen;                     /* objects in the permanent generation */
+    size_t failed;                     /* collections abandoned for memory */
+} rc_gc_stats;
+
+RC_API void rc_gc_stats_get(const rc_heap *h, rc_gc_stats *out);
+
+/* What a start/stop callback is told. */
+typedef struct rc_gc_info {
+    int generation;     /* the oldest generation collected */
+    size_t candidates;  /* (stop) objects examined */
+    size_t collected;   /* (stop) objects reclaimed */
+    size_t uncollectable; /* (stop) garbage kept */
+    uint64_t time_ns;   /* (stop) duration */
+} rc_gc_info;
+enum { RC_GC_START = 0, RC_GC_STOP = 1 };
+typedef void (*rc_gc_callback_fn)(rc_heap *h, int phase, const rc_gc_info *info,
+                                  void *ctx);
+
+/* Register fn to run at the start and stop of every collection (at most 8
+   per heap; returns -1 when full).  Callbacks may allocate and release
+   objects; a collection they request returns 0. */
+RC_API int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx);
+RC_API int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx);
+
+/* Move every tracked object to the permanent generation, which no
+   collection examines (like gc.freeze() before fork); unfreeze moves them
+   back to the oldest generation.  freeze returns the objects moved. */
+RC_API size_t rc_gc_freeze(rc_heap *h);
+RC_API void rc_gc_unfreeze(rc_heap *h);
+
+/* Is obj examined by the collector?  Objects of types with traverse are
+   tracked when created; a container that holds only leaves may untrack
+   itself (it cannot be part of a cycle) and track again when that
+   changes.  track/untrack do nothing for leaves, acyclic types and
+   immortal objects. */
+RC_API int rc_gc_is_tracked(const void *obj);
+RC_API void rc_gc_track(void *obj);
+RC_API void rc_gc_untrack(void *obj);
+
+/* Call fn(obj, ctx) for every tracked object in generation gen (-1: all
+   generations, the frozen ones included), like gc.get_objects().  fn gets
+   borrowed references and must not free objects or allocate tracked ones.
+   Returns the number of objects visited. */
+RC_API size_t rc_gc_foreach(rc_heap *h, int gen, void (*fn)(void *obj, void *ctx),
+                            void *ctx);
+
+/* Call fn for each object that obj refers to (through traverse). */
+RC_API void rc_gc_referents(void *obj, void (*fn)(void *child, void *ctx), void *ctx);
+
+/* Call fn for each tracked object that refers to target (walks the heap).
+   Returns the count. */
+RC_API size_t rc_gc_referrers(rc_heap *h, const void *target,
+                              void (*fn)(void *referrer, void *ctx), void *ctx);
+
+#define RC_GC_DEBUG_STATS 1u   /* print a line per collection to stderr */
+#define RC_GC_DEBUG_SAVEALL 2u /* keep garbage instead of freeing it */
+RC_API void rc_gc_set_debug(rc_heap *h, unsigned flags);
+RC_API unsigned rc_gc_get_debug(const rc_heap *h);
+
+/* With RC_GC_DEBUG_SAVEALL, the garbage kept so far (borrowed references,
+   oldest first; *count receives how many), like gc.garbage.  Cleared, and
+   the references dropped, by rc_gc_garbage_clear. */
+RC_API void *const *rc_gc_garbage(const rc_heap *h, size_t *count);
+RC_API void rc_gc_garbage_clear(rc_heap *h);
+
+/* ------------------------------------------------------------------------
+ * Weak references
+ *
+ * A weak reference is itself a managed object (release it with
+ * rc_decref).  It does not keep its referent alive.  When the referent
+ * dies, every weak reference to it is cleared first, then the callbacks
+ * run, newest weak reference first; a callback gets a borrowed reference
+ * to the (already cleared) weak reference and its data, and may create
+ * and release objects or run a collection.  A weak reference that dies
+ * before its referent never calls back.
+ */
+typedef struct rc_weakref rc_weakref;
+
+/* A new weak reference to obj (new reference), with an optional callback
+   (NULL: none) and its data.  NULL on failure or when obj is NULL.  Weak
+   references to immortal objects never clear. */
+RC_API rc_weakref *rc_weakref_new(void *obj, void (*callback)(rc_weakref *, void *),
+                                  void *data);
+
+/* The referent as a new reference, or NULL once it has died. */
+RC_API void *rc_weakref_get(rc_weakref *w);
+
+/* Weak references currently pointing at obj. */
+RC_API size_t rc_weakref_count(const void *obj);
+
+/* A weak-value cache: byte-string keys to objects it does not keep alive.
+   An entry disappears when its object dies.  The cache is not an object
+   itself; it lives on the heap's raw blocks until rc_weakcache_free. */
+typedef struct rc_weakcache rc_weakcache;
+RC_API rc_weakcache *rc_weakcache_new(rc_heap *h);
+RC_API void rc_weakcache_free(rc_weakcache *c);
+/* Map key to obj (replacing any entry).  0, or -1 on failure (the cache
+   is unchanged). */
+RC_API int rc_weakcache_put(rc_weakcache *c, const void *key, size_t len, void *obj);
+/* The object for key as a new reference, or NULL (absent or dead). */
+RC_API void *rc_weakcache_get(rc_weakcache *c, const void *key, size_t len);
+/* Remove key's entry; returns 1 if there was one. */
+RC_API int rc_weakcache_remove(rc_weakcache *c, const void *key, size_t len);
+RC_API size_t rc_weakcache_len(const rc_weakcache *c);
 
 #ifdef __cplusplus
 }

@@ -160,12 +160,22 @@ static rci_arena *arena_new(rc_heap *h)
     a->nfree = (uint32_t)RCI_USABLE_PAGES;
     map_set(a->used_map, 0, RCI_HEADER_PAGES, true);
     bucket_link(h, a);
+    a->all_next = h->arenas;
+    if (a->all_next)
+        a->all_next->all_prev = a;
+    h->arenas = a;
     return a;
 }
 
 static void arena_unmap(rc_heap *h, rci_arena *a)
 {
     bucket_unlink(h, a);
+    if (a->all_prev)
+        a->all_prev->all_next = a->all_next;
+    else
+        h->arenas = a->all_next;
+    if (a->all_next)
+        a->all_next->all_prev = a->all_prev;
     h->dirty_pages -= a->ndirty;
     rci_unpoison(a, RCI_ARENA); /* the range may be mapped again */
     rci_page_free(h, a, RCI_ARENA);
@@ -192,10 +202,9 @@ static void purge_arena(rc_heap *h, rci_arena *a)
 
 static void purge_all(rc_heap *h)
 {
-    for (size_t b = next_bucket(h, 1); b < RCI_BUCKETS; b = next_bucket(h, b + 1))
-        for (rci_arena *a = h->bucket[b]; a; a = a->next)
-            if (a->ndirty)
-                purge_arena(h, a);
+    for (rci_arena *a = h->arenas; a; a = a->all_next)
+        if (a->ndirty)
+            purge_arena(h, a);
 }
 
 /* Hand pages [first, first+n) of a to a pool. */
@@ -439,7 +448,7 @@ void rci_alloc_init(rc_heap *h)
 }
 
 /* Release the empty pools a bin keeps to avoid thrash. */
-void rci_bin_trim(rc_heap *h, rci_bin *bin)
+static void bin_trim(rc_heap *h, rci_bin *bin)
 {
     for (rci_pool *p = bin->avail, *next; p != &h->sentinel && p; p = next) {
         next = p->next;
@@ -451,8 +460,12 @@ void rci_bin_trim(rc_heap *h, rci_bin *bin)
 size_t rci_alloc_trim(rc_heap *h)
 {
     size_t before = h->purged_bytes, held = h->os_bytes;
-    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
-        rci_bin_trim(h, &h->raw[c]);
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
+        bin_trim(h, &h->raw[c]);
+        for (size_t i = 0; i < h->types_cap; i++)
+            if (h->types[i])
+                bin_trim(h, &h->types[i]->bins[c]);
+    }
     purge_all(h);
     while (h->bucket[RCI_USABLE_PAGES])
         arena_unmap(h, h->bucket[RCI_USABLE_PAGES]);
@@ -461,8 +474,8 @@ size_t rci_alloc_trim(rc_heap *h)
 
 void rci_alloc_release_all(rc_heap *h)
 {
-    for (size_t b = next_bucket(h, 0); b < RCI_BUCKETS; b = next_bucket(h, 0))
-        arena_unmap(h, h->bucket[b]);
+    while (h->arenas)
+        arena_unmap(h, h->arenas);
     while (h->huge)
         huge_free(h, h->huge);
 }
@@ -478,9 +491,8 @@ bool rci_heap_owns_block(const rc_heap *h, const void *p, rci_pool **pool_out)
             return (const char *)p == (char *)a + RCI_HUGE_OFFSET;
         }
     bool ours = false;
-    for (size_t b = next_bucket(h, 0); b < RCI_BUCKETS && !ours; b = next_bucket(h, b + 1))
-        for (rci_arena *a = h->bucket[b]; a && !ours; a = a->next)
-            ours = a == pa;
+    for (rci_arena *a = h->arenas; a && !ours; a = a->all_next)
+        ours = a == pa;
     size_t page = ((uintptr_t)p - (uintptr_t)pa) >> RCI_PAGE_SHIFT;
     if (!ours || !map_test(pa->used_map, page))
         return false;
@@ -589,7 +601,7 @@ static int validate_bins(const rc_heap *h, const rci_bin *bins)
 int rci_alloc_validate(const rc_heap *h)
 {
     CHECK(h->sentinel.free == NULL && h->sentinel.used == 0, "the sentinel pool was used");
-    size_t dirty = 0, held = h->self_bytes;
+    size_t dirty = 0, held = h->self_bytes + h->vec_bytes;
     for (size_t b = 0; b < RCI_BUCKETS; b++) {
         bool listed = map_test(h->bucket_map, b);
         CHECK(listed == (h->bucket[b] != NULL), "bucket %zu map bit is wrong", b);
@@ -613,7 +625,12 @@ int rci_alloc_validate(const rc_heap *h)
     CHECK(dirty == h->dirty_pages, "dirty pages: counted %zu, heap says %zu", dirty,
           h->dirty_pages);
     CHECK(held == h->os_bytes, "bytes held: counted %zu, heap says %zu", held, h->os_bytes);
-    return validate_bins(h, h->raw);
+    if (validate_bins(h, h->raw) != 0)
+        return -1;
+    for (size_t i = 0; i < h->types_cap; i++)
+        if (h->types[i] && validate_bins(h, h->types[i]->bins) != 0)
+            return -1;
+    return 0;
 }
 
 /* ---- Statistics walk ------------------------------------------------------ */
@@ -621,31 +638,30 @@ int rci_alloc_validate(const rc_heap *h)
 void rc_alloc_stats_get(const rc_heap *h, rc_alloc_stats *s)
 {
     memset(s, 0, sizeof *s);
-    size_t committed = h->self_bytes;
+    size_t committed = h->self_bytes + h->vec_bytes;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
         s->classes[c].block_size = rci_class_size[c];
-    for (size_t b = next_bucket(h, 0); b < RCI_BUCKETS; b = next_bucket(h, b + 1))
-        for (const rci_arena *a = h->bucket[b]; a; a = a->next) {
-            s->arenas++;
-            committed += (RCI_ARENA_PAGES - a->nfree + a->ndirty) * RCI_PAGE;
-            for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
-                if (!map_test(a->used_map, i) || a->head_of[i] != i)
-                    continue;
-                const rci_pool *p = &a->pools[i];
-                s->pools++;
-                if (p->kind == RCI_POOL_LARGE) {
-                    s->large_blocks++;
-                    s->large_bytes += p->block_size;
-                    continue;
-                }
-                rc_class_stats *cs = &s->classes[p->cls];
-                cs->pools++;
-                cs->blocks_used += p->used;
-                cs->blocks_free += p->capacity - p->used;
-                s->small_blocks += p->used;
-                s->small_bytes += (size_t)p->used * p->block_size;
+    for (const rci_arena *a = h->arenas; a; a = a->all_next) {
+        s->arenas++;
+        committed += (RCI_ARENA_PAGES - a->nfree + a->ndirty) * RCI_PAGE;
+        for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
+            if (!map_test(a->used_map, i) || a->head_of[i] != i)
+                continue;
+            const rci_pool *p = &a->pools[i];
+            s->pools++;
+            if (p->kind == RCI_POOL_LARGE) {
+                s->large_blocks++;
+                s->large_bytes += p->block_size;
+                continue;
             }
+            rc_class_stats *cs = &s->classes[p->cls];
+            cs->pools++;
+            cs->blocks_used += p->used;
+            cs->blocks_free += p->capacity - p->used;
+            s->small_blocks += p->used;
+            s->small_bytes += (size_t)p->used * p->block_size;
         }
+    }
     for (const rci_arena *a = h->huge; a; a = a->next) {
         s->huge_blocks++;
         s->huge_bytes += a->map_bytes - RCI_HUGE_OFFSET;

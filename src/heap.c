@@ -29,6 +29,50 @@ void rci_fatal(const char *fmt, ...)
     abort();
 }
 
+/* ---- Page-backed vectors (see rci_vec) ---------------------------------- */
+
+bool rci_vec_reserve(rc_heap *h, rci_vec *v, size_t cap)
+{
+    if (cap <= v->cap)
+        return true;
+    size_t want = v->cap ? v->cap : 512;
+    while (want < cap)
+        want *= 2;
+    size_t bytes;
+    if (!rci_mul_ok(want, sizeof(void *), &bytes))
+        return false;
+    bytes = (bytes + RCI_PAGE - 1) & ~(RCI_PAGE - 1);
+    void **items = rci_page_alloc(h, bytes, RCI_PAGE);
+    if (!items)
+        return false;
+    if (v->len)
+        memcpy(items, v->items, v->len * sizeof(void *));
+    rci_vec_free(h, v);
+    v->items = items;
+    v->cap = bytes / sizeof(void *);
+    h->vec_bytes += bytes;
+    return true;
+}
+
+bool rci_vec_push(rc_heap *h, rci_vec *v, void *item)
+{
+    if (v->len == v->cap && !rci_vec_reserve(h, v, v->len + 1))
+        return false;
+    v->items[v->len++] = item;
+    return true;
+}
+
+/* Gives the storage back, keeping len (a caller that moved items away). */
+void rci_vec_free(rc_heap *h, rci_vec *v)
+{
+    if (v->items && v->items != h->pending_inline) {
+        rci_page_free(h, v->items, v->cap * sizeof(void *));
+        h->vec_bytes -= v->cap * sizeof(void *);
+    }
+    v->items = NULL;
+    v->cap = 0;
+}
+
 void rc_config_init(rc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -63,7 +107,10 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->cfg = c;
     h->self_bytes = bytes;
     h->os_bytes = bytes;
+    h->pending.items = h->pending_inline;
+    h->pending.cap = RCI_PENDING_INLINE;
     rci_alloc_init(h);
+    rci_gc_init(h);
     return h;
 }
 
@@ -71,6 +118,9 @@ void rc_heap_free(rc_heap *h)
 {
     if (!h)
         return;
+    rci_object_teardown(h);
+    rci_gc_release(h);
+    rci_vec_free(h, &h->pending);
     rci_alloc_release_all(h);
     rc_page_source pages = h->cfg.pages;
     pages.free(pages.ctx, h, h->self_bytes);
@@ -83,5 +133,7 @@ size_t rc_heap_trim(rc_heap *h)
 
 int rc_heap_validate(const rc_heap *h)
 {
-    return rci_alloc_validate(h);
+    if (rci_alloc_validate(h) != 0)
+        return -1;
+    return rci_object_validate(h);
 }

@@ -106,6 +106,9 @@ typedef struct rci_pool {
     uint8_t cls;             /* size class (SMALL) */
     uint8_t kind;            /* RCI_POOL_* */
     uint32_t linked;         /* nonzero while in the bin's list */
+    uint32_t young;          /* tracked objects in generations 0 and 1 */
+    struct rci_pool *ynext;  /* in the heap's young list while young > 0 */
+    struct rci_pool *yprev;
 } rci_pool;
 
 /* An arena: RCI_ARENA bytes aligned to RCI_ARENA, so a block's arena is its
@@ -116,6 +119,8 @@ typedef struct rci_arena {
     rc_heap *heap;                    /* owner: debug checks and stats */
     struct rci_arena *next;           /* in its bucket (or the huge list) */
     struct rci_arena *prev;
+    struct rci_arena *all_next;       /* in the heap's list of all arenas, */
+    struct rci_arena *all_prev;       /* in the order they were mapped */
     size_t map_bytes;                 /* bytes mapped (huge: whole mapping) */
     uint32_t nfree;                   /* free pages */
     uint32_t bucket;                  /* bucket index it is listed in */
@@ -160,13 +165,93 @@ static inline void **rci_link(void *block) { return (void **)block + 1; }
    sentinel pool, whose free list is empty, so the fast path tests once. */
 struct rci_bin {
     rci_pool *avail;      /* pools with room, most recently useful first */
+    struct rci_typerec *rec; /* the object type it holds; NULL: raw blocks */
     uint32_t block_size;  /* bytes per block */
     uint8_t cls;          /* size class index */
 };
 
+/* What a heap knows of one rc_type: its bins (objects of a type share
+   pools, so a pool knows its objects' type) and its census. */
+typedef struct rci_typerec {
+    const rc_type *type;
+    bool scanned;                    /* traverse && !ACYCLIC: collector looks */
+    size_t live;                     /* live objects of this type */
+    size_t seen;                     /* scratch for rci_object_validate */
+    rci_bin bins[RC_SIZE_CLASSES];   /* small objects, by size class */
+    rci_bin big;                     /* owner of page-run and huge objects */
+} rci_typerec;
+
+/* ---- Objects --------------------------------------------------------------
+ * rc_head.flags: the generation, state bits, and the collector's scratch
+ * count of references from outside the candidates (gc_refs).  Bit 31 is
+ * never set on a live object; a free block's first word (RCI_FREE_MARK)
+ * has it set, which is how a pool walk tells live objects from free blocks. */
+#define RCI_GEN_MASK 3u            /* 0..2; 3 is the permanent generation */
+#define RCI_GEN_FROZEN 3u
+#define RCI_F_TRACKED (1u << 2)    /* the collector examines it */
+#define RCI_F_FINALIZED (1u << 3)  /* finalize has run */
+#define RCI_F_WEAKREFS (1u << 4)   /* weak references point at it */
+#define RCI_F_DYING (1u << 5)      /* count reached zero: being released */
+#define RCI_F_ZOMBIE (1u << 6)     /* dying, but its release was postponed */
+#define RCI_F_CAND (1u << 7)       /* collector: candidate, gc_refs valid */
+#define RCI_F_REACH (1u << 8)      /* collector: reachable from outside */
+#define RCI_F_UNREACH (1u << 9)    /* collector: garbage */
+#define RCI_F_FREE (1u << 31)      /* never on a live object */
+#define RCI_REFS_SHIFT 10
+#define RCI_REFS_MAX ((1u << 21) - 1) /* saturated: treated as external */
+#define RCI_REFS_MASK (RCI_REFS_MAX << RCI_REFS_SHIFT)
+_Static_assert((RCI_REFS_MASK & RCI_F_FREE) == 0, "gc_refs stays below bit 31");
+_Static_assert((uint32_t)(RCI_FREE_MARK >> 32) & RCI_F_FREE, "free blocks look free");
+
+static inline rc_head *rci_head(const void *obj) { return RC_HEAD(obj); }
+static inline void *rci_obj(rc_head *hd) { return hd + 1; }
+
+/* The type record of the pool an object lives in. */
+static inline rci_typerec *rci_typerec_of(const void *obj)
+{
+    return rci_pool_of(rci_head(obj))->bin->rec;
+}
+
+static inline rc_heap *rci_heap_of(const void *obj)
+{
+    return rci_arena_of(rci_head(obj))->heap;
+}
+
+/* A growable array of object pointers whose storage comes straight from
+   the page source, so the collector never changes the pools it walks. */
+typedef struct rci_vec {
+    void **items;
+    size_t len, cap;   /* cap in items; storage is cap * 8 bytes of pages */
+} rci_vec;
+
+#define RCI_GC_CALLBACKS 8
+
+typedef struct rci_gc {
+    unsigned threshold[RC_GC_GENERATIONS]; /* as set by the user */
+    unsigned backoff[RC_GC_GENERATIONS];   /* 1..16: threshold multiplier */
+    size_t count[RC_GC_GENERATIONS];       /* see rc_gc_set_threshold */
+    size_t long_lived_total;     /* gen 2 objects after the last full one */
+    size_t long_lived_pending;   /* promoted to gen 2 since */
+    size_t tracked[4];           /* tracked objects per generation (3: frozen) */
+    bool enabled;
+    bool collecting;             /* a collection is running */
+    unsigned debug;              /* RC_GC_DEBUG_* */
+    rc_gc_gen_stats stats[RC_GC_GENERATIONS];
+    size_t failed;               /* collections abandoned for memory */
+    size_t trigger;              /* count[0] above this: collect (rc_new) */
+    rci_pool *young;             /* pools holding generation 0/1 objects */
+    rci_vec stack;               /* marking work list */
+    rci_vec garbage;             /* RC_GC_DEBUG_SAVEALL */
+    struct {
+        rc_gc_callback_fn fn;
+        void *ctx;
+    } callbacks[RCI_GC_CALLBACKS];
+} rci_gc;
+
 /* ---- The heap ------------------------------------------------------------ */
 
 #define RCI_BUCKETS (RCI_ARENA_PAGES + 1) /* arenas bucketed by free pages */
+#define RCI_PENDING_INLINE 64
 
 struct rc_heap {
     rc_config cfg;                       /* copy of the configuration */
@@ -175,12 +260,26 @@ struct rc_heap {
     rci_bin raw[RC_SIZE_CLASSES];        /* raw-block bins, by class */
     rci_arena *bucket[RCI_BUCKETS];      /* arenas by number of free pages */
     uint64_t bucket_map[(RCI_BUCKETS + 63) / 64]; /* nonempty buckets */
+    rci_arena *arenas;                   /* all arenas, newest first */
     rci_arena *huge;                     /* list of huge mappings */
     size_t dirty_pages;                  /* free pages maybe resident */
     unsigned long fail_countdown;        /* rc_heap_fail_page_request */
     /* counters (see RC_ALLOC_STATS) */
-    size_t os_bytes, purged_now;         /* held; currently purged bytes */
+    size_t os_bytes;                     /* bytes held from the page source */
+    size_t vec_bytes;                    /* of which rci_vec storage */
     size_t allocs, frees, page_requests, page_failures, purged_bytes;
+    /* objects (object.c) */
+    rci_typerec **types;                 /* open-addressing table by rc_type* */
+    size_t types_cap, types_len;
+    const rc_type *last_type;            /* one-entry cache of the table */
+    rci_typerec *last_rec;
+    bool releasing;                      /* a release loop is running */
+    rci_vec pending;                     /* objects waiting to be released */
+    void *pending_inline[RCI_PENDING_INLINE]; /* its first storage */
+    size_t zombies;                      /* releases postponed for memory */
+    /* weak references (weakref.c) */
+    struct rci_wtable *weak;             /* referent -> its weak references */
+    rci_gc gc;                           /* the collector (gc.c) */
 };
 
 /* ---- Size classes ----------------------------------------------------------
@@ -212,7 +311,6 @@ RCI_HIDDEN void rci_block_free_slow(rc_heap *h, rci_pool *pool, void *b);
 RCI_HIDDEN void *rci_alloc_big(rc_heap *h, size_t n);
 RCI_HIDDEN size_t rci_block_size(const void *b);
 RCI_HIDDEN size_t rci_alloc_trim(rc_heap *h);
-RCI_HIDDEN void rci_bin_trim(rc_heap *h, rci_bin *bin);
 RCI_HIDDEN int rci_alloc_validate(const rc_heap *h);
 RCI_HIDDEN bool rci_heap_owns_block(const rc_heap *h, const void *p,
                                     rci_pool **pool_out);
@@ -263,6 +361,39 @@ static inline void rci_raw_free(rc_heap *h, void *p)
     h->frees++;
     rci_block_free(h, p);
 }
+
+/* rci_vec (heap.c): push returns false when the page source refuses. */
+RCI_HIDDEN bool rci_vec_push(rc_heap *h, rci_vec *v, void *item);
+RCI_HIDDEN bool rci_vec_reserve(rc_heap *h, rci_vec *v, size_t cap);
+RCI_HIDDEN void rci_vec_free(rc_heap *h, rci_vec *v);
+
+/* object.c */
+RCI_HIDDEN void rci_object_dying(rc_heap *h, void *obj);
+RCI_HIDDEN void rci_release_pending(rc_heap *h);
+RCI_HIDDEN void rci_object_teardown(rc_heap *h);
+RCI_HIDDEN void rci_reap_zombies(rc_heap *h);
+RCI_HIDDEN void rci_track(rc_heap *h, rc_head *hd);
+RCI_HIDDEN void rci_untrack(rc_heap *h, rc_head *hd);
+RCI_HIDDEN void rci_set_gen(rc_heap *h, rc_head *hd, unsigned gen);
+RCI_HIDDEN void rci_visit_release(void **slot, void *ctx);
+RCI_HIDDEN int rci_object_validate(const rc_heap *h);
+/* Call fn for every live object block in the pools of scanned types; with
+   young_only, only the pools that hold generation 0/1 objects. */
+typedef void (*rci_object_fn)(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx);
+RCI_HIDDEN void rci_for_each_object(rc_heap *h, bool young_only, bool scanned_only,
+                                    rci_object_fn fn, void *ctx);
+
+/* gc.c */
+RCI_HIDDEN void rci_gc_init(rc_heap *h);
+RCI_HIDDEN void rci_gc_release(rc_heap *h);
+RCI_HIDDEN void rci_gc_maybe(rc_heap *h);
+RCI_HIDDEN void rci_gc_update_trigger(rc_heap *h);
+
+/* weakref.c */
+RCI_HIDDEN void rci_weakref_clear(rc_heap *h, void *obj, bool callbacks);
+RCI_HIDDEN size_t rci_weakref_gc_clear(rc_heap *h, void *obj, rci_vec *calls,
+                                       bool dry_run);
+RCI_HIDDEN void rci_weakref_call(rc_weakref *w);
 
 /* debug.c */
 RCI_HIDDEN void *rci_debug_alloc(rc_heap *h, size_t n);

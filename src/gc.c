@@ -1,0 +1,658 @@
+/*
+ * gc.c — the cycle collector: generations, trial deletion, weak reference
+ * callbacks, finalizers and resurrection (PEP 442 order), and the gc-module
+ * style API around them.
+ *
+ * Calls object.c to walk objects and move them between generations,
+ * weakref.c to clear weak references to garbage.
+ *
+ * There are no per-object links.  The candidates are found by walking the
+ * pools of types that can form cycles: every pool for a full collection,
+ * the heap's young list (pools that hold generation 0/1 objects) otherwise.
+ * The scratch count that trial deletion needs (gc_refs) lives in the upper
+ * bits of the object's flags word, so the header stays 8 bytes.
+ *
+ *  1. subtract   each candidate's gc_refs starts as its refcount (capped at
+ *                RCI_REFS_MAX: an object that many references point at is
+ *                simply treated as referenced from outside); every reference
+ *                from one candidate to another takes one off.
+ *  2. reach      a candidate with gc_refs > 0 is referenced from outside;
+ *                it and everything it reaches among the candidates is
+ *                reachable (marking uses a work list from the page source).
+ *  3. settle     reachable candidates move up a generation; the others are
+ *                garbage (RCI_F_UNREACH).
+ * No user code runs and nothing is allocated from the pools during 1-3, so
+ * the walks see a still heap.  If the work list cannot grow, the collection
+ * is abandoned in step 3: flags are cleared, nothing is freed.
+ *  4. the garbage is gathered into a list, each object held (+1) so none can
+ *     vanish while user code runs; then weak references to it are cleared
+ *     and the callbacks of the weak references outside the garbage run;
+ *     then finalizers run (once per object, ever);
+ *  5. if any user code ran, trial deletion is repeated over the garbage
+ *     alone: what is now referenced from outside (held count not included)
+ *     was resurrected and survives, in the oldest generation;
+ *  6. the rest is cleared: every slot traverse reports is set to NULL and
+ *     released, then the holds are dropped, and reference counting frees
+ *     the objects (destroy, memory) through the usual pending list.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "rc_internal.h"
+
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t refs_of(uint32_t flags)
+{
+    return (flags & RCI_REFS_MASK) >> RCI_REFS_SHIFT;
+}
+
+static uint32_t with_refs(uint32_t flags, uint32_t refs)
+{
+    return (flags & ~RCI_REFS_MASK) | (refs << RCI_REFS_SHIFT);
+}
+
+/* The state of one marking pass. */
+typedef struct gc_pass {
+    rc_heap *h;
+    unsigned gen;        /* oldest generation collected */
+    bool garbage_only;   /* step 5: only objects already marked count */
+    bool aborted;        /* the work list could not grow */
+    size_t candidates, garbage;
+} gc_pass;
+
+static bool is_candidate(const rc_head *hd, unsigned gen)
+{
+    return (hd->flags & (RCI_F_TRACKED | RCI_F_DYING)) == RCI_F_TRACKED &&
+           (hd->flags & RCI_GEN_MASK) <= gen;
+}
+
+/* Make hd a candidate with gc_refs = its count less `held`. */
+static void make_candidate(rc_head *hd, uint32_t held)
+{
+    uint32_t n = hd->refcnt - held;
+    hd->flags = with_refs(hd->flags | RCI_F_CAND, n < RCI_REFS_MAX ? n : RCI_REFS_MAX);
+}
+
+/* ---- Step 1: subtract internal references ------------------------------- */
+
+static void visit_subtract(void **slot, void *ctx)
+{
+    void *child = *slot;
+    if (!child)
+        return;
+    rc_head *hd = rci_head(child);
+    gc_pass *p = ctx;
+    if (!(hd->flags & RCI_F_CAND)) {
+        if (p->garbage_only || !is_candidate(hd, p->gen))
+            return;
+        make_candidate(hd, 0);
+    }
+    uint32_t r = refs_of(hd->flags);
+    if (r != RCI_REFS_MAX && r > 0)
+        hd->flags = with_refs(hd->flags, r - 1);
+}
+
+static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)h;
+    gc_pass *p = ctx;
+    if (!(hd->flags & RCI_F_CAND)) {
+        if (!is_candidate(hd, p->gen))
+            return;
+        make_candidate(hd, 0);
+    }
+    p->candidates++;
+    r->type->traverse(rci_obj(hd), visit_subtract, p);
+}
+
+/* ---- Step 2: mark what is reachable from outside -------------------------- */
+
+static void visit_reach(void **slot, void *ctx)
+{
+    void *child = *slot;
+    if (!child)
+        return;
+    rc_head *hd = rci_head(child);
+    gc_pass *p = ctx;
+    if ((hd->flags & (RCI_F_CAND | RCI_F_REACH)) != RCI_F_CAND)
+        return;
+    hd->flags |= RCI_F_REACH;
+    if (!rci_vec_push(p->h, &p->h->gc.stack, child))
+        p->aborted = true;
+}
+
+static void mark_from(gc_pass *p, const rc_type *t, void *obj)
+{
+    rci_vec *stack = &p->h->gc.stack;
+    rci_head(obj)->flags |= RCI_F_REACH;
+    t->traverse(obj, visit_reach, p);
+    while (stack->len && !p->aborted) {
+        void *x = stack->items[--stack->len];
+        rci_typerec_of(x)->type->traverse(x, visit_reach, p);
+    }
+    stack->len = 0;
+}
+
+static void reach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)h;
+    gc_pass *p = ctx;
+    if ((hd->flags & (RCI_F_CAND | RCI_F_REACH)) == RCI_F_CAND &&
+        refs_of(hd->flags) > 0 && !p->aborted)
+        mark_from(p, r->type, rci_obj(hd));
+}
+
+/* ---- Step 3: settle: promote survivors, mark garbage ---------------------- */
+
+static void settle_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)r;
+    gc_pass *p = ctx;
+    if (!(hd->flags & RCI_F_CAND))
+        return;
+    uint32_t f = hd->flags & ~(RCI_F_CAND | RCI_REFS_MASK);
+    if ((f & RCI_F_REACH) || p->aborted) {
+        hd->flags = f & ~RCI_F_REACH;
+        if (p->aborted)
+            return;
+        unsigned to = p->gen < 2 ? p->gen + 1 : 2;
+        if ((f & RCI_GEN_MASK) != to) {
+            rci_set_gen(h, hd, to);
+            if (to == 2)
+                h->gc.long_lived_pending++;
+        }
+    } else {
+        hd->flags = f | RCI_F_UNREACH;
+        p->garbage++;
+    }
+}
+
+/* ---- Step 4: gather the garbage ------------------------------------------- */
+
+static void gather_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)r;
+    rci_vec *u = ctx;
+    if (hd->flags & RCI_F_UNREACH) {
+        hd->refcnt++; /* held while user code runs */
+        u->items[u->len++] = rci_obj(hd);
+        (void)h;
+    }
+}
+
+static void unmark_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)h;
+    (void)r;
+    (void)ctx;
+    hd->flags &= ~RCI_F_UNREACH;
+}
+
+/* Drop the holds on the garbage that stays alive and clear its marks. */
+static void release_holds(rci_vec *u)
+{
+    for (size_t i = 0; i < u->len; i++) {
+        rci_head(u->items[i])->flags &= ~RCI_F_UNREACH;
+        rci_head(u->items[i])->refcnt--;
+    }
+}
+
+/* Clear weak references to the garbage; the callbacks of those outside it
+   run afterwards.  false: no memory for the callback list (nothing done). */
+static bool clear_weakrefs(rc_heap *h, rci_vec *u, rci_vec *calls)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < u->len; i++)
+        if (rci_head(u->items[i])->flags & RCI_F_WEAKREFS)
+            n += rci_weakref_gc_clear(h, u->items[i], NULL, true);
+    if (n && !rci_vec_reserve(h, calls, n))
+        return false;
+    for (size_t i = 0; i < u->len; i++)
+        if (rci_head(u->items[i])->flags & RCI_F_WEAKREFS)
+            rci_weakref_gc_clear(h, u->items[i], calls, false);
+    return true;
+}
+
+/* Steps 4-5: callbacks and finalizers; returns true if user code ran. */
+static bool run_user_code(rci_vec *u, rci_vec *calls)
+{
+    for (size_t i = 0; i < calls->len; i++) {
+        rc_weakref *w = calls->items[i];
+        rci_weakref_call(w);
+        rc_decref(w);
+    }
+    bool ran = calls->len > 0;
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        rc_head *hd = rci_head(obj);
+        const rc_type *t = rci_typerec_of(obj)->type;
+        if (t->finalize && !(hd->flags & RCI_F_FINALIZED)) {
+            hd->flags |= RCI_F_FINALIZED;
+            t->finalize(obj);
+            ran = true;
+        }
+    }
+    return ran;
+}
+
+/* Step 5: trial deletion over the garbage alone; what a finalizer or
+   callback made reachable again leaves it.  Returns how many. */
+static size_t resurrect(rc_heap *h, rci_vec *u)
+{
+    gc_pass p = {.h = h, .garbage_only = true};
+    for (size_t i = 0; i < u->len; i++)
+        make_candidate(rci_head(u->items[i]), 1);
+    for (size_t i = 0; i < u->len; i++)
+        rci_typerec_of(u->items[i])->type->traverse(u->items[i], visit_subtract, &p);
+    for (size_t i = 0; i < u->len && !p.aborted; i++) {
+        rc_head *hd = rci_head(u->items[i]);
+        if (!(hd->flags & RCI_F_REACH) && refs_of(hd->flags) > 0)
+            mark_from(&p, rci_typerec_of(u->items[i])->type, u->items[i]);
+    }
+    size_t revived = 0, kept = 0;
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        rc_head *hd = rci_head(obj);
+        bool alive = (hd->flags & RCI_F_REACH) || p.aborted;
+        hd->flags &= ~(RCI_F_CAND | RCI_F_REACH | RCI_REFS_MASK);
+        if (alive) {
+            hd->flags &= ~RCI_F_UNREACH;
+            if (hd->flags & RCI_F_TRACKED)
+                rci_set_gen(h, hd, 2);
+            hd->refcnt--; /* drop the hold */
+            revived++;
+        } else {
+            u->items[kept++] = obj;
+        }
+    }
+    u->len = kept;
+    return revived;
+}
+
+/* Step 6: break the cycles; reference counting does the rest. */
+static void clear_garbage(rc_heap *h, rci_vec *u)
+{
+    bool outer = h->releasing;
+    h->releasing = true; /* deaths wait on the pending list */
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        if (rci_head(obj)->flags & RCI_F_UNREACH)
+            rci_typerec_of(obj)->type->traverse(obj, rci_visit_release, NULL);
+    }
+    for (size_t i = 0; i < u->len; i++) {
+        rci_head(u->items[i])->flags &= ~RCI_F_UNREACH;
+        rc_decref(u->items[i]);
+    }
+    h->releasing = outer;
+    if (!outer)
+        rci_release_pending(h);
+}
+
+/* Keep the garbage (RC_GC_DEBUG_SAVEALL): the holds become its references. */
+static size_t save_garbage(rc_heap *h, rci_vec *u)
+{
+    size_t saved = 0;
+    for (size_t i = 0; i < u->len; i++) {
+        rci_head(u->items[i])->flags &= ~RCI_F_UNREACH;
+        if (rci_vec_push(h, &h->gc.garbage, u->items[i]))
+            saved++;
+        else
+            rci_head(u->items[i])->refcnt--;
+    }
+    return saved;
+}
+
+/* ---- One collection ---------------------------------------------------------- */
+
+static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
+{
+    for (unsigned i = 0; i < RCI_GC_CALLBACKS; i++)
+        if (h->gc.callbacks[i].fn)
+            h->gc.callbacks[i].fn(h, phase, info, h->gc.callbacks[i].ctx);
+}
+
+/* Steps 4-6 over the gathered garbage; fills info and returns false when
+   memory ran out before anything was done. */
+static bool dispose(rc_heap *h, rci_vec *u, rc_gc_info *info, size_t *resurrected)
+{
+    rci_vec calls = {0};
+    if (!clear_weakrefs(h, u, &calls))
+        return false;
+    if (run_user_code(u, &calls))
+        *resurrected = resurrect(h, u);
+    rci_vec_free(h, &calls);
+    if (h->gc.debug & RC_GC_DEBUG_SAVEALL)
+        info->uncollectable = save_garbage(h, u);
+    else {
+        info->collected = u->len;
+        clear_garbage(h, u);
+    }
+    return true;
+}
+
+static void account(rc_heap *h, unsigned gen, const rc_gc_info *info, size_t resurrected)
+{
+    rci_gc *gc = &h->gc;
+    rc_gc_gen_stats *st = &gc->stats[gen];
+    st->collections++;
+    st->collected += info->collected;
+    st->uncollectable += info->uncollectable;
+    st->candidates += info->candidates;
+    st->resurrected += resurrected;
+    st->time_ns += info->time_ns;
+    for (unsigned g = 0; g <= gen; g++)
+        gc->count[g] = 0;
+    if (gen + 1 < RC_GC_GENERATIONS)
+        gc->count[gen + 1]++;
+    if (gen == 2) {
+        gc->long_lived_total = gc->tracked[2];
+        gc->long_lived_pending = 0;
+    }
+    bool found = info->collected + info->uncollectable > 0;
+    gc->backoff[gen] = found ? 1 : gc->backoff[gen] < 16 ? gc->backoff[gen] * 2 : 16;
+    rci_gc_update_trigger(h);
+    if (gc->debug & RC_GC_DEBUG_STATS)
+        fprintf(stderr,
+                "rcgc: gc: generation %u: %zu candidates, %zu collected, %zu "
+                "resurrected, %zu uncollectable, %.3f ms\n",
+                gen, info->candidates, info->collected, resurrected,
+                info->uncollectable, (double)info->time_ns / 1e6);
+}
+
+static size_t collect(rc_heap *h, unsigned gen)
+{
+    rci_gc *gc = &h->gc;
+    rc_gc_info info = {.generation = (int)gen};
+    gc->collecting = true;
+    run_callbacks(h, RC_GC_START, &info);
+    uint64_t t0 = now_ns();
+
+    bool young = gen < 2;
+    gc_pass p = {.h = h, .gen = gen};
+    rci_for_each_object(h, young, true, subtract_one, &p);
+    rci_for_each_object(h, young, true, reach_one, &p);
+    rci_for_each_object(h, young, true, settle_one, &p);
+    if (gc->stack.cap > 8192) /* keep a small work list for the next time */
+        rci_vec_free(h, &gc->stack);
+    info.candidates = p.candidates;
+
+    size_t resurrected = 0;
+    bool failed = p.aborted;
+    if (p.garbage && !failed) {
+        rci_vec u = {0};
+        if (!rci_vec_reserve(h, &u, p.garbage)) {
+            rci_for_each_object(h, young, true, unmark_one, NULL);
+            failed = true;
+        } else {
+            rci_for_each_object(h, young, true, gather_one, &u);
+            if (!dispose(h, &u, &info, &resurrected)) {
+                release_holds(&u);
+                failed = true;
+            }
+            rci_vec_free(h, &u);
+        }
+    }
+    gc->failed += failed;
+    info.time_ns = now_ns() - t0;
+    account(h, gen, &info, resurrected);
+    run_callbacks(h, RC_GC_STOP, &info);
+    gc->collecting = false;
+    if (gen == 2)
+        rci_reap_zombies(h);
+    return info.collected;
+}
+
+/* ---- Automatic collection ---------------------------------------------------- */
+
+void rci_gc_update_trigger(rc_heap *h)
+{
+    rci_gc *gc = &h->gc;
+    gc->trigger = gc->enabled && gc->threshold[0]
+                      ? (size_t)gc->threshold[0] * gc->backoff[0]
+                      : SIZE_MAX;
+}
+
+void rci_gc_maybe(rc_heap *h)
+{
+    rci_gc *gc = &h->gc;
+    if (!gc->enabled || gc->collecting || !gc->threshold[0])
+        return;
+    for (int g = RC_GC_GENERATIONS - 1; g >= 0; g--) {
+        if (gc->count[g] <= (size_t)gc->threshold[g] * gc->backoff[g])
+            continue;
+        if (g == 2 && gc->long_lived_pending < gc->long_lived_total / 4)
+            continue;
+        collect(h, (unsigned)g);
+        return;
+    }
+}
+
+void rci_gc_init(rc_heap *h)
+{
+    rci_gc *gc = &h->gc;
+    const unsigned *t = h->cfg.gc_threshold;
+    if (t[0] || t[1] || t[2])
+        rc_gc_set_threshold(h, t[0], t[1], t[2]);
+    else
+        rc_gc_set_threshold(h, 700, 10, 10);
+    for (unsigned g = 0; g < RC_GC_GENERATIONS; g++)
+        gc->backoff[g] = 1;
+    gc->enabled = !h->cfg.gc_disabled;
+    rci_gc_update_trigger(h);
+}
+
+void rci_gc_release(rc_heap *h)
+{
+    rci_vec_free(h, &h->gc.stack);
+    rci_vec_free(h, &h->gc.garbage);
+}
+
+/* ---- Public API ------------------------------------------------------------- */
+
+size_t rc_collect(rc_heap *h, int generation)
+{
+    if (h->gc.collecting)
+        return 0;
+    unsigned gen = generation < 0 || generation >= 2 ? 2 : (unsigned)generation;
+    return collect(h, gen);
+}
+
+void rc_gc_enable(rc_heap *h, int on)
+{
+    h->gc.enabled = on != 0;
+    rci_gc_update_trigger(h);
+}
+
+int rc_gc_is_enabled(const rc_heap *h)
+{
+    return h->gc.enabled;
+}
+
+void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
+{
+    h->gc.threshold[0] = t0;
+    h->gc.threshold[1] = t1;
+    h->gc.threshold[2] = t2;
+    rci_gc_update_trigger(h);
+}
+
+void rc_gc_get_threshold(const rc_heap *h, unsigned out[3])
+{
+    memcpy(out, h->gc.threshold, sizeof h->gc.threshold);
+}
+
+void rc_gc_stats_get(const rc_heap *h, rc_gc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->gen, h->gc.stats, sizeof out->gen);
+    for (unsigned g = 0; g < RC_GC_GENERATIONS; g++)
+        out->tracked[g] = h->gc.tracked[g];
+    out->frozen = h->gc.tracked[RCI_GEN_FROZEN];
+    out->failed = h->gc.failed;
+}
+
+int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
+{
+    for (unsigned i = 0; i < RCI_GC_CALLBACKS; i++)
+        if (!h->gc.callbacks[i].fn) {
+            h->gc.callbacks[i].fn = fn;
+            h->gc.callbacks[i].ctx = ctx;
+            return 0;
+        }
+    return -1;
+}
+
+int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
+{
+    for (unsigned i = 0; i < RCI_GC_CALLBACKS; i++)
+        if (h->gc.callbacks[i].fn == fn && h->gc.callbacks[i].ctx == ctx) {
+            h->gc.callbacks[i].fn = NULL;
+            return 0;
+        }
+    return -1;
+}
+
+static void freeze_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)r;
+    size_t *n = ctx;
+    if ((hd->flags & RCI_F_TRACKED) && (hd->flags & RCI_GEN_MASK) != RCI_GEN_FROZEN) {
+        rci_set_gen(h, hd, RCI_GEN_FROZEN);
+        ++*n;
+    }
+}
+
+size_t rc_gc_freeze(rc_heap *h)
+{
+    size_t n = 0;
+    rci_for_each_object(h, false, true, freeze_one, &n);
+    for (unsigned g = 0; g < RC_GC_GENERATIONS; g++)
+        h->gc.count[g] = 0;
+    return n;
+}
+
+static void unfreeze_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)r;
+    (void)ctx;
+    if ((hd->flags & RCI_F_TRACKED) && (hd->flags & RCI_GEN_MASK) == RCI_GEN_FROZEN)
+        rci_set_gen(h, hd, 2);
+}
+
+void rc_gc_unfreeze(rc_heap *h)
+{
+    rci_for_each_object(h, false, true, unfreeze_one, NULL);
+}
+
+typedef struct foreach_ctx {
+    int gen;
+    void (*fn)(void *obj, void *ctx);
+    void *ctx;
+    size_t n;
+} foreach_ctx;
+
+static void foreach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)h;
+    (void)r;
+    foreach_ctx *c = ctx;
+    if ((hd->flags & RCI_F_TRACKED) &&
+        (c->gen < 0 || (unsigned)c->gen == (hd->flags & RCI_GEN_MASK))) {
+        c->n++;
+        c->fn(rci_obj(hd), c->ctx);
+    }
+}
+
+size_t rc_gc_foreach(rc_heap *h, int gen, void (*fn)(void *obj, void *ctx), void *ctx)
+{
+    foreach_ctx c = {gen, fn, ctx, 0};
+    rci_for_each_object(h, false, true, foreach_one, &c);
+    return c.n;
+}
+
+typedef struct referents_ctx {
+    void (*fn)(void *child, void *ctx);
+    void *ctx;
+} referents_ctx;
+
+static void visit_referent(void **slot, void *ctx)
+{
+    referents_ctx *c = ctx;
+    if (*slot)
+        c->fn(*slot, c->ctx);
+}
+
+void rc_gc_referents(void *obj, void (*fn)(void *child, void *ctx), void *ctx)
+{
+    const rc_type *t = rc_typeof(obj);
+    referents_ctx c = {fn, ctx};
+    if (t->traverse)
+        t->traverse(obj, visit_referent, &c);
+}
+
+typedef struct referrers_ctx {
+    const void *target;
+    bool hit;
+    void (*fn)(void *referrer, void *ctx);
+    void *ctx;
+    size_t n;
+} referrers_ctx;
+
+static void visit_referrer(void **slot, void *ctx)
+{
+    referrers_ctx *c = ctx;
+    c->hit |= *slot == c->target;
+}
+
+static void referrer_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)h;
+    referrers_ctx *c = ctx;
+    if (!r->type->traverse)
+        return;
+    c->hit = false;
+    r->type->traverse(rci_obj(hd), visit_referrer, c);
+    if (c->hit) {
+        c->n++;
+        c->fn(rci_obj(hd), c->ctx);
+    }
+}
+
+size_t rc_gc_referrers(rc_heap *h, const void *target,
+                       void (*fn)(void *referrer, void *ctx), void *ctx)
+{
+    referrers_ctx c = {target, false, fn, ctx, 0};
+    rci_for_each_object(h, false, false, referrer_one, &c);
+    return c.n;
+}
+
+void rc_gc_set_debug(rc_heap *h, unsigned flags)
+{
+    h->gc.debug = flags;
+}
+
+unsigned rc_gc_get_debug(const rc_heap *h)
+{
+    return h->gc.debug;
+}
+
+void *const *rc_gc_garbage(const rc_heap *h, size_t *count)
+{
+    *count = h->gc.garbage.len;
+    return h->gc.garbage.items;
+}
+
+void rc_gc_garbage_clear(rc_heap *h)
+{
+    rci_vec g = h->gc.garbage;
+    h->gc.garbage = (rci_vec){0};
+    for (size_t i = 0; i < g.len; i++)
+        rc_decref(g.items[i]);
+    rci_vec_free(h, &g);
+}

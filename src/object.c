@@ -1,0 +1,539 @@
+/*
+ * object.c — managed objects: the header, type records, creation,
+ * reference counting's slow path and release without recursion.
+ *
+ * Calls alloc.c for memory, weakref.c to clear weak references and gc.c to
+ * start automatic collections.  The collector calls back into this file to
+ * walk objects and move them between generations.
+ *
+ * Layout: an object is a block [rc_head | payload] in a pool of its type.
+ * Pools belong to a type record's bins, so an object's type is found from
+ * its address (arena -> pool -> bin -> record) and the header needs only
+ * the count and the flags: 8 bytes, collector bookkeeping included.
+ *
+ * Release: when a count reaches zero the object is finalized (once), its
+ * weak references cleared, its children released through traverse, then
+ * destroy runs and the block is freed.  Children whose counts reach zero
+ * meanwhile are not released recursively: they go on the heap's pending
+ * list, which the outermost release drains.  So dropping the head of a
+ * chain of any length takes constant C stack.  If the pending list cannot
+ * grow (page source refuses), the object becomes a zombie: marked, left in
+ * place, and released by the next full collection or at heap teardown.
+ */
+#include "rc_internal.h"
+
+/* ---- Type records ------------------------------------------------------- */
+
+static size_t type_slot(const rc_type *t, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)t * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(x >> 32) & (cap - 1);
+}
+
+static bool types_grow(rc_heap *h)
+{
+    size_t cap = h->types_cap ? h->types_cap * 2 : 16;
+    rci_typerec **table = rci_raw_alloc(h, cap * sizeof *table);
+    if (!table)
+        return false;
+    memset(table, 0, cap * sizeof *table);
+    for (size_t i = 0; i < h->types_cap; i++) {
+        rci_typerec *r = h->types[i];
+        if (!r)
+            continue;
+        size_t j = type_slot(r->type, cap);
+        while (table[j])
+            j = (j + 1) & (cap - 1);
+        table[j] = r;
+    }
+    if (h->types)
+        rci_raw_free(h, h->types);
+    h->types = table;
+    h->types_cap = cap;
+    return true;
+}
+
+static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
+{
+    if ((h->types_len + 1) * 4 > h->types_cap * 3 && !types_grow(h))
+        return NULL;
+    rci_typerec *r = rci_raw_alloc(h, sizeof *r);
+    if (!r)
+        return NULL;
+    memset(r, 0, sizeof *r);
+    r->type = t;
+    r->scanned = t->traverse && !(t->flags & RC_TYPE_ACYCLIC);
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
+        r->bins[c].avail = &h->sentinel;
+        r->bins[c].rec = r;
+        r->bins[c].block_size = rci_class_size[c];
+        r->bins[c].cls = (uint8_t)c;
+    }
+    r->big.avail = &h->sentinel;
+    r->big.rec = r;
+    size_t j = type_slot(t, h->types_cap);
+    while (h->types[j])
+        j = (j + 1) & (h->types_cap - 1);
+    h->types[j] = r;
+    h->types_len++;
+    return r;
+}
+
+static rci_typerec *typerec_get(rc_heap *h, const rc_type *t)
+{
+    if (rci_likely(h->last_type == t))
+        return h->last_rec;
+    rci_typerec *r = NULL;
+    if (h->types_cap) {
+        size_t j = type_slot(t, h->types_cap);
+        while (h->types[j] && h->types[j]->type != t)
+            j = (j + 1) & (h->types_cap - 1);
+        r = h->types[j];
+    }
+    if (!r && !(r = typerec_new(h, t)))
+        return NULL;
+    h->last_type = t;
+    h->last_rec = r;
+    return r;
+}
+
+/* ---- Generations and tracking -------------------------------------------- */
+
+static void young_link(rc_heap *h, rci_pool *p)
+{
+    p->yprev = NULL;
+    p->ynext = h->gc.young;
+    if (p->ynext)
+        p->ynext->yprev = p;
+    h->gc.young = p;
+}
+
+static void young_unlink(rc_heap *h, rci_pool *p)
+{
+    if (p->yprev)
+        p->yprev->ynext = p->ynext;
+    else
+        h->gc.young = p->ynext;
+    if (p->ynext)
+        p->ynext->yprev = p->yprev;
+    p->ynext = p->yprev = NULL;
+}
+
+/* Count hd in generation gen (pool young counts and the young list). */
+static void gen_enter(rc_heap *h, rc_head *hd, unsigned gen)
+{
+    h->gc.tracked[gen]++;
+    if (gen < 2) {
+        rci_pool *p = rci_pool_of(hd);
+        if (p->young++ == 0)
+            young_link(h, p);
+    }
+}
+
+static void gen_leave(rc_heap *h, rc_head *hd, unsigned gen)
+{
+    h->gc.tracked[gen]--;
+    if (gen < 2) {
+        rci_pool *p = rci_pool_of(hd);
+        if (--p->young == 0)
+            young_unlink(h, p);
+    }
+}
+
+void rci_set_gen(rc_heap *h, rc_head *hd, unsigned gen)
+{
+    unsigned old = hd->flags & RCI_GEN_MASK;
+    if (old == gen)
+        return;
+    gen_leave(h, hd, old);
+    gen_enter(h, hd, gen);
+    hd->flags = (hd->flags & ~RCI_GEN_MASK) | gen;
+}
+
+void rci_track(rc_heap *h, rc_head *hd)
+{
+    hd->flags = (hd->flags & ~RCI_GEN_MASK) | RCI_F_TRACKED;
+    gen_enter(h, hd, 0);
+    h->gc.count[0]++;
+}
+
+void rci_untrack(rc_heap *h, rc_head *hd)
+{
+    unsigned gen = hd->flags & RCI_GEN_MASK;
+    gen_leave(h, hd, gen);
+    if (gen == 0 && h->gc.count[0] > 0)
+        h->gc.count[0]--;
+    hd->flags &= ~(RCI_F_TRACKED | RCI_GEN_MASK);
+}
+
+/* ---- Creation ------------------------------------------------------------- */
+
+static rc_head *block_for(rc_heap *h, rci_typerec *r, size_t total)
+{
+    if (total <= RC_SMALL_MAX)
+        return rci_bin_alloc(h, &r->bins[rci_size_class(total)]);
+    rc_head *hd = rci_alloc_big(h, total);
+    if (hd)
+        rci_pool_of(hd)->bin = &r->big;
+    return hd;
+}
+
+void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
+{
+    size_t total;
+    if (__builtin_add_overflow(payload_bytes, sizeof(rc_head), &total))
+        return NULL;
+    if (rci_unlikely(h->gc.count[0] > h->gc.trigger))
+        rci_gc_maybe(h);
+    rci_typerec *r = typerec_get(h, t);
+    if (!r)
+        return NULL;
+    rc_head *hd = block_for(h, r, total);
+    if (rci_unlikely(!hd)) {
+        /* One emergency collection, one retry, then the caller hears. */
+        if (rc_collect(h, -1) == 0 || !(hd = block_for(h, r, total)))
+            return NULL;
+    }
+    h->allocs++;
+    memset(hd + 1, 0, payload_bytes);
+    hd->refcnt = 1;
+    hd->flags = 0;
+    r->live++;
+    if (r->scanned)
+        rci_track(h, hd);
+    return hd + 1;
+}
+
+void *rc_new(rc_heap *h, const rc_type *t)
+{
+    return rc_new_var(h, t, t->size);
+}
+
+/* ---- Release -------------------------------------------------------------- */
+
+void rci_visit_release(void **slot, void *ctx)
+{
+    (void)ctx;
+    void *child = *slot;
+    if (child) {
+        *slot = NULL;
+        rc_decref(child);
+    }
+}
+
+static void object_free(rc_heap *h, rc_head *hd)
+{
+    rci_typerec *r = rci_pool_of(hd)->bin->rec;
+    if (hd->flags & RCI_F_TRACKED)
+        rci_untrack(h, hd);
+    r->live--;
+    h->frees++;
+    rci_block_free(h, hd);
+}
+
+/* Finalize, clear weak references, release children, destroy, free. */
+static void release_one(rc_heap *h, void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    const rc_type *t = rci_typerec_of(obj)->type;
+    if (t->finalize && !(hd->flags & RCI_F_FINALIZED)) {
+        hd->flags |= RCI_F_FINALIZED;
+        hd->refcnt = 1; /* the finalizer may use self as a reference */
+        t->finalize(obj);
+        if (hd->refcnt > 1) { /* resurrected */
+            hd->refcnt--;
+            hd->flags &= ~RCI_F_DYING;
+            return;
+        }
+        hd->refcnt = 0;
+    }
+    if (hd->flags & RCI_F_WEAKREFS)
+        rci_weakref_clear(h, obj, true);
+    if (t->traverse)
+        t->traverse(obj, rci_visit_release, NULL);
+    if (t->destroy)
+        t->destroy(obj);
+    object_free(h, hd);
+}
+
+void rci_release_pending(rc_heap *h)
+{
+    if (h->releasing)
+        return;
+    h->releasing = true;
+    while (h->pending.len)
+        release_one(h, h->pending.items[--h->pending.len]);
+    h->releasing = false;
+}
+
+void rci_object_dying(rc_heap *h, void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    if (hd->flags & RCI_F_DYING)
+        return; /* already being released (a finalizer dropped self) */
+    hd->flags |= RCI_F_DYING;
+    if (!rci_vec_push(h, &h->pending, obj)) {
+        hd->flags |= RCI_F_ZOMBIE;
+        h->zombies++;
+        return;
+    }
+    rci_release_pending(h);
+}
+
+void rc_decref_slow(void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    uint32_t n = hd->refcnt;
+    if (n == 1) {
+        hd->refcnt = 0;
+        rci_object_dying(rci_heap_of(obj), obj);
+        return;
+    }
+    if (hd->flags & RCI_F_FREE)
+        rci_fatal("rc_decref(%p): the object was already freed (one decref too "
+                  "many, or a use after free); its pool holds type '%s'",
+                  obj, rci_typerec_of(obj)->type->name);
+    if (n >= RC_IMMORTAL)
+        return;
+    rci_fatal("rc_decref(%p): object of type '%s' has no references left "
+              "(a decref too many while it is being released)",
+              obj, rci_typerec_of(obj)->type->name);
+}
+
+/* Zombies: objects whose release was postponed because the pending list
+   could not grow.  Retried when memory may be back. */
+static void reap_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)r;
+    (void)ctx;
+    if (!(hd->flags & RCI_F_ZOMBIE) || !rci_vec_push(h, &h->pending, rci_obj(hd)))
+        return;
+    hd->flags &= ~RCI_F_ZOMBIE;
+    h->zombies--;
+}
+
+void rci_reap_zombies(rc_heap *h)
+{
+    if (!h->zombies || h->releasing)
+        return;
+    rci_for_each_object(h, false, false, reap_one, NULL);
+    rci_release_pending(h);
+}
+
+/* ---- Walking objects ---------------------------------------------------- */
+
+static void walk_pool(rc_heap *h, rci_pool *p, rci_object_fn fn, void *ctx)
+{
+    rci_typerec *r = p->bin->rec;
+    char *b;
+    size_t stride, n;
+    if (p->kind == RCI_POOL_SMALL) {
+        b = rci_pool_start(p);
+        stride = p->block_size;
+        n = p->carved;
+    } else {
+        b = p->kind == RCI_POOL_HUGE ? (char *)rci_arena_of(p) + RCI_HUGE_OFFSET
+                                     : rci_pool_start(p);
+        stride = 0;
+        n = 1;
+    }
+    for (; n--; b += stride) {
+        rc_head *hd = (rc_head *)b;
+        if (!(hd->flags & RCI_F_FREE))
+            fn(h, r, hd, ctx);
+    }
+}
+
+static bool wanted(const rci_pool *p, bool scanned_only)
+{
+    return p->bin && p->bin->rec && (p->bin->rec->scanned || !scanned_only);
+}
+
+void rci_for_each_object(rc_heap *h, bool young_only, bool scanned_only,
+                         rci_object_fn fn, void *ctx)
+{
+    if (young_only) {
+        for (rci_pool *p = h->gc.young, *next; p; p = next) {
+            next = p->ynext;
+            walk_pool(h, p, fn, ctx);
+        }
+        return;
+    }
+    for (rci_arena *a = h->arenas; a; a = a->all_next)
+        for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES;) {
+            rci_pool *p = &a->pools[a->head_of[i]];
+            bool head = ((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i;
+            if (head && p->kind != RCI_POOL_FREE && wanted(p, scanned_only)) {
+                walk_pool(h, p, fn, ctx);
+                i += p->npages;
+            } else {
+                i += head ? p->npages : 1;
+            }
+        }
+    for (rci_arena *a = h->huge; a; a = a->next)
+        if (wanted(&a->pools[0], scanned_only))
+            walk_pool(h, &a->pools[0], fn, ctx);
+}
+
+/* Teardown: destroy every object still alive (finalizers do not run). */
+static void destroy_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)h;
+    (void)ctx;
+    if (r->type->destroy)
+        r->type->destroy(rci_obj(hd));
+}
+
+void rci_object_teardown(rc_heap *h)
+{
+    rci_for_each_object(h, false, false, destroy_one, NULL);
+}
+
+/* ---- Validation -------------------------------------------------------------- */
+
+typedef struct check_ctx {
+    size_t tracked[4], young_in_pool, bad;
+    const rci_pool *pool;
+} check_ctx;
+
+static void check_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    (void)h;
+    check_ctx *c = ctx;
+    const uint32_t scratch = RCI_F_CAND | RCI_F_REACH | RCI_F_UNREACH | RCI_REFS_MASK;
+    r->seen++;
+    if ((hd->flags & scratch) && !h->gc.collecting) {
+        fprintf(stderr, "rcgc: heap invalid: object %p (%s) keeps collector marks %#x\n",
+                rci_obj(hd), r->type->name, hd->flags);
+        c->bad++;
+    }
+    if (hd->flags & RCI_F_TRACKED) {
+        unsigned g = hd->flags & RCI_GEN_MASK;
+        c->tracked[g]++;
+        if (g < 2 && rci_pool_of(hd) == c->pool)
+            c->young_in_pool++;
+        if (!r->scanned) {
+            fprintf(stderr, "rcgc: heap invalid: %s object %p tracked, type is not\n",
+                    r->type->name, rci_obj(hd));
+            c->bad++;
+        }
+    }
+}
+
+static void check_pool(rc_heap *h, rci_pool *p, check_ctx *c)
+{
+    c->pool = p;
+    c->young_in_pool = 0;
+    walk_pool(h, p, check_one, c);
+    bool listed = p->yprev || h->gc.young == p;
+    if (c->young_in_pool != p->young || listed != (p->young > 0)) {
+        fprintf(stderr, "rcgc: heap invalid: pool %p counts %u young objects, "
+                "holds %zu, %s the young list\n", (void *)rci_pool_start(p), p->young,
+                c->young_in_pool, listed ? "in" : "not in");
+        c->bad++;
+    }
+}
+
+int rci_object_validate(const rc_heap *ch)
+{
+    rc_heap *h = (rc_heap *)ch; /* only typerec scratch counts are written */
+    check_ctx c = {0};
+    for (size_t i = 0; i < h->types_cap; i++)
+        if (h->types[i])
+            h->types[i]->seen = 0;
+    for (rci_arena *a = h->arenas; a; a = a->all_next)
+        for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
+            rci_pool *p = &a->pools[i];
+            if (((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i &&
+                wanted(p, false))
+                check_pool(h, p, &c);
+        }
+    for (rci_arena *a = h->huge; a; a = a->next)
+        if (wanted(&a->pools[0], false))
+            check_pool(h, &a->pools[0], &c);
+    for (size_t i = 0; i < h->types_cap; i++) {
+        rci_typerec *r = h->types[i];
+        if (r && r->seen != r->live) {
+            fprintf(stderr, "rcgc: heap invalid: type %s counts %zu live objects, "
+                    "the pools hold %zu\n", r->type->name, r->live, r->seen);
+            c.bad++;
+        }
+    }
+    for (unsigned g = 0; g < 4; g++)
+        if (c.tracked[g] != h->gc.tracked[g]) {
+            fprintf(stderr, "rcgc: heap invalid: generation %u counts %zu tracked "
+                    "objects, the pools hold %zu\n", g, h->gc.tracked[g], c.tracked[g]);
+            c.bad++;
+        }
+    return c.bad ? -1 : 0;
+}
+
+/* ---- Small public functions ---------------------------------------------- */
+
+extern inline void rc_incref(void *obj);
+extern inline void rc_decref(void *obj);
+
+void rc_set(void **slot, void *value)
+{
+    void *old = *slot;
+    rc_incref(value);
+    *slot = value;
+    rc_decref(old);
+}
+
+size_t rc_refcount(const void *obj)
+{
+    return rci_head(obj)->refcnt;
+}
+
+const rc_type *rc_typeof(const void *obj)
+{
+    return rci_typerec_of(obj)->type;
+}
+
+rc_heap *rc_heap_of(const void *obj)
+{
+    return rci_heap_of(obj);
+}
+
+size_t rc_sizeof(const void *obj)
+{
+    const rc_head *hd = rci_head(obj);
+    const rci_pool *p = rci_pool_of(hd);
+    /* a page run records the bytes asked for; other blocks their size */
+    size_t block = p->kind == RCI_POOL_LARGE ? p->block_size : rci_block_size(hd);
+    return block - sizeof(rc_head);
+}
+
+void rc_make_immortal(void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    if (hd->flags & RCI_F_TRACKED)
+        rci_untrack(rci_heap_of(obj), hd);
+    hd->refcnt = RC_IMMORTAL | (RC_IMMORTAL >> 1);
+}
+
+int rc_is_immortal(const void *obj)
+{
+    return rci_head(obj)->refcnt >= RC_IMMORTAL;
+}
+
+int rc_gc_is_tracked(const void *obj)
+{
+    return (rci_head(obj)->flags & RCI_F_TRACKED) != 0;
+}
+
+void rc_gc_track(void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    if (!(hd->flags & RCI_F_TRACKED) && hd->refcnt < RC_IMMORTAL &&
+        rci_typerec_of(obj)->scanned)
+        rci_track(rci_heap_of(obj), hd);
+}
+
+void rc_gc_untrack(void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    if (hd->flags & RCI_F_TRACKED)
+        rci_untrack(rci_heap_of(obj), hd);
+}
