@@ -62,8 +62,9 @@ typedef struct gc_pass {
     rc_heap *h;
     unsigned gen;        /* oldest generation collected */
     bool garbage_only;   /* step 5: only objects already marked count */
+    bool promote;        /* full collection: promote when marking */
     bool aborted;        /* the work list could not grow */
-    size_t candidates, garbage;
+    size_t candidates, reached, garbage;
 } gc_pass;
 
 static bool is_candidate(const rc_head *hd, unsigned gen)
@@ -76,7 +77,8 @@ static bool is_candidate(const rc_head *hd, unsigned gen)
 static void make_candidate(rc_head *hd, uint32_t held)
 {
     uint32_t n = hd->refcnt - held;
-    hd->flags = with_refs(hd->flags | RCI_F_CAND, n < RCI_REFS_MAX ? n : RCI_REFS_MAX);
+    uint32_t f = (hd->flags & ~RCI_F_REACH) | RCI_F_CAND;
+    hd->flags = with_refs(f, n < RCI_REFS_MAX ? n : RCI_REFS_MAX);
 }
 
 /* ---- Step 1: subtract internal references ------------------------------- */
@@ -111,7 +113,14 @@ static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
     r->type->traverse(rci_obj(hd), visit_subtract, p);
 }
 
-/* ---- Step 2: mark what is reachable from outside -------------------------- */
+/* ---- Step 2: mark what is reachable from outside --------------------------
+ * A candidate is marked REACH when first seen and pushed; when taken off
+ * the work list its scratch (CAND, gc_refs) is cleared and, in a full
+ * collection, it is promoted on the spot.  So a full collection that finds
+ * no garbage needs no third walk: REACH is simply left behind, and it is
+ * harmless, since every test that reads it also requires CAND (which
+ * make_candidate sets and clears REACH) or a generation the object is not
+ * in (only generation-2 objects keep a stale REACH; rci_track clears it). */
 
 static void visit_reach(void **slot, void *ctx)
 {
@@ -127,14 +136,37 @@ static void visit_reach(void **slot, void *ctx)
         p->aborted = true;
 }
 
+static void take(gc_pass *p, void *obj, void (*traverse)(void *, rc_visit_fn, void *))
+{
+    rc_head *hd = rci_head(obj);
+    hd->flags &= ~(RCI_F_CAND | RCI_REFS_MASK);
+    if (p->promote && (hd->flags & RCI_GEN_MASK) < 2) {
+        rci_set_gen(p->h, hd, 2);
+        p->h->gc.long_lived_pending++;
+    }
+    p->reached++;
+    traverse(obj, visit_reach, p);
+}
+
+/* Mark obj and everything it reaches.  Objects on the work list are mostly
+   neighbours in one pool: the pool's type is looked up once per run. */
 static void mark_from(gc_pass *p, const rc_type *t, void *obj)
 {
     rci_vec *stack = &p->h->gc.stack;
     rci_head(obj)->flags |= RCI_F_REACH;
-    t->traverse(obj, visit_reach, p);
+    take(p, obj, t->traverse);
+    uintptr_t lo = 0, span = 0;
+    void (*traverse)(void *, rc_visit_fn, void *) = NULL;
     while (stack->len && !p->aborted) {
         void *x = stack->items[--stack->len];
-        rci_typerec_of(x)->type->traverse(x, visit_reach, p);
+        if ((uintptr_t)x - lo >= span) {
+            rci_pool *pool = rci_pool_of(rci_head(x));
+            lo = (uintptr_t)rci_pool_start(pool);
+            span = pool->kind == RCI_POOL_HUGE ? rci_arena_of(pool)->map_bytes
+                                               : (size_t)pool->npages * RCI_PAGE;
+            traverse = pool->bin->rec->type->traverse;
+        }
+        take(p, x, traverse);
     }
     stack->len = 0;
 }
@@ -148,28 +180,25 @@ static void reach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
         mark_from(p, r->type, rci_obj(hd));
 }
 
-/* ---- Step 3: settle: promote survivors, mark garbage ---------------------- */
+/* ---- Step 3: settle: promote young survivors, mark garbage ----------------- */
 
 static void settle_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
     (void)r;
     gc_pass *p = ctx;
-    if (!(hd->flags & RCI_F_CAND))
-        return;
-    uint32_t f = hd->flags & ~(RCI_F_CAND | RCI_REFS_MASK);
-    if ((f & RCI_F_REACH) || p->aborted) {
+    uint32_t f = hd->flags;
+    if (f & RCI_F_CAND) { /* never reached */
+        f &= ~(RCI_F_CAND | RCI_REFS_MASK);
+        hd->flags = p->aborted ? f : f | RCI_F_UNREACH;
+        p->garbage += !p->aborted;
+    } else if ((f & RCI_F_REACH) && p->gen < 2 && (f & RCI_GEN_MASK) <= p->gen &&
+               (f & RCI_F_TRACKED)) {
         hd->flags = f & ~RCI_F_REACH;
         if (p->aborted)
             return;
-        unsigned to = p->gen < 2 ? p->gen + 1 : 2;
-        if ((f & RCI_GEN_MASK) != to) {
-            rci_set_gen(h, hd, to);
-            if (to == 2)
-                h->gc.long_lived_pending++;
-        }
-    } else {
-        hd->flags = f | RCI_F_UNREACH;
-        p->garbage++;
+        rci_set_gen(h, hd, p->gen + 1);
+        if (p->gen + 1 == 2)
+            h->gc.long_lived_pending++;
     }
 }
 
@@ -374,10 +403,11 @@ static size_t collect(rc_heap *h, unsigned gen)
     uint64_t t0 = now_ns();
 
     bool young = gen < 2;
-    gc_pass p = {.h = h, .gen = gen};
+    gc_pass p = {.h = h, .gen = gen, .promote = !young};
     rci_for_each_object(h, young, true, subtract_one, &p);
     rci_for_each_object(h, young, true, reach_one, &p);
-    rci_for_each_object(h, young, true, settle_one, &p);
+    if (young || p.aborted || p.reached < p.candidates)
+        rci_for_each_object(h, young, true, settle_one, &p);
     if (gc->stack.cap > 8192) /* keep a small work list for the next time */
         rci_vec_free(h, &gc->stack);
     info.candidates = p.candidates;

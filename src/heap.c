@@ -54,14 +54,6 @@ bool rci_vec_reserve(rc_heap *h, rci_vec *v, size_t cap)
     return true;
 }
 
-bool rci_vec_push(rc_heap *h, rci_vec *v, void *item)
-{
-    if (v->len == v->cap && !rci_vec_reserve(h, v, v->len + 1))
-        return false;
-    v->items[v->len++] = item;
-    return true;
-}
-
 /* Gives the storage back, keeping len (a caller that moved items away). */
 void rci_vec_free(rc_heap *h, rci_vec *v)
 {

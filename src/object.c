@@ -152,7 +152,7 @@ void rci_set_gen(rc_heap *h, rc_head *hd, unsigned gen)
 
 void rci_track(rc_heap *h, rc_head *hd)
 {
-    hd->flags = (hd->flags & ~RCI_GEN_MASK) | RCI_F_TRACKED;
+    hd->flags = (hd->flags & ~(RCI_GEN_MASK | RCI_F_REACH)) | RCI_F_TRACKED;
     gen_enter(h, hd, 0);
     h->gc.count[0]++;
 }
@@ -320,61 +320,6 @@ void rci_reap_zombies(rc_heap *h)
     rci_release_pending(h);
 }
 
-/* ---- Walking objects ---------------------------------------------------- */
-
-static void walk_pool(rc_heap *h, rci_pool *p, rci_object_fn fn, void *ctx)
-{
-    rci_typerec *r = p->bin->rec;
-    char *b;
-    size_t stride, n;
-    if (p->kind == RCI_POOL_SMALL) {
-        b = rci_pool_start(p);
-        stride = p->block_size;
-        n = p->carved;
-    } else {
-        b = p->kind == RCI_POOL_HUGE ? (char *)rci_arena_of(p) + RCI_HUGE_OFFSET
-                                     : rci_pool_start(p);
-        stride = 0;
-        n = 1;
-    }
-    for (; n--; b += stride) {
-        rc_head *hd = (rc_head *)b;
-        if (!(hd->flags & RCI_F_FREE))
-            fn(h, r, hd, ctx);
-    }
-}
-
-static bool wanted(const rci_pool *p, bool scanned_only)
-{
-    return p->bin && p->bin->rec && (p->bin->rec->scanned || !scanned_only);
-}
-
-void rci_for_each_object(rc_heap *h, bool young_only, bool scanned_only,
-                         rci_object_fn fn, void *ctx)
-{
-    if (young_only) {
-        for (rci_pool *p = h->gc.young, *next; p; p = next) {
-            next = p->ynext;
-            walk_pool(h, p, fn, ctx);
-        }
-        return;
-    }
-    for (rci_arena *a = h->arenas; a; a = a->all_next)
-        for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES;) {
-            rci_pool *p = &a->pools[a->head_of[i]];
-            bool head = ((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i;
-            if (head && p->kind != RCI_POOL_FREE && wanted(p, scanned_only)) {
-                walk_pool(h, p, fn, ctx);
-                i += p->npages;
-            } else {
-                i += head ? p->npages : 1;
-            }
-        }
-    for (rci_arena *a = h->huge; a; a = a->next)
-        if (wanted(&a->pools[0], scanned_only))
-            walk_pool(h, &a->pools[0], fn, ctx);
-}
-
 /* Teardown: destroy every object still alive (finalizers do not run). */
 static void destroy_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
@@ -400,11 +345,18 @@ static void check_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
     (void)h;
     check_ctx *c = ctx;
-    const uint32_t scratch = RCI_F_CAND | RCI_F_REACH | RCI_F_UNREACH | RCI_REFS_MASK;
+    /* a stale REACH is allowed on generation 2 (see gc.c, step 2) */
+    const uint32_t scratch = RCI_F_CAND | RCI_F_UNREACH | RCI_REFS_MASK;
     r->seen++;
     if ((hd->flags & scratch) && !h->gc.collecting) {
         fprintf(stderr, "rcgc: heap invalid: object %p (%s) keeps collector marks %#x\n",
                 rci_obj(hd), r->type->name, hd->flags);
+        c->bad++;
+    }
+    if ((hd->flags & RCI_F_REACH) && (hd->flags & RCI_GEN_MASK) < 2 &&
+        (hd->flags & RCI_F_TRACKED) && !h->gc.collecting) {
+        fprintf(stderr, "rcgc: heap invalid: young object %p (%s) keeps a REACH mark\n",
+                rci_obj(hd), r->type->name);
         c->bad++;
     }
     if (hd->flags & RCI_F_TRACKED) {
@@ -424,7 +376,7 @@ static void check_pool(rc_heap *h, rci_pool *p, check_ctx *c)
 {
     c->pool = p;
     c->young_in_pool = 0;
-    walk_pool(h, p, check_one, c);
+    rci_walk_pool(h, p, check_one, c);
     bool listed = p->yprev || h->gc.young == p;
     if (c->young_in_pool != p->young || listed != (p->young > 0)) {
         fprintf(stderr, "rcgc: heap invalid: pool %p counts %u young objects, "
@@ -445,11 +397,11 @@ int rci_object_validate(const rc_heap *ch)
         for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
             rci_pool *p = &a->pools[i];
             if (((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i &&
-                wanted(p, false))
+                rci_pool_wanted(p, false))
                 check_pool(h, p, &c);
         }
     for (rci_arena *a = h->huge; a; a = a->next)
-        if (wanted(&a->pools[0], false))
+        if (rci_pool_wanted(&a->pools[0], false))
             check_pool(h, &a->pools[0], &c);
     for (size_t i = 0; i < h->types_cap; i++) {
         rci_typerec *r = h->types[i];

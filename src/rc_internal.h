@@ -363,8 +363,14 @@ static inline void rci_raw_free(rc_heap *h, void *p)
 }
 
 /* rci_vec (heap.c): push returns false when the page source refuses. */
-RCI_HIDDEN bool rci_vec_push(rc_heap *h, rci_vec *v, void *item);
 RCI_HIDDEN bool rci_vec_reserve(rc_heap *h, rci_vec *v, size_t cap);
+static inline bool rci_vec_push(rc_heap *h, rci_vec *v, void *item)
+{
+    if (rci_unlikely(v->len == v->cap) && !rci_vec_reserve(h, v, v->len + 1))
+        return false;
+    v->items[v->len++] = item;
+    return true;
+}
 RCI_HIDDEN void rci_vec_free(rc_heap *h, rci_vec *v);
 
 /* object.c */
@@ -377,11 +383,6 @@ RCI_HIDDEN void rci_untrack(rc_heap *h, rc_head *hd);
 RCI_HIDDEN void rci_set_gen(rc_heap *h, rc_head *hd, unsigned gen);
 RCI_HIDDEN void rci_visit_release(void **slot, void *ctx);
 RCI_HIDDEN int rci_object_validate(const rc_heap *h);
-/* Call fn for every live object block in the pools of scanned types; with
-   young_only, only the pools that hold generation 0/1 objects. */
-typedef void (*rci_object_fn)(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx);
-RCI_HIDDEN void rci_for_each_object(rc_heap *h, bool young_only, bool scanned_only,
-                                    rci_object_fn fn, void *ctx);
 
 /* gc.c */
 RCI_HIDDEN void rci_gc_init(rc_heap *h);
@@ -394,6 +395,66 @@ RCI_HIDDEN void rci_weakref_clear(rc_heap *h, void *obj, bool callbacks);
 RCI_HIDDEN size_t rci_weakref_gc_clear(rc_heap *h, void *obj, rci_vec *calls,
                                        bool dry_run);
 RCI_HIDDEN void rci_weakref_call(rc_weakref *w);
+
+/* ---- Walking objects --------------------------------------------------------
+ * Inline, so that each caller gets a loop specialized for its fn (the
+ * collector's passes run these over every candidate). */
+#define RCI_INLINE static inline __attribute__((always_inline))
+typedef void (*rci_object_fn)(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx);
+
+/* Call fn for every live object in pool p. */
+RCI_INLINE void rci_walk_pool(rc_heap *h, rci_pool *p, rci_object_fn fn, void *ctx)
+{
+    rci_typerec *r = p->bin->rec;
+    char *b;
+    size_t stride, n;
+    if (p->kind == RCI_POOL_SMALL) {
+        b = rci_pool_start(p);
+        stride = p->block_size;
+        n = p->carved;
+    } else {
+        b = p->kind == RCI_POOL_HUGE ? (char *)rci_arena_of(p) + RCI_HUGE_OFFSET
+                                     : rci_pool_start(p);
+        stride = 0;
+        n = 1;
+    }
+    for (; n--; b += stride) {
+        rc_head *hd = (rc_head *)b;
+        if (!(hd->flags & RCI_F_FREE))
+            fn(h, r, hd, ctx);
+    }
+}
+
+/* Does p hold objects (of a type the collector examines, if scanned_only)? */
+static inline bool rci_pool_wanted(const rci_pool *p, bool scanned_only)
+{
+    return p->bin && p->bin->rec && (p->bin->rec->scanned || !scanned_only);
+}
+
+/* Call fn for every live object (of scanned types only, if scanned_only);
+   with young_only, only in the pools that hold generation 0/1 objects. */
+RCI_INLINE void rci_for_each_object(rc_heap *h, bool young_only, bool scanned_only,
+                                    rci_object_fn fn, void *ctx)
+{
+    if (young_only) {
+        for (rci_pool *p = h->gc.young, *next; p; p = next) {
+            next = p->ynext;
+            rci_walk_pool(h, p, fn, ctx);
+        }
+        return;
+    }
+    for (rci_arena *a = h->arenas; a; a = a->all_next)
+        for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES;) {
+            bool head = ((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i;
+            rci_pool *p = &a->pools[i];
+            if (head && rci_pool_wanted(p, scanned_only))
+                rci_walk_pool(h, p, fn, ctx);
+            i += head ? p->npages : 1;
+        }
+    for (rci_arena *a = h->huge; a; a = a->next)
+        if (rci_pool_wanted(&a->pools[0], scanned_only))
+            rci_walk_pool(h, &a->pools[0], fn, ctx);
+}
 
 /* debug.c */
 RCI_HIDDEN void *rci_debug_alloc(rc_heap *h, size_t n);
