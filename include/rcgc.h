@@ -468,6 +468,166 @@ RC_API void *rc_weakcache_get(rc_weakcache *c, const void *key, size_t len);
 RC_API int rc_weakcache_remove(rc_weakcache *c, const void *key, size_t len);
 RC_API size_t rc_weakcache_len(const rc_weakcache *c);
 
+
+/* ------------------------------------------------------------------------
+ * Built-in types
+ *
+ * Python's core values as managed objects on a heap: int (64-bit), float,
+ * str (UTF-8), bytes, tuple, list, dict.  Their buffers are raw blocks of
+ * the same heap, so they show up in statistics and traces.
+ *
+ * Ownership: constructors and rc_*_pop return new references; getters
+ * (rc_list_get, rc_tuple_get, rc_dict_get, iteration) return borrowed
+ * references, valid while the container holds them; setters and append
+ * take their own reference and never steal the caller's.
+ *
+ * Errors: a function that fails returns NULL or -1 and records why on the
+ * heap (rc_last_error); a failed mutation leaves the container unchanged.
+ */
+typedef enum rc_error {
+    RC_OK = 0,
+    RC_ENOMEM,        /* the page source refused */
+    RC_EUNHASHABLE,   /* a list or dict used as a key */
+    RC_ETYPE,         /* an object of the wrong type */
+    RC_EINDEX,        /* index out of range */
+    RC_EKEY,          /* key not present */
+    RC_EMUTATED,      /* a container changed during iteration */
+    RC_EOVERFLOW,     /* a size or value too large to represent */
+    RC_EVALUE         /* a bad value (invalid UTF-8, ...) */
+} rc_error;
+
+/* Why the last failing call on h failed (RC_OK if none since the last
+   rc_clear_error).  Successful calls do not reset it. */
+RC_API rc_error rc_last_error(const rc_heap *h);
+RC_API void rc_clear_error(rc_heap *h);
+RC_API const char *rc_error_name(rc_error e);
+
+/* The built-in types' descriptors, for rc_typeof comparisons. */
+RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type,
+    rc_bytes_type, rc_tuple_type, rc_list_type, rc_dict_type;
+
+/* int: values in [RC_SMALL_INT_MIN, RC_SMALL_INT_MAX] are cached per heap
+   as immortal objects (each value made once, on first use). */
+#define RC_SMALL_INT_MIN (-128)
+#define RC_SMALL_INT_MAX 1024
+RC_API void *rc_int(rc_heap *h, int64_t v);           /* new reference */
+RC_API int64_t rc_int_value(const void *o);
+
+RC_API void *rc_float(rc_heap *h, double v);          /* new reference */
+RC_API double rc_float_value(const void *o);
+
+/* str: immutable UTF-8 text, length and hash cached.  rc_str copies n
+   bytes (no NUL needed; the copy is NUL-terminated); invalid UTF-8 fails
+   with RC_EVALUE; n must be below 2^31 (RC_EOVERFLOW). */
+RC_API void *rc_str(rc_heap *h, const char *s, size_t n);
+RC_API void *rc_str_cstr(rc_heap *h, const char *s);  /* NUL-terminated s */
+/* The one shared instance for this text: equal text gives the same object
+   (new reference).  The intern table does not keep strings alive: an
+   interned string dies when nothing else holds it. */
+RC_API void *rc_str_intern(rc_heap *h, const char *s, size_t n);
+/* Intern an existing str: returns the shared instance (new reference). */
+RC_API void *rc_str_intern_obj(void *str);
+RC_API int rc_str_is_interned(const void *o);
+/* Bytes (NUL-terminated) and, through n if not NULL, the length in bytes. */
+RC_API const char *rc_str_data(const void *o, size_t *n);
+RC_API size_t rc_str_len(const void *o);              /* in bytes */
+RC_API void *rc_str_concat(rc_heap *h, const void *a, const void *b);
+
+/* bytes: immutable byte strings (any content). */
+RC_API void *rc_bytes(rc_heap *h, const void *data, size_t n);
+RC_API const void *rc_bytes_data(const void *o, size_t *n);
+
+/* tuple: immutable; holds its own references to the n items.  A tuple of
+   leaves only (no object the collector tracks) is not tracked: it cannot
+   be part of a cycle, so it costs the collector nothing. */
+RC_API void *rc_tuple(rc_heap *h, size_t n, void *const *items);
+RC_API size_t rc_tuple_len(const void *t);
+RC_API void *rc_tuple_get(const void *t, size_t i);   /* borrowed; NULL: RC_EINDEX */
+
+/* list */
+RC_API void *rc_list(rc_heap *h);                     /* new, empty */
+RC_API int   rc_list_append(void *list, void *item);  /* 0, or -1 on failure */
+RC_API size_t rc_list_len(const void *list);
+RC_API void *rc_list_get(const void *list, size_t i); /* borrowed; NULL: RC_EINDEX */
+RC_API int   rc_list_set(void *list, size_t i, void *item);
+RC_API int   rc_list_insert(void *list, size_t i, void *item); /* i > len: append */
+/* Remove item i and return it (new reference); NULL on RC_EINDEX. */
+RC_API void *rc_list_pop(void *list, size_t i);
+/* A new list of items [start, stop) (clamped to the length). */
+RC_API void *rc_list_slice(const void *list, size_t start, size_t stop);
+/* Stable sort with cmp(a, b, ctx) < 0, 0, > 0.  The list is locked while
+   cmp runs: a cmp that changes it makes the sort fail with RC_EMUTATED
+   (the list then holds the same items in some order). */
+RC_API int rc_list_sort(void *list, int (*cmp)(const void *a, const void *b, void *ctx),
+                        void *ctx);
+RC_API int rc_list_reserve(void *list, size_t cap);
+
+/* dict: insertion-ordered compact hash table (CPython 3.6+ layout).  Keys:
+   int, float, str, bytes and tuples of those (by value; 1 and 1.0 are the
+   same key), any other type by identity; lists and dicts are unhashable. */
+RC_API void *rc_dict(rc_heap *h);                     /* new, empty */
+RC_API int   rc_dict_set(void *dict, void *key, void *value); /* 0 / -1 */
+/* Borrowed reference, or NULL: absent (rc_last_error unchanged), or an
+   unhashable key (RC_EUNHASHABLE). */
+RC_API void *rc_dict_get(const void *dict, const void *key);
+RC_API int   rc_dict_del(void *dict, const void *key); /* -1: RC_EKEY, ... */
+RC_API size_t rc_dict_len(const void *dict);
+RC_API void  rc_dict_clear(void *dict);
+
+/* Iteration over a list (items) or a dict (keys and values, in insertion
+   order) without copies.  The references are borrowed.  Changing the
+   container's size during iteration (and, for a dict, any insertion or
+   deletion) is detected: next returns -1 with RC_EMUTATED. */
+typedef struct rc_iter {
+    const void *container;
+    size_t pos;          /* next index */
+    uint64_t stamp;      /* the container's mutation stamp at start */
+} rc_iter;
+RC_API void rc_iter_init(rc_iter *it, const void *container);
+/* 1 and *key (list: the item) and *value (dict only; may be NULL) set; 0 at
+   the end; -1 on error (RC_EMUTATED, RC_ETYPE). */
+RC_API int rc_iter_next(rc_iter *it, void **key, void **value);
+
+/* Hashing and equality across the built-ins (Python's rules: equal numbers
+   hash alike whatever their type).  rc_hash returns -1 for unhashable
+   objects (RC_EUNHASHABLE); rc_equal compares by value for built-ins and
+   by identity otherwise. */
+RC_API int rc_hash(const void *o, uint64_t *out);
+RC_API int rc_equal(const void *a, const void *b);
+
+/* Python-like repr of o (containers recursively, cycles shown as [...])
+   written to out.  Returns 0, or -1 on an output error. */
+RC_API int rc_repr(const void *o, FILE *out);
+
+/* String builder: text built without quadratic copies (the join lesson).
+   Lives on the caller's stack; its buffer is a raw block of the heap. */
+typedef struct rc_strbuf {
+    rc_heap *heap;
+    char *data;          /* NUL-terminated while not failed */
+    size_t len, cap;
+    int failed;          /* an append ran out of memory: finish fails */
+} rc_strbuf;
+RC_API void rc_strbuf_init(rc_strbuf *b, rc_heap *h);
+RC_API int  rc_strbuf_append(rc_strbuf *b, const char *s, size_t n); /* 0 / -1 */
+RC_API int  rc_strbuf_appendf(rc_strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The text as a new str (new reference), or NULL (out of memory, invalid
+   UTF-8).  The builder's buffer is released either way. */
+RC_API void *rc_strbuf_finish(rc_strbuf *b);
+RC_API void  rc_strbuf_release(rc_strbuf *b);      /* abandon */
+
+/* Free lists: dead lists and dicts keep their buffers for reuse (up to 80
+   each per heap).  Emptied by a full collection and by this call. */
+RC_API void rc_freelists_clear(rc_heap *h);
+
+/* Scope exit: a local declared RC_AUTO void *x = ...; is decref'd on every
+   path out of its scope (GCC and Clang), the C counterpart of a context
+   manager. */
+#if defined(__GNUC__)
+static inline void rc_auto_release(void *slot) { rc_decref(*(void **)slot); }
+#define RC_AUTO __attribute__((cleanup(rc_auto_release)))
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -433,8 +433,11 @@ static size_t collect(rc_heap *h, unsigned gen)
     account(h, gen, &info, resurrected);
     run_callbacks(h, RC_GC_STOP, &info);
     gc->collecting = false;
-    if (gen == 2)
+    if (gen == 2) {
         rci_reap_zombies(h);
+        if (h->on_full_collect)
+            h->on_full_collect(h);
+    }
     return info.collected;
 }
 

@@ -79,10 +79,11 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
     return r;
 }
 
-static rci_typerec *typerec_get(rc_heap *h, const rc_type *t)
+rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t)
 {
-    if (rci_likely(h->last_type == t))
-        return h->last_rec;
+    size_t c = ((uintptr_t)t >> 4) & (RCI_TYPE_CACHE - 1);
+    if (rci_likely(h->tcache[c].type == t))
+        return h->tcache[c].rec;
     rci_typerec *r = NULL;
     if (h->types_cap) {
         size_t j = type_slot(t, h->types_cap);
@@ -92,8 +93,8 @@ static rci_typerec *typerec_get(rc_heap *h, const rc_type *t)
     }
     if (!r && !(r = typerec_new(h, t)))
         return NULL;
-    h->last_type = t;
-    h->last_rec = r;
+    h->tcache[c].type = t;
+    h->tcache[c].rec = r;
     return r;
 }
 
@@ -185,7 +186,7 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
         return NULL;
     if (rci_unlikely(h->gc.count[0] > h->gc.trigger))
         rci_gc_maybe(h);
-    rci_typerec *r = typerec_get(h, t);
+    rci_typerec *r = rci_typerec_get(h, t);
     if (!r)
         return NULL;
     rc_head *hd = block_for(h, r, total);
@@ -249,6 +250,13 @@ static void release_one(rc_heap *h, void *obj)
     }
     if (hd->flags & RCI_F_WEAKREFS)
         rci_weakref_clear(h, obj, true);
+    rci_typerec *r = rci_typerec_of(obj);
+    if (r->recycle && r->recycle(h, obj)) {
+        if (hd->flags & RCI_F_TRACKED)
+            rci_untrack(h, hd);
+        hd->flags = (hd->flags & ~RCI_F_DYING) | RCI_F_PARKED;
+        return;
+    }
     if (t->traverse)
         t->traverse(obj, rci_visit_release, NULL);
     if (t->destroy)
@@ -298,6 +306,27 @@ void rc_decref_slow(void *obj)
     rci_fatal("rc_decref(%p): object of type '%s' has no references left "
               "(a decref too many while it is being released)",
               obj, rci_typerec_of(obj)->type->name);
+}
+
+/* Free lists (types/): a parked object leaves its list for good, or comes
+   back to life as a new object. */
+void rci_object_free_parked(rc_heap *h, void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    const rc_type *t = rci_typerec_of(obj)->type;
+    hd->flags &= ~RCI_F_PARKED;
+    if (t->destroy)
+        t->destroy(obj);
+    object_free(h, hd);
+}
+
+void rci_object_unpark(rc_heap *h, void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    hd->refcnt = 1;
+    hd->flags = 0;
+    if (rci_typerec_of(obj)->scanned)
+        rci_track(h, hd);
 }
 
 /* Zombies: objects whose release was postponed because the pending list

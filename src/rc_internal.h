@@ -175,6 +175,9 @@ struct rci_bin {
 typedef struct rci_typerec {
     const rc_type *type;
     bool scanned;                    /* traverse && !ACYCLIC: collector looks */
+    /* Built-in types may keep a dead object instead of destroying it (a
+       free list): returns true when it did, after releasing its children. */
+    bool (*recycle)(rc_heap *h, void *obj);
     size_t live;                     /* live objects of this type */
     size_t seen;                     /* scratch for rci_object_validate */
     rci_bin bins[RC_SIZE_CLASSES];   /* small objects, by size class */
@@ -196,15 +199,18 @@ typedef struct rci_typerec {
 #define RCI_F_CAND (1u << 7)       /* collector: candidate, gc_refs valid */
 #define RCI_F_REACH (1u << 8)      /* collector: reachable from outside */
 #define RCI_F_UNREACH (1u << 9)    /* collector: garbage */
+#define RCI_F_PARKED (1u << 10)    /* dead, kept on a type's free list */
 #define RCI_F_FREE (1u << 31)      /* never on a live object */
-#define RCI_REFS_SHIFT 10
-#define RCI_REFS_MAX ((1u << 21) - 1) /* saturated: treated as external */
+#define RCI_REFS_SHIFT 11
+#define RCI_REFS_MAX ((1u << 20) - 1) /* saturated: treated as external */
 #define RCI_REFS_MASK (RCI_REFS_MAX << RCI_REFS_SHIFT)
 _Static_assert((RCI_REFS_MASK & RCI_F_FREE) == 0, "gc_refs stays below bit 31");
 _Static_assert((uint32_t)(RCI_FREE_MARK >> 32) & RCI_F_FREE, "free blocks look free");
 
 static inline rc_head *rci_head(const void *obj) { return RC_HEAD(obj); }
 static inline void *rci_obj(rc_head *hd) { return hd + 1; }
+
+RCI_HIDDEN rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t);
 
 /* The type record of the pool an object lives in. */
 static inline rci_typerec *rci_typerec_of(const void *obj)
@@ -252,6 +258,7 @@ typedef struct rci_gc {
 
 #define RCI_BUCKETS (RCI_ARENA_PAGES + 1) /* arenas bucketed by free pages */
 #define RCI_PENDING_INLINE 64
+#define RCI_TYPE_CACHE 16                /* power of two */
 
 struct rc_heap {
     rc_config cfg;                       /* copy of the configuration */
@@ -271,14 +278,20 @@ struct rc_heap {
     /* objects (object.c) */
     rci_typerec **types;                 /* open-addressing table by rc_type* */
     size_t types_cap, types_len;
-    const rc_type *last_type;            /* one-entry cache of the table */
-    rci_typerec *last_rec;
+    struct {
+        const rc_type *type;
+        rci_typerec *rec;
+    } tcache[RCI_TYPE_CACHE];            /* direct-mapped cache of the table */
     bool releasing;                      /* a release loop is running */
     rci_vec pending;                     /* objects waiting to be released */
     void *pending_inline[RCI_PENDING_INLINE]; /* its first storage */
     size_t zombies;                      /* releases postponed for memory */
     /* weak references (weakref.c) */
     struct rci_wtable *weak;             /* referent -> its weak references */
+    /* built-in types (types/) */
+    struct rci_types *types_state;       /* small ints, interning, free lists */
+    rc_error error;                      /* rc_last_error */
+    void (*on_full_collect)(rc_heap *h); /* types: flush free lists */
     rci_gc gc;                           /* the collector (gc.c) */
 };
 
@@ -382,6 +395,8 @@ RCI_HIDDEN void rci_track(rc_heap *h, rc_head *hd);
 RCI_HIDDEN void rci_untrack(rc_heap *h, rc_head *hd);
 RCI_HIDDEN void rci_set_gen(rc_heap *h, rc_head *hd, unsigned gen);
 RCI_HIDDEN void rci_visit_release(void **slot, void *ctx);
+RCI_HIDDEN void rci_object_free_parked(rc_heap *h, void *obj);
+RCI_HIDDEN void rci_object_unpark(rc_heap *h, void *obj);
 RCI_HIDDEN int rci_object_validate(const rc_heap *h);
 
 /* gc.c */

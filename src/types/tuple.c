@@ -1,0 +1,59 @@
+/*
+ * tuple.c — immutable sequences, items inline after the length.
+ *
+ * A tuple whose items are all untracked (leaves: ints, strs, tuples of
+ * leaves...) cannot be part of a cycle, so it is untracked at birth and the
+ * collector never looks at it (CPython untracks such tuples lazily, during
+ * collections; knowing the items up front we can decide at once).
+ */
+#include "types.h"
+
+static void tuple_traverse(void *self, rc_visit_fn visit, void *ctx)
+{
+    rci_tuple *t = self;
+    for (size_t i = 0; i < t->n; i++)
+        visit(&t->items[i], ctx);
+}
+
+const rc_type rc_tuple_type = {
+    .name = "tuple",
+    .size = 0,
+    .traverse = tuple_traverse,
+};
+
+void *rc_tuple(rc_heap *h, size_t n, void *const *items)
+{
+    size_t bytes;
+    if (!rci_mul_ok(n, sizeof(void *), &bytes) ||
+        __builtin_add_overflow(bytes, sizeof(rci_tuple), &bytes))
+        return rci_fail_null(h, RC_EOVERFLOW);
+    for (size_t i = 0; i < n; i++)
+        if (!items[i])
+            return rci_fail_null(h, RC_EVALUE);
+    rci_tuple *t = rci_new(h, &rc_tuple_type, bytes);
+    if (!t)
+        return NULL;
+    t->n = n;
+    bool holds_tracked = false;
+    for (size_t i = 0; i < n; i++) {
+        rc_incref(items[i]);
+        t->items[i] = items[i];
+        holds_tracked |= rc_gc_is_tracked(items[i]) != 0;
+    }
+    if (!holds_tracked)
+        rc_gc_untrack(t);
+    return t;
+}
+
+size_t rc_tuple_len(const void *t)
+{
+    return ((const rci_tuple *)t)->n;
+}
+
+void *rc_tuple_get(const void *t, size_t i)
+{
+    const rci_tuple *tu = t;
+    if (i >= tu->n)
+        return rci_fail_null(rci_heap_of(t), RC_EINDEX);
+    return tu->items[i];
+}

@@ -1,0 +1,121 @@
+/*
+ * types.h — what the built-in type files share: payload layouts, the
+ * per-heap state of the types layer, and cross-file helpers.
+ *
+ * One type per file (int.c, float.c, str.c for str and bytes, tuple.c,
+ * list.c, dict.c); core.c holds errors, hashing, equality, repr and
+ * iteration dispatch.  Everything here is internal (rci_ names).
+ */
+#ifndef RC_TYPES_H
+#define RC_TYPES_H
+
+#include "../rc_internal.h"
+
+/* ---- Payload layouts ------------------------------------------------------ */
+
+typedef struct rci_int { int64_t v; } rci_int;
+typedef struct rci_float { double v; } rci_float;
+
+/* str and bytes share one layout and one implementation (str.c). */
+#define RCI_STR_INTERNED 0x80000000u /* in len: the string is interned */
+typedef struct rci_str {
+    uint32_t hash;   /* 0: not computed yet (a computed 0 is stored as 1) */
+    uint32_t len;    /* bytes, below 2^31; top bit: RCI_STR_INTERNED */
+    char data[];     /* len bytes and a NUL */
+} rci_str;
+
+typedef struct rci_tuple {
+    size_t n;
+    void *items[];
+} rci_tuple;
+
+typedef struct rci_list {
+    size_t len, cap;
+    void **items;    /* raw block of cap slots; NULL while cap == 0 */
+    uint64_t stamp;  /* bumped on every change of len: iterators check it */
+    uint32_t locked; /* nonzero while sort runs cmp */
+} rci_list;
+
+/* Compact dict: one raw block holds the index (2^k slots of 1, 2, 4 or 8
+   bytes, each -1 empty, -2 deleted, else an entry number) followed by the
+   entries in insertion order. */
+typedef struct rci_entry {
+    void *key;       /* NULL: deleted entry */
+    void *value;
+} rci_entry;
+
+typedef struct rci_dict {
+    size_t len;      /* live entries */
+    size_t used;     /* entries written (live + deleted) */
+    size_t usable;   /* entries the table has room for */
+    uint8_t log2;    /* index has 1 << log2 slots; 0: no table yet */
+    uint8_t width;   /* bytes per index slot */
+    void *table;     /* raw block: index then entries */
+    uint64_t stamp;  /* bumped on insertion and deletion */
+} rci_dict;
+
+static inline rci_str *rci_as_str(const void *o) { return (rci_str *)o; }
+static inline size_t rci_str_len(const rci_str *s) { return s->len & ~RCI_STR_INTERNED; }
+
+/* ---- Per-heap state of the types layer ------------------------------------ */
+
+#define RCI_SMALL_INTS (RC_SMALL_INT_MAX - RC_SMALL_INT_MIN + 1)
+#define RCI_FREELIST_MAX 80
+
+typedef struct rci_types {
+    void *small_int[RCI_SMALL_INTS];   /* immortal, made on first use */
+    /* intern table: open addressing over str objects (weak: a string that
+       dies removes itself) */
+    void **intern;
+    size_t intern_cap, intern_len;
+    /* free lists of dead containers that keep their buffers */
+    void *free_list[RCI_FREELIST_MAX];
+    size_t free_lists;
+    void *free_dict[RCI_FREELIST_MAX];
+    size_t free_dicts;
+} rci_types;
+
+/* The heap's types state, made on first use; NULL when out of memory. */
+RCI_HIDDEN rci_types *rci_types_of(rc_heap *h);
+
+/* Record err on h and return -1 (for int results) or NULL. */
+RCI_HIDDEN int rci_fail(rc_heap *h, rc_error err);
+RCI_HIDDEN void *rci_fail_null(rc_heap *h, rc_error err);
+
+/* A new built-in object; records RC_ENOMEM on failure. */
+RCI_HIDDEN void *rci_new(rc_heap *h, const rc_type *t, size_t payload);
+
+static inline bool rci_is(const void *o, const rc_type *t) { return rc_typeof(o) == t; }
+
+/* hashing helpers (core.c) */
+RCI_HIDDEN uint64_t rci_hash_bytes(const void *p, size_t n);
+RCI_HIDDEN uint64_t rci_hash_int(int64_t v);
+
+/* str.c */
+RCI_HIDDEN uint32_t rci_str_hash(void *o);            /* str or bytes */
+RCI_HIDDEN bool rci_utf8_valid(const char *s, size_t n);
+RCI_HIDDEN void rci_intern_forget(rc_heap *h, void *str);
+
+/* list.c / dict.c: iteration and free lists */
+RCI_HIDDEN int rci_list_iter_next(rc_iter *it, void **item);
+RCI_HIDDEN int rci_dict_iter_next(rc_iter *it, void **key, void **value);
+RCI_HIDDEN uint64_t rci_list_stamp(const void *list);
+RCI_HIDDEN uint64_t rci_dict_stamp(const void *dict);
+RCI_HIDDEN void rci_list_freelist_clear(rc_heap *h, rci_types *ts);
+RCI_HIDDEN void rci_dict_freelist_clear(rc_heap *h, rci_types *ts);
+/* Called once per heap when the types state is made: set up the type
+   records (the recycle hook for free lists). */
+RCI_HIDDEN void rci_list_register(rc_heap *h, rci_typerec *r);
+RCI_HIDDEN void rci_dict_register(rc_heap *h, rci_typerec *r);
+
+/* repr helpers (core.c) for containers: write o, tracking the chain of
+   containers being printed so a cycle prints as [...] / {...}. */
+typedef struct rci_repr_ctx {
+    FILE *out;
+    const void *stack[64];   /* containers being printed (deeper: "...") */
+    size_t depth;
+    int err;
+} rci_repr_ctx;
+RCI_HIDDEN void rci_repr(rci_repr_ctx *c, const void *o);
+
+#endif
