@@ -164,7 +164,9 @@ static inline void **rci_link(void *block) { return (void **)block + 1; }
    one object type).  avail is never NULL: an empty list is the heap's
    sentinel pool, whose free list is empty, so the fast path tests once. */
 struct rci_bin {
-    rci_pool *avail;      /* pools with room, most recently useful first */
+    rci_pool *avail;      /* pools with room: the one in use, then the others
+                             in the order they regained room */
+    rci_pool *last;       /* last pool of avail (when avail is not empty) */
     struct rci_typerec *rec; /* the object type it holds; NULL: raw blocks */
     uint32_t block_size;  /* bytes per block */
     uint8_t cls;          /* size class index */
