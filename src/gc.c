@@ -62,10 +62,45 @@ typedef struct gc_pass {
     rc_heap *h;
     unsigned gen;        /* oldest generation collected */
     bool garbage_only;   /* step 5: only objects already marked count */
-    bool promote;        /* full collection: promote when marking */
-    bool aborted;        /* the work list could not grow */
-    size_t candidates, reached, garbage;
+    bool aborted;        /* a work list could not grow */
+    size_t candidates, reached;
+    rci_vec *garbage;    /* step 3 gathers the garbage here */
 } gc_pass;
+
+/* Type lookups for objects met in no particular order: consecutive ones
+   are mostly neighbours in one pool, so the pool's type is remembered. */
+typedef struct type_cache {
+    uintptr_t lo, span;
+    rci_typerec *rec;
+} type_cache;
+
+static rci_typerec *type_of(type_cache *c, const rc_head *hd)
+{
+    if ((uintptr_t)hd - c->lo >= c->span) {
+        rci_pool *pool = rci_pool_of(hd);
+        c->lo = (uintptr_t)rci_pool_start(pool);
+        c->span = pool->kind == RCI_POOL_HUGE ? rci_arena_of(pool)->map_bytes
+                                              : (size_t)pool->npages * RCI_PAGE;
+        c->rec = pool->bin->rec;
+    }
+    return c->rec;
+}
+
+/* Call fn for every candidate of a collection of generations 0..gen: a
+   full one walks the pools of scanned types, a young one its lists. */
+RCI_INLINE void for_each_candidate(rc_heap *h, unsigned gen, rci_object_fn fn, gc_pass *p)
+{
+    if (gen == 2) {
+        rci_for_each_object(h, true, fn, p);
+        return;
+    }
+    type_cache tc = {0};
+    for (unsigned g = 0; g <= gen; g++) {
+        rci_vec *v = &h->gc.young[g];
+        for (size_t i = 0; i < v->len; i++)
+            fn(h, type_of(&tc, v->items[i]), v->items[i], p);
+    }
+}
 
 static bool is_candidate(const rc_head *hd, unsigned gen)
 {
@@ -115,12 +150,12 @@ static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 
 /* ---- Step 2: mark what is reachable from outside --------------------------
  * A candidate is marked REACH when first seen and pushed; when taken off
- * the work list its scratch (CAND, gc_refs) is cleared and, in a full
- * collection, it is promoted on the spot.  So a full collection that finds
- * no garbage needs no third walk: REACH is simply left behind, and it is
- * harmless, since every test that reads it also requires CAND (which
- * make_candidate sets and clears REACH) or a generation the object is not
- * in (only generation-2 objects keep a stale REACH; rci_track clears it). */
+ * the work list its scratch (CAND, gc_refs) is cleared.  A full collection
+ * moved every candidate to generation 2 before it started, so one that
+ * finds no garbage needs no third walk: REACH is simply left behind, and it
+ * is harmless, since every test that reads it also requires CAND (which
+ * make_candidate sets and clears REACH) or a younger generation (only
+ * generation-2 objects keep a stale REACH; rci_track clears it). */
 
 static void visit_reach(void **slot, void *ctx)
 {
@@ -138,12 +173,7 @@ static void visit_reach(void **slot, void *ctx)
 
 static void take(gc_pass *p, void *obj, void (*traverse)(void *, rc_visit_fn, void *))
 {
-    rc_head *hd = rci_head(obj);
-    hd->flags &= ~(RCI_F_CAND | RCI_REFS_MASK);
-    if (p->promote && (hd->flags & RCI_GEN_MASK) < 2) {
-        rci_set_gen(p->h, hd, 2);
-        p->h->gc.long_lived_pending++;
-    }
+    rci_head(obj)->flags &= ~(RCI_F_CAND | RCI_REFS_MASK);
     p->reached++;
     traverse(obj, visit_reach, p);
 }
@@ -155,18 +185,10 @@ static void mark_from(gc_pass *p, const rc_type *t, void *obj)
     rci_vec *stack = &p->h->gc.stack;
     rci_head(obj)->flags |= RCI_F_REACH;
     take(p, obj, t->traverse);
-    uintptr_t lo = 0, span = 0;
-    void (*traverse)(void *, rc_visit_fn, void *) = NULL;
+    type_cache tc = {0};
     while (stack->len && !p->aborted) {
         void *x = stack->items[--stack->len];
-        if ((uintptr_t)x - lo >= span) {
-            rci_pool *pool = rci_pool_of(rci_head(x));
-            lo = (uintptr_t)rci_pool_start(pool);
-            span = pool->kind == RCI_POOL_HUGE ? rci_arena_of(pool)->map_bytes
-                                               : (size_t)pool->npages * RCI_PAGE;
-            traverse = pool->bin->rec->type->traverse;
-        }
-        take(p, x, traverse);
+        take(p, x, type_of(&tc, rci_head(x))->type->traverse);
     }
     stack->len = 0;
 }
@@ -180,48 +202,62 @@ static void reach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
         mark_from(p, r->type, rci_obj(hd));
 }
 
-/* ---- Step 3: settle: promote young survivors, mark garbage ----------------- */
+/* ---- Step 3: settle: promote survivors, gather garbage -----------------
+ * p->garbage was reserved for every candidate not reached, so gathering
+ * cannot fail; each garbage object is held (+1) from here on, so no user
+ * code can free it under us. */
 
-static void settle_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+static void gather(gc_pass *p, rc_head *hd)
 {
-    (void)r;
-    gc_pass *p = ctx;
-    uint32_t f = hd->flags;
-    if (f & RCI_F_CAND) { /* never reached */
-        f &= ~(RCI_F_CAND | RCI_REFS_MASK);
-        hd->flags = p->aborted ? f : f | RCI_F_UNREACH;
-        p->garbage += !p->aborted;
-    } else if ((f & RCI_F_REACH) && p->gen < 2 && (f & RCI_GEN_MASK) <= p->gen &&
-               (f & RCI_F_TRACKED)) {
-        hd->flags = f & ~RCI_F_REACH;
-        if (p->aborted)
-            return;
-        rci_set_gen(h, hd, p->gen + 1);
-        if (p->gen + 1 == 2)
-            h->gc.long_lived_pending++;
-    }
+    hd->flags = (hd->flags & ~(RCI_F_CAND | RCI_REFS_MASK)) | RCI_F_UNREACH;
+    hd->refcnt++;
+    p->garbage->items[p->garbage->len++] = rci_obj(hd);
 }
 
-/* ---- Step 4: gather the garbage ------------------------------------------- */
-
-static void gather_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
-{
-    (void)r;
-    rci_vec *u = ctx;
-    if (hd->flags & RCI_F_UNREACH) {
-        hd->refcnt++; /* held while user code runs */
-        u->items[u->len++] = rci_obj(hd);
-        (void)h;
-    }
-}
-
-static void unmark_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+/* Full collection: everything is in generation 2 already. */
+static void settle_full(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
     (void)h;
     (void)r;
-    (void)ctx;
-    hd->flags &= ~RCI_F_UNREACH;
+    gc_pass *p = ctx;
+    if (!(hd->flags & RCI_F_CAND))
+        return;
+    if (p->aborted)
+        hd->flags &= ~(RCI_F_CAND | RCI_REFS_MASK);
+    else
+        gather(p, hd);
 }
+
+/* Young collection: rebuild the young lists.  Survivors move up (0 -> 1,
+   or 1 -> 2 when generation 1 was collected); garbage leaves the lists for
+   generation 2, where it waits to be freed or resurrected. */
+static void settle_young(rc_heap *h, gc_pass *p)
+{
+    for (int g = (int)p->gen; g >= 0; g--) {
+        rci_vec *v = &h->gc.young[g];
+        size_t n = v->len;
+        v->len = 0; /* re-entries below write behind the reading position */
+        for (size_t i = 0; i < n; i++) {
+            rc_head *hd = v->items[i];
+            bool reached = !(hd->flags & RCI_F_CAND);
+            hd->flags &= ~RCI_F_REACH;
+            unsigned to;
+            if (p->aborted) {
+                hd->flags &= ~(RCI_F_CAND | RCI_REFS_MASK);
+                to = (unsigned)g;
+            } else if (reached) {
+                to = p->gen == 0 ? 1u : 2u;
+                h->gc.long_lived_pending += to == 2;
+            } else {
+                gather(p, hd);
+                to = 2;
+            }
+            rci_gen_reenter(h, hd, (unsigned)g, to);
+        }
+    }
+}
+
+/* ---- Steps 4-6 ------------------------------------------------------------ */
 
 /* Drop the holds on the garbage that stays alive and clear its marks. */
 static void release_holds(rci_vec *u)
@@ -290,10 +326,8 @@ static size_t resurrect(rc_heap *h, rci_vec *u)
         rc_head *hd = rci_head(obj);
         bool alive = (hd->flags & RCI_F_REACH) || p.aborted;
         hd->flags &= ~(RCI_F_CAND | RCI_F_REACH | RCI_REFS_MASK);
-        if (alive) {
+        if (alive) { /* it stays in generation 2, where settle put it */
             hd->flags &= ~RCI_F_UNREACH;
-            if (hd->flags & RCI_F_TRACKED)
-                rci_set_gen(h, hd, 2);
             hd->refcnt--; /* drop the hold */
             revived++;
         } else {
@@ -304,23 +338,18 @@ static size_t resurrect(rc_heap *h, rci_vec *u)
     return revived;
 }
 
-/* Step 6: break the cycles; reference counting does the rest. */
-static void clear_garbage(rc_heap *h, rci_vec *u)
+/* Step 6: break the cycles; reference counting does the rest.  Each object
+   drops its hold right after its slots are cleared: if nothing else in the
+   garbage refers to it, it is freed at once, so deaths never pile up on
+   the pending list. */
+static void clear_garbage(rci_vec *u)
 {
-    bool outer = h->releasing;
-    h->releasing = true; /* deaths wait on the pending list */
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
-        if (rci_head(obj)->flags & RCI_F_UNREACH)
-            rci_typerec_of(obj)->type->traverse(obj, rci_visit_release, NULL);
+        rci_head(obj)->flags &= ~RCI_F_UNREACH;
+        rci_typerec_of(obj)->type->traverse(obj, rci_visit_release, NULL);
+        rc_decref(obj);
     }
-    for (size_t i = 0; i < u->len; i++) {
-        rci_head(u->items[i])->flags &= ~RCI_F_UNREACH;
-        rc_decref(u->items[i]);
-    }
-    h->releasing = outer;
-    if (!outer)
-        rci_release_pending(h);
 }
 
 /* Keep the garbage (RC_GC_DEBUG_SAVEALL): the holds become its references. */
@@ -360,7 +389,7 @@ static bool dispose(rc_heap *h, rci_vec *u, rc_gc_info *info, size_t *resurrecte
         info->uncollectable = save_garbage(h, u);
     else {
         info->collected = u->len;
-        clear_garbage(h, u);
+        clear_garbage(u);
     }
     return true;
 }
@@ -402,33 +431,33 @@ static size_t collect(rc_heap *h, unsigned gen)
     run_callbacks(h, RC_GC_START, &info);
     uint64_t t0 = now_ns();
 
-    bool young = gen < 2;
-    gc_pass p = {.h = h, .gen = gen, .promote = !young};
-    rci_for_each_object(h, young, true, subtract_one, &p);
-    rci_for_each_object(h, young, true, reach_one, &p);
-    if (young || p.aborted || p.reached < p.candidates)
-        rci_for_each_object(h, young, true, settle_one, &p);
-    if (gc->stack.cap > 8192) /* keep a small work list for the next time */
-        rci_vec_free(h, &gc->stack);
+    rci_vec *u = &gc->unreachable;
+    gc_pass p = {.h = h, .gen = gen, .garbage = u};
+    if (gen == 2)
+        rci_young_flatten(h, 1);
+    for_each_candidate(h, gen, subtract_one, &p);
+    for_each_candidate(h, gen, reach_one, &p);
+    size_t unreached = p.candidates - p.reached;
+    if (!p.aborted && unreached && !rci_vec_reserve(h, u, unreached))
+        p.aborted = true;
+    if (gen < 2)
+        settle_young(h, &p);
+    else if (unreached)
+        rci_for_each_object(h, true, settle_full, &p);
     info.candidates = p.candidates;
 
     size_t resurrected = 0;
-    bool failed = p.aborted;
-    if (p.garbage && !failed) {
-        rci_vec u = {0};
-        if (!rci_vec_reserve(h, &u, p.garbage)) {
-            rci_for_each_object(h, young, true, unmark_one, NULL);
-            failed = true;
-        } else {
-            rci_for_each_object(h, young, true, gather_one, &u);
-            if (!dispose(h, &u, &info, &resurrected)) {
-                release_holds(&u);
-                failed = true;
-            }
-            rci_vec_free(h, &u);
-        }
+    if (u->len && !dispose(h, u, &info, &resurrected)) {
+        release_holds(u);
+        p.aborted = true;
     }
-    gc->failed += failed;
+    u->len = 0;
+    /* keep small work lists for the next collection */
+    if (gc->stack.cap > RCI_GC_KEEP)
+        rci_vec_free(h, &gc->stack);
+    if (u->cap > RCI_GC_KEEP)
+        rci_vec_free(h, u);
+    gc->failed += p.aborted;
     info.time_ns = now_ns() - t0;
     account(h, gen, &info, resurrected);
     run_callbacks(h, RC_GC_STOP, &info);
@@ -483,6 +512,9 @@ void rci_gc_init(rc_heap *h)
 void rci_gc_release(rc_heap *h)
 {
     rci_vec_free(h, &h->gc.stack);
+    rci_vec_free(h, &h->gc.young[0]);
+    rci_vec_free(h, &h->gc.young[1]);
+    rci_vec_free(h, &h->gc.unreachable);
     rci_vec_free(h, &h->gc.garbage);
 }
 
@@ -564,7 +596,7 @@ static void freeze_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 size_t rc_gc_freeze(rc_heap *h)
 {
     size_t n = 0;
-    rci_for_each_object(h, false, true, freeze_one, &n);
+    rci_for_each_object(h, true, freeze_one, &n);
     for (unsigned g = 0; g < RC_GC_GENERATIONS; g++)
         h->gc.count[g] = 0;
     return n;
@@ -580,7 +612,7 @@ static void unfreeze_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 
 void rc_gc_unfreeze(rc_heap *h)
 {
-    rci_for_each_object(h, false, true, unfreeze_one, NULL);
+    rci_for_each_object(h, true, unfreeze_one, NULL);
 }
 
 typedef struct foreach_ctx {
@@ -605,7 +637,7 @@ static void foreach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 size_t rc_gc_foreach(rc_heap *h, int gen, void (*fn)(void *obj, void *ctx), void *ctx)
 {
     foreach_ctx c = {gen, fn, ctx, 0};
-    rci_for_each_object(h, false, true, foreach_one, &c);
+    rci_for_each_object(h, true, foreach_one, &c);
     return c.n;
 }
 
@@ -661,7 +693,7 @@ size_t rc_gc_referrers(rc_heap *h, const void *target,
                        void (*fn)(void *referrer, void *ctx), void *ctx)
 {
     referrers_ctx c = {target, false, fn, ctx, 0};
-    rci_for_each_object(h, false, false, referrer_one, &c);
+    rci_for_each_object(h, false, referrer_one, &c);
     return c.n;
 }
 

@@ -100,71 +100,93 @@ rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t)
 
 /* ---- Generations and tracking -------------------------------------------- */
 
-static void young_link(rc_heap *h, rci_pool *p)
+/* Generation 0 and 1 objects are listed in h->gc.young[gen], so a young
+   collection visits them without walking pools; an object's position in
+   its list lives in the scratch bits of its flags (a collection overwrites
+   them for its candidates, then rebuilds the lists).  If a list cannot
+   take one more, the object goes to generation 2 instead. */
+static size_t young_pos(const rc_head *hd)
 {
-    p->yprev = NULL;
-    p->ynext = h->gc.young;
-    if (p->ynext)
-        p->ynext->yprev = p;
-    h->gc.young = p;
+    return (hd->flags & RCI_REFS_MASK) >> RCI_REFS_SHIFT;
 }
 
-static void young_unlink(rc_heap *h, rci_pool *p)
+static void set_young_pos(rc_head *hd, size_t i)
 {
-    if (p->yprev)
-        p->yprev->ynext = p->ynext;
-    else
-        h->gc.young = p->ynext;
-    if (p->ynext)
-        p->ynext->yprev = p->yprev;
-    p->ynext = p->yprev = NULL;
+    hd->flags = (hd->flags & ~RCI_REFS_MASK) | ((uint32_t)i << RCI_REFS_SHIFT);
 }
 
-/* Count hd in generation gen (pool young counts and the young list). */
 static void gen_enter(rc_heap *h, rc_head *hd, unsigned gen)
 {
-    h->gc.tracked[gen]++;
     if (gen < 2) {
-        rci_pool *p = rci_pool_of(hd);
-        if (p->young++ == 0)
-            young_link(h, p);
+        rci_vec *v = &h->gc.young[gen];
+        if (v->len < RCI_YOUNG_MAX && rci_vec_push(h, v, hd))
+            set_young_pos(hd, v->len - 1);
+        else
+            gen = 2;
+    }
+    hd->flags = (hd->flags & ~RCI_GEN_MASK) | gen;
+    h->gc.tracked[gen]++;
+}
+
+static void gen_leave(rc_heap *h, rc_head *hd)
+{
+    unsigned gen = hd->flags & RCI_GEN_MASK;
+    h->gc.tracked[gen]--;
+    if (gen < 2) {
+        rci_vec *v = &h->gc.young[gen];
+        size_t i = young_pos(hd);
+        rc_head *last = v->items[--v->len];
+        v->items[i] = last;
+        set_young_pos(last, i);
     }
 }
 
-static void gen_leave(rc_heap *h, rc_head *hd, unsigned gen)
+/* A collection rebuilding the young lists: hd, counted in generation
+   from but in no list any more, goes to generation to. */
+void rci_gen_reenter(rc_heap *h, rc_head *hd, unsigned from, unsigned to)
 {
-    h->gc.tracked[gen]--;
-    if (gen < 2) {
-        rci_pool *p = rci_pool_of(hd);
-        if (--p->young == 0)
-            young_unlink(h, p);
-    }
+    h->gc.tracked[from]--;
+    gen_enter(h, hd, to);
 }
 
 void rci_set_gen(rc_heap *h, rc_head *hd, unsigned gen)
 {
-    unsigned old = hd->flags & RCI_GEN_MASK;
-    if (old == gen)
+    if ((hd->flags & RCI_GEN_MASK) == gen)
         return;
-    gen_leave(h, hd, old);
+    gen_leave(h, hd);
     gen_enter(h, hd, gen);
-    hd->flags = (hd->flags & ~RCI_GEN_MASK) | gen;
+}
+
+/* Move every generation <= g object to generation 2 at once (the start of
+   a full collection: it examines them all and keeps survivors in 2). */
+void rci_young_flatten(rc_heap *h, unsigned g)
+{
+    for (unsigned gen = 0; gen <= g && gen < 2; gen++) {
+        rci_vec *v = &h->gc.young[gen];
+        for (size_t i = 0; i < v->len; i++) {
+            rc_head *hd = v->items[i];
+            hd->flags = (hd->flags & ~(RCI_GEN_MASK | RCI_REFS_MASK)) | 2u;
+        }
+        h->gc.tracked[2] += v->len;
+        h->gc.tracked[gen] -= v->len;
+        h->gc.long_lived_pending += v->len;
+        v->len = 0;
+    }
 }
 
 void rci_track(rc_heap *h, rc_head *hd)
 {
-    hd->flags = (hd->flags & ~(RCI_GEN_MASK | RCI_F_REACH)) | RCI_F_TRACKED;
+    hd->flags = (hd->flags & ~(RCI_GEN_MASK | RCI_F_REACH | RCI_REFS_MASK)) | RCI_F_TRACKED;
     gen_enter(h, hd, 0);
     h->gc.count[0]++;
 }
 
 void rci_untrack(rc_heap *h, rc_head *hd)
 {
-    unsigned gen = hd->flags & RCI_GEN_MASK;
-    gen_leave(h, hd, gen);
-    if (gen == 0 && h->gc.count[0] > 0)
+    if ((hd->flags & RCI_GEN_MASK) == 0 && h->gc.count[0] > 0)
         h->gc.count[0]--;
-    hd->flags &= ~(RCI_F_TRACKED | RCI_GEN_MASK);
+    gen_leave(h, hd);
+    hd->flags &= ~(RCI_F_TRACKED | RCI_GEN_MASK | RCI_REFS_MASK);
 }
 
 /* ---- Creation ------------------------------------------------------------- */
@@ -222,9 +244,8 @@ void rci_visit_release(void **slot, void *ctx)
     }
 }
 
-static void object_free(rc_heap *h, rc_head *hd)
+static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)
 {
-    rci_typerec *r = rci_pool_of(hd)->bin->rec;
     if (hd->flags & RCI_F_TRACKED)
         rci_untrack(h, hd);
     r->live--;
@@ -236,7 +257,8 @@ static void object_free(rc_heap *h, rc_head *hd)
 static void release_one(rc_heap *h, void *obj)
 {
     rc_head *hd = rci_head(obj);
-    const rc_type *t = rci_typerec_of(obj)->type;
+    rci_typerec *r = rci_typerec_of(obj);
+    const rc_type *t = r->type;
     if (t->finalize && !(hd->flags & RCI_F_FINALIZED)) {
         hd->flags |= RCI_F_FINALIZED;
         hd->refcnt = 1; /* the finalizer may use self as a reference */
@@ -250,7 +272,6 @@ static void release_one(rc_heap *h, void *obj)
     }
     if (hd->flags & RCI_F_WEAKREFS)
         rci_weakref_clear(h, obj, true);
-    rci_typerec *r = rci_typerec_of(obj);
     if (r->recycle && r->recycle(h, obj)) {
         if (hd->flags & RCI_F_TRACKED)
             rci_untrack(h, hd);
@@ -261,17 +282,24 @@ static void release_one(rc_heap *h, void *obj)
         t->traverse(obj, rci_visit_release, NULL);
     if (t->destroy)
         t->destroy(obj);
-    object_free(h, hd);
+    object_free(h, r, hd);
+}
+
+/* Release first (if any) and everything that dies meanwhile. */
+static void release_loop(rc_heap *h, void *first)
+{
+    h->releasing = true;
+    if (first)
+        release_one(h, first);
+    while (h->pending.len)
+        release_one(h, h->pending.items[--h->pending.len]);
+    h->releasing = false;
 }
 
 void rci_release_pending(rc_heap *h)
 {
-    if (h->releasing)
-        return;
-    h->releasing = true;
-    while (h->pending.len)
-        release_one(h, h->pending.items[--h->pending.len]);
-    h->releasing = false;
+    if (!h->releasing)
+        release_loop(h, NULL);
 }
 
 void rci_object_dying(rc_heap *h, void *obj)
@@ -280,12 +308,12 @@ void rci_object_dying(rc_heap *h, void *obj)
     if (hd->flags & RCI_F_DYING)
         return; /* already being released (a finalizer dropped self) */
     hd->flags |= RCI_F_DYING;
-    if (!rci_vec_push(h, &h->pending, obj)) {
+    if (!h->releasing)
+        release_loop(h, obj);
+    else if (!rci_vec_push(h, &h->pending, obj)) {
         hd->flags |= RCI_F_ZOMBIE;
         h->zombies++;
-        return;
     }
-    rci_release_pending(h);
 }
 
 void rc_decref_slow(void *obj)
@@ -317,7 +345,7 @@ void rci_object_free_parked(rc_heap *h, void *obj)
     hd->flags &= ~RCI_F_PARKED;
     if (t->destroy)
         t->destroy(obj);
-    object_free(h, hd);
+    object_free(h, rci_typerec_of(obj), hd);
 }
 
 void rci_object_unpark(rc_heap *h, void *obj)
@@ -345,7 +373,7 @@ void rci_reap_zombies(rc_heap *h)
 {
     if (!h->zombies || h->releasing)
         return;
-    rci_for_each_object(h, false, false, reap_one, NULL);
+    rci_for_each_object(h, false, reap_one, NULL);
     rci_release_pending(h);
 }
 
@@ -360,57 +388,45 @@ static void destroy_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 
 void rci_object_teardown(rc_heap *h)
 {
-    rci_for_each_object(h, false, false, destroy_one, NULL);
+    rci_for_each_object(h, false, destroy_one, NULL);
 }
 
 /* ---- Validation -------------------------------------------------------------- */
 
 typedef struct check_ctx {
-    size_t tracked[4], young_in_pool, bad;
-    const rci_pool *pool;
+    size_t tracked[4], bad;
 } check_ctx;
 
 static void check_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
-    (void)h;
     check_ctx *c = ctx;
-    /* a stale REACH is allowed on generation 2 (see gc.c, step 2) */
-    const uint32_t scratch = RCI_F_CAND | RCI_F_UNREACH | RCI_REFS_MASK;
+    /* outside a collection the scratch bits hold young list positions, and
+       a stale REACH is allowed on generation 2 (see gc.c, step 2) */
+    const uint32_t marks = RCI_F_CAND | RCI_F_UNREACH;
     r->seen++;
-    if ((hd->flags & scratch) && !h->gc.collecting) {
+    if ((hd->flags & marks) && !h->gc.collecting) {
         fprintf(stderr, "rcgc: heap invalid: object %p (%s) keeps collector marks %#x\n",
                 rci_obj(hd), r->type->name, hd->flags);
         c->bad++;
     }
-    if ((hd->flags & RCI_F_REACH) && (hd->flags & RCI_GEN_MASK) < 2 &&
-        (hd->flags & RCI_F_TRACKED) && !h->gc.collecting) {
+    if (!(hd->flags & RCI_F_TRACKED))
+        return;
+    unsigned g = hd->flags & RCI_GEN_MASK;
+    c->tracked[g]++;
+    if (!r->scanned) {
+        fprintf(stderr, "rcgc: heap invalid: %s object %p tracked, type is not\n",
+                r->type->name, rci_obj(hd));
+        c->bad++;
+    }
+    if (g < 2 && (hd->flags & RCI_F_REACH)) {
         fprintf(stderr, "rcgc: heap invalid: young object %p (%s) keeps a REACH mark\n",
                 rci_obj(hd), r->type->name);
         c->bad++;
     }
-    if (hd->flags & RCI_F_TRACKED) {
-        unsigned g = hd->flags & RCI_GEN_MASK;
-        c->tracked[g]++;
-        if (g < 2 && rci_pool_of(hd) == c->pool)
-            c->young_in_pool++;
-        if (!r->scanned) {
-            fprintf(stderr, "rcgc: heap invalid: %s object %p tracked, type is not\n",
-                    r->type->name, rci_obj(hd));
-            c->bad++;
-        }
-    }
-}
-
-static void check_pool(rc_heap *h, rci_pool *p, check_ctx *c)
-{
-    c->pool = p;
-    c->young_in_pool = 0;
-    rci_walk_pool(h, p, check_one, c);
-    bool listed = p->yprev || h->gc.young == p;
-    if (c->young_in_pool != p->young || listed != (p->young > 0)) {
-        fprintf(stderr, "rcgc: heap invalid: pool %p counts %u young objects, "
-                "holds %zu, %s the young list\n", (void *)rci_pool_start(p), p->young,
-                c->young_in_pool, listed ? "in" : "not in");
+    if (g < 2 && (young_pos(hd) >= h->gc.young[g].len ||
+                  h->gc.young[g].items[young_pos(hd)] != hd)) {
+        fprintf(stderr, "rcgc: heap invalid: generation %u object %p (%s) is not at "
+                "its place in the young list\n", g, rci_obj(hd), r->type->name);
         c->bad++;
     }
 }
@@ -427,11 +443,11 @@ int rci_object_validate(const rc_heap *ch)
             rci_pool *p = &a->pools[i];
             if (((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i &&
                 rci_pool_wanted(p, false))
-                check_pool(h, p, &c);
+                rci_walk_pool(h, p, check_one, &c);
         }
     for (rci_arena *a = h->huge; a; a = a->next)
         if (rci_pool_wanted(&a->pools[0], false))
-            check_pool(h, &a->pools[0], &c);
+            rci_walk_pool(h, &a->pools[0], check_one, &c);
     for (size_t i = 0; i < h->types_cap; i++) {
         rci_typerec *r = h->types[i];
         if (r && r->seen != r->live) {

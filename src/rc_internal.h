@@ -106,9 +106,6 @@ typedef struct rci_pool {
     uint8_t cls;             /* size class (SMALL) */
     uint8_t kind;            /* RCI_POOL_* */
     uint32_t linked;         /* nonzero while in the bin's list */
-    uint32_t young;          /* tracked objects in generations 0 and 1 */
-    struct rci_pool *ynext;  /* in the heap's young list while young > 0 */
-    struct rci_pool *yprev;
 } rci_pool;
 
 /* An arena: RCI_ARENA bytes aligned to RCI_ARENA, so a block's arena is its
@@ -205,6 +202,9 @@ typedef struct rci_typerec {
 #define RCI_F_FREE (1u << 31)      /* never on a live object */
 #define RCI_REFS_SHIFT 11
 #define RCI_REFS_MAX ((1u << 20) - 1) /* saturated: treated as external */
+/* Outside a collection the same bits hold a young object's position in
+   h->gc.young[gen]; a collection rebuilds the lists of what it examined. */
+#define RCI_YOUNG_MAX RCI_REFS_MAX
 #define RCI_REFS_MASK (RCI_REFS_MAX << RCI_REFS_SHIFT)
 _Static_assert((RCI_REFS_MASK & RCI_F_FREE) == 0, "gc_refs stays below bit 31");
 _Static_assert((uint32_t)(RCI_FREE_MARK >> 32) & RCI_F_FREE, "free blocks look free");
@@ -233,6 +233,7 @@ typedef struct rci_vec {
 } rci_vec;
 
 #define RCI_GC_CALLBACKS 8
+#define RCI_GC_KEEP 8192 /* work-list entries kept between collections */
 
 typedef struct rci_gc {
     unsigned threshold[RC_GC_GENERATIONS]; /* as set by the user */
@@ -247,8 +248,9 @@ typedef struct rci_gc {
     rc_gc_gen_stats stats[RC_GC_GENERATIONS];
     size_t failed;               /* collections abandoned for memory */
     size_t trigger;              /* count[0] above this: collect (rc_new) */
-    rci_pool *young;             /* pools holding generation 0/1 objects */
+    rci_vec young[2];            /* generation 0 and 1 objects (rc_head *) */
     rci_vec stack;               /* marking work list */
+    rci_vec unreachable;         /* the garbage of the running collection */
     rci_vec garbage;             /* RC_GC_DEBUG_SAVEALL */
     struct {
         rc_gc_callback_fn fn;
@@ -396,6 +398,8 @@ RCI_HIDDEN void rci_reap_zombies(rc_heap *h);
 RCI_HIDDEN void rci_track(rc_heap *h, rc_head *hd);
 RCI_HIDDEN void rci_untrack(rc_heap *h, rc_head *hd);
 RCI_HIDDEN void rci_set_gen(rc_heap *h, rc_head *hd, unsigned gen);
+RCI_HIDDEN void rci_young_flatten(rc_heap *h, unsigned g);
+RCI_HIDDEN void rci_gen_reenter(rc_heap *h, rc_head *hd, unsigned from, unsigned to);
 RCI_HIDDEN void rci_visit_release(void **slot, void *ctx);
 RCI_HIDDEN void rci_object_free_parked(rc_heap *h, void *obj);
 RCI_HIDDEN void rci_object_unpark(rc_heap *h, void *obj);
@@ -448,18 +452,10 @@ static inline bool rci_pool_wanted(const rci_pool *p, bool scanned_only)
     return p->bin && p->bin->rec && (p->bin->rec->scanned || !scanned_only);
 }
 
-/* Call fn for every live object (of scanned types only, if scanned_only);
-   with young_only, only in the pools that hold generation 0/1 objects. */
-RCI_INLINE void rci_for_each_object(rc_heap *h, bool young_only, bool scanned_only,
-                                    rci_object_fn fn, void *ctx)
+/* Call fn for every live object (of scanned types only, if scanned_only). */
+RCI_INLINE void rci_for_each_object(rc_heap *h, bool scanned_only, rci_object_fn fn,
+                                    void *ctx)
 {
-    if (young_only) {
-        for (rci_pool *p = h->gc.young, *next; p; p = next) {
-            next = p->ynext;
-            rci_walk_pool(h, p, fn, ctx);
-        }
-        return;
-    }
     for (rci_arena *a = h->arenas; a; a = a->all_next)
         for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES;) {
             bool head = ((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i;
