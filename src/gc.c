@@ -108,12 +108,44 @@ static bool is_candidate(const rc_head *hd, unsigned gen)
            (hd->flags & RCI_GEN_MASK) <= gen;
 }
 
+/* gc_refs too large for the flags word (an object with 2^20 - 1 or more
+   references) lives in a side table for the collection: rare, so a short
+   list searched linearly, pairs (object, count) in a page-source vector. */
+static size_t *big_refs(gc_pass *p, const rc_head *hd)
+{
+    rci_vec *v = &p->h->gc.big_refs;
+    for (size_t i = 0; i < v->len; i += 2)
+        if (v->items[i] == hd)
+            return (size_t *)&v->items[i + 1];
+    return NULL;
+}
+
 /* Make hd a candidate with gc_refs = its count less `held`. */
-static void make_candidate(rc_head *hd, uint32_t held)
+static void make_candidate(gc_pass *p, rc_head *hd, uint32_t held)
 {
     uint32_t n = hd->refcnt - held;
     uint32_t f = (hd->flags & ~RCI_F_REACH) | RCI_F_CAND;
-    hd->flags = with_refs(f, n < RCI_REFS_MAX ? n : RCI_REFS_MAX);
+    if (n >= RCI_REFS_MAX) {
+        rci_vec *v = &p->h->gc.big_refs;
+        if (!rci_vec_reserve(p->h, v, v->len + 2))
+            p->aborted = true; /* n stays capped: it will look referenced */
+        else {
+            v->items[v->len++] = hd;
+            v->items[v->len++] = (void *)(uintptr_t)n;
+        }
+        n = RCI_REFS_MAX;
+    }
+    hd->flags = with_refs(f, n);
+}
+
+/* Does hd, a candidate, still have references from outside? */
+static bool referenced(gc_pass *p, const rc_head *hd)
+{
+    uint32_t r = refs_of(hd->flags);
+    if (r != RCI_REFS_MAX)
+        return r > 0;
+    size_t *big = big_refs(p, hd);
+    return !big || *big > 0;
 }
 
 /* ---- Step 1: subtract internal references ------------------------------- */
@@ -128,10 +160,14 @@ static void visit_subtract(void **slot, void *ctx)
     if (!(hd->flags & RCI_F_CAND)) {
         if (p->garbage_only || !is_candidate(hd, p->gen))
             return;
-        make_candidate(hd, 0);
+        make_candidate(p, hd, 0);
     }
     uint32_t r = refs_of(hd->flags);
-    if (r != RCI_REFS_MAX && r > 0)
+    if (r == RCI_REFS_MAX) {
+        size_t *big = big_refs(p, hd);
+        if (big && *big > 0)
+            --*big;
+    } else if (r > 0)
         hd->flags = with_refs(hd->flags, r - 1);
 }
 
@@ -142,7 +178,7 @@ static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
     if (!(hd->flags & RCI_F_CAND)) {
         if (!is_candidate(hd, p->gen))
             return;
-        make_candidate(hd, 0);
+        make_candidate(p, hd, 0);
     }
     p->candidates++;
     r->type->traverse(rci_obj(hd), visit_subtract, p);
@@ -198,7 +234,7 @@ static void reach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
     (void)h;
     gc_pass *p = ctx;
     if ((hd->flags & (RCI_F_CAND | RCI_F_REACH)) == RCI_F_CAND &&
-        refs_of(hd->flags) > 0 && !p->aborted)
+        !p->aborted && referenced(p, hd))
         mark_from(p, r->type, rci_obj(hd));
 }
 
@@ -260,11 +296,15 @@ static void settle_young(rc_heap *h, gc_pass *p)
 /* ---- Steps 4-6 ------------------------------------------------------------ */
 
 /* Drop the holds on the garbage that stays alive and clear its marks. */
-static void release_holds(rci_vec *u)
+/* The garbage goes back to generation 0, so the next collection of any
+   generation looks at it again. */
+static void release_holds(rc_heap *h, rci_vec *u)
 {
     for (size_t i = 0; i < u->len; i++) {
-        rci_head(u->items[i])->flags &= ~RCI_F_UNREACH;
-        rci_head(u->items[i])->refcnt--;
+        rc_head *hd = rci_head(u->items[i]);
+        hd->flags &= ~RCI_F_UNREACH;
+        hd->refcnt--;
+        rci_set_gen(h, hd, 0);
     }
 }
 
@@ -308,16 +348,16 @@ static bool run_user_code(rci_vec *u, rci_vec *calls)
 
 /* Step 5: trial deletion over the garbage alone; what a finalizer or
    callback made reachable again leaves it.  Returns how many. */
-static size_t resurrect(rc_heap *h, rci_vec *u)
+static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
 {
     gc_pass p = {.h = h, .garbage_only = true};
     for (size_t i = 0; i < u->len; i++)
-        make_candidate(rci_head(u->items[i]), 1);
+        make_candidate(&p, rci_head(u->items[i]), 1);
     for (size_t i = 0; i < u->len; i++)
         rci_typerec_of(u->items[i])->type->traverse(u->items[i], visit_subtract, &p);
     for (size_t i = 0; i < u->len && !p.aborted; i++) {
         rc_head *hd = rci_head(u->items[i]);
-        if (!(hd->flags & RCI_F_REACH) && refs_of(hd->flags) > 0)
+        if (!(hd->flags & RCI_F_REACH) && referenced(&p, hd))
             mark_from(&p, rci_typerec_of(u->items[i])->type, u->items[i]);
     }
     size_t revived = 0, kept = 0;
@@ -335,6 +375,8 @@ static size_t resurrect(rc_heap *h, rci_vec *u)
         }
     }
     u->len = kept;
+    h->gc.big_refs.len = 0;
+    *aborted |= p.aborted;
     return revived;
 }
 
@@ -375,15 +417,17 @@ static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
             h->gc.callbacks[i].fn(h, phase, info, h->gc.callbacks[i].ctx);
 }
 
-/* Steps 4-6 over the gathered garbage; fills info and returns false when
-   memory ran out before anything was done. */
-static bool dispose(rc_heap *h, rci_vec *u, rc_gc_info *info, size_t *resurrected)
+/* Steps 4-6 over the gathered garbage.  false: no memory before anything
+   was done.  A failure after user code ran (the resurrection check could
+   not finish) keeps everything alive and sets *aborted. */
+static bool dispose(rc_heap *h, rci_vec *u, rc_gc_info *info, size_t *resurrected,
+                    bool *aborted)
 {
     rci_vec calls = {0};
     if (!clear_weakrefs(h, u, &calls))
         return false;
     if (run_user_code(u, &calls))
-        *resurrected = resurrect(h, u);
+        *resurrected = resurrect(h, u, aborted);
     rci_vec_free(h, &calls);
     if (h->gc.debug & RC_GC_DEBUG_SAVEALL)
         info->uncollectable = save_garbage(h, u);
@@ -437,6 +481,7 @@ static size_t collect(rc_heap *h, unsigned gen)
         rci_young_flatten(h, 1);
     for_each_candidate(h, gen, subtract_one, &p);
     for_each_candidate(h, gen, reach_one, &p);
+    gc->big_refs.len = 0;
     size_t unreached = p.candidates - p.reached;
     if (!p.aborted && unreached && !rci_vec_reserve(h, u, unreached))
         p.aborted = true;
@@ -447,8 +492,8 @@ static size_t collect(rc_heap *h, unsigned gen)
     info.candidates = p.candidates;
 
     size_t resurrected = 0;
-    if (u->len && !dispose(h, u, &info, &resurrected)) {
-        release_holds(u);
+    if (u->len && !dispose(h, u, &info, &resurrected, &p.aborted)) {
+        release_holds(h, u);
         p.aborted = true;
     }
     u->len = 0;
@@ -515,6 +560,7 @@ void rci_gc_release(rc_heap *h)
     rci_vec_free(h, &h->gc.young[0]);
     rci_vec_free(h, &h->gc.young[1]);
     rci_vec_free(h, &h->gc.unreachable);
+    rci_vec_free(h, &h->gc.big_refs);
     rci_vec_free(h, &h->gc.garbage);
 }
 

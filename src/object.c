@@ -33,7 +33,7 @@ static size_t type_slot(const rc_type *t, size_t cap)
 static bool types_grow(rc_heap *h)
 {
     size_t cap = h->types_cap ? h->types_cap * 2 : 16;
-    rci_typerec **table = rci_raw_alloc(h, cap * sizeof *table);
+    rci_typerec **table = rci_raw_alloc_plain(h, cap * sizeof *table);
     if (!table)
         return false;
     memset(table, 0, cap * sizeof *table);
@@ -57,7 +57,7 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
 {
     if ((h->types_len + 1) * 4 > h->types_cap * 3 && !types_grow(h))
         return NULL;
-    rci_typerec *r = rci_raw_alloc(h, sizeof *r);
+    rci_typerec *r = rci_raw_alloc_plain(h, sizeof *r);
     if (!r)
         return NULL;
     memset(r, 0, sizeof *r);
@@ -224,6 +224,8 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
     r->live++;
     if (r->scanned)
         rci_track(h, hd);
+    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
+        rci_trace_record(h, hd, payload_bytes);
     return hd + 1;
 }
 
@@ -248,6 +250,8 @@ static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)
 {
     if (hd->flags & RCI_F_TRACKED)
         rci_untrack(h, hd);
+    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
+        rci_trace_forget(h, hd);
     r->live--;
     h->frees++;
     rci_block_free(h, hd);

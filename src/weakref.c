@@ -58,7 +58,7 @@ static wslot *wtable_find(const rci_wtable *t, const void *obj)
 static bool wtable_grow(rc_heap *h, rci_wtable *t)
 {
     size_t cap = t->cap ? t->cap * 2 : 32;
-    wslot *slots = rci_raw_alloc(h, cap * sizeof *slots);
+    wslot *slots = rci_raw_alloc_plain(h, cap * sizeof *slots);
     if (!slots)
         return false;
     memset(slots, 0, cap * sizeof *slots);
@@ -81,7 +81,7 @@ static bool wtable_grow(rc_heap *h, rci_wtable *t)
 static wslot *wtable_insert(rc_heap *h, const void *obj)
 {
     if (!h->weak) {
-        h->weak = rci_raw_alloc(h, sizeof *h->weak);
+        h->weak = rci_raw_alloc_plain(h, sizeof *h->weak);
         if (!h->weak)
             return NULL;
         memset(h->weak, 0, sizeof *h->weak);
@@ -172,9 +172,11 @@ static const rc_type weakref_type = {
     .destroy = weakref_destroy,
 };
 
+/* A queued callback may have been disarmed meanwhile (see node_drop). */
 void rci_weakref_call(rc_weakref *w)
 {
-    w->callback(w, w->data);
+    if (w->callback)
+        w->callback(w, w->data);
 }
 
 /* An object dies by reference count: clear its weak references, then run
@@ -188,7 +190,7 @@ void rci_weakref_clear(rc_heap *h, void *obj, bool callbacks)
     for (rc_weakref *w = list, *next; w; w = next) {
         next = w->next;
         w->next = w->prev = NULL;
-        if (callbacks && w->callback && !(rci_head(w)->flags & RCI_F_DYING))
+        if (callbacks && !(rci_head(w)->flags & RCI_F_DYING))
             rci_weakref_call(w);
         rc_decref(w);
     }
@@ -318,13 +320,17 @@ static wnode **find_link(rc_weakcache *c, const void *key, size_t len, uint64_t 
     return link;
 }
 
-/* Unlink *link and free the node; its weak reference is dropped. */
+/* Unlink *link and free the node; its weak reference is dropped, and
+   disarmed first: its referent may be dying with its callback still due
+   (a callback removing this entry while the object's weak references are
+   being cleared), and the callback's data is this node. */
 static void node_drop(rc_weakcache *c, wnode **link)
 {
     wnode *n = *link;
     *link = n->next;
     c->len--;
     rc_weakref *w = n->ref;
+    w->callback = NULL;
     rc_mem_free(c->heap, n);
     rc_decref(w);
 }
