@@ -55,7 +55,7 @@ rci_types *rci_types_of(rc_heap *h)
 {
     if (rci_likely(h->types_state != NULL))
         return h->types_state;
-    rci_types *ts = rci_raw_alloc(h, sizeof *ts);
+    rci_types *ts = rci_raw_alloc_plain(h, sizeof *ts);
     rci_typerec *lr = rci_typerec_get(h, &rc_list_type);
     rci_typerec *dr = rci_typerec_get(h, &rc_dict_type);
     if (!ts || !lr || !dr) {
@@ -86,6 +86,17 @@ void rc_freelists_clear(rc_heap *h)
     rci_dict_freelist_clear(h, ts);
 }
 
+size_t rci_owned_bytes(const void *obj)
+{
+    const rc_type *t = rc_typeof(obj);
+    const void *block = NULL;
+    if (t == &rc_list_type)
+        block = ((const rci_list *)obj)->items;
+    else if (t == &rc_dict_type)
+        block = ((const rci_dict *)obj)->table;
+    return block ? rci_block_size(block) : 0;
+}
+
 /* ---- Hashing -------------------------------------------------------------- */
 
 static uint64_t mix64(uint64_t x)
@@ -107,7 +118,8 @@ uint64_t rci_hash_bytes(const void *p, size_t n)
         x = (x ^ mix64(w)) * UINT64_C(0x100000001B3);
     }
     uint64_t tail = 0;
-    memcpy(&tail, b, n);
+    if (n)
+        memcpy(&tail, b, n);
     return mix64(x ^ tail);
 }
 
@@ -221,7 +233,8 @@ static int equal_at(const void *a, const void *b, unsigned depth)
         return 0;
     if (ta == &rc_str_type || ta == &rc_bytes_type) {
         const rci_str *x = a, *y = b;
-        return x->len == y->len && (!x->hash || !y->hash || x->hash == y->hash) &&
+        return rci_str_len(x) == rci_str_len(y) &&
+               (!x->hash || !y->hash || x->hash == y->hash) &&
                memcmp(x->data, y->data, rci_str_len(x)) == 0;
     }
     if (ta == &rc_tuple_type) {

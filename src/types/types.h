@@ -108,6 +108,10 @@ RCI_HIDDEN void rci_dict_freelist_clear(rc_heap *h, rci_types *ts);
 RCI_HIDDEN void rci_list_register(rc_heap *h, rci_typerec *r);
 RCI_HIDDEN void rci_dict_register(rc_heap *h, rci_typerec *r);
 
+/* Bytes of raw blocks a built-in object owns (list items, dict table);
+   0 for other types (core.c). */
+RCI_HIDDEN size_t rci_owned_bytes(const void *obj);
+
 /* repr helpers (core.c) for containers: write o, tracking the chain of
    containers being printed so a cycle prints as [...] / {...}. */
 typedef struct rci_repr_ctx {

@@ -1,0 +1,396 @@
+/*
+ * list.c — the list type: a growable array of references, its stable
+ * sort, iteration, and the free-list machinery that list and dict share.
+ *
+ * Calls the raw-block API (rc_mem_*) for the item array, core.c for errors
+ * and object creation (rci_new, rci_fail, rci_types_of), object.c to park
+ * and unpark objects.  core.c
+ * calls back for iteration (rci_list_iter_next, rci_list_stamp) and the
+ * free list (rci_list_register, rci_list_freelist_clear).
+ *
+ * Invariants: items[0..len) each hold one reference (NULL only after the
+ * collector cleared a garbage list, which is then about to die); len <= cap;
+ * items == NULL iff cap == 0.  stamp changes whenever len does, so that an
+ * iterator notices.  While sort runs cmp, `locked` is set and every
+ * mutator fails with RC_EMUTATED, marking the attempt so that sort reports
+ * it: cmp can never move the array sort is working on.
+ *
+ * Growth follows CPython's over-allocation (about 1/8 spare plus a few
+ * slots): appends are amortized O(1) with little slack.  cap is whatever
+ * the block's size class holds, so the rounding is never wasted, and
+ * rc_mem_realloc grows in place while the class does not change.
+ */
+#include "types.h"
+
+#include <stdlib.h>
+
+/* Shared with dict.c; their prototypes belong in types.h. */
+RCI_HIDDEN bool rci_freelists_wanted(void);
+RCI_HIDDEN void *rci_freelist_take(rc_heap *h, void **list, size_t *n);
+RCI_HIDDEN void rci_freelist_flush(rc_heap *h, void **list, size_t *n);
+
+#define LIST_LOCKED 1u    /* in locked: sort is running cmp */
+#define LIST_TOUCHED 2u   /* in locked: cmp tried to change the list */
+#define LIST_KEEP_CAP 64  /* a parked list keeps an item array up to this */
+#define LIST_SHRINK_MIN 64 /* pop never shrinks an array this small */
+#define LIST_RUN 16       /* sort: runs this short get insertion sort */
+
+/* ---- Free lists (lists and dicts) ----------------------------------------
+ * A dead list or dict whose free list has room is not freed: object.c
+ * calls the type's recycle hook, which releases the children and parks the
+ * object (refcount 0, RCI_F_PARKED, untracked), keeping a small buffer.
+ * The constructor takes a parked object back before allocating.  A full
+ * collection and rc_freelists_clear free the parked objects for good.
+ * RCGC_NO_FREELISTS=1 (read when a heap registers the types) turns the free
+ * lists off, so a benchmark can show whether they pay. */
+
+bool rci_freelists_wanted(void)
+{
+    const char *v = getenv("RCGC_NO_FREELISTS");
+    return !(v && *v && strcmp(v, "0") != 0);
+}
+
+/* The newest parked object of list[0..*n), back to life as a new
+   reference (count 1, tracked); NULL if there is none. */
+void *rci_freelist_take(rc_heap *h, void **list, size_t *n)
+{
+    if (!*n)
+        return NULL;
+    void *obj = list[--*n];
+    rci_object_unpark(h, obj);
+    return obj;
+}
+
+/* Free every parked object of list[0..*n) for good. */
+void rci_freelist_flush(rc_heap *h, void **list, size_t *n)
+{
+    while (*n)
+        rci_object_free_parked(h, list[--*n]);
+}
+
+/* ---- Checks and the item array ------------------------------------------- */
+
+static rci_list *as_list(const void *o)
+{
+    if (rci_likely(rci_typerec_of(o)->type == &rc_list_type))
+        return (rci_list *)o;
+    return rci_fail_null(rci_heap_of(o), RC_ETYPE);
+}
+
+/* The list o, about to change (and take item, unless item_ok is false):
+   NULL with the error recorded when o is not a list, item is NULL, or a
+   sort is running cmp. */
+static rci_list *writable(void *o, bool item_ok)
+{
+    rci_list *l = as_list(o);
+    if (!l)
+        return NULL;
+    if (rci_unlikely(l->locked)) {
+        l->locked |= LIST_TOUCHED;
+        return rci_fail_null(rci_heap_of(l), RC_EMUTATED);
+    }
+    if (rci_unlikely(!item_ok))
+        return rci_fail_null(rci_heap_of(l), RC_EVALUE);
+    return l;
+}
+
+/* Resize the item array to hold at least cap slots (cap >= len).  On
+   failure the list is unchanged. */
+static rc_error set_cap(rci_list *l, size_t cap)
+{
+    rc_heap *h = rci_heap_of(l);
+    size_t bytes;
+    if (!rci_mul_ok(cap, sizeof(void *), &bytes))
+        return RC_EOVERFLOW;
+    void **items = rc_mem_realloc(h, l->items, bytes);
+    if (!items)
+        return RC_ENOMEM;
+    l->items = items;
+    l->cap = rc_mem_usable_size(h, items) / sizeof(void *);
+    return RC_OK;
+}
+
+/* Room for need items, over-allocating like CPython's list_resize. */
+static int grow(rci_list *l, size_t need)
+{
+    if (rci_likely(need <= l->cap))
+        return 0;
+    size_t cap = need + (need >> 3) + 6;
+    rc_error e = set_cap(l, cap < need ? need : cap);
+    return e ? rci_fail(rci_heap_of(l), e) : 0;
+}
+
+/* Give back most of a mostly empty array.  Best effort: a failed shrink
+   keeps the old array and reports nothing. */
+static void maybe_shrink(rci_list *l)
+{
+    if (l->cap > LIST_SHRINK_MIN && l->len < l->cap / 4)
+        (void)set_cap(l, l->len * 2);
+}
+
+/* ---- The type -------------------------------------------------------------- */
+
+static void list_traverse(void *self, rc_visit_fn visit, void *ctx)
+{
+    rci_list *l = self;
+    for (size_t i = 0; i < l->len; i++)
+        visit(&l->items[i], ctx);
+}
+
+static void list_destroy(void *self)
+{
+    rci_list *l = self;
+    rc_mem_free(rci_heap_of(l), l->items);
+}
+
+const rc_type rc_list_type = {"list", sizeof(rci_list), list_traverse, NULL,
+                              list_destroy, 0};
+
+/* object.c's recycle hook: park the dead list if the free list has room. */
+static bool list_recycle(rc_heap *h, void *obj)
+{
+    rci_types *ts = h->types_state;
+    if (!ts || ts->free_lists == RCI_FREELIST_MAX)
+        return false;
+    rci_list *l = obj;
+    list_traverse(l, rci_visit_release, NULL);
+    if (l->cap > LIST_KEEP_CAP) {
+        rc_mem_free(h, l->items);
+        l->items = NULL;
+        l->cap = 0;
+    }
+    l->len = 0;
+    l->locked = 0;
+    l->stamp++;
+    ts->free_list[ts->free_lists++] = obj;
+    return true;
+}
+
+void rci_list_register(rc_heap *h, rci_typerec *r)
+{
+    (void)h;
+    if (rci_freelists_wanted())
+        r->recycle = list_recycle;
+}
+
+void rci_list_freelist_clear(rc_heap *h, rci_types *ts)
+{
+    rci_freelist_flush(h, ts->free_list, &ts->free_lists);
+}
+
+/* ---- Public functions -------------------------------------------------------- */
+
+void *rc_list(rc_heap *h)
+{
+    rci_types *ts = rci_types_of(h); /* registers the recycle hook */
+    if (!ts)
+        return NULL;
+    void *l = rci_freelist_take(h, ts->free_list, &ts->free_lists);
+    return l ? l : rci_new(h, &rc_list_type, sizeof(rci_list));
+}
+
+int rc_list_append(void *list, void *item)
+{
+    rci_list *l = writable(list, item != NULL);
+    if (!l || grow(l, l->len + 1) != 0)
+        return -1;
+    rc_incref(item);
+    l->items[l->len++] = item;
+    l->stamp++;
+    return 0;
+}
+
+size_t rc_list_len(const void *list)
+{
+    const rci_list *l = as_list(list);
+    return l ? l->len : 0;
+}
+
+void *rc_list_get(const void *list, size_t i)
+{
+    const rci_list *l = as_list(list);
+    if (!l)
+        return NULL;
+    if (rci_unlikely(i >= l->len))
+        return rci_fail_null(rci_heap_of(l), RC_EINDEX);
+    return l->items[i];
+}
+
+int rc_list_set(void *list, size_t i, void *item)
+{
+    rci_list *l = writable(list, item != NULL);
+    if (!l)
+        return -1;
+    if (i >= l->len)
+        return rci_fail(rci_heap_of(l), RC_EINDEX);
+    rc_set(&l->items[i], item);
+    return 0;
+}
+
+int rc_list_insert(void *list, size_t i, void *item)
+{
+    rci_list *l = writable(list, item != NULL);
+    if (!l || grow(l, l->len + 1) != 0)
+        return -1;
+    if (i > l->len)
+        i = l->len;
+    memmove(l->items + i + 1, l->items + i, (l->len - i) * sizeof(void *));
+    rc_incref(item);
+    l->items[i] = item;
+    l->len++;
+    l->stamp++;
+    return 0;
+}
+
+void *rc_list_pop(void *list, size_t i)
+{
+    rci_list *l = writable(list, true);
+    if (!l)
+        return NULL;
+    if (i >= l->len)
+        return rci_fail_null(rci_heap_of(l), RC_EINDEX);
+    void *item = l->items[i]; /* the list's reference becomes the caller's */
+    memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof(void *));
+    l->len--;
+    l->stamp++;
+    maybe_shrink(l);
+    return item;
+}
+
+void *rc_list_slice(const void *list, size_t start, size_t stop)
+{
+    const rci_list *l = as_list(list);
+    if (!l)
+        return NULL;
+    rci_list *copy = rc_list(rci_heap_of(l));
+    if (!copy)
+        return NULL;
+    /* Clamp after rc_list: it may collect, and a finalizer may change l. */
+    if (stop > l->len)
+        stop = l->len;
+    if (start > stop)
+        start = stop;
+    size_t n = stop - start;
+    if (grow(copy, n) != 0) {
+        rc_decref(copy);
+        return NULL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        copy->items[k] = l->items[start + k];
+        rc_incref(copy->items[k]);
+    }
+    copy->len = n;
+    return copy;
+}
+
+int rc_list_reserve(void *list, size_t cap)
+{
+    rci_list *l = writable(list, true);
+    if (!l)
+        return -1;
+    rc_error e = cap > l->cap ? set_cap(l, cap) : RC_OK;
+    return e ? rci_fail(rci_heap_of(l), e) : 0;
+}
+
+/* ---- Sort ---------------------------------------------------------------------
+ * Top-down merge sort: binary insertion sort for runs of up to LIST_RUN,
+ * merges that copy only the left half out (so the temporary block is
+ * len/2 slots), and no merge at all when the halves are already in order
+ * (sorted input costs n - 1 comparisons at the top level).  Stable: an
+ * item moves before an equal one only from its left.  Every step places
+ * each item exactly once whatever cmp answers, so an inconsistent cmp or
+ * one whose changes were refused cannot lose or duplicate an item. */
+
+typedef struct sorter {
+    int (*cmp)(const void *a, const void *b, void *ctx);
+    void *ctx;
+    void **tmp; /* len/2 slots */
+} sorter;
+
+static bool less(const sorter *s, const void *a, const void *b)
+{
+    return s->cmp(a, b, s->ctx) < 0;
+}
+
+/* Binary insertion sort; an item not below its left neighbour stays put
+   after one comparison, so ordered runs cost n - 1. */
+static void insertion_sort(const sorter *s, void **a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        void *x = a[i];
+        if (!less(s, x, a[i - 1]))
+            continue;
+        size_t lo = 0, hi = i - 1; /* first position whose item is above x */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (less(s, x, a[mid]))
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        memmove(a + lo + 1, a + lo, (i - lo) * sizeof(void *));
+        a[lo] = x;
+    }
+}
+
+/* Merge the sorted runs a[0..mid) and a[mid..n). */
+static void merge(const sorter *s, void **a, size_t mid, size_t n)
+{
+    void **left = s->tmp;
+    memcpy(left, a, mid * sizeof(void *));
+    size_t i = 0, j = mid, k = 0; /* k < j while i < mid: no unread item is overwritten */
+    while (i < mid && j < n)
+        a[k++] = less(s, a[j], left[i]) ? a[j++] : left[i++];
+    memcpy(a + k, left + i, (mid - i) * sizeof(void *));
+}
+
+static void merge_sort(const sorter *s, void **a, size_t n)
+{
+    if (n <= LIST_RUN) {
+        insertion_sort(s, a, n);
+        return;
+    }
+    size_t mid = n / 2;
+    merge_sort(s, a, mid);
+    merge_sort(s, a + mid, n - mid);
+    if (less(s, a[mid], a[mid - 1]))
+        merge(s, a, mid, n);
+}
+
+int rc_list_sort(void *list, int (*cmp)(const void *a, const void *b, void *ctx),
+                 void *ctx)
+{
+    rci_list *l = writable(list, cmp != NULL);
+    if (!l)
+        return -1;
+    rc_heap *h = rci_heap_of(l);
+    sorter s = {cmp, ctx, NULL};
+    if (l->len > LIST_RUN && !(s.tmp = rc_mem_alloc(h, l->len / 2 * sizeof(void *))))
+        return rci_fail(h, RC_ENOMEM);
+    l->locked = LIST_LOCKED;
+    merge_sort(&s, l->items, l->len);
+    bool touched = (l->locked & LIST_TOUCHED) != 0;
+    l->locked = 0;
+    rc_mem_free(h, s.tmp);
+    return touched ? rci_fail(h, RC_EMUTATED) : 0;
+}
+
+/* ---- Iteration (called by core.c's rc_iter_next) ------------------------------ */
+
+uint64_t rci_list_stamp(const void *list)
+{
+    return ((const rci_list *)list)->stamp;
+}
+
+int rci_list_iter_next(rc_iter *it, void **item)
+{
+    const rci_list *l = it->container;
+    if (it->stamp != l->stamp)
+        return rci_fail(rci_heap_of(l), RC_EMUTATED);
+    if (it->pos >= l->len)
+        return 0;
+    void *x = l->items[it->pos++];
+    if (item)
+        *item = x;
+    return 1;
+}
