@@ -627,7 +627,7 @@ static int validate_bins(const rc_heap *h, const rci_bin *bins)
 int rci_alloc_validate(const rc_heap *h)
 {
     CHECK(h->sentinel.free == NULL && h->sentinel.used == 0, "the sentinel pool was used");
-    size_t dirty = 0, held = h->self_bytes + h->vec_bytes;
+    size_t dirty = 0, held = h->self_bytes + h->side_bytes;
     for (size_t b = 0; b < RCI_BUCKETS; b++) {
         bool listed = map_test(h->bucket_map, b);
         CHECK(listed == (h->bucket[b] != NULL), "bucket %zu map bit is wrong", b);
@@ -664,7 +664,7 @@ int rci_alloc_validate(const rc_heap *h)
 void rc_alloc_stats_get(const rc_heap *h, rc_alloc_stats *s)
 {
     memset(s, 0, sizeof *s);
-    size_t committed = h->self_bytes + h->vec_bytes;
+    size_t committed = h->self_bytes + h->side_bytes;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
         s->classes[c].block_size = rci_class_size[c];
     for (const rci_arena *a = h->arenas; a; a = a->all_next) {

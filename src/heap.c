@@ -50,7 +50,7 @@ bool rci_vec_reserve(rc_heap *h, rci_vec *v, size_t cap)
     rci_vec_free(h, v);
     v->items = items;
     v->cap = bytes / sizeof(void *);
-    h->vec_bytes += bytes;
+    h->side_bytes += bytes;
     return true;
 }
 
@@ -59,7 +59,7 @@ void rci_vec_free(rc_heap *h, rci_vec *v)
 {
     if (v->items && v->items != h->pending_inline) {
         rci_page_free(h, v->items, v->cap * sizeof(void *));
-        h->vec_bytes -= v->cap * sizeof(void *);
+        h->side_bytes -= v->cap * sizeof(void *);
     }
     v->items = NULL;
     v->cap = 0;
@@ -101,8 +101,10 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->os_bytes = bytes;
     h->pending.items = h->pending_inline;
     h->pending.cap = RCI_PENDING_INLINE;
+    h->hooks = h->cfg.debug ? RCI_HOOK_DEBUG : 0;
     rci_alloc_init(h);
     rci_gc_init(h);
+    rci_trace_init(h);
     return h;
 }
 
@@ -110,7 +112,12 @@ void rc_heap_free(rc_heap *h)
 {
     if (!h)
         return;
+    if (h->cfg.on_leak)
+        rc_leak_report(h, h->cfg.on_leak, h->cfg.on_leak_ctx);
+    else if (h->cfg.debug)
+        rc_leak_report(h, rc_leak_print, stderr);
     rci_object_teardown(h);
+    rci_trace_release(h);
     rci_gc_release(h);
     rci_vec_free(h, &h->pending);
     rci_alloc_release_all(h);

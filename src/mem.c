@@ -6,11 +6,12 @@
  */
 #include "rc_internal.h"
 
+/* One test on the fast path covers debug checks and tracing. */
 void *rc_mem_alloc(rc_heap *h, size_t n)
 {
-    if (rci_unlikely(h->cfg.debug))
-        return rci_debug_alloc(h, n);
-    return rci_raw_alloc(h, n);
+    if (rci_unlikely(h->hooks))
+        return h->cfg.debug ? rci_debug_alloc(h, n) : rci_raw_alloc(h, n);
+    return rci_raw_alloc_plain(h, n);
 }
 
 void *rc_mem_calloc(rc_heap *h, size_t nmemb, size_t size)
@@ -28,7 +29,7 @@ void rc_mem_free(rc_heap *h, void *p)
 {
     if (!p)
         return;
-    if (rci_unlikely(h->cfg.debug)) {
+    if (rci_unlikely(h->hooks & RCI_HOOK_DEBUG)) {
         rci_debug_free(h, p);
         return;
     }
@@ -58,8 +59,11 @@ void *rc_mem_realloc(rc_heap *h, void *p, size_t n)
 {
     if (!p)
         return rc_mem_alloc(h, n);
-    if (fits_in_place(h, p, n))
+    if (fits_in_place(h, p, n)) {
+        if (h->hooks & RCI_HOOK_TRACE)
+            rci_trace_resize(h, p, n);
         return p;
+    }
     void *q = rc_mem_alloc(h, n);
     if (!q)
         return NULL;

@@ -106,6 +106,7 @@ typedef struct rci_pool {
     uint8_t cls;             /* size class (SMALL) */
     uint8_t kind;            /* RCI_POOL_* */
     uint32_t linked;         /* nonzero while in the bin's list */
+    uint32_t traced;         /* blocks the trace table holds (tracing.c) */
 } rci_pool;
 
 /* An arena: RCI_ARENA bytes aligned to RCI_ARENA, so a block's arena is its
@@ -201,7 +202,7 @@ typedef struct rci_typerec {
 #define RCI_F_PARKED (1u << 10)    /* dead, kept on a type's free list */
 #define RCI_F_FREE (1u << 31)      /* never on a live object */
 #define RCI_REFS_SHIFT 11
-#define RCI_REFS_MAX ((1u << 20) - 1) /* saturated: treated as external */
+#define RCI_REFS_MAX ((1u << 20) - 1) /* larger: kept in gc.big_refs */
 /* Outside a collection the same bits hold a young object's position in
    h->gc.young[gen]; a collection rebuilds the lists of what it examined. */
 #define RCI_YOUNG_MAX RCI_REFS_MAX
@@ -251,6 +252,7 @@ typedef struct rci_gc {
     rci_vec young[2];            /* generation 0 and 1 objects (rc_head *) */
     rci_vec stack;               /* marking work list */
     rci_vec unreachable;         /* the garbage of the running collection */
+    rci_vec big_refs;            /* (object, gc_refs) beyond RCI_REFS_MAX */
     rci_vec garbage;             /* RC_GC_DEBUG_SAVEALL */
     struct {
         rc_gc_callback_fn fn;
@@ -277,7 +279,7 @@ struct rc_heap {
     unsigned long fail_countdown;        /* rc_heap_fail_page_request */
     /* counters (see RC_ALLOC_STATS) */
     size_t os_bytes;                     /* bytes held from the page source */
-    size_t vec_bytes;                    /* of which rci_vec storage */
+    size_t side_bytes;                   /* of which work lists, trace tables */
     size_t allocs, frees, page_requests, page_failures, purged_bytes;
     /* objects (object.c) */
     rci_typerec **types;                 /* open-addressing table by rc_type* */
@@ -297,7 +299,14 @@ struct rc_heap {
     rc_error error;                      /* rc_last_error */
     void (*on_full_collect)(rc_heap *h); /* types: flush free lists */
     rci_gc gc;                           /* the collector (gc.c) */
+    /* tracing (tracing.c) */
+    struct rci_trace *trace;             /* NULL when not tracing */
+    rci_vec timeline;                    /* rc_mem_sample records */
+    uint8_t hooks;                       /* RCI_HOOK_*: raw-block paths check */
 };
+
+#define RCI_HOOK_DEBUG 1u  /* cfg.debug: guard bytes and checks */
+#define RCI_HOOK_TRACE 2u  /* tracing: record blocks */
 
 /* ---- Size classes ----------------------------------------------------------
  * 16-byte steps to 256, then four classes per doubling up to 16 KiB:
@@ -364,8 +373,20 @@ static inline void rci_block_free(rc_heap *h, void *b)
     rci_block_free_slow(h, pool, b);
 }
 
-/* Raw blocks without debug checks: what rc_mem_* and the debug layer use. */
-static inline void *rci_raw_alloc(rc_heap *h, size_t n)
+/* tracing.c: record and forget traced blocks (called only while tracing) */
+RCI_HIDDEN void *rci_trace_raw_alloc(rc_heap *h, size_t n);
+RCI_HIDDEN void rci_trace_record(rc_heap *h, void *block, size_t size);
+RCI_HIDDEN void rci_trace_forget(rc_heap *h, void *block);
+RCI_HIDDEN void rci_trace_resize(rc_heap *h, void *block, size_t size);
+RCI_HIDDEN void rci_trace_init(rc_heap *h);
+struct rct_symbol;
+RCI_HIDDEN bool rci_trace_site(rc_heap *h, const void *block, uint32_t *stack,
+                               struct rct_symbol *site);
+RCI_HIDDEN void rci_trace_release(rc_heap *h);
+
+/* Raw blocks, untraced and unchecked: the fast path, and the heap's own
+   bookkeeping (type records, tables), which is not the program's memory. */
+static inline void *rci_raw_alloc_plain(rc_heap *h, size_t n)
 {
     h->allocs++;
     if (rci_likely(n <= RC_SMALL_MAX))
@@ -373,8 +394,19 @@ static inline void *rci_raw_alloc(rc_heap *h, size_t n)
     return rci_alloc_big(h, n);
 }
 
+/* Raw blocks for the library's own buffers and the debug layer: traced
+   while the heap traces, never checked. */
+static inline void *rci_raw_alloc(rc_heap *h, size_t n)
+{
+    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
+        return rci_trace_raw_alloc(h, n);
+    return rci_raw_alloc_plain(h, n);
+}
+
 static inline void rci_raw_free(rc_heap *h, void *p)
 {
+    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
+        rci_trace_forget(h, p);
     h->frees++;
     rci_block_free(h, p);
 }

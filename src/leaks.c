@@ -1,0 +1,97 @@
+/*
+ * leaks.c — the leak report: objects still alive, grouped by type and
+ * allocation site, delivered through a callback; rc_heap_free sends what
+ * is left to rc_config.on_leak (a debug heap prints it by default).
+ *
+ * Calls object.c's walk and tracing.c for sites.  Works in malloc'd memory
+ * so that reporting never changes the heap it reports on.
+ */
+#include "rc_internal.h"
+#include "trace/trace.h"
+
+#include <stdlib.h>
+
+typedef struct leak_group {
+    rci_typerec *rec;
+    uint32_t stack;         /* RCT_NO_STACK: site unknown */
+    rct_symbol site;
+    size_t objects, bytes;
+} leak_group;
+
+typedef struct leak_ctx {
+    leak_group *groups;
+    size_t len, cap;
+    bool failed;
+} leak_ctx;
+
+static leak_group *group_for(leak_ctx *c, rci_typerec *r, uint32_t stack)
+{
+    for (size_t i = c->len; i-- > 0;) /* recent groups first: runs of one type */
+        if (c->groups[i].rec == r && c->groups[i].stack == stack)
+            return &c->groups[i];
+    if (c->len == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        leak_group *g = realloc(c->groups, cap * sizeof *g);
+        if (!g)
+            return NULL;
+        c->groups = g;
+        c->cap = cap;
+    }
+    leak_group *g = &c->groups[c->len++];
+    memset(g, 0, sizeof *g);
+    g->rec = r;
+    g->stack = stack;
+    return g;
+}
+
+static void tally(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    leak_ctx *c = ctx;
+    if (hd->refcnt >= RC_IMMORTAL || (hd->flags & (RCI_F_PARKED | RCI_F_DYING)))
+        return;
+    uint32_t stack;
+    rct_symbol site;
+    rci_trace_site(h, hd, &stack, &site);
+    leak_group *g = group_for(c, r, stack);
+    if (!g) {
+        c->failed = true;
+        return;
+    }
+    g->site = site;
+    g->objects++;
+    g->bytes += rc_sizeof(rci_obj(hd)) + sizeof(rc_head);
+}
+
+static int by_bytes_desc(const void *x, const void *y)
+{
+    const leak_group *a = x, *b = y;
+    if (a->bytes != b->bytes)
+        return a->bytes < b->bytes ? 1 : -1;
+    return a->objects < b->objects ? 1 : a->objects > b->objects ? -1 : 0;
+}
+
+size_t rc_leak_report(rc_heap *h, rc_leak_fn fn, void *ctx)
+{
+    leak_ctx c = {0};
+    rci_for_each_object(h, false, tally, &c);
+    qsort(c.groups, c.len, sizeof *c.groups, by_bytes_desc);
+    for (size_t i = 0; i < c.len; i++) {
+        const leak_group *g = &c.groups[i];
+        rc_leak leak = {g->rec->type, g->site.function, g->site.file, g->site.line,
+                        g->objects, g->bytes};
+        fn(&leak, ctx);
+    }
+    free(c.groups);
+    return c.len;
+}
+
+void rc_leak_print(const rc_leak *leak, void *ctx)
+{
+    FILE *out = ctx ? ctx : stderr;
+    fprintf(out, "rcgc: leak: %zu %s object%s, %zu bytes", leak->objects, leak->type->name,
+            leak->objects == 1 ? "" : "s", leak->bytes);
+    if (leak->function || leak->file)
+        fprintf(out, ", allocated in %s at %s:%d", leak->function ? leak->function : "?",
+                leak->file ? leak->file : "?", leak->line);
+    fputc('\n', out);
+}

@@ -1,0 +1,280 @@
+/*
+ * blocks.c — the table of live traced blocks: address -> (stack, size).
+ *
+ * Open addressing with linear probing and backward-shift deletion (no
+ * tombstones, so a table that churns does not fill up).  An entry packs
+ * into 12 bytes: the address divided by 16 (44 bits: addresses are 16-byte
+ * aligned and below 2^48), the size (20 bits; larger sizes go to a small
+ * side table keyed by address), and the stack id.  Kept at most 3/4 full,
+ * that is 16 bytes per traced block.
+ */
+#include "trace.h"
+
+#include <string.h>
+
+#define SIZE_BITS 20
+#define SIZE_BIG ((1u << SIZE_BITS) - 1) /* the size is in the side table */
+#define KEY_BITS 44
+
+typedef struct entry {
+    uint32_t key_lo;   /* addr >> 4, low 32 bits */
+    uint32_t key_hi;   /* addr >> 4, next 12 bits | size << 12 */
+    uint32_t stack;
+} entry;
+_Static_assert(sizeof(entry) == 12, "entries pack into 12 bytes");
+
+typedef struct big_entry {
+    uint64_t key;      /* addr >> 4; 0: empty */
+    uint64_t size;
+} big_entry;
+
+struct rct_blocks {
+    rct_pages pages;
+    entry *slots;
+    size_t cap, len;       /* cap: power of two */
+    big_entry *big;
+    size_t big_cap, big_len;
+    size_t self_bytes;
+};
+
+static size_t round_pages(size_t bytes)
+{
+    return (bytes + 4095) & ~(size_t)4095;
+}
+
+static uint64_t key_of(const entry *e)
+{
+    return e->key_lo | ((uint64_t)(e->key_hi & 0xFFF) << 32);
+}
+
+static uint32_t size_of(const entry *e)
+{
+    return e->key_hi >> 12;
+}
+
+static size_t home(uint64_t key, size_t cap)
+{
+    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & (cap - 1);
+}
+
+rct_blocks *rct_blocks_new(const rct_pages *pages)
+{
+    size_t bytes = round_pages(sizeof(rct_blocks));
+    rct_blocks *b = pages->alloc(pages->ctx, bytes);
+    if (!b)
+        return NULL;
+    memset(b, 0, sizeof *b);
+    b->pages = *pages;
+    b->self_bytes = bytes;
+    return b;
+}
+
+void rct_blocks_free(rct_blocks *b)
+{
+    if (!b)
+        return;
+    rct_pages pg = b->pages;
+    if (b->slots)
+        pg.free(pg.ctx, b->slots, round_pages(b->cap * sizeof *b->slots));
+    if (b->big)
+        pg.free(pg.ctx, b->big, round_pages(b->big_cap * sizeof *b->big));
+    pg.free(pg.ctx, b, b->self_bytes);
+}
+
+/* ---- The side table of large sizes (few entries: blocks of 1 MiB and up) -- */
+
+static big_entry *big_find(const rct_blocks *b, uint64_t key)
+{
+    if (!b->big_cap)
+        return NULL;
+    for (size_t i = home(key, b->big_cap);; i = (i + 1) & (b->big_cap - 1)) {
+        if (b->big[i].key == key)
+            return &b->big[i];
+        if (!b->big[i].key)
+            return NULL;
+    }
+}
+
+static bool big_grow(rct_blocks *b)
+{
+    size_t cap = b->big_cap ? b->big_cap * 2 : 256;
+    big_entry *t = b->pages.alloc(b->pages.ctx, round_pages(cap * sizeof *t));
+    if (!t)
+        return false;
+    memset(t, 0, cap * sizeof *t);
+    for (size_t i = 0; i < b->big_cap; i++) {
+        if (!b->big[i].key)
+            continue;
+        size_t j = home(b->big[i].key, cap);
+        while (t[j].key)
+            j = (j + 1) & (cap - 1);
+        t[j] = b->big[i];
+    }
+    if (b->big)
+        b->pages.free(b->pages.ctx, b->big, round_pages(b->big_cap * sizeof *t));
+    b->big = t;
+    b->big_cap = cap;
+    return true;
+}
+
+static bool big_put(rct_blocks *b, uint64_t key, size_t size)
+{
+    big_entry *e = big_find(b, key);
+    if (!e) {
+        if ((b->big_len + 1) * 4 > b->big_cap * 3 && !big_grow(b))
+            return false;
+        size_t i = home(key, b->big_cap);
+        while (b->big[i].key)
+            i = (i + 1) & (b->big_cap - 1);
+        e = &b->big[i];
+        e->key = key;
+        b->big_len++;
+    }
+    e->size = size;
+    return true;
+}
+
+static void big_remove(rct_blocks *b, big_entry *e)
+{
+    size_t mask = b->big_cap - 1, i = (size_t)(e - b->big);
+    for (size_t j = (i + 1) & mask; b->big[j].key; j = (j + 1) & mask) {
+        size_t h = home(b->big[j].key, b->big_cap);
+        if (((j - h) & mask) >= ((j - i) & mask)) {
+            b->big[i] = b->big[j];
+            i = j;
+        }
+    }
+    b->big[i].key = 0;
+    b->big_len--;
+}
+
+/* ---- The main table ---------------------------------------------------------- */
+
+static entry *find(const rct_blocks *b, uint64_t key)
+{
+    if (!b->cap)
+        return NULL;
+    for (size_t i = home(key, b->cap);; i = (i + 1) & (b->cap - 1)) {
+        entry *e = &b->slots[i];
+        if (!e->key_lo && !e->key_hi)
+            return NULL;
+        if (key_of(e) == key)
+            return e;
+    }
+}
+
+static void place(entry *slots, size_t cap, entry e)
+{
+    size_t i = home(key_of(&e), cap);
+    while (slots[i].key_lo || slots[i].key_hi)
+        i = (i + 1) & (cap - 1);
+    slots[i] = e;
+}
+
+static bool table_grow(rct_blocks *b)
+{
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    entry *t = b->pages.alloc(b->pages.ctx, round_pages(cap * sizeof *t));
+    if (!t)
+        return false;
+    memset(t, 0, cap * sizeof *t);
+    for (size_t i = 0; i < b->cap; i++)
+        if (b->slots[i].key_lo || b->slots[i].key_hi)
+            place(t, cap, b->slots[i]);
+    if (b->slots)
+        b->pages.free(b->pages.ctx, b->slots, round_pages(b->cap * sizeof *t));
+    b->slots = t;
+    b->cap = cap;
+    return true;
+}
+
+static size_t entry_size(const rct_blocks *b, const entry *e, uint64_t key)
+{
+    uint32_t s = size_of(e);
+    return s == SIZE_BIG ? (size_t)big_find(b, key)->size : s;
+}
+
+static void remove_at(rct_blocks *b, entry *e)
+{
+    size_t mask = b->cap - 1, i = (size_t)(e - b->slots);
+    for (size_t j = (i + 1) & mask; b->slots[j].key_lo || b->slots[j].key_hi;
+         j = (j + 1) & mask) {
+        size_t h = home(key_of(&b->slots[j]), b->cap);
+        if (((j - h) & mask) >= ((j - i) & mask)) {
+            b->slots[i] = b->slots[j];
+            i = j;
+        }
+    }
+    memset(&b->slots[i], 0, sizeof b->slots[i]);
+    b->len--;
+}
+
+int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size)
+{
+    uint64_t key = (uint64_t)addr >> 4;
+    if (!key || key >> KEY_BITS)
+        return -1;
+    entry *e = find(b, key);
+    if (!e && (b->len + 1) * 4 > b->cap * 3 && !table_grow(b))
+        return -1;
+    uint32_t packed = size < SIZE_BIG ? (uint32_t)size : SIZE_BIG;
+    if (packed == SIZE_BIG && !big_put(b, key, size))
+        return -1;
+    if (e && size_of(e) == SIZE_BIG && packed != SIZE_BIG)
+        big_remove(b, big_find(b, key));
+    entry n = {(uint32_t)key, (uint32_t)(key >> 32) | (packed << 12), stack};
+    if (e)
+        *e = n;
+    else {
+        place(b->slots, b->cap, n);
+        b->len++;
+    }
+    return 0;
+}
+
+bool rct_blocks_find(const rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size)
+{
+    uint64_t key = (uint64_t)addr >> 4;
+    const entry *e = find(b, key);
+    if (!e)
+        return false;
+    *stack = e->stack;
+    *size = entry_size(b, e, key);
+    return true;
+}
+
+bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size)
+{
+    uint64_t key = (uint64_t)addr >> 4;
+    entry *e = find(b, key);
+    if (!e)
+        return false;
+    *stack = e->stack;
+    *size = entry_size(b, e, key);
+    if (size_of(e) == SIZE_BIG)
+        big_remove(b, big_find(b, key));
+    remove_at(b, e);
+    return true;
+}
+
+void rct_blocks_foreach(const rct_blocks *b, rct_block_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < b->cap; i++) {
+        const entry *e = &b->slots[i];
+        if (!e->key_lo && !e->key_hi)
+            continue;
+        uint64_t key = key_of(e);
+        fn((uintptr_t)(key << 4), e->stack, entry_size(b, e, key), ctx);
+    }
+}
+
+size_t rct_blocks_count(const rct_blocks *b)
+{
+    return b->len;
+}
+
+size_t rct_blocks_bytes(const rct_blocks *b)
+{
+    return b->self_bytes + round_pages(b->cap * sizeof *b->slots) +
+           round_pages(b->big_cap * sizeof *b->big);
+}

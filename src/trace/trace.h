@@ -1,0 +1,105 @@
+/*
+ * trace.h — the trace engine: stack capture, stack interning, the table of
+ * live traced blocks, and symbolization.
+ *
+ * Independent of the heap: nothing here includes rc_internal.h, so the
+ * preload shim (tools/preload) reuses the same code for any program's
+ * malloc.  Tables get their memory from the page allocator their owner
+ * passes in (a heap's page source, or mmap in the shim), never from the
+ * allocator being traced.  Names: rct_*.
+ */
+#ifndef RC_TRACE_H
+#define RC_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RCT_HIDDEN __attribute__((visibility("hidden")))
+#define RCT_MAX_FRAMES 64
+#define RCT_NO_STACK UINT32_MAX
+
+/* Page-granular memory for the engine's tables. */
+typedef struct rct_pages {
+    void *(*alloc)(void *ctx, size_t bytes);   /* NULL on failure */
+    void (*free)(void *ctx, void *p, size_t bytes);
+    void *ctx;
+} rct_pages;
+
+/* ---- stack.c: capture ------------------------------------------------------
+ * Return addresses of the calling thread, innermost first, skipping the
+ * first `skip` frames (the capture function itself is never included).
+ * The frame-pointer walk reads only inside the thread's stack bounds and
+ * stops at the first frame that does not look like one. */
+typedef size_t (*rct_capture_fn)(void **frames, size_t max, size_t skip);
+RCT_HIDDEN size_t rct_capture_fp(void **frames, size_t max, size_t skip);
+RCT_HIDDEN size_t rct_capture_unwind(void **frames, size_t max, size_t skip);
+/* rct_capture_fp, or rct_capture_unwind when RCGC_UNWIND=libunwind. */
+RCT_HIDDEN rct_capture_fn rct_capture_default(void);
+
+/* ---- stacks.c: each distinct stack stored once ------------------------------ */
+typedef struct rct_stacks rct_stacks;
+RCT_HIDDEN rct_stacks *rct_stacks_new(const rct_pages *pages);
+RCT_HIDDEN void rct_stacks_free(rct_stacks *s);
+/* The id of this stack (new or existing); RCT_NO_STACK when out of memory. */
+RCT_HIDDEN uint32_t rct_stacks_intern(rct_stacks *s, void *const *frames, size_t n);
+/* Frames of stack id (innermost first); returns the depth. */
+RCT_HIDDEN size_t rct_stacks_get(const rct_stacks *s, uint32_t id, void *const **frames);
+RCT_HIDDEN size_t rct_stacks_count(const rct_stacks *s);
+RCT_HIDDEN size_t rct_stacks_bytes(const rct_stacks *s);
+
+/* ---- blocks.c: live traced blocks ---------------------------------------------
+ * addr -> (stack, size), 12 bytes per entry at most 3/4 full: 16 bytes per
+ * traced block.  Addresses must be 16-byte aligned and below 2^48. */
+typedef struct rct_blocks rct_blocks;
+RCT_HIDDEN rct_blocks *rct_blocks_new(const rct_pages *pages);
+RCT_HIDDEN void rct_blocks_free(rct_blocks *b);
+/* Record (or replace) addr; -1 when out of memory (nothing changed). */
+RCT_HIDDEN int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size);
+/* Remove addr; false if it was not recorded. */
+RCT_HIDDEN bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size);
+RCT_HIDDEN bool rct_blocks_find(const rct_blocks *b, uintptr_t addr, uint32_t *stack,
+                                size_t *size);
+typedef void (*rct_block_fn)(uintptr_t addr, uint32_t stack, size_t size, void *ctx);
+RCT_HIDDEN void rct_blocks_foreach(const rct_blocks *b, rct_block_fn fn, void *ctx);
+RCT_HIDDEN size_t rct_blocks_count(const rct_blocks *b);
+RCT_HIDDEN size_t rct_blocks_bytes(const rct_blocks *b);
+
+/* ---- symbols.c: addresses to function, file, line -----------------------------
+ * Through elfutils libdw (DWARF line tables) for the running process, with
+ * dladdr as the fallback that still names exported functions.  A symbolizer
+ * is reference counted so snapshots can share one with their heap; it
+ * allocates with malloc (symbolization happens outside allocation paths). */
+typedef struct rct_symbols rct_symbols;
+typedef struct rct_symbol {
+    const char *function;  /* NULL if unknown (stripped, no symbol) */
+    const char *file;      /* NULL if unknown (no debug info) */
+    int line;              /* 0 if unknown */
+    const char *module;    /* path of the executable or library, or NULL */
+} rct_symbol;
+RCT_HIDDEN rct_symbols *rct_symbols_new(void);       /* NULL on failure */
+RCT_HIDDEN rct_symbols *rct_symbols_ref(rct_symbols *s);
+RCT_HIDDEN void rct_symbols_unref(rct_symbols *s);
+/* Symbolize a return address (the call site: looks up addr - 1).  Strings
+   live as long as the symbolizer.  Results are cached per address.
+   Returns 0, or -1 when nothing is known (out is then all NULL/0). */
+RCT_HIDDEN int rct_symbols_lookup(rct_symbols *s, const void *addr, rct_symbol *out);
+/* Is addr (a return address) inside rcgc itself?  True for code of the
+   library (its shared object, or in a static build its functions: names
+   starting with rc_ or rci_/rct_, or source files under the library's
+   src/ directory).  Used to find the innermost frame outside rcgc. */
+RCT_HIDDEN bool rct_symbols_in_library(rct_symbols *s, const void *addr);
+
+/* ---- snapshot.c: traces grouped by stack, and the reports on them --------
+ * The public rc_snapshot (see rcgc.h).  Built from a heap's tables, or by
+ * the capture reader stack by stack; malloc'd, independent of whatever
+ * produced it, holding a reference on the symbolizer its strings live in. */
+typedef struct rc_snapshot rc_snapshot;
+RCT_HIDDEN rc_snapshot *rct_snapshot_new(rct_symbols *symbols);
+/* Add bytes and blocks under a stack (frames innermost first); -1 on OOM. */
+RCT_HIDDEN int rct_snapshot_add(rc_snapshot *s, void *const *frames, size_t depth,
+                                size_t bytes, size_t blocks);
+RCT_HIDDEN rc_snapshot *rct_snapshot_build(const rct_blocks *b, const rct_stacks *st,
+                                           rct_symbols *symbols);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * tracing.c — a heap's allocation tracing: the glue between the heap's
+ * allocation paths and the trace engine (src/trace/).
+ *
+ * Calls the trace engine for capture, interning, the block table and
+ * snapshots; its tables get their memory from the heap's page source, never
+ * from the pools being traced.  alloc paths call in only while tracing
+ * (h->hooks), so a heap that does not trace pays one test it already had.
+ *
+ * A recorded stack starts at the innermost frame outside rcgc: the walk
+ * takes up to LIB_SLACK more frames than asked, and the leading frames that
+ * belong to the library are dropped.  Whether a return address is the
+ * library's is decided once per address (by the symbolizer) and cached.
+ *
+ * Sampling: with a mean of m bytes, the bytes allocated form a Poisson
+ * process that samples about one byte in m; a block of s bytes is sampled
+ * with probability p = 1 - exp(-s/m) and then counts s/p bytes, so sums over
+ * samples are unbiased estimates of the true totals.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, sysconf */
+#include "rc_internal.h"
+#include "trace/trace.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIB_SLACK 24 /* library frames above the first user frame, at most */
+
+typedef struct lib_entry {
+    uintptr_t addr;  /* 0: empty */
+    uintptr_t lib;   /* 1: a frame of rcgc */
+} lib_entry;
+
+typedef struct rci_trace {
+    rct_pages pages;          /* the heap's page source */
+    rct_stacks *stacks;
+    rct_blocks *blocks;
+    rct_capture_fn capture;
+    rct_symbols *symbols;     /* made on first need */
+    lib_entry *lib;           /* return address -> is it rcgc's? */
+    size_t lib_cap, lib_len;
+    size_t frames;            /* frames kept per stack */
+    size_t current, peak;     /* traced bytes (estimates when sampling) */
+    size_t sample_mean;       /* 0: exact */
+    double countdown;         /* bytes until the next sample */
+    uint64_t rng;
+    bool incomplete;          /* a trace was lost for memory */
+    uint64_t interval_ns;     /* timeline: automatic sampling period; 0 off */
+    uint64_t last_sample_ns;
+    unsigned since_check;     /* records since the clock was last read */
+} rci_trace;
+
+/* ---- Memory for the tables: the heap's page source ------------------------ */
+
+static void *trace_pages_alloc(void *ctx, size_t bytes)
+{
+    rc_heap *h = ctx;
+    void *p = rci_page_alloc(h, bytes, RCI_PAGE);
+    if (p)
+        h->side_bytes += bytes;
+    return p;
+}
+
+static void trace_pages_free(void *ctx, void *p, size_t bytes)
+{
+    rc_heap *h = ctx;
+    h->side_bytes -= bytes;
+    rci_page_free(h, p, bytes);
+}
+
+/* ---- Which frames are the library's ---------------------------------------- */
+
+static rct_symbols *symbols_of(rci_trace *t)
+{
+    if (!t->symbols)
+        t->symbols = rct_symbols_new();
+    return t->symbols;
+}
+
+static size_t lib_slot(uintptr_t addr, size_t cap)
+{
+    return (size_t)((addr * UINT64_C(0x9E3779B97F4A7C15)) >> 24) & (cap - 1);
+}
+
+static bool lib_grow(rci_trace *t)
+{
+    size_t cap = t->lib_cap ? t->lib_cap * 2 : 256, bytes = cap * sizeof(lib_entry);
+    lib_entry *n = t->pages.alloc(t->pages.ctx, bytes);
+    if (!n)
+        return false;
+    memset(n, 0, bytes);
+    for (size_t i = 0; i < t->lib_cap; i++) {
+        if (!t->lib[i].addr)
+            continue;
+        size_t j = lib_slot(t->lib[i].addr, cap);
+        while (n[j].addr)
+            j = (j + 1) & (cap - 1);
+        n[j] = t->lib[i];
+    }
+    if (t->lib)
+        t->pages.free(t->pages.ctx, t->lib, t->lib_cap * sizeof(lib_entry));
+    t->lib = n;
+    t->lib_cap = cap;
+    return true;
+}
+
+static bool in_library(rci_trace *t, void *frame)
+{
+    uintptr_t a = (uintptr_t)frame;
+    if (t->lib_cap)
+        for (size_t i = lib_slot(a, t->lib_cap);; i = (i + 1) & (t->lib_cap - 1)) {
+            if (t->lib[i].addr == a)
+                return t->lib[i].lib != 0;
+            if (!t->lib[i].addr)
+                break;
+        }
+    rct_symbols *sym = symbols_of(t);
+    bool lib = sym && rct_symbols_in_library(sym, frame);
+    if ((t->lib_len + 1) * 2 > t->lib_cap && !lib_grow(t))
+        return lib; /* answer without caching */
+    size_t i = lib_slot(a, t->lib_cap);
+    while (t->lib[i].addr)
+        i = (i + 1) & (t->lib_cap - 1);
+    t->lib[i] = (lib_entry){a, lib};
+    t->lib_len++;
+    return lib;
+}
+
+/* ---- Sampling ----------------------------------------------------------------- */
+
+static double uniform01(rci_trace *t)
+{
+    t->rng ^= t->rng << 13; /* xorshift64 */
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    return ((double)(t->rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static void next_sample(rci_trace *t)
+{
+    t->countdown = -log(uniform01(t)) * (double)t->sample_mean;
+}
+
+/* 0: not sampled; else the bytes the block stands for. */
+static size_t sampled_weight(rci_trace *t, size_t size)
+{
+    t->countdown -= (double)size;
+    if (t->countdown > 0)
+        return 0;
+    next_sample(t);
+    double m = (double)t->sample_mean, s = size ? (double)size : 1.0;
+    return (size_t)(s / -expm1(-s / m) + 0.5);
+}
+
+/* ---- Timeline --------------------------------------------------------------
+ * Samples live in a page-source vector on the heap (kept when tracing
+ * stops, so a report can still plot them). */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size, resident = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+int rc_timeline_sample(rc_heap *h)
+{
+    rci_vec *v = &h->timeline;
+    size_t per = sizeof(rc_mem_sample) / sizeof(void *);
+    if (!rci_vec_reserve(h, v, v->len + per))
+        return -1;
+    rc_mem_sample *smp = (rc_mem_sample *)(v->items + v->len);
+    smp->time_ns = now_ns();
+    smp->traced_bytes = h->trace ? h->trace->current : 0;
+    smp->heap_bytes = h->os_bytes;
+    smp->rss_bytes = rss_bytes();
+    v->len += per;
+    if (h->trace)
+        h->trace->last_sample_ns = smp->time_ns;
+    return 0;
+}
+
+void rc_timeline_set_interval(rc_heap *h, unsigned ms)
+{
+    if (h->trace)
+        h->trace->interval_ns = (uint64_t)ms * 1000000u;
+}
+
+size_t rc_timeline_get(const rc_heap *h, rc_mem_sample *out, size_t cap)
+{
+    size_t per = sizeof(rc_mem_sample) / sizeof(void *), n = h->timeline.len / per;
+    if (n)
+        memcpy(out, h->timeline.items, (n < cap ? n : cap) * sizeof *out);
+    return n;
+}
+
+/* ---- Recording ---------------------------------------------------------------- */
+
+void rci_trace_record(rc_heap *h, void *block, size_t size)
+{
+    rci_trace *t = h->trace;
+    if (t->sample_mean && !(size = sampled_weight(t, size)))
+        return;
+    void *raw[RCT_MAX_FRAMES + LIB_SLACK];
+    size_t n = t->capture(raw, t->frames + LIB_SLACK, 0), k = 0;
+    while (k < n && in_library(t, raw[k]))
+        k++;
+    size_t depth = n - k < t->frames ? n - k : t->frames;
+    uint32_t id = rct_stacks_intern(t->stacks, raw + k, depth);
+    if (id == RCT_NO_STACK || rct_blocks_put(t->blocks, (uintptr_t)block, id, size) != 0) {
+        t->incomplete = true;
+        return;
+    }
+    rci_pool_of(block)->traced++;
+    t->current += size;
+    if (t->current > t->peak)
+        t->peak = t->current;
+    if (t->interval_ns && ++t->since_check >= 256) { /* the clock costs more */
+        t->since_check = 0;
+        if (now_ns() - t->last_sample_ns >= t->interval_ns)
+            rc_timeline_sample(h);
+    }
+}
+
+void *rci_trace_raw_alloc(rc_heap *h, size_t n)
+{
+    void *p = rci_raw_alloc_plain(h, n);
+    if (p)
+        rci_trace_record(h, p, n);
+    return p;
+}
+
+void rci_trace_forget(rc_heap *h, void *block)
+{
+    rci_trace *t = h->trace;
+    rci_pool *pool = rci_pool_of(block);
+    uint32_t stack;
+    size_t size;
+    if (!pool->traced || !rct_blocks_take(t->blocks, (uintptr_t)block, &stack, &size))
+        return;
+    pool->traced--;
+    t->current -= size;
+}
+
+void rci_trace_resize(rc_heap *h, void *block, size_t size)
+{
+    rci_trace *t = h->trace;
+    uint32_t stack;
+    size_t old;
+    if (t->sample_mean || !rct_blocks_find(t->blocks, (uintptr_t)block, &stack, &old))
+        return; /* a sampled weight stays what it was */
+    if (rct_blocks_put(t->blocks, (uintptr_t)block, stack, size) != 0) {
+        t->incomplete = true;
+        return;
+    }
+    t->current = t->current - old + size;
+    if (t->current > t->peak)
+        t->peak = t->current;
+}
+
+/* ---- Starting and stopping -------------------------------------------------------- */
+
+int rc_trace_start(rc_heap *h, int frames)
+{
+    if (frames < 1 || frames > RCT_MAX_FRAMES)
+        return -1;
+    if (h->trace)
+        return 0;
+    size_t self = (sizeof(rci_trace) + RCI_PAGE - 1) & ~(RCI_PAGE - 1);
+    rci_trace *t = trace_pages_alloc(h, self);
+    if (!t)
+        return -1;
+    memset(t, 0, sizeof *t);
+    t->pages = (rct_pages){trace_pages_alloc, trace_pages_free, h};
+    t->stacks = rct_stacks_new(&t->pages);
+    t->blocks = rct_blocks_new(&t->pages);
+    if (!t->stacks || !t->blocks) {
+        rct_stacks_free(t->stacks);
+        rct_blocks_free(t->blocks);
+        trace_pages_free(h, t, self);
+        return -1;
+    }
+    t->capture = rct_capture_default();
+    t->frames = (size_t)frames;
+    t->rng = (uint64_t)(uintptr_t)t ^ UINT64_C(0x2545F4914F6CDD1D);
+    h->trace = t;
+    h->hooks |= RCI_HOOK_TRACE;
+    return 0;
+}
+
+/* Forget every trace: pools' traced counts go back to zero with them. */
+static void untrace_one(uintptr_t addr, uint32_t stack, size_t size, void *ctx)
+{
+    (void)stack;
+    (void)size;
+    (void)ctx;
+    rci_pool_of((void *)addr)->traced = 0;
+}
+
+void rc_trace_stop(rc_heap *h)
+{
+    rci_trace *t = h->trace;
+    if (!t)
+        return;
+    h->hooks &= (uint8_t)~RCI_HOOK_TRACE;
+    h->trace = NULL;
+    rct_blocks_foreach(t->blocks, untrace_one, NULL);
+    rct_blocks_free(t->blocks);
+    rct_stacks_free(t->stacks);
+    if (t->lib)
+        t->pages.free(t->pages.ctx, t->lib, t->lib_cap * sizeof(lib_entry));
+    if (t->symbols)
+        rct_symbols_unref(t->symbols);
+    trace_pages_free(h, t, (sizeof(rci_trace) + RCI_PAGE - 1) & ~(RCI_PAGE - 1));
+}
+
+void rci_trace_init(rc_heap *h)
+{
+    const char *env = getenv("RCGC_TRACE");
+    int frames = h->cfg.trace_frames;
+    if (env && *env)
+        frames = atoi(env);
+    if (frames > 0)
+        rc_trace_start(h, frames > RCT_MAX_FRAMES ? RCT_MAX_FRAMES : frames);
+}
+
+void rci_trace_release(rc_heap *h)
+{
+    rc_trace_stop(h);
+    rci_vec_free(h, &h->timeline);
+}
+
+/* The site of a traced block: its stack's innermost frame, symbolized.
+   false when the block was not traced (or the heap does not trace). */
+bool rci_trace_site(rc_heap *h, const void *block, uint32_t *stack, rct_symbol *site)
+{
+    rci_trace *t = h->trace;
+    size_t size;
+    void *const *frames;
+    memset(site, 0, sizeof *site);
+    *stack = RCT_NO_STACK;
+    if (!t || !rci_pool_of(block)->traced ||
+        !rct_blocks_find(t->blocks, (uintptr_t)block, stack, &size))
+        return false;
+    if (rct_stacks_get(t->stacks, *stack, &frames) && symbols_of(t))
+        rct_symbols_lookup(t->symbols, frames[0], site);
+    return true;
+}
+
+int rc_trace_is_tracing(const rc_heap *h)
+{
+    return h->trace != NULL;
+}
+
+void rc_trace_memory(const rc_heap *h, size_t *current, size_t *peak)
+{
+    const rci_trace *t = h->trace;
+    if (current)
+        *current = t ? t->current : 0;
+    if (peak)
+        *peak = t ? t->peak : 0;
+}
+
+void rc_trace_reset_peak(rc_heap *h)
+{
+    if (h->trace)
+        h->trace->peak = h->trace->current;
+}
+
+void rc_trace_set_sampling(rc_heap *h, size_t mean_bytes)
+{
+    rci_trace *t = h->trace;
+    if (!t)
+        return;
+    t->sample_mean = mean_bytes;
+    if (mean_bytes)
+        next_sample(t);
+}
+
+int rc_trace_incomplete(const rc_heap *h)
+{
+    return h->trace && h->trace->incomplete;
+}
+
+rc_snapshot *rc_trace_snapshot(rc_heap *h)
+{
+    rci_trace *t = h->trace;
+    if (!t)
+        return NULL;
+    return rct_snapshot_build(t->blocks, t->stacks, symbols_of(t));
+}

@@ -1,0 +1,207 @@
+/*
+ * test_trace.c — allocation tracing: known sites, exact sizes and counts,
+ * current and peak, snapshots by line, function and stack, filters,
+ * comparisons, sampling estimates, start/stop rules, and tracing through
+ * memory failures (the traced program's allocations never fail because of
+ * the trace).  Built with frame pointers and debug info.
+ */
+#include "check.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct pair { void *a, *b; } pair;
+static const rc_type pair_type = {.name = "pair", .size = sizeof(pair)};
+
+static int line_a, line_b, line_c;
+
+__attribute__((noinline)) static void *site_a(rc_heap *h)
+{
+    line_a = __LINE__ + 1;
+    return rc_mem_alloc(h, 100);
+}
+
+__attribute__((noinline)) static void *site_b(rc_heap *h)
+{
+    line_b = __LINE__ + 1;
+    return rc_mem_alloc(h, 300);
+}
+
+__attribute__((noinline)) static void *site_c(rc_heap *h)
+{
+    line_c = __LINE__ + 1;
+    return rc_new(h, &pair_type);
+}
+
+static const char *base(const char *path)
+{
+    const char *s = path ? strrchr(path, '/') : NULL;
+    return s ? s + 1 : path;
+}
+
+static void check_row(const rc_trace_stat *r, const char *fn, int line, size_t bytes,
+                      size_t blocks)
+{
+    CHECK(r->function && strcmp(r->function, fn) == 0);
+    CHECK(r->file && strcmp(base(r->file), "test_trace.c") == 0);
+    CHECK(r->line == line);
+    CHECK(r->bytes == bytes && r->blocks == blocks);
+}
+
+static void test_sites_and_snapshots(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_trace_snapshot(h) == NULL);
+    CHECK(rc_trace_start(h, 8) == 0 && rc_trace_is_tracing(h));
+    CHECK(rc_trace_start(h, 8) == 0); /* twice: nothing changes */
+    void *a[10], *b[5], *c[3];
+    /* volatile bounds: an unrolled loop would make several call sites */
+    static volatile int na = 10, nb = 5, nc = 3;
+    for (int i = 0; i < na; i++)
+        a[i] = site_a(h);
+    for (int i = 0; i < nb; i++)
+        b[i] = site_b(h);
+    for (int i = 0; i < nc; i++)
+        c[i] = site_c(h);
+    CHECK_VALID(h);
+    size_t cur, peak;
+    rc_trace_memory(h, &cur, &peak);
+    CHECK(cur == 1000 + 1500 + 3 * sizeof(pair) && peak == cur);
+
+    rc_snapshot *s1 = rc_trace_snapshot(h);
+    CHECK(s1);
+    rc_trace_stat rows[8];
+    CHECK(rc_snapshot_by_line(s1, rows, 8) == 3);
+    check_row(&rows[0], "site_b", line_b, 1500, 5);
+    check_row(&rows[1], "site_a", line_a, 1000, 10);
+    check_row(&rows[2], "site_c", line_c, 3 * sizeof(pair), 3);
+    CHECK(rc_snapshot_by_function(s1, rows, 8) == 3);
+    CHECK(rows[0].line == 0 && strcmp(rows[0].function, "site_b") == 0);
+    size_t blocks;
+    CHECK(rc_snapshot_total(s1, &blocks) == cur && blocks == 18);
+
+    /* whole stacks: the innermost frame is the site, the next its caller */
+    rc_trace_stack_stat st[8];
+    CHECK(rc_snapshot_by_stack(s1, st, 8) == 3);
+    rc_trace_frame f0, f1;
+    CHECK(rc_snapshot_frame(s1, st[0].id, 0, &f0) == 0 && strcmp(f0.function, "site_b") == 0);
+    CHECK(st[0].depth >= 2 && rc_snapshot_frame(s1, st[0].id, 1, &f1) == 0);
+    CHECK(strcmp(f1.function, "test_sites_and_snapshots") == 0);
+    CHECK(rc_snapshot_frame(s1, st[0].id, st[0].depth, &f1) == -1);
+
+    /* filters */
+    rc_snapshot *inc = rc_snapshot_filter(s1, "*/test_trace.c", 1);
+    rc_snapshot *exc = rc_snapshot_filter(s1, "*/test_trace.c", 0);
+    CHECK(inc && exc && rc_snapshot_total(inc, NULL) == cur && rc_snapshot_total(exc, NULL) == 0);
+    rc_snapshot_free(inc);
+    rc_snapshot_free(exc);
+
+    /* free site a, compare */
+    for (int i = 0; i < 10; i++)
+        rc_mem_free(h, a[i]);
+    rc_trace_memory(h, &cur, &peak);
+    CHECK(cur == 1500 + 3 * sizeof(pair) && peak == cur + 1000);
+    rc_trace_reset_peak(h);
+    rc_trace_memory(h, &cur, &peak);
+    CHECK(peak == cur);
+    rc_snapshot *s2 = rc_trace_snapshot(h);
+    rc_trace_diff d[8];
+    CHECK(rc_snapshot_compare(s2, s1, d, 8) == 3);
+    CHECK(strcmp(d[0].function, "site_a") == 0 && d[0].bytes_diff == -1000 &&
+          d[0].blocks_diff == -10 && d[0].bytes == 0);
+    CHECK(d[1].bytes_diff == 0 && d[2].bytes_diff == 0);
+
+    /* realloc in place keeps the site and updates the size */
+    void *r = rc_mem_realloc(h, b[0], 290);
+    CHECK(r == b[0]);
+    rc_trace_memory(h, &cur, NULL);
+    CHECK(cur == 1490 + 3 * sizeof(pair));
+
+    rc_trace_stop(h);
+    rc_trace_stop(h); /* not tracing: nothing */
+    CHECK(!rc_trace_is_tracing(h) && rc_trace_snapshot(h) == NULL);
+    rc_trace_memory(h, &cur, &peak);
+    CHECK(cur == 0 && peak == 0);
+    /* snapshots stay valid after stop */
+    CHECK(rc_snapshot_by_line(s2, rows, 8) == 2 && rows[0].bytes == 1490 + 10);
+    rc_snapshot_free(s1);
+    rc_snapshot_free(s2);
+    for (int i = 0; i < 5; i++)
+        rc_mem_free(h, b[i]);
+    for (int i = 0; i < 3; i++)
+        rc_decref(c[i]);
+    CHECK_VALID(h);
+    CHECK(rc_trace_start(h, 0) == -1 && rc_trace_start(h, 65) == -1);
+    rc_heap_free(h);
+}
+
+static void test_sampling_estimates(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_trace_start(h, 4) == 0);
+    rc_trace_set_sampling(h, 4096);
+    enum { N = 200000 };
+    void **p = malloc(N * sizeof *p);
+    for (int i = 0; i < N; i++)
+        p[i] = rc_mem_alloc(h, 64);
+    size_t cur, truth = (size_t)N * 64;
+    rc_trace_memory(h, &cur, NULL);
+    CHECK(fabs((double)cur - (double)truth) < 0.1 * (double)truth);
+    rc_snapshot *s = rc_trace_snapshot(h);
+    size_t blocks;
+    CHECK(rc_snapshot_total(s, &blocks) == cur && blocks < N / 20);
+    rc_snapshot_free(s);
+    for (int i = 0; i < N; i++)
+        rc_mem_free(h, p[i]);
+    rc_trace_memory(h, &cur, NULL);
+    CHECK(cur == 0);
+    CHECK_VALID(h);
+    free(p);
+    rc_heap_free(h);
+}
+
+/* Fail each page request in turn while tracing: allocations that succeed
+   are usable, lost traces are flagged, the heap validates, nothing leaks. */
+static void test_trace_under_faults(void)
+{
+    unsigned long nth;
+    for (nth = 1;; nth++) {
+        counting_source src = {0};
+        rc_config cfg = counting_config(&src);
+        rc_heap *h = rc_heap_new(&cfg);
+        CHECK(rc_trace_start(h, 4) == 0);
+        rc_heap_fail_page_request(h, nth);
+        enum { N = 6000 };
+        static void *p[N];
+        int got = 0;
+        for (int i = 0; i < N; i++)
+            if ((p[i] = rc_mem_alloc(h, 48)) != NULL) {
+                memset(p[i], 1, 48);
+                got++;
+            }
+        CHECK_VALID(h);
+        size_t cur;
+        rc_trace_memory(h, &cur, NULL);
+        CHECK(cur <= (size_t)got * 48);
+        CHECK(cur == (size_t)got * 48 || rc_trace_incomplete(h));
+        rc_alloc_stats s;
+        rc_alloc_stats_get(h, &s);
+        for (int i = 0; i < N; i++)
+            rc_mem_free(h, p[i]);
+        CHECK_VALID(h);
+        rc_heap_free(h);
+        CHECK(src.live_bytes == 0);
+        if (s.page_failures == 0)
+            break;
+    }
+    CHECK(nth > 3);
+}
+
+int main(void)
+{
+    test_sites_and_snapshots();
+    test_sampling_estimates();
+    test_trace_under_faults();
+    printf("test_trace: ok\n");
+    return 0;
+}
