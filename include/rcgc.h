@@ -71,6 +71,8 @@ RC_API void  rc_page_mmap_purge(void *ctx, void *p, size_t size);
  */
 typedef struct rc_heap rc_heap;
 
+typedef struct rc_leak rc_leak; /* see rc_leak_report */
+
 typedef struct rc_config {
     rc_page_source pages;   /* all NULL: mmap (see rc_page_source) */
     int debug;              /* nonzero: poison, guard bytes, misuse checks */
@@ -81,6 +83,12 @@ typedef struct rc_config {
                                (1 MiB), which is the default */
     unsigned gc_threshold[3]; /* all 0: 700, 10, 10 (see rc_gc_set_threshold) */
     int gc_disabled;        /* nonzero: no automatic collection */
+    int trace_frames;       /* > 0: trace from the start with this many frames */
+    /* Called by rc_heap_free with each group of objects still alive (see
+       rc_leak_report).  NULL: a debug heap prints them on stderr, others
+       say nothing. */
+    void (*on_leak)(const rc_leak *leak, void *ctx);
+    void *on_leak_ctx;
 } rc_config;
 
 /* Fill *cfg with the defaults (the same as passing NULL to rc_heap_new). */
@@ -412,8 +420,8 @@ RC_API size_t rc_gc_foreach(rc_heap *h, int gen, void (*fn)(void *obj, void *ctx
 /* Call fn for each object that obj refers to (through traverse). */
 RC_API void rc_gc_referents(void *obj, void (*fn)(void *child, void *ctx), void *ctx);
 
-/* Call fn for each tracked object that refers to target (walks the heap).
-   Returns the count. */
+/* Call fn for each object that refers to target (walks the heap: every
+   object whose type has traverse, tracked or not).  Returns the count. */
 RC_API size_t rc_gc_referrers(rc_heap *h, const void *target,
                               void (*fn)(void *referrer, void *ctx), void *ctx);
 
@@ -468,6 +476,199 @@ RC_API void *rc_weakcache_get(rc_weakcache *c, const void *key, size_t len);
 RC_API int rc_weakcache_remove(rc_weakcache *c, const void *key, size_t len);
 RC_API size_t rc_weakcache_len(const rc_weakcache *c);
 
+
+/* ------------------------------------------------------------------------
+ * Allocation tracing (tracemalloc for C)
+ *
+ * While a heap traces, every block it hands out (raw blocks, objects and
+ * the built-in types' buffers) is recorded with the stack that asked for
+ * it; each distinct stack is stored once.  Off by default, and then it
+ * costs one test on paths that already exist.
+ *
+ * Stacks are walked through frame pointers (the traced program and
+ * librcgc must keep them: -fno-omit-frame-pointer), or with libunwind when
+ * RCGC_UNWIND=libunwind is set (slower, needs no frame pointers).  See
+ * docs/TRACING.md for the measured costs.
+ *
+ * Tracing from the start: rc_config.trace_frames, or RCGC_TRACE=N in the
+ * environment (N frames) for programs that cannot be rebuilt.
+ */
+
+/* Start recording with up to `frames` frames per stack (1..64).  0, or -1
+   on failure (no memory; frames out of range).  Starting a heap that
+   already traces changes nothing and returns 0. */
+RC_API int  rc_trace_start(rc_heap *h, int frames);
+/* Stop and forget every trace; snapshots already taken stay valid.  Does
+   nothing when not tracing. */
+RC_API void rc_trace_stop(rc_heap *h);
+RC_API int  rc_trace_is_tracing(const rc_heap *h);
+/* Bytes of traced blocks now, and the most there were since tracing
+   started or the peak was reset (as requested by callers).  Both 0 when
+   not tracing. */
+RC_API void rc_trace_memory(const rc_heap *h, size_t *current, size_t *peak);
+RC_API void rc_trace_reset_peak(rc_heap *h);
+/* Sample instead of recording everything: about one sample per
+   mean_bytes allocated (a Poisson process over bytes), each sample
+   weighted so that the sums stay unbiased estimates.  0: exact (default).
+   Takes effect for blocks allocated from now on. */
+RC_API void rc_trace_set_sampling(rc_heap *h, size_t mean_bytes);
+/* Nonzero if a trace was lost for lack of memory (the allocation itself
+   still succeeded): the statistics are then incomplete. */
+RC_API int  rc_trace_incomplete(const rc_heap *h);
+
+/* Memory over time (memory_profiler): samples of traced bytes, bytes the
+   heap holds from its page source, and the process's resident set. */
+typedef struct rc_mem_sample {
+    uint64_t time_ns;      /* CLOCK_MONOTONIC */
+    size_t traced_bytes;   /* rc_trace_memory's current (0 if not tracing) */
+    size_t heap_bytes;     /* held from the page source */
+    size_t rss_bytes;      /* resident set of the process (0 if unknown) */
+} rc_mem_sample;
+/* Take a sample now.  0, or -1 when the timeline cannot grow. */
+RC_API int rc_timeline_sample(rc_heap *h);
+/* While tracing, take a sample on allocation whenever ms milliseconds
+   have passed since the last one (0: only rc_timeline_sample). */
+RC_API void rc_timeline_set_interval(rc_heap *h, unsigned ms);
+/* The samples so far, oldest first; returns how many there are. */
+RC_API size_t rc_timeline_get(const rc_heap *h, rc_mem_sample *out, size_t cap);
+
+/* Leak report: objects still alive, grouped by type and allocation site
+   (the innermost frame outside rcgc; known only for objects allocated
+   while tracing), largest first.  Immortal objects are not reported. */
+typedef struct rc_leak {
+    const rc_type *type;
+    const char *function, *file;  /* NULL when the site is unknown */
+    int line;
+    size_t objects, bytes;        /* bytes of the objects' blocks */
+} rc_leak;
+typedef void (*rc_leak_fn)(const rc_leak *leak, void *ctx);
+/* Call fn once per group; returns the number of groups (0 when nothing is
+   alive).  Strings are valid during the call. */
+RC_API size_t rc_leak_report(rc_heap *h, rc_leak_fn fn, void *ctx);
+/* A ready-made fn: one line per group on the FILE * passed as ctx. */
+RC_API void rc_leak_print(const rc_leak *leak, void *ctx);
+
+/* tracemalloc's snapshot.statistics('lineno'): live traced memory grouped
+   by the line that called into rcgc (the innermost frame outside the
+   library), largest first.  Returns the number of groups; writes at most
+   cap.  Strings are owned by the snapshot. */
+typedef struct rc_snapshot rc_snapshot;
+typedef struct rc_trace_stat {
+    const char *function, *file;  /* owned by the snapshot; NULL if unknown */
+    int line;                     /* 0 if unknown */
+    size_t bytes, blocks;         /* bytes as requested by the caller */
+} rc_trace_stat;
+
+/* A copy of the live traces, grouped by stack (new, owned by the caller).
+   NULL when not tracing or on failure. */
+RC_API rc_snapshot *rc_trace_snapshot(rc_heap *h);
+RC_API void   rc_snapshot_free(rc_snapshot *s);
+RC_API size_t rc_snapshot_by_line(const rc_snapshot *s, rc_trace_stat *out, size_t cap);
+/* Grouped by function only (the same frame as by_line). */
+RC_API size_t rc_snapshot_by_function(const rc_snapshot *s, rc_trace_stat *out, size_t cap);
+RC_API size_t rc_snapshot_total(const rc_snapshot *s, size_t *blocks);
+
+/* Whole stacks: group i's frames (innermost first) through rc_snapshot_frame. */
+typedef struct rc_trace_frame {
+    const char *function, *file;  /* owned by the snapshot; NULL if unknown */
+    int line;
+    const void *address;          /* return address */
+} rc_trace_frame;
+typedef struct rc_trace_stack_stat {
+    size_t bytes, blocks;
+    size_t depth;                 /* frames in the stack */
+    size_t id;                    /* for rc_snapshot_frame */
+} rc_trace_stack_stat;
+RC_API size_t rc_snapshot_by_stack(const rc_snapshot *s, rc_trace_stack_stat *out,
+                                   size_t cap);
+RC_API int rc_snapshot_frame(const rc_snapshot *s, size_t id, size_t i,
+                             rc_trace_frame *out);
+
+/* Keep only traces whose stack has (include) or has not (exclude) a frame
+   whose file matches pattern (fnmatch(3) glob, e.g. "* /parser.c" without
+   the space, or a library path).  Returns a new snapshot, or NULL. */
+RC_API rc_snapshot *rc_snapshot_filter(const rc_snapshot *s, const char *pattern,
+                                       int include);
+
+/* What grew between two snapshots, grouped by line, largest absolute
+   change first (snapshot.compare_to(old, 'lineno')). */
+typedef struct rc_trace_diff {
+    const char *function, *file;  /* owned by the newer snapshot (or older) */
+    int line;
+    long long bytes_diff, blocks_diff;
+    size_t bytes, blocks;         /* in the newer snapshot */
+} rc_trace_diff;
+RC_API size_t rc_snapshot_compare(const rc_snapshot *newer, const rc_snapshot *older,
+                                  rc_trace_diff *out, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * Introspection of the managed heap (heapy, pympler, objgraph for C)
+ *
+ * These walk the heap: they cost time proportional to the live objects and
+ * allocate their results from the C library's malloc (never from the heap
+ * they inspect, which they leave unchanged).  Object pointers they return
+ * are borrowed: valid until the heap changes.  Sizes count each object's
+ * block (header included) and the raw blocks the built-in types own
+ * (list items, dict tables); a user type's malloc'd memory is unknown.
+ */
+
+/* Census: live objects and bytes per type, largest first. */
+typedef struct rc_census rc_census;
+typedef struct rc_census_row {
+    const rc_type *type;
+    size_t objects, bytes;
+} rc_census_row;
+RC_API rc_census *rc_census_take(rc_heap *h);       /* NULL on failure */
+RC_API size_t rc_census_rows(const rc_census *c, rc_census_row *out, size_t cap);
+RC_API void rc_census_print(const rc_census *c, FILE *out);
+RC_API void rc_census_free(rc_census *c);
+/* Per-type change from older to newer, largest absolute byte change first. */
+typedef struct rc_census_diff {
+    const rc_type *type;
+    long long objects_diff, bytes_diff;
+    size_t objects, bytes;        /* in newer */
+} rc_census_diff;
+RC_API size_t rc_census_compare(const rc_census *newer, const rc_census *older,
+                                rc_census_diff *out, size_t cap);
+
+/* Bytes of obj and everything reachable from it (pympler's asizeof);
+   *objects (if not NULL) receives how many objects that is.  0, or -1 on
+   failure. */
+RC_API int rc_deep_size(const void *obj, size_t *bytes, size_t *objects);
+
+/* Retained size: what would be freed if obj died, i.e. the objects it
+   dominates in the reference graph rooted at the objects held from outside
+   the heap (computed with dominators over the whole heap).  0, or -1. */
+RC_API int rc_retained_size(rc_heap *h, const void *obj, size_t *bytes, size_t *objects);
+
+/* The objects retaining the most memory, largest first. */
+typedef struct rc_retainer {
+    const void *object;           /* borrowed */
+    const rc_type *type;
+    size_t retained_bytes, retained_objects, own_bytes;
+} rc_retainer;
+RC_API size_t rc_top_retainers(rc_heap *h, rc_retainer *out, size_t cap);
+
+/* Why is target alive?  The shortest chain of references from a root (an
+   object referenced from outside the heap) to target: path[0] is the root,
+   the last is target.  NULL when target is unreachable from any root (it
+   is garbage the collector will free) or on failure. */
+typedef struct rc_path rc_path;
+RC_API rc_path *rc_path_to(rc_heap *h, const void *target);
+RC_API size_t rc_path_len(const rc_path *p);
+RC_API const void *rc_path_get(const rc_path *p, size_t i);
+RC_API int rc_path_print(const rc_path *p, FILE *out);   /* one line per step */
+RC_API int rc_path_dot(const rc_path *p, FILE *out);     /* Graphviz DOT */
+RC_API void rc_path_free(rc_path *p);
+
+/* The reference graph reachable from obj, up to max_depth edges, as
+   Graphviz DOT (objgraph.show_refs).  0, or -1 on failure. */
+RC_API int rc_graph_dot(const void *obj, int max_depth, FILE *out);
+
+/* The reference cycles in the heap (strongly connected components of more
+   than one object, or one referring to itself), one line each with their
+   size and types.  Returns how many. */
+RC_API size_t rc_cycles_report(rc_heap *h, FILE *out);
 
 /* ------------------------------------------------------------------------
  * Built-in types
@@ -603,9 +804,10 @@ RC_API int rc_repr(const void *o, FILE *out);
    Lives on the caller's stack; its buffer is a raw block of the heap. */
 typedef struct rc_strbuf {
     rc_heap *heap;
-    char *data;          /* NUL-terminated while not failed */
+    char *data;          /* NUL-terminated while not failed; an empty
+                            builder points at a shared read-only "" */
     size_t len, cap;
-    int failed;          /* an append ran out of memory: finish fails */
+    int failed;          /* the rc_error that stopped it (finish fails) */
 } rc_strbuf;
 RC_API void rc_strbuf_init(rc_strbuf *b, rc_heap *h);
 RC_API int  rc_strbuf_append(rc_strbuf *b, const char *s, size_t n); /* 0 / -1 */
