@@ -11,6 +11,7 @@
  * its size class.  Costs a walk of the heap's arenas per free: for tests.
  */
 #include "rc_internal.h"
+#include "trace/trace.h"
 
 #define HDR 16u
 #define GUARD 16u
@@ -85,9 +86,23 @@ static bool in_free_list(const rci_pool *pool, const void *b)
     return false;
 }
 
-/* Stop unless p is the user pointer of a live block; returns its block. */
-static unsigned char *checked_block(const rc_heap *h, const void *p, const char *what)
+/* ", allocated in f at file:line" when the heap traces and knows the
+   block's site; "" otherwise.  (Only on the way to a fatal message.) */
+static const char *site_of(rc_heap *h, const void *block, char *buf, size_t cap)
 {
+    uint32_t stack;
+    rct_symbol site;
+    if (!rci_trace_site(h, block, &stack, &site) || !site.function)
+        return "";
+    snprintf(buf, cap, ", allocated in %s at %s:%d", site.function,
+             site.file ? site.file : "?", site.line);
+    return buf;
+}
+
+/* Stop unless p is the user pointer of a live block; returns its block. */
+static unsigned char *checked_block(rc_heap *h, const void *p, const char *what)
+{
+    char site[256];
     unsigned char *b = (unsigned char *)p - HDR;
     rci_pool *pool;
     if (((uintptr_t)p & 15) != 0 || !rci_heap_owns_block(h, b, &pool))
@@ -99,13 +114,14 @@ static unsigned char *checked_block(const rc_heap *h, const void *p, const char 
     const debug_header *hd = (const debug_header *)b;
     if (hd->mark != LIVE_MARK || hd->size > bytes - HDR)
         rci_fatal("%s(%p): header of the block (size class %zu bytes) was "
-                  "overwritten: buffer underflow?", what, p, bytes);
+                  "overwritten: buffer underflow?%s", what, p, bytes,
+                  site_of(h, b, site, sizeof site));
     for (size_t i = HDR + hd->size; i < bytes; i++)
         if (b[i] != GUARD_BYTE)
             rci_fatal("%s(%p): buffer overflow: guard byte at offset %zu past "
-                      "the %zu bytes requested (size class %zu bytes) is 0x%02x",
+                      "the %zu bytes requested (size class %zu bytes) is 0x%02x%s",
                       what, p, i - HDR - (size_t)hd->size, (size_t)hd->size,
-                      bytes, b[i]);
+                      bytes, b[i], site_of(h, b, site, sizeof site));
     return b;
 }
 

@@ -74,7 +74,8 @@ size_t rc_leak_report(rc_heap *h, rc_leak_fn fn, void *ctx)
 {
     leak_ctx c = {0};
     rci_for_each_object(h, false, tally, &c);
-    qsort(c.groups, c.len, sizeof *c.groups, by_bytes_desc);
+    if (c.len)
+        qsort(c.groups, c.len, sizeof *c.groups, by_bytes_desc);
     for (size_t i = 0; i < c.len; i++) {
         const leak_group *g = &c.groups[i];
         rc_leak leak = {g->rec->type, g->site.function, g->site.file, g->site.line,

@@ -60,6 +60,8 @@ int main(int argc, char **argv)
     signal(SIGABRT, on_abort);
     const char *what = argv[1];
     rc_heap *h = debug_heap();
+    if (!strcmp(what, "overflow_traced"))
+        CHECK(rc_trace_start(h, 4) == 0);
     unsigned char *p = rc_mem_alloc(h, 40);
     if (!strcmp(what, "clean")) {
         rc_mem_free(h, p);
@@ -72,7 +74,7 @@ int main(int argc, char **argv)
         rc_mem_free(h, m);
     } else if (!strcmp(what, "interior")) {
         rc_mem_free(h, p + 16);
-    } else if (!strcmp(what, "overflow")) {
+    } else if (!strcmp(what, "overflow") || !strcmp(what, "overflow_traced")) {
         p[40] = 1;
         rc_mem_free(h, p);
     } else if (!strcmp(what, "underflow")) {

@@ -5,10 +5,12 @@
  * memory failures (the traced program's allocations never fail because of
  * the trace).  Built with frame pointers and debug info.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "check.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct pair { void *a, *b; } pair;
 static const rc_type pair_type = {.name = "pair", .size = sizeof(pair)};
@@ -197,9 +199,99 @@ static void test_trace_under_faults(void)
     CHECK(nth > 3);
 }
 
+typedef struct leak_log {
+    rc_leak rows[8];
+    size_t n;
+} leak_log;
+
+static void log_leak(const rc_leak *leak, void *ctx)
+{
+    leak_log *l = ctx;
+    if (l->n < 8)
+        l->rows[l->n++] = *leak;
+}
+
+static const rc_type cell_type = {.name = "cell", .size = 40};
+static int line_cell;
+
+__attribute__((noinline)) static void *make_cell(rc_heap *h)
+{
+    line_cell = __LINE__ + 1;
+    return rc_new(h, &cell_type);
+}
+
+/* Objects alive are reported by type and site; immortal ones are not; a
+   heap's on_leak sees what is left at rc_heap_free. */
+static void test_leak_report(void)
+{
+    leak_log at_free = {0};
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.trace_frames = 4;
+    cfg.on_leak = log_leak;
+    cfg.on_leak_ctx = &at_free;
+    rc_heap *h = rc_heap_new(&cfg);
+    CHECK(rc_trace_is_tracing(h));
+    static volatile int ncell = 4, npair = 2;
+    for (int i = 0; i < ncell; i++)
+        (void)make_cell(h);
+    for (int i = 0; i < npair; i++)
+        (void)site_c(h);
+    rc_make_immortal(rc_new(h, &cell_type)); /* not a leak */
+    leak_log now = {0};
+    CHECK(rc_leak_report(h, log_leak, &now) == 2);
+    CHECK(now.rows[0].type == &cell_type && now.rows[0].objects == 4 &&
+          now.rows[0].bytes == 4 * 48 && now.rows[0].line == line_cell &&
+          strcmp(now.rows[0].function, "make_cell") == 0);
+    CHECK(now.rows[1].type == &pair_type && now.rows[1].objects == 2 &&
+          now.rows[1].bytes == 2 * 32 && now.rows[1].line == line_c);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    rc_leak_print(&now.rows[0], f);
+    fclose(f);
+    CHECK(strstr(text, "rcgc: leak: 4 cell objects, 192 bytes, allocated in make_cell at "));
+    free(text);
+    rc_heap_free(h);
+    CHECK(at_free.n == 2 && at_free.rows[0].objects == 4);
+}
+
+static void test_timeline_and_env(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_timeline_get(h, NULL, 0) == 0);
+    CHECK(rc_timeline_sample(h) == 0);
+    void *p = rc_mem_alloc(h, 1 << 20);
+    CHECK(rc_timeline_sample(h) == 0);
+    rc_mem_sample smp[4];
+    CHECK(rc_timeline_get(h, smp, 4) == 2);
+    CHECK(smp[1].time_ns >= smp[0].time_ns && smp[1].heap_bytes > smp[0].heap_bytes);
+    CHECK(smp[0].rss_bytes > 0 && smp[0].traced_bytes == 0);
+    rc_mem_free(h, p);
+    rc_heap_free(h);
+
+    /* RCGC_TRACE=N traces from the start; samples come by themselves */
+    setenv("RCGC_TRACE", "5", 1);
+    h = rc_heap_new(NULL);
+    unsetenv("RCGC_TRACE");
+    CHECK(rc_trace_is_tracing(h));
+    rc_timeline_set_interval(h, 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        for (int i = 0; i < 2000; i++)
+            rc_mem_free(h, rc_mem_alloc(h, 32));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 20000000L);
+    CHECK(rc_timeline_get(h, smp, 4) >= 2);
+    rc_heap_free(h);
+}
+
 int main(void)
 {
     test_sites_and_snapshots();
+    test_leak_report();
+    test_timeline_and_env();
     test_sampling_estimates();
     test_trace_under_faults();
     printf("test_trace: ok\n");
