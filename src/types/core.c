@@ -94,7 +94,8 @@ size_t rci_owned_bytes(const void *obj)
         block = ((const rci_list *)obj)->items;
     else if (t == &rc_dict_type)
         block = ((const rci_dict *)obj)->table;
-    return block ? rci_block_size(block) : 0;
+    /* buffers come from rc_mem_*: a debug heap's sizes are its own */
+    return block ? rc_mem_usable_size(rci_heap_of(obj), block) : 0;
 }
 
 /* ---- Hashing -------------------------------------------------------------- */

@@ -30,11 +30,6 @@
  */
 #include "types.h"
 
-/* Shared with list.c; their prototypes belong in types.h. */
-RCI_HIDDEN bool rci_freelists_wanted(void);
-RCI_HIDDEN void *rci_freelist_take(rc_heap *h, void **list, size_t *n);
-RCI_HIDDEN void rci_freelist_flush(rc_heap *h, void **list, size_t *n);
-
 #define DICT_MIN_LOG2 3  /* the smallest table: 8 slots, 5 entries */
 #define DICT_KEEP_LOG2 3 /* a parked dict keeps a table up to this size */
 #define IX_EMPTY (-1)

@@ -24,11 +24,6 @@
 
 #include <stdlib.h>
 
-/* Shared with dict.c; their prototypes belong in types.h. */
-RCI_HIDDEN bool rci_freelists_wanted(void);
-RCI_HIDDEN void *rci_freelist_take(rc_heap *h, void **list, size_t *n);
-RCI_HIDDEN void rci_freelist_flush(rc_heap *h, void **list, size_t *n);
-
 #define LIST_LOCKED 1u    /* in locked: sort is running cmp */
 #define LIST_TOUCHED 2u   /* in locked: cmp tried to change the list */
 #define LIST_KEEP_CAP 64  /* a parked list keeps an item array up to this */

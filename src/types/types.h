@@ -37,8 +37,9 @@ typedef struct rci_list {
 } rci_list;
 
 /* Compact dict: one raw block holds the index (2^k slots of 1, 2, 4 or 8
-   bytes, each -1 empty, -2 deleted, else an entry number) followed by the
-   entries in insertion order. */
+   bytes, each -1 empty, -2 deleted, else an entry number in the low log2
+   bits with a hash tag in the spare bits above; see dict.c) followed by
+   the entries in insertion order. */
 typedef struct rci_entry {
     void *key;       /* NULL: deleted entry */
     void *value;
@@ -103,6 +104,10 @@ RCI_HIDDEN uint64_t rci_list_stamp(const void *list);
 RCI_HIDDEN uint64_t rci_dict_stamp(const void *dict);
 RCI_HIDDEN void rci_list_freelist_clear(rc_heap *h, rci_types *ts);
 RCI_HIDDEN void rci_dict_freelist_clear(rc_heap *h, rci_types *ts);
+/* list.c: free lists shared by list and dict */
+RCI_HIDDEN bool rci_freelists_wanted(void);   /* RCGC_NO_FREELISTS unset or "0" */
+RCI_HIDDEN void *rci_freelist_take(rc_heap *h, void **list, size_t *n);
+RCI_HIDDEN void rci_freelist_flush(rc_heap *h, void **list, size_t *n);
 /* Called once per heap when the types state is made: set up the type
    records (the recycle hook for free lists). */
 RCI_HIDDEN void rci_list_register(rc_heap *h, rci_typerec *r);
