@@ -22,7 +22,7 @@ build:
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
 demo: build
-	./$(BUILD)/examples/alloc_demo
+	./$(BUILD)/examples/demo
 
 test: build
 	cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)

@@ -104,8 +104,8 @@ RC_API rc_heap *rc_heap_new(const rc_config *cfg);
 RC_API void rc_heap_free(rc_heap *h);
 
 /* Give every empty pool page back to the page source now, release the
-   empty pool each size class keeps, and unmap every empty arena.  Returns
-   the bytes released. */
+   empty pool each size class keeps, empty the built-in types' free lists,
+   and unmap every empty arena.  Returns the bytes released. */
 RC_API size_t rc_heap_trim(rc_heap *h);
 
 /* Check every invariant of the heap: allocator pools and arenas, counts,
@@ -818,8 +818,9 @@ RC_API int  rc_strbuf_appendf(rc_strbuf *b, const char *fmt, ...)
 RC_API void *rc_strbuf_finish(rc_strbuf *b);
 RC_API void  rc_strbuf_release(rc_strbuf *b);      /* abandon */
 
-/* Free lists: dead lists and dicts keep their buffers for reuse (up to 80
-   each per heap).  Emptied by a full collection and by this call. */
+/* Free lists: dead lists and dicts wait for reuse, keeping small buffers
+   (up to 80 of each per heap; RCGC_NO_FREELISTS=1 turns them off).
+   Emptied by a full collection, rc_heap_trim, and this call. */
 RC_API void rc_freelists_clear(rc_heap *h);
 
 /* Scope exit: a local declared RC_AUTO void *x = ...; is decref'd on every

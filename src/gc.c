@@ -509,8 +509,8 @@ static size_t collect(rc_heap *h, unsigned gen)
     gc->collecting = false;
     if (gen == 2) {
         rci_reap_zombies(h);
-        if (h->on_full_collect)
-            h->on_full_collect(h);
+        if (h->flush_caches)
+            h->flush_caches(h);
     }
     return info.collected;
 }

@@ -127,6 +127,8 @@ void rc_heap_free(rc_heap *h)
 
 size_t rc_heap_trim(rc_heap *h)
 {
+    if (h->flush_caches)
+        h->flush_caches(h);
     return rci_alloc_trim(h);
 }
 

@@ -297,7 +297,7 @@ struct rc_heap {
     /* built-in types (types/) */
     struct rci_types *types_state;       /* small ints, interning, free lists */
     rc_error error;                      /* rc_last_error */
-    void (*on_full_collect)(rc_heap *h); /* types: flush free lists */
+    void (*flush_caches)(rc_heap *h);    /* types: empty the free lists */
     rci_gc gc;                           /* the collector (gc.c) */
     /* tracing (tracing.c) */
     struct rci_trace *trace;             /* NULL when not tracing */

@@ -65,7 +65,7 @@ rci_types *rci_types_of(rc_heap *h)
     }
     memset(ts, 0, sizeof *ts);
     h->types_state = ts;
-    h->on_full_collect = flush_free_lists;
+    h->flush_caches = flush_free_lists;
     rci_list_register(h, lr);
     rci_dict_register(h, dr);
     return ts;
