@@ -487,9 +487,8 @@ size_t rci_alloc_trim(rc_heap *h)
     size_t before = h->purged_bytes, held = h->os_bytes;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         bin_trim(h, &h->raw[c]);
-        for (size_t i = 0; i < h->types_cap; i++)
-            if (h->types[i])
-                bin_trim(h, &h->types[i]->bins[c]);
+        for (rci_typerec *r = h->typerecs; r; r = r->next)
+            bin_trim(h, &r->bins[c]);
     }
     purge_all(h);
     while (h->bucket[RCI_USABLE_PAGES])
@@ -653,8 +652,8 @@ int rci_alloc_validate(const rc_heap *h)
     CHECK(held == h->os_bytes, "bytes held: counted %zu, heap says %zu", held, h->os_bytes);
     if (validate_bins(h, h->raw) != 0)
         return -1;
-    for (size_t i = 0; i < h->types_cap; i++)
-        if (h->types[i] && validate_bins(h, h->types[i]->bins) != 0)
+    for (const rci_typerec *r = h->typerecs; r; r = r->next)
+        if (validate_bins(h, r->bins) != 0)
             return -1;
     return 0;
 }

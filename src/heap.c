@@ -65,6 +65,19 @@ void rci_vec_free(rc_heap *h, rci_vec *v)
     v->cap = 0;
 }
 
+/* The heap's own tables (type records, weak references) live on untraced
+   raw blocks of the heap itself. */
+static void *book_alloc(void *ctx, size_t bytes)
+{
+    return rci_raw_alloc_plain(ctx, bytes);
+}
+
+static void book_free(void *ctx, void *p, size_t bytes)
+{
+    (void)bytes;
+    rci_raw_free_plain(ctx, p);
+}
+
 void rc_config_init(rc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -99,6 +112,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->cfg = c;
     h->self_bytes = bytes;
     h->os_bytes = bytes;
+    h->book = (rct_pages){book_alloc, book_free, h};
     h->pending.items = h->pending_inline;
     h->pending.cap = RCI_PENDING_INLINE;
     h->hooks = h->cfg.debug ? RCI_HOOK_DEBUG : 0;

@@ -300,9 +300,8 @@ static bool add_roots(graph *g)
 static size_t objects_bound(const rc_heap *h)
 {
     size_t n = 0;
-    for (size_t i = 0; i < h->types_cap; i++)
-        if (h->types[i])
-            n += h->types[i]->live;
+    for (const rci_typerec *r = h->typerecs; r; r = r->next)
+        n += r->live;
     return n;
 }
 

@@ -24,42 +24,16 @@
 
 /* ---- Type records ------------------------------------------------------- */
 
-static size_t type_slot(const rc_type *t, size_t cap)
-{
-    uint64_t x = (uint64_t)(uintptr_t)t * UINT64_C(0x9E3779B97F4A7C15);
-    return (size_t)(x >> 32) & (cap - 1);
-}
-
-static bool types_grow(rc_heap *h)
-{
-    size_t cap = h->types_cap ? h->types_cap * 2 : 16;
-    rci_typerec **table = rci_raw_alloc_plain(h, cap * sizeof *table);
-    if (!table)
-        return false;
-    memset(table, 0, cap * sizeof *table);
-    for (size_t i = 0; i < h->types_cap; i++) {
-        rci_typerec *r = h->types[i];
-        if (!r)
-            continue;
-        size_t j = type_slot(r->type, cap);
-        while (table[j])
-            j = (j + 1) & (cap - 1);
-        table[j] = r;
-    }
-    if (h->types)
-        rci_raw_free(h, h->types);
-    h->types = table;
-    h->types_cap = cap;
-    return true;
-}
-
 static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
 {
-    if ((h->types_len + 1) * 4 > h->types_cap * 3 && !types_grow(h))
+    uintptr_t *slot = rct_ptrmap_insert(&h->types, (uintptr_t)t, &h->book);
+    if (!slot)
         return NULL;
     rci_typerec *r = rci_raw_alloc_plain(h, sizeof *r);
-    if (!r)
+    if (!r) {
+        rct_ptrmap_remove(&h->types, slot);
         return NULL;
+    }
     memset(r, 0, sizeof *r);
     r->type = t;
     r->scanned = t->traverse && !(t->flags & RC_TYPE_ACYCLIC);
@@ -71,11 +45,9 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
     }
     r->big.avail = &h->sentinel;
     r->big.rec = r;
-    size_t j = type_slot(t, h->types_cap);
-    while (h->types[j])
-        j = (j + 1) & (h->types_cap - 1);
-    h->types[j] = r;
-    h->types_len++;
+    r->next = h->typerecs;
+    h->typerecs = r;
+    *slot = (uintptr_t)r;
     return r;
 }
 
@@ -84,14 +56,9 @@ rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t)
     size_t c = ((uintptr_t)t >> 4) & (RCI_TYPE_CACHE - 1);
     if (rci_likely(h->tcache[c].type == t))
         return h->tcache[c].rec;
-    rci_typerec *r = NULL;
-    if (h->types_cap) {
-        size_t j = type_slot(t, h->types_cap);
-        while (h->types[j] && h->types[j]->type != t)
-            j = (j + 1) & (h->types_cap - 1);
-        r = h->types[j];
-    }
-    if (!r && !(r = typerec_new(h, t)))
+    uintptr_t *known = rct_ptrmap_find(&h->types, (uintptr_t)t);
+    rci_typerec *r = known ? (rci_typerec *)*known : typerec_new(h, t);
+    if (!r)
         return NULL;
     h->tcache[c].type = t;
     h->tcache[c].rec = r;
@@ -439,9 +406,8 @@ int rci_object_validate(const rc_heap *ch)
 {
     rc_heap *h = (rc_heap *)ch; /* only typerec scratch counts are written */
     check_ctx c = {0};
-    for (size_t i = 0; i < h->types_cap; i++)
-        if (h->types[i])
-            h->types[i]->seen = 0;
+    for (rci_typerec *r = h->typerecs; r; r = r->next)
+        r->seen = 0;
     for (rci_arena *a = h->arenas; a; a = a->all_next)
         for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
             rci_pool *p = &a->pools[i];
@@ -452,9 +418,8 @@ int rci_object_validate(const rc_heap *ch)
     for (rci_arena *a = h->huge; a; a = a->next)
         if (rci_pool_wanted(&a->pools[0], false))
             rci_walk_pool(h, &a->pools[0], check_one, &c);
-    for (size_t i = 0; i < h->types_cap; i++) {
-        rci_typerec *r = h->types[i];
-        if (r && r->seen != r->live) {
+    for (rci_typerec *r = h->typerecs; r; r = r->next) {
+        if (r->seen != r->live) {
             fprintf(stderr, "rcgc: heap invalid: type %s counts %zu live objects, "
                     "the pools hold %zu\n", r->type->name, r->live, r->seen);
             c.bad++;

@@ -14,6 +14,7 @@
 #endif
 
 #include "rcgc.h"
+#include "trace/trace.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -174,6 +175,7 @@ struct rci_bin {
    pools, so a pool knows its objects' type) and its census. */
 typedef struct rci_typerec {
     const rc_type *type;
+    struct rci_typerec *next;        /* the heap's list of type records */
     bool scanned;                    /* traverse && !ACYCLIC: collector looks */
     /* Built-in types may keep a dead object instead of destroying it (a
        free list): returns true when it did, after releasing its children. */
@@ -281,9 +283,10 @@ struct rc_heap {
     size_t os_bytes;                     /* bytes held from the page source */
     size_t side_bytes;                   /* of which work lists, trace tables */
     size_t allocs, frees, page_requests, page_failures, purged_bytes;
+    rct_pages book;                      /* raw blocks for the heap's own tables */
     /* objects (object.c) */
-    rci_typerec **types;                 /* open-addressing table by rc_type* */
-    size_t types_cap, types_len;
+    rct_ptrmap types;                    /* rc_type * -> its rci_typerec */
+    rci_typerec *typerecs;               /* all of them, newest first */
     struct {
         const rc_type *type;
         rci_typerec *rec;
@@ -293,7 +296,7 @@ struct rc_heap {
     void *pending_inline[RCI_PENDING_INLINE]; /* its first storage */
     size_t zombies;                      /* releases postponed for memory */
     /* weak references (weakref.c) */
-    struct rci_wtable *weak;             /* referent -> its weak references */
+    rct_ptrmap weak;                     /* referent -> its newest weak reference */
     /* built-in types (types/) */
     struct rci_types *types_state;       /* small ints, interning, free lists */
     rc_error error;                      /* rc_last_error */
@@ -401,6 +404,12 @@ static inline void *rci_raw_alloc(rc_heap *h, size_t n)
     if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
         return rci_trace_raw_alloc(h, n);
     return rci_raw_alloc_plain(h, n);
+}
+
+static inline void rci_raw_free_plain(rc_heap *h, void *p)
+{
+    h->frees++;
+    rci_block_free(h, p);
 }
 
 static inline void rci_raw_free(rc_heap *h, void *p)

@@ -29,19 +29,13 @@
 
 #define LIB_SLACK 24 /* library frames above the first user frame, at most */
 
-typedef struct lib_entry {
-    uintptr_t addr;  /* 0: empty */
-    uintptr_t lib;   /* 1: a frame of rcgc */
-} lib_entry;
-
 typedef struct rci_trace {
     rct_pages pages;          /* the heap's page source */
     rct_stacks *stacks;
     rct_blocks *blocks;
     rct_capture_fn capture;
     rct_symbols *symbols;     /* made on first need */
-    lib_entry *lib;           /* return address -> is it rcgc's? */
-    size_t lib_cap, lib_len;
+    rct_ptrmap lib;           /* return address -> 1 + (is it rcgc's?) */
     size_t frames;            /* frames kept per stack */
     size_t current, peak;     /* traced bytes (estimates when sampling) */
     size_t sample_mean;       /* 0: exact */
@@ -80,52 +74,16 @@ static rct_symbols *symbols_of(rci_trace *t)
     return t->symbols;
 }
 
-static size_t lib_slot(uintptr_t addr, size_t cap)
-{
-    return (size_t)((addr * UINT64_C(0x9E3779B97F4A7C15)) >> 24) & (cap - 1);
-}
-
-static bool lib_grow(rci_trace *t)
-{
-    size_t cap = t->lib_cap ? t->lib_cap * 2 : 256, bytes = cap * sizeof(lib_entry);
-    lib_entry *n = t->pages.alloc(t->pages.ctx, bytes);
-    if (!n)
-        return false;
-    memset(n, 0, bytes);
-    for (size_t i = 0; i < t->lib_cap; i++) {
-        if (!t->lib[i].addr)
-            continue;
-        size_t j = lib_slot(t->lib[i].addr, cap);
-        while (n[j].addr)
-            j = (j + 1) & (cap - 1);
-        n[j] = t->lib[i];
-    }
-    if (t->lib)
-        t->pages.free(t->pages.ctx, t->lib, t->lib_cap * sizeof(lib_entry));
-    t->lib = n;
-    t->lib_cap = cap;
-    return true;
-}
-
 static bool in_library(rci_trace *t, void *frame)
 {
-    uintptr_t a = (uintptr_t)frame;
-    if (t->lib_cap)
-        for (size_t i = lib_slot(a, t->lib_cap);; i = (i + 1) & (t->lib_cap - 1)) {
-            if (t->lib[i].addr == a)
-                return t->lib[i].lib != 0;
-            if (!t->lib[i].addr)
-                break;
-        }
+    uintptr_t *known = rct_ptrmap_find(&t->lib, (uintptr_t)frame);
+    if (known)
+        return *known == 2;
     rct_symbols *sym = symbols_of(t);
     bool lib = sym && rct_symbols_in_library(sym, frame);
-    if ((t->lib_len + 1) * 2 > t->lib_cap && !lib_grow(t))
-        return lib; /* answer without caching */
-    size_t i = lib_slot(a, t->lib_cap);
-    while (t->lib[i].addr)
-        i = (i + 1) & (t->lib_cap - 1);
-    t->lib[i] = (lib_entry){a, lib};
-    t->lib_len++;
+    uintptr_t *slot = rct_ptrmap_insert(&t->lib, (uintptr_t)frame, &t->pages);
+    if (slot) /* else answer without caching */
+        *slot = 1u + lib;
     return lib;
 }
 
@@ -322,8 +280,7 @@ void rc_trace_stop(rc_heap *h)
     rct_blocks_foreach(t->blocks, untrace_one, NULL);
     rct_blocks_free(t->blocks);
     rct_stacks_free(t->stacks);
-    if (t->lib)
-        t->pages.free(t->pages.ctx, t->lib, t->lib_cap * sizeof(lib_entry));
+    rct_ptrmap_free(&t->lib, &t->pages);
     if (t->symbols)
         rct_symbols_unref(t->symbols);
     trace_pages_free(h, t, (sizeof(rci_trace) + RCI_PAGE - 1) & ~(RCI_PAGE - 1));

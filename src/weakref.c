@@ -6,7 +6,7 @@
  * references of an object that dies.
  *
  * Objects have no slot for a weak-reference list (the header is 8 bytes);
- * instead the heap keeps a table from referent to the newest of its weak
+ * instead the heap keeps a map from referent to the newest of its weak
  * references, and the referent carries RCI_F_WEAKREFS so the table is only
  * consulted for objects that have some.  The weak references of one
  * referent form a doubly linked list, newest first: the order callbacks run.
@@ -24,108 +24,24 @@ struct rc_weakref {
     rc_weakref *next, *prev;                 /* the referent's list */
 };
 
-/* ---- Referent table: open addressing, linear probing, backward-shift
-   deletion (no tombstones). ------------------------------------------------ */
+/* ---- Referent table: h->weak maps a referent to its newest weak
+   reference (a shared rct_ptrmap on the heap's own raw blocks). ---------- */
 
-typedef struct wslot {
-    void *obj;          /* NULL: empty */
-    rc_weakref *head;   /* newest weak reference */
-} wslot;
-
-typedef struct rci_wtable {
-    wslot *slots;
-    size_t cap, len;    /* cap is a power of two */
-} rci_wtable;
-
-static size_t wslot_index(const void *obj, size_t cap)
+static rc_weakref *first_of(const rc_heap *h, const void *obj)
 {
-    uint64_t x = (uint64_t)(uintptr_t)obj * UINT64_C(0x9E3779B97F4A7C15);
-    return (size_t)(x >> 29) & (cap - 1);
-}
-
-static wslot *wtable_find(const rci_wtable *t, const void *obj)
-{
-    if (!t || !t->cap)
-        return NULL;
-    for (size_t i = wslot_index(obj, t->cap);; i = (i + 1) & (t->cap - 1)) {
-        if (t->slots[i].obj == obj)
-            return &t->slots[i];
-        if (!t->slots[i].obj)
-            return NULL;
-    }
-}
-
-static bool wtable_grow(rc_heap *h, rci_wtable *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 32;
-    wslot *slots = rci_raw_alloc_plain(h, cap * sizeof *slots);
-    if (!slots)
-        return false;
-    memset(slots, 0, cap * sizeof *slots);
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->slots[i].obj)
-            continue;
-        size_t j = wslot_index(t->slots[i].obj, cap);
-        while (slots[j].obj)
-            j = (j + 1) & (cap - 1);
-        slots[j] = t->slots[i];
-    }
-    if (t->slots)
-        rci_raw_free(h, t->slots);
-    t->slots = slots;
-    t->cap = cap;
-    return true;
-}
-
-/* The slot for obj, created if needed; NULL when memory ran out. */
-static wslot *wtable_insert(rc_heap *h, const void *obj)
-{
-    if (!h->weak) {
-        h->weak = rci_raw_alloc_plain(h, sizeof *h->weak);
-        if (!h->weak)
-            return NULL;
-        memset(h->weak, 0, sizeof *h->weak);
-    }
-    rci_wtable *t = h->weak;
-    wslot *s = wtable_find(t, obj);
-    if (s)
-        return s;
-    if ((t->len + 1) * 2 > t->cap && !wtable_grow(h, t))
-        return NULL;
-    size_t i = wslot_index(obj, t->cap);
-    while (t->slots[i].obj)
-        i = (i + 1) & (t->cap - 1);
-    t->slots[i].obj = (void *)obj;
-    t->slots[i].head = NULL;
-    t->len++;
-    return &t->slots[i];
-}
-
-static void wtable_remove(rci_wtable *t, wslot *s)
-{
-    size_t i = (size_t)(s - t->slots), mask = t->cap - 1;
-    for (size_t j = (i + 1) & mask; t->slots[j].obj; j = (j + 1) & mask) {
-        size_t home = wslot_index(t->slots[j].obj, t->cap);
-        /* move j back to the hole at i if its home is not in (i, j] */
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            t->slots[i] = t->slots[j];
-            i = j;
-        }
-    }
-    t->slots[i].obj = NULL;
-    t->slots[i].head = NULL;
-    t->len--;
+    uintptr_t *v = rct_ptrmap_find(&h->weak, (uintptr_t)obj);
+    return v ? (rc_weakref *)*v : NULL;
 }
 
 /* Detach and return obj's list of weak references; each is cleared. */
 static rc_weakref *detach_all(rc_heap *h, void *obj)
 {
     rci_head(obj)->flags &= ~RCI_F_WEAKREFS;
-    wslot *s = wtable_find(h->weak, obj);
-    if (!s)
+    uintptr_t *v = rct_ptrmap_find(&h->weak, (uintptr_t)obj);
+    if (!v)
         return NULL;
-    rc_weakref *list = s->head;
-    wtable_remove(h->weak, s);
+    rc_weakref *list = (rc_weakref *)*v;
+    rct_ptrmap_remove(&h->weak, v);
     for (rc_weakref *w = list; w; w = w->next)
         w->referent = NULL;
     return list;
@@ -138,16 +54,16 @@ static void weakref_unlink(rc_weakref *w)
     if (!w->referent)
         return;
     rc_heap *h = rci_heap_of(w->referent);
-    wslot *s = wtable_find(h->weak, w->referent);
+    uintptr_t *v = rct_ptrmap_find(&h->weak, (uintptr_t)w->referent);
     if (w->prev)
         w->prev->next = w->next;
-    else if (s)
-        s->head = w->next;
+    else if (v)
+        *v = (uintptr_t)w->next;
     if (w->next)
         w->next->prev = w->prev;
-    if (s && !s->head) {
+    if (v && !*v) {
         rci_head(w->referent)->flags &= ~RCI_F_WEAKREFS;
-        wtable_remove(h->weak, s);
+        rct_ptrmap_remove(&h->weak, v);
     }
     w->referent = NULL;
     w->next = w->prev = NULL;
@@ -203,8 +119,7 @@ size_t rci_weakref_gc_clear(rc_heap *h, void *obj, rci_vec *calls, bool dry_run)
 {
     size_t n = 0;
     if (dry_run) {
-        wslot *s = wtable_find(h->weak, obj);
-        for (rc_weakref *w = s ? s->head : NULL; w; w = w->next)
+        for (rc_weakref *w = first_of(h, obj); w; w = w->next)
             n += w->callback && !(rci_head(w)->flags & (RCI_F_UNREACH | RCI_F_DYING));
         return n;
     }
@@ -229,18 +144,18 @@ rc_weakref *rc_weakref_new(void *obj, void (*callback)(rc_weakref *, void *), vo
     rc_weakref *w = rc_new(h, &weakref_type);
     if (!w)
         return NULL;
-    wslot *s = wtable_insert(h, obj);
-    if (!s) {
+    uintptr_t *head = rct_ptrmap_insert(&h->weak, (uintptr_t)obj, &h->book);
+    if (!head) {
         rc_decref(w);
         return NULL;
     }
     w->referent = obj;
     w->callback = callback;
     w->data = data;
-    w->next = s->head;
+    w->next = (rc_weakref *)*head;
     if (w->next)
         w->next->prev = w;
-    s->head = w;
+    *head = (uintptr_t)w;
     rci_head(obj)->flags |= RCI_F_WEAKREFS;
     if (!callback)
         rc_gc_untrack(w);
@@ -260,9 +175,8 @@ size_t rc_weakref_count(const void *obj)
 {
     if (!(rci_head(obj)->flags & RCI_F_WEAKREFS))
         return 0;
-    wslot *s = wtable_find(rci_heap_of(obj)->weak, obj);
     size_t n = 0;
-    for (rc_weakref *w = s ? s->head : NULL; w; w = w->next)
+    for (rc_weakref *w = first_of(rci_heap_of(obj), obj); w; w = w->next)
         n++;
     return n;
 }

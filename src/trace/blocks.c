@@ -4,8 +4,8 @@
  * Open addressing with linear probing and backward-shift deletion (no
  * tombstones, so a table that churns does not fill up).  An entry packs
  * into 12 bytes: the address divided by 16 (44 bits: addresses are 16-byte
- * aligned and below 2^48), the size (20 bits; larger sizes go to a small
- * side table keyed by address), and the stack id.  Kept at most 3/4 full,
+ * aligned and below 2^48), the size (20 bits; larger sizes go to a side
+ * rct_ptrmap keyed by address), and the stack id.  Kept at most 3/4 full,
  * that is 16 bytes per traced block.
  */
 #include "trace.h"
@@ -23,17 +23,11 @@ typedef struct entry {
 } entry;
 _Static_assert(sizeof(entry) == 12, "entries pack into 12 bytes");
 
-typedef struct big_entry {
-    uint64_t key;      /* addr >> 4; 0: empty */
-    uint64_t size;
-} big_entry;
-
 struct rct_blocks {
     rct_pages pages;
     entry *slots;
     size_t cap, len;       /* cap: power of two */
-    big_entry *big;
-    size_t big_cap, big_len;
+    rct_ptrmap big;        /* addr >> 4 -> size, for sizes of SIZE_BIG and up */
     size_t self_bytes;
 };
 
@@ -76,76 +70,8 @@ void rct_blocks_free(rct_blocks *b)
     rct_pages pg = b->pages;
     if (b->slots)
         pg.free(pg.ctx, b->slots, round_pages(b->cap * sizeof *b->slots));
-    if (b->big)
-        pg.free(pg.ctx, b->big, round_pages(b->big_cap * sizeof *b->big));
+    rct_ptrmap_free(&b->big, &pg);
     pg.free(pg.ctx, b, b->self_bytes);
-}
-
-/* ---- The side table of large sizes (few entries: blocks of 1 MiB and up) -- */
-
-static big_entry *big_find(const rct_blocks *b, uint64_t key)
-{
-    if (!b->big_cap)
-        return NULL;
-    for (size_t i = home(key, b->big_cap);; i = (i + 1) & (b->big_cap - 1)) {
-        if (b->big[i].key == key)
-            return &b->big[i];
-        if (!b->big[i].key)
-            return NULL;
-    }
-}
-
-static bool big_grow(rct_blocks *b)
-{
-    size_t cap = b->big_cap ? b->big_cap * 2 : 256;
-    big_entry *t = b->pages.alloc(b->pages.ctx, round_pages(cap * sizeof *t));
-    if (!t)
-        return false;
-    memset(t, 0, cap * sizeof *t);
-    for (size_t i = 0; i < b->big_cap; i++) {
-        if (!b->big[i].key)
-            continue;
-        size_t j = home(b->big[i].key, cap);
-        while (t[j].key)
-            j = (j + 1) & (cap - 1);
-        t[j] = b->big[i];
-    }
-    if (b->big)
-        b->pages.free(b->pages.ctx, b->big, round_pages(b->big_cap * sizeof *t));
-    b->big = t;
-    b->big_cap = cap;
-    return true;
-}
-
-static bool big_put(rct_blocks *b, uint64_t key, size_t size)
-{
-    big_entry *e = big_find(b, key);
-    if (!e) {
-        if ((b->big_len + 1) * 4 > b->big_cap * 3 && !big_grow(b))
-            return false;
-        size_t i = home(key, b->big_cap);
-        while (b->big[i].key)
-            i = (i + 1) & (b->big_cap - 1);
-        e = &b->big[i];
-        e->key = key;
-        b->big_len++;
-    }
-    e->size = size;
-    return true;
-}
-
-static void big_remove(rct_blocks *b, big_entry *e)
-{
-    size_t mask = b->big_cap - 1, i = (size_t)(e - b->big);
-    for (size_t j = (i + 1) & mask; b->big[j].key; j = (j + 1) & mask) {
-        size_t h = home(b->big[j].key, b->big_cap);
-        if (((j - h) & mask) >= ((j - i) & mask)) {
-            b->big[i] = b->big[j];
-            i = j;
-        }
-    }
-    b->big[i].key = 0;
-    b->big_len--;
 }
 
 /* ---- The main table ---------------------------------------------------------- */
@@ -191,7 +117,7 @@ static bool table_grow(rct_blocks *b)
 static size_t entry_size(const rct_blocks *b, const entry *e, uint64_t key)
 {
     uint32_t s = size_of(e);
-    return s == SIZE_BIG ? (size_t)big_find(b, key)->size : s;
+    return s == SIZE_BIG ? (size_t)*rct_ptrmap_find(&b->big, (uintptr_t)key) : s;
 }
 
 static void remove_at(rct_blocks *b, entry *e)
@@ -218,10 +144,13 @@ int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size)
     if (!e && (b->len + 1) * 4 > b->cap * 3 && !table_grow(b))
         return -1;
     uint32_t packed = size < SIZE_BIG ? (uint32_t)size : SIZE_BIG;
-    if (packed == SIZE_BIG && !big_put(b, key, size))
-        return -1;
-    if (e && size_of(e) == SIZE_BIG && packed != SIZE_BIG)
-        big_remove(b, big_find(b, key));
+    if (packed == SIZE_BIG) {
+        uintptr_t *v = rct_ptrmap_insert(&b->big, (uintptr_t)key, &b->pages);
+        if (!v)
+            return -1;
+        *v = size;
+    } else if (e && size_of(e) == SIZE_BIG)
+        rct_ptrmap_remove(&b->big, rct_ptrmap_find(&b->big, (uintptr_t)key));
     entry n = {(uint32_t)key, (uint32_t)(key >> 32) | (packed << 12), stack};
     if (e)
         *e = n;
@@ -252,7 +181,7 @@ bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *siz
     *stack = e->stack;
     *size = entry_size(b, e, key);
     if (size_of(e) == SIZE_BIG)
-        big_remove(b, big_find(b, key));
+        rct_ptrmap_remove(&b->big, rct_ptrmap_find(&b->big, (uintptr_t)key));
     remove_at(b, e);
     return true;
 }
@@ -276,5 +205,5 @@ size_t rct_blocks_count(const rct_blocks *b)
 size_t rct_blocks_bytes(const rct_blocks *b)
 {
     return b->self_bytes + round_pages(b->cap * sizeof *b->slots) +
-           round_pages(b->big_cap * sizeof *b->big);
+           b->big.cap * 2 * sizeof(uintptr_t);
 }

@@ -26,6 +26,20 @@ typedef struct rct_pages {
     void *ctx;
 } rct_pages;
 
+/* ---- ptrmap.c: nonzero word -> word ----------------------------------------
+ * Zero-initialized is empty.  Value pointers stay valid until the next
+ * insert or remove. */
+typedef struct rct_ptrmap {
+    struct rct_ptrslot *slots;
+    size_t cap, len;    /* cap: power of two, or 0 */
+} rct_ptrmap;
+RCT_HIDDEN uintptr_t *rct_ptrmap_find(const rct_ptrmap *m, uintptr_t key);
+/* The value slot for key, made (holding 0) if absent; NULL on failure. */
+RCT_HIDDEN uintptr_t *rct_ptrmap_insert(rct_ptrmap *m, uintptr_t key, const rct_pages *pg);
+/* Remove the entry whose value slot this is. */
+RCT_HIDDEN void rct_ptrmap_remove(rct_ptrmap *m, uintptr_t *value);
+RCT_HIDDEN void rct_ptrmap_free(rct_ptrmap *m, const rct_pages *pg);
+
 /* ---- stack.c: capture ------------------------------------------------------
  * Return addresses of the calling thread, innermost first, skipping the
  * first `skip` frames (the capture function itself is never included).
