@@ -25,7 +25,7 @@
  *      {left, right, i, j} (24 B).  rcgc: refcounting frees the temporary
  *      trees, automatic collection on (the default heap); Boehm: GC_MALLOC,
  *      no free; malloc: explicit recursive free.  ns per node allocated and
- *      total ms; (4b) an RC_TYPE_ACYCLIC node type, which the collector never
+ *      total ms; (4b) a node type declared with rc_type_acyclic, which the collector never
  *      examines, for information.
  *
  * How:
@@ -196,14 +196,14 @@ static void gnode_traverse(void *self, rc_visit_fn visit, void *ctx)
 }
 
 static const rc_type node_type = {"node", sizeof(node), node_traverse,
-                                  NULL, NULL, 0};
-static const rc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, NULL, 0};
+                                  NULL, NULL};
+static const rc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, NULL};
 static const rc_type gnode_type = {"gcbench_node", sizeof(gnode),
-                                   gnode_traverse, NULL, NULL, 0};
+                                   gnode_traverse, NULL, NULL};
 static const rc_type gnode_acyclic_type = {"gcbench_node_acyclic",
                                            sizeof(gnode), gnode_traverse,
-                                           NULL, NULL, RC_TYPE_ACYCLIC};
-static const rc_type doubles_type = {"double_array", 0, NULL, NULL, NULL, 0};
+                                           NULL, NULL};
+static const rc_type doubles_type = {"double_array", 0, NULL, NULL, NULL};
 
 static rc_heap *heap_open(void)
 {
@@ -784,7 +784,7 @@ static double rcgc_bytes_per_object(size_t payload)
 {
     enum { N = 4096 };
     static void *objs[N];
-    const rc_type t = {"sized_leaf", payload, NULL, NULL, NULL, 0};
+    const rc_type t = {"sized_leaf", payload, NULL, NULL, NULL};
     rc_heap *h = heap_open();
     rc_alloc_stats a, b;
     objs[0] = rc_must_new(h, &t); /* the type's record is made first */

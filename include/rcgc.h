@@ -210,10 +210,6 @@ RC_API void rc_alloc_stats_print(const rc_heap *h, FILE *out);
 typedef struct rc_heap rc_heap;
 typedef void (*rc_visit_fn)(void **slot, void *ctx);
 
-#define RC_TYPE_ACYCLIC 1u  /* instances can never be part of a cycle: the
-                               collector never scans them (traverse is still
-                               used to release children) */
-
 typedef struct rc_type {
     const char *name;  /* for messages, census and traces */
     size_t size;       /* payload bytes; 0 for variable-size types */
@@ -232,8 +228,14 @@ typedef struct rc_type {
        Managed children are released by the heap through traverse; destroy
        must not touch them (they may already be NULL or gone). */
     void (*destroy)(void *self);
-    unsigned flags;    /* RC_TYPE_* */
 } rc_type;
+
+/* Declare that objects of type t on heap h can never be part of a cycle
+   (they only ever refer to objects created before them, say): the
+   collector never examines them, while traverse still releases their
+   children.  Objects of t already on h stop being tracked.  0, or -1 when
+   out of memory.  Idempotent. */
+RC_API int rc_type_acyclic(rc_heap *h, const rc_type *t);
 
 /* Object header; private, here only for the inline reference counting. */
 typedef struct rc_head {
@@ -311,7 +313,7 @@ RC_API size_t rc_sizeof(const void *obj);
 /* ------------------------------------------------------------------------
  * The cycle collector
  *
- * Objects whose type has traverse (and not RC_TYPE_ACYCLIC) are tracked:
+ * Objects whose type has traverse (and is not declared acyclic) are tracked:
  * they start in generation 0; a collection of generation g examines
  * generations 0..g and moves survivors one generation up (2 is the
  * oldest).  Leaves and acyclic types are never examined.

@@ -36,7 +36,7 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
     }
     memset(r, 0, sizeof *r);
     r->type = t;
-    r->scanned = t->traverse && !(t->flags & RC_TYPE_ACYCLIC);
+    r->scanned = t->traverse != NULL;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         r->bins[c].avail = &h->sentinel;
         r->bins[c].rec = r;
@@ -482,6 +482,24 @@ void rc_make_immortal(void *obj)
 int rc_is_immortal(const void *obj)
 {
     return rci_head(obj)->refcnt >= RC_IMMORTAL;
+}
+
+static void untrack_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+{
+    if (r == ctx && (hd->flags & RCI_F_TRACKED))
+        rci_untrack(h, hd);
+}
+
+int rc_type_acyclic(rc_heap *h, const rc_type *t)
+{
+    rci_typerec *r = rci_typerec_get(h, t);
+    if (!r)
+        return -1;
+    if (r->scanned) {
+        rci_for_each_object(h, true, untrack_one, r);
+        r->scanned = false;
+    }
+    return 0;
 }
 
 int rc_gc_is_tracked(const void *obj)

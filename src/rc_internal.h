@@ -176,7 +176,7 @@ struct rci_bin {
 typedef struct rci_typerec {
     const rc_type *type;
     struct rci_typerec *next;        /* the heap's list of type records */
-    bool scanned;                    /* traverse && !ACYCLIC: collector looks */
+    bool scanned;                    /* traverse, not rc_type_acyclic: collector looks */
     /* Built-in types may keep a dead object instead of destroying it (a
        free list): returns true when it did, after releasing its children. */
     bool (*recycle)(rc_heap *h, void *obj);

@@ -57,7 +57,7 @@ static void junk_destroy(void *self)
 }
 
 static const rc_type junk_type = {"junk", sizeof(junk), junk_traverse, NULL,
-                                  junk_destroy, 0};
+                                  junk_destroy};
 
 static void make_junk(void)
 {

@@ -28,8 +28,8 @@ static void widget_destroy(void *self)
 }
 
 static const rc_type widget_type = {"widget", sizeof(widget), NULL, NULL,
-                                    widget_destroy, 0};
-static const rc_type blob_type = {"blob", 0, NULL, NULL, NULL, 0};
+                                    widget_destroy};
+static const rc_type blob_type = {"blob", 0, NULL, NULL, NULL};
 
 static rc_heap *heap_new(void)
 {
@@ -547,10 +547,10 @@ static void count_destroy(void *self)
 }
 
 static const rc_type chain_type = {"chain", sizeof(chain), chain_traverse, NULL,
-                                  count_destroy, 0};
+                                  count_destroy};
 static const rc_type tnode_type = {"tnode", sizeof(tnode), tnode_traverse, NULL,
-                                   count_destroy, 0};
-static const rc_type tleaf_type = {"tleaf", 8, NULL, NULL, count_destroy, 0};
+                                   count_destroy};
+static const rc_type tleaf_type = {"tleaf", 8, NULL, NULL, count_destroy};
 
 static void *deep_main(void *arg)
 {

@@ -34,6 +34,15 @@
  * Without libdw, the module of the executable is dladdr's name for it,
  * argv[0] as typed.
  *
+ * Offline (rct_symbols_new_modules): the process has exited, and what it had
+ * loaded is known from a capture's module records (path and load bias).
+ * Each module is reported to libdwfl at its recorded bias (dwfl_report_elf,
+ * the file read from disk now, so it must not have changed since); step 2
+ * is then the module's own ELF symbol table (.symtab, else .dynsym) read
+ * here, never dladdr, which would answer for this process.  The same
+ * symbol table serves a build without libdw.  Nothing is re-reported on a
+ * miss: the module list is final.
+ *
  * Libraries loaded after the symbolizer was made.  On a miss (no module
  * contains the address), the maps are reported again, once, and the lookup
  * retried — but only when the loader's count of loaded objects (dlpi_adds)
@@ -69,9 +78,13 @@
 #include "trace.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef RCGC_HAVE_LIBDW
 #include <elfutils/libdwfl.h>
@@ -198,8 +211,23 @@ typedef struct str_chunk {
 
 enum { CHUNK_TEXT = 16384 - sizeof(str_chunk) }; /* one malloc of 16 KiB */
 
+/* Offline: one recorded module and its ELF symbol table, for step 2. */
+typedef struct elf_image {
+    const char *path;          /* interned */
+    uint64_t bias, lo, hi;     /* load bias; runtime range [lo, hi) */
+    void *map;                 /* the file, mapped read-only; NULL: unreadable */
+    size_t map_size;           /* bytes mapped */
+    const Elf64_Sym *syms;     /* function symbols to search (NULL: none) */
+    size_t nsyms;
+    const char *strtab;        /* their names */
+    size_t strsz;
+} elf_image;
+
 struct rct_symbols {
     size_t refs;              /* owners; everything is freed at 0 */
+    bool offline;             /* from recorded modules: no dladdr, no /proc */
+    elf_image *images;        /* offline: the modules (nimages of them) */
+    size_t nimages;
     struct Dwfl *dwfl;        /* NULL when libdw is unusable: dladdr only */
     unsigned long long loads; /* loader's dlpi_adds at the last report */
     const void *self_base;    /* load base of rcgc's shared object; NULL
@@ -302,6 +330,30 @@ static void close_dwfl(rct_symbols *s)
         dwfl_end(s->dwfl);
 }
 
+/* Offline: the files as recorded, placed at their recorded biases (the
+   module's first PT_LOAD lands at bias + its p_vaddr).  A module libdw
+   cannot read is left to the ELF symbol table. */
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+};
+
+static void open_dwfl_modules(rct_symbols *s, const rct_module *mods, size_t n)
+{
+    s->dwfl = dwfl_begin(&offline_callbacks);
+    if (s->dwfl == NULL)
+        return;
+    dwfl_report_begin(s->dwfl);
+    for (size_t i = 0; i < n; i++)
+        if (mods[i].path)
+            dwfl_report_elf(s->dwfl, mods[i].path, mods[i].path, -1, mods[i].base, true);
+    if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+        dwfl_end(s->dwfl);
+        s->dwfl = NULL;
+    }
+}
+
 /* The module whose reported range holds pc, or NULL.  dwfl_addrmodule
    alone is not enough: for an address in an unreported gap just past a
    module it may answer that module.  Seen under valgrind, which maps a
@@ -322,7 +374,7 @@ static Dwfl_Module *module_holding(Dwfl *dwfl, Dwarf_Addr pc)
 static Dwfl_Module *module_at(rct_symbols *s, Dwarf_Addr pc)
 {
     Dwfl_Module *m = module_holding(s->dwfl, pc);
-    if (m == NULL && (s->loads != loader_adds() || s->loads == 0)) {
+    if (m == NULL && !s->offline && (s->loads != loader_adds() || s->loads == 0)) {
         report_maps(s);
         m = s->dwfl ? module_holding(s->dwfl, pc) : NULL;
     }
@@ -343,8 +395,12 @@ static void describe_dwfl(rct_symbols *s, uintptr_t pc, rct_symbol *out)
     out->line = out->file && line > 0 ? line : 0;
 }
 #else
-/* Built without libdw: dladdr alone. */
+/* Built without libdw: dladdr alone (offline: the ELF symbol tables). */
 static void open_dwfl(rct_symbols *s) { (void)s; }
+static void open_dwfl_modules(rct_symbols *s, const rct_module *mods, size_t n)
+{
+    (void)s, (void)mods, (void)n;
+}
 static void close_dwfl(rct_symbols *s) { (void)s; }
 static void describe_dwfl(rct_symbols *s, uintptr_t pc, rct_symbol *out)
 {
@@ -365,13 +421,121 @@ static void describe_dladdr(uintptr_t pc, rct_symbol *out)
         out->module = info.dli_fname;
 }
 
+/* ---- offline step 2: a module's own ELF symbol table -----------------------
+ * Every offset and size read from the file is checked against the mapping:
+ * the file on disk may not be the one that was loaded. */
+
+static bool within(const elf_image *im, uint64_t off, uint64_t size)
+{
+    return off <= im->map_size && size <= im->map_size - off;
+}
+
+/* The runtime range of the PT_LOAD segments; false if there are none. */
+static bool elf_range(elf_image *im, const Elf64_Ehdr *eh)
+{
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) ||
+        !within(im, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
+        return false;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(const void *)((char *)im->map + eh->e_phoff);
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        lo = ph[i].p_vaddr < lo ? ph[i].p_vaddr : lo;
+        hi = ph[i].p_vaddr + ph[i].p_memsz > hi ? ph[i].p_vaddr + ph[i].p_memsz : hi;
+    }
+    if (lo >= hi)
+        return false;
+    im->lo = im->bias + lo;
+    im->hi = im->bias + hi;
+    return true;
+}
+
+/* The symbol table of the given type and its string table, if well formed. */
+static bool elf_symtab(elf_image *im, const Elf64_Ehdr *eh, uint32_t type)
+{
+    if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
+        !within(im, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
+        return false;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(const void *)((char *)im->map + eh->e_shoff);
+    for (size_t i = 0; i < eh->e_shnum; i++) {
+        const Elf64_Shdr *str = &sh[sh[i].sh_link < eh->e_shnum ? sh[i].sh_link : 0];
+        if (sh[i].sh_type != type || sh[i].sh_entsize != sizeof(Elf64_Sym) ||
+            !within(im, sh[i].sh_offset, sh[i].sh_size) ||
+            !within(im, str->sh_offset, str->sh_size) || str->sh_size == 0)
+            continue;
+        im->syms = (const Elf64_Sym *)(const void *)((char *)im->map + sh[i].sh_offset);
+        im->nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
+        im->strtab = (const char *)im->map + str->sh_offset;
+        im->strsz = str->sh_size;
+        return true;
+    }
+    return false;
+}
+
+/* Map the module's file and find its symbols; an unreadable or foreign
+   file keeps only the recorded range (lo and hi as set by the caller). */
+static void elf_load(elf_image *im)
+{
+    int fd = open(im->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(Elf64_Ehdr)) {
+        im->map_size = (size_t)st.st_size;
+        im->map = mmap(NULL, im->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (im->map == MAP_FAILED)
+            im->map = NULL;
+    }
+    close(fd);
+    const Elf64_Ehdr *eh = im->map;
+    if (eh == NULL || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_ident[EI_CLASS] != ELFCLASS64 || !elf_range(im, eh))
+        return;
+    if (!elf_symtab(im, eh, SHT_SYMTAB))
+        elf_symtab(im, eh, SHT_DYNSYM);
+}
+
+/* The function symbol of im containing pc (a runtime address), or NULL. */
+static const char *elf_function(const elf_image *im, uint64_t pc)
+{
+    uint64_t v = pc - im->bias;
+    for (size_t i = 0; i < im->nsyms; i++) {
+        const Elf64_Sym *sym = &im->syms[i];
+        unsigned type = ELF64_ST_TYPE(sym->st_info);
+        if ((type == STT_FUNC || type == STT_GNU_IFUNC) && sym->st_shndx != SHN_UNDEF &&
+            sym->st_value <= v && v - sym->st_value < sym->st_size &&
+            sym->st_name < im->strsz && memchr(im->strtab + sym->st_name, '\0',
+                                               im->strsz - sym->st_name))
+            return im->strtab + sym->st_name;
+    }
+    return NULL;
+}
+
+/* Fill what libdwfl left unknown from the recorded modules. */
+static void describe_elf(const rct_symbols *s, uintptr_t pc, rct_symbol *out)
+{
+    for (size_t i = 0; i < s->nimages; i++) {
+        const elf_image *im = &s->images[i];
+        if (pc < im->lo || pc >= im->hi)
+            continue;
+        if (out->function == NULL)
+            out->function = elf_function(im, pc);
+        if (out->module == NULL)
+            out->module = im->path;
+        return;
+    }
+}
+
 /* The interned description of return address addr; false when out of
    memory (*out is then untouched). */
 static bool describe(rct_symbols *s, uintptr_t addr, rct_symbol *out)
 {
     rct_symbol sym = {0};
     describe_dwfl(s, addr - 1, &sym);
-    if (sym.function == NULL || sym.module == NULL)
+    if ((sym.function == NULL || sym.module == NULL) && s->offline)
+        describe_elf(s, addr - 1, &sym);
+    else if (sym.function == NULL || sym.module == NULL)
         describe_dladdr(addr - 1, &sym);
     if (!intern(s, &sym.function) || !intern(s, &sym.file) || !intern(s, &sym.module))
         return false;
@@ -436,7 +600,7 @@ static bool in_object(const void *base, uintptr_t addr)
     return dladdr((void *)(addr - 1), &info) && info.dli_fbase == base;
 }
 
-rct_symbols *rct_symbols_new(void)
+static rct_symbols *symbols_alloc(void)
 {
     rct_symbols *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -444,8 +608,42 @@ rct_symbols *rct_symbols_new(void)
     s->refs = 1;
     s->cache = (table){.size = sizeof(sym_entry), .hash = hash_addr, .same = same_addr};
     s->strings = (table){.size = sizeof(uintptr_t), .hash = hash_text, .same = same_text};
+    return s;
+}
+
+rct_symbols *rct_symbols_new(void)
+{
+    rct_symbols *s = symbols_alloc();
+    if (s == NULL)
+        return NULL;
     s->self_base = library_base();
     open_dwfl(s); /* on failure, dladdr still names exported functions */
+    return s;
+}
+
+rct_symbols *rct_symbols_new_modules(const rct_module *mods, size_t n)
+{
+    rct_symbols *s = symbols_alloc();
+    if (s == NULL)
+        return NULL;
+    s->offline = true; /* self_base stays NULL: the in-library rule is (b) */
+    s->images = calloc(n ? n : 1, sizeof *s->images);
+    if (s->images == NULL) {
+        rct_symbols_unref(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        elf_image *im = &s->images[s->nimages];
+        im->path = mods[i].path;
+        if (!intern(s, &im->path) || im->path == NULL)
+            continue;
+        im->bias = mods[i].base;
+        im->lo = mods[i].base;
+        im->hi = mods[i].base + mods[i].size;
+        elf_load(im);
+        s->nimages++;
+    }
+    open_dwfl_modules(s, mods, n);
     return s;
 }
 
@@ -461,6 +659,10 @@ void rct_symbols_unref(rct_symbols *s)
     if (s == NULL || --s->refs > 0)
         return;
     close_dwfl(s);
+    for (size_t i = 0; i < s->nimages; i++)
+        if (s->images[i].map)
+            munmap(s->images[i].map, s->images[i].map_size);
+    free(s->images);
     for (str_chunk *c = s->chunks, *next; c; c = next) {
         next = c->next;
         free(c);

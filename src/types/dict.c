@@ -231,7 +231,7 @@ static void dict_destroy(void *self)
 }
 
 const rc_type rc_dict_type = {"dict", sizeof(rci_dict), dict_traverse, NULL,
-                              dict_destroy, 0};
+                              dict_destroy};
 
 /* object.c's recycle hook: park the dead dict if the free list has room
    (see list.c), keeping a minimal table. */

@@ -139,7 +139,7 @@ static void list_destroy(void *self)
 }
 
 const rc_type rc_list_type = {"list", sizeof(rci_list), list_traverse, NULL,
-                              list_destroy, 0};
+                              list_destroy};
 
 /* object.c's recycle hook: park the dead list if the free list has room. */
 static bool list_recycle(rc_heap *h, void *obj)
