@@ -273,13 +273,28 @@ void rci_release_pending(rc_heap *h)
         release_loop(h, NULL);
 }
 
+/* A leaf with nothing to run but destroy cannot release anything else:
+   it is freed on the spot even inside a release loop, so the millions of
+   ints and strings of a dropped container never wait on the pending
+   list. */
+static bool plain_leaf(const rci_typerec *r, const rc_head *hd)
+{
+    return !r->type->traverse && !r->type->finalize && !r->recycle &&
+           !(hd->flags & RCI_F_WEAKREFS);
+}
+
 void rci_object_dying(rc_heap *h, void *obj)
 {
     rc_head *hd = rci_head(obj);
     if (hd->flags & RCI_F_DYING)
         return; /* already being released (a finalizer dropped self) */
     hd->flags |= RCI_F_DYING;
-    if (!h->releasing)
+    rci_typerec *r = rci_typerec_of(obj);
+    if (plain_leaf(r, hd)) {
+        if (r->type->destroy)
+            r->type->destroy(obj);
+        object_free(h, r, hd);
+    } else if (!h->releasing)
         release_loop(h, obj);
     else if (!rci_vec_push(h, &h->pending, obj)) {
         hd->flags |= RCI_F_ZOMBIE;

@@ -305,22 +305,44 @@ static void putf(rci_repr_ctx *c, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Shortest "%.*g" that reads back as the same double, as Python prints. */
+/* Python's repr of a float: the fewest digits that read back as the same
+   double, in positional notation for exponents -4..15 and scientific
+   notation otherwise ("1500.0", "1e+16", "1.5e-05"). */
 static void repr_float(rci_repr_ctx *c, double d)
 {
-    char buf[40];
     if (isnan(d) || isinf(d)) {
         put(c, isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
+    char sci[40];
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec, d);
+        if (strtod(sci, NULL) == d)
             break;
     }
-    put(c, buf);
-    if (!strpbrk(buf, ".eE"))
-        put(c, ".0");
+    /* split "-1.2345e+03" into sign, digits "12345" and exponent 3 */
+    const char *p = sci;
+    char digits[24];
+    size_t n = 0;
+    if (*p == '-') {
+        put(c, "-");
+        p++;
+    }
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.')
+            digits[n++] = *p;
+    digits[n] = '\0';
+    int e = atoi(p + 1);
+    if (e < -4 || e >= 16) {
+        putf(c, "%c%s%.*se%c%02d", digits[0], n > 1 ? "." : "", (int)(n - 1), digits + 1,
+             e < 0 ? '-' : '+', e < 0 ? -e : e);
+    } else if (e < 0) {
+        putf(c, "0.%.*s%s", -e - 1, "0000", digits);
+    } else if ((size_t)e + 1 >= n) {
+        putf(c, "%s%.*s.0", digits, (int)((size_t)e + 1 - n), "000000000000000");
+    } else {
+        putf(c, "%.*s.%s", e + 1, digits, digits + e + 1);
+    }
 }
 
 static void repr_text(rci_repr_ctx *c, const rci_str *s, bool bytes)
