@@ -527,6 +527,8 @@ static const gcbench_ops rcgc_ops = {rcgc_make_node, rcgc_drop,
 static result rcgc_gcbench_of(const bench_sizes *z, const rc_type *t)
 {
     rcgc_bench_state g = {heap_open(), t};
+    if (t == &gnode_acyclic_type && rc_type_acyclic(g.h, t) != 0)
+        die("rc_type_acyclic failed");
     rcgc_drop(&g, rcgc_make_node(&g, NULL, NULL)); /* the types' records */
     rcgc_drop(&g, rcgc_make_array(&g, 1));
     size_t blocks = live_blocks(g.h);
