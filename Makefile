@@ -42,6 +42,10 @@ bench:
 	$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	$(CMAKE) --build build-release -j $(JOBS)
 	./build-release/bench/bench_alloc
+	./build-release/bench/bench_gc
+	./build-release/bench/bench_types
+	./build-release/bench/bench_capture
+	@if [ -x build-release/bench/bench_trace ]; then ./build-release/bench/bench_trace; fi
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
