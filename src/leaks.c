@@ -13,8 +13,7 @@
 
 typedef struct leak_group {
     rci_typerec *rec;
-    uint32_t stack;         /* RCT_NO_STACK: site unknown */
-    rct_symbol site;
+    rct_symbol site;        /* all NULL/0: unknown */
     size_t objects, bytes;
 } leak_group;
 
@@ -24,10 +23,16 @@ typedef struct leak_ctx {
     bool failed;
 } leak_ctx;
 
-static leak_group *group_for(leak_ctx *c, rci_typerec *r, uint32_t stack)
+/* Sites compare by their strings' addresses: the symbolizer interns them. */
+static bool same_site(const rct_symbol *a, const rct_symbol *b)
+{
+    return a->function == b->function && a->file == b->file && a->line == b->line;
+}
+
+static leak_group *group_for(leak_ctx *c, rci_typerec *r, const rct_symbol *site)
 {
     for (size_t i = c->len; i-- > 0;) /* recent groups first: runs of one type */
-        if (c->groups[i].rec == r && c->groups[i].stack == stack)
+        if (c->groups[i].rec == r && same_site(&c->groups[i].site, site))
             return &c->groups[i];
     if (c->len == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
@@ -40,7 +45,7 @@ static leak_group *group_for(leak_ctx *c, rci_typerec *r, uint32_t stack)
     leak_group *g = &c->groups[c->len++];
     memset(g, 0, sizeof *g);
     g->rec = r;
-    g->stack = stack;
+    g->site = *site;
     return g;
 }
 
@@ -52,12 +57,12 @@ static void tally(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
     uint32_t stack;
     rct_symbol site;
     rci_trace_site(h, hd, &stack, &site);
-    leak_group *g = group_for(c, r, stack);
+    site.module = NULL; /* grouped by function, file and line */
+    leak_group *g = group_for(c, r, &site);
     if (!g) {
         c->failed = true;
         return;
     }
-    g->site = site;
     g->objects++;
     g->bytes += rc_sizeof(rci_obj(hd)) + sizeof(rc_head);
 }

@@ -191,7 +191,7 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
     r->live++;
     if (r->scanned)
         rci_track(h, hd);
-    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
+    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE) && rci_trace_wants(h, payload_bytes))
         rci_trace_record(h, hd, payload_bytes);
     return hd + 1;
 }
@@ -218,7 +218,7 @@ static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)
     if (hd->flags & RCI_F_TRACKED)
         rci_untrack(h, hd);
     if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
-        rci_trace_forget(h, hd);
+        rci_trace_untrace(h, hd);
     r->live--;
     h->frees++;
     rci_block_free(h, hd);

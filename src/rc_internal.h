@@ -304,6 +304,8 @@ struct rc_heap {
     rci_gc gc;                           /* the collector (gc.c) */
     /* tracing (tracing.c) */
     struct rci_trace *trace;             /* NULL when not tracing */
+    size_t sample_mean;                  /* tracing: 0 exact, else mean bytes */
+    int64_t sample_left;                 /* bytes until the next sample */
     rci_vec timeline;                    /* rc_mem_sample records */
     uint8_t hooks;                       /* RCI_HOOK_*: raw-block paths check */
 };
@@ -377,7 +379,6 @@ static inline void rci_block_free(rc_heap *h, void *b)
 }
 
 /* tracing.c: record and forget traced blocks (called only while tracing) */
-RCI_HIDDEN void *rci_trace_raw_alloc(rc_heap *h, size_t n);
 RCI_HIDDEN void rci_trace_record(rc_heap *h, void *block, size_t size);
 RCI_HIDDEN void rci_trace_forget(rc_heap *h, void *block);
 RCI_HIDDEN void rci_trace_resize(rc_heap *h, void *block, size_t size);
@@ -397,13 +398,32 @@ static inline void *rci_raw_alloc_plain(rc_heap *h, size_t n)
     return rci_alloc_big(h, n);
 }
 
+/* While tracing: should a block of size bytes be recorded?  Always when
+   exact; when sampling, only when the byte countdown runs out (checked
+   here, inline, so the blocks not sampled cost no call). */
+static inline bool rci_trace_wants(rc_heap *h, size_t size)
+{
+    if (!h->sample_mean)
+        return true;
+    h->sample_left -= (int64_t)size;
+    return h->sample_left <= 0;
+}
+
+/* While tracing: forget block if its pool holds traced blocks at all. */
+static inline void rci_trace_untrace(rc_heap *h, void *block)
+{
+    if (rci_pool_of(block)->traced)
+        rci_trace_forget(h, block);
+}
+
 /* Raw blocks for the library's own buffers and the debug layer: traced
    while the heap traces, never checked. */
 static inline void *rci_raw_alloc(rc_heap *h, size_t n)
 {
-    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
-        return rci_trace_raw_alloc(h, n);
-    return rci_raw_alloc_plain(h, n);
+    void *p = rci_raw_alloc_plain(h, n);
+    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE) && p && rci_trace_wants(h, n))
+        rci_trace_record(h, p, n);
+    return p;
 }
 
 static inline void rci_raw_free_plain(rc_heap *h, void *p)
@@ -415,7 +435,7 @@ static inline void rci_raw_free_plain(rc_heap *h, void *p)
 static inline void rci_raw_free(rc_heap *h, void *p)
 {
     if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
-        rci_trace_forget(h, p);
+        rci_trace_untrace(h, p);
     h->frees++;
     rci_block_free(h, p);
 }

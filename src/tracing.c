@@ -8,8 +8,10 @@
  * (h->hooks), so a heap that does not trace pays one test it already had.
  *
  * A recorded stack starts at the innermost frame outside rcgc: the walk
- * takes up to LIB_SLACK more frames than asked, and the leading frames that
- * belong to the library are dropped.  Whether a return address is the
+ * takes `slack` more frames than asked, and the leading frames that belong
+ * to the library are dropped.  slack follows the deepest run of library
+ * frames seen so far (plus a margin): a walk that ends up with fewer user
+ * frames than asked although the stack goes on is done again deeper.  Whether a return address is the
  * library's is decided once per address (by the symbolizer) and cached.
  *
  * Sampling: with a mean of m bytes, the bytes allocated form a Poisson
@@ -27,7 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIB_SLACK 24 /* library frames above the first user frame, at most */
+#define LIB_MARGIN 4   /* frames walked beyond the deepest library run seen */
+#define LIB_MAX 32     /* library frames above the first user frame, at most */
 
 typedef struct rci_trace {
     rct_pages pages;          /* the heap's page source */
@@ -38,8 +41,9 @@ typedef struct rci_trace {
     rct_ptrmap lib;           /* return address -> 1 + (is it rcgc's?) */
     size_t frames;            /* frames kept per stack */
     size_t current, peak;     /* traced bytes (estimates when sampling) */
-    size_t sample_mean;       /* 0: exact */
-    double countdown;         /* bytes until the next sample */
+    size_t slack;             /* library frames walked beyond t->frames */
+    uint32_t recent[16];      /* stack ids by their first frame: a loop's
+                                 sites repeat, so most stacks skip hashing */
     uint64_t rng;
     bool incomplete;          /* a trace was lost for memory */
     uint64_t interval_ns;     /* timeline: automatic sampling period; 0 off */
@@ -97,19 +101,17 @@ static double uniform01(rci_trace *t)
     return ((double)(t->rng >> 11) + 0.5) / 9007199254740992.0;
 }
 
-static void next_sample(rci_trace *t)
+static void next_sample(rc_heap *h)
 {
-    t->countdown = -log(uniform01(t)) * (double)t->sample_mean;
+    h->sample_left = (int64_t)(-log(uniform01(h->trace)) * (double)h->sample_mean) + 1;
 }
 
-/* 0: not sampled; else the bytes the block stands for. */
-static size_t sampled_weight(rci_trace *t, size_t size)
+/* The bytes a sampled block of size bytes stands for; draws the next
+   countdown (rci_trace_wants decided the block is sampled). */
+static size_t sampled_weight(rc_heap *h, size_t size)
 {
-    t->countdown -= (double)size;
-    if (t->countdown > 0)
-        return 0;
-    next_sample(t);
-    double m = (double)t->sample_mean, s = size ? (double)size : 1.0;
+    next_sample(h);
+    double m = (double)h->sample_mean, s = size ? (double)size : 1.0;
     return (size_t)(s / -expm1(-s / m) + 0.5);
 }
 
@@ -169,17 +171,46 @@ size_t rc_timeline_get(const rc_heap *h, rc_mem_sample *out, size_t cap)
 
 /* ---- Recording ---------------------------------------------------------------- */
 
+/* Walk the stack and find the first frame outside the library; *first
+   receives its index.  Returns the frames walked. */
+static size_t walk(rci_trace *t, void **raw, size_t *first)
+{
+    for (;;) {
+        size_t want = t->frames + t->slack;
+        size_t n = t->capture(raw, want, 1), k = 0; /* 1: skip walk() itself */
+        while (k < n && in_library(t, raw[k]))
+            k++;
+        *first = k;
+        if (n - k >= t->frames || n < want || t->slack >= LIB_MAX)
+            return n; /* enough user frames, or the whole stack */
+        t->slack = k + LIB_MARGIN < LIB_MAX ? k + LIB_MARGIN : LIB_MAX;
+    }
+}
+
+/* The id of a stack: the one last seen with the same innermost frame when
+   its frames match, else the table's. */
+static uint32_t intern(rci_trace *t, void *const *frames, size_t depth)
+{
+    size_t slot = depth ? ((uintptr_t)frames[0] >> 4) & 15 : 0;
+    uint32_t id = t->recent[slot];
+    void *const *known;
+    if (id != RCT_NO_STACK && rct_stacks_get(t->stacks, id, &known) == depth &&
+        memcmp(known, frames, depth * sizeof *frames) == 0)
+        return id;
+    id = rct_stacks_intern(t->stacks, frames, depth);
+    t->recent[slot] = id;
+    return id;
+}
+
 void rci_trace_record(rc_heap *h, void *block, size_t size)
 {
     rci_trace *t = h->trace;
-    if (t->sample_mean && !(size = sampled_weight(t, size)))
-        return;
-    void *raw[RCT_MAX_FRAMES + LIB_SLACK];
-    size_t n = t->capture(raw, t->frames + LIB_SLACK, 0), k = 0;
-    while (k < n && in_library(t, raw[k]))
-        k++;
+    if (h->sample_mean)
+        size = sampled_weight(h, size);
+    void *raw[RCT_MAX_FRAMES + LIB_MAX];
+    size_t k, n = walk(t, raw, &k);
     size_t depth = n - k < t->frames ? n - k : t->frames;
-    uint32_t id = rct_stacks_intern(t->stacks, raw + k, depth);
+    uint32_t id = intern(t, raw + k, depth);
     if (id == RCT_NO_STACK || rct_blocks_put(t->blocks, (uintptr_t)block, id, size) != 0) {
         t->incomplete = true;
         return;
@@ -195,21 +226,13 @@ void rci_trace_record(rc_heap *h, void *block, size_t size)
     }
 }
 
-void *rci_trace_raw_alloc(rc_heap *h, size_t n)
-{
-    void *p = rci_raw_alloc_plain(h, n);
-    if (p)
-        rci_trace_record(h, p, n);
-    return p;
-}
-
 void rci_trace_forget(rc_heap *h, void *block)
 {
     rci_trace *t = h->trace;
     rci_pool *pool = rci_pool_of(block);
     uint32_t stack;
     size_t size;
-    if (!pool->traced || !rct_blocks_take(t->blocks, (uintptr_t)block, &stack, &size))
+    if (!rct_blocks_take(t->blocks, (uintptr_t)block, &stack, &size))
         return;
     pool->traced--;
     t->current -= size;
@@ -220,7 +243,7 @@ void rci_trace_resize(rc_heap *h, void *block, size_t size)
     rci_trace *t = h->trace;
     uint32_t stack;
     size_t old;
-    if (t->sample_mean || !rct_blocks_find(t->blocks, (uintptr_t)block, &stack, &old))
+    if (h->sample_mean || !rct_blocks_find(t->blocks, (uintptr_t)block, &stack, &old))
         return; /* a sampled weight stays what it was */
     if (rct_blocks_put(t->blocks, (uintptr_t)block, stack, size) != 0) {
         t->incomplete = true;
@@ -255,7 +278,12 @@ int rc_trace_start(rc_heap *h, int frames)
     }
     t->capture = rct_capture_default();
     t->frames = (size_t)frames;
-    t->rng = (uint64_t)(uintptr_t)t ^ UINT64_C(0x2545F4914F6CDD1D);
+    t->slack = LIB_MARGIN;
+    memset(t->recent, 0xFF, sizeof t->recent); /* RCT_NO_STACK */
+    /* heaps traced one after another must not sample alike */
+    t->rng = (now_ns() ^ (uint64_t)(uintptr_t)t ^ ((uint64_t)getpid() << 32)) |
+             UINT64_C(1);
+    h->sample_mean = 0;
     h->trace = t;
     h->hooks |= RCI_HOOK_TRACE;
     return 0;
@@ -277,6 +305,7 @@ void rc_trace_stop(rc_heap *h)
         return;
     h->hooks &= (uint8_t)~RCI_HOOK_TRACE;
     h->trace = NULL;
+    h->sample_mean = 0;
     rct_blocks_foreach(t->blocks, untrace_one, NULL);
     rct_blocks_free(t->blocks);
     rct_stacks_free(t->stacks);
@@ -341,12 +370,11 @@ void rc_trace_reset_peak(rc_heap *h)
 
 void rc_trace_set_sampling(rc_heap *h, size_t mean_bytes)
 {
-    rci_trace *t = h->trace;
-    if (!t)
+    if (!h->trace)
         return;
-    t->sample_mean = mean_bytes;
+    h->sample_mean = mean_bytes;
     if (mean_bytes)
-        next_sample(t);
+        next_sample(h);
 }
 
 int rc_trace_incomplete(const rc_heap *h)
