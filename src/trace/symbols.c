@@ -35,8 +35,10 @@
  * argv[0] as typed.
  *
  * Offline (rct_symbols_new_modules): the process has exited, and what it had
- * loaded is known from a capture's module records (path and load bias).
- * Each module is reported to libdwfl at its recorded bias (dwfl_report_elf,
+ * loaded is known from a capture's module records (path, and where its
+ * lowest segment was mapped: the load bias is that minus the segment's
+ * p_vaddr, read from the file).  Each module is reported to libdwfl at its
+ * bias (dwfl_report_elf,
  * the file read from disk now, so it must not have changed since); step 2
  * is then the module's own ELF symbol table (.symtab, else .dynsym) read
  * here, never dladdr, which would answer for this process.  The same
@@ -330,7 +332,7 @@ static void close_dwfl(rct_symbols *s)
         dwfl_end(s->dwfl);
 }
 
-/* Offline: the files as recorded, placed at their recorded biases (the
+/* Offline: the files as recorded, placed at their load biases (the
    module's first PT_LOAD lands at bias + its p_vaddr).  A module libdw
    cannot read is left to the ELF symbol table. */
 static const Dwfl_Callbacks offline_callbacks = {
@@ -339,15 +341,16 @@ static const Dwfl_Callbacks offline_callbacks = {
     .section_address = dwfl_offline_section_address,
 };
 
-static void open_dwfl_modules(rct_symbols *s, const rct_module *mods, size_t n)
+static void open_dwfl_modules(rct_symbols *s)
 {
     s->dwfl = dwfl_begin(&offline_callbacks);
     if (s->dwfl == NULL)
         return;
     dwfl_report_begin(s->dwfl);
-    for (size_t i = 0; i < n; i++)
-        if (mods[i].path)
-            dwfl_report_elf(s->dwfl, mods[i].path, mods[i].path, -1, mods[i].base, true);
+    for (size_t i = 0; i < s->nimages; i++)
+        if (s->images[i].map) /* unreadable here: libdw cannot read it either */
+            dwfl_report_elf(s->dwfl, s->images[i].path, s->images[i].path, -1,
+                            s->images[i].bias, true);
     if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
         dwfl_end(s->dwfl);
         s->dwfl = NULL;
@@ -389,7 +392,13 @@ static void describe_dwfl(rct_symbols *s, uintptr_t pc, rct_symbol *out)
         return;
     out->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     out->function = dwfl_module_addrname(m, pc);
-    Dwfl_Line *l = dwfl_module_getsrc(m, pc);
+    /* Only a compilation unit that covers pc has its line: for code built
+       without -g next to code built with it (a static librcgc with debug
+       info in a program without), libdw may answer from a neighbouring
+       unit's line table. */
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(m, pc, &bias);
+    Dwfl_Line *l = cu && dwarf_haspc(cu, pc - bias) > 0 ? dwfl_module_getsrc(m, pc) : NULL;
     int line = 0;
     out->file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
     out->line = out->file && line > 0 ? line : 0;
@@ -397,10 +406,7 @@ static void describe_dwfl(rct_symbols *s, uintptr_t pc, rct_symbol *out)
 #else
 /* Built without libdw: dladdr alone (offline: the ELF symbol tables). */
 static void open_dwfl(rct_symbols *s) { (void)s; }
-static void open_dwfl_modules(rct_symbols *s, const rct_module *mods, size_t n)
-{
-    (void)s, (void)mods, (void)n;
-}
+static void open_dwfl_modules(rct_symbols *s) { (void)s; }
 static void close_dwfl(rct_symbols *s) { (void)s; }
 static void describe_dwfl(rct_symbols *s, uintptr_t pc, rct_symbol *out)
 {
@@ -430,7 +436,8 @@ static bool within(const elf_image *im, uint64_t off, uint64_t size)
     return off <= im->map_size && size <= im->map_size - off;
 }
 
-/* The runtime range of the PT_LOAD segments; false if there are none. */
+/* The load bias (the recorded start, im->lo, less the lowest PT_LOAD's
+   p_vaddr) and the runtime range of the segments; false if there are none. */
 static bool elf_range(elf_image *im, const Elf64_Ehdr *eh)
 {
     if (eh->e_phentsize != sizeof(Elf64_Phdr) ||
@@ -446,7 +453,7 @@ static bool elf_range(elf_image *im, const Elf64_Ehdr *eh)
     }
     if (lo >= hi)
         return false;
-    im->lo = im->bias + lo;
+    im->bias = im->lo - lo;
     im->hi = im->bias + hi;
     return true;
 }
@@ -637,13 +644,13 @@ rct_symbols *rct_symbols_new_modules(const rct_module *mods, size_t n)
         im->path = mods[i].path;
         if (!intern(s, &im->path) || im->path == NULL)
             continue;
-        im->bias = mods[i].base;
+        im->bias = mods[i].base; /* until the file says better */
         im->lo = mods[i].base;
         im->hi = mods[i].base + mods[i].size;
         elf_load(im);
         s->nimages++;
     }
-    open_dwfl_modules(s, mods, n);
+    open_dwfl_modules(s);
     return s;
 }
 

@@ -93,14 +93,15 @@ typedef struct rct_symbol {
 } rct_symbol;
 RCT_HIDDEN rct_symbols *rct_symbols_new(void);       /* NULL on failure */
 /* Offline: a process that has exited, known by the modules it had loaded
-   (a capture's M records).  base is the module's load bias (dl_iterate_phdr's
-   dlpi_addr: runtime address = base + ELF virtual address); path is read
-   now, copied, and not needed afterwards.  Looked up through libdw, or from
+   (a capture's M records).  base is the runtime address of the module's
+   lowest PT_LOAD segment (dl_iterate_phdr's dlpi_addr plus that segment's
+   p_vaddr), size the span of its segments; path is read now, copied, and
+   not needed afterwards.  Looked up through libdw, or from
    the ELF symbol table when libdw is missing or cannot read a module.  The
    running process is never consulted (no dladdr, no /proc).  NULL on
    failure. */
 typedef struct rct_module {
-    uint64_t base, size;   /* load bias, and bytes mapped from it */
+    uint64_t base, size;   /* where its lowest segment was mapped; span */
     const char *path;      /* the ELF file as it was loaded */
 } rct_module;
 RCT_HIDDEN rct_symbols *rct_symbols_new_modules(const rct_module *mods, size_t n);
