@@ -23,6 +23,8 @@ build:
 
 demo: build
 	./$(BUILD)/examples/demo
+	@echo
+	sh examples/profile_demo.sh $(BUILD)
 
 test: build
 	cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)

@@ -24,6 +24,7 @@
 #define RCC_VERSION 1
 #define RCC_MAX_CHUNK (16u << 20)  /* bytes of one chunk's records */
 #define RCC_MAX_DEPTH 256          /* frames of one stack */
+#define RCC_MAX_STRING 4096        /* bytes of a module path or type name */
 
 /* Record kinds (one tag byte each; payloads in docs/CAPTURE.md). */
 enum rcc_kind {
@@ -61,16 +62,47 @@ typedef struct rcc_event {
 
 /* ---- Writer ----------------------------------------------------------------
  * Not thread-safe: the shim gives each thread its own buffer and takes a
- * lock only to append a finished chunk. */
+ * lock only to append a finished chunk.  Times given to one writer must not
+ * decrease (a smaller one is written as the previous time). */
 typedef struct rcc_writer rcc_writer;
-/* Write the header to fd (owned by the caller).  NULL on failure. */
+/* Write the header to fd (owned by the caller), with the start time taken
+   now.  NULL on failure (malloc or write; errno says which). */
 rcc_writer *rcc_writer_open(int fd, uint32_t pid);
 /* Append one record to the current chunk; the chunk is written (compressed)
-   when it is full or on rcc_writer_flush.  0, or -1 on a write error. */
+   when it is full or on rcc_writer_flush.  0, or -1 on a write error (or a
+   string longer than 4096 bytes); after a write error every call fails. */
 int rcc_write(rcc_writer *w, const rcc_event *e);
 int rcc_writer_flush(rcc_writer *w);
-/* Flush and free (the fd stays open). */
+/* The same A and F records as rcc_write, without an rcc_event to fill (the
+   shim writes one per allocation and free). */
+int rcc_write_alloc(rcc_writer *w, uint64_t time_us, uint64_t addr, uint64_t size,
+                    uint64_t stack, uint64_t type);
+int rcc_write_free(rcc_writer *w, uint64_t time_us, uint64_t addr);
+/* Flush and free (the fd stays open).  0, or -1 if the flush failed (the
+   writer is freed either way). */
 int rcc_writer_close(rcc_writer *w);
+
+/* Several writers into one file (the shim: one per thread, and one for the
+   stack tree and modules).  Each writer buffers its own chunk and keeps its
+   own delta state; a finished chunk (24-byte header and stored bytes, ready
+   to append) goes to sink, which returns 0 or -1.  The sink is called from
+   rcc_write (when the chunk is full), rcc_writer_flush and rcc_writer_close
+   on the writer's thread; serializing appends is the sink's business. */
+typedef int (*rcc_sink_fn)(void *ctx, const void *chunk, size_t len);
+typedef struct rcc_writer_options {
+    rcc_sink_fn sink;      /* where finished chunks go */
+    void *sink_ctx;
+    size_t chunk_bytes;    /* records per chunk, bytes: 0 is 1 MiB; at most RCC_MAX_CHUNK */
+    int level;             /* zstd level; 0 is RCC_DEFAULT_LEVEL */
+    uint32_t tid;          /* written in each chunk header (informational) */
+} rcc_writer_options;
+#define RCC_DEFAULT_LEVEL 1
+/* The 64-byte file header.  0, or -1 on a write error. */
+int rcc_write_header(int fd, uint32_t pid, uint64_t start_realtime_ns);
+/* A writer without a header of its own.  NULL when out of memory. */
+rcc_writer *rcc_writer_new(const rcc_writer_options *o);
+/* Bytes of records waiting in the current chunk. */
+size_t rcc_writer_pending(const rcc_writer *w);
 
 /* ---- Reader ---------------------------------------------------------------- */
 typedef struct rcc_reader rcc_reader;
@@ -86,8 +118,11 @@ const rcc_header *rcc_reader_header(const rcc_reader *r);
 /* Call fn for each record in file order.  Returns 0 at a clean end, 1 when
    the capture was cut short (the records of complete chunks were given;
    see rcc_reader_error), -1 when it is corrupt (a message in
-   rcc_reader_error; records before the bad chunk were given).  fn returns
-   nonzero to stop early. */
+   rcc_reader_error naming the byte offset; records before the bad chunk
+   were given).  A chunk is checked whole before any of its records is
+   given.  fn returns nonzero to stop early: rcc_read then returns 2, and
+   the next rcc_read continues with the following record.  Reading again
+   after 0, 1 or -1 returns the same value at once. */
 int rcc_read(rcc_reader *r, int (*fn)(const rcc_event *e, void *ctx), void *ctx);
 const char *rcc_reader_error(const rcc_reader *r);
 /* Bytes of the file read so far, and its size (for progress). */

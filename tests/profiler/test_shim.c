@@ -1,0 +1,1240 @@
+/*
+ * test_shim.c — the preload shim (tools/preload) on programs with known
+ * allocation behaviour, checked record by record.
+ *
+ * One binary, two roles.  "test_shim SCENARIO" is the checker: it runs
+ * itself as "test_shim child SCENARIO" with LD_PRELOAD and RCGC_CAPTURE set,
+ * then reads the capture back.  Being the same executable, the checker
+ * names the child's return addresses with its own symbols (dladdr, the
+ * binary is linked with -rdynamic): child address - child's module base =
+ * own address - own base.  Each allocation happens in a site_* function of
+ * its own, so a stack's innermost frame says which site made it.
+ *
+ * Expected figures are exact: counts and bytes per site, alignment, the
+ * reachability of each leak, the exit status, the peak (replayed from the
+ * records when there is one thread), the balance of allocations, frees and
+ * leak records across 8 threads, captures of fork children and exec'd
+ * images, and a dlopen'ed library's frames inside its module record.
+ */
+#define _GNU_SOURCE
+#include "capture.h"
+#include "check.h"
+
+#include <dirent.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline, used))
+
+/* ======================================================================
+ * The child: scenarios
+ * ====================================================================== */
+
+static void *volatile sink; /* defeats dead-store elimination */
+void *g_root;               /* a global root */
+char *g_interior;           /* points into the middle of a block */
+void *g_kept[8];
+
+NOINLINE void *site_malloc(size_t n) { void *p = malloc(n); return p; }
+NOINLINE void *site_calloc(size_t n, size_t s) { void *p = calloc(n, s); return p; }
+static volatile size_t huge = SIZE_MAX / 2; /* hidden from the compiler's checks */
+NOINLINE void *site_calloc_overflow(void) { void *p = calloc(huge, 4); return p; }
+NOINLINE void *site_realloc(void *p, size_t n) { void *q = realloc(p, n); return q; }
+NOINLINE void *site_reallocarray(void *p, size_t n, size_t s) { void *q = reallocarray(p, n, s); return q; }
+NOINLINE void *site_posix_memalign(size_t a, size_t n) { void *p = NULL; int rc = posix_memalign(&p, a, n); return rc ? NULL : p; }
+NOINLINE void *site_aligned_alloc(size_t a, size_t n) { void *p = aligned_alloc(a, n); return p; }
+NOINLINE void *site_memalign(size_t a, size_t n) { void *p = memalign(a, n); return p; }
+NOINLINE void *site_valloc(size_t n) { void *p = valloc(n); return p; }
+NOINLINE void *site_pvalloc(size_t n) { void *p = pvalloc(n); return p; }
+NOINLINE void *site_kept(size_t n) { void *p = malloc(n); return p; }
+
+NOINLINE void child_family(void)
+{
+    for (int i = 0; i < 10; i++)
+        free(site_malloc(100));
+    for (int i = 0; i < 5; i++) {
+        unsigned char *p = site_calloc(10, 20);
+        for (int j = 0; j < 200; j++)
+            CHECK(p[j] == 0);
+        free(p);
+    }
+    errno = 0;
+    CHECK(site_calloc_overflow() == NULL && errno == ENOMEM);
+    void *p = site_realloc(NULL, 10);
+    p = site_realloc(p, 100);
+    p = site_realloc(p, 1000);
+    CHECK(malloc_usable_size(p) >= 1000);
+    CHECK(site_realloc(p, 0) == NULL); /* glibc: frees */
+    p = site_reallocarray(NULL, 7, 9);
+    p = site_reallocarray(p, 8, 9);
+    errno = 0;
+    CHECK(reallocarray(p, huge, 4) == NULL && errno == ENOMEM);
+    free(p);
+    p = site_posix_memalign(64, 200);
+    CHECK(p && (uintptr_t)p % 64 == 0);
+    free(p);
+    p = site_aligned_alloc(128, 256);
+    CHECK(p && (uintptr_t)p % 128 == 0);
+    free(p);
+    p = site_memalign(32, 48);
+    CHECK(p && (uintptr_t)p % 32 == 0);
+    free(p);
+    p = site_valloc(1000);
+    CHECK(p && (uintptr_t)p % 4096 == 0);
+    free(p);
+    p = site_pvalloc(5000);
+    CHECK(p && (uintptr_t)p % 4096 == 0 && malloc_usable_size(p) >= 8192);
+    free(p);
+    free(NULL);
+    g_kept[0] = site_kept(777);
+    printf("family done\n");
+}
+
+/* ---- leaks of each kind ---- */
+struct node {
+    struct node *next;
+    char pad[40];
+};
+NOINLINE void *site_reach_root(void) { void *p = malloc(64); return p; }
+NOINLINE void *site_reach_child(void) { void *p = malloc(32); return p; }
+NOINLINE void *site_reach_interior(void) { void *p = malloc(100); return p; }
+NOINLINE void *site_lost_head(void) { void *p = calloc(1, sizeof(struct node)); return p; }
+NOINLINE void *site_lost_tail(void) { void *p = calloc(1, 40); return p; }
+NOINLINE void *site_lost_plain(void) { void *p = malloc(24); return p; }
+NOINLINE void *site_cycle(void) { void *p = calloc(1, sizeof(struct node)); return p; }
+NOINLINE void *site_freed(void) { void *p = malloc(56); return p; }
+
+/* Pointers to lost blocks must not linger where the scan looks: these run
+   in frames that are dead by exit, and their locals are overwritten. */
+NOINLINE static void make_leaks(void)
+{
+    void **root = site_reach_root();
+    root[0] = site_reach_child();
+    g_root = root;
+    g_interior = (char *)site_reach_interior() + 50;
+    struct node *head = site_lost_head();
+    head->next = site_lost_tail();
+    head = NULL;
+    struct node *a = site_cycle(), *b = site_cycle();
+    a->next = b;
+    b->next = a;
+    a = b = NULL;
+    sink = site_lost_plain();
+    sink = NULL;
+    free(site_freed());
+}
+
+NOINLINE static void scrub_stack(void)
+{
+    volatile char junk[16384];
+    memset((char *)junk, 0, sizeof junk);
+}
+
+static void child_leaks(void)
+{
+    make_leaks();
+    scrub_stack();
+}
+
+/* The same, where process_vm_readv is forbidden (as in a container's
+   default seccomp profile): the scan reads memory directly. */
+static void child_leaks_seccomp(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof f / sizeof *f, f};
+    CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+    CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0);
+    char a = 1, b = 0;
+    struct iovec l = {&b, 1}, r = {&a, 1};
+    CHECK(process_vm_readv(getpid(), &l, 1, &r, 1, 0) == -1 && errno == EPERM);
+    child_leaks();
+}
+
+/* A block of 5 GiB (its size does not fit the shadow's word). */
+NOINLINE void *site_huge(size_t n) { void *p = malloc(n); return p; }
+
+static void child_huge(void)
+{
+    void *p = site_huge((size_t)5 << 30);
+    printf("%s\n", p ? "huge" : "none");
+    g_kept[0] = p;
+}
+
+/* ---- exit paths ---- */
+NOINLINE static void deep_exit(int how)
+{
+    g_kept[1] = site_kept(10);
+    if (how == 1)
+        exit(5);
+    _exit(7);
+}
+
+/* ---- threads ---- */
+#define THREADS 8
+#define PER_THREAD 10000
+static void *blocks[THREADS][PER_THREAD];
+static pthread_barrier_t barrier;
+
+NOINLINE void *site_thread_alloc(size_t n) { void *p = malloc(n); return p; }
+
+static void *thread_main(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        blocks[t][i] = site_thread_alloc((size_t)(t + 1) * 8);
+        if (i % 100 == 0) /* some churn of its own */
+            free(site_malloc(16));
+    }
+    pthread_barrier_wait(&barrier);
+    int other = (t + 1) % THREADS; /* free another thread's blocks */
+    for (int i = 0; i < PER_THREAD; i++)
+        free(blocks[other][i]);
+    return NULL;
+}
+
+static void child_threads(void)
+{
+    pthread_t th[THREADS];
+    CHECK(pthread_barrier_init(&barrier, NULL, THREADS) == 0);
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, thread_main, (void *)(intptr_t)t) == 0);
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_join(th[t], NULL) == 0);
+    pthread_barrier_destroy(&barrier);
+}
+
+NOINLINE void *site_in_child(void) { void *p = malloc(222); return p; }
+
+/* Threads come and go: their states are reused, their records all land. */
+static void *churn_main(void *arg)
+{
+    void **out = arg;
+    for (int i = 0; i < 50; i++)
+        free(site_malloc(24));
+    *out = site_thread_alloc(40); /* freed by main after the join */
+    return NULL;
+}
+
+static void child_churn(void)
+{
+    for (int round = 0; round < 100; round++) {
+        pthread_t th[4];
+        void *got[4];
+        for (int t = 0; t < 4; t++)
+            CHECK(pthread_create(&th[t], NULL, churn_main, &got[t]) == 0);
+        for (int t = 0; t < 4; t++) {
+            CHECK(pthread_join(th[t], NULL) == 0);
+            free(got[t]);
+        }
+    }
+}
+
+/* exit while other threads allocate and free as fast as they can: the
+   capture ends cleanly and nothing crashes. */
+static void *spin_main(void *arg)
+{
+    (void)arg;
+    void *keep[64] = {0};
+    for (unsigned i = 0;; i++) {
+        unsigned k = (i * 2654435761u) >> 26;
+        free(keep[k]);
+        keep[k] = site_malloc(16 + (i & 1023) * 64); /* some large, mmap'd */
+    }
+    return NULL;
+}
+
+static void child_exit_race(void)
+{
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++)
+        CHECK(pthread_create(&th[t], NULL, spin_main, NULL) == 0);
+    usleep(50000);
+    exit(0);
+}
+
+/* fork while other threads allocate: the child (with %p) writes its own. */
+static void child_fork_threads(void)
+{
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        CHECK(pthread_create(&th[t], NULL, spin_main, NULL) == 0);
+    usleep(20000);
+    for (int i = 0; i < 3; i++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            g_kept[1] = site_in_child();
+            _exit(0);
+        }
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    exit(0);
+}
+
+/* ---- fork and exec ---- */
+NOINLINE void *site_before_fork(void) { void *p = malloc(111); return p; }
+NOINLINE void *site_in_parent(void) { void *p = malloc(333); return p; }
+NOINLINE void *site_exec_target(void) { void *p = malloc(444); return p; }
+NOINLINE void *site_exec_before(void) { void *p = malloc(555); return p; }
+
+static void child_fork(void)
+{
+    g_kept[0] = site_before_fork();
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        g_kept[1] = site_in_child();
+        exit(0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    g_kept[2] = site_in_parent();
+    printf("child %d\n", (int)pid);
+}
+
+static void exec_self(const char *scenario)
+{
+    fflush(stdout);
+    execl("/proc/self/exe", "test_shim", "child", scenario, (char *)NULL);
+    CHECK(!"exec failed");
+}
+
+static void child_exec(void)
+{
+    g_kept[0] = site_exec_before();
+    exec_self("exec_target");
+}
+
+static void child_fork_exec(void)
+{
+    g_kept[0] = site_in_parent();
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        exec_self("exec_target");
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* ---- dlopen ---- */
+static void child_dlopen(void)
+{
+    void *h = dlopen(SHIM_PLUGIN_PATH, RTLD_NOW);
+    CHECK(h);
+    void *(*plug_alloc)(size_t);
+    void *sym = dlsym(h, "plug_alloc");
+    memcpy(&plug_alloc, &sym, sizeof sym);
+    CHECK(plug_alloc);
+    CHECK(plug_alloc(4321));
+}
+
+/* ---- peak and timeline; sampling; frames ---- */
+NOINLINE void *site_big(size_t n) { void *p = malloc(n); return p; }
+static void *big[1000];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void child_peak(void)
+{
+    double t0 = now_s();
+    while (now_s() - t0 < 0.06) /* 60 ms of activity: several samples */
+        free(site_malloc(10));
+    for (int i = 0; i < 1000; i++)
+        big[i] = site_big(1000);
+    for (int i = 0; i < 1000; i++)
+        free(big[i]);
+    for (int i = 0; i < 500; i++)
+        big[i] = site_big(1000);
+    for (int i = 0; i < 500; i++)
+        free(big[i]);
+}
+
+NOINLINE void *site_sampled(size_t n) { void *p = malloc(n); return p; }
+
+static void child_sample(void)
+{
+    for (int i = 0; i < 200000; i++)
+        free(site_sampled(64));
+}
+
+NOINLINE void *recurse(int depth)
+{
+    void *p = depth ? recurse(depth - 1) : site_malloc(12);
+    sink = &depth;
+    return p;
+}
+
+static void child_frames(void)
+{
+    free(recurse(10));
+}
+
+static void child_forever(void)
+{
+    printf("running\n");
+    fflush(stdout);
+    for (;;)
+        free(site_malloc(32));
+}
+
+static int child(const char *scenario)
+{
+    if (!strcmp(scenario, "family") || !strcmp(scenario, "noenv"))
+        child_family();
+    else if (!strcmp(scenario, "leaks"))
+        child_leaks();
+    else if (!strcmp(scenario, "leaks_seccomp"))
+        child_leaks_seccomp();
+    else if (!strcmp(scenario, "huge"))
+        child_huge();
+    else if (!strcmp(scenario, "exit3"))
+        return 3;
+    else if (!strcmp(scenario, "exit_call"))
+        deep_exit(1);
+    else if (!strcmp(scenario, "exit_now"))
+        deep_exit(2);
+    else if (!strcmp(scenario, "threads"))
+        child_threads();
+    else if (!strcmp(scenario, "churn"))
+        child_churn();
+    else if (!strcmp(scenario, "exit_race"))
+        child_exit_race();
+    else if (!strcmp(scenario, "fork_threads"))
+        child_fork_threads();
+    else if (!strcmp(scenario, "fork") || !strcmp(scenario, "fork_nopid"))
+        child_fork();
+    else if (!strcmp(scenario, "exec"))
+        child_exec();
+    else if (!strcmp(scenario, "exec_target"))
+        g_kept[3] = site_exec_target();
+    else if (!strcmp(scenario, "fork_exec"))
+        child_fork_exec();
+    else if (!strcmp(scenario, "dlopen"))
+        child_dlopen();
+    else if (!strcmp(scenario, "peak"))
+        child_peak();
+    else if (!strcmp(scenario, "sample"))
+        child_sample();
+    else if (!strcmp(scenario, "frames"))
+        child_frames();
+    else if (!strcmp(scenario, "forever"))
+        child_forever();
+    else
+        return 99;
+    return 0;
+}
+
+/* ======================================================================
+ * The checker: running the child, reading its capture
+ * ====================================================================== */
+
+static char dir[] = "/tmp/rcgc_test_shim_XXXXXX";
+static char self_exe[4096];
+
+typedef struct run {
+    int status;          /* exit status, or 128 + signal */
+    char out[4096];      /* its stdout */
+    pid_t pid;
+} run;
+
+/* Run "test_shim child SCENARIO" under the shim.  capture: RCGC_CAPTURE (NULL:
+   unset); extra: "NAME=VALUE" or NULL.  kill_after: seconds, or 0. */
+static run run_child(const char *scenario, const char *capture, const char *extra,
+                     bool preload, double kill_after)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    run r = {0};
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        if (preload)
+            setenv("LD_PRELOAD", SHIM_PATH, 1);
+        if (capture)
+            setenv("RCGC_CAPTURE", capture, 1);
+        else
+            unsetenv("RCGC_CAPTURE");
+        unsetenv("RCGC_CAPTURE_OWNER");
+        if (extra)
+            putenv((char *)extra);
+        execl(self_exe, "test_shim", "child", scenario, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    r.pid = pid;
+    size_t got = 0;
+    if (kill_after > 0) { /* wait for its first line, then a while */
+        ssize_t k = read(fds[0], r.out, sizeof r.out - 1);
+        CHECK(k > 0);
+        got = (size_t)k;
+        usleep((useconds_t)(kill_after * 1e6));
+        kill(pid, SIGKILL);
+    }
+    ssize_t k;
+    while ((k = read(fds[0], r.out + got, sizeof r.out - 1 - got)) > 0)
+        got += (size_t)k;
+    r.out[got] = 0;
+    close(fds[0]);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r;
+}
+
+/* ---- A capture, read back ---- */
+
+typedef struct alloc {
+    uint64_t addr, size, stack, time;
+    int64_t seq;         /* record number */
+    bool freed;
+    int leak;            /* -1: no L record; else enum rcc_reach */
+} alloc;
+
+typedef struct ev { /* A, F and L in file order, for matching */
+    uint64_t addr;
+    int64_t seq;
+    int kind;
+    size_t alloc;        /* A: its index; F: matched alloc or SIZE_MAX; L: reach */
+} ev;
+
+typedef struct captured {
+    int rc;
+    char err[512];
+    rcc_header hdr;
+    size_t nrec;
+    struct { uint64_t base, size; char path[4097]; size_t seq; } mods[256];
+    size_t nmods;
+    struct node_rec { uint64_t parent, ip; size_t seq; } *nodes;
+    size_t nnodes, cap_nodes;
+    alloc *a;
+    size_t na, cap_a;
+    ev *e;
+    size_t ne, cap_e;
+    size_t frees, samples, leaks;
+    uint64_t max_rss, max_sample_heap;
+    bool ended;
+    int64_t status;
+    uint64_t peak, peak_time, end_time;
+    /* after matching */
+    size_t unmatched_frees, leaks_without_block, live_without_leak;
+    uint64_t replay_peak;
+} captured;
+
+static void *grow(void *p, size_t *room, size_t n, size_t elem)
+{
+    if (n < *room)
+        return p;
+    *room = *room ? *room * 2 : 1024;
+    p = realloc(p, *room * elem);
+    CHECK(p);
+    return p;
+}
+
+static void add_ev(captured *c, uint64_t addr, int kind, size_t alloc_idx)
+{
+    c->e = grow(c->e, &c->cap_e, c->ne, sizeof *c->e);
+    c->e[c->ne++] = (ev){addr, (int64_t)c->nrec, kind, alloc_idx};
+}
+
+static int on_record(const rcc_event *e, void *ctx)
+{
+    captured *c = ctx;
+    switch (e->kind) {
+    case RCC_MODULE:
+        CHECK(c->nmods < 256);
+        c->mods[c->nmods].base = e->ip;
+        c->mods[c->nmods].size = e->size;
+        snprintf(c->mods[c->nmods].path, sizeof c->mods[c->nmods].path, "%s", e->text);
+        c->mods[c->nmods++].seq = c->nrec;
+        break;
+    case RCC_STACK:
+        CHECK(e->id == c->nnodes + 1);
+        c->nodes = grow(c->nodes, &c->cap_nodes, c->nnodes, sizeof *c->nodes);
+        c->nodes[c->nnodes++] = (struct node_rec){e->stack, e->ip, c->nrec};
+        break;
+    case RCC_ALLOC:
+        c->a = grow(c->a, &c->cap_a, c->na, sizeof *c->a);
+        c->a[c->na] = (alloc){e->addr, e->size, e->stack, e->time_us, (int64_t)c->nrec, false, -1};
+        add_ev(c, e->addr, RCC_ALLOC, c->na++);
+        break;
+    case RCC_FREE:
+        c->frees++;
+        add_ev(c, e->addr, RCC_FREE, SIZE_MAX);
+        break;
+    case RCC_SAMPLE:
+        c->samples++;
+        if (e->rss_bytes > c->max_rss)
+            c->max_rss = e->rss_bytes;
+        if (e->heap_bytes > c->max_sample_heap)
+            c->max_sample_heap = e->heap_bytes;
+        break;
+    case RCC_LEAK:
+        c->leaks++;
+        add_ev(c, e->addr, RCC_LEAK, (size_t)e->status);
+        break;
+    case RCC_END:
+        CHECK(!c->ended);
+        c->ended = true;
+        c->status = e->status;
+        c->peak = e->heap_bytes;
+        c->peak_time = e->peak_time_us;
+        c->end_time = e->time_us;
+        break;
+    }
+    c->nrec++;
+    return 0;
+}
+
+static int ev_cmp(const void *x, const void *y)
+{
+    const ev *a = x, *b = y;
+    if (a->addr != b->addr)
+        return a->addr < b->addr ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int seq_cmp(const void *x, const void *y)
+{
+    const ev *a = x, *b = y;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Match frees to allocations per address, as a reader must: in file order,
+   a free takes the oldest live block at its address, and a free that comes
+   first (another thread's chunk went out earlier) waits for the next one. */
+static void match(captured *c)
+{
+    qsort(c->e, c->ne, sizeof *c->e, ev_cmp);
+    size_t *queue = malloc((c->na + 1) * sizeof *queue);
+    CHECK(queue);
+    for (size_t i = 0; i < c->ne;) {
+        size_t j = i, head = 0, tail = 0, pending = 0, pending_at[64];
+        for (; j < c->ne && c->e[j].addr == c->e[i].addr; j++) {
+            ev *x = &c->e[j];
+            if (x->kind == RCC_ALLOC) {
+                if (pending) {
+                    size_t f = pending_at[--pending];
+                    c->e[f].alloc = x->alloc;
+                    c->a[x->alloc].freed = true;
+                } else {
+                    queue[tail++] = x->alloc;
+                }
+            } else if (x->kind == RCC_FREE) {
+                if (head < tail) {
+                    x->alloc = queue[head++];
+                    c->a[x->alloc].freed = true;
+                } else {
+                    CHECK(pending < 64);
+                    pending_at[pending++] = j;
+                }
+            } else { /* a leak: the block live at this address */
+                if (head < tail)
+                    c->a[queue[tail - 1]].leak = (int)x->alloc;
+                else
+                    c->leaks_without_block++;
+            }
+        }
+        c->unmatched_frees += pending;
+        for (size_t k = head; k < tail; k++)
+            if (c->a[queue[k]].leak < 0)
+                c->live_without_leak++;
+        i = j;
+    }
+    free(queue);
+    /* replay in file order (meaningful with one thread) */
+    qsort(c->e, c->ne, sizeof *c->e, seq_cmp);
+    uint64_t live = 0;
+    for (size_t i = 0; i < c->ne; i++) {
+        if (c->e[i].kind == RCC_ALLOC)
+            live += c->a[c->e[i].alloc].size;
+        else if (c->e[i].kind == RCC_FREE && c->e[i].alloc != SIZE_MAX)
+            live -= c->a[c->e[i].alloc].size;
+        if (live > c->replay_peak)
+            c->replay_peak = live;
+    }
+}
+
+static captured *read_capture(const char *path)
+{
+    captured *c = calloc(1, sizeof *c);
+    CHECK(c);
+    rcc_reader *r = rcc_reader_open(path, c->err, sizeof c->err);
+    if (!r) {
+        c->rc = -2;
+        return c;
+    }
+    c->hdr = *rcc_reader_header(r);
+    c->rc = rcc_read(r, on_record, c);
+    snprintf(c->err, sizeof c->err, "%s", rcc_reader_error(r));
+    rcc_reader_close(r);
+    match(c);
+    return c;
+}
+
+static void free_capture(captured *c)
+{
+    free(c->nodes);
+    free(c->a);
+    free(c->e);
+    free(c);
+}
+
+/* ---- Naming frames ---- */
+
+static uintptr_t own_base;
+
+static int base_cb(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    (void)ctx;
+    uintptr_t lo = UINTPTR_MAX;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_LOAD && info->dlpi_phdr[i].p_vaddr < lo)
+            lo = info->dlpi_phdr[i].p_vaddr;
+    own_base = info->dlpi_addr + lo;
+    return 1; /* the first module is the executable */
+}
+
+static const char *module_of(const captured *c, uint64_t ip, size_t *idx)
+{
+    for (size_t i = 0; i < c->nmods; i++)
+        if (ip >= c->mods[i].base && ip - c->mods[i].base < c->mods[i].size) {
+            if (idx)
+                *idx = i;
+            return c->mods[i].path;
+        }
+    return NULL;
+}
+
+/* The function a return address of the child is in, named by our symbols. */
+static const char *name_ip(const captured *c, uint64_t ip)
+{
+    size_t m;
+    const char *path = module_of(c, ip, &m);
+    if (!path || strcmp(path, self_exe) != 0)
+        return "?";
+    Dl_info di;
+    void *mine = (void *)(own_base + (uintptr_t)(ip - c->mods[m].base) - 1);
+    if (!dladdr(mine, &di) || !di.dli_sname)
+        return "?";
+    return di.dli_sname;
+}
+
+static const char *site_of(const captured *c, uint64_t node)
+{
+    return node ? name_ip(c, c->nodes[node - 1].ip) : "-";
+}
+
+static size_t depth_of(const captured *c, uint64_t node)
+{
+    size_t d = 0;
+    for (; node; node = c->nodes[node - 1].parent)
+        d++;
+    return d;
+}
+
+/* Allocations made at a site: count, bytes, how many freed, leak kinds. */
+typedef struct site_stats {
+    size_t count, freed, leak[3], no_leak_record;
+    uint64_t bytes;
+} site_stats;
+
+static site_stats stats_of(const captured *c, const char *site)
+{
+    site_stats s = {0};
+    for (size_t i = 0; i < c->na; i++) {
+        if (strcmp(site_of(c, c->a[i].stack), site) != 0)
+            continue;
+        s.count++;
+        s.bytes += c->a[i].size;
+        s.freed += c->a[i].freed;
+        if (c->a[i].leak >= 0)
+            s.leak[c->a[i].leak]++;
+        else if (!c->a[i].freed)
+            s.no_leak_record++;
+    }
+    return s;
+}
+
+static const alloc *first_at(const captured *c, const char *site)
+{
+    for (size_t i = 0; i < c->na; i++)
+        if (strcmp(site_of(c, c->a[i].stack), site) == 0)
+            return &c->a[i];
+    return NULL;
+}
+
+/* Every capture, whatever the program: well formed and balanced. */
+static void check_common(const captured *c, int64_t status)
+{
+    if (c->rc != 0)
+        fprintf(stderr, "capture: rc %d: %s\n", c->rc, c->err);
+    CHECK(c->rc == 0);
+    CHECK(c->ended && c->status == status);
+    CHECK(c->nmods >= 2 && strcmp(c->mods[0].path, self_exe) == 0);
+    CHECK(c->unmatched_frees == 0);
+    if (c->leaks_without_block || c->live_without_leak) {
+        fprintf(stderr, "%zu leak records without a block, %zu live blocks without one\n",
+                c->leaks_without_block, c->live_without_leak);
+        for (size_t i = 0; i < c->na; i++)
+            if (!c->a[i].freed && c->a[i].leak < 0)
+                fprintf(stderr, "  live %#llx %llu bytes from %s\n",
+                        (unsigned long long)c->a[i].addr, (unsigned long long)c->a[i].size,
+                        site_of(c, c->a[i].stack));
+    }
+    CHECK(c->leaks_without_block == 0 && c->live_without_leak == 0);
+    CHECK(c->peak >= c->max_sample_heap && c->peak_time <= c->end_time);
+    for (size_t i = 0; i < c->nnodes; i++) { /* modules before the nodes they cover */
+        size_t m;
+        if (module_of(c, c->nodes[i].ip, &m))
+            CHECK(c->mods[m].seq < c->nodes[i].seq);
+    }
+}
+
+#define EXPECT_SITE(c, site, n, b, nfreed)                                           \
+    do {                                                                             \
+        site_stats s_ = stats_of(c, site);                                           \
+        if (s_.count != (n) || s_.bytes != (b) || s_.freed != (nfreed))              \
+            fprintf(stderr, "%s: %zu allocations, %llu bytes, %zu freed\n", site,    \
+                    s_.count, (unsigned long long)s_.bytes, s_.freed);               \
+        CHECK(s_.count == (n) && s_.bytes == (b) && s_.freed == (nfreed));           \
+    } while (0)
+
+static void capture_path(char *out, size_t cap_len, const char *name)
+{
+    snprintf(out, cap_len, "%s/%s", dir, name);
+}
+
+/* ---- The checks, one per scenario ---- */
+
+static void check_family(const char *extra)
+{
+    char path[512];
+    capture_path(path, sizeof path, "family.cap");
+    run plain = run_child("family", NULL, NULL, false, 0);
+    run r = run_child("family", path, extra, true, 0);
+    CHECK(r.status == 0 && plain.status == 0);
+    CHECK(strcmp(r.out, plain.out) == 0 && strcmp(r.out, "family done\n") == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    CHECK(c->hdr.pid == (uint32_t)r.pid);
+    EXPECT_SITE(c, "site_malloc", 10, 1000, 10);
+    EXPECT_SITE(c, "site_calloc", 5, 1000, 5);
+    EXPECT_SITE(c, "site_calloc_overflow", 0, 0, 0);
+    EXPECT_SITE(c, "site_realloc", 3, 1110, 3);
+    EXPECT_SITE(c, "site_reallocarray", 2, 63 + 72, 2);
+    EXPECT_SITE(c, "site_posix_memalign", 1, 200, 1);
+    EXPECT_SITE(c, "site_aligned_alloc", 1, 256, 1);
+    EXPECT_SITE(c, "site_memalign", 1, 48, 1);
+    EXPECT_SITE(c, "site_valloc", 1, 1000, 1);
+    EXPECT_SITE(c, "site_pvalloc", 1, 5000, 1);
+    EXPECT_SITE(c, "site_kept", 1, 777, 0);
+    CHECK(first_at(c, "site_posix_memalign")->addr % 64 == 0);
+    CHECK(first_at(c, "site_aligned_alloc")->addr % 128 == 0);
+    CHECK(first_at(c, "site_valloc")->addr % 4096 == 0);
+    site_stats kept = stats_of(c, "site_kept");
+    CHECK(kept.leak[RCC_REACHABLE] == 1);
+    /* stacks go on past the site: its caller and main */
+    const alloc *a = first_at(c, "site_malloc");
+    CHECK(depth_of(c, a->stack) >= 3);
+    uint64_t caller = c->nodes[a->stack - 1].parent;
+    CHECK(strcmp(site_of(c, caller), "child_family") == 0);
+    /* one thread: the peak is exactly the replayed maximum */
+    CHECK(c->peak == c->replay_peak);
+    free_capture(c);
+}
+
+static void test_family(void)
+{
+    check_family(NULL);
+}
+
+/* The same figures with libunwind's walk (when the shim has it, else the
+   variable is ignored and this is the frame-pointer walk again). */
+static void test_unwind(void)
+{
+    check_family("RCGC_UNWIND=libunwind");
+}
+
+static void check_leaks(const char *scenario)
+{
+    char path[512];
+    capture_path(path, sizeof path, "leaks.cap");
+    run r = run_child(scenario, path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    struct {
+        const char *site;
+        size_t n, reachable, indirect, definite;
+    } want[] = {
+        {"site_reach_root", 1, 1, 0, 0},     {"site_reach_child", 1, 1, 0, 0},
+        {"site_reach_interior", 1, 1, 0, 0}, {"site_lost_head", 1, 0, 0, 1},
+        {"site_lost_tail", 1, 0, 1, 0},      {"site_lost_plain", 1, 0, 0, 1},
+        {"site_cycle", 2, 0, 1, 1},          {"site_freed", 1, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        site_stats s = stats_of(c, want[i].site);
+        if (s.count != want[i].n || s.leak[RCC_REACHABLE] != want[i].reachable ||
+            s.leak[RCC_INDIRECT] != want[i].indirect ||
+            s.leak[RCC_DEFINITE] != want[i].definite)
+            fprintf(stderr, "%s: %zu blocks: %zu reachable, %zu indirect, %zu definite\n",
+                    want[i].site, s.count, s.leak[0], s.leak[1], s.leak[2]);
+        CHECK(s.count == want[i].n && s.leak[RCC_REACHABLE] == want[i].reachable &&
+              s.leak[RCC_INDIRECT] == want[i].indirect &&
+              s.leak[RCC_DEFINITE] == want[i].definite);
+    }
+    free_capture(c);
+}
+
+static void test_leaks(void)
+{
+    check_leaks("leaks");
+    check_leaks("leaks_seccomp");
+}
+
+static void test_huge(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "huge.cap");
+    run r = run_child("huge", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    if (strcmp(r.out, "huge\n") == 0) {
+        EXPECT_SITE(c, "site_huge", 1, (uint64_t)5 << 30, 0);
+        CHECK(stats_of(c, "site_huge").leak[RCC_REACHABLE] == 1);
+        CHECK(c->peak >= (uint64_t)5 << 30);
+    }
+    free_capture(c);
+}
+
+static void test_exits(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "exit.cap");
+    struct {
+        const char *scenario;
+        int status;
+    } cases[] = {{"exit3", 3}, {"exit_call", 5}, {"exit_now", 7}};
+    for (size_t i = 0; i < 3; i++) {
+        run r = run_child(cases[i].scenario, path, NULL, true, 0);
+        CHECK(r.status == cases[i].status);
+        captured *c = read_capture(path);
+        check_common(c, cases[i].status);
+        if (cases[i].status != 3)
+            EXPECT_SITE(c, "site_kept", 1, 10, 0);
+        free_capture(c);
+    }
+}
+
+static void test_threads(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "threads.cap");
+    run r = run_child("threads", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    site_stats s = stats_of(c, "site_thread_alloc");
+    uint64_t bytes = 0;
+    for (int t = 0; t < THREADS; t++)
+        bytes += (uint64_t)(t + 1) * 8 * PER_THREAD;
+    CHECK(s.count == THREADS * PER_THREAD && s.bytes == bytes && s.freed == s.count);
+    site_stats churn = stats_of(c, "site_malloc");
+    CHECK(churn.count == THREADS * PER_THREAD / 100 && churn.freed == churn.count);
+    CHECK(c->peak >= bytes / 2); /* all blocks were live at the barrier */
+    free_capture(c);
+}
+
+static void test_churn(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "churn.cap");
+    run r = run_child("churn", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    EXPECT_SITE(c, "site_malloc", 400 * 50, 400 * 50 * 24, 400 * 50);
+    EXPECT_SITE(c, "site_thread_alloc", 400, 400 * 40, 400);
+    free_capture(c);
+}
+
+static void test_exit_race(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "race.cap");
+    for (int i = 0; i < 3; i++) {
+        run r = run_child("exit_race", path, NULL, true, 0);
+        CHECK(r.status == 0);
+        captured *c = read_capture(path);
+        CHECK(c->rc == 0 && c->ended && c->status == 0);
+        CHECK(c->na > 1000 && c->unmatched_frees == 0 && c->leaks_without_block == 0);
+        free_capture(c);
+    }
+}
+
+/* The files of the directory whose names start with prefix. */
+static int list_files(const char *prefix, char names[][256], int max)
+{
+    DIR *d = opendir(dir);
+    CHECK(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, prefix, strlen(prefix)) && n < max)
+            snprintf(names[n++], 256, "%s", de->d_name);
+    closedir(d);
+    return n;
+}
+
+static void test_fork(void)
+{
+    char path[512], file[600];
+    capture_path(path, sizeof path, "fork.%p.cap");
+    run r = run_child("fork", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    int child_pid = 0;
+    CHECK(sscanf(r.out, "child %d", &child_pid) == 1 && child_pid > 0);
+    /* the parent's capture */
+    snprintf(file, sizeof file, "%s/fork.%d.cap", dir, (int)r.pid);
+    captured *c = read_capture(file);
+    check_common(c, 0);
+    CHECK(c->hdr.pid == (uint32_t)r.pid);
+    EXPECT_SITE(c, "site_before_fork", 1, 111, 0);
+    EXPECT_SITE(c, "site_in_parent", 1, 333, 0);
+    EXPECT_SITE(c, "site_in_child", 0, 0, 0);
+    free_capture(c);
+    /* the child's own, under its pid: nothing inherited */
+    snprintf(file, sizeof file, "%s/fork.%d.cap", dir, child_pid);
+    c = read_capture(file);
+    check_common(c, 0);
+    CHECK(c->hdr.pid == (uint32_t)child_pid);
+    EXPECT_SITE(c, "site_in_child", 1, 222, 0);
+    EXPECT_SITE(c, "site_before_fork", 0, 0, 0);
+    EXPECT_SITE(c, "site_in_parent", 0, 0, 0);
+    CHECK(stats_of(c, "site_in_child").leak[RCC_REACHABLE] == 1);
+    free_capture(c);
+
+    /* without %p the child records nothing and leaves the file alone */
+    capture_path(path, sizeof path, "nofork.cap");
+    r = run_child("fork_nopid", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    c = read_capture(path);
+    check_common(c, 0);
+    EXPECT_SITE(c, "site_before_fork", 1, 111, 0);
+    EXPECT_SITE(c, "site_in_parent", 1, 333, 0);
+    EXPECT_SITE(c, "site_in_child", 0, 0, 0);
+    free_capture(c);
+    char names[8][256];
+    CHECK(list_files("nofork", names, 8) == 1);
+}
+
+static void test_fork_threads(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "ft.%p.cap");
+    run r = run_child("fork_threads", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    char names[8][256];
+    CHECK(list_files("ft.", names, 8) == 4);
+    for (int i = 0; i < 4; i++) {
+        char file[600];
+        snprintf(file, sizeof file, "%s/%s", dir, names[i]);
+        captured *c = read_capture(file);
+        CHECK(c->rc == 0 && c->ended && c->status == 0);
+        bool parent = c->hdr.pid == (uint32_t)r.pid;
+        if (!parent) { /* a child: its one allocation, nothing inherited */
+            check_common(c, 0);
+            EXPECT_SITE(c, "site_in_child", 1, 222, 0);
+            EXPECT_SITE(c, "site_malloc", 0, 0, 0);
+        }
+        free_capture(c);
+    }
+}
+
+static void test_exec(void)
+{
+    char path[512];
+    /* exec keeps the pid: the new image takes the capture over */
+    capture_path(path, sizeof path, "exec.cap");
+    run r = run_child("exec", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    CHECK(c->hdr.pid == (uint32_t)r.pid);
+    EXPECT_SITE(c, "site_exec_target", 1, 444, 0);
+    EXPECT_SITE(c, "site_exec_before", 0, 0, 0);
+    free_capture(c);
+    /* a fork child that execs does not clobber its parent's capture */
+    capture_path(path, sizeof path, "forkexec.cap");
+    r = run_child("fork_exec", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    c = read_capture(path);
+    check_common(c, 0);
+    EXPECT_SITE(c, "site_in_parent", 1, 333, 0);
+    EXPECT_SITE(c, "site_exec_target", 0, 0, 0);
+    free_capture(c);
+    /* with %p it writes its own */
+    capture_path(path, sizeof path, "fe.%p.cap");
+    r = run_child("fork_exec", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    char names[8][256];
+    CHECK(list_files("fe.", names, 8) == 2);
+}
+
+static void test_dlopen(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "dlopen.cap");
+    run r = run_child("dlopen", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    const alloc *a = NULL;
+    for (size_t i = 0; i < c->na; i++)
+        if (c->a[i].size == 4321)
+            a = &c->a[i];
+    CHECK(a && a->stack);
+    size_t m;
+    const char *mod = module_of(c, c->nodes[a->stack - 1].ip, &m);
+    CHECK(mod && strstr(mod, "libshim_plugin.so"));
+    CHECK(c->mods[m].seq < c->nodes[a->stack - 1].seq);
+    CHECK(a->leak == RCC_REACHABLE); /* plug_kept, in the library's data */
+    free_capture(c);
+}
+
+static void test_peak(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "peak.cap");
+    run r = run_child("peak", path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    EXPECT_SITE(c, "site_big", 1500, 1500000, 1500);
+    CHECK(c->peak == c->replay_peak && c->peak >= 1000000 && c->peak < 1100000);
+    CHECK(c->samples >= 3 && c->max_rss > 1000000);
+    /* the peak happened after the 60 ms warm-up */
+    CHECK(c->peak_time >= 60000 && c->peak_time <= c->end_time);
+    free_capture(c);
+}
+
+static void test_sample(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "sample.cap");
+    run r = run_child("sample", path, "RCGC_SAMPLE_BYTES=4096", true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    site_stats s = stats_of(c, "site_sampled");
+    double total = 200000.0 * 64, weight = 64 / -expm1(-64 / 4096.0);
+    /* about total / 4096 samples (3125), each standing for `weight` bytes */
+    CHECK(s.count > 2500 && s.count < 3750 && s.freed == s.count);
+    CHECK(fabs((double)s.bytes - total) < 0.1 * total);
+    CHECK(llabs((long long)first_at(c, "site_sampled")->size - (long long)(weight + 0.5)) <= 1);
+    free_capture(c);
+}
+
+static void test_frames(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "frames.cap");
+    run r = run_child("frames", path, "RCGC_NATIVE_FRAMES=3", true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    for (size_t i = 0; i < c->na; i++)
+        CHECK(depth_of(c, c->a[i].stack) <= 3);
+    const alloc *a = first_at(c, "site_malloc");
+    CHECK(a && depth_of(c, a->stack) == 3);
+    CHECK(strcmp(site_of(c, c->nodes[a->stack - 1].parent), "recurse") == 0);
+    free_capture(c);
+}
+
+static void test_noenv(void)
+{
+    char names[64][256];
+    int before = list_files("", names, 64);
+    run r = run_child("noenv", NULL, NULL, true, 0);
+    CHECK(r.status == 0 && strcmp(r.out, "family done\n") == 0);
+    CHECK(list_files("", names, 64) == before);
+}
+
+static void test_killed(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "killed.cap");
+    run r = run_child("forever", path, NULL, true, 0.3);
+    CHECK(r.status == 128 + SIGKILL);
+    captured *c = read_capture(path);
+    CHECK(c->rc == 0 || c->rc == 1); /* cut at a chunk boundary, or inside one */
+    CHECK(!c->ended && c->na > 1000);
+    free_capture(c);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "child") == 0)
+        return child(argv[2]);
+    ssize_t k = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    CHECK(k > 0);
+    self_exe[k] = 0;
+    dl_iterate_phdr(base_cb, NULL);
+    CHECK(mkdtemp(dir));
+    const char *only = argc > 1 ? argv[1] : NULL;
+    struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        {"family", test_family}, {"unwind", test_unwind}, {"leaks", test_leaks},   {"exits", test_exits},
+        {"threads", test_threads}, {"fork", test_fork},   {"exec", test_exec},
+        {"churn", test_churn},     {"exit_race", test_exit_race}, {"huge", test_huge},
+        {"fork_threads", test_fork_threads},
+        {"dlopen", test_dlopen}, {"peak", test_peak},     {"sample", test_sample},
+        {"frames", test_frames}, {"noenv", test_noenv},   {"killed", test_killed},
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
+        if (only && strcmp(only, tests[i].name) != 0)
+            continue;
+        tests[i].fn();
+        printf("test_shim %s: ok\n", tests[i].name);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return 0;
+}

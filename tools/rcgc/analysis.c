@@ -1,0 +1,735 @@
+/*
+ * analysis.c — one streaming pass over a capture: the totals of `summary`,
+ * one aggregate per allocation site for `top`, `leaks`, `diff` and the
+ * flame graphs, and the timeline.
+ *
+ * May call: the capture reader (tools/capture), the trace engine's
+ * snapshots and symbolizer (src/trace), malloc.
+ *
+ * Memory.  The live table maps each allocated address to its size, site and
+ * time; the sites hold one aggregate per (stack, managed type); stack nodes,
+ * type names and modules are kept as the records define them.  Nothing grows
+ * with the number of events: frees are matched and dropped, the timeline is
+ * merged pairwise (maxima kept) when it reaches RCA_MAX_SAMPLES points, and
+ * frees waiting for their allocation (below) are bounded.
+ *
+ * Records arrive chunk by chunk, and each thread writes its own chunks, so
+ * file order is time order only within a thread.  Three consequences:
+ *   - A free may come before the allocation it frees (a block passed between
+ *     threads).  Such a free waits in the live table as PENDING; the next
+ *     allocation at its address with a time at or before the free's is the
+ *     block it freed (allocated and freed, never live in the replay).  More
+ *     than PENDING_MAX waiting frees (frees of blocks the capture never saw,
+ *     from before the shim started) are dropped as unmatched.
+ *   - An allocation may find its address still live: the free of the old
+ *     block is in a chunk not read yet.  The old block counts as freed there;
+ *     its free, when it comes (older than the live block), is ignored.
+ *   - The peak of the replay (live bytes in file order) is exact for one
+ *     thread and close for many.  The summary takes the exact peak and its
+ *     time from the E record when there is one; the per-site breakdown at
+ *     peak is the replay's, taken when the replay reached its maximum: each
+ *     site saves its live figures the first time it changes after the latest
+ *     maximum (stamp <= peak_seq), so nothing is copied per event.
+ * Figures at a given time (diff --at) do not depend on order: a block counts
+ * at T when it was allocated at or before T and not freed by then.
+ *
+ * Temporary allocations (heaptrack's definition): a block freed with no
+ * other allocation between its allocation and its free.  "Between" is in
+ * file order, which is the thread's own order within a chunk; across a chunk
+ * boundary, another thread's chunk in between hides a temporary
+ * (undercounted, never overcounted).
+ *
+ * Leaks: with the shim's scan (L records), each block still allocated at
+ * exit has a reachability; "leaked" is definitely + indirectly lost.  Blocks
+ * live at exit without an L record (no scan at all: a capture of a program
+ * that was killed, or a writer without the scan) count as leaked, category
+ * unknown.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char rca_kinds[] = "MSTAFPLE";
+
+enum {
+    PENDING = UINT32_MAX,     /* site of a free that waits for its allocation */
+    PENDING_MAX = 1u << 20,   /* waiting frees kept at most (beyond live blocks) */
+    MAX_TYPES = 1u << 16,     /* type ids accepted */
+    MAX_MODULES = 1u << 16,
+    LEAK_SEEN = 1,            /* live.flags: an L record named this block */
+};
+
+/* ---- the live table: address -> block, with deletion --------------------- */
+
+typedef struct live {
+    uint64_t addr;    /* 0: empty slot */
+    uint64_t size;
+    uint64_t time;    /* allocation time (a PENDING free: the free's) */
+    uint32_t site;    /* index of its site, or PENDING */
+    uint32_t flags;   /* LEAK_SEEN */
+} live;
+
+typedef struct live_table {
+    live *slots;
+    size_t cap, count;  /* cap a power of two (or 0), at most 3/4 full */
+    size_t pending;     /* entries that are PENDING frees */
+} live_table;
+
+static live *live_probe(const live_table *t, uint64_t addr)
+{
+    size_t mask = t->cap - 1;
+    for (size_t i = mix64(addr) & mask;; i = (i + 1) & mask)
+        if (t->slots[i].addr == 0 || t->slots[i].addr == addr)
+            return &t->slots[i];
+}
+
+static live *live_find(const live_table *t, uint64_t addr)
+{
+    if (t->cap == 0)
+        return NULL;
+    live *l = live_probe(t, addr);
+    return l->addr ? l : NULL;
+}
+
+/* Rehash into cap slots, dropping PENDING entries when drop_pending. */
+static int live_rehash(live_table *t, size_t cap, bool drop_pending)
+{
+    live *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    live_table n = {slots, cap, 0, 0};
+    for (size_t i = 0; i < t->cap; i++) {
+        const live *l = &t->slots[i];
+        if (l->addr == 0 || (drop_pending && l->site == PENDING))
+            continue;
+        *live_probe(&n, l->addr) = *l;
+        n.count++;
+        n.pending += l->site == PENDING;
+    }
+    free(t->slots);
+    *t = n;
+    return 0;
+}
+
+/* A new entry for addr (not in the table); NULL when out of memory. */
+static live *live_insert(live_table *t, uint64_t addr)
+{
+    if (4 * (t->count + 1) > 3 * t->cap &&
+        live_rehash(t, t->cap ? 2 * t->cap : 1024, false) < 0)
+        return NULL;
+    live *l = live_probe(t, addr);
+    *l = (live){.addr = addr};
+    t->count++;
+    return l;
+}
+
+/* Is home slot k outside the cyclic range (i, j]? Then the entry at j may
+   move back to i. */
+static bool movable(size_t k, size_t i, size_t j)
+{
+    return i < j ? (k <= i || k > j) : (k <= i && k > j);
+}
+
+/* Remove by backward shift: no tombstones, probes stay short. */
+static void live_remove(live_table *t, live *l)
+{
+    size_t mask = t->cap - 1, i = (size_t)(l - t->slots), j = i;
+    t->pending -= t->slots[i].site == PENDING;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (t->slots[j].addr == 0)
+            break;
+        if (movable(mix64(t->slots[j].addr) & mask, i, j)) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].addr = 0;
+    t->count--;
+}
+
+/* ---- the pass ---------------------------------------------------------------- */
+
+typedef struct pass {
+    rca_capture *c;
+    rcc_reader *reader;
+    live_table live;
+    u64map *site_of;          /* (node, type) -> site index */
+    uint64_t seq, peak_seq;   /* replay steps: now, and at the maximum */
+    uint64_t replay_peak_time;
+    uint64_t last_alloc;      /* address of the latest allocation ... */
+    bool last_valid;          /* ... while it may still be a temporary */
+    uint64_t at_us[2];        /* --at times */
+    int nat;
+    uint64_t max_time;        /* latest time seen */
+    size_t stride, fill;      /* samples per timeline point; in the last */
+    bool progress;
+    uint64_t events;
+    struct timespec shown;    /* when progress was last shown */
+    char err[200];            /* why the pass stopped (failed) */
+    bool failed;
+} pass;
+
+static int fail(pass *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err, sizeof p->err, fmt, ap);
+    va_end(ap);
+    p->failed = true;
+    return 1;
+}
+
+bool cli_reserve(void **array, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    if (n > SIZE_MAX / elem)
+        return false;
+    void *a = realloc(*array, n * elem);
+    if (!a)
+        return false;
+    *array = a;
+    *cap = n;
+    return true;
+}
+
+static int on_module(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    if (c->nmodules >= MAX_MODULES)
+        return fail(p, "more than %u modules", MAX_MODULES);
+    if (!cli_reserve((void **)&c->modules, &c->modules_cap, c->nmodules + 1, sizeof *c->modules))
+        return fail(p, "out of memory");
+    char *path = strdup(e->text ? e->text : "");
+    if (!path)
+        return fail(p, "out of memory");
+    c->modules[c->nmodules++] = (rct_module){e->ip, e->size, path};
+    return 0;
+}
+
+static int on_stack(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    if (e->id != c->nnodes + 1)
+        return fail(p, "stack node %llu out of order (expected %zu)",
+                    (unsigned long long)e->id, c->nnodes + 1);
+    if (e->stack > c->nnodes)
+        return fail(p, "stack node %llu has an undefined parent %llu",
+                    (unsigned long long)e->id, (unsigned long long)e->stack);
+    uint32_t depth = c->nodes[e->stack].depth + 1;
+    if (depth > RCC_MAX_DEPTH)
+        return fail(p, "stack node %llu is deeper than %d frames",
+                    (unsigned long long)e->id, RCC_MAX_DEPTH);
+    if (c->nnodes >= UINT32_MAX - 1 ||
+        !cli_reserve((void **)&c->nodes, &c->nodes_cap, c->nnodes + 2, sizeof *c->nodes))
+        return fail(p, "out of memory for %zu stack nodes", c->nnodes);
+    c->nodes[++c->nnodes] = (rca_node){e->ip, (uint32_t)e->stack, depth};
+    return 0;
+}
+
+static int on_type(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    if (e->id == 0 || e->id >= MAX_TYPES)
+        return fail(p, "type id %llu out of range", (unsigned long long)e->id);
+    if (e->id >= c->ntypes) {
+        char **t = realloc(c->types, (e->id + 1) * sizeof *t);
+        if (!t)
+            return fail(p, "out of memory");
+        memset(t + c->ntypes, 0, (e->id + 1 - c->ntypes) * sizeof *t);
+        c->types = t;
+        c->ntypes = e->id + 1;
+    }
+    char *name = strdup(e->text ? e->text : "");
+    if (!name)
+        return fail(p, "out of memory");
+    free(c->types[e->id]);
+    c->types[e->id] = name;
+    return 0;
+}
+
+/* The site of (node, type), made on first use; NULL when out of memory. */
+static rca_site *site_for(pass *p, uint32_t node, uint32_t type)
+{
+    rca_capture *c = p->c;
+    uint32_t *idx = u64map_claim(p->site_of, ((uint64_t)node << 20 | type) + 1);
+    if (!idx)
+        return NULL;
+    if (*idx == UINT32_MAX) {
+        if (!cli_reserve((void **)&c->sites, &c->sites_cap, c->nsites + 1, sizeof *c->sites))
+            return NULL;
+        c->sites[c->nsites] = (rca_site){.node = node, .type = type};
+        *idx = (uint32_t)c->nsites++;
+    }
+    return &c->sites[*idx];
+}
+
+/* About to change the site's live figures: if they have not changed since
+   the replay's latest maximum, they are its figures at that maximum. */
+static void touch(pass *p, rca_site *s)
+{
+    if (s->stamp <= p->peak_seq) {
+        s->peak_bytes = s->live_bytes;
+        s->peak_blocks = s->live_blocks;
+    }
+    s->stamp = ++p->seq;
+}
+
+/* Count a block at the --at times inside its life [from, to) (to is
+   UINT64_MAX while it lives: release takes it back from the times after
+   its free). */
+static void count_at(pass *p, rca_site *s, uint64_t size, uint64_t from, uint64_t to)
+{
+    for (int k = 0; k < p->nat; k++)
+        if (from <= p->at_us[k] && p->at_us[k] < to) {
+            s->at_bytes[k] += size;
+            s->at_blocks[k]++;
+        }
+}
+
+/* The live block l is freed at time t. */
+static void release(pass *p, live *l, uint64_t t)
+{
+    rca_capture *c = p->c;
+    rca_site *s = &c->sites[l->site];
+    touch(p, s);
+    s->live_bytes -= l->size;
+    s->live_blocks--;
+    c->live_bytes -= l->size;
+    c->live_blocks--;
+    /* It was counted at every --at time after its allocation; not any more
+       at those from t on. */
+    for (int k = 0; k < p->nat; k++)
+        if (l->time <= p->at_us[k] && t <= p->at_us[k]) {
+            s->at_bytes[k] -= l->size;
+            s->at_blocks[k]--;
+        }
+    live_remove(&p->live, l);
+}
+
+static int on_alloc(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    if (e->addr == 0)
+        return 0;
+    if (e->stack > c->nnodes)
+        return fail(p, "allocation at undefined stack node %llu", (unsigned long long)e->stack);
+    if (e->id >= MAX_TYPES)
+        return fail(p, "type id %llu out of range", (unsigned long long)e->id);
+    rca_site *s = site_for(p, (uint32_t)e->stack, (uint32_t)e->id);
+    if (!s)
+        return fail(p, "out of memory for %zu sites", c->nsites);
+    c->allocs++;
+    c->total_bytes += e->size;
+    s->allocs++;
+    s->total_bytes += e->size;
+    live *l = live_find(&p->live, e->addr);
+    if (l && l->site == PENDING) {
+        uint64_t freed = l->time;
+        live_remove(&p->live, l);
+        if (freed >= e->time_us) { /* its free came first: never live here */
+            count_at(p, s, e->size, e->time_us, freed);
+            c->frees++;
+            p->last_valid = false;
+            return 0;
+        }
+        c->unmatched_frees++; /* a free from before this allocation */
+    } else if (l) {
+        c->missed_frees++; /* its free is still to come: freed now */
+        release(p, l, e->time_us);
+    }
+    l = live_insert(&p->live, e->addr);
+    if (!l)
+        return fail(p, "out of memory for %zu live blocks", p->live.count);
+    l->size = e->size;
+    l->time = e->time_us;
+    l->site = (uint32_t)(s - c->sites);
+    touch(p, s);
+    s->live_bytes += e->size;
+    s->live_blocks++;
+    c->live_bytes += e->size;
+    c->live_blocks++;
+    count_at(p, s, e->size, e->time_us, UINT64_MAX);
+    if (c->live_bytes > c->replay_peak) {
+        c->replay_peak = c->live_bytes;
+        p->peak_seq = p->seq;
+        p->replay_peak_time = e->time_us;
+    }
+    p->last_alloc = e->addr;
+    p->last_valid = true;
+    return 0;
+}
+
+static int on_free(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    if (e->addr == 0)
+        return 0;
+    live *l = live_find(&p->live, e->addr);
+    if (!l) { /* its allocation is still to come, or was never recorded */
+        if (p->live.pending >= PENDING_MAX && p->live.pending >= c->live_blocks) {
+            c->unmatched_frees += p->live.pending;
+            if (live_rehash(&p->live, p->live.cap, true) < 0)
+                return fail(p, "out of memory");
+        }
+        if (!(l = live_insert(&p->live, e->addr)))
+            return fail(p, "out of memory for %zu live blocks", p->live.count);
+        l->time = e->time_us;
+        l->site = PENDING;
+        p->live.pending++;
+        return 0;
+    }
+    if (l->site == PENDING) {
+        c->unmatched_frees++; /* a second free waiting at one address: dropped */
+        return 0;
+    }
+    if (l->time > e->time_us) {
+        c->frees++; /* the late free of a block replaced at its address */
+        return 0;
+    }
+    if (p->last_valid && p->last_alloc == e->addr) {
+        rca_site *s = &c->sites[l->site];
+        s->temps++;
+        s->temp_bytes += l->size;
+        c->temps++;
+        c->temp_bytes += l->size;
+        p->last_valid = false;
+    }
+    c->frees++;
+    release(p, l, e->time_us);
+    return 0;
+}
+
+static void merge_sample(rca_sample *into, const rca_sample *s)
+{
+    if (s->heap > into->heap) {
+        into->heap = s->heap;
+        into->time_us = s->time_us;
+    }
+    if (s->rss > into->rss)
+        into->rss = s->rss;
+}
+
+static int on_sample(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    rca_sample s = {e->time_us, e->heap_bytes, e->rss_bytes};
+    if (c->nsamples && p->fill < p->stride) {
+        merge_sample(&c->samples[c->nsamples - 1], &s);
+        p->fill++;
+        return 0;
+    }
+    if (!c->samples && !(c->samples = malloc(RCA_MAX_SAMPLES * sizeof *c->samples)))
+        return fail(p, "out of memory");
+    if (c->nsamples == RCA_MAX_SAMPLES) { /* halve: each point now twice the time */
+        for (size_t i = 0; i < RCA_MAX_SAMPLES / 2; i++) {
+            c->samples[i] = c->samples[2 * i];
+            merge_sample(&c->samples[i], &c->samples[2 * i + 1]);
+        }
+        c->nsamples = RCA_MAX_SAMPLES / 2;
+        p->stride *= 2;
+    }
+    c->samples[c->nsamples++] = s;
+    p->fill = 1;
+    return 0;
+}
+
+static int on_leak(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    if (e->status < RCA_REACHABLE || e->status > RCA_DEFINITE)
+        return fail(p, "leak record with unknown reachability %lld", (long long)e->status);
+    c->scanned = true;
+    live *l = live_find(&p->live, e->addr);
+    if (!l || l->site == PENDING || (l->flags & LEAK_SEEN))
+        return 0; /* not live (freed after the scan), or named twice */
+    l->flags |= LEAK_SEEN;
+    rca_site *s = &c->sites[l->site];
+    s->leak_bytes[e->status] += l->size;
+    s->leak_blocks[e->status]++;
+    return 0;
+}
+
+static int on_end(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    c->ended = true;
+    c->exit_status = e->status;
+    c->peak_bytes = e->heap_bytes;
+    c->peak_time_us = e->peak_time_us;
+    c->peak_exact = true;
+    c->duration_us = e->time_us;
+    return 0;
+}
+
+static double seconds_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* Every 64Ki events, at most 5 times a second: "reading FILE  42%". */
+static void show_progress(pass *p)
+{
+    if (!p->progress || (++p->events & 0xffff) || seconds_since(&p->shown) < 0.2)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &p->shown);
+    uint64_t size = rcc_reader_size(p->reader), at = rcc_reader_offset(p->reader);
+    fprintf(stderr, "\rrcgc: reading %s %3d%%", p->c->path,
+            size ? (int)(100.0 * (double)at / (double)size) : 0);
+}
+
+static int on_event(const rcc_event *e, void *ctx)
+{
+    pass *p = ctx;
+    const char *k = e->kind ? strchr(rca_kinds, e->kind) : NULL;
+    if (!k)
+        return fail(p, "record of unknown kind 0x%02x", (unsigned)e->kind);
+    p->c->records[k - rca_kinds]++;
+    if (e->kind != RCC_MODULE && e->kind != RCC_STACK && e->kind != RCC_TYPE &&
+        e->kind != RCC_LEAK && e->time_us > p->max_time)
+        p->max_time = e->time_us;
+    show_progress(p);
+    switch (e->kind) {
+    case RCC_MODULE: return on_module(p, e);
+    case RCC_STACK: return on_stack(p, e);
+    case RCC_TYPE: return on_type(p, e);
+    case RCC_ALLOC: return on_alloc(p, e);
+    case RCC_FREE: return on_free(p, e);
+    case RCC_SAMPLE: return on_sample(p, e);
+    case RCC_LEAK: return on_leak(p, e);
+    default: return on_end(p, e);
+    }
+}
+
+/* ---- after the pass ----------------------------------------------------------- */
+
+static int by_time(const void *x, const void *y)
+{
+    const rca_sample *a = x, *b = y;
+    return a->time_us < b->time_us ? -1 : a->time_us > b->time_us;
+}
+
+/* Peak RSS, and the RSS of the sample nearest the heap's peak. */
+static void finish_rss(rca_capture *c)
+{
+    if (c->nsamples)
+        qsort(c->samples, c->nsamples, sizeof *c->samples, by_time);
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < c->nsamples; i++) {
+        const rca_sample *s = &c->samples[i];
+        uint64_t d = s->time_us > c->peak_time_us ? s->time_us - c->peak_time_us
+                                                  : c->peak_time_us - s->time_us;
+        if (s->rss > c->peak_rss)
+            c->peak_rss = s->rss;
+        if (d < best) {
+            best = d;
+            c->rss_at_peak = s->rss;
+        }
+    }
+}
+
+static void finish(pass *p)
+{
+    rca_capture *c = p->c;
+    if (!c->ended) {
+        c->peak_bytes = c->replay_peak;
+        c->peak_time_us = p->replay_peak_time;
+        c->duration_us = p->max_time;
+    }
+    for (size_t i = 0; i < c->nsites; i++) {
+        rca_site *s = &c->sites[i];
+        if (s->stamp <= p->peak_seq) {
+            s->peak_bytes = s->live_bytes;
+            s->peak_blocks = s->live_blocks;
+        }
+    }
+    for (size_t i = 0; i < p->live.cap; i++) {
+        const live *l = &p->live.slots[i];
+        if (l->addr == 0 || l->site == PENDING || (l->flags & LEAK_SEEN))
+            continue;
+        c->sites[l->site].leak_bytes[RCA_UNKNOWN] += l->size;
+        c->sites[l->site].leak_blocks[RCA_UNKNOWN]++;
+    }
+    c->unmatched_frees += p->live.pending;
+    for (size_t i = 0; i < c->nsites; i++)
+        for (int k = 0; k < RCA_NCAT; k++) {
+            c->leak_bytes[k] += c->sites[i].leak_bytes[k];
+            c->leak_blocks[k] += c->sites[i].leak_blocks[k];
+        }
+    finish_rss(c);
+}
+
+int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
+             size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->path = path;
+    rcc_reader *r = rcc_reader_open(path, err, errlen);
+    if (!r)
+        return -1;
+    c->header = *rcc_reader_header(r);
+    pass p = {.c = c, .reader = r, .site_of = u64map_new(), .stride = 1,
+              .progress = o && o->progress && isatty(STDERR_FILENO)};
+    c->nodes = calloc(1, sizeof *c->nodes); /* the root */
+    c->nodes_cap = 1;
+    for (int k = 0; o && k < o->nat && k < 2; k++)
+        p.at_us[p.nat++] = o->at[k] <= 0 ? 0 : o->at[k] >= 1e12 ? UINT64_MAX - 1
+                                                               : (uint64_t)(o->at[k] * 1e6);
+    clock_gettime(CLOCK_MONOTONIC, &p.shown);
+    int rc = p.site_of && c->nodes ? rcc_read(r, on_event, &p) : fail(&p, "out of memory");
+    if (p.progress)
+        fprintf(stderr, "\r\033[K");
+    if (p.failed)
+        snprintf(err, errlen, "%s: %s", path, p.err);
+    else if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, rcc_reader_error(r));
+    else if (rc > 0) {
+        c->truncated = true;
+        snprintf(c->note, sizeof c->note, "%s", rcc_reader_error(r));
+    }
+    if (!p.failed && rc >= 0)
+        finish(&p);
+    free(p.live.slots);
+    u64map_free(p.site_of);
+    rcc_reader_close(r);
+    if (p.failed || rc < 0) {
+        rca_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void rca_free(rca_capture *c)
+{
+    for (size_t i = 0; i < c->nmodules; i++)
+        free((char *)c->modules[i].path);
+    for (size_t i = 0; i < c->ntypes; i++)
+        free(c->types[i]);
+    free(c->modules);
+    free(c->types);
+    free(c->nodes);
+    free(c->sites);
+    free(c->samples);
+    rct_symbols_unref(c->symbols);
+    memset(c, 0, sizeof *c);
+}
+
+int rca_with(char **paths, int n, const rca_options *o,
+             int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx)
+{
+    char err[512];
+    rca_capture *cs = calloc(n > 0 ? (size_t)n : 1, sizeof *cs);
+    int loaded = 0, rc = EXIT_BAD_CAPTURE;
+    if (!cs)
+        cli_error("out of memory");
+    for (; cs && loaded < n; loaded++) {
+        if (rca_load(&cs[loaded], paths[loaded], o, err, sizeof err) != 0) {
+            cli_error("%s", err);
+            break;
+        }
+        if (cs[loaded].truncated)
+            cli_error("warning: %s: capture cut short (%s); analysing its complete chunks",
+                      paths[loaded], cs[loaded].note);
+    }
+    if (cs && loaded == n)
+        rc = fn(cs, n, ctx);
+    for (int i = 0; cs && i < loaded; i++)
+        rca_free(&cs[i]);
+    free(cs);
+    return rc;
+}
+
+/* ---- queries ---------------------------------------------------------------------- */
+
+/* Is this the preload shim's own code (its main wrapper sits under main)? */
+static bool in_shim(rct_symbols *sym, void *ip)
+{
+    rct_symbol s;
+    if (!sym || rct_symbols_lookup(sym, ip, &s) != 0 || !s.module)
+        return false;
+    const char *slash = strrchr(s.module, '/');
+    return strncmp(slash ? slash + 1 : s.module, "librcgc_preload", 15) == 0;
+}
+
+size_t rca_frames(rca_capture *c, uint32_t node, void **frames)
+{
+    rct_symbols *sym = rca_symbols(c);
+    size_t n = 0;
+    for (; node && n < RCC_MAX_DEPTH; node = c->nodes[node].parent) {
+        void *ip = (void *)(uintptr_t)c->nodes[node].ip;
+        if (!in_shim(sym, ip))
+            frames[n++] = ip;
+    }
+    return n;
+}
+
+rct_symbols *rca_symbols(rca_capture *c)
+{
+    if (!c->symbols)
+        c->symbols = rct_symbols_new_modules(c->modules, c->nmodules);
+    return c->symbols;
+}
+
+static uint64_t leaked_sum(const uint64_t *bytes, const uint64_t *blocks, uint64_t *nblocks)
+{
+    if (nblocks)
+        *nblocks = blocks[RCA_DEFINITE] + blocks[RCA_INDIRECT] + blocks[RCA_UNKNOWN];
+    return bytes[RCA_DEFINITE] + bytes[RCA_INDIRECT] + bytes[RCA_UNKNOWN];
+}
+
+uint64_t rca_leaked(const rca_capture *c, uint64_t *blocks)
+{
+    return leaked_sum(c->leak_bytes, c->leak_blocks, blocks);
+}
+
+const char *rca_type_name(const rca_capture *c, uint32_t type)
+{
+    return type && type < c->ntypes ? c->types[type] : NULL;
+}
+
+void rca_value(const rca_site *s, rca_metric m, uint64_t *bytes, uint64_t *blocks)
+{
+    switch (m) {
+    case RCA_PEAK: *bytes = s->peak_bytes, *blocks = s->peak_blocks; break;
+    case RCA_TOTAL: *bytes = s->total_bytes, *blocks = s->allocs; break;
+    case RCA_COUNT: *bytes = s->allocs, *blocks = s->total_bytes; break;
+    case RCA_TEMPORARY: *bytes = s->temps, *blocks = s->temp_bytes; break;
+    case RCA_LEAKED: *bytes = leaked_sum(s->leak_bytes, s->leak_blocks, blocks); break;
+    case RCA_AT0: case RCA_AT1:
+        *bytes = s->at_bytes[m - RCA_AT0], *blocks = s->at_blocks[m - RCA_AT0];
+        break;
+    default: *bytes = *blocks = 0;
+    }
+}
+
+rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m)
+{
+    rct_symbols *sym = rca_symbols(c);
+    rc_snapshot *snap = sym ? rct_snapshot_new(sym) : NULL;
+    void *frames[RCC_MAX_DEPTH];
+    for (size_t i = 0; snap && i < c->nsites; i++) {
+        uint64_t bytes, blocks;
+        rca_value(&c->sites[i], m, &bytes, &blocks);
+        if (!bytes && !blocks)
+            continue;
+        size_t n = rca_frames(c, c->sites[i].node, frames), skip = 0;
+        while (n - skip > 1 && rct_symbols_in_library(sym, frames[skip]))
+            skip++;
+        if (rct_snapshot_add(snap, frames + skip, n - skip, bytes, blocks) != 0) {
+            rc_snapshot_free(snap);
+            snap = NULL;
+        }
+    }
+    return snap;
+}

@@ -1,0 +1,258 @@
+/*
+ * cli.h — the rcgc command line's internals: the analysis of a capture
+ * (analysis.c), the frame tree behind flame graphs and exports (flame.c),
+ * the HTML report (report.c), output helpers (output.c), and one entry
+ * point per subcommand (cmd_<verb>.c, dispatched by main.c).
+ *
+ * Exit statuses, for every reading command: 0 done (also for a truncated
+ * capture: a warning on stderr, then the analysis of its complete chunks),
+ * 1 a check failed (check) or a usage error, 2 a capture that is missing,
+ * corrupt, of another version, or too large to analyse.
+ */
+#ifndef RCGC_CLI_H
+#define RCGC_CLI_H
+
+#include "capture.h"
+#include "rcgc.h"
+#include "trace.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { EXIT_USAGE = 1, EXIT_BAD_CAPTURE = 2 };
+
+/* ---- analysis.c: one streaming pass over a capture --------------------------
+ * Memory grows with live blocks, distinct stacks and modules, never with the
+ * number of events: the live table holds what is allocated now, the sites
+ * one aggregate per (stack, type), the timeline at most RCA_MAX_SAMPLES
+ * points (merged pairwise, keeping maxima, when it fills). */
+
+/* What became of a block still allocated at exit (memcheck's terms, plus
+   "unknown" for captures without the shim's scan). */
+enum rca_category { RCA_REACHABLE, RCA_INDIRECT, RCA_DEFINITE, RCA_UNKNOWN, RCA_NCAT };
+
+/* The figures a report can rank sites by. */
+typedef enum rca_metric {
+    RCA_PEAK,       /* bytes live when the heap peaked */
+    RCA_TOTAL,      /* bytes ever allocated */
+    RCA_COUNT,      /* allocations (its "bytes" are a count) */
+    RCA_TEMPORARY,  /* temporary allocations (a count) */
+    RCA_LEAKED,     /* definitely + indirectly lost (or unknown, unscanned) */
+    RCA_AT0,        /* live at the first --at time */
+    RCA_AT1,        /* live at the second --at time */
+    RCA_NMETRICS
+} rca_metric;
+
+typedef struct rca_site {
+    uint32_t node;                     /* innermost stack node; 0: no stack */
+    uint32_t type;                     /* managed type id; 0: raw malloc */
+    uint64_t total_bytes, allocs;      /* everything allocated here */
+    uint64_t temp_bytes, temps;        /* of which temporary */
+    uint64_t live_bytes, live_blocks;  /* live now; after the pass, at exit */
+    uint64_t peak_bytes, peak_blocks;  /* live when the heap peaked */
+    uint64_t at_bytes[2], at_blocks[2];        /* live at the --at times */
+    uint64_t leak_bytes[RCA_NCAT], leak_blocks[RCA_NCAT]; /* at exit */
+    uint64_t stamp;                    /* replay step of the last change */
+} rca_site;
+
+typedef struct rca_node {
+    uint64_t ip;        /* return address */
+    uint32_t parent;    /* 0: outermost frame */
+    uint32_t depth;     /* frames from here to the root, this one included */
+} rca_node;
+
+typedef struct rca_sample {
+    uint64_t time_us, heap, rss;  /* P record (maxima when merged) */
+} rca_sample;
+
+enum { RCA_MAX_SAMPLES = 4096 };
+
+typedef struct rca_options {
+    double at[2];     /* seconds, for RCA_AT0 / RCA_AT1 */
+    int nat;          /* how many of them are set */
+    bool progress;    /* report progress on stderr (when it is a terminal) */
+} rca_options;
+
+typedef struct rca_capture {
+    const char *path;                 /* as given (borrowed) */
+    rcc_header header;
+    bool truncated;                   /* cut short: complete chunks only */
+    char note[256];                   /* the reader's word on truncation */
+    /* totals */
+    uint64_t peak_bytes, peak_time_us;   /* E record's exact figures, or computed */
+    bool peak_exact;                     /* from an E record */
+    uint64_t replay_peak;                /* the peak of the replay in file order */
+    uint64_t total_bytes, allocs, frees;
+    uint64_t temps, temp_bytes;
+    uint64_t live_bytes, live_blocks;    /* at exit */
+    uint64_t leak_bytes[RCA_NCAT], leak_blocks[RCA_NCAT];
+    bool scanned;                        /* the shim's leak scan (L records) */
+    bool ended;                          /* an E record */
+    int64_t exit_status;                 /* from E */
+    uint64_t duration_us;
+    uint64_t peak_rss, rss_at_peak;      /* from P samples (0: none) */
+    uint64_t records[8];                 /* by kind, in rca_kinds order */
+    uint64_t unmatched_frees;            /* frees of blocks never seen */
+    uint64_t missed_frees;               /* blocks replaced at their address unfreed */
+    /* what the records define */
+    rca_node *nodes;                  /* [0] is the root; ids 1..nnodes */
+    size_t nnodes, nodes_cap;
+    rca_site *sites;
+    size_t nsites, sites_cap;
+    char **types;                     /* names by type id (NULL: unnamed) */
+    size_t ntypes;
+    rct_module *modules;              /* paths malloc'd */
+    size_t nmodules, modules_cap;
+    rca_sample *samples;              /* time order */
+    size_t nsamples;
+    rct_symbols *symbols;             /* made on first use */
+} rca_capture;
+
+/* Record kinds in the order rca_capture.records counts them; NUL-ended. */
+extern const char rca_kinds[];
+
+/* Read and analyse path.  Returns 0 (the capture may be truncated: see
+   c->truncated and c->note), or -1 with a one-line message in err. */
+int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
+             size_t errlen);
+void rca_free(rca_capture *c);
+/* Frames of a stack node, innermost first, without the preload shim's own
+   (librcgc_preload.so); returns how many (at most RCC_MAX_DEPTH, which
+   frames must hold). */
+size_t rca_frames(rca_capture *c, uint32_t node, void **frames);
+/* The offline symbolizer for the capture's modules; NULL when out of memory. */
+rct_symbols *rca_symbols(rca_capture *c);
+/* A site's figure for metric, in bytes and blocks (for RCA_COUNT and
+   RCA_TEMPORARY, bytes is the count and blocks the bytes). */
+void rca_value(const rca_site *s, rca_metric m, uint64_t *bytes, uint64_t *blocks);
+/* The sites as a snapshot of the trace engine under metric, each stack
+   without its innermost frames inside rcgc; NULL when out of memory. */
+rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m);
+/* Leaked bytes (and blocks): definitely + indirectly lost, plus whatever
+   was live at exit without a word from the scan (category unknown). */
+uint64_t rca_leaked(const rca_capture *c, uint64_t *blocks);
+/* The name of a managed type, or NULL for raw malloc or an unnamed type. */
+const char *rca_type_name(const rca_capture *c, uint32_t type);
+/* Load the n captures at paths, call fn on them all, free them.  Returns
+   fn's result, or EXIT_BAD_CAPTURE (its message printed) when one cannot be
+   read; a truncated one gets a warning on stderr and is analysed. */
+int rca_with(char **paths, int n, const rca_options *o,
+             int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx);
+
+/* ---- flame.c: the frames of all sites merged into one tree -----------------
+ * Siblings with the same label merge (a function name; "[module]" or
+ * "[unknown]" when there is none; a managed object's type as its own last
+ * frame).  Values are inclusive, per metric. */
+enum { FLAME_PEAK, FLAME_LEAKED, FLAME_TOTAL, FLAME_NVALUES };
+
+typedef struct flame_node {
+    uint32_t parent, first_child, next_sibling;  /* 0: none (node 0 is the root) */
+    uint32_t label;                   /* index into flame.labels */
+    uint64_t bytes[FLAME_NVALUES], blocks[FLAME_NVALUES];
+} flame_node;
+
+enum flame_kind {
+    FLAME_FUNCTION,  /* name: the function */
+    FLAME_MODULE,    /* no symbol: name is the module's path */
+    FLAME_UNKNOWN,   /* nothing known about the address (name "[unknown]") */
+    FLAME_TYPE,      /* a managed object's type: name is the type's */
+    FLAME_ROOT,      /* the root (name "all") */
+};
+
+typedef struct flame_label {
+    const char *name;   /* interned by the symbolizer (or the capture's type names) */
+    const char *file;   /* of the first frame seen with this label; may be NULL */
+    int line;
+    int kind;           /* enum flame_kind */
+} flame_label;
+
+typedef struct flame {
+    flame_node *nodes;
+    size_t nnodes, cap;
+    flame_label *labels;
+    size_t nlabels, labels_cap;
+    struct u64map *children;  /* (parent, label) -> node */
+    struct u64map *by_name;   /* interned label text -> label */
+} flame;
+
+int flame_build(flame *f, rca_capture *c);  /* 0, or -1 when out of memory */
+void flame_free(flame *f);
+/* Bytes of node i not in its children, for metric v. */
+uint64_t flame_self(const flame *f, uint32_t i, int v, uint64_t *blocks);
+/* The labels on the path from the root (excluded) to node i, root side
+   first; returns how many (at most RCC_MAX_DEPTH + 1, which labels holds). */
+size_t flame_path(const flame *f, uint32_t i, uint32_t *labels);
+/* A label as shown: the function, "[libc.so.6]", "[unknown]", "[str object]". */
+const char *flame_text(const flame_label *l, char *buf, size_t len);
+
+/* ---- report.c: the HTML page and the exports ------------------------------- */
+int report_html(FILE *out, rca_capture *c, const flame *f);
+int report_collapsed(FILE *out, const flame *f, int v);
+int report_speedscope(FILE *out, const rca_capture *c, const flame *f);
+
+/* ---- json.c / output.c: writing ---------------------------------------------- */
+void json_string(FILE *out, const char *s);          /* null for NULL */
+/* "definitely_lost", "indirectly_lost", "still_reachable", "unknown". */
+const char *rca_category_name(int category);
+/* The summary object (the contract's fields and more), no newline. */
+void json_summary(FILE *out, const rca_capture *c);
+/* One frame {function, file, line} of a symbolized stack. */
+void json_frame(FILE *out, const rct_symbol *sym, const void *ip);
+/* Rows of a snapshot grouped by line, as a JSON array; bytes and blocks
+   are written under the given names. */
+void json_rows(FILE *out, const rc_trace_stat *rows, size_t n, const char *bytes_name,
+               const char *blocks_name);
+/* The snapshot's rows by line (malloc'd, *n of them; at most max, 0 for
+   all), largest first; NULL when out of memory. */
+rc_trace_stat *snapshot_rows(const rc_snapshot *s, size_t max, size_t *n);
+
+/* One JSON value per capture: alone, or as the items of an array when
+   there are several.  Call item before capture i's value, end after all. */
+void json_list_item(int i, int n);
+void json_list_end(int n);
+
+/* "12.3 MiB", "512 B"; buf of at least 32 bytes. */
+const char *fmt_bytes(char *buf, uint64_t bytes);
+/* "function  file:line" for a row or frame; buf of at least 512 bytes. */
+const char *fmt_site(char *buf, size_t len, const char *function, const char *file,
+                     int line);
+/* Parse "100M", "1.5G", "0", "64k" (powers of 1024; a trailing B or iB is
+   allowed); -1 when malformed. */
+int parse_size(const char *s, uint64_t *out);
+/* Parse a time: "1.5", "1.5s", "250ms", "20us"; -1 when malformed. */
+int parse_seconds(const char *s, double *out);
+/* Parse a count (decimal, no sign); -1 when malformed or too large. */
+int parse_count(const char *s, uint64_t max, uint64_t *out);
+/* Parse a --by argument against a NULL-ended list; its index, or -1. */
+int parse_choice(const char *s, const char *const *choices);
+
+/* Grow *array (elem bytes each, *cap of them) to hold need, doubling;
+   false when out of memory (the array is unchanged). */
+bool cli_reserve(void **array, size_t *cap, size_t need, size_t elem);
+
+/* ---- u64map.c: u64 key (never 0) -> u32 value --------------------------------- */
+size_t mix64(uint64_t x);   /* a hash whose low bits depend on every key bit */
+typedef struct u64map u64map;
+u64map *u64map_new(void);
+void u64map_free(u64map *m);
+/* The value slot of key, or NULL (find) / NULL when out of memory (claim:
+   a new slot's value is UINT32_MAX). */
+uint32_t *u64map_find(const u64map *m, uint64_t key);
+uint32_t *u64map_claim(u64map *m, uint64_t key);
+
+/* ---- commands ---------------------------------------------------------------- */
+int cmd_run(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_flamegraph(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* main.c: "rcgc: " + message on stderr; usage hint for a bad command line. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

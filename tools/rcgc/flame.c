@@ -1,0 +1,171 @@
+/*
+ * flame.c — every site's stack merged into one tree of frames, root first,
+ * for the flame graphs of the report and the exports (collapsed stacks,
+ * speedscope).  Siblings merge when their labels are equal: the function's
+ * name, or for a frame without one its module ("[libc.so.6]") or
+ * "[unknown]"; a managed object's type is its own last frame.  Labels are
+ * compared by pointer: the symbolizer interns its strings, so equal names
+ * are one pointer.
+ *
+ * Each node carries inclusive bytes and blocks for three figures: live at
+ * the peak, leaked, allocated in total.  Memory: one node per distinct
+ * (path, label), bounded by the sites' frames.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char unknown_name[] = "[unknown]";
+static const char root_name[] = "all";
+
+/* The label index for (name, kind), added on first use; -1 when out of
+   memory. */
+static int64_t label_of(flame *f, const char *name, int kind, const rct_symbol *sym)
+{
+    uint32_t *idx = u64map_claim(f->by_name, (uint64_t)(uintptr_t)name);
+    if (!idx)
+        return -1;
+    if (*idx == UINT32_MAX) {
+        if (!cli_reserve((void **)&f->labels, &f->labels_cap, f->nlabels + 1, sizeof *f->labels))
+            return -1;
+        f->labels[f->nlabels] = (flame_label){name, sym ? sym->file : NULL,
+                                              sym ? sym->line : 0, kind};
+        *idx = (uint32_t)f->nlabels++;
+    }
+    return *idx;
+}
+
+static int64_t frame_label(flame *f, rct_symbols *symbols, void *ip)
+{
+    rct_symbol sym = {0};
+    rct_symbols_lookup(symbols, ip, &sym);
+    if (sym.function)
+        return label_of(f, sym.function, FLAME_FUNCTION, &sym);
+    if (sym.module)
+        return label_of(f, sym.module, FLAME_MODULE, NULL);
+    return label_of(f, unknown_name, FLAME_UNKNOWN, NULL);
+}
+
+/* The child of parent with this label, made on first use; -1 when out of
+   memory. */
+static int64_t child(flame *f, uint32_t parent, uint32_t label)
+{
+    uint32_t *idx = u64map_claim(f->children, ((uint64_t)parent << 32 | label) + 1);
+    if (!idx)
+        return -1;
+    if (*idx == UINT32_MAX) {
+        if (f->nnodes >= UINT32_MAX ||
+            !cli_reserve((void **)&f->nodes, &f->cap, f->nnodes + 1, sizeof *f->nodes))
+            return -1;
+        f->nodes[f->nnodes] = (flame_node){.parent = parent, .label = label,
+                                           .next_sibling = f->nodes[parent].first_child};
+        f->nodes[parent].first_child = (uint32_t)f->nnodes;
+        *idx = (uint32_t)f->nnodes++;
+    }
+    return *idx;
+}
+
+static void add(flame_node *n, const uint64_t *bytes, const uint64_t *blocks)
+{
+    for (int v = 0; v < FLAME_NVALUES; v++) {
+        n->bytes[v] += bytes[v];
+        n->blocks[v] += blocks[v];
+    }
+}
+
+/* Add one site's figures along its path; -1 when out of memory. */
+static int add_site(flame *f, rca_capture *c, const rca_site *s, rct_symbols *symbols)
+{
+    uint64_t bytes[FLAME_NVALUES], blocks[FLAME_NVALUES];
+    rca_value(s, RCA_PEAK, &bytes[FLAME_PEAK], &blocks[FLAME_PEAK]);
+    rca_value(s, RCA_LEAKED, &bytes[FLAME_LEAKED], &blocks[FLAME_LEAKED]);
+    rca_value(s, RCA_TOTAL, &bytes[FLAME_TOTAL], &blocks[FLAME_TOTAL]);
+    if (!blocks[FLAME_PEAK] && !blocks[FLAME_LEAKED] && !blocks[FLAME_TOTAL])
+        return 0;
+    void *frames[RCC_MAX_DEPTH];
+    size_t n = rca_frames(c, s->node, frames);
+    int64_t at = 0;
+    add(&f->nodes[0], bytes, blocks);
+    for (size_t i = n; i-- > 0 && at >= 0;) {
+        int64_t label = frame_label(f, symbols, frames[i]);
+        at = label < 0 ? -1 : child(f, (uint32_t)at, (uint32_t)label);
+        if (at >= 0)
+            add(&f->nodes[at], bytes, blocks);
+    }
+    const char *type = rca_type_name(c, s->type);
+    if (type && at >= 0) {
+        int64_t label = label_of(f, type, FLAME_TYPE, NULL);
+        at = label < 0 ? -1 : child(f, (uint32_t)at, (uint32_t)label);
+        if (at >= 0)
+            add(&f->nodes[at], bytes, blocks);
+    }
+    return at < 0 ? -1 : 0;
+}
+
+int flame_build(flame *f, rca_capture *c)
+{
+    memset(f, 0, sizeof *f);
+    rct_symbols *symbols = rca_symbols(c);
+    f->children = u64map_new();
+    f->by_name = u64map_new();
+    if (!symbols || !f->children || !f->by_name || label_of(f, root_name, FLAME_ROOT, NULL) != 0 ||
+        !cli_reserve((void **)&f->nodes, &f->cap, 1, sizeof *f->nodes))
+        goto fail;
+    f->nodes[0] = (flame_node){0};
+    f->nnodes = 1;
+    for (size_t i = 0; i < c->nsites; i++)
+        if (add_site(f, c, &c->sites[i], symbols) < 0)
+            goto fail;
+    return 0;
+fail:
+    flame_free(f);
+    return -1;
+}
+
+void flame_free(flame *f)
+{
+    free(f->nodes);
+    free(f->labels);
+    u64map_free(f->children);
+    u64map_free(f->by_name);
+    memset(f, 0, sizeof *f);
+}
+
+uint64_t flame_self(const flame *f, uint32_t i, int v, uint64_t *blocks)
+{
+    uint64_t bytes = f->nodes[i].bytes[v], n = f->nodes[i].blocks[v];
+    for (uint32_t k = f->nodes[i].first_child; k; k = f->nodes[k].next_sibling) {
+        bytes -= f->nodes[k].bytes[v];
+        n -= f->nodes[k].blocks[v];
+    }
+    if (blocks)
+        *blocks = n;
+    return bytes;
+}
+
+size_t flame_path(const flame *f, uint32_t i, uint32_t *labels)
+{
+    size_t n = 0;
+    for (uint32_t k = i; k; k = f->nodes[k].parent)
+        n++;
+    for (size_t at = n; i; i = f->nodes[i].parent)
+        labels[--at] = f->nodes[i].label;
+    return n;
+}
+
+const char *flame_text(const flame_label *l, char *buf, size_t len)
+{
+    const char *slash;
+    switch (l->kind) {
+    case FLAME_MODULE:
+        slash = strrchr(l->name, '/');
+        snprintf(buf, len, "[%s]", slash ? slash + 1 : l->name);
+        return buf;
+    case FLAME_TYPE:
+        snprintf(buf, len, "[%s object]", l->name);
+        return buf;
+    default:
+        return l->name;
+    }
+}

@@ -1,0 +1,352 @@
+/*
+ * gen_captures.c — synthetic captures with known figures, written through
+ * the capture writer API, for test_rcgc.py:
+ *
+ *   gen_captures DIR
+ *
+ * writes DIR/basic.cap, noscan.cap, threads.cap, types.cap, old.cap,
+ * new.cap and DIR/sites.json (each site's function, file and line, for the
+ * checks of symbolized output).  The stacks are real return addresses of
+ * this program, with its modules recorded, so rcgc symbolizes them offline
+ * like any capture.  The figures the test expects are worked out by hand in
+ * test_rcgc.py from the event lists below; keep the two in step.
+ */
+#define _GNU_SOURCE /* dl_iterate_phdr */
+#include "capture.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define FRAME __attribute__((noipa))
+#else
+#define FRAME __attribute__((noinline))
+#endif
+
+/* ---- sites: a call in a function of its own, called from driver() --------- */
+
+typedef struct site {
+    const char *name;
+    void *inner, *outer;  /* return addresses: in the site, in driver */
+    int line;             /* of the call inside the site */
+    uint64_t node;        /* innermost stack node, once written */
+} site;
+
+static void *volatile sink;
+
+static FRAME void *here(void)
+{
+    return __builtin_return_address(0);
+}
+
+/* One site per line: the call to here() is on the line of the macro. */
+#define DEFINE_SITE(fn)                                                              \
+    static FRAME void fn(site *s) { s->line = __LINE__; sink = here(); s->inner = sink; \
+                                    s->outer = __builtin_return_address(0); }
+DEFINE_SITE(site_alpha)
+DEFINE_SITE(site_beta)
+DEFINE_SITE(site_gamma)
+DEFINE_SITE(site_delta)
+DEFINE_SITE(site_epsilon)
+
+enum { ALPHA, BETA, GAMMA, DELTA, EPSILON, NSITES };
+static site sites[NSITES] = {{.name = "site_alpha"}, {.name = "site_beta"},
+                             {.name = "site_gamma"}, {.name = "site_delta"},
+                             {.name = "site_epsilon"}};
+
+static FRAME void driver(void)
+{
+    site_alpha(&sites[ALPHA]);
+    site_beta(&sites[BETA]);
+    site_gamma(&sites[GAMMA]);
+    site_delta(&sites[DELTA]);
+    site_epsilon(&sites[EPSILON]);
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+static rcc_writer *w;
+static uint64_t live;  /* bytes, for the samples */
+
+static void put(rcc_event e)
+{
+    if (rcc_write(w, &e) != 0) {
+        perror("rcc_write");
+        exit(1);
+    }
+}
+
+static void flush(void)
+{
+    if (rcc_writer_flush(w) != 0) {
+        perror("rcc_writer_flush");
+        exit(1);
+    }
+}
+
+static int module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size, (void)ctx;
+    char exe[PATH_MAX];
+    const char *path = info->dlpi_name;
+    if (!path || !*path) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        path = exe;
+    }
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        lo = ph->p_vaddr < lo ? ph->p_vaddr : lo;
+        hi = ph->p_vaddr + ph->p_memsz > hi ? ph->p_vaddr + ph->p_memsz : hi;
+    }
+    if (*path && lo < hi) /* as the shim records it: where the lowest segment is */
+        put((rcc_event){.kind = RCC_MODULE, .ip = info->dlpi_addr + lo, .size = hi - lo,
+                        .text = path});
+    return 0;
+}
+
+/* Modules, then two nodes per site: driver's frame, the site's frame. */
+static void stacks(void)
+{
+    dl_iterate_phdr(module, NULL);
+    uint64_t id = 0;
+    for (int i = 0; i < NSITES; i++) {
+        put((rcc_event){.kind = RCC_STACK, .stack = 0, .ip = (uintptr_t)sites[i].outer});
+        put((rcc_event){.kind = RCC_STACK, .stack = ++id, .ip = (uintptr_t)sites[i].inner});
+        sites[i].node = ++id;
+    }
+}
+
+static void alloc_t(uint64_t t, uint64_t addr, uint64_t size, int s, uint64_t type)
+{
+    put((rcc_event){.kind = RCC_ALLOC, .time_us = t, .addr = addr, .size = size,
+                    .stack = sites[s].node, .id = type});
+    live += size;
+}
+
+static void alloc(uint64_t t, uint64_t addr, uint64_t size, int s)
+{
+    alloc_t(t, addr, size, s, 0);
+}
+
+static void release(uint64_t t, uint64_t addr, uint64_t size)
+{
+    put((rcc_event){.kind = RCC_FREE, .time_us = t, .addr = addr});
+    live -= size;
+}
+
+static void sample(uint64_t t)
+{
+    put((rcc_event){.kind = RCC_SAMPLE, .time_us = t, .heap_bytes = live,
+                    .rss_bytes = live + (1u << 20)});
+}
+
+static void leak(uint64_t addr, int reach)
+{
+    put((rcc_event){.kind = RCC_LEAK, .addr = addr, .status = reach});
+}
+
+static void end(uint64_t t, int status, uint64_t peak, uint64_t peak_t)
+{
+    put((rcc_event){.kind = RCC_END, .time_us = t, .status = status, .heap_bytes = peak,
+                    .peak_time_us = peak_t});
+}
+
+static int create(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        perror(path);
+        exit(1);
+    }
+    return fd;
+}
+
+static void begin(const char *dir, const char *name, int *fd)
+{
+    *fd = create(dir, name);
+    w = rcc_writer_open(*fd, 4242);
+    if (!w) {
+        perror("rcc_writer_open");
+        exit(1);
+    }
+    live = 0;
+    stacks();
+    flush();
+}
+
+static void finish(int fd)
+{
+    if (rcc_writer_close(w) != 0 || close(fd) != 0) {
+        perror("close");
+        exit(1);
+    }
+}
+
+/* basic.cap (with the scan and the end record) and noscan.cap (without):
+   one thread; a chunk per phase.  See test_rcgc.py for the figures. */
+static void basic(const char *dir, const char *name, bool scan)
+{
+    int fd;
+    begin(dir, name, &fd);
+    for (uint64_t i = 0; i < 10; i++) /* alpha: 10 x 1000 */
+        alloc(1000 * (i + 1), 0x10000 + i * 0x1000, 1000, ALPHA);
+    sample(10500);
+    for (uint64_t i = 0; i < 5; i++)
+        release(11000 + 1000 * i, 0x10000 + i * 0x1000, 1000);
+    sample(16000);
+    flush();
+    alloc(20000, 0x900000, 100000, BETA); /* the peak: 105000 */
+    sample(25000);
+    release(30000, 0x900000, 100000);
+    flush();
+    for (uint64_t i = 0; i < 20; i++) { /* gamma: 20 temporaries of 64 */
+        alloc(31000 + 20 * i, 0x200000 + i * 0x100, 64, GAMMA);
+        release(31010 + 20 * i, 0x200000 + i * 0x100, 64);
+    }
+    sample(35000);
+    for (uint64_t i = 0; i < 3; i++) /* delta: lost */
+        alloc(40000, 0x300000 + i * 0x1000, 300, DELTA);
+    alloc(40000, 0x400000, 50, EPSILON); /* epsilon: indirectly lost */
+    alloc(41000, 0x210000, 64, GAMMA);   /* not temporary: alpha's comes next */
+    alloc(41001, 0x500000, 1000, ALPHA); /* temporary: only a free before its own */
+    release(41002, 0x210000, 64);
+    release(41003, 0x500000, 1000);
+    sample(45000);
+    flush();
+    if (scan) {
+        for (uint64_t i = 5; i < 10; i++)
+            leak(0x10000 + i * 0x1000, RCC_REACHABLE);
+        for (uint64_t i = 0; i < 3; i++)
+            leak(0x300000 + i * 0x1000, RCC_DEFINITE);
+        leak(0x400000, RCC_INDIRECT);
+        end(50000, 3, 105000, 20000);
+    }
+    finish(fd);
+}
+
+/* threads.cap: two threads' writers and one for the stacks, into one file,
+   chunks appended in an order that puts a free before its allocation and an
+   allocation on an address whose free is still to come. */
+static int append_fd = -1;
+
+static int append(void *ctx, const void *chunk, size_t len)
+{
+    (void)ctx;
+    return write(append_fd, chunk, len) == (ssize_t)len ? 0 : -1;
+}
+
+static rcc_writer *thread_writer(uint32_t tid)
+{
+    rcc_writer_options o = {.sink = append, .tid = tid};
+    rcc_writer *tw = rcc_writer_new(&o);
+    if (!tw) {
+        perror("rcc_writer_new");
+        exit(1);
+    }
+    return tw;
+}
+
+static void threads(const char *dir)
+{
+    append_fd = create(dir, "threads.cap");
+    if (rcc_write_header(append_fd, 4243, 0) != 0)
+        exit(1);
+    rcc_writer *s = thread_writer(1), *a = thread_writer(2), *b = thread_writer(3);
+    w = s;
+    stacks();
+    flush();
+    w = b;
+    release(200, 0x1000, 4096); /* thread b frees X, which a allocated at 100 */
+    flush();
+    w = a;
+    alloc(100, 0x1000, 4096, ALPHA);
+    alloc(310, 0x2000, 10, BETA);
+    flush();
+    alloc(500, 0x3000, 32, GAMMA);
+    alloc(700, 0x3000, 32, GAMMA); /* Z again: b's free at 600 is still to come */
+    flush();
+    w = b;
+    release(600, 0x3000, 32);
+    flush();
+    rcc_writer_close(s);
+    rcc_writer_close(a);
+    rcc_writer_close(b);
+    close(append_fd);
+}
+
+/* types.cap: managed objects with type names, leaked. */
+static void types(const char *dir)
+{
+    int fd;
+    begin(dir, "types.cap", &fd);
+    put((rcc_event){.kind = RCC_TYPE, .id = 1, .text = "str"});
+    put((rcc_event){.kind = RCC_TYPE, .id = 2, .text = "dict"});
+    alloc_t(100, 0x7000, 48, DELTA, 1);
+    alloc_t(110, 0x7100, 48, DELTA, 1);
+    alloc_t(120, 0x7200, 200, BETA, 2);
+    alloc(130, 0x7300, 16, BETA);
+    leak(0x7000, RCC_DEFINITE);
+    leak(0x7100, RCC_DEFINITE);
+    leak(0x7200, RCC_DEFINITE);
+    leak(0x7300, RCC_REACHABLE);
+    end(200, 0, 312, 130);
+    finish(fd);
+}
+
+/* old.cap and new.cap: the second run keeps two more of alpha's blocks and
+   one of gamma's; beta is unchanged. */
+static void run(const char *dir, const char *name, int alphas, bool gamma)
+{
+    int fd;
+    begin(dir, name, &fd);
+    for (int i = 0; i < alphas; i++)
+        alloc(100 + (uint64_t)i, 0x10000 + (uint64_t)i * 0x1000, 1000, ALPHA);
+    alloc(200, 0x90000, 500, BETA);
+    if (gamma)
+        alloc(300, 0xa0000, 64, GAMMA);
+    finish(fd);
+}
+
+static void sites_json(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/sites.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    fprintf(f, "{\"file\": \"%s\"", __FILE__);
+    for (int i = 0; i < NSITES; i++)
+        fprintf(f, ", \"%s\": %d", sites[i].name, sites[i].line);
+    fprintf(f, "}\n");
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_captures DIR\n");
+        return 2;
+    }
+    driver();
+    basic(argv[1], "basic.cap", true);
+    basic(argv[1], "noscan.cap", false);
+    threads(argv[1]);
+    types(argv[1]);
+    run(argv[1], "old.cap", 3, false);
+    run(argv[1], "new.cap", 5, true);
+    sites_json(argv[1]);
+    return 0;
+}

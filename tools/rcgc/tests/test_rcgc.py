@@ -1,0 +1,507 @@
+#!/usr/bin/env python3
+"""test_rcgc.py — the rcgc command line on captures with known figures.
+
+    test_rcgc.py --rcgc PATH --gen PATH --work DIR [--prog PATH] [-k NAME]
+
+gen_captures writes the synthetic captures (see its event lists); the
+figures below are worked out by hand from them.  --prog, the end-to-end
+program (e2e_prog.c), adds the `rcgc run` tests when the preload shim is
+built.  Damaged captures are made here from basic.cap, or forged chunk by
+chunk per docs/CAPTURE.md.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import unittest
+import zlib
+
+ARGS = None
+SITES = {}
+
+
+def rcgc(*args, check=None):
+    """Run rcgc; returns (exit status, stdout, stderr)."""
+    p = subprocess.run([ARGS.rcgc, *map(str, args)], capture_output=True, text=True,
+                       timeout=120)
+    if check is not None and p.returncode != check:
+        raise AssertionError(f"rcgc {' '.join(map(str, args))}: exit {p.returncode}, "
+                             f"expected {check}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p.returncode, p.stdout, p.stderr
+
+
+def rjson(*args):
+    return json.loads(rcgc(*args, check=0)[1])
+
+
+def cap(name):
+    return os.path.join(ARGS.work, name)
+
+
+def write(name, data):
+    path = cap(name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def read(name):
+    with open(cap(name), "rb") as f:
+        return f.read()
+
+
+# ---- the capture format, for forging (docs/CAPTURE.md) ---------------------
+
+def chunks(data):
+    """(offset, raw, stored) of each chunk."""
+    out, at = [], 64
+    while at + 24 <= len(data) and data[at:at + 4] == b"CHNK":
+        raw, stored = struct.unpack_from("<II", data, at + 8)
+        out.append((at, raw, stored))
+        at += 24 + stored
+    return out
+
+
+def chunk(records, raw=None, stored=None):
+    """A stored (codec 0) chunk with a valid header check and CRC."""
+    raw = len(records) if raw is None else raw
+    stored = len(records) if stored is None else stored
+    h = bytearray(b"CHNK" + bytes(4) + struct.pack("<IIII", raw, stored,
+                                                   zlib.crc32(records), 1))
+    v = zlib.crc32(bytes(h))
+    struct.pack_into("<H", h, 6, (v ^ (v >> 16)) & 0xFFFF)
+    return bytes(h) + records
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+class Summary(unittest.TestCase):
+    def test_basic_json(self):
+        s = rjson("summary", "--json", cap("basic.cap"))
+        expect = {
+            "peak_bytes": 105000, "peak_time_s": 0.02, "peak_exact": True,
+            "total_allocated_bytes": 113294, "allocations": 37, "frees": 28,
+            # 20 of gamma, beta's 100000 (only a sample between its
+            # allocation and free) and alpha's last block
+            "temporary_allocations": 22, "temporary_bytes": 20 * 64 + 100000 + 1000,
+            "leaked_bytes": 950, "leaked_blocks": 4, "leak_scan": True,
+            "definitely_lost_bytes": 900, "definitely_lost_blocks": 3,
+            "indirectly_lost_bytes": 50, "indirectly_lost_blocks": 1,
+            "still_reachable_bytes": 5000, "still_reachable_blocks": 5,
+            "unknown_bytes": 0, "peak_rss_bytes": 105000 + (1 << 20),
+            # the sample nearest the peak (t=20ms) is t=16ms: 5000 live
+            "rss_at_peak_bytes": 5000 + (1 << 20),
+            "duration_s": 0.05, "exit_status": 3, "distinct_stacks": 5, "samples": 5,
+            "pid": 4242, "truncated": False,
+        }
+        for k, v in expect.items():
+            self.assertEqual(s[k], v, k)
+
+    def test_contract_fields(self):
+        s = rjson("summary", "--json", cap("basic.cap"))
+        for k in ("peak_bytes", "total_allocated_bytes", "allocations", "leaked_bytes",
+                  "leaked_blocks", "duration_s"):
+            self.assertIsInstance(s[k], (int, float), k)
+
+    def test_no_scan_no_end(self):
+        s = rjson("summary", "--json", cap("noscan.cap"))
+        self.assertEqual((s["peak_bytes"], s["peak_time_s"], s["peak_exact"]), (105000, 0.02, False))
+        self.assertEqual((s["leaked_bytes"], s["leaked_blocks"]), (5950, 9))
+        self.assertEqual((s["unknown_bytes"], s["leak_scan"]), (5950, False))
+        self.assertEqual((s["duration_s"], s["exit_status"]), (0.045, None))
+
+    def test_threads(self):
+        # b's free of X comes before a's allocation of it; a reallocates Z
+        # before b's free of the first Z is read.
+        s = rjson("summary", "--json", cap("threads.cap"))
+        self.assertEqual((s["allocations"], s["frees"], s["total_allocated_bytes"]),
+                         (4, 2, 4096 + 10 + 32 + 32))
+        self.assertEqual((s["leaked_bytes"], s["leaked_blocks"], s["peak_bytes"]), (42, 2, 42))
+        st = rjson("stats", "--json", cap("threads.cap"))
+        self.assertEqual((st["unmatched_frees"], st["missed_frees"], st["threads"]), (0, 1, 3))
+
+    def test_several_files_give_an_array(self):
+        s = rjson("summary", "--json", cap("basic.cap"), cap("noscan.cap"))
+        self.assertEqual([x["file"] for x in s], [cap("basic.cap"), cap("noscan.cap")])
+
+    def test_text(self):
+        out = rcgc("summary", cap("basic.cap"), check=0)[1]
+        self.assertIn("peak heap        102.5 KiB (105000 bytes) at 0.020 s", out)
+        self.assertIn("900 B definitely lost (3)", out)
+
+
+class Top(unittest.TestCase):
+    def rows(self, by):
+        t = rjson("top", "--json", "--by", by, "-n", "0", cap("basic.cap"))
+        self.assertEqual(t["by"], by)
+        for r in t["rows"]:
+            self.assertEqual(r["line"], SITES[r["function"]], r)
+            self.assertTrue(r["file"].endswith("gen_captures.c"), r)
+        return t["rows"]
+
+    def test_by_peak(self):
+        rows = self.rows("peak")
+        self.assertEqual([(r["function"], r["bytes"], r["blocks"]) for r in rows],
+                         [("site_beta", 100000, 1), ("site_alpha", 5000, 5)])
+
+    def test_by_total(self):
+        rows = self.rows("total")
+        self.assertEqual([(r["function"], r["bytes"], r["allocations"]) for r in rows],
+                         [("site_beta", 100000, 1), ("site_alpha", 11000, 11),
+                          ("site_gamma", 21 * 64, 21), ("site_delta", 900, 3),
+                          ("site_epsilon", 50, 1)])
+
+    def test_by_count(self):
+        rows = self.rows("count")
+        self.assertEqual([(r["function"], r["allocations"]) for r in rows][:3],
+                         [("site_gamma", 21), ("site_alpha", 11), ("site_delta", 3)])
+
+    def test_by_temporary(self):
+        rows = self.rows("temporary")
+        self.assertEqual([(r["function"], r["temporary_allocations"], r["bytes"]) for r in rows],
+                         [("site_gamma", 20, 1280), ("site_alpha", 1, 1000),
+                          ("site_beta", 1, 100000)])
+
+    def test_limit_and_text(self):
+        out = rcgc("top", "-n", "1", cap("basic.cap"), check=0)[1]
+        self.assertIn("site_beta  gen_captures.c:%d" % SITES["site_beta"], out)
+        self.assertNotIn("site_alpha", out)
+
+
+class Leaks(unittest.TestCase):
+    def test_json(self):
+        leaks = rjson("leaks", "--json", cap("basic.cap"))
+        self.assertEqual([(l["bytes"], l["blocks"], l["category"]) for l in leaks],
+                         [(900, 3, "definitely_lost"), (50, 1, "indirectly_lost")])
+        top = leaks[0]["stack"]
+        self.assertEqual((top[0]["function"], top[0]["line"]), ("site_delta", SITES["site_delta"]))
+        self.assertTrue(top[0]["file"].endswith("gen_captures.c"))
+        self.assertEqual(top[1]["function"], "driver")
+        self.assertEqual(sum(l["bytes"] for l in leaks),
+                         rjson("summary", "--json", cap("basic.cap"))["leaked_bytes"])
+
+    def test_all_adds_reachable(self):
+        leaks = rjson("leaks", "--all", "--json", cap("basic.cap"))
+        self.assertEqual((leaks[0]["bytes"], leaks[0]["category"]), (5000, "still_reachable"))
+
+    def test_types(self):
+        leaks = rjson("leaks", "--all", "--json", cap("types.cap"))
+        self.assertEqual([(l["bytes"], l["blocks"], l["category"], l["type"]) for l in leaks],
+                         [(200, 1, "definitely_lost", "dict"), (96, 2, "definitely_lost", "str"),
+                          (16, 1, "still_reachable", None)])
+
+    def test_unscanned(self):
+        leaks = rjson("leaks", "--json", cap("noscan.cap"))
+        self.assertEqual([(l["bytes"], l["category"]) for l in leaks],
+                         [(5000, "unknown"), (900, "unknown"), (50, "unknown")])
+
+    def test_text(self):
+        out = rcgc("leaks", cap("basic.cap"), check=0)[1]
+        self.assertIn("900 B in 3 blocks definitely lost", out)
+        self.assertIn("at site_delta  gen_captures.c:%d" % SITES["site_delta"], out)
+
+
+class Diff(unittest.TestCase):
+    def test_two_captures(self):
+        d = rjson("diff", "--json", cap("old.cap"), cap("new.cap"))
+        self.assertEqual([(r["function"], r["bytes_diff"], r["blocks_diff"], r["bytes"])
+                          for r in d["rows"]],
+                         [("site_alpha", 2000, 2, 5000), ("site_gamma", 64, 1, 64),
+                          ("site_beta", 0, 0, 500)])
+
+    def test_two_times(self):
+        # at 15 ms: alpha's five survivors (the fifth free is at 15 ms);
+        # at 25 ms: the same and beta's block
+        d = rjson("diff", "--json", "--at", "15ms", "--at", "0.025", cap("basic.cap"))
+        self.assertEqual(d["at"], [0.015, 0.025])
+        self.assertEqual([(r["function"], r["bytes_diff"], r["bytes"]) for r in d["rows"]],
+                         [("site_beta", 100000, 100000), ("site_alpha", 0, 5000)])
+
+    def test_usage(self):
+        self.assertEqual(rcgc("diff", "--at", "1", cap("basic.cap"))[0], 1)
+        self.assertEqual(rcgc("diff", cap("basic.cap"))[0], 1)
+
+
+class Check(unittest.TestCase):
+    def test_peak_exceeded(self):
+        code, out, err = rcgc("check", "--max-peak", "100K", cap("basic.cap"))
+        self.assertEqual(code, 1)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn("peak heap 102.5 KiB (105000 bytes) exceeds --max-peak 100K", err)
+
+    def test_leaked_exceeded(self):
+        code, out, err = rcgc("check", "--max-peak", "1M", "--max-leaked", "0", cap("basic.cap"))
+        self.assertEqual(code, 1)
+        self.assertRegex(err, r"^rcgc: check failed: .*basic\.cap: leaked 950 B \(950 bytes\) "
+                              r"exceeds --max-leaked 0\n$")
+
+    def test_both_in_one_line(self):
+        code, _, err = rcgc("check", "--max-peak", "1k", "--max-leaked", "100", cap("basic.cap"))
+        self.assertEqual((code, len(err.splitlines())), (1, 1))
+        self.assertIn("; leaked", err)
+
+    def test_within_limits(self):
+        code, out, _ = rcgc("check", "--max-peak", "0.1M", "--max-leaked", "1KiB", cap("basic.cap"))
+        self.assertEqual(code, 1)  # 0.1M = 104857 bytes < 105000
+        code, out, _ = rcgc("check", "--max-peak", "105000", "--max-leaked", "950", cap("basic.cap"))
+        self.assertEqual(code, 0)
+        self.assertIn("check ok", out)
+
+    def test_bad_size(self):
+        code, _, err = rcgc("check", "--max-peak", "12Q", cap("basic.cap"))
+        self.assertEqual(code, 1)
+        self.assertIn("--max-peak takes a size", err)
+
+
+class Flamegraph(unittest.TestCase):
+    def test_html(self):
+        out = cap("basic.html")
+        code, stdout, _ = rcgc("flamegraph", "-o", out, cap("basic.cap"), check=0)
+        self.assertEqual(stdout.strip(), out)
+        page = open(out, encoding="utf-8").read()
+        self.assertNotRegex(page, r"<script[^>]+src=|<link|@import|url\(http")
+        self.assertIn("Content-Security-Policy", page)
+        m = re.search(r'<script type="application/json" id="rcgc-data">(.*?)</script>', page, re.S)
+        data = json.loads(m.group(1))
+        tree, labels = data["tree"], data["labels"]
+        self.assertEqual((tree[1], tree[3], tree[5]), (105000, 950, 113294))
+        driver = tree[7][0]
+        self.assertEqual(labels[driver[0]][0], "driver")
+        names = {labels[k[0]][0]: k for k in driver[7]}
+        self.assertEqual(names["site_beta"][1], 100000)
+        self.assertEqual(names["site_delta"][3], 900)
+        self.assertEqual(len(data["samples"]), 5)
+        self.assertEqual(data["tables"]["peak"][0]["function"], "site_beta")
+
+    def test_default_name(self):
+        code, stdout, _ = rcgc("flamegraph", cap("types.cap"), check=0)
+        self.assertEqual(stdout.strip(), cap("types.html"))
+        self.assertTrue(os.path.exists(cap("types.html")))
+
+    def test_collapsed(self):
+        out = rcgc("flamegraph", "--collapsed", cap("basic.cap"), check=0)[1]
+        self.assertEqual(sorted(out.splitlines()),
+                         ["driver;site_alpha 5000", "driver;site_beta 100000"])
+        out = rcgc("flamegraph", "--collapsed", "--by", "leaked", cap("types.cap"), check=0)[1]
+        self.assertEqual(sorted(out.splitlines()),
+                         ["driver;site_beta;[dict object] 200", "driver;site_delta;[str object] 96"])
+
+    def test_speedscope(self):
+        out = cap("basic.speedscope.json")
+        rcgc("flamegraph", "--speedscope", out, cap("basic.cap"), check=0)
+        doc = json.load(open(out))
+        frames = [f["name"] for f in doc["shared"]["frames"]]
+        self.assertEqual(len(doc["profiles"]), 3)
+        peak = doc["profiles"][0]
+        self.assertEqual((peak["unit"], peak["endValue"], sum(peak["weights"])),
+                         ("bytes", 105000, 105000))
+        stacks = {";".join(frames[i] for i in s): w for s, w in zip(peak["samples"], peak["weights"])}
+        self.assertEqual(stacks, {"driver;site_beta": 100000, "driver;site_alpha": 5000})
+
+
+class Stats(unittest.TestCase):
+    def test_json(self):
+        st = rjson("stats", "--json", cap("basic.cap"))
+        self.assertEqual(st["records"], {"modules": st["modules"], "stack_nodes": 10, "types": 0,
+                                         "allocations": 37, "frees": 28, "samples": 5,
+                                         "leak_records": 9, "end": 1})
+        # stacks, three phases, the scan and end record at close
+        self.assertEqual((st["chunks"], st["distinct_stacks"]), (5, 5))
+        self.assertGreater(st["compression_ratio"], 0)
+        self.assertGreater(st["modules"], 0)
+
+    def test_text(self):
+        out = rcgc("stats", cap("basic.cap"), check=0)[1]
+        self.assertIn("allocations    37", out)
+
+
+class BadInput(unittest.TestCase):
+    def bad(self, path, message, *cmd):
+        code, out, err = rcgc(*(cmd or ("summary",)), path)
+        self.assertEqual(code, 2, err)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertTrue(err.startswith("rcgc: "), err)
+        self.assertIn(message, err)
+        return err
+
+    def test_missing(self):
+        for cmd in ("summary", "top", "leaks", "stats", "flamegraph"):
+            self.bad(cap("nope.cap"), "No such file", cmd)
+        self.assertEqual(rcgc("check", "--max-peak", "1", cap("nope.cap"))[0], 2)
+
+    def test_empty_and_not_a_capture(self):
+        self.bad(write("empty.cap", b""), "empty file")
+        self.bad(write("text.cap", b"hello, world\n" * 10), "not an rcgc capture")
+        self.bad(write("short.cap", read("basic.cap")[:30]), "ends inside its header")
+
+    def test_wrong_version(self):
+        data = bytearray(read("basic.cap"))
+        struct.pack_into("<I", data, 8, 2)
+        self.bad(write("v2.cap", bytes(data)), "version 2")
+
+    def test_truncated_is_analysed(self):
+        data = read("basic.cap")
+        last = chunks(data)[-1]
+        path = write("cut.cap", data[:last[0] + 24 + last[2] // 2])
+        code, out, err = rcgc("summary", "--json", path)
+        self.assertEqual(code, 0, err)
+        self.assertIn("cut short", err)
+        s = json.loads(out)
+        # the scan and end record were in the lost chunk
+        self.assertEqual((s["truncated"], s["allocations"], s["leak_scan"], s["leaked_bytes"]),
+                         (True, 37, False, 5950))
+
+    def test_bit_flips(self):
+        data = read("basic.cap")
+        at, raw, stored = chunks(data)[2]
+        flipped = bytearray(data)
+        flipped[at + 24 + stored // 2] ^= 0x10
+        self.bad(write("flip.cap", bytes(flipped)), "fails its CRC")
+        flipped = bytearray(data)
+        flipped[at + 12] ^= 0x01  # stored length
+        self.bad(write("flip2.cap", bytes(flipped)), "fails its check")
+
+    def test_oversized_counts(self):
+        head = read("basic.cap")[:64]
+        self.bad(write("huge_chunk.cap", head + chunk(b"", raw=1 << 30, stored=16)), "bad lengths")
+        record = b"M" + varint(0x1000) + varint(0x1000) + varint(1 << 40)
+        self.bad(write("huge_string.cap", head + chunk(record)), "overruns")
+        deep = b"".join(b"S" + varint(i) + varint(0x1000 + i) for i in range(300))
+        self.bad(write("deep.cap", head + chunk(deep)), "deeper than 256")
+
+    def test_every_bit_flip_is_handled(self):
+        """One flipped bit anywhere: a clean answer (0 or 2), never a crash."""
+        data = read("basic.cap")
+        path = cap("fuzz.cap")
+        for i in range(len(data)):
+            flipped = bytearray(data)
+            flipped[i] ^= 1 << (i % 8)
+            with open(path, "wb") as f:
+                f.write(flipped)
+            code, _, err = rcgc("summary", "--json", path)
+            self.assertIn(code, (0, 2), f"byte {i}: exit {code}: {err}")
+
+
+@unittest.skipUnless(os.environ.get("RCGC_E2E_PROG"), "no end-to-end program (preload shim not built)")
+class Run(unittest.TestCase):
+    prog = None
+
+    def run_prog(self, name, *args):
+        path = cap(name)
+        p = subprocess.run([ARGS.rcgc, "run", "-o", path, "--", os.environ["RCGC_E2E_PROG"], *args],
+                           capture_output=True, text=True, timeout=120)
+        return p, path
+
+    def test_known_program(self):
+        p, path = self.run_prog("e2e.cap", "basic")
+        self.assertEqual(p.returncode, 7, p.stderr)
+        self.assertEqual(p.stdout, "e2e: done\n")  # the program's output, untouched
+        self.assertIn("capture written to " + path, p.stderr)
+        s = rjson("summary", "--json", path)
+        # the lost block and ten of 100000 live together; 1000 temporaries;
+        # the ramp's 8 blocks; libc's own (stdout's buffer, still reachable)
+        self.assertGreaterEqual(s["peak_bytes"], 1005000)
+        self.assertLess(s["peak_bytes"], 1005000 + 64 * 1024)
+        self.assertGreaterEqual(s["allocations"], 1 + 10 + 1000 + 8)
+        self.assertGreaterEqual(s["temporary_allocations"], 1000)
+        self.assertEqual((s["exit_status"], s["leak_scan"]), (7, True))
+        self.assertEqual((s["leaked_bytes"], s["definitely_lost_bytes"]), (5000, 5000))
+        self.assertGreaterEqual(s["samples"], 5)
+        self.assertGreater(s["peak_rss_bytes"], s["peak_bytes"])
+        leaks = rjson("leaks", "--json", path)
+        self.assertEqual([(l["bytes"], l["category"]) for l in leaks], [(5000, "definitely_lost")])
+        self.assertEqual(leaks[0]["stack"][0]["function"], "lose_block")
+        self.assertTrue(leaks[0]["stack"][0]["file"].endswith("e2e_prog.c"))
+        top = rjson("top", "--json", "--by", "peak", path)["rows"]
+        self.assertEqual((top[0]["function"], top[0]["bytes"], top[0]["blocks"]),
+                         ("hold_blocks", 1000000, 10))
+        temps = rjson("top", "--json", "--by", "temporary", path)["rows"]
+        self.assertEqual((temps[0]["function"], temps[0]["temporary_allocations"]),
+                         ("temporaries", 1000))
+        self.assertEqual(rcgc("check", "--max-leaked", "4K", path)[0], 1)
+        self.assertEqual(rcgc("check", "--max-peak", "2M", "--max-leaked", "5000", path)[0], 0)
+
+    def test_signal_status(self):
+        p, _ = self.run_prog("e2e_kill.cap", "kill")
+        self.assertEqual(p.returncode, 128 + 15, p.stderr)
+
+    def test_cannot_run(self):
+        p = subprocess.run([ARGS.rcgc, "run", "-o", cap("x.cap"), "--", "/nonexistent/prog"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 127)
+        self.assertIn("cannot run /nonexistent/prog", p.stderr)
+
+
+class Browser(unittest.TestCase):
+    """The HTML report in headless Chromium (browser/test_report.mjs); run
+    with --browser only.  The report is of the end-to-end program's capture
+    when the shim is built, else of basic.cap."""
+
+    def test_report(self):
+        node = shutil.which("node")
+        if not node:
+            if os.environ.get("CI"):
+                self.fail("node is not installed")
+            self.skipTest("node is not installed")
+        source = cap("basic.cap")
+        if os.environ.get("RCGC_E2E_PROG"):
+            source = cap("browser.cap")
+            subprocess.run([ARGS.rcgc, "run", "-o", source, "--", os.environ["RCGC_E2E_PROG"],
+                            "basic"], capture_output=True, timeout=120)
+        page = cap("report.html")
+        rcgc("flamegraph", "-o", page, source, check=0)
+        shot = os.environ.get("RCGC_SCREENSHOT") or cap("report.png")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser",
+                              "test_report.mjs")
+        p = subprocess.run([node, script, page, shot], capture_output=True, text=True,
+                           timeout=300)
+        print(p.stdout, p.stderr, sep="", file=sys.stderr)
+        if p.returncode == 77:
+            self.skipTest(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+def main():
+    global ARGS, SITES
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rcgc", required=True)
+    ap.add_argument("--gen", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("-k", dest="pattern")
+    ap.add_argument("--browser", action="store_true", help="run the browser test only")
+    ARGS, rest = ap.parse_known_args()
+    os.makedirs(ARGS.work, exist_ok=True)
+    subprocess.run([ARGS.gen, ARGS.work], check=True)
+    with open(cap("sites.json")) as f:
+        SITES = json.load(f)
+    SITES["driver"] = None
+    loader = unittest.TestLoader()
+    if ARGS.pattern:
+        loader.testNamePatterns = [f"*{ARGS.pattern}*"]
+    if ARGS.browser:
+        suite = loader.loadTestsFromTestCase(Browser)
+    else:
+        suite = unittest.TestSuite(t for t in loader.loadTestsFromModule(sys.modules[__name__])
+                                   if not any(isinstance(c, Browser) for c in t))
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    failed = len(result.failures) + len(result.errors)
+    skipped = len(result.skipped)
+    print(f"{result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    if ARGS.browser and result.wasSuccessful() and skipped:
+        return 77
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
