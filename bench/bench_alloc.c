@@ -51,19 +51,15 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "rcgc.h"
 
 #ifdef RC_BENCH_HAVE_GLIBC
@@ -102,20 +98,10 @@ static const bench_sizes quick_sizes = {20000, 1000, 10000,
 #define MIB (1024.0 * 1024.0)
 
 /* ------------------------------------------------------------------------
- * Harness helpers: nothing here allocates from an allocator under test.
+ * Harness helpers (the rest are in bench_common.h): nothing here
+ * allocates from an allocator under test.
  */
 typedef void (*any_fn)(void); /* some function, for dlsym and dladdr */
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_alloc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
 
 static uint64_t splitmix64(uint64_t *state)
 {
@@ -151,31 +137,6 @@ static void *harness_map(size_t bytes)
     return p;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static long minor_faults(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
-}
-
-/* Read a small /proc file with plain syscalls (stdio would malloc). */
-static size_t read_text(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? (size_t)n : 0] = '\0';
-    return n > 0 ? (size_t)n : 0;
-}
-
 /* Resident set of this process in MiB: the second field of statm. */
 static double rss_mib(void)
 {
@@ -184,17 +145,6 @@ static double rss_mib(void)
         die("cannot read /proc/self/statm");
     strtoull(buf, &p, 10);
     return (double)strtoull(p, NULL, 10) * (double)sysconf(_SC_PAGESIZE) / MIB;
-}
-
-static double median(double *v, int n)
-{
-    for (int i = 1; i < n; i++) /* insertion sort: n <= MAX_RUNS */
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ------------------------------------------------------------------------
@@ -594,17 +544,6 @@ static rss_table measure_rss(const bench_sizes *z)
 /* ------------------------------------------------------------------------
  * Report
  */
-static void print_cpu_model(void)
-{
-    static char buf[8192];
-    read_text("/proc/cpuinfo", buf, sizeof buf);
-    char *p = strstr(buf, "model name");
-    char *colon = p ? strchr(p, ':') : NULL;
-    int len = colon ? (int)strcspn(colon + 2, "\n") : 7;
-    printf("cpu:      %.*s, %ld online\n", len, colon ? colon + 2 : "unknown",
-           sysconf(_SC_NPROCESSORS_ONLN));
-}
-
 /* The file that holds the code at addr: which library serves a call. */
 static const char *library_of(const void *addr)
 {
@@ -680,13 +619,9 @@ static void print_versions(void)
 
 static void print_header(const bench_sizes *z, int quick)
 {
-    struct utsname u;
-    uname(&u);
     printf("bench_alloc: rcgc allocator vs glibc malloc, mimalloc, jemalloc%s\n",
-           quick ? "  [--quick: tiny sizes, numbers mean nothing]" : "");
-    printf("machine:  %s %s %s %s\n", u.sysname, u.nodename, u.release,
-           u.machine);
-    print_cpu_model();
+           quick ? BENCH_QUICK_NOTE : "");
+    print_machine();
     print_versions();
     for (int i = 0; missing_peers[i]; i++)
         printf("peer %s not found (skipped)\n", missing_peers[i]);

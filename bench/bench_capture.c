@@ -21,7 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "bench_common.h"
 
 #ifdef RC_BENCH_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
@@ -118,15 +119,6 @@ enum { NMETHODS = sizeof methods / sizeof methods[0] };
 
 /* ---- timing ------------------------------------------------------------------ */
 
-/* This thread's CPU time: time spent preempted on a busy machine is not
-   the capture's cost. */
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 typedef struct job {
     method *m;
     size_t iters; /* captures per run */
@@ -135,10 +127,10 @@ typedef struct job {
 
 static __attribute__((noinline)) void time_captures(job *j)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cpu_ns();
     for (size_t i = 0; i < j->iters; i++)
         j->m->depth = j->m->capture(j->m->frames, FRAMES);
-    j->ns = now_ns() - t0;
+    j->ns = cpu_ns() - t0;
 }
 
 /* depth frames of itself, then the timed captures. */
@@ -149,20 +141,6 @@ static __attribute__((noinline)) void descend(int depth, job *j)
     else
         time_captures(j);
     __asm__ volatile("" ::: "memory"); /* work after the call: no tail call */
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v)
-{
-    double sorted[RUNS];
-    memcpy(sorted, v, sizeof sorted);
-    qsort(sorted, RUNS, sizeof *sorted, by_value);
-    return sorted[RUNS / 2];
 }
 
 /* Doubles the count until one run takes min_ns, then times RUNS runs. */
@@ -209,7 +187,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NMETHODS; i++) {
         method *m = &methods[i];
         measure(m, min_ns);
-        double ns = median(m->ns);
+        double ns = median(m->ns, RUNS);
         if (i == 0)
             base = ns;
         printf("%-10s %12.1f %12.2f\n", m->name, ns, ns / base);

@@ -52,26 +52,18 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <gc.h>
 #include <gnu/libc-version.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "bench_common.h"
 #include "rcgc.h"
 
-#ifndef RC_BENCH_PYTHON
-#define RC_BENCH_PYTHON "python3"
-#endif
-#ifndef RC_BENCH_GC_PEER
-#define RC_BENCH_GC_PEER "gc_peer.py"
+#ifndef RC_BENCH_PEER
+#define RC_BENCH_PEER "gc_peer.py"
 #endif
 
 /* Exported by Debian's threaded libgc; gc.h declares it only with
@@ -100,44 +92,8 @@ static const bench_sizes quick_sizes = {20000, 20000, 20000,
                                         10, 10, 4, 8, 1000, 3};
 
 /* ------------------------------------------------------------------------
- * Harness helpers
+ * Harness helpers (the rest are in bench_common.h)
  */
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_gc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double minor_faults(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_minflt;
-}
-
-static double median(double *v, int n)
-{
-    for (int i = 1; i < n; i++) /* insertion sort: n <= MAX_RUNS */
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Keeps a pointer observable, so the compiler cannot drop an allocation. */
 static void *volatile sink;
 
@@ -633,52 +589,21 @@ static result malloc_gcbench(const bench_sizes *z)
 /* ------------------------------------------------------------------------
  * CPython, through gc_peer.py
  */
-static int python_ok;  /* the peer answered `version` */
+/* gc_peer.py; its result lines are "key=value" fields. */
+static bench_python cpython = {RC_BENCH_PEER, "gc_peer.py", "", 0,
+                               RC_BENCH_PYTHON};
 static double python_own; /* tracked objects of the interpreter itself */
-/* The interpreter: RC_BENCH_PYTHON until `version` names the executable
-   behind it (sys.executable), so that a wrapper such as a pyenv shim is
-   not paid for in every run. */
-static char python_exe[1024] = RC_BENCH_PYTHON;
-
-/* Run gc_peer.py with args; its last line goes to line.  0 on success. */
-static int python_call(const char *args, char *line, size_t cap)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' -I -S '%s' %s", python_exe,
-             RC_BENCH_GC_PEER, args);
-    fflush(NULL);
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    line[0] = '\0';
-    char buf[512];
-    while (fgets(buf, sizeof buf, f))
-        snprintf(line, cap, "%s", buf);
-    int status = pclose(f);
-    line[strcspn(line, "\n")] = '\0';
-    return status == 0 && line[0] ? 0 : -1;
-}
-
-/* The number after "key=" in line, or die. */
-static double field(const char *line, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "%s=", key);
-    const char *p = strstr(line, pat);
-    if (!p)
-        die("gc_peer.py: no %s in \"%s\"", key, line);
-    return strtod(p + strlen(pat), NULL);
-}
 
 static result python_run(const char *workload, size_t n)
 {
     char args[128], line[512];
     snprintf(args, sizeof args, "%s %zu", workload, n);
-    if (python_call(args, line, sizeof line) != 0)
+    if (python_call(&cpython, "", args, line, sizeof line) != 0)
         die("gc_peer.py %s failed", args);
-    double first = field(line, "first_ns");
-    python_own = field(line, "own");
-    return (result){field(line, "ns"), field(line, "objects"),
+    double first = python_field(&cpython, line, "first_ns");
+    python_own = python_field(&cpython, line, "own");
+    return (result){python_field(&cpython, line, "ns"),
+                    python_field(&cpython, line, "objects"),
                     first >= 0 ? first : -1, -1};
 }
 
@@ -744,7 +669,7 @@ typedef struct timing {
 
 static int peer_runs(const workload *w, int p)
 {
-    return w->run[p] && (p != P_PYTHON || python_ok);
+    return w->run[p] && (p != P_PYTHON || cpython.ok);
 }
 
 /* Runs interleaved across peers; medians per peer. */
@@ -813,44 +738,25 @@ static void print_sizes(void)
            "16 B size class), %.0f B for 24 B (GCBench node))\n",
            b8 - 8, b8, b16, b24);
     char line[512];
-    if (!python_ok || python_call("sizes", line, sizeof line) != 0) {
+    if (!cpython.ok ||
+        python_call(&cpython, "", "sizes", line, sizeof line) != 0) {
         printf("object header, CPython: n/a (peer not found)\n");
         return;
     }
-    double obj = field(line, "object"), nd = field(line, "node");
-    double basic = field(line, "node_basic");
+    double obj = python_field(&cpython, line, "object");
+    double nd = python_field(&cpython, line, "node");
+    double basic = python_field(&cpython, line, "node_basic");
     printf("object header, CPython: %.0f B untracked (sys.getsizeof(object()) "
            "= %.0f), %.0f B tracked: the node\n"
            "                        (2 slots) is %.0f B = %.0f B header + "
            "%.0f B GC head + 16 B slots (tracked=%.0f)\n",
            obj, obj, obj + nd - basic, nd, obj, nd - basic,
-           field(line, "tracked"));
+           python_field(&cpython, line, "tracked"));
 }
 
 /* ------------------------------------------------------------------------
  * Report
  */
-static size_t read_text(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? (size_t)n : 0] = '\0';
-    return n > 0 ? (size_t)n : 0;
-}
-
-static void print_cpu_model(void)
-{
-    static char buf[8192];
-    read_text("/proc/cpuinfo", buf, sizeof buf);
-    char *p = strstr(buf, "model name");
-    char *colon = p ? strchr(p, ':') : NULL;
-    int len = colon ? (int)strcspn(colon + 2, "\n") : 7;
-    printf("cpu:      %.*s, %ld online\n", len, colon ? colon + 2 : "unknown",
-           sysconf(_SC_NPROCESSORS_ONLN));
-}
-
 /* The file that holds the code at fn (memcpy: ISO C has no cast of a
    function pointer to void *). */
 static const char *library_of(void (*fn)(void))
@@ -866,32 +772,15 @@ static const char *library_of(void (*fn)(void))
 
 static void print_header(const bench_sizes *z, int quick)
 {
-    struct utsname u;
-    uname(&u);
     printf("bench_gc: rcgc objects and collector vs CPython, Boehm GC, "
-           "malloc/free%s\n",
-           quick ? "  [--quick: tiny sizes, numbers mean nothing]" : "");
-    printf("machine:  %s %s %s %s\n", u.sysname, u.nodename, u.release,
-           u.machine);
-    print_cpu_model();
+           "malloc/free%s\n", quick ? BENCH_QUICK_NOTE : "");
+    print_machine();
     unsigned gv = GC_get_version();
     printf("versions: rcgc %s, Boehm GC %u.%u.%u (%d extra marker threads), "
            "glibc %s; compiler %s\n",
            RC_VERSION, gv >> 16, (gv >> 8) & 0xff, gv & 0xff,
            GC_get_parallel(), gnu_get_libc_version(), __VERSION__);
-    char line[512];
-    python_ok = python_call("version", line, sizeof line) == 0;
-    const char *exe = python_ok ? strstr(line, " exe=") : NULL;
-    if (exe && exe[5]) {
-        snprintf(python_exe, sizeof python_exe, "%s", exe + 5);
-        line[exe - line] = '\0';
-    }
-    if (python_ok)
-        printf("          python: %s\n          (%s -I -S %s)\n", line,
-               python_exe, RC_BENCH_GC_PEER);
-    else
-        printf("peer CPython not found (skipped): %s -I -S %s failed\n",
-               RC_BENCH_PYTHON, RC_BENCH_GC_PEER);
+    python_start(&cpython, "\n          ", "");
     printf("served by: rc_new in %s, GC_malloc in %s, malloc in %s\n",
            library_of((void (*)(void))rc_new),
            library_of((void (*)(void))GC_malloc),
@@ -995,33 +884,17 @@ static void print_goals(const timing t[N_WORK])
                t[4].ns[P_RCGC], t[4].ns[P_MALLOC] * 1.10);
 }
 
-/* Is workload w among the tags on the command line (none: all)? */
-static int selected(const workload *w, char **tags, int ntags)
-{
-    for (int i = 0; i < ntags; i++)
-        if (strcmp(tags[i], w->tag) == 0)
-            return 1;
-    return ntags == 0;
-}
-
-static int usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s [--quick] [WORKLOAD...]\n"
-            "  WORKLOAD: 1 2 3 3b 4 4b (default: all)\n", argv0);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    char **tags = argv + 1 + quick;
-    int ntags = argc - 1 - quick;
+    char **tags;
+    int ntags;
+    int quick = parse_args(argc, argv, &tags, &ntags);
     for (int i = 0; i < ntags; i++) {
         size_t w = 0;
         while (w < N_WORK && strcmp(tags[i], workloads[w].tag) != 0)
             w++;
         if (w == N_WORK)
-            return usage(argv[0]);
+            return usage(argv[0], "WORKLOAD", "1 2 3 3b 4 4b");
     }
     const bench_sizes *z = quick ? &quick_sizes : &full_sizes;
     GC_INIT();
@@ -1030,7 +903,7 @@ int main(int argc, char **argv)
     timing t[N_WORK];
     memset(t, 0, sizeof t);
     for (size_t w = 0; w < N_WORK; w++) {
-        if (!selected(&workloads[w], tags, ntags))
+        if (!selected(workloads[w].tag, tags, ntags))
             continue;
         fflush(stdout);
         fprintf(stderr, "bench_gc: %s\n", workloads[w].name);

@@ -51,25 +51,18 @@
  *   profile) some of them only, e.g. `perf record -g bench_trace fp16`.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "bench_common.h"
 #include "rcgc.h"
 
-#ifndef RC_BENCH_PYTHON
-#define RC_BENCH_PYTHON "python3"
-#endif
-#ifndef RC_BENCH_TRACE_PEER
-#define RC_BENCH_TRACE_PEER "trace_peer.py"
+#ifndef RC_BENCH_PEER
+#define RC_BENCH_PEER "trace_peer.py"
 #endif
 
 #define NOINLINE __attribute__((noinline))
@@ -104,40 +97,8 @@ static const bench_sizes full_sizes = {2000000, 200000, 100000, 10000000,
 static const bench_sizes quick_sizes = {10000, 1000, 1000, 50000, 20000, 3, 1};
 
 /* ------------------------------------------------------------------------
- * Harness helpers
+ * Harness helpers (the rest are in bench_common.h)
  */
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_trace: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-/* The thread's CPU time: preemption on a shared machine does not count. */
-static uint64_t cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_RUNS];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    for (int i = 1; i < n; i++) /* insertion sort: n <= MAX_RUNS */
-        for (int j = i; j > 0 && s[j - 1] > s[j]; j--) {
-            double t = s[j];
-            s[j] = s[j - 1];
-            s[j - 1] = t;
-        }
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 static rc_heap *heap_open(void)
 {
     rc_heap *h = rc_heap_new(NULL);
@@ -356,51 +317,22 @@ static const char *const py_name[N_PY] = {"no tracing", "tracemalloc=1",
                                           "tracemalloc=25"};
 static const char *const py_flag[N_PY] = {"", "-X tracemalloc=1 ",
                                           "-X tracemalloc=25 "};
-static int python_ok;
-/* RC_BENCH_PYTHON until `version` names the executable behind it, so that
-   a wrapper (a pyenv shim) is not paid for in every run. */
-static char python_exe[1024] = RC_BENCH_PYTHON;
-
-/* Run trace_peer.py; its last line goes to line.  0 on success. */
-static int python_call(const char *flags, const char *args, char *line, size_t cap)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' -I -S %s'%s' %s", python_exe, flags,
-             RC_BENCH_TRACE_PEER, args);
-    fflush(NULL);
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    line[0] = '\0';
-    char buf[512];
-    while (fgets(buf, sizeof buf, f))
-        snprintf(line, cap, "%s", buf);
-    int status = pclose(f);
-    line[strcspn(line, "\n")] = '\0';
-    return status == 0 && line[0] ? 0 : -1;
-}
-
-static double field(const char *line, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "%s=", key);
-    const char *p = strstr(line, pat);
-    if (!p)
-        die("trace_peer.py: no %s in \"%s\"", key, line);
-    return strtod(p + strlen(pat), NULL);
-}
+/* trace_peer.py; its result lines are "key=value" fields. */
+static bench_python cpython = {RC_BENCH_PEER, "trace_peer.py", "", 0,
+                               RC_BENCH_PYTHON};
 
 static double python_run(int p, const bench_sizes *z)
 {
     char args[64], line[512];
     snprintf(args, sizeof args, "loop %zu", z->py_iters);
-    if (python_call(py_flag[p], args, line, sizeof line) != 0)
+    if (python_call(&cpython, py_flag[p], args, line, sizeof line) != 0)
         die("%s trace_peer.py %s failed", py_flag[p], args);
     int want = p == PY_OFF ? 0 : p == PY_TM1 ? 1 : 25;
-    if ((field(line, "tracing") != 0) != (want != 0) ||
-        (want && field(line, "frames") != want))
+    if ((python_field(&cpython, line, "tracing") != 0) != (want != 0) ||
+        (want && python_field(&cpython, line, "frames") != want))
         die("trace_peer.py: \"%s\" is not %s", line, py_name[p]);
-    return field(line, "ns") / field(line, "iters");
+    return python_field(&cpython, line, "ns") /
+           python_field(&cpython, line, "iters");
 }
 
 /* ------------------------------------------------------------------------
@@ -516,46 +448,14 @@ static mem_check check_memory(const bench_sizes *z)
 /* ------------------------------------------------------------------------
  * Report
  */
-static size_t read_text(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? (size_t)n : 0] = '\0';
-    return n > 0 ? (size_t)n : 0;
-}
-
 static void print_header(const bench_sizes *z, int quick)
 {
-    struct utsname u;
-    static char cpu[8192];
-    uname(&u);
     printf("bench_trace: allocation tracing overhead, rcgc vs CPython "
-           "tracemalloc%s\n",
-           quick ? "  [--quick: tiny sizes, numbers mean nothing]" : "");
-    printf("machine:  %s %s %s %s\n", u.sysname, u.nodename, u.release, u.machine);
-    read_text("/proc/cpuinfo", cpu, sizeof cpu);
-    char *p = strstr(cpu, "model name");
-    char *colon = p ? strchr(p, ':') : NULL;
-    int len = colon ? (int)strcspn(colon + 2, "\n") : 7;
-    printf("cpu:      %.*s, %ld online\n", len, colon ? colon + 2 : "unknown",
-           sysconf(_SC_NPROCESSORS_ONLN));
+           "tracemalloc%s\n", quick ? BENCH_QUICK_NOTE : "");
+    print_machine();
     printf("versions: rcgc %s, glibc %s; compiler %s\n", RC_VERSION,
            gnu_get_libc_version(), __VERSION__);
-    char line[512];
-    python_ok = python_call("", "version", line, sizeof line) == 0;
-    const char *exe = python_ok ? strstr(line, " exe=") : NULL;
-    if (exe && exe[5]) {
-        snprintf(python_exe, sizeof python_exe, "%s", exe + 5);
-        line[exe - line] = '\0';
-    }
-    if (python_ok)
-        printf("          python: %s (%s -I -S [-X tracemalloc=N] %s)\n", line,
-               python_exe, RC_BENCH_TRACE_PEER);
-    else
-        printf("peer CPython not found (skipped): %s -I -S %s failed\n",
-               RC_BENCH_PYTHON, RC_BENCH_TRACE_PEER);
+    python_start(&cpython, " ", "[-X tracemalloc=N] ");
     printf("loop:     %d frames deep (19 noinline links + bottom, frame pointers); "
            "per iteration\n          rc_new of a %zu B user type (tracked) + "
            "rc_mem_alloc(%d), both freed, except 1 pair in %d,\n          which "
@@ -663,32 +563,18 @@ static void print_goals(const results *r)
 /* ------------------------------------------------------------------------
  * Driver
  */
-static int selected(const char *tag, char **tags, int ntags)
-{
-    for (int i = 0; i < ntags; i++)
-        if (strcmp(tags[i], tag) == 0)
-            return 1;
-    return ntags == 0;
-}
-
-static int usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s [--quick] [MODE...]\n  MODE: untraced fp16 unwind16 "
-            "fp1 sampled cpython micro (default: all)\n", argv0);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    char **tags = argv + 1 + quick;
-    int ntags = argc - 1 - quick;
+    char **tags;
+    int ntags;
+    int quick = parse_args(argc, argv, &tags, &ntags);
     for (int i = 0; i < ntags; i++) {
         int ok = strcmp(tags[i], "cpython") == 0 || strcmp(tags[i], "micro") == 0;
         for (int m = 0; m < N_MODE; m++)
             ok |= strcmp(tags[i], modes[m].tag) == 0;
         if (!ok)
-            return usage(argv[0]);
+            return usage(argv[0], "MODE", "untraced fp16 unwind16 fp1 sampled "
+                         "cpython micro");
     }
     /* The untraced runs must be untraced, whatever the caller's environment. */
     unsetenv("RCGC_TRACE");
@@ -705,7 +591,7 @@ int main(int argc, char **argv)
     double py[N_PY][MAX_RUNS], mic[N_MICRO][2][MAX_RUNS];
     for (int m = 0; m < N_MODE; m++)
         r.ran[m] = selected(modes[m].tag, tags, ntags);
-    r.py_ran = python_ok && selected("cpython", tags, ntags);
+    r.py_ran = cpython.ok && selected("cpython", tags, ntags);
     r.micro_ran = selected("micro", tags, ntags);
     fprintf(stderr, "bench_trace: %d interleaved runs\n", z->runs);
     for (int run = 0; run < z->runs; run++) {

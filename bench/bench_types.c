@@ -54,25 +54,19 @@
  *   (bench_types --churn-child list|dict N is the child of (f).)
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <gnu/libc-version.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "rcgc.h"
 
-#ifndef RC_BENCH_PYTHON
-#define RC_BENCH_PYTHON "python3"
-#endif
-#ifndef RC_BENCH_TYPES_PEER
-#define RC_BENCH_TYPES_PEER "types_peer.py"
+#ifndef RC_BENCH_PEER
+#define RC_BENCH_PEER "types_peer.py"
 #endif
 
 /* ------------------------------------------------------------------------
@@ -94,37 +88,8 @@ static const bench_sizes quick_sizes = {10000, 10000, 10000, 3};
 #define CPY_SMALL_MAX 256
 
 /* ------------------------------------------------------------------------
- * Harness helpers
+ * Harness helpers (the rest are in bench_common.h)
  */
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_types: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double median(double *v, int n)
-{
-    for (int i = 1; i < n; i++) /* insertion sort: n <= MAX_RUNS */
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* p, or die naming h's last error (every constructor below goes here). */
 static void *must(rc_heap *h, void *p)
 {
@@ -335,41 +300,9 @@ static void *build_doc(rc_heap *h, size_t n, size_t *items)
 /* ------------------------------------------------------------------------
  * CPython, through types_peer.py
  */
-static int python_ok;  /* the peer answered `version` */
-/* The interpreter: RC_BENCH_PYTHON until `version` names the executable
-   behind it (sys.executable), so that a wrapper such as a pyenv shim is
-   not paid for in every run. */
-static char python_exe[1024] = RC_BENCH_PYTHON;
-
-/* Run types_peer.py with args; its last line goes to line.  0 on success. */
-static int python_call(const char *args, char *line, size_t cap)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' -I -S '%s' %s", python_exe,
-             RC_BENCH_TYPES_PEER, args);
-    fflush(NULL);
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    line[0] = '\0';
-    char buf[512];
-    while (fgets(buf, sizeof buf, f))
-        snprintf(line, cap, "%s", buf);
-    int status = pclose(f);
-    line[strcspn(line, "\n")] = '\0';
-    return status == 0 && line[0] ? 0 : -1;
-}
-
-/* The number after "key=" in line, or die. */
-static double field(const char *line, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, " %s=", key);
-    const char *p = strstr(line, pat);
-    if (!p)
-        die("types_peer.py: no %s in \"%s\"", key, line);
-    return strtod(p + strlen(pat), NULL);
-}
+/* types_peer.py; its result lines are " key=value" fields. */
+static bench_python cpython = {RC_BENCH_PEER, "types_peer.py", " ", 0,
+                               RC_BENCH_PYTHON};
 
 /* types_peer.py WORKLOAD N MODE, or die. */
 static void python_run(const char *what, size_t n, const char *mode,
@@ -377,7 +310,7 @@ static void python_run(const char *what, size_t n, const char *mode,
 {
     char args[128];
     snprintf(args, sizeof args, "%s %zu %s", what, n, mode);
-    if (python_call(args, line, cap) != 0)
+    if (python_call(&cpython, "", args, line, cap) != 0)
         die("types_peer.py %s failed", args);
 }
 
@@ -434,8 +367,9 @@ static run_result python_timed(const workload *w, size_t n)
 {
     char line[512];
     python_run(w->peer, n, "time", line, sizeof line);
-    return (run_result){field(line, "build_ns"), field(line, "drop_ns"),
-                        field(line, "items"), -1};
+    return (run_result){python_field(&cpython, line, "build_ns"),
+                        python_field(&cpython, line, "drop_ns"),
+                        python_field(&cpython, line, "items"), -1};
 }
 
 typedef struct type_share {
@@ -500,7 +434,7 @@ static timing time_workload(const workload *w, const bench_sizes *z)
     t.ran = 1;
     for (int r = 0; r < z->runs; r++)
         for (int p = 0; p < N_PEER; p++) {
-            if (p == P_PYTHON && !python_ok)
+            if (p == P_PYTHON && !cpython.ok)
                 continue;
             run_result s = p == P_RCGC ? rcgc_timed(w, z->items)
                                        : python_timed(w, z->items);
@@ -516,7 +450,7 @@ static timing time_workload(const workload *w, const bench_sizes *z)
                 gc[r] = s.gc_ns / 1e6;
         }
     for (int p = 0; p < N_PEER; p++) {
-        if (p == P_PYTHON && !python_ok)
+        if (p == P_PYTHON && !cpython.ok)
             continue;
         t.build[p] = median(build[p], z->runs);
         t.drop[p] = median(drop[p], z->runs);
@@ -524,15 +458,15 @@ static timing time_workload(const workload *w, const bench_sizes *z)
     }
     t.gc_ms = median(gc, z->runs);
     rcgc_memory(w, z->items, &t);
-    if (python_ok) {
+    if (cpython.ok) {
         char line[512];
         python_run(w->peer, z->items, "mem", line, sizeof line);
-        double items = field(line, "items");
+        double items = python_field(&cpython, line, "items");
         if (items != t.items)
             die("%s: CPython built %.0f items, rcgc %.0f", w->peer, items,
                 t.items);
-        t.traced = field(line, "traced") / items;
-        t.blocks = field(line, "blocks") / items;
+        t.traced = python_field(&cpython, line, "traced") / items;
+        t.blocks = python_field(&cpython, line, "blocks") / items;
     }
     return t;
 }
@@ -632,7 +566,8 @@ static churn_result churn_spawn(const char *kind, size_t n, int freelists)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !line[0])
         die("churn child (%s, free lists %s) failed", kind,
             freelists ? "on" : "off");
-    churn_result r = {field(line, "ns"), field(line, "parked")};
+    churn_result r = {python_field(&cpython, line, "ns"),
+                      python_field(&cpython, line, "parked")};
     if ((r.parked > 0) != (freelists != 0))
         die("churn %s: %.0f blocks parked with free lists %s: "
             "RCGC_NO_FREELISTS did not act", kind, r.parked,
@@ -658,17 +593,19 @@ static churn_timing time_churn(const bench_sizes *z)
         for (int k = 0; k < 2; k++) {
             v[k][F_ON][r] = churn_spawn(kinds[k], z->churn, 1).ns;
             v[k][F_OFF][r] = churn_spawn(kinds[k], z->churn, 0).ns;
-            if (python_ok) {
+            if (cpython.ok) {
                 char args[64], line[256];
                 snprintf(args, sizeof args, "churn %zu %s", z->churn, kinds[k]);
-                if (python_call(args, line, sizeof line) != 0)
+                if (python_call(&cpython, "", args, line, sizeof line) != 0)
                     die("types_peer.py %s failed", args);
-                v[k][F_PY][r] = field(line, "ns") / (double)z->churn;
+                v[k][F_PY][r] =
+                    python_field(&cpython, line, "ns") / (double)z->churn;
             }
         }
     for (int k = 0; k < 2; k++)
         for (int f = 0; f < N_F; f++)
-            t.ns[k][f] = f == F_PY && !python_ok ? -1 : median(v[k][f], z->runs);
+            t.ns[k][f] = f == F_PY && !cpython.ok ? -1
+                                                  : median(v[k][f], z->runs);
     return t;
 }
 
@@ -795,56 +732,18 @@ static int_timing time_small_ints(const bench_sizes *z)
 /* ------------------------------------------------------------------------
  * Report
  */
-static size_t read_text(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? (size_t)n : 0] = '\0';
-    return n > 0 ? (size_t)n : 0;
-}
-
-static void print_cpu_model(void)
-{
-    static char buf[8192];
-    read_text("/proc/cpuinfo", buf, sizeof buf);
-    char *p = strstr(buf, "model name");
-    char *colon = p ? strchr(p, ':') : NULL;
-    int len = colon ? (int)strcspn(colon + 2, "\n") : 7;
-    printf("cpu:      %.*s, %ld online\n", len, colon ? colon + 2 : "unknown",
-           sysconf(_SC_NPROCESSORS_ONLN));
-}
-
 static void print_header(const bench_sizes *z, int quick)
 {
-    struct utsname u;
-    uname(&u);
     printf("bench_types: rcgc built-in types (int, float, str, list, dict) "
-           "vs CPython%s\n",
-           quick ? "  [--quick: tiny sizes, numbers mean nothing]" : "");
-    printf("machine:  %s %s %s %s\n", u.sysname, u.nodename, u.release,
-           u.machine);
-    print_cpu_model();
+           "vs CPython%s\n", quick ? BENCH_QUICK_NOTE : "");
+    print_machine();
     double load[3];
     if (getloadavg(load, 3) == 3)
         printf("load:     %.2f %.2f %.2f (1, 5, 15 min) at the start\n",
                load[0], load[1], load[2]);
     printf("versions: rcgc %s, glibc %s; compiler %s\n", RC_VERSION,
            gnu_get_libc_version(), __VERSION__);
-    char line[512];
-    python_ok = python_call("version", line, sizeof line) == 0;
-    const char *exe = python_ok ? strstr(line, " exe=") : NULL;
-    if (exe && exe[5]) {
-        snprintf(python_exe, sizeof python_exe, "%s", exe + 5);
-        line[exe - line] = '\0';
-    }
-    if (python_ok)
-        printf("          python: %s\n          (%s -I -S %s)\n", line,
-               python_exe, RC_BENCH_TYPES_PEER);
-    else
-        printf("peer CPython not found (skipped): %s -I -S %s failed\n",
-               RC_BENCH_PYTHON, RC_BENCH_TYPES_PEER);
+    python_start(&cpython, "\n          ", "");
     const char *nofl = getenv("RCGC_NO_FREELISTS");
     if (nofl && *nofl)
         printf("note:     RCGC_NO_FREELISTS=%s is set: (a)-(e) run with "
@@ -1034,32 +933,16 @@ static void print_goals(const timing t[N_WORK], const churn_timing *c,
                c->ns[1][F_ON] / c->ns[1][F_OFF], 1.0);
 }
 
-/* Is tag among the tags on the command line (none: all)? */
-static int selected(const char *tag, char **tags, int ntags)
-{
-    for (int i = 0; i < ntags; i++)
-        if (strcmp(tags[i], tag) == 0)
-            return 1;
-    return ntags == 0;
-}
-
-static int usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s [--quick] [WORKLOAD...]\n"
-            "  WORKLOAD: a b c d e f g (default: all)\n", argv0);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--churn-child") == 0)
         return churn_child(argv[2], argv[3]);
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    char **tags = argv + 1 + quick;
-    int ntags = argc - 1 - quick;
+    char **tags;
+    int ntags;
+    int quick = parse_args(argc, argv, &tags, &ntags);
     for (int i = 0; i < ntags; i++)
         if (strlen(tags[i]) != 1 || tags[i][0] < 'a' || tags[i][0] > 'g')
-            return usage(argv[0]);
+            return usage(argv[0], "WORKLOAD", "a b c d e f g");
     const bench_sizes *z = quick ? &quick_sizes : &full_sizes;
     print_header(z, quick);
     timing t[N_WORK];
@@ -1087,8 +970,8 @@ int main(int argc, char **argv)
     for (size_t w = 0; w < N_WORK; w++)
         have_mem |= t[w].ran;
     if (have_mem) {
-        print_memory(t, python_ok);
-        print_times(t, z->runs, python_ok);
+        print_memory(t, cpython.ok);
+        print_times(t, z->runs, cpython.ok);
     }
     if (c.ran)
         print_churn(&c, z->runs);
@@ -1097,6 +980,6 @@ int main(int argc, char **argv)
     if (quick)
         printf("goals not judged in --quick mode\n");
     else
-        print_goals(t, &c, python_ok);
+        print_goals(t, &c, cpython.ok);
     return 0;
 }
