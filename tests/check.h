@@ -1,14 +1,17 @@
 /*
- * check.h — the tests' few helpers: CHECK, a seeded PRNG, and a page
- * source that counts what it hands out so a test can prove nothing leaked.
+ * check.h — the tests' few helpers: CHECK, a seeded PRNG, a page source
+ * that counts what it hands out so a test can prove nothing leaked, heaps
+ * with a setting or two changed, the fault sweep, and an abort that exits.
  */
 #ifndef RC_TEST_CHECK_H
 #define RC_TEST_CHECK_H
 
 #include "rcgc.h"
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHECK(c)                                                             \
     do {                                                                     \
@@ -64,6 +67,94 @@ static inline rc_config counting_config(counting_source *c)
     cfg.pages.purge = rc_page_mmap_purge;
     cfg.pages.ctx = c;
     return cfg;
+}
+
+/* A heap on the default configuration but for these (never NULL). */
+enum {
+    HEAP_DEBUG = 1, /* the debug allocator: fills, guards, misuse checks */
+    HEAP_QUIET = 2, /* no automatic collection: counts are exact */
+};
+static inline rc_heap *test_heap(unsigned flags)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.debug = (flags & HEAP_DEBUG) != 0;
+    cfg.gc_disabled = (flags & HEAP_QUIET) != 0;
+    rc_heap *h = rc_heap_new(&cfg);
+    CHECK(h);
+    return h;
+}
+
+/* Blocks live on the heap (objects and raw blocks). */
+static inline size_t heap_live_blocks(const rc_heap *h)
+{
+    rc_alloc_stats st;
+    rc_alloc_stats_get(h, &st);
+    return st.small_blocks + st.large_blocks + st.huge_blocks;
+}
+
+/* ---- The fault sweep (SQLite's) ---------------------------------------------
+ * For nth = 1, 2, 3, ...: a fresh heap over a counting source; warm_up
+ * (NULL: none) makes what a heap makes once and returns the live blocks
+ * then; the nth page request is set to fail and the workload runs,
+ * returning how many of its calls failed.  armed (NULL: none) checks the
+ * heap with the failure still set, given those failures and its stats.
+ * The failure is then cleared; with still_works, the sweep checks that a
+ * failed call means a refused page (a refused page may cost nothing
+ * visible: a collection's work list, an allocation retried after the
+ * emergency collection), still_works shows the heap works, and after a
+ * full collection (reaping zombies, emptying the free lists) exactly the
+ * warm-up's blocks are live.  Each heap is freed and the source must have
+ * every byte back.  Stops after the first run in which no page request
+ * failed; returns the failure points swept. */
+typedef struct fault_sweep {
+    size_t (*warm_up)(rc_heap *h);
+    int (*workload)(rc_heap *h);
+    void (*armed)(rc_heap *h, int failures, const rc_alloc_stats *s);
+    void (*still_works)(rc_heap *h);
+} fault_sweep;
+
+static inline unsigned long run_fault_sweep(const fault_sweep *fs)
+{
+    unsigned long nth;
+    for (nth = 1;; nth++) {
+        counting_source src = {0};
+        rc_config cfg = counting_config(&src);
+        rc_heap *h = rc_heap_new(&cfg);
+        CHECK(h);
+        size_t base = fs->warm_up ? fs->warm_up(h) : 0;
+        rc_heap_fail_page_request(h, nth);
+        int failures = fs->workload(h);
+        rc_alloc_stats s;
+        rc_alloc_stats_get(h, &s);
+        if (fs->armed)
+            fs->armed(h, failures, &s);
+        rc_heap_fail_page_request(h, 0); /* the checks below must not fail */
+        if (fs->still_works) {
+            CHECK(failures == 0 || s.page_failures > 0);
+            fs->still_works(h);
+            rc_collect(h, -1);
+            CHECK(heap_live_blocks(h) == base); /* nothing leaked */
+        }
+        rc_heap_free(h);
+        CHECK(src.live_bytes == 0 && src.live_regions == 0);
+        if (s.page_failures == 0)
+            break;
+    }
+    return nth - 1;
+}
+
+/* The heap aborts after its message; CTest counts a signal as a failure
+   whatever the output, so turn an abort into exit status 3. */
+static inline void abort_exit3(int sig)
+{
+    (void)sig;
+    _exit(3);
+}
+
+static inline void exit_on_abort(void)
+{
+    signal(SIGABRT, abort_exit3);
 }
 
 #endif

@@ -37,6 +37,12 @@ static inline int expect_status(const char *prog)
     return expect_failures != 0;
 }
 
+/* A heap without automatic collection: the counts of a test are exact. */
+static inline rc_heap *quiet_heap(void)
+{
+    return test_heap(HEAP_QUIET);
+}
+
 #define NODE_LIVE 0x4C495645u /* magic while alive */
 #define NODE_DEAD 0x44454144u /* magic after destroy */
 #define TEST_UNUSED __attribute__((unused))

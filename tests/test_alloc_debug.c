@@ -6,19 +6,6 @@
  */
 #include "check.h"
 
-#include <signal.h>
-#include <unistd.h>
-
-static rc_heap *debug_heap(void)
-{
-    rc_config cfg;
-    rc_config_init(&cfg);
-    cfg.debug = 1;
-    rc_heap *h = rc_heap_new(&cfg);
-    CHECK(h);
-    return h;
-}
-
 static void clean(rc_heap *h)
 {
     void *p[200];
@@ -46,20 +33,12 @@ static void clean(rc_heap *h)
     printf("clean: ok\n");
 }
 
-/* The heap aborts after its message; CTest counts a signal as a failure
-   whatever the output, so turn the abort into an ordinary exit status. */
-static void on_abort(int sig)
-{
-    (void)sig;
-    _exit(3);
-}
-
 int main(int argc, char **argv)
 {
     CHECK(argc == 2);
-    signal(SIGABRT, on_abort);
+    exit_on_abort(); /* the heap aborts after its message */
     const char *what = argv[1];
-    rc_heap *h = debug_heap();
+    rc_heap *h = test_heap(HEAP_DEBUG);
     if (!strcmp(what, "overflow_traced"))
         CHECK(rc_trace_start(h, 4) == 0);
     unsigned char *p = rc_mem_alloc(h, 40);

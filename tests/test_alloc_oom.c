@@ -44,30 +44,21 @@ static int workload(rc_heap *h)
     return failures;
 }
 
+/* With the failure still set: everything was freed, a call failed exactly
+   when a page was refused, and after a failure the heap still works. */
+static void armed(rc_heap *h, int failures, const rc_alloc_stats *s)
+{
+    CHECK(s->small_blocks == 0 && s->large_blocks == 0 && s->huge_blocks == 0);
+    CHECK((failures > 0) == (s->page_failures > 0));
+    void *p = rc_mem_alloc(h, 100);
+    CHECK(p);
+    rc_mem_free(h, p);
+}
+
 int main(void)
 {
-    unsigned long nth;
-    for (nth = 1;; nth++) {
-        counting_source src = {0};
-        rc_config cfg = counting_config(&src);
-        rc_heap *h = rc_heap_new(&cfg);
-        CHECK(h);
-        rc_heap_fail_page_request(h, nth);
-        int failures = workload(h);
-        rc_alloc_stats s;
-        rc_alloc_stats_get(h, &s);
-        CHECK(s.small_blocks == 0 && s.large_blocks == 0 && s.huge_blocks == 0);
-        CHECK((failures > 0) == (s.page_failures > 0));
-        /* After a failure the heap still works. */
-        void *p = rc_mem_alloc(h, 100);
-        CHECK(p);
-        rc_mem_free(h, p);
-        rc_heap_free(h);
-        CHECK(src.live_bytes == 0 && src.live_regions == 0);
-        if (s.page_failures == 0)
-            break;
-    }
-    CHECK(nth > 10); /* the workload really asks for pages */
-    printf("test_alloc_oom: ok, swept %lu failure points\n", nth - 1);
+    unsigned long swept = run_fault_sweep(&(fault_sweep){.workload = workload, .armed = armed});
+    CHECK(swept >= 10); /* the workload really asks for pages */
+    printf("test_alloc_oom: ok, swept %lu failure points\n", swept);
     return 0;
 }

@@ -11,13 +11,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-static size_t live_blocks(const rc_heap *h)
-{
-    rc_alloc_stats st;
-    rc_alloc_stats_get(h, &st);
-    return st.small_blocks + st.large_blocks + st.huge_blocks;
-}
-
 static bool freelists_on(void)
 {
     const char *v = getenv("RCGC_NO_FREELISTS");
@@ -452,8 +445,8 @@ static void test_cycles(void)
         CHECK_VALID(h);
         rc_collect(h, -1); /* also empties the free lists */
         if (round == 0) /* the types state, type records, weakref table */
-            base = live_blocks(h);
-        CHECK(live_blocks(h) == base);
+            base = heap_live_blocks(h);
+        CHECK(heap_live_blocks(h) == base);
     }
     rc_heap_free(h);
 }
@@ -475,16 +468,16 @@ static void test_freelist(void)
     /* a big table is not kept */
     for (int64_t i = 0; i < 100; i++)
         CHECK(set_ii(h, again, i, i) == 0);
-    size_t with_table = live_blocks(h);
+    size_t with_table = heap_live_blocks(h);
     rc_decref(again);
-    CHECK(live_blocks(h) == with_table - 1);
+    CHECK(heap_live_blocks(h) == with_table - 1);
     void *third = rc_dict(h);
     CHECK(third == d && rc_dict_len(third) == 0 && set_ii(h, third, 3, 4) == 0);
     rc_decref(third);
     CHECK_VALID(h);
-    size_t parked = live_blocks(h);
+    size_t parked = heap_live_blocks(h);
     rc_freelists_clear(h);
-    CHECK(live_blocks(h) == parked - 2); /* the dict and its small table */
+    CHECK(heap_live_blocks(h) == parked - 2); /* the dict and its small table */
     CHECK_VALID(h);
     rc_heap_free(h);
 }
@@ -548,38 +541,29 @@ static size_t warm_up(rc_heap *h)
     rc_decref(c);
     rc_decref(x);
     rc_freelists_clear(h);
-    return live_blocks(h);
+    return heap_live_blocks(h);
+}
+
+static int oom_run(rc_heap *h)
+{
+    return oom_workload(h, 60000);
+}
+
+/* After the sweep's run: a dict still works (and refuses itself as a key). */
+static void still_works(rc_heap *h)
+{
+    void *d = rc_dict(h);
+    CHECK(d && rc_dict_set(d, d, d) == -1 && rc_last_error(h) == RC_EUNHASHABLE);
+    rc_decref(d);
 }
 
 static void test_oom(void)
 {
-    unsigned long nth;
-    for (nth = 1;; nth++) {
-        counting_source src = {0};
-        rc_config cfg = counting_config(&src);
-        rc_heap *h = rc_heap_new(&cfg);
-        CHECK(h);
-        size_t base = warm_up(h);
-        rc_heap_fail_page_request(h, nth);
-        int failures = oom_workload(h, 60000);
-        rc_alloc_stats st;
-        rc_alloc_stats_get(h, &st);
-        rc_heap_fail_page_request(h, 0); /* the checks below must not fail */
-        /* a refused page may cost nothing visible (a collection's work
-           list, an allocation retried after the emergency collection) */
-        CHECK(failures == 0 || st.page_failures > 0);
-        void *d = rc_dict(h);
-        CHECK(d && rc_dict_set(d, d, d) == -1 && rc_last_error(h) == RC_EUNHASHABLE);
-        rc_decref(d);
-        rc_collect(h, -1); /* reaps zombies, empties the free lists */
-        CHECK(live_blocks(h) == base); /* nothing leaked */
-        rc_heap_free(h);
-        CHECK(src.live_bytes == 0 && src.live_regions == 0);
-        if (st.page_failures == 0)
-            break;
-    }
-    CHECK(nth > 5);
-    printf("test_dict: oom sweep over %lu failure points\n", nth - 1);
+    unsigned long swept =
+        run_fault_sweep(&(fault_sweep){.warm_up = warm_up, .workload = oom_run,
+                                       .still_works = still_works});
+    CHECK(swept >= 5);
+    printf("test_dict: oom sweep over %lu failure points\n", swept);
 }
 
 int main(void)

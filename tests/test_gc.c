@@ -11,17 +11,6 @@
 
 #include <unistd.h>
 
-/* A heap without automatic collection: the counts below are exact. */
-static rc_heap *quiet_heap(void)
-{
-    rc_config cfg;
-    rc_config_init(&cfg);
-    cfg.gc_disabled = 1;
-    rc_heap *h = rc_heap_new(&cfg);
-    CHECK(h);
-    return h;
-}
-
 static rc_gc_stats stats(const rc_heap *h)
 {
     rc_gc_stats s;

@@ -10,14 +10,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-/* Blocks live on the heap (objects and raw blocks). */
-static size_t live_blocks(const rc_heap *h)
-{
-    rc_alloc_stats st;
-    rc_alloc_stats_get(h, &st);
-    return st.small_blocks + st.large_blocks + st.huge_blocks;
-}
-
 static bool freelists_on(void)
 {
     const char *v = getenv("RCGC_NO_FREELISTS");
@@ -361,7 +353,7 @@ static void test_cycles(void)
     rc_decref(w);
     rc_decref(wi);
     rc_freelists_clear(h);
-    size_t base = live_blocks(h);
+    size_t base = heap_live_blocks(h);
     for (int round = 0; round < 3; round++) {
         void *a = rc_list(h), *b = rc_list(h);
         void *x = rc_int(h, 123456);
@@ -393,7 +385,7 @@ static void test_cycles(void)
     rc_gc_stats gs;
     rc_gc_stats_get(h, &gs);
     CHECK(gs.tracked[0] + gs.tracked[1] + gs.tracked[2] == 0);
-    CHECK(live_blocks(h) == base);
+    CHECK(heap_live_blocks(h) == base);
     rc_heap_free(h);
 }
 
@@ -417,7 +409,7 @@ static void test_freelist(void)
     CHECK_VALID(h);
 
     /* at most RCI_FREELIST_MAX (80) are kept; clearing frees them all */
-    size_t before = live_blocks(h);
+    size_t before = heap_live_blocks(h);
     void *many[100];
     for (int i = 0; i < 100; i++) {
         many[i] = rc_list(h);
@@ -428,13 +420,13 @@ static void test_freelist(void)
     CHECK(rc_refcount(x) == 1);
     CHECK_VALID(h);
     rc_freelists_clear(h);
-    CHECK(live_blocks(h) < before);
+    CHECK(heap_live_blocks(h) < before);
     /* a big array is not kept by a parked list */
     void *big = rc_list(h);
     CHECK(rc_list_reserve(big, 1000) == 0);
-    size_t with_array = live_blocks(h);
+    size_t with_array = heap_live_blocks(h);
     rc_decref(big);
-    CHECK(live_blocks(h) == with_array - 1);
+    CHECK(heap_live_blocks(h) == with_array - 1);
     rc_decref(x);
     CHECK_VALID(h);
     rc_heap_free(h);
@@ -512,39 +504,29 @@ static size_t warm_up(rc_heap *h)
     rc_decref(c);
     rc_decref(x);
     rc_freelists_clear(h);
-    return live_blocks(h);
+    return heap_live_blocks(h);
+}
+
+static int oom_run(rc_heap *h)
+{
+    return oom_workload(h, 150000);
+}
+
+/* After the sweep's run: a list (in a cycle through itself) still works. */
+static void still_works(rc_heap *h)
+{
+    void *l = rc_list(h);
+    CHECK(l && rc_list_append(l, l) == 0);
+    rc_decref(l);
 }
 
 static void test_oom(void)
 {
-    unsigned long nth;
-    for (nth = 1;; nth++) {
-        counting_source src = {0};
-        rc_config cfg = counting_config(&src);
-        rc_heap *h = rc_heap_new(&cfg);
-        CHECK(h);
-        size_t base = warm_up(h);
-        rc_heap_fail_page_request(h, nth);
-        int failures = oom_workload(h, 150000);
-        rc_alloc_stats s;
-        rc_alloc_stats_get(h, &s);
-        rc_heap_fail_page_request(h, 0); /* the checks below must not fail */
-        /* a refused page may cost nothing visible (a collection's work
-           list, an allocation retried after the emergency collection) */
-        CHECK(failures == 0 || s.page_failures > 0);
-        /* the heap still works */
-        void *l = rc_list(h);
-        CHECK(l && rc_list_append(l, l) == 0);
-        rc_decref(l);
-        rc_collect(h, -1); /* reaps zombies, empties the free lists */
-        CHECK(live_blocks(h) == base); /* nothing leaked */
-        rc_heap_free(h);
-        CHECK(src.live_bytes == 0 && src.live_regions == 0);
-        if (s.page_failures == 0)
-            break;
-    }
-    CHECK(nth > 5);
-    printf("test_list: oom sweep over %lu failure points\n", nth - 1);
+    unsigned long swept =
+        run_fault_sweep(&(fault_sweep){.warm_up = warm_up, .workload = oom_run,
+                                       .still_works = still_works});
+    CHECK(swept >= 5);
+    printf("test_list: oom sweep over %lu failure points\n", swept);
 }
 
 int main(void)

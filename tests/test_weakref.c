@@ -8,16 +8,6 @@
  */
 #include "node.h"
 
-static rc_heap *quiet_heap(void)
-{
-    rc_config cfg;
-    rc_config_init(&cfg);
-    cfg.gc_disabled = 1;
-    rc_heap *h = rc_heap_new(&cfg);
-    CHECK(h);
-    return h;
-}
-
 /* Callbacks record (weakref, data) in order; each checks it was cleared. */
 typedef struct call {
     rc_weakref *w;

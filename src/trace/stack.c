@@ -28,16 +28,17 @@
 
 static _Thread_local uintptr_t stack_lo, stack_hi;
 
-static void find_bounds(void)
+void rct_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
     pthread_attr_t attr;
     void *addr;
     size_t size;
+    *lo = *hi = 0;
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
         return;
     if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-        stack_lo = (uintptr_t)addr;
-        stack_hi = (uintptr_t)addr + size;
+        *lo = (uintptr_t)addr;
+        *hi = (uintptr_t)addr + size;
     }
     pthread_attr_destroy(&attr);
 }
@@ -45,7 +46,7 @@ static void find_bounds(void)
 __attribute__((noinline)) size_t rct_capture_fp(void **frames, size_t max, size_t skip)
 {
     if (!stack_hi)
-        find_bounds();
+        rct_stack_bounds(&stack_lo, &stack_hi);
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
     size_t n = 0;
     while (n < max) {

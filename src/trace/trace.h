@@ -50,6 +50,10 @@ RCT_HIDDEN size_t rct_capture_fp(void **frames, size_t max, size_t skip);
 RCT_HIDDEN size_t rct_capture_unwind(void **frames, size_t max, size_t skip);
 /* rct_capture_fp, or rct_capture_unwind when RCGC_UNWIND=libunwind. */
 RCT_HIDDEN rct_capture_fn rct_capture_default(void);
+/* The calling thread's stack, [*lo, *hi); both 0 if unknown.  Asks
+   pthread_getattr_np, which may allocate (the preload shim calls it with
+   its reentrancy guard set, never on its hot path). */
+RCT_HIDDEN void rct_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 
 /* ---- stacks.c: each distinct stack stored once ------------------------------ */
 typedef struct rct_stacks rct_stacks;

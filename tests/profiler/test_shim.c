@@ -273,6 +273,13 @@ static void child_exit_race(void)
     exit(0);
 }
 
+/* Wait for a forked child, which must have exited with status 0. */
+static void wait_clean(pid_t pid)
+{
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* fork while other threads allocate: the child (with %p) writes its own. */
 static void child_fork_threads(void)
 {
@@ -287,8 +294,7 @@ static void child_fork_threads(void)
             g_kept[1] = site_in_child();
             _exit(0);
         }
-        int st;
-        CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        wait_clean(pid);
     }
     exit(0);
 }
@@ -309,8 +315,7 @@ static void child_fork(void)
         g_kept[1] = site_in_child();
         exit(0);
     }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    wait_clean(pid);
     g_kept[2] = site_in_parent();
     printf("child %d\n", (int)pid);
 }
@@ -336,8 +341,7 @@ static void child_fork_exec(void)
     CHECK(pid >= 0);
     if (pid == 0)
         exec_self("exec_target");
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    wait_clean(pid);
 }
 
 /* ---- dlopen ---- */
@@ -837,18 +841,31 @@ static void capture_path(char *out, size_t cap_len, const char *name)
     snprintf(out, cap_len, "%s/%s", dir, name);
 }
 
+/* Run a scenario under the shim, recording into dir/name (extra: one more
+   VAR=value, or NULL); check its exit status, read the capture back and
+   check what every capture holds.  r (if not NULL) gets the run. */
+static captured *record(const char *scenario, const char *name, const char *extra,
+                        int status, run *r)
+{
+    char path[512];
+    capture_path(path, sizeof path, name);
+    run got = run_child(scenario, path, extra, true, 0);
+    CHECK(got.status == status);
+    captured *c = read_capture(path);
+    check_common(c, status);
+    if (r)
+        *r = got;
+    return c;
+}
+
 /* ---- The checks, one per scenario ---- */
 
 static void check_family(const char *extra)
 {
-    char path[512];
-    capture_path(path, sizeof path, "family.cap");
-    run plain = run_child("family", NULL, NULL, false, 0);
-    run r = run_child("family", path, extra, true, 0);
-    CHECK(r.status == 0 && plain.status == 0);
+    run plain = run_child("family", NULL, NULL, false, 0), r;
+    CHECK(plain.status == 0);
+    captured *c = record("family", "family.cap", extra, 0, &r);
     CHECK(strcmp(r.out, plain.out) == 0 && strcmp(r.out, "family done\n") == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
     CHECK(c->hdr.pid == (uint32_t)r.pid);
     EXPECT_SITE(c, "site_malloc", 10, 1000, 10);
     EXPECT_SITE(c, "site_calloc", 5, 1000, 5);
@@ -890,12 +907,7 @@ static void test_unwind(void)
 
 static void check_leaks(const char *scenario)
 {
-    char path[512];
-    capture_path(path, sizeof path, "leaks.cap");
-    run r = run_child(scenario, path, NULL, true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    captured *c = record(scenario, "leaks.cap", NULL, 0, NULL);
     struct {
         const char *site;
         size_t n, reachable, indirect, definite;
@@ -927,12 +939,8 @@ static void test_leaks(void)
 
 static void test_huge(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "huge.cap");
-    run r = run_child("huge", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    run r;
+    captured *c = record("huge", "huge.cap", NULL, 0, &r);
     if (strcmp(r.out, "huge\n") == 0) {
         EXPECT_SITE(c, "site_huge", 1, (uint64_t)5 << 30, 0);
         CHECK(stats_of(c, "site_huge").leak[RCC_REACHABLE] == 1);
@@ -943,17 +951,12 @@ static void test_huge(void)
 
 static void test_exits(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "exit.cap");
     struct {
         const char *scenario;
         int status;
     } cases[] = {{"exit3", 3}, {"exit_call", 5}, {"exit_now", 7}};
     for (size_t i = 0; i < 3; i++) {
-        run r = run_child(cases[i].scenario, path, NULL, true, 0);
-        CHECK(r.status == cases[i].status);
-        captured *c = read_capture(path);
-        check_common(c, cases[i].status);
+        captured *c = record(cases[i].scenario, "exit.cap", NULL, cases[i].status, NULL);
         if (cases[i].status != 3)
             EXPECT_SITE(c, "site_kept", 1, 10, 0);
         free_capture(c);
@@ -962,12 +965,7 @@ static void test_exits(void)
 
 static void test_threads(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "threads.cap");
-    run r = run_child("threads", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    captured *c = record("threads", "threads.cap", NULL, 0, NULL);
     site_stats s = stats_of(c, "site_thread_alloc");
     uint64_t bytes = 0;
     for (int t = 0; t < THREADS; t++)
@@ -981,12 +979,7 @@ static void test_threads(void)
 
 static void test_churn(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "churn.cap");
-    run r = run_child("churn", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    captured *c = record("churn", "churn.cap", NULL, 0, NULL);
     EXPECT_SITE(c, "site_malloc", 400 * 50, 400 * 50 * 24, 400 * 50);
     EXPECT_SITE(c, "site_thread_alloc", 400, 400 * 40, 400);
     free_capture(c);
@@ -1020,6 +1013,14 @@ static int list_files(const char *prefix, char names[][256], int max)
     return n;
 }
 
+/* The forking parent's capture: its own blocks, none of its child's. */
+static void expect_fork_parent(const captured *c)
+{
+    EXPECT_SITE(c, "site_before_fork", 1, 111, 0);
+    EXPECT_SITE(c, "site_in_parent", 1, 333, 0);
+    EXPECT_SITE(c, "site_in_child", 0, 0, 0);
+}
+
 static void test_fork(void)
 {
     char path[512], file[600];
@@ -1033,9 +1034,7 @@ static void test_fork(void)
     captured *c = read_capture(file);
     check_common(c, 0);
     CHECK(c->hdr.pid == (uint32_t)r.pid);
-    EXPECT_SITE(c, "site_before_fork", 1, 111, 0);
-    EXPECT_SITE(c, "site_in_parent", 1, 333, 0);
-    EXPECT_SITE(c, "site_in_child", 0, 0, 0);
+    expect_fork_parent(c);
     free_capture(c);
     /* the child's own, under its pid: nothing inherited */
     snprintf(file, sizeof file, "%s/fork.%d.cap", dir, child_pid);
@@ -1049,14 +1048,8 @@ static void test_fork(void)
     free_capture(c);
 
     /* without %p the child records nothing and leaves the file alone */
-    capture_path(path, sizeof path, "nofork.cap");
-    r = run_child("fork_nopid", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    c = read_capture(path);
-    check_common(c, 0);
-    EXPECT_SITE(c, "site_before_fork", 1, 111, 0);
-    EXPECT_SITE(c, "site_in_parent", 1, 333, 0);
-    EXPECT_SITE(c, "site_in_child", 0, 0, 0);
+    c = record("fork_nopid", "nofork.cap", NULL, 0, NULL);
+    expect_fork_parent(c);
     free_capture(c);
     char names[8][256];
     CHECK(list_files("nofork", names, 8) == 1);
@@ -1087,27 +1080,20 @@ static void test_fork_threads(void)
 
 static void test_exec(void)
 {
-    char path[512];
     /* exec keeps the pid: the new image takes the capture over */
-    capture_path(path, sizeof path, "exec.cap");
-    run r = run_child("exec", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    run r;
+    captured *c = record("exec", "exec.cap", NULL, 0, &r);
     CHECK(c->hdr.pid == (uint32_t)r.pid);
     EXPECT_SITE(c, "site_exec_target", 1, 444, 0);
     EXPECT_SITE(c, "site_exec_before", 0, 0, 0);
     free_capture(c);
     /* a fork child that execs does not clobber its parent's capture */
-    capture_path(path, sizeof path, "forkexec.cap");
-    r = run_child("fork_exec", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    c = read_capture(path);
-    check_common(c, 0);
+    c = record("fork_exec", "forkexec.cap", NULL, 0, NULL);
     EXPECT_SITE(c, "site_in_parent", 1, 333, 0);
     EXPECT_SITE(c, "site_exec_target", 0, 0, 0);
     free_capture(c);
     /* with %p it writes its own */
+    char path[512];
     capture_path(path, sizeof path, "fe.%p.cap");
     r = run_child("fork_exec", path, NULL, true, 0);
     CHECK(r.status == 0);
@@ -1117,12 +1103,7 @@ static void test_exec(void)
 
 static void test_dlopen(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "dlopen.cap");
-    run r = run_child("dlopen", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    captured *c = record("dlopen", "dlopen.cap", NULL, 0, NULL);
     const alloc *a = NULL;
     for (size_t i = 0; i < c->na; i++)
         if (c->a[i].size == 4321)
@@ -1138,12 +1119,7 @@ static void test_dlopen(void)
 
 static void test_peak(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "peak.cap");
-    run r = run_child("peak", path, NULL, true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    captured *c = record("peak", "peak.cap", NULL, 0, NULL);
     EXPECT_SITE(c, "site_big", 1500, 1500000, 1500);
     CHECK(c->peak == c->replay_peak && c->peak >= 1000000 && c->peak < 1100000);
     CHECK(c->samples >= 3 && c->max_rss > 1000000);
@@ -1154,12 +1130,7 @@ static void test_peak(void)
 
 static void test_sample(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "sample.cap");
-    run r = run_child("sample", path, "RCGC_SAMPLE_BYTES=4096", true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    captured *c = record("sample", "sample.cap", "RCGC_SAMPLE_BYTES=4096", 0, NULL);
     site_stats s = stats_of(c, "site_sampled");
     double total = 200000.0 * 64, weight = 64 / -expm1(-64 / 4096.0);
     /* about total / 4096 samples (3125), each standing for `weight` bytes */
@@ -1171,12 +1142,7 @@ static void test_sample(void)
 
 static void test_frames(void)
 {
-    char path[512];
-    capture_path(path, sizeof path, "frames.cap");
-    run r = run_child("frames", path, "RCGC_NATIVE_FRAMES=3", true, 0);
-    CHECK(r.status == 0);
-    captured *c = read_capture(path);
-    check_common(c, 0);
+    captured *c = record("frames", "frames.cap", "RCGC_NATIVE_FRAMES=3", 0, NULL);
     for (size_t i = 0; i < c->na; i++)
         CHECK(depth_of(c, c->a[i].stack) <= 3);
     const alloc *a = first_at(c, "site_malloc");

@@ -122,7 +122,7 @@ static uint32_t file_header_check(const uint8_t *h)
     return crc(c, sizeof c);
 }
 
-static int write_all(int fd, const void *buf, size_t n)
+int rcc_write_all(int fd, const void *buf, size_t n)
 {
     const char *p = buf;
     while (n) {
@@ -165,7 +165,7 @@ int rcc_write_header(int fd, uint32_t pid, uint64_t start_realtime_ns)
     put64(h + 16, start_realtime_ns);
     put32(h + 24, pid);
     put32(h + 28, file_header_check(h));
-    return write_all(fd, h, sizeof h);
+    return rcc_write_all(fd, h, sizeof h);
 }
 
 rcc_writer *rcc_writer_new(const rcc_writer_options *o)
@@ -194,7 +194,7 @@ rcc_writer *rcc_writer_new(const rcc_writer_options *o)
 
 static int fd_sink(void *ctx, const void *chunk, size_t len)
 {
-    return write_all(((rcc_writer *)ctx)->fd, chunk, len);
+    return rcc_write_all(((rcc_writer *)ctx)->fd, chunk, len);
 }
 
 rcc_writer *rcc_writer_open(int fd, uint32_t pid)

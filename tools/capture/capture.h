@@ -99,6 +99,9 @@ typedef struct rcc_writer_options {
 #define RCC_DEFAULT_LEVEL 1
 /* The 64-byte file header.  0, or -1 on a write error. */
 int rcc_write_header(int fd, uint32_t pid, uint64_t start_realtime_ns);
+/* Write all n bytes to fd, going on after short writes and EINTR.  0, or -1
+   on a write error.  Allocates nothing (the shim appends chunks with it). */
+int rcc_write_all(int fd, const void *buf, size_t n);
 /* A writer without a header of its own.  NULL when out of memory. */
 rcc_writer *rcc_writer_new(const rcc_writer_options *o);
 /* Bytes of records waiting in the current chunk. */

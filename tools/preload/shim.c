@@ -341,21 +341,6 @@ static uint64_t mono_us(void)
 
 /* ---- File appends ------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* With the lock held: append, if the fd is still our file (a program may
    close every fd and open something else under the same number). */
 static int append(const void *chunk, size_t len)
@@ -366,7 +351,7 @@ static int append(const void *chunk, size_t len)
         atomic_store(&g.mode, OFF); /* the capture ends here, unfinished */
         return -1;
     }
-    return write_all(g.fd, chunk, len);
+    return rcc_write_all(g.fd, chunk, len);
 }
 
 /* The meta writer's sink: called with the lock held. */
@@ -726,22 +711,6 @@ static uint64_t sample(tstate *t, size_t size)
 
 static TLS tstate *self;
 
-/* The calling thread's stack bounds; 0, 0 if unknown. */
-static void find_stack(uintptr_t *lo, uintptr_t *hi)
-{
-    pthread_attr_t attr;
-    void *addr;
-    size_t size;
-    *lo = *hi = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-        *lo = (uintptr_t)addr;
-        *hi = (uintptr_t)addr + size;
-    }
-    pthread_attr_destroy(&attr);
-}
-
 /* The calling thread's state, made or reused; NULL when out of memory. */
 static NOINLINE tstate *attach(void)
 {
@@ -769,7 +738,7 @@ static NOINLINE tstate *attach(void)
     unlock(cancel);
     if (!t)
         return NULL;
-    find_stack(&t->stack_lo, &t->stack_hi);
+    rct_stack_bounds(&t->stack_lo, &t->stack_hi);
     t->rng = clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t ^ UINT64_C(0x2545F4914F6CDD1D);
     if (g.sample_mean)
         t->countdown = -log(uniform01(t)) * (double)g.sample_mean;
@@ -1007,12 +976,11 @@ static void restore(void *p, size_t size)
     shadow_put((uintptr_t)p, size);
 }
 
-EXPORT void *realloc(void *p, size_t n)
+/* The real realloc, recorded: the body of realloc and reallocarray once
+   ready.  Always inlined, so on_alloc is still called from the exported
+   function's own frame (the walk skips a fixed number of frames). */
+static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_t n)
 {
-    if (p && UNLIKELY(in_arena(p)))
-        return arena_realloc(p, n);
-    if (UNLIKELY(!ready()))
-        return arena_alloc(n, 16);
     size_t old = 0;
     bool traced = p && tracing_frees() && on_release(p, &old);
     void *q = real.realloc(p, n);
@@ -1028,6 +996,15 @@ EXPORT void *realloc(void *p, size_t n)
     return q;
 }
 
+EXPORT void *realloc(void *p, size_t n)
+{
+    if (p && UNLIKELY(in_arena(p)))
+        return arena_realloc(p, n);
+    if (UNLIKELY(!ready()))
+        return arena_alloc(n, 16);
+    return realloc_traced(p, n);
+}
+
 /* glibc's reallocarray calls realloc through the PLT (it would be recorded
    twice): after the overflow check, this is realloc. */
 EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -1038,19 +1015,7 @@ EXPORT void *reallocarray(void *p, size_t n, size_t size)
     }
     if ((p && UNLIKELY(in_arena(p))) || UNLIKELY(!ready()))
         return realloc(p, n * size);
-    size_t old = 0, bytes = n * size;
-    bool traced = p && tracing_frees() && on_release(p, &old);
-    void *q = real.realloc(p, bytes);
-    if (!q && (bytes || !p)) {
-        if (traced)
-            restore(p, old);
-        return NULL;
-    }
-    if (traced)
-        on_free(p, old);
-    if (q && recording())
-        on_alloc(q, bytes);
-    return q;
+    return realloc_traced(p, n * size);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -1359,7 +1324,7 @@ static void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
 {
     dl_iterate_phdr(roots_cb, r);
     uintptr_t lo, hi;
-    find_stack(&lo, &hi);
+    rct_stack_bounds(&lo, &hi);
     if (!exit_called && g.main_frame > sp && g.main_frame < hi)
         sp = g.main_frame + 2 * sizeof(void *); /* main's frames are dead */
     add_root(r, sp, hi);
