@@ -1,0 +1,259 @@
+#!/bin/sh
+# bench_profiler.sh — rcgc's profiler against heaptrack and valgrind (massif,
+# memcheck --leak-check=full), timing whole processes, side by side in one
+# run, on three workloads:
+#   loop    bench/profiler_loop (built with the benches): 2M malloc/free
+#           pairs 20 frames deep, 2000 survivors, one known leak; it prints
+#           its own exact peak and leaked bytes
+#   python  python3 -S running a dict/list script, PYTHONMALLOC=malloc (not
+#           -I: isolated mode ignores PYTHONMALLOC)
+#   sqlite  sqlite3 :memory: reading a generated script: 100k INSERTs in
+#           one transaction, an index, 20 SELECTs
+# Each (workload, tool) runs 5 times, the tools interleaved (plain, rcgc,
+# heaptrack, massif, memcheck, plain, ...) after one untimed plain run; the
+# table gives the median wall-clock seconds and the slowdown against the
+# plain program.  Then: rcgc's slowdown as a fraction of heaptrack's (goal
+# <= 1/3), capture sizes (rcgc's .cap vs heaptrack's .zst, goal: no
+# larger), rcgc's peak_bytes vs the loop's own exact peak (goal: within
+# 0.1%), rcgc's leaked_bytes vs memcheck's definitely + indirectly lost
+# (goal: equal).  rcgc's figures come from `rcgc summary --json`.
+#
+# Usage: bench/bench_profiler.sh [--quick] [BUILD_DIR]   (default: build-release
+# next to bench/; build it first: cmake --build build-release)
+# --quick: the plain program and rcgc only, tiny sizes, 1 run: proves the
+# script runs (the CTest test bench_profiler_quick); the numbers mean nothing.
+# A missing peer (heaptrack, valgrind) or workload program (python3,
+# sqlite3) is skipped with a line saying so.  Needs python3 for the report.
+set -eu
+
+quick=0
+if [ "${1:-}" = --quick ]; then
+    quick=1
+    shift
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build-release}
+rcgc=$build/tools/rcgc/rcgc
+loop=$build/bench/profiler_loop
+for f in "$rcgc" "$loop"; do
+    if [ ! -x "$f" ]; then
+        echo "bench_profiler: $f not found (build the benches and the rcgc CLI first)" >&2
+        exit 1
+    fi
+done
+command -v python3 >/dev/null || { echo "bench_profiler: python3 is needed" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench_profiler.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+if [ $quick = 1 ]; then
+    runs=1 pairs=20000 pyn=2000 sqln=1000
+else
+    runs=5 pairs=2000000 pyn=100000 sqln=100000
+fi
+
+# ---- the tools and workloads present
+tools="plain rcgc"
+if [ $quick = 0 ]; then
+    if command -v heaptrack >/dev/null; then tools="$tools heaptrack"
+    else echo "peer heaptrack not found (skipped)"; fi
+    if command -v valgrind >/dev/null; then tools="$tools massif memcheck"
+    else echo "peer valgrind not found (skipped)"; fi
+fi
+workloads=loop
+# The interpreter itself, not a wrapper (a pyenv shim is a shell script:
+# the profilers would trace bash).
+py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
+if [ -n "$py" ] && [ -x "$py" ]; then workloads="$workloads python"
+else echo "workload python3 not found (skipped)"; fi
+sqlite=$(command -v sqlite3 || true)
+if [ -n "$sqlite" ]; then workloads="$workloads sqlite"
+else echo "workload sqlite3 not found (skipped; apt-get install sqlite3)"; fi
+
+# ---- the workloads' inputs
+cat >"$tmp/work.py" <<EOF
+n = $pyn
+d = {}
+for i in range(n):
+    d["key%d" % i] = [i, str(i), (i, i * 2)]
+l = [v[1] for v in d.values() if v[0] % 3]
+s = {}
+for k in list(d)[: n // 2]:
+    s[k.upper()] = d.pop(k)
+l.sort(reverse=True)
+t = sum(len(x) for x in l) + len(s) + len(d)
+print(t)
+EOF
+python3 - "$sqln" >"$tmp/work.sql" <<'EOF'
+import sys
+n = int(sys.argv[1])
+print("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, val REAL);")
+print("BEGIN;")
+for i in range(n):
+    print("INSERT INTO t(name, grp, val) VALUES('name-%d-%s', %d, %d.5);"
+          % (i, "x" * (i % 40), i % 97, i))
+print("COMMIT;")
+print("CREATE INDEX t_grp ON t(grp);")
+for g in range(20):
+    print("SELECT grp, count(*), sum(val), max(length(name)) FROM t "
+          "WHERE grp = %d GROUP BY grp;" % g)
+print("SELECT count(*) FROM t WHERE name LIKE '%%-1%%';")
+print("SELECT name FROM t ORDER BY val DESC LIMIT 3;")
+EOF
+
+# run_one WORKLOAD TOOL: one run, its wall-clock seconds appended to
+# $tmp/time.WORKLOAD.TOOL; stdout to $tmp/out.WORKLOAD.TOOL.
+run_one() {
+    w=$1 t=$2 status=0
+    case $t in
+        plain) set -- ;;
+        rcgc) set -- "$rcgc" run -o "$tmp/rcgc.$w.cap" -- ;;
+        heaptrack) rm -f "$tmp/heaptrack.$w".*
+                   set -- heaptrack -o "$tmp/heaptrack.$w" ;;
+        massif) set -- valgrind --tool=massif "--massif-out-file=$tmp/massif.$w.out" ;;
+        memcheck) set -- valgrind --tool=memcheck --leak-check=full "--log-file=$tmp/memcheck.$w.log" ;;
+    esac
+    start=$(date +%s%N)
+    case $w in
+        loop) "$@" "$loop" "$pairs" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
+        python) PYTHONMALLOC=malloc "$@" "$py" -S "$tmp/work.py" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
+        sqlite) "$@" "$sqlite" :memory: <"$tmp/work.sql" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
+    esac
+    end=$(date +%s%N)
+    if [ "$status" != 0 ]; then
+        echo "bench_profiler: $w under $t exited with status $status:" >&2
+        tail -5 "$tmp/err.$w.$t" >&2
+        exit 1
+    fi
+    echo "$start $end" | awk '{ printf "%.6f\n", ($2 - $1) / 1e9 }' >>"$tmp/time.$w.$t"
+}
+
+# ---- the header
+echo "bench_profiler: rcgc run vs heaptrack, valgrind massif and memcheck; wall clock of whole processes$([ $quick = 1 ] && echo '  [--quick: tiny sizes, numbers mean nothing]')"
+echo "machine:  $(uname -s -n -r -m)"
+echo "cpu:      $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) online"
+echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+v="$("$rcgc" --version | head -1)"
+case " $tools " in *" heaptrack "*) v="$v, $(heaptrack -v 2>&1 | head -1)" ;; esac
+case " $tools " in *" massif "*) v="$v, $(valgrind --version)" ;; esac
+case " $workloads " in *" python "*) v="$v; $("$py" -c 'import sys; print("python", sys.version.split()[0])')" ;; esac
+case " $workloads " in *" sqlite "*) v="$v, sqlite $("$sqlite" --version | cut -d' ' -f1)" ;; esac
+echo "versions: $v"
+echo "workloads: loop = profiler_loop $pairs; python = $py -S (dict/list, n=$pyn, PYTHONMALLOC=malloc); sqlite = sqlite3 :memory: < ($sqln INSERTs, 22 SELECTs)"
+echo "runs:     median of $runs, tools interleaved, after one untimed plain run"
+echo
+
+# ---- the runs
+for w in $workloads; do
+    echo "running $w ..." >&2
+    run_one "$w" plain
+    : >"$tmp/time.$w.plain"
+    r=0
+    while [ $r -lt $runs ]; do
+        for t in $tools; do
+            run_one "$w" "$t"
+        done
+        r=$((r + 1))
+    done
+done
+
+for w in $workloads; do
+    "$rcgc" summary --json "$tmp/rcgc.$w.cap" >"$tmp/rcgc.$w.json"
+done
+
+# ---- the report
+python3 - "$tmp" "$workloads" "$tools" $quick <<'EOF'
+import glob, json, os, re, statistics, sys
+
+tmp, workloads, tools = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+quick = sys.argv[4] == "1"
+failed = []  # --quick: the loop's own peak and leak, checked (the CTest test)
+
+def times(w, t):
+    with open(os.path.join(tmp, "time.%s.%s" % (w, t))) as f:
+        return [float(x) for x in f.read().split()]
+
+def size(pattern):
+    files = glob.glob(os.path.join(tmp, pattern))
+    return os.path.getsize(files[0]) if files else None
+
+def mb(n):
+    return "%.2f MiB" % (n / 1048576) if n is not None else "-"
+
+med = {(w, t): statistics.median(times(w, t)) for w in workloads for t in tools}
+summ = {}
+for w in workloads:
+    with open(os.path.join(tmp, "rcgc.%s.json" % w)) as f:
+        s = json.load(f)
+    summ[w] = s[0] if isinstance(s, list) else s
+
+print("wall clock, median seconds (slowdown vs the plain program)")
+print("%-8s" % "workload" + "".join("%20s" % t for t in tools))
+for w in workloads:
+    base = med[(w, "plain")]
+    row = "%-8s" % w
+    for t in tools:
+        m = med[(w, t)]
+        row += "%20s" % ("%.3f" % m if t == "plain" else "%.3f (%.1fx)" % (m, m / base))
+    print(row)
+print()
+
+ok = lambda c: "met" if c else "MISSED"
+if "heaptrack" in tools:
+    print("rcgc's slowdown as a fraction of heaptrack's (goal <= 0.333)")
+    for w in workloads:
+        f = med[(w, "rcgc")] / med[(w, "heaptrack")]
+        print("  %-8s %.3f   %s" % (w, f, ok(f <= 1 / 3)))
+    print()
+    print("capture size: rcgc .cap vs heaptrack .zst (goal: no larger)")
+    for w in workloads:
+        a, b = size("rcgc.%s.cap" % w), size("heaptrack.%s*.zst" % w)
+        print("  %-8s rcgc %s (%d B)  heaptrack %s (%s B)  ratio %s   %s" % (
+            w, mb(a), a, mb(b), b if b is not None else "-",
+            "%.2f" % (a / b) if b else "-", ok(b is not None and a <= b)))
+    print()
+else:
+    for w in workloads:
+        print("capture size: %-8s rcgc %s" % (w, mb(size("rcgc.%s.cap" % w))))
+    print()
+
+print("peak: rcgc peak_bytes vs the true peak (goal: within 0.1%)")
+for w in workloads:
+    p = summ[w]["peak_bytes"]
+    if w == "loop":
+        with open(os.path.join(tmp, "out.loop.rcgc")) as f:
+            own = dict(kv.split("=") for kv in f.read().split()[1:])
+        true = int(own["peak_bytes"])
+        err = (p - true) / true * 100
+        print("  %-8s rcgc %d  program's own count %d  (%+.4f%%)   %s" % (
+            w, p, true, err, ok(abs(err) <= 0.1)))
+        if abs(err) > 0.1:
+            failed.append("peak")
+    else:
+        print("  %-8s rcgc %d  (no independent true peak)" % (w, p))
+print()
+
+print("leaks: rcgc leaked_bytes (definitely + indirectly lost) vs memcheck's (goal: equal)")
+for w in workloads:
+    s = summ[w]
+    line = "  %-8s rcgc %d (definitely %d + indirectly %d)" % (
+        w, s["leaked_bytes"], s["definitely_lost_bytes"], s["indirectly_lost_bytes"])
+    if w == "loop":
+        with open(os.path.join(tmp, "out.loop.rcgc")) as f:
+            own = dict(kv.split("=") for kv in f.read().split()[1:])
+        line += "  program's own %s" % own["leaked_bytes"]
+        if s["leaked_bytes"] != int(own["leaked_bytes"]):
+            failed.append("leaked bytes")
+    log = os.path.join(tmp, "memcheck.%s.log" % w)
+    if "memcheck" in tools and os.path.exists(log):
+        text = open(log).read()
+        def lost(kind):
+            m = re.search(kind + r" lost: ([\d,]+) bytes", text)
+            return int(m.group(1).replace(",", "")) if m else 0
+        d, i = lost("definitely"), lost("indirectly")
+        line += "  memcheck %d (definitely %d + indirectly %d)   %s" % (
+            d + i, d, i, ok(s["leaked_bytes"] == d + i))
+    print(line)
+if quick and failed:
+    sys.exit("bench_profiler: loop: rcgc's %s differ from the program's own" % " and ".join(failed))
+EOF
