@@ -6,8 +6,12 @@
  * to the page source.  The heap structure itself comes from the page source
  * too, so a heap touches no memory that its configuration did not provide.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#endif
 #include "rc_internal.h"
 
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -89,6 +93,22 @@ static bool env_flag(const char *name)
     return v && *v && *v != '0';
 }
 
+/* The object hook of `rcgc run`'s preload shim (tools/preload/shim.c), if
+   the process runs under it.  Looked up per heap, not cached: the library
+   keeps no global state, and making a heap is not a hot path.  (Where the
+   shim is absent, glibc's dlsym keeps its error message in a small malloc'd
+   buffer of the calling thread: the one allocation outside the page source
+   a heap can cause.) */
+typedef void (*shim_fn)(void *block, size_t size, const char *type_name, int alive);
+
+static shim_fn find_shim(void)
+{
+    shim_fn f;
+    void *sym = dlsym(RTLD_DEFAULT, "rcgc_preload_object");
+    memcpy(&f, &sym, sizeof f); /* object pointer to function pointer */
+    return f;
+}
+
 rc_heap *rc_heap_new(const rc_config *cfg)
 {
     rc_config c;
@@ -116,6 +136,8 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->pending.items = h->pending_inline;
     h->pending.cap = RCI_PENDING_INLINE;
     h->hooks = h->cfg.debug ? RCI_HOOK_DEBUG : 0;
+    if ((h->shim = find_shim()))
+        h->hooks |= RCI_HOOK_SHIM;
     rci_alloc_init(h);
     rci_gc_init(h);
     rci_trace_init(h);

@@ -191,8 +191,12 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
     r->live++;
     if (r->scanned)
         rci_track(h, hd);
-    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE) && rci_trace_wants(h, payload_bytes))
-        rci_trace_record(h, hd, payload_bytes);
+    if (rci_unlikely(h->hooks & (RCI_HOOK_TRACE | RCI_HOOK_SHIM))) {
+        if ((h->hooks & RCI_HOOK_TRACE) && rci_trace_wants(h, payload_bytes))
+            rci_trace_record(h, hd, payload_bytes);
+        if (h->hooks & RCI_HOOK_SHIM) /* the block, header included */
+            h->shim(hd, total, r->type->name, 1);
+    }
     return hd + 1;
 }
 
@@ -217,8 +221,12 @@ static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)
 {
     if (hd->flags & RCI_F_TRACKED)
         rci_untrack(h, hd);
-    if (rci_unlikely(h->hooks & RCI_HOOK_TRACE))
-        rci_trace_untrace(h, hd);
+    if (rci_unlikely(h->hooks & (RCI_HOOK_TRACE | RCI_HOOK_SHIM))) {
+        if (h->hooks & RCI_HOOK_TRACE)
+            rci_trace_untrace(h, hd);
+        if (h->hooks & RCI_HOOK_SHIM)
+            h->shim(hd, 0, NULL, 0);
+    }
     r->live--;
     h->frees++;
     rci_block_free(h, hd);
@@ -366,10 +374,11 @@ void rci_reap_zombies(rc_heap *h)
 /* Teardown: destroy every object still alive (finalizers do not run). */
 static void destroy_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
-    (void)h;
     (void)ctx;
     if (r->type->destroy)
         r->type->destroy(rci_obj(hd));
+    if (h->hooks & RCI_HOOK_SHIM) /* its memory goes back with the arenas */
+        h->shim(hd, 0, NULL, 0);
 }
 
 void rci_object_teardown(rc_heap *h)

@@ -307,11 +307,14 @@ struct rc_heap {
     size_t sample_mean;                  /* tracing: 0 exact, else mean bytes */
     int64_t sample_left;                 /* bytes until the next sample */
     rci_vec timeline;                    /* rc_mem_sample records */
-    uint8_t hooks;                       /* RCI_HOOK_*: raw-block paths check */
+    /* the `rcgc run` preload shim's object hook, when it is loaded */
+    void (*shim)(void *block, size_t size, const char *type_name, int alive);
+    uint8_t hooks;                       /* RCI_HOOK_*: allocation paths check */
 };
 
 #define RCI_HOOK_DEBUG 1u  /* cfg.debug: guard bytes and checks */
 #define RCI_HOOK_TRACE 2u  /* tracing: record blocks */
+#define RCI_HOOK_SHIM 4u   /* h->shim: report objects to the profiler's capture */
 
 /* ---- Size classes ----------------------------------------------------------
  * 16-byte steps to 256, then four classes per doubling up to 16 KiB:

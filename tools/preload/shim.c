@@ -1,6 +1,7 @@
 /*
  * shim.c — librcgc_preload.so, the LD_PRELOAD shim of `rcgc run`: records
- * every call of the malloc family into a capture (docs/CAPTURE.md).
+ * every call of the malloc family into a capture (docs/CAPTURE.md), and
+ * librcgc's managed objects with their type names (rcgc_preload_object).
  *
  * What it may call: the real allocator (found with dlsym(RTLD_NEXT)), the
  * capture writer (tools/capture), and the trace engine (src/trace: the
@@ -111,6 +112,9 @@
 #define MAX_MODULES 4096             /* modules written; roots ranges */
 #define SCAN_MODULES 1024            /* modules listed per loader scan */
 #define SCAN_BUF (64u << 10)         /* bytes read per process_vm_readv */
+#define MAX_TYPES 4096               /* distinct managed type names per capture */
+#define TYPE_NAME_BYTES (1u << 20)   /* their copies (mmap'd, touched as used) */
+#define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
 _Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
@@ -267,6 +271,11 @@ static struct {
     bool main_returned;       /* main's frames are dead */
     uintptr_t main_frame;     /* our main wrapper's frame */
     uintptr_t self_lo, self_size; /* the shim's own module */
+    struct type_name { uint64_t hash; uint32_t off, len; } *types; /* id - 1 -> name */
+    char *type_names;         /* the names, NUL-terminated, TYPE_NAME_BYTES */
+    uint32_t ntypes;          /* type ids given (T records written) */
+    uint32_t other_type;      /* "(other types)": the tables are full; 0 until used */
+    size_t type_bytes;        /* of type_names used */
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 static const rct_pages pages; /* defined below */
@@ -497,6 +506,7 @@ struct tstate {
     uint64_t rng;             /* xorshift64 state */
     uintptr_t stack_lo, stack_hi; /* for the leak scan; 0 if unknown */
     tstate *next;             /* registry */
+    struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
     cache_slot cache[CACHE_SLOTS];
 };
 
@@ -552,6 +562,61 @@ static uint32_t stack_node(tstate *t, void *const *frames, size_t n)
     s->hash = h;
     s->node = node;
     return node;
+}
+
+/* ---- Managed type names --------------------------------------------------------------
+ * librcgc's objects (rcgc_preload_object) carry their type's name.  Each
+ * distinct name gets an id and a T record, written to the meta writer
+ * before any A that uses it (a thread's chunk goes out after the meta
+ * writer is flushed).  A thread looks the name's pointer up in its own
+ * cache; on a miss, the global table (under the lock) compares strings, so
+ * two pointers to equal names share an id. */
+
+/* With the lock held: the id of name, made (and its T written) if new. */
+static uint32_t type_intern(const char *name)
+{
+    size_t len = strnlen(name, RCC_MAX_STRING);
+    uint64_t h = UINT64_C(0xCBF29CE484222325); /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)name[i]) * UINT64_C(0x100000001B3);
+    for (uint32_t i = 0; i < g.ntypes; i++)
+        if (g.types[i].hash == h && g.types[i].len == len &&
+            memcmp(g.type_names + g.types[i].off, name, len) == 0)
+            return i + 1;
+    static const char other[] = "(other types)";
+    if (!g.types || !g.type_names || g.ntypes >= MAX_TYPES - 1 ||
+        g.type_bytes + len + 1 > TYPE_NAME_BYTES - sizeof other) {
+        if (g.other_type || !g.types || !g.type_names)
+            return g.other_type; /* 0 (raw) only if the tables were never made */
+        name = other;
+        len = sizeof other - 1;
+        h = 0;
+    }
+    struct type_name *t = &g.types[g.ntypes];
+    *t = (struct type_name){h, (uint32_t)g.type_bytes, (uint32_t)len};
+    memcpy(g.type_names + g.type_bytes, name, len);
+    g.type_names[g.type_bytes + len] = 0;
+    g.type_bytes += len + 1;
+    uint32_t id = ++g.ntypes;
+    if (name == other)
+        g.other_type = id;
+    meta_write(&(rcc_event){.kind = RCC_TYPE, .id = id, .text = g.type_names + t->off});
+    return id;
+}
+
+static uint32_t type_id(tstate *t, const char *name)
+{
+    size_t slot = (size_t)(((uintptr_t)name * UINT64_C(0x9E3779B97F4A7C15)) >> 58) &
+                  (TYPE_CACHE - 1);
+    if (LIKELY(t->types[slot].name == name))
+        return t->types[slot].id;
+    int cancel;
+    lock(&cancel);
+    uint32_t id = type_intern(name);
+    unlock(cancel);
+    t->types[slot].name = name;
+    t->types[slot].id = id;
+    return id;
 }
 
 /* ---- The shadow of live blocks --------------------------------------------------------
@@ -863,8 +928,9 @@ static bool recording(void)
 }
 
 /* Called from the exported function itself (the walk skips this frame and
-   that one), after the real allocation succeeded. */
-static NOINLINE void on_alloc(void *p, size_t n)
+   that one), after the real allocation succeeded.  type: a managed
+   object's type name (rcgc_preload_object), NULL for the malloc family. */
+static NOINLINE void on_alloc(void *p, size_t n, const char *type)
 {
     busy++;
     tstate *t = self ? self : attach();
@@ -884,7 +950,7 @@ static NOINLINE void on_alloc(void *p, size_t n)
     uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
     if (live > atomic_load_explicit(&g.peak, memory_order_relaxed))
         note_peak(live, now);
-    rcc_write_alloc(t->w, now, (uintptr_t)p, weight, node, 0);
+    rcc_write_alloc(t->w, now, (uintptr_t)p, weight, node, type ? type_id(t, type) : 0);
 done:
     leave(t);
 out:
@@ -928,7 +994,7 @@ EXPORT void *malloc(size_t n)
         return arena_alloc(n, 16);
     void *p = real.malloc(n);
     if (LIKELY(p != NULL) && recording())
-        on_alloc(p, n);
+        on_alloc(p, n, NULL);
     return p;
 }
 
@@ -942,7 +1008,7 @@ EXPORT void *calloc(size_t n, size_t size)
         return arena_alloc(n * size, 16); /* the arena is zeroed, never reused */
     void *p = real.calloc(n, size);
     if (LIKELY(p != NULL) && recording())
-        on_alloc(p, n * size);
+        on_alloc(p, n * size, NULL);
     return p;
 }
 
@@ -992,7 +1058,7 @@ static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_
     if (traced)
         on_free(p, old);
     if (q && recording())
-        on_alloc(q, n);
+        on_alloc(q, n, NULL);
     return q;
 }
 
@@ -1029,7 +1095,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
     }
     int rc = real.posix_memalign(out, align, n);
     if (rc == 0 && recording())
-        on_alloc(*out, n);
+        on_alloc(*out, n, NULL);
     return rc;
 }
 
@@ -1039,7 +1105,7 @@ EXPORT void *aligned_alloc(size_t align, size_t n)
         return arena_alloc(n, align);
     void *p = real.aligned_alloc(align, n);
     if (p && recording())
-        on_alloc(p, n);
+        on_alloc(p, n, NULL);
     return p;
 }
 
@@ -1049,7 +1115,7 @@ EXPORT void *memalign(size_t align, size_t n)
         return arena_alloc(n, align);
     void *p = real.memalign(align, n);
     if (p && recording())
-        on_alloc(p, n);
+        on_alloc(p, n, NULL);
     return p;
 }
 
@@ -1059,7 +1125,7 @@ EXPORT void *valloc(size_t n)
         return memalign((size_t)sysconf(_SC_PAGESIZE), n);
     void *p = real.valloc(n);
     if (p && recording())
-        on_alloc(p, n);
+        on_alloc(p, n, NULL);
     return p;
 }
 
@@ -1071,7 +1137,7 @@ EXPORT void *pvalloc(size_t n)
         return memalign(pg, n ? (n + pg - 1) & ~(pg - 1) : pg);
     void *p = real.pvalloc(n);
     if (p && recording())
-        on_alloc(p, n);
+        on_alloc(p, n, NULL);
     return p;
 }
 
@@ -1084,6 +1150,29 @@ EXPORT size_t malloc_usable_size(void *p)
     if (UNLIKELY(!ready()))
         return 0;
     return real.malloc_usable_size(p);
+}
+
+/* ---- librcgc's managed objects ------------------------------------------------------------
+ * src/heap.c looks this up (dlsym) when a heap is made and, when found,
+ * calls it from rc_new_var (alive 1: block is the object's memory, header
+ * included, size its bytes) and wherever an object's memory is given back
+ * (alive 0: an object freed, or destroyed by rc_heap_free).  Objects are
+ * recorded as A/F records with their type's id, in the same shadow as
+ * malloc's blocks: the live bytes, the peak and the leak scan count them
+ * (docs/CAPTURE.md).  The stack's innermost frame is rc_new_var's (the walk
+ * skips this function and on_alloc), the library's frames kept. */
+EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name, int alive);
+EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name, int alive)
+{
+    if (alive) {
+        if (block && recording())
+            on_alloc(block, size, type_name ? type_name : "(unnamed)");
+    } else {
+        size_t old;
+        if (block && tracing_frees() && on_release(block, &old))
+            on_free(block, old);
+    }
+    __asm__ volatile("" ::: "memory"); /* not a tail call: the walk skips this frame */
 }
 
 /* ---- Leak scan ---------------------------------------------------------------------------
@@ -1443,6 +1532,13 @@ static bool open_capture(void)
         return false;
     if (!shadow_init())
         return false;
+    if (!g.types) /* a fork child reuses the parent's (only this thread runs) */
+        g.types = pages_alloc(NULL, MAX_TYPES * sizeof *g.types);
+    if (!g.type_names)
+        g.type_names = pages_alloc(NULL, TYPE_NAME_BYTES);
+    g.ntypes = 0;
+    g.other_type = 0;
+    g.type_bytes = 0;
     struct stat st;
     if (fstat(g.fd, &st) != 0)
         return false;
