@@ -1,12 +1,20 @@
 /*
- * test_capture.c — the capture file library (tools/capture): round trips of
- * every record kind, deltas across chunk boundaries, a million random
- * events from interleaved writers, and hostile input: truncation at every
- * byte, single-bit flips, wrong magic and version, oversized lengths and
- * counts (read under a small address-space limit when not sanitized).
+ * test_capture.c — the capture file library (tools/capture), format
+ * version 2: round trips of every record kind with edge values; clock
+ * records and the time grain (C records written when the time has moved by
+ * the grain, times that go back, each chunk starting its own time);
+ * temporary frees (an X, with no field, only right after its A in the same
+ * chunk, else an F) and L records (no C before them: the chunk's latest
+ * time); info and stack ids checked against what the file defined before
+ * them, chunk by chunk and writer by writer; a million random records from
+ * two interleaved writers, checked record by record against a model of the
+ * writer; and hostile input: truncation at every byte, single-bit flips,
+ * wrong magic and version (version 1 included), oversized lengths and
+ * counts (read under a small address-space limit when not sanitized), an X
+ * with no A right before it.
  *
  *   test_capture          everything
- *   test_capture small    10,000 random events (for valgrind)
+ *   test_capture small    10,000 random records (for valgrind)
  */
 #define _GNU_SOURCE
 #include "capture.h"
@@ -33,9 +41,27 @@
 
 static char dir[] = "/tmp/rcgc_test_capture_XXXXXX";
 
+static pid_t owner; /* the process that made dir (not test_hostile_limited's child) */
+
+/* At exit, passed or failed (CHECK exits): no files left behind. */
+static void remove_dir(void)
+{
+    char cmd[300];
+    if (getpid() != owner)
+        return;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_capture: could not remove %s\n", dir);
+}
+
 static void path_of(char *out, size_t cap, const char *name)
 {
     snprintf(out, cap, "%s/%s", dir, name);
+}
+
+static bool is_event(int kind) /* A, F, X: an info id (an X's is its A's) */
+{
+    return kind == RCC_ALLOC || kind == RCC_FREE || kind == RCC_TEMP;
 }
 
 /* ---- Collecting what a reader gives ----------------------------------------------- */
@@ -73,16 +99,11 @@ static void push(events *ev, const rcc_event *e)
     s->text = copy_text(e);
 }
 
-static void free_stored(stored_event *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i].text);
-    free(v);
-}
-
 static void free_events(events *ev)
 {
-    free_stored(ev->v, ev->n);
+    for (size_t i = 0; i < ev->n; i++)
+        free(ev->v[i].text);
+    free(ev->v);
     ev->v = NULL;
     ev->n = ev->cap = 0;
 }
@@ -94,6 +115,7 @@ static int collect(const rcc_event *e, void *ctx)
     return ev->stop_after && ev->n % ev->stop_after == 0;
 }
 
+/* The fields each kind defines are equal. */
 static bool same_event(const stored_event *a, const stored_event *b)
 {
     const rcc_event *x = &a->e, *y = &b->e;
@@ -106,21 +128,91 @@ static bool same_event(const stored_event *a, const stored_event *b)
         return x->stack == y->stack && x->ip == y->ip && x->id == y->id;
     case RCC_TYPE:
         return x->id == y->id && strcmp(a->text, b->text) == 0;
+    case RCC_INFO:
+        return x->size == y->size && x->stack == y->stack && x->type == y->type &&
+               x->id == y->id;
+    case RCC_CLOCK:
+        return x->time_us == y->time_us;
     case RCC_ALLOC:
-        return x->time_us == y->time_us && x->addr == y->addr && x->size == y->size &&
-               x->stack == y->stack && x->id == y->id;
     case RCC_FREE:
-        return x->time_us == y->time_us && x->addr == y->addr;
+    case RCC_TEMP:
+        return x->time_us == y->time_us && x->id == y->id;
     case RCC_SAMPLE:
         return x->time_us == y->time_us && x->heap_bytes == y->heap_bytes &&
                x->rss_bytes == y->rss_bytes;
     case RCC_LEAK:
-        return x->addr == y->addr && x->status == y->status;
+        return x->time_us == y->time_us && x->id == y->id && x->status == y->status &&
+               x->count == y->count;
     case RCC_END:
         return x->time_us == y->time_us && x->status == y->status &&
                x->heap_bytes == y->heap_bytes && x->peak_time_us == y->peak_time_us;
     }
     return false;
+}
+
+static void show(const char *what, size_t i, const stored_event *s)
+{
+    const rcc_event *e = &s->e;
+    fprintf(stderr,
+            "%s record %zu: '%c' time %llu id %llu size %llu stack %llu type %llu "
+            "count %llu status %lld\n",
+            what, i, e->kind, (unsigned long long)e->time_us, (unsigned long long)e->id,
+            (unsigned long long)e->size, (unsigned long long)e->stack,
+            (unsigned long long)e->type, (unsigned long long)e->count, (long long)e->status);
+}
+
+/* got[0..n) equals want[0..n), with the first difference shown. */
+static void check_same(const events *got, const events *want, size_t n)
+{
+    if (got->n < n || want->n < n)
+        fprintf(stderr, "read %zu records, expected %zu; comparing %zu\n", got->n, want->n, n);
+    CHECK(got->n >= n && want->n >= n);
+    for (size_t i = 0; i < n; i++) {
+        if (!same_event(&got->v[i], &want->v[i])) {
+            show("read", i, &got->v[i]);
+            show("expected", i, &want->v[i]);
+        }
+        CHECK(same_event(&got->v[i], &want->v[i]));
+    }
+}
+
+/* The kind letters of ev, for exact checks of where C records went. */
+static const char *kinds(const events *ev)
+{
+    static char s[256];
+    size_t n = ev->n < sizeof s - 1 ? ev->n : sizeof s - 1;
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)ev->v[i].e.kind;
+    s[n] = 0;
+    return s;
+}
+
+static size_t count_kind(const events *ev, int kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ev->n; i++)
+        n += ev->v[i].e.kind == kind;
+    return n;
+}
+
+/* Each X of ev (one writer's records) comes after an A of the same info,
+   with no other A, F or X between them; returns the number of X. */
+static size_t check_temps(const events *ev)
+{
+    size_t xs = 0;
+    for (size_t i = 0; i < ev->n; i++) {
+        if (ev->v[i].e.kind != RCC_TEMP)
+            continue;
+        size_t j = i;
+        while (j > 0 && !is_event(ev->v[j - 1].e.kind))
+            j--;
+        if (j == 0 || ev->v[j - 1].e.kind != RCC_ALLOC || ev->v[j - 1].e.id != ev->v[i].e.id)
+            fprintf(stderr, "record %zu: an X not right after an A of its info\n", i);
+        CHECK(j > 0 && ev->v[j - 1].e.kind == RCC_ALLOC);
+        CHECK(ev->v[j - 1].e.id == ev->v[i].e.id);
+        xs++;
+    }
+    return xs;
 }
 
 /* Read a whole capture; returns rcc_read's value (or -2 if it did not open). */
@@ -157,6 +249,206 @@ static int sink_write(void *ctx, const void *chunk, size_t len)
     return 0;
 }
 
+/* ---- A model of the writer ---------------------------------------------------------
+ * What capture.h says a writer puts in the file, record by record: a C
+ * before an A, F or X when the chunk has no time yet or the writer's time
+ * (the largest given) has moved by the grain or more since the chunk's
+ * latest time record (C, P, E), every change when the grain is 0; P, E and
+ * C written with the writer's time; events and L records read back with
+ * the chunk's latest time (0 before any; no C is written before an L).  A
+ * temporary free is an X (read back with its A's info) when the writer's
+ * last A, F or X in this chunk was an A of the same info (C, P, L and meta
+ * records may come between), else an F.  The writer's sink tells the model
+ * when a chunk went out (the next chunk starts without a time and without
+ * an A for an X to follow). */
+
+typedef struct model {
+    rcc_writer *w;
+    uint64_t grain;           /* the writer's time_grain_us */
+    uint64_t now;             /* the largest time given */
+    uint64_t prev;            /* the chunk's latest time record */
+    bool have_time;           /* the chunk has one */
+    uint64_t last_alloc;      /* info of an A just written in this chunk; 0
+                                 after an F or X, and when a chunk goes out */
+    uint64_t last_alloc_any;  /* the same across chunks (not reset by one
+                                 going out) */
+    size_t temps_x;           /* temporaries written as X */
+    size_t temps_f;           /*   as F */
+    size_t temps_split;       /*   as F only because their A went out with
+                                   the previous chunk */
+    events q;                 /* what the reader should give, in order */
+} model;
+
+/* Where each chunk came from: writer k, ending after its q's record upto. */
+typedef struct order {
+    struct {
+        int k;
+        size_t upto;
+    } *v;
+    size_t n, cap;
+} order;
+
+typedef struct tap {
+    file_sink *file;
+    model *m;                 /* the writer whose chunks come here */
+    int k;                    /* its number in ord */
+    rcc_writer *first;        /* flushed before each chunk (the shim's meta writer) */
+    order *ord;               /* NULL: not recorded */
+} tap;
+
+static int tap_write(void *ctx, const void *chunk, size_t len)
+{
+    tap *t = ctx;
+    if (t->first)
+        CHECK(rcc_writer_flush(t->first) == 0);
+    t->m->have_time = false;
+    t->m->last_alloc = 0;
+    if (t->ord) {
+        order *o = t->ord;
+        if (o->n == o->cap) {
+            o->cap = o->cap ? o->cap * 2 : 256;
+            o->v = realloc(o->v, o->cap * sizeof *o->v);
+            CHECK(o->v);
+        }
+        o->v[o->n].k = t->k;
+        o->v[o->n].upto = t->m->q.n;
+        o->n++;
+    }
+    return sink_write(t->file, chunk, len);
+}
+
+static void model_time(model *m, uint64_t t)
+{
+    rcc_writer_time(m->w, t);
+    if (t > m->now)
+        m->now = t;
+}
+
+/* Would an event written now get a C record before it? */
+static bool clock_due(const model *m)
+{
+    return !m->have_time || (m->now != m->prev && m->now - m->prev >= m->grain);
+}
+
+static void expect_time_record(model *m, int kind, rcc_event *x)
+{
+    x->kind = kind;
+    x->time_us = m->prev = m->now;
+    m->have_time = true;
+}
+
+/* Write e (A, F and X through rcc_write_alloc / rcc_write_free when api is
+   set, else rcc_write) and note what the reader should give.  STACK and
+   INFO carry the id the reader will give them. */
+static void model_write(model *m, const rcc_event *e, bool api)
+{
+    if (api && is_event(e->kind)) {
+        rcc_writer_time(m->w, e->time_us);
+        if (e->kind == RCC_ALLOC)
+            CHECK(rcc_write_alloc(m->w, e->id) == 0);
+        else
+            CHECK(rcc_write_free(m->w, e->id, e->kind == RCC_TEMP) == 0);
+    } else {
+        CHECK(rcc_write(m->w, e) == 0);
+    }
+    /* a chunk that went out during the call did so before this record */
+    rcc_event x = *e;
+    switch (e->kind) {
+    case RCC_ALLOC:
+    case RCC_FREE:
+    case RCC_TEMP:
+        if (e->time_us > m->now)
+            m->now = e->time_us;
+        if (clock_due(m)) {
+            rcc_event c = {0};
+            expect_time_record(m, RCC_CLOCK, &c);
+            push(&m->q, &c);
+        }
+        x.time_us = m->prev;
+        if (e->kind == RCC_TEMP) {
+            if (e->id && e->id == m->last_alloc) {
+                m->temps_x++; /* an X: the reader gives it its A's info */
+            } else {
+                x.kind = RCC_FREE;
+                m->temps_f++;
+                m->temps_split += e->id && e->id == m->last_alloc_any;
+            }
+        }
+        m->last_alloc = m->last_alloc_any = x.kind == RCC_ALLOC ? e->id : 0;
+        break;
+    case RCC_CLOCK:
+    case RCC_SAMPLE:
+    case RCC_END:
+        if (e->time_us > m->now)
+            m->now = e->time_us;
+        expect_time_record(m, e->kind, &x);
+        break;
+    case RCC_LEAK: /* no C before it, nothing changes: the chunk's latest time */
+        x.time_us = m->have_time ? m->prev : 0;
+        break;
+    default:
+        break;
+    }
+    push(&m->q, &x);
+}
+
+/* A capture of one writer into a file, through the model. */
+typedef struct capfile {
+    char path[256];
+    file_sink fs;
+    tap t;
+    model m;
+} capfile;
+
+static void cap_open(capfile *c, const char *name, uint64_t grain, size_t chunk_bytes)
+{
+    memset(c, 0, sizeof *c);
+    path_of(c->path, sizeof c->path, name);
+    c->fs.fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(c->fs.fd >= 0 && rcc_write_header(c->fs.fd, 1, 2) == 0);
+    c->fs.bytes = 64;
+    c->t = (tap){.file = &c->fs, .m = &c->m};
+    c->m.grain = grain;
+    c->m.w = rcc_writer_new(&(rcc_writer_options){.sink = tap_write,
+                                                  .sink_ctx = &c->t,
+                                                  .chunk_bytes = chunk_bytes,
+                                                  .time_grain_us = grain});
+    CHECK(c->m.w);
+}
+
+/* Close the writer and read the file back into got: exactly what the model
+   expects. */
+static void cap_close(capfile *c, events *got)
+{
+    CHECK(rcc_writer_close(c->m.w) == 0);
+    c->m.w = NULL;
+    close(c->fs.fd);
+    char err[512];
+    CHECK(read_all(c->path, got, err, sizeof err) == 0);
+    if (got->n != c->m.q.n)
+        fprintf(stderr, "read %zu records, expected %zu\n", got->n, c->m.q.n);
+    check_same(got, &c->m.q, c->m.q.n);
+    CHECK(got->n == c->m.q.n);
+    CHECK(check_temps(got) == c->m.temps_x);
+    free_events(&c->m.q);
+}
+
+static rcc_event ev_info(uint64_t id, uint64_t size, uint64_t stack, uint64_t type)
+{
+    return (rcc_event){.kind = RCC_INFO, .id = id, .size = size, .stack = stack, .type = type};
+}
+
+static rcc_event ev_event(int kind, uint64_t time_us, uint64_t info)
+{
+    return (rcc_event){.kind = kind, .time_us = time_us, .id = info};
+}
+
+/* The same, as pointers to compound literals (for rcc_write and model_write). */
+#define EV_INFO(n, bytes, node, tid)                                               \
+    (&(rcc_event){.kind = RCC_INFO, .id = (n), .size = (bytes), .stack = (node), \
+                  .type = (tid)})
+#define EV(tag, t, info) (&(rcc_event){.kind = (tag), .time_us = (t), .id = (info)})
+
 /* ---- Round trip of every record kind ------------------------------------------------- */
 
 static void fill_text(char *buf, size_t n, char c)
@@ -171,97 +463,373 @@ static void test_every_kind(void)
     path_of(path, sizeof path, "kinds.cap");
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CHECK(fd >= 0);
-    rcc_writer *w = rcc_writer_open(fd, 4242);
+    rcc_writer *w = rcc_writer_open(fd, 4242); /* grain 0 */
     CHECK(w);
     static char longest[RCC_MAX_STRING + 1], too_long[RCC_MAX_STRING + 2];
     fill_text(longest, RCC_MAX_STRING, 'x');
     fill_text(too_long, RCC_MAX_STRING + 1, 'y');
-    stored_event want[32];
-    memset(want, 0, sizeof want);
-    size_t n = 0;
+    const uint64_t MAX = UINT64_MAX;
+    events want = {0};
+    /* Written as is, read back as is (ids are the reader's numbers). */
     rcc_event es[] = {
         {.kind = RCC_MODULE, .ip = 0x400000, .size = 0x1000, .text = "/bin/prog"},
-        {.kind = RCC_MODULE, .ip = UINT64_MAX, .size = 0, .text = ""},
-        {.kind = RCC_MODULE, .ip = 1, .size = UINT64_MAX, .text = longest},
-        {.kind = RCC_STACK, .stack = 0, .ip = 0x401234},
-        {.kind = RCC_STACK, .stack = 1, .ip = UINT64_MAX},
-        {.kind = RCC_STACK, .stack = 2, .ip = 0},
+        {.kind = RCC_MODULE, .ip = MAX, .size = 0, .text = ""},
+        {.kind = RCC_MODULE, .ip = 1, .size = MAX, .text = longest},
+        {.kind = RCC_STACK, .stack = 0, .ip = 0x401234, .id = 1},
+        {.kind = RCC_STACK, .stack = 1, .ip = MAX, .id = 2},
+        {.kind = RCC_STACK, .stack = 2, .ip = 0, .id = 3},
         {.kind = RCC_TYPE, .id = 1, .text = "widget"},
-        {.kind = RCC_TYPE, .id = UINT64_MAX, .text = longest},
-        {.kind = RCC_ALLOC, .time_us = 5, .addr = 0x7f0000001000, .size = 24, .stack = 3, .id = 1},
-        {.kind = RCC_ALLOC, .time_us = 5, .addr = 0x10, .size = 0, .stack = 0, .id = 0},
-        {.kind = RCC_ALLOC, .time_us = UINT64_MAX - 1, .addr = UINT64_MAX, .size = UINT64_MAX,
-         .stack = 2, .id = UINT64_MAX},
-        {.kind = RCC_FREE, .time_us = UINT64_MAX, .addr = 0},
-        {.kind = RCC_SAMPLE, .time_us = UINT64_MAX, .heap_bytes = UINT64_MAX, .rss_bytes = 0},
-        {.kind = RCC_LEAK, .addr = 0x7f0000001000, .status = RCC_REACHABLE},
-        {.kind = RCC_LEAK, .addr = 0x10, .status = RCC_INDIRECT},
-        {.kind = RCC_LEAK, .addr = UINT64_MAX, .status = RCC_DEFINITE},
-        {.kind = RCC_END, .time_us = UINT64_MAX, .status = -1, .heap_bytes = 123456789,
-         .peak_time_us = 77},
-        {.kind = RCC_END, .time_us = UINT64_MAX, .status = INT64_MIN, .heap_bytes = 0,
-         .peak_time_us = UINT64_MAX},
-        {.kind = RCC_END, .time_us = UINT64_MAX, .status = INT64_MAX, .heap_bytes = 1,
-         .peak_time_us = 0},
+        {.kind = RCC_TYPE, .id = MAX, .text = longest},
+        ev_info(1, 24, 3, 1),
+        ev_info(2, 0, 0, 0),
+        ev_info(3, MAX, 2, MAX),
     };
     for (size_t i = 0; i < sizeof es / sizeof *es; i++) {
         CHECK(rcc_write(w, &es[i]) == 0);
-        want[n].e = es[i];
-        want[n].text = copy_text(&es[i]);
-        if (es[i].kind == RCC_STACK)
-            want[n].e.id = (uint64_t)(i - 2); /* nodes numbered 1, 2, 3 */
-        n++;
+        push(&want, &es[i]);
     }
-    /* refused without harm: an unknown kind, a string over the bound */
+    /* infos 4..203: ids of two varint bytes */
+    for (uint64_t id = 4; id <= 203; id++) {
+        rcc_event e = ev_info(id, id * 1000, id % 4, id % 3);
+        CHECK(rcc_write(w, &e) == 0);
+        push(&want, &e);
+    }
+    /* Events, and the C records the writer puts before them (grain 0: at
+       every change of time, and at the chunk's first event). */
+    rcc_event c5 = {.kind = RCC_CLOCK, .time_us = 5};
+    rcc_event cmax1 = {.kind = RCC_CLOCK, .time_us = MAX - 1};
+    rcc_event cmax = {.kind = RCC_CLOCK, .time_us = MAX};
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_ALLOC, .time_us = 5, .id = 1}) == 0);
+    push(&want, &c5);
+    push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = 5, .id = 1});
+    rcc_writer_time(w, 5);
+    CHECK(rcc_write_alloc(w, 2) == 0);
+    push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = 5, .id = 2});
+    /* a temporary right after its A: an X, read with the A's info */
+    CHECK(rcc_write_free(w, 2, 1) == 0);
+    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = 5, .id = 2});
+    /* one after an X, or after an A of another info: an F */
+    CHECK(rcc_write_free(w, 203, 1) == 0);
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = 5, .id = 203});
+    CHECK(rcc_write_alloc(w, 128) == 0);
+    push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = 5, .id = 128});
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TEMP, .time_us = 5, .id = 127}) == 0);
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = 5, .id = 127});
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_FREE, .time_us = 5, .id = 128}) == 0);
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = 5, .id = 128});
+    /* a C between an A and its X (an info of two varint bytes) */
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_ALLOC, .time_us = MAX - 1, .id = 203}) == 0);
+    push(&want, &cmax1);
+    push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = MAX - 1, .id = 203});
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 203}) == 0);
+    push(&want, &cmax);
+    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 203});
+    /* P, L and I records between an A and its X */
+    CHECK(rcc_write_alloc(w, 3) == 0);
+    push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = MAX, .id = 3});
+    rcc_event between[] = {
+        {.kind = RCC_SAMPLE, .time_us = MAX, .heap_bytes = 1, .rss_bytes = 2},
+        {.kind = RCC_LEAK, .id = 3, .status = RCC_DEFINITE, .count = 1}, /* at MAX */
+        ev_info(204, 7, 0, 0),
+    };
+    for (size_t i = 0; i < sizeof between / sizeof *between; i++) {
+        CHECK(rcc_write(w, &between[i]) == 0);
+        between[i].time_us = i < 2 ? MAX : 0;
+        push(&want, &between[i]);
+    }
+    CHECK(rcc_write_free(w, 3, 1) == 0);
+    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 3});
+    rcc_event rest[] = {
+        {.kind = RCC_CLOCK, .time_us = MAX}, /* an explicit C, time unchanged */
+        {.kind = RCC_SAMPLE, .time_us = MAX, .heap_bytes = MAX, .rss_bytes = 0},
+        {.kind = RCC_SAMPLE, .time_us = MAX, .heap_bytes = 0, .rss_bytes = MAX},
+        {.kind = RCC_LEAK, .time_us = MAX, .id = 1, .status = RCC_REACHABLE, .count = 1},
+        {.kind = RCC_LEAK, .time_us = MAX, .id = 203, .status = RCC_INDIRECT, .count = MAX},
+        {.kind = RCC_LEAK, .time_us = MAX, .id = 2, .status = RCC_DEFINITE, .count = 128},
+        {.kind = RCC_END, .time_us = MAX, .status = -1, .heap_bytes = 123456789,
+         .peak_time_us = 77},
+        {.kind = RCC_END, .time_us = MAX, .status = INT64_MIN, .heap_bytes = 0,
+         .peak_time_us = MAX},
+        {.kind = RCC_END, .time_us = MAX, .status = INT64_MAX, .heap_bytes = 1,
+         .peak_time_us = 0},
+    };
+    for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
+        CHECK(rcc_write(w, &rest[i]) == 0);
+        push(&want, &rest[i]);
+    }
+    /* refused without harm: an unknown kind, strings over the bound */
+    size_t pending = rcc_writer_pending(w);
     CHECK(rcc_write(w, &(rcc_event){.kind = 'Z'}) == -1);
     CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TYPE, .id = 9, .text = too_long}) == -1);
-    /* a time that goes back is written as the previous one */
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_MODULE, .text = too_long}) == -1);
+    CHECK(rcc_writer_pending(w) == pending);
+    /* a new chunk starts its own time: its first event gets a C, absolute
+       (the largest time, 10 varint bytes), even though the time did not
+       move; an earlier time given is the writer's time */
     CHECK(rcc_writer_flush(w) == 0);
-    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_FREE, .time_us = 100, .addr = 8}) == 0);
-    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_FREE, .time_us = 90, .addr = 16}) == 0);
-    want[n++].e = (rcc_event){.kind = RCC_FREE, .time_us = 100, .addr = 8};
-    want[n++].e = (rcc_event){.kind = RCC_FREE, .time_us = 100, .addr = 16};
+    CHECK(rcc_writer_pending(w) == 0);
+    rcc_writer_time(w, 100);
+    CHECK(rcc_writer_pending(w) == 0);
+    CHECK(rcc_write_free(w, 1, 0) == 0);
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TEMP, .time_us = 7, .id = 2}) == 0);
+    push(&want, &cmax);
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 1});
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 2}); /* after an F */
+    /* a temporary whose A went out with the previous chunk: an F */
+    CHECK(rcc_write_alloc(w, 204) == 0);
+    push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = MAX, .id = 204});
+    CHECK(rcc_writer_flush(w) == 0);
+    CHECK(rcc_write_free(w, 204, 1) == 0);
+    push(&want, &cmax);
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 204});
     CHECK(rcc_writer_close(w) == 0);
     close(fd);
 
     events ev = {0};
     char err[512];
     CHECK(read_all(path, &ev, err, sizeof err) == 0);
-    CHECK(ev.n == n);
-    for (size_t i = 0; i < n; i++) {
-        if (!same_event(&ev.v[i], &want[i]))
-            fprintf(stderr, "record %zu (%c) differs\n", i, want[i].e.kind);
-        CHECK(same_event(&ev.v[i], &want[i]));
-    }
+    check_same(&ev, &want, want.n);
+    CHECK(ev.n == want.n);
+    CHECK(check_temps(&ev) == 3);
     rcc_reader *r = rcc_reader_open(path, err, sizeof err);
-    CHECK(r && rcc_reader_header(r)->pid == 4242 && rcc_reader_header(r)->version == 1);
+    CHECK(r && rcc_reader_header(r)->pid == 4242 && rcc_reader_header(r)->version == 2);
     CHECK(rcc_reader_header(r)->start_realtime_ns > UINT64_C(1500000000) * 1000000000u);
     /* stopping early and going on gives the same records */
     events part = {.stop_after = 3};
     int rc, stops = 0;
     while ((rc = rcc_read(r, collect, &part)) == 2)
         stops++;
-    CHECK(rc == 0 && part.n == n && stops == (int)(n / 3));
-    CHECK(rcc_read(r, collect, &part) == 0 && part.n == n); /* still 0 after the end */
+    CHECK(rc == 0 && part.n == want.n && stops == (int)(want.n / 3));
+    check_same(&part, &want, want.n);
+    CHECK(rcc_read(r, collect, &part) == 0 && part.n == want.n); /* still 0 after the end */
     CHECK(rcc_reader_offset(r) == rcc_reader_size(r));
     rcc_reader_close(r);
     free_events(&ev);
     free_events(&part);
-    for (size_t i = 0; i < n; i++)
-        free(want[i].text);
+    free_events(&want);
 }
 
-/* ---- Random events from interleaved writers ------------------------------------------ */
+/* ---- Clock records and the time grain ------------------------------------------------- */
+
+/* The times the reader gave the A, F and X records of ev. */
+static size_t event_times(const events *ev, uint64_t *t, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ev->n; i++)
+        if (is_event(ev->v[i].e.kind)) {
+            CHECK(n < cap);
+            t[n++] = ev->v[i].e.time_us;
+        }
+    return n;
+}
+
+static void test_grain(void)
+{
+    static const uint64_t at[] = {0, 10, 999, 1000, 5000};
+    static const int kind[] = {RCC_ALLOC, RCC_TEMP, RCC_FREE, RCC_ALLOC, RCC_FREE};
+    uint64_t t[64];
+    events ev = {0};
+    capfile c;
+
+    /* grain 1000: a C at the first event, then when the time has moved by
+       1000 or more since the latest; events between read the C's time */
+    cap_open(&c, "grain.cap", 1000, 0);
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    for (size_t i = 0; i < 5; i++)
+        model_write(&c.m, EV(kind[i], at[i], 1), i & 1);
+    cap_close(&c, &ev);
+    CHECK(strcmp(kinds(&ev), "ICAXFCACF") == 0);
+    CHECK(ev.v[3].e.id == 1 && c.m.temps_x == 1);
+    CHECK(count_kind(&ev, RCC_CLOCK) == 3);
+    CHECK(ev.v[1].e.time_us == 0 && ev.v[5].e.time_us == 1000 && ev.v[7].e.time_us == 5000);
+    CHECK(event_times(&ev, t, 64) == 5);
+    CHECK(t[0] == 0 && t[1] == 0 && t[2] == 0 && t[3] == 1000 && t[4] == 5000);
+    free_events(&ev);
+
+    /* grain 0: a C at every change of time, none when it stays (a C between
+       an A and its X) */
+    cap_open(&c, "grain0.cap", 0, 0);
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    for (size_t i = 0; i < 5; i++)
+        model_write(&c.m, EV(kind[i], at[i], 1), !(i & 1));
+    model_write(&c.m, EV(RCC_ALLOC, 5000, 1), false);
+    model_write(&c.m, EV(RCC_TEMP, 5000, 1), true);
+    cap_close(&c, &ev);
+    CHECK(strcmp(kinds(&ev), "ICACXCFCACFAX") == 0);
+    CHECK(c.m.temps_x == 2 && c.m.temps_f == 0);
+    CHECK(event_times(&ev, t, 64) == 7);
+    for (size_t i = 0; i < 5; i++)
+        CHECK(t[i] == at[i]);
+    CHECK(t[5] == 5000 && t[6] == 5000);
+    free_events(&ev);
+
+    /* a time that goes back is the previous one: no C, the same time; P and
+       E too; the next C follows the largest time */
+    cap_open(&c, "back.cap", 0, 0);
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    model_write(&c.m, EV(RCC_ALLOC, 100, 1), false);
+    model_write(&c.m, EV(RCC_FREE, 90, 1), false);
+    model_write(&c.m, EV(RCC_ALLOC, 0, 1), true);
+    model_write(&c.m, &(rcc_event){.kind = RCC_SAMPLE, .time_us = 50, .heap_bytes = 8}, false);
+    model_write(&c.m, EV(RCC_TEMP, 99, 1), true);
+    model_write(&c.m, EV(RCC_ALLOC, 101, 1), false);
+    model_write(&c.m, &(rcc_event){.kind = RCC_END, .time_us = 3, .peak_time_us = 100}, false);
+    cap_close(&c, &ev);
+    CHECK(strcmp(kinds(&ev), "ICAFAPXCAE") == 0); /* a P between an A and its X */
+    CHECK(ev.v[6].e.id == 1 && c.m.temps_x == 1);
+    CHECK(event_times(&ev, t, 64) == 5);
+    CHECK(t[0] == 100 && t[1] == 100 && t[2] == 100 && t[3] == 100 && t[4] == 101);
+    CHECK(ev.v[5].e.time_us == 100 && ev.v[7].e.time_us == 101 && ev.v[9].e.time_us == 101);
+    free_events(&ev);
+
+    /* P and E are time records: the grain counts from them too */
+    cap_open(&c, "sample.cap", 1000, 0);
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    model_write(&c.m, EV(RCC_ALLOC, 0, 1), false);
+    model_write(&c.m, &(rcc_event){.kind = RCC_SAMPLE, .time_us = 1500}, false);
+    model_write(&c.m, EV(RCC_ALLOC, 1500, 1), true);
+    model_write(&c.m, EV(RCC_ALLOC, 2499, 1), false);
+    model_write(&c.m, EV(RCC_ALLOC, 2500, 1), true);
+    model_write(&c.m, &(rcc_event){.kind = RCC_END, .time_us = 2600}, false);
+    model_write(&c.m, EV(RCC_FREE, 3599, 1), false);
+    model_write(&c.m, EV(RCC_FREE, 3600, 1), false);
+    cap_close(&c, &ev);
+    CHECK(strcmp(kinds(&ev), "ICAPAACAEFCF") == 0);
+    CHECK(event_times(&ev, t, 64) == 6);
+    CHECK(t[0] == 0 && t[1] == 1500 && t[2] == 1500 && t[3] == 2500 && t[4] == 2600 &&
+          t[5] == 3600);
+    free_events(&ev);
+
+    /* Each chunk starts its own time: after a flush the first event gets a
+       C again (absolute: a chunk read without the one before it has the
+       same times); a time given with no event writes nothing. */
+    cap_open(&c, "chunks.cap", 1000, 0);
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    CHECK(rcc_writer_flush(c.m.w) == 0);                    /* chunk 0: the info */
+    model_write(&c.m, EV(RCC_ALLOC, 7000, 1), true);
+    model_write(&c.m, EV(RCC_ALLOC, 7500, 1), true);
+    CHECK(rcc_writer_flush(c.m.w) == 0);                    /* chunk 1 */
+    model_write(&c.m, EV(RCC_TEMP, 7500, 1), false);       /* its A went out: an F */
+    model_write(&c.m, &(rcc_event){.kind = RCC_SAMPLE, .time_us = 7600}, false);
+    CHECK(rcc_writer_flush(c.m.w) == 0);                    /* chunk 2 */
+    model_time(&c.m, 8000);
+    CHECK(rcc_writer_pending(c.m.w) == 0);
+    CHECK(rcc_writer_flush(c.m.w) == 0);                    /* nothing: no chunk */
+    model_time(&c.m, 8500);
+    model_write(&c.m, EV(RCC_ALLOC, 0, 1), false);
+    model_write(&c.m, EV(RCC_TEMP, 0, 1), true);
+    model_write(&c.m, EV(RCC_FREE, 9000, 1), true);
+    cap_close(&c, &ev);                                     /* chunk 3 */
+    CHECK(c.fs.nchunks == 4);
+    CHECK(strcmp(kinds(&ev), "ICAACFPCAXF") == 0);
+    CHECK(c.m.temps_x == 1 && c.m.temps_f == 1 && c.m.temps_split == 1);
+    CHECK(event_times(&ev, t, 64) == 6);
+    CHECK(t[0] == 7000 && t[1] == 7000 && t[2] == 7500 && t[3] == 8500 && t[4] == 8500 &&
+          t[5] == 8500);
+    CHECK(ev.v[4].e.time_us == 7500 && ev.v[5].e.id == 1 && ev.v[7].e.time_us == 8500);
+    free_events(&ev);
+    /* without chunks 1 and 2, chunk 3 reads the same */
+    size_t n;
+    unsigned char *b = malloc(c.fs.bytes);
+    FILE *f = fopen(c.path, "rb");
+    CHECK(b && f && fread(b, 1, c.fs.bytes, f) == c.fs.bytes && fgetc(f) == EOF);
+    fclose(f);
+    n = c.fs.ends[0];
+    memmove(b + n, b + c.fs.ends[2], c.fs.bytes - c.fs.ends[2]);
+    n += c.fs.bytes - c.fs.ends[2];
+    f = fopen(c.path, "wb");
+    CHECK(f && fwrite(b, 1, n, f) == n);
+    fclose(f);
+    free(b);
+    char err[512];
+    CHECK(read_all(c.path, &ev, err, sizeof err) == 0);
+    CHECK(strcmp(kinds(&ev), "ICAXF") == 0);
+    CHECK(ev.v[1].e.time_us == 8500 && ev.v[2].e.time_us == 8500 && ev.v[3].e.time_us == 8500 &&
+          ev.v[3].e.id == 1 && ev.v[4].e.time_us == 8500);
+    free_events(&ev);
+
+    /* chunks filled by events: each starts with a C, though the time
+       never moves (temporaries after their A: X, but F where the A was the
+       last record of a chunk) */
+    cap_open(&c, "full.cap", 1000, 8192);
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    for (int i = 0; i < 10000; i++)
+        model_write(&c.m, EV(i & 1 ? (i & 2 ? RCC_TEMP : RCC_FREE) : RCC_ALLOC, 42, 1), i & 4);
+    cap_close(&c, &ev);
+    CHECK(c.fs.nchunks >= 3 && count_kind(&ev, RCC_CLOCK) == c.fs.nchunks);
+    CHECK(c.m.temps_x + c.m.temps_f == 2500 && c.m.temps_x >= 2500 - c.fs.nchunks);
+    CHECK(ev.n == 1 + 10000 + c.fs.nchunks);
+    for (size_t i = 0; i < ev.n; i++)
+        CHECK(ev.v[i].e.time_us == (ev.v[i].e.kind == RCC_INFO ? 0 : 42));
+    free_events(&ev);
+
+    /* the largest grain: one C per chunk */
+    cap_open(&c, "maxgrain.cap", UINT64_MAX, 0);
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    model_write(&c.m, EV(RCC_ALLOC, 1, 1), false);
+    model_write(&c.m, EV(RCC_ALLOC, UINT64_MAX - 1, 1), false);
+    model_write(&c.m, EV(RCC_ALLOC, UINT64_MAX, 1), true);
+    cap_close(&c, &ev);
+    CHECK(strcmp(kinds(&ev), "ICAAA") == 0);
+    CHECK(event_times(&ev, t, 64) == 3 && t[0] == 1 && t[1] == 1 && t[2] == 1);
+    free_events(&ev);
+}
+
+/* ---- Write errors ----------------------------------------------------------------- */
+
+static int failing_sink(void *ctx, const void *chunk, size_t len)
+{
+    (void)chunk;
+    (void)len;
+    ++*(int *)ctx;
+    return -1;
+}
+
+static void test_write_errors(void)
+{
+    /* a failed flush: every call after it fails, the sink is not called again */
+    int calls = 0;
+    rcc_writer *w = rcc_writer_new(&(rcc_writer_options){.sink = failing_sink, .sink_ctx = &calls});
+    CHECK(w);
+    rcc_writer_time(w, 1);
+    CHECK(rcc_write(w, EV_INFO(1, 8, 0, 0)) == 0);
+    CHECK(rcc_write_alloc(w, 1) == 0);
+    CHECK(rcc_writer_flush(w) == -1 && calls == 1);
+    CHECK(rcc_write_alloc(w, 1) == -1);
+    CHECK(rcc_write_free(w, 1, 0) == -1);
+    CHECK(rcc_write_free(w, 1, 1) == -1);
+    CHECK(rcc_write(w, EV(RCC_FREE, 2, 1)) == -1);
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_SAMPLE, .time_us = 3}) == -1);
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_MODULE, .text = "x"}) == -1);
+    CHECK(rcc_writer_flush(w) == -1);
+    CHECK(rcc_writer_close(w) == -1 && calls == 1);
+    /* a chunk that fills up and cannot go out */
+    calls = 0;
+    w = rcc_writer_new(&(rcc_writer_options){.sink = failing_sink, .sink_ctx = &calls,
+                                             .chunk_bytes = 8192});
+    CHECK(w);
+    int rc = 0, i;
+    for (i = 0; i < 100000 && rc == 0; i++)
+        rc = rcc_write_alloc(w, 1);
+    CHECK(rc == -1 && calls == 1 && i > 1000);
+    CHECK(rcc_write_free(w, 1, 1) == -1 && calls == 1);
+    CHECK(rcc_writer_close(w) == -1 && calls == 1);
+    CHECK(rcc_writer_close(NULL) == 0);
+}
+
+/* ---- Random records from interleaved writers ----------------------------------------- */
 
 typedef struct gen {
     uint64_t rng;
-    uint64_t nodes;           /* stack nodes written so far (file-wide) */
-    uint64_t time[2];         /* per writer: times never decrease */
+    uint64_t nodes, infos;    /* stack nodes and infos written so far (file-wide) */
+    uint64_t time[2];         /* per writer */
 } gen;
 
-/* A random record for writer k; stack nodes only from writer 0 (the meta
-   writer in the shim), whose chunks go out before the other's. */
-static rcc_event random_event(gen *g, int k, char *text)
+/* A random record for writer k (model m).  Stack nodes, infos, modules and
+   types only from writer 0 (the meta writer in the shim), whose chunks go
+   out before each of the other's, so writer 1 may name any info written
+   so far; events from both. */
+static rcc_event random_event(gen *g, const model *m, int k, char *text)
 {
     uint64_t r = test_rand(&g->rng);
     rcc_event e = {0};
@@ -270,12 +838,27 @@ static rcc_event random_event(gen *g, int k, char *text)
     uint64_t sh = test_rand(&g->rng) % 64;
     uint64_t v = big >> sh; /* values of every magnitude */
     g->time[k] += test_rand(&g->rng) % 4 == 0 ? v % 1000 : 0;
-    if (k == 0 && kind < 10) {
+    uint64_t t = g->time[k];
+    if (test_rand(&g->rng) % 16 == 0) /* now and then a time that goes back */
+        t = t > 300 ? t - 300 : 0;
+    uint64_t info = g->infos ? 1 + test_rand(&g->rng) % g->infos : 0;
+    if (k == 0 && kind < 8) {
         e.kind = RCC_STACK;
         e.stack = g->nodes ? test_rand(&g->rng) % (g->nodes + 1) : 0;
         e.ip = v;
         e.id = ++g->nodes;
-    } else if (k == 0 && kind < 11) {
+    } else if (k == 0 && (kind < 16 || !info)) {
+        e.kind = RCC_INFO;
+        e.size = v;
+        e.stack = g->nodes ? test_rand(&g->rng) % (g->nodes + 1) : 0;
+        e.type = test_rand(&g->rng) % 4 == 0 ? big : test_rand(&g->rng) % 3;
+        e.id = ++g->infos;
+    } else if (!info) { /* writer 1 before any info: a sample */
+        e.kind = RCC_SAMPLE;
+        e.time_us = t;
+        e.heap_bytes = v;
+        e.rss_bytes = big;
+    } else if (k == 0 && kind < 17) {
         e.kind = test_rand(&g->rng) & 1 ? RCC_MODULE : RCC_TYPE;
         size_t len = test_rand(&g->rng) % 64;
         for (size_t i = 0; i < len; i++)
@@ -285,29 +868,32 @@ static rcc_event random_event(gen *g, int k, char *text)
         e.ip = v;
         e.size = big;
         e.id = v | 1;
-    } else if (kind < 55) {
-        e.kind = RCC_ALLOC;
-        e.time_us = g->time[k];
-        e.addr = test_rand(&g->rng) & 1 ? big : 0x7f0000000000 + (v & 0xFFFFFF0);
-        e.size = v;
-        e.stack = g->nodes ? test_rand(&g->rng) % (g->nodes + 1) : 0;
-        e.id = test_rand(&g->rng) % 3;
-    } else if (kind < 90) {
-        e.kind = RCC_FREE;
-        e.time_us = g->time[k];
-        e.addr = test_rand(&g->rng) & 1 ? big : 0x7f0000000000 + (v & 0xFFFFFF0);
-    } else if (kind < 95) {
+    } else if (kind < 50) {
+        e = ev_event(RCC_ALLOC, t, info);
+    } else if (kind < 75) {
+        e = ev_event(RCC_FREE, t, info);
+    } else if (kind < 85) {
+        /* a temporary: mostly of the writer's latest A when its latest
+           event was one (an X, or an F when that A went out with the
+           previous chunk), else of any info (an F, unless that is the A's) */
+        uint64_t a = m->last_alloc_any;
+        e = ev_event(RCC_TEMP, t, a && test_rand(&g->rng) % 4 ? a : info);
+    } else if (kind < 89) {
+        e.kind = RCC_CLOCK;
+        e.time_us = t;
+    } else if (kind < 94) {
         e.kind = RCC_SAMPLE;
-        e.time_us = g->time[k];
+        e.time_us = t;
         e.heap_bytes = v;
         e.rss_bytes = big;
-    } else if (kind < 98) {
+    } else if (kind < 98) { /* anywhere: no C before it */
         e.kind = RCC_LEAK;
-        e.addr = big;
+        e.id = info;
         e.status = (int64_t)(v % 3);
+        e.count = v ? v : 1;
     } else {
         e.kind = RCC_END;
-        e.time_us = g->time[k];
+        e.time_us = t;
         e.status = (int64_t)big;
         e.heap_bytes = v;
         e.peak_time_us = big;
@@ -315,24 +901,36 @@ static rcc_event random_event(gen *g, int k, char *text)
     return e;
 }
 
-/* The sink of writer 1 flushes writer 0 first, as the shim does. */
-typedef struct pair_sink {
-    file_sink *file;
-    rcc_writer *meta;
-} pair_sink;
+/* Compares what the reader gives with the models' records, chunk by chunk
+   in the order the chunks went out. */
+typedef struct replay {
+    model *m[2];
+    const order *ord;
+    size_t chunk;             /* the chunk being given */
+    size_t at[2];             /* next expected record of each writer */
+    size_t given;
+} replay;
 
-static int pair_write(void *ctx, const void *chunk, size_t len)
+static int replay_check(const rcc_event *e, void *ctx)
 {
-    pair_sink *p = ctx;
-    CHECK(rcc_writer_flush(p->meta) == 0);
-    return sink_write(p->file, chunk, len);
+    replay *p = ctx;
+    while (p->chunk < p->ord->n &&
+           p->at[p->ord->v[p->chunk].k] == p->ord->v[p->chunk].upto)
+        p->chunk++;
+    CHECK(p->chunk < p->ord->n);
+    int k = p->ord->v[p->chunk].k;
+    stored_event got = {.e = *e, .text = (char *)(uintptr_t)e->text};
+    const stored_event *want = &p->m[k]->q.v[p->at[k]];
+    if (!same_event(&got, want)) {
+        show("read", p->given, &got);
+        show("expected", p->given, want);
+        fprintf(stderr, "in chunk %zu, of writer %d\n", p->chunk, k);
+    }
+    CHECK(same_event(&got, want));
+    p->at[k]++;
+    p->given++;
+    return 0;
 }
-
-/* A stored copy of every record, in the order the file will hold them. */
-typedef struct pending {
-    stored_event *v;
-    size_t n, cap;
-} pending;
 
 static void test_random(size_t count)
 {
@@ -342,63 +940,54 @@ static void test_random(size_t count)
     CHECK(fs.fd >= 0);
     CHECK(rcc_write_header(fs.fd, 7, 1) == 0);
     fs.bytes = 64;
-    /* Small chunks (the minimum, 8 KiB) so deltas restart often. */
-    rcc_writer *meta = rcc_writer_new(&(rcc_writer_options){
-        .sink = sink_write, .sink_ctx = &fs, .chunk_bytes = 8192, .level = 3});
-    pair_sink ps = {&fs, meta};
-    rcc_writer *thr = rcc_writer_new(&(rcc_writer_options){
-        .sink = pair_write, .sink_ctx = &ps, .chunk_bytes = 8192, .tid = 99});
-    CHECK(meta && thr);
-    /* The expected order: writer 0's records, then writer 1's buffered
-       ones, each time writer 1's chunk goes out; replayed by keeping the
-       two queues and following the chunk boundaries as the reader sees
-       them.  Simpler: compare per kind-independent sequences of each
-       writer, recognised by their order in the file. */
-    pending q[2] = {{0}};
+    /* Small chunks (the minimum, 8 KiB) so deltas restart often; the
+       thread's writer with a grain, the meta writer without. */
+    order ord = {0};
+    model m[2] = {{.grain = 0}, {.grain = 250}};
+    tap taps[2] = {{.file = &fs, .m = &m[0], .k = 0, .ord = &ord},
+                   {.file = &fs, .m = &m[1], .k = 1, .ord = &ord}};
+    m[0].w = rcc_writer_new(&(rcc_writer_options){.sink = tap_write, .sink_ctx = &taps[0],
+                                                  .chunk_bytes = 8192, .level = 3});
+    m[1].w = rcc_writer_new(&(rcc_writer_options){.sink = tap_write, .sink_ctx = &taps[1],
+                                                  .chunk_bytes = 8192, .tid = 99,
+                                                  .time_grain_us = 250});
+    CHECK(m[0].w && m[1].w);
+    taps[1].first = m[0].w;
     gen g = {.rng = 12345};
     char text[80];
     for (size_t i = 0; i < count; i++) {
         int k = (int)(test_rand(&g.rng) % 2);
-        rcc_event e = random_event(&g, k, text);
-        CHECK(rcc_write(k ? thr : meta, &e) == 0);
-        pending *p = &q[k];
-        if (p->n == p->cap) {
-            p->cap = p->cap ? p->cap * 2 : 4096;
-            p->v = realloc(p->v, p->cap * sizeof *p->v);
-            CHECK(p->v);
-        }
-        p->v[p->n].e = e;
-        p->v[p->n].text = copy_text(&e);
-        p->n++;
-        if (test_rand(&g.rng) % 5000 == 0) /* an early flush now and then */
-            CHECK(rcc_writer_flush(k ? thr : meta) == 0);
+        rcc_event e = random_event(&g, &m[k], k, text);
+        model_write(&m[k], &e, test_rand(&g.rng) & 1);
+        uint64_t r = test_rand(&g.rng);
+        if (r % 5000 == 0) /* an early flush now and then */
+            CHECK(rcc_writer_flush(m[k].w) == 0);
+        else if (r % 50 == 1) /* a time with no event */
+            model_time(&m[k], g.time[k] + r % 700);
     }
-    CHECK(rcc_writer_close(thr) == 0);
-    CHECK(rcc_writer_close(meta) == 0);
+    CHECK(rcc_writer_close(m[1].w) == 0);
+    CHECK(rcc_writer_close(m[0].w) == 0);
     close(fs.fd);
-    CHECK(fs.nchunks > 10);
-
-    /* Each writer's records come back in its order; stack nodes numbered
-       in file order, which is writer 0's order. */
-    events ev = {0};
-    char err[512];
-    CHECK(read_all(path, &ev, err, sizeof err) == 0);
-    CHECK(ev.n == q[0].n + q[1].n);
-    size_t at[2] = {0, 0};
-    for (size_t i = 0; i < ev.n; i++) {
-        stored_event *got = &ev.v[i];
-        bool m0 = at[0] < q[0].n && same_event(got, &q[0].v[at[0]]);
-        bool m1 = at[1] < q[1].n && same_event(got, &q[1].v[at[1]]);
-        CHECK(m0 || m1);
-        if (m0)
-            at[0]++;
-        else
-            at[1]++;
+    CHECK(fs.nchunks > 10 && ord.n == fs.nchunks);
+    CHECK(count_kind(&m[1].q, RCC_CLOCK) > 0 && count_kind(&m[1].q, RCC_LEAK) > 0);
+    /* temporaries of both writers: X right after their A, F elsewhere, and
+       (in the long run) F because their A went out with the chunk before */
+    for (int k = 0; k < 2; k++) {
+        CHECK(check_temps(&m[k].q) == m[k].temps_x);
+        CHECK(m[k].temps_x > count / 200 && m[k].temps_f > count / 500);
     }
-    CHECK(at[0] == q[0].n && at[1] == q[1].n);
-    free_stored(q[0].v, q[0].n);
-    free_stored(q[1].v, q[1].n);
-    free_events(&ev);
+    CHECK(count < 1000000 || (m[0].temps_split > 0 && m[1].temps_split > 0));
+
+    replay p = {.m = {&m[0], &m[1]}, .ord = &ord};
+    char err[512];
+    rcc_reader *r = rcc_reader_open(path, err, sizeof err);
+    CHECK(r);
+    CHECK(rcc_read(r, replay_check, &p) == 0);
+    rcc_reader_close(r);
+    CHECK(p.at[0] == m[0].q.n && p.at[1] == m[1].q.n);
+    free_events(&m[0].q);
+    free_events(&m[1].q);
+    free(ord.v);
 }
 
 /* ---- Truncation at every byte -------------------------------------------------------- */
@@ -430,32 +1019,34 @@ static void spill(const char *path, const unsigned char *b, size_t n)
     fclose(f);
 }
 
-/* A small capture of several chunks; chunk ends and records per chunk. */
-static void small_capture(const char *path, size_t *ends, size_t *records, size_t *nchunks)
+/* A small capture of five chunks: chunk ends, records read up to each
+   chunk's end, and every record (in *want). */
+static void small_capture(const char *path, size_t *ends, size_t *records, events *want)
 {
     file_sink fs = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)};
     CHECK(fs.fd >= 0 && rcc_write_header(fs.fd, 1, 2) == 0);
     fs.bytes = 64;
-    rcc_writer *w = rcc_writer_new(&(rcc_writer_options){.sink = sink_write, .sink_ctx = &fs});
-    CHECK(w);
+    model m = {.grain = 100};
+    tap t = {.file = &fs, .m = &m};
+    m.w = rcc_writer_new(&(rcc_writer_options){.sink = tap_write, .sink_ctx = &t,
+                                               .time_grain_us = 100});
+    CHECK(m.w);
     gen g = {.rng = 99};
     char text[80];
-    size_t total = 0;
     for (int chunk = 0; chunk < 5; chunk++) {
         int per = chunk == 2 ? 1 : 40; /* one tiny chunk too */
         for (int i = 0; i < per; i++) {
-            rcc_event e = random_event(&g, chunk == 0 ? 0 : 1, text);
-            CHECK(rcc_write(w, &e) == 0);
+            rcc_event e = random_event(&g, &m, chunk == 0 ? 0 : 1, text);
+            model_write(&m, &e, i & 1);
         }
-        total += (size_t)per;
-        CHECK(rcc_writer_flush(w) == 0); /* codec 1 or stored, as zstd decides */
-        records[chunk] = total;
+        CHECK(rcc_writer_flush(m.w) == 0); /* codec 1 or stored, as zstd decides */
+        records[chunk] = m.q.n;
     }
-    CHECK(rcc_writer_close(w) == 0);
+    CHECK(rcc_writer_close(m.w) == 0);
     close(fs.fd);
-    CHECK(fs.nchunks == 5);
+    CHECK(fs.nchunks == 5 && g.infos > 0);
     memcpy(ends, fs.ends, 5 * sizeof *ends);
-    *nchunks = 5;
+    *want = m.q;
 }
 
 static void test_truncation(void)
@@ -463,10 +1054,12 @@ static void test_truncation(void)
     char path[256], cut[256];
     path_of(path, sizeof path, "small.cap");
     path_of(cut, sizeof cut, "cut.cap");
-    size_t ends[5], records[5], nchunks, n;
-    small_capture(path, ends, records, &nchunks);
+    size_t ends[5], records[5], n;
+    events want;
+    small_capture(path, ends, records, &want);
+    CHECK(count_kind(&want, RCC_CLOCK) > 4 && count_kind(&want, RCC_INFO) > 2);
     unsigned char *b = slurp(path, &n);
-    CHECK(n == ends[nchunks - 1]);
+    CHECK(n == ends[4]);
     for (size_t len = 0; len <= n; len++) {
         spill(cut, b, len);
         events ev = {0};
@@ -477,18 +1070,20 @@ static void test_truncation(void)
             continue;
         }
         size_t whole = 0, at_end = len == 64;
-        for (size_t c = 0; c < nchunks; c++) {
+        for (size_t c = 0; c < 5; c++) {
             if (ends[c] <= len)
                 whole = records[c];
             at_end |= ends[c] == len;
         }
         CHECK(rc == (at_end ? 0 : 1));
         CHECK(ev.n == whole);
+        check_same(&ev, &want, whole);
         if (rc == 1)
             CHECK(strstr(err, "truncated") != NULL);
         free_events(&ev);
     }
     free(b);
+    free_events(&want);
 }
 
 /* ---- Single-bit flips ---------------------------------------------------------------- */
@@ -518,12 +1113,13 @@ static void test_bit_flips(void)
                 fprintf(stderr, "flip at byte %zu bit %d not caught (rc %d)\n", off, bit, rc);
             CHECK(rc == -1 || rc == -2);
             CHECK(strlen(err) > 0);
+            if (off >= 8 && off < 12) /* the version field */
+                CHECK(rc == -2 && strstr(err, "format version"));
             if (rc == -1) {
                 CHECK(strstr(err, "byte") != NULL);
                 /* records before the bad chunk were given, unchanged */
                 CHECK(ev.n <= good.n);
-                for (size_t i = 0; i < ev.n; i++)
-                    CHECK(same_event(&ev.v[i], &good.v[i]));
+                check_same(&ev, &good, ev.n);
             }
             free_events(&ev);
         }
@@ -546,18 +1142,23 @@ static uint32_t crc(const void *p, size_t n)
     return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
 }
 
-/* A file header, then one chunk holding `raw` as is (codec 0) unless the
-   lengths are overridden. */
-static size_t craft(unsigned char *out, const void *raw, uint32_t len, uint32_t raw_len,
-                    uint32_t stored_len, unsigned codec)
+/* A 64-byte file header of this version, its CRC right. */
+static size_t craft_header(unsigned char *out, uint32_t version)
 {
     memset(out, 0, 64);
     memcpy(out, "RCGCCAP", 8);
-    put32(out + 8, 1);
+    put32(out + 8, version);
     put32(out + 12, 64);
     put32(out + 24, 1);
     put32(out + 28, crc(out, 64));
-    unsigned char *h = out + 64;
+    return 64;
+}
+
+/* A chunk holding `raw` as is (codec 0) unless the lengths are overridden;
+   returns its size. */
+static size_t craft_chunk(unsigned char *h, const void *raw, uint32_t len, uint32_t raw_len,
+                          uint32_t stored_len, unsigned codec)
+{
     memset(h, 0, 24);
     memcpy(h, "CHNK", 4);
     h[4] = (unsigned char)codec;
@@ -569,7 +1170,15 @@ static size_t craft(unsigned char *out, const void *raw, uint32_t len, uint32_t 
     h[6] = (unsigned char)check;
     h[7] = (unsigned char)(check >> 8);
     memcpy(h + 24, raw, len);
-    return 64 + 24 + len;
+    return 24 + len;
+}
+
+/* A file header, then one chunk. */
+static size_t craft(unsigned char *out, const void *raw, uint32_t len, uint32_t raw_len,
+                    uint32_t stored_len, unsigned codec)
+{
+    size_t n = craft_header(out, RCC_VERSION);
+    return n + craft_chunk(out + n, raw, len, raw_len, stored_len, codec);
 }
 
 static int read_crafted(const unsigned char *raw, size_t len, uint32_t raw_len,
@@ -592,6 +1201,23 @@ static int read_records(const unsigned char *raw, size_t len, char *err, size_t 
     return read_crafted(raw, len, (uint32_t)len, (uint32_t)len, 0, err, errlen);
 }
 
+/* A file of one stored chunk per part (lengths in lens), read into ev. */
+static int read_chunks(const unsigned char *const *parts, const size_t *lens, size_t nparts,
+                       events *ev, char *err, size_t errlen)
+{
+    static unsigned char buf[1 << 16];
+    size_t n = craft_header(buf, RCC_VERSION);
+    for (size_t i = 0; i < nparts; i++) {
+        CHECK(n + 24 + lens[i] <= sizeof buf);
+        n += craft_chunk(buf + n, parts[i], (uint32_t)lens[i], (uint32_t)lens[i],
+                         (uint32_t)lens[i], 0);
+    }
+    char path[256];
+    path_of(path, sizeof path, "chunks.cap");
+    spill(path, buf, n);
+    return read_all(path, ev, err, errlen);
+}
+
 static void test_hostile(void)
 {
     char err[512], path[256];
@@ -608,44 +1234,58 @@ static void test_hostile(void)
     buf[0] = 'X';
     spill(path, buf, n);
     CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "not an rcgc capture"));
-    n = craft(buf, "", 0, 0, 0, 0);
-    put32(buf + 8, 2);
+    /* version 1 (addresses and times in events), CRC right: refused by
+       name; version 3 too */
+    n = craft_header(buf, 1);
     spill(path, buf, n);
-    CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "version 2"));
+    CHECK(!rcc_reader_open(path, err, sizeof err));
+    CHECK(strstr(err, "format version 1") && strstr(err, "version 2") && strstr(err, path));
+    n = craft_header(buf, 3);
+    n += craft_chunk(buf + n, "", 0, 0, 0, 0);
+    spill(path, buf, n);
+    CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "format version 3"));
+    n = craft(buf, "", 0, 0, 0, 0);
+    spill(path, buf, n);
+    CHECK(read_all(path, &(events){0}, err, sizeof err) == 0);
     /* a tiny error buffer is respected */
+    n = craft_header(buf, 1);
+    spill(path, buf, n);
     char tiny[8];
     memset(tiny, 'z', sizeof tiny);
     CHECK(!rcc_reader_open(path, tiny, 4) && tiny[3] == 0 && tiny[4] == 'z');
 
-    /* an empty chunk is fine; a valid one-record chunk is read */
+    /* an empty chunk is fine; a valid chunk is read */
     CHECK(read_records((const unsigned char *)"", 0, err, sizeof err) == 0);
-    unsigned char ok[] = {'F', 5, 0x10};
+    unsigned char ok[] = {'I', 16, 0, 0, 'A', 1};
+    const uint32_t okn = (uint32_t)sizeof ok;
     CHECK(read_records(ok, sizeof ok, err, sizeof err) == 0);
 
     /* lengths beyond the hard bounds: corrupt, before any allocation */
-    CHECK(read_crafted(ok, 3, RCC_MAX_CHUNK + 1, 3, 1, err, sizeof err) == -1);
+    CHECK(read_crafted(ok, okn, RCC_MAX_CHUNK + 1, okn, 1, err, sizeof err) == -1);
     CHECK(strstr(err, "bad lengths"));
-    CHECK(read_crafted(ok, 3, 3, 4, 0, err, sizeof err) == -1);         /* stored != raw */
-    CHECK(read_crafted(ok, 3, 1000, 3u + (70u << 10), 1, err, sizeof err) == -1);
-    CHECK(read_crafted(ok, 3, 3, 3, 7, err, sizeof err) == -1 && strstr(err, "codec"));
+    CHECK(read_crafted(ok, okn, okn, okn + 1, 0, err, sizeof err) == -1); /* stored != raw */
+    CHECK(read_crafted(ok, okn, 1000, okn + (70u << 10), 1, err, sizeof err) == -1);
+    CHECK(read_crafted(ok, okn, okn, okn, 7, err, sizeof err) == -1 && strstr(err, "codec"));
     /* a stored length the file does not hold: truncation, no allocation */
-    CHECK(read_crafted(ok, 3, RCC_MAX_CHUNK, RCC_MAX_CHUNK, 0, err, sizeof err) == 1);
+    CHECK(read_crafted(ok, okn, RCC_MAX_CHUNK, RCC_MAX_CHUNK, 0, err, sizeof err) == 1);
     CHECK(strstr(err, "truncated"));
     /* zstd data that is not zstd, or decodes to another length */
-    CHECK(read_crafted(ok, 3, 3, 3, 1, err, sizeof err) == -1 && strstr(err, "decompress"));
+    CHECK(read_crafted(ok, okn, okn, okn, 1, err, sizeof err) == -1 && strstr(err, "decompress"));
 
     /* records: unknown tag, varint of 11 bytes, overflowing 10th byte,
        strings too long or past the end, a stack node's parent not yet
-       defined, an allocation using an undefined node, type id 0, an
-       unknown reachability, a time that overflows */
+       defined, type id 0, a time that overflows, a record cut short */
     unsigned char tag[] = {'Q'};
     CHECK(read_records(tag, 1, err, sizeof err) == -1 && strstr(err, "unknown record tag"));
-    unsigned char v11[] = {'F', 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0};
+    unsigned char v11[] = {'C', 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
     CHECK(read_records(v11, sizeof v11, err, sizeof err) == -1 && strstr(err, "byte 64"));
-    unsigned char v10[] = {'F', 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0};
+    unsigned char v10[] = {'C', 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02};
     CHECK(read_records(v10, sizeof v10, err, sizeof err) == -1);
-    unsigned char vmax[] = {'F', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0};
+    unsigned char vmax[] = {'C', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01};
     CHECK(read_records(vmax, sizeof vmax, err, sizeof err) == 0);
+    unsigned char imax[] = {'I', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+                            0,   0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01};
+    CHECK(read_records(imax, sizeof imax, err, sizeof err) == 0);
     unsigned char longstr[] = {'T', 1, 0x81, 0x20}; /* 4097 bytes */
     CHECK(read_records(longstr, sizeof longstr, err, sizeof err) == -1);
     unsigned char hugestr[] = {'M', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F};
@@ -655,19 +1295,196 @@ static void test_hostile(void)
     unsigned char parent[] = {'S', 0, 1, 'S', 5, 2};
     CHECK(read_records(parent, sizeof parent, err, sizeof err) == -1 &&
           strstr(err, "parent comes later"));
-    unsigned char use[] = {'S', 0, 1, 'A', 0, 16, 8, 2, 0};
-    CHECK(read_records(use, sizeof use, err, sizeof err) == -1 && strstr(err, "not yet defined"));
-    use[7] = 1;
-    CHECK(read_records(use, sizeof use, err, sizeof err) == 0);
     unsigned char type0[] = {'T', 0, 1, 'x'};
     CHECK(read_records(type0, sizeof type0, err, sizeof err) == -1);
-    unsigned char reach[] = {'L', 16, 3};
-    CHECK(read_records(reach, sizeof reach, err, sizeof err) == -1);
-    unsigned char tover[] = {'F', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0,
-                             'F', 1, 0};
+    unsigned char tover[] = {'C', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+                             'P', 1, 0, 0};
     CHECK(read_records(tover, sizeof tover, err, sizeof err) == -1);
-    unsigned char cut[] = {'A', 1, 2, 3};
-    CHECK(read_records(cut, sizeof cut, err, sizeof err) == -1 && strstr(err, "overruns"));
+    tover[11] = 'C';
+    CHECK(read_records(tover, 13, err, sizeof err) == -1);
+    tover[12] = 0; /* a delta of 0 from the largest time is fine */
+    CHECK(read_records(tover, 13, err, sizeof err) == 0);
+    unsigned char cut1[] = {'I', 16, 0};
+    CHECK(read_records(cut1, sizeof cut1, err, sizeof err) == -1 && strstr(err, "overruns"));
+    unsigned char cut2[] = {'I', 16, 0, 0, 'A', 0x81};
+    CHECK(read_records(cut2, sizeof cut2, err, sizeof err) == -1 && strstr(err, "overruns"));
+    unsigned char cut3[] = {'I', 16, 0, 0, 'L', 1, 2};
+    CHECK(read_records(cut3, sizeof cut3, err, sizeof err) == -1 && strstr(err, "overruns"));
+    unsigned char cut4[] = {'I', 16, 0, 0, 'C'};
+    CHECK(read_records(cut4, sizeof cut4, err, sizeof err) == -1 && strstr(err, "overruns"));
+
+    /* an info's stack node must be defined before it */
+    unsigned char use[] = {'S', 0, 1, 'I', 16, 2, 0};
+    CHECK(read_records(use, sizeof use, err, sizeof err) == -1 && strstr(err, "not yet defined"));
+    use[5] = 1;
+    CHECK(read_records(use, sizeof use, err, sizeof err) == 0);
+    unsigned char nostack[] = {'I', 16, 1, 0};
+    CHECK(read_records(nostack, sizeof nostack, err, sizeof err) == -1 &&
+          strstr(err, "stack node not yet defined"));
+
+    /* A, F and L name info 1..(infos so far): not 0, not one defined
+       later or never (an X names none: see below) */
+    static const unsigned char tags[] = {'A', 'F', 'L'};
+    for (size_t i = 0; i < sizeof tags; i++) {
+        unsigned char rec[16];
+        static const uint64_t bad[] = {0, 3, 128};
+        for (size_t j = 0; j < 3; j++) {
+            size_t len = 0; /* two infos, then the record */
+            rec[len++] = 'I', rec[len++] = 16, rec[len++] = 0, rec[len++] = 0;
+            rec[len++] = 'I', rec[len++] = 8, rec[len++] = 0, rec[len++] = 7;
+            rec[len++] = tags[i];
+            if (bad[j] < 128) {
+                rec[len++] = (unsigned char)bad[j];
+            } else {
+                rec[len++] = 0x80;
+                rec[len++] = 0x01;
+            }
+            if (tags[i] == 'L')
+                rec[len++] = RCC_DEFINITE, rec[len++] = 1;
+            CHECK(read_records(rec, len, err, sizeof err) == -1);
+            CHECK(strstr(err, "info not yet defined") && strstr(err, "byte 64"));
+            char want[8];
+            snprintf(want, sizeof want, "'%c'", tags[i]);
+            CHECK(strstr(err, want));
+            rec[9] = 2; /* the second info: fine */
+            len = tags[i] == 'L' ? 12 : 10;
+            rec[10] = RCC_DEFINITE, rec[11] = 1;
+            CHECK(read_records(rec, len, err, sizeof err) == 0);
+        }
+        /* used before its I in the same chunk */
+        unsigned char early[] = {tags[i], 1, RCC_REACHABLE, 1};
+        unsigned char both[8];
+        size_t len = tags[i] == 'L' ? 4 : 2;
+        memcpy(both, early, len);
+        memcpy(both + len, (const unsigned char[]){'I', 16, 0, 0}, 4);
+        CHECK(read_records(both, len + 4, err, sizeof err) == -1);
+        CHECK(strstr(err, "info not yet defined"));
+    }
+
+    /* X: no field, the info of the A right before it in the chunk (C, P,
+       L, I between them are fine); an X with no A right before it (first
+       event of a chunk, after an F, after an X) is corrupt */
+    {
+        unsigned char x[] = {'I', 16, 0, 0, 'I', 8, 0, 0, 'A', 2, 'C', 5, 'P', 1, 0, 0,
+                             'L', 1, 0, 1, 'I', 4, 0, 0, 'X', 'A', 1, 'X', 'A', 3, 'X'};
+        events ev = {0};
+        const unsigned char *parts[] = {x};
+        size_t lens[] = {sizeof x};
+        CHECK(read_chunks(parts, lens, 1, &ev, err, sizeof err) == 0);
+        CHECK(strcmp(kinds(&ev), "IIACPLIXAXAX") == 0);
+        CHECK(ev.v[7].e.id == 2 && ev.v[7].e.time_us == 6);   /* the first A's info */
+        CHECK(ev.v[9].e.id == 1 && ev.v[11].e.id == 3 && ev.v[11].e.time_us == 6);
+        CHECK(check_temps(&ev) == 3);
+        free_events(&ev);
+    }
+    static const struct {
+        unsigned char rec[12]; /* raw records, ending with the bad X */
+        size_t len;
+    } lone[] = {
+        {{'X'}, 1},                                              /* the first record */
+        {{'I', 16, 0, 0, 'X'}, 5},                               /* the first event */
+        {{'I', 16, 0, 0, 'C', 5, 'X'}, 7},                       /* after a C only */
+        {{'I', 16, 0, 0, 'A', 1, 'F', 1, 'X'}, 9},               /* after an F */
+        {{'I', 16, 0, 0, 'A', 1, 'F', 1, 'C', 2, 'X'}, 11},      /* after an F, then a C */
+        {{'I', 16, 0, 0, 'A', 1, 'X', 'X'}, 8},                  /* after an X */
+        {{'I', 16, 0, 0, 'A', 1, 'X', 'P', 1, 0, 0, 'X'}, 12},   /* after an X, then a P */
+    };
+    for (size_t i = 0; i < sizeof lone / sizeof *lone; i++) {
+        CHECK(read_records(lone[i].rec, lone[i].len, err, sizeof err) == -1);
+        char want[64];
+        snprintf(want, sizeof want, "offset %zu (tag 'X')", lone[i].len - 1);
+        if (!strstr(err, "temporary free not right after an allocation") || !strstr(err, want))
+            fprintf(stderr, "lone X %zu: %s\n", i, err);
+        CHECK(strstr(err, "temporary free not right after an allocation") && strstr(err, want));
+        CHECK(strstr(err, "byte 64"));
+    }
+    /* an X byte carries no id: what follows it is the next record */
+    unsigned char xid[] = {'I', 16, 0, 0, 'A', 1, 'X', 1};
+    CHECK(read_records(xid, sizeof xid, err, sizeof err) == -1 &&
+          strstr(err, "unknown record tag") && strstr(err, "offset 7"));
+    /* an X whose A is in the chunk before: corrupt, after the first
+       chunk's records were given (the reader's X state does not cross
+       chunks, as the writer's does not) */
+    {
+        unsigned char c1[] = {'I', 16, 0, 0, 'A', 1};
+        unsigned char c2[] = {'C', 5, 'X', 'A', 1}; /* none of it given */
+        unsigned char c3[] = {'A', 1, 'X'};
+        const unsigned char *parts[] = {c1, c2};
+        size_t lens[] = {sizeof c1, sizeof c2};
+        events ev = {0};
+        CHECK(read_chunks(parts, lens, 2, &ev, err, sizeof err) == -1);
+        CHECK(ev.n == 2 && strstr(err, "temporary free not right after an allocation"));
+        CHECK(strstr(err, "byte 94")); /* 64 + 24 + 6: the second chunk */
+        free_events(&ev);
+        parts[1] = c3, lens[1] = sizeof c3;
+        CHECK(read_chunks(parts, lens, 2, &ev, err, sizeof err) == 0);
+        CHECK(strcmp(kinds(&ev), "IAAX") == 0 && ev.v[3].e.id == 1);
+        free_events(&ev);
+    }
+
+    /* L: an unknown reachability, a count of 0; every reachability and the
+       largest count are fine */
+    unsigned char reach[] = {'I', 16, 0, 0, 'L', 1, 3, 1};
+    CHECK(read_records(reach, sizeof reach, err, sizeof err) == -1 &&
+          strstr(err, "unknown reachability"));
+    reach[6] = 0x80, reach[7] = 0x01; /* 128, and no count left */
+    CHECK(read_records(reach, sizeof reach, err, sizeof err) == -1);
+    unsigned char zero[] = {'I', 16, 0, 0, 'L', 1, 2, 0};
+    CHECK(read_records(zero, sizeof zero, err, sizeof err) == -1 && strstr(err, "no blocks"));
+    for (unsigned char rch = 0; rch <= 2; rch++) {
+        unsigned char leak[] = {'I', 16, 0, 0, 'L', 1, rch, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                0xFF, 0xFF, 0xFF, 0x01};
+        events ev = {0};
+        const unsigned char *parts[] = {leak};
+        size_t lens[] = {sizeof leak};
+        CHECK(read_chunks(parts, lens, 1, &ev, err, sizeof err) == 0);
+        CHECK(ev.n == 2 && ev.v[1].e.kind == RCC_LEAK && ev.v[1].e.id == 1 &&
+              ev.v[1].e.status == rch && ev.v[1].e.count == UINT64_MAX);
+        free_events(&ev);
+    }
+
+    /* Ids across chunks: infos and nodes are numbered file-wide, times are
+       not carried over (an event before the chunk's first time record is
+       at 0, the first C is absolute), and a bad chunk stops the read after
+       the records of the good ones */
+    {
+        unsigned char c1[] = {'S', 0, 9, 'I', 16, 1, 0, 'C', 100, 'A', 1};
+        unsigned char c2[] = {'A', 1, 'I', 8, 1, 5, 'C', 5, 'F', 2, 'P', 2, 0, 0, 'A', 2, 'X'};
+        unsigned char c3[] = {'S', 1, 7, 'I', 32, 2, 0, 'L', 3, 1, 4};
+        unsigned char c4[] = {'A', 4};
+        const unsigned char *parts[] = {c1, c2, c3, c4};
+        size_t lens[] = {sizeof c1, sizeof c2, sizeof c3, sizeof c4};
+        events ev = {0};
+        CHECK(read_chunks(parts, lens, 3, &ev, err, sizeof err) == 0);
+        CHECK(strcmp(kinds(&ev), "SICAAICFPAXSIL") == 0);
+        const stored_event *e = ev.v;
+        CHECK(e[3].e.time_us == 100 && e[3].e.id == 1);          /* A, chunk 1 */
+        CHECK(e[4].e.time_us == 0 && e[4].e.id == 1);            /* A, chunk 2: no time yet */
+        CHECK(e[5].e.id == 2 && e[5].e.size == 8 && e[5].e.stack == 1 && e[5].e.type == 5);
+        CHECK(e[6].e.time_us == 5 && e[7].e.time_us == 5 && e[7].e.id == 2);
+        CHECK(e[8].e.time_us == 7 && e[9].e.time_us == 7 && e[9].e.id == 2);
+        CHECK(e[10].e.kind == RCC_TEMP && e[10].e.time_us == 7 && e[10].e.id == 2);
+        CHECK(e[11].e.id == 2 && e[11].e.stack == 1 && e[12].e.id == 3 && e[12].e.stack == 2);
+        CHECK(e[13].e.time_us == 0 && e[13].e.id == 3 && e[13].e.status == 1 && e[13].e.count == 4);
+        free_events(&ev);
+        CHECK(read_chunks(parts, lens, 4, &ev, err, sizeof err) == -1);
+        CHECK(ev.n == 14 && strstr(err, "info not yet defined"));
+        free_events(&ev);
+        /* chunk 2 without chunk 1: its A names info 1, never defined */
+        CHECK(read_chunks(parts + 1, lens + 1, 1, &ev, err, sizeof err) == -1);
+        CHECK(ev.n == 0 && strstr(err, "info not yet defined") && strstr(err, "byte 64"));
+        free_events(&ev);
+        /* chunk 3 without chunk 1: its S names node 1 */
+        CHECK(read_chunks(parts + 2, lens + 2, 1, &ev, err, sizeof err) == -1);
+        CHECK(ev.n == 0 && strstr(err, "parent comes later"));
+        free_events(&ev);
+        /* chunks 2 then 1: the order matters */
+        const unsigned char *swapped[] = {c2, c1};
+        size_t swapped_lens[] = {sizeof c2, sizeof c1};
+        CHECK(read_chunks(swapped, swapped_lens, 2, &ev, err, sizeof err) == -1);
+        CHECK(ev.n == 0);
+        free_events(&ev);
+    }
 
     /* a chain of 256 nodes is fine, 257 is not */
     unsigned char deep[4 * 257];
@@ -685,6 +1502,247 @@ static void test_hostile(void)
             CHECK(read_records(deep, len, err, sizeof err) == 0);
     }
     CHECK(read_records(deep, len, err, sizeof err) == -1 && strstr(err, "deeper than 256"));
+}
+
+/* ---- Writers whose meta records are missing ------------------------------------------- */
+
+typedef struct blob {
+    unsigned char *p;
+    size_t n;
+    size_t chunks;
+} blob;
+
+static int blob_sink(void *ctx, const void *chunk, size_t len)
+{
+    blob *b = ctx;
+    b->p = realloc(b->p, b->n + len);
+    CHECK(b->p);
+    memcpy(b->p + b->n, chunk, len);
+    b->n += len;
+    b->chunks++;
+    return 0;
+}
+
+/* A file of a header and these blobs' chunks, in this order; read. */
+static int read_blobs(const blob *const *bs, size_t n, events *ev, char *err, size_t errlen)
+{
+    char path[256];
+    path_of(path, sizeof path, "blobs.cap");
+    FILE *f = fopen(path, "wb");
+    unsigned char h[64];
+    CHECK(f && fwrite(h, 1, craft_header(h, RCC_VERSION), f) == 64);
+    for (size_t i = 0; i < n; i++)
+        CHECK(fwrite(bs[i]->p, 1, bs[i]->n, f) == bs[i]->n);
+    fclose(f);
+    return read_all(path, ev, err, errlen);
+}
+
+/* The shim's layout: a meta writer defines nodes, types and infos, a
+   thread's writer names them.  A thread's chunk is readable after the meta
+   chunks it depends on, corrupt without them. */
+static void test_missing_meta(void)
+{
+    blob meta1 = {0}, meta2 = {0}, thr = {0};
+    rcc_writer *m1 = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &meta1});
+    rcc_writer *m2 = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &meta2});
+    rcc_writer *t = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &thr,
+                                                         .time_grain_us = 1000});
+    CHECK(m1 && m2 && t);
+    CHECK(rcc_write(m1, &(rcc_event){.kind = RCC_STACK, .stack = 0, .ip = 0x1234}) == 0);
+    CHECK(rcc_write(m1, &(rcc_event){.kind = RCC_TYPE, .id = 1, .text = "widget"}) == 0);
+    CHECK(rcc_write(m1, EV_INFO(1, 24, 1, 0)) == 0);
+    CHECK(rcc_write(m2, &(rcc_event){.kind = RCC_STACK, .stack = 1, .ip = 0x5678}) == 0);
+    CHECK(rcc_write(m2, EV_INFO(2, 40, 2, 1)) == 0);
+    rcc_writer_time(t, 5);
+    CHECK(rcc_write_alloc(t, 1) == 0);
+    CHECK(rcc_write_alloc(t, 2) == 0);
+    CHECK(rcc_write_free(t, 1, 0) == 0);
+    CHECK(rcc_write(t, &(rcc_event){.kind = RCC_LEAK, .id = 2, .status = RCC_DEFINITE,
+                                    .count = 1}) == 0);
+    CHECK(rcc_writer_close(m1) == 0 && rcc_writer_close(m2) == 0 && rcc_writer_close(t) == 0);
+    CHECK(meta1.chunks == 1 && meta2.chunks == 1 && thr.chunks == 1);
+
+    char err[512];
+    events ev = {0};
+    const blob *all[] = {&meta1, &meta2, &thr};
+    CHECK(read_blobs(all, 3, &ev, err, sizeof err) == 0);
+    CHECK(strcmp(kinds(&ev), "STISICAAFL") == 0);
+    CHECK(ev.v[5].e.time_us == 5 && ev.v[6].e.id == 1 && ev.v[7].e.id == 2 &&
+          ev.v[8].e.id == 1 && ev.v[9].e.id == 2 && ev.v[9].e.time_us == 5);
+    CHECK(ev.v[4].e.id == 2 && ev.v[4].e.stack == 2);
+    free_events(&ev);
+    /* the thread's chunk without the second meta chunk: info 2 undefined */
+    const blob *no2[] = {&meta1, &thr};
+    CHECK(read_blobs(no2, 2, &ev, err, sizeof err) == -1);
+    CHECK(ev.n == 3 && strstr(err, "info not yet defined"));
+    free_events(&ev);
+    /* without any meta chunk: info 1 undefined; nothing of the chunk given */
+    const blob *none[] = {&thr};
+    CHECK(read_blobs(none, 1, &ev, err, sizeof err) == -1);
+    CHECK(ev.n == 0 && strstr(err, "info not yet defined") && strstr(err, "byte 64"));
+    free_events(&ev);
+    /* the thread's chunk first */
+    const blob *late[] = {&thr, &meta1, &meta2};
+    CHECK(read_blobs(late, 3, &ev, err, sizeof err) == -1 && ev.n == 0);
+    free_events(&ev);
+    /* the second meta chunk without the first: its I names node 2, its S
+       node 1 */
+    const blob *no1[] = {&meta2, &thr};
+    CHECK(read_blobs(no1, 2, &ev, err, sizeof err) == -1 && ev.n == 0);
+    CHECK(strstr(err, "parent comes later"));
+    free_events(&ev);
+    free(meta1.p);
+    free(meta2.p);
+    free(thr.p);
+}
+
+/* ---- Temporary frees ---------------------------------------------------------------
+ * capture.h, rcc_write_free: a temporary free is an X (one tag byte, no
+ * field) when the writer's last A, F or X in this chunk was an A of the
+ * same info; otherwise (after an F or X, after an A of another info, first
+ * event of a chunk, its A gone out with the previous chunk, info 0) an F. */
+
+/* The records of a blob's only chunk (stored as is: too small for zstd). */
+static const unsigned char *blob_records(const blob *b, size_t *len)
+{
+    CHECK(b->chunks == 1 && b->n >= 24 && b->p[4] == 0);
+    *len = b->n - 24;
+    return b->p + 24;
+}
+
+static void check_bytes(const unsigned char *got, size_t n, const unsigned char *want, size_t wn)
+{
+    if (n != wn || memcmp(got, want, n) != 0) {
+        fprintf(stderr, "records written:");
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, got[i] >= 'A' && got[i] <= 'Z' ? " %c" : " %u", got[i]);
+        fprintf(stderr, "\n");
+    }
+    CHECK(n == wn && memcmp(got, want, n) == 0);
+}
+
+static void test_temporaries(void)
+{
+    /* the bytes of each case, and what the reader makes of them */
+    blob b = {0};
+    rcc_writer *w = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &b});
+    CHECK(w);
+    rcc_writer_time(w, 3);
+    CHECK(rcc_write(w, EV_INFO(1, 16, 0, 0)) == 0);
+    CHECK(rcc_write(w, EV_INFO(2, 8, 0, 0)) == 0);
+    CHECK(rcc_writer_pending(w) == 8);
+    CHECK(rcc_write_alloc(w, 1) == 0);                      /* C 3 A 1 */
+    CHECK(rcc_writer_pending(w) == 12);
+    CHECK(rcc_write_free(w, 1, 1) == 0);                    /* X: one byte */
+    CHECK(rcc_writer_pending(w) == 13);
+    CHECK(rcc_write_free(w, 1, 1) == 0);                    /* after an X: F 1 */
+    CHECK(rcc_write_alloc(w, 1) == 0);                      /* A 1 */
+    CHECK(rcc_write_free(w, 2, 1) == 0);                    /* another info: F 2 */
+    CHECK(rcc_write_free(w, 2, 1) == 0);                    /* after an F: F 2 */
+    CHECK(rcc_write_alloc(w, 2) == 0);                      /* A 2 */
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_SAMPLE, .time_us = 4, .heap_bytes = 5,
+                                    .rss_bytes = 6}) == 0);  /* P 1 5 6 */
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_LEAK, .id = 1, .status = RCC_INDIRECT,
+                                    .count = 2}) == 0);     /* L 1 1 2 */
+    CHECK(rcc_write(w, EV(RCC_TEMP, 4, 2)) == 0);           /* X, of A 2 */
+    CHECK(rcc_write_alloc(w, 1) == 0);                      /* A 1 */
+    CHECK(rcc_write(w, EV(RCC_TEMP, 4, 1)) == 0);           /* X */
+    CHECK(rcc_write(w, EV(RCC_TEMP, 4, 1)) == 0);           /* F 1 */
+    CHECK(rcc_writer_close(w) == 0);
+    static const unsigned char want[] = {
+        'I', 16, 0, 0, 'I', 8, 0, 0, 'C', 3, 'A', 1, 'X', 'F', 1, 'A', 1, 'F', 2, 'F', 2,
+        'A', 2, 'P', 1, 5, 6, 'L', 1, 1, 2, 'X', 'A', 1, 'X', 'F', 1};
+    size_t n;
+    const unsigned char *got = blob_records(&b, &n);
+    check_bytes(got, n, want, sizeof want);
+    char err[512];
+    events ev = {0};
+    const blob *one[] = {&b};
+    CHECK(read_blobs(one, 1, &ev, err, sizeof err) == 0);
+    CHECK(strcmp(kinds(&ev), "IICAXFAFFAPLXAXF") == 0);
+    CHECK(check_temps(&ev) == 3);
+    CHECK(ev.v[4].e.id == 1 && ev.v[4].e.time_us == 3 && ev.v[6].e.id == 1 &&
+          ev.v[7].e.id == 2 && ev.v[8].e.id == 2);
+    CHECK(ev.v[12].e.id == 2 && ev.v[12].e.time_us == 4 && ev.v[14].e.id == 1 &&
+          ev.v[15].e.kind == RCC_FREE && ev.v[15].e.id == 1);
+    free_events(&ev);
+    free(b.p);
+
+    /* info 0 (no A has it: last_alloc 0 means none) is never an X */
+    blob z = {0};
+    w = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &z});
+    CHECK(w);
+    CHECK(rcc_write_free(w, 0, 1) == 0);
+    CHECK(rcc_write_alloc(w, 0) == 0);
+    CHECK(rcc_write_free(w, 0, 1) == 0);
+    CHECK(rcc_write(w, EV(RCC_TEMP, 0, 0)) == 0);
+    CHECK(rcc_writer_close(w) == 0);
+    static const unsigned char want0[] = {'C', 0, 'F', 0, 'A', 0, 'F', 0, 'F', 0};
+    got = blob_records(&z, &n);
+    check_bytes(got, n, want0, sizeof want0);
+    free(z.p);
+
+    /* A chunk that fills up between an A and its temporary: an F in the
+       next chunk.  Where it fills is found by writing A records until one
+       goes into a second chunk (the k-th); then k - 2 A records leave room
+       for the temporary (an X), k - 1 do not (an F). */
+    blob fb = {0};
+    w = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &fb,
+                                             .chunk_bytes = 8192});
+    CHECK(w && rcc_write(w, EV_INFO(1, 8, 0, 0)) == 0);
+    size_t k = 0;
+    while (fb.chunks == 0) {
+        CHECK(rcc_write_alloc(w, 1) == 0);
+        CHECK(++k < 8192);
+    }
+    CHECK(rcc_writer_close(w) == 0 && k > 1000);
+    free(fb.p);
+    for (int split = 0; split < 2; split++) {
+        capfile c;
+        cap_open(&c, split ? "split.cap" : "fits.cap", 0, 8192);
+        model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+        for (size_t i = 0; i < k - 2 + (size_t)split; i++)
+            model_write(&c.m, EV(RCC_ALLOC, 0, 1), true);
+        model_write(&c.m, EV(RCC_TEMP, 0, 1), split);
+        cap_close(&c, &ev);
+        CHECK(c.fs.nchunks == 1 + (size_t)split);
+        CHECK(c.m.temps_x == !split && c.m.temps_split == (size_t)split);
+        CHECK(ev.n == (split ? k + 3 : k + 1));
+        const char *tail = split ? "ACF" : "AAX";
+        CHECK(ev.v[ev.n - 3].e.kind == tail[0] && ev.v[ev.n - 2].e.kind == tail[1] &&
+              ev.v[ev.n - 1].e.kind == tail[2] && ev.v[ev.n - 1].e.id == 1);
+        free_events(&ev);
+    }
+}
+
+/* ---- An L record's time ------------------------------------------------------------
+ * No C is written before an L (capture.h: "An A, F or X record is preceded
+ * by a C record ..."); the reader gives it the chunk's latest time record
+ * (0 before any); one between an A and its X leaves the X an X. */
+static void test_leak_times(void)
+{
+    capfile c;
+    events ev = {0};
+    cap_open(&c, "leak.cap", 0, 0);
+    rcc_event leak = {.kind = RCC_LEAK, .id = 1, .status = RCC_DEFINITE, .count = 1};
+    model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
+    model_time(&c.m, 50);
+    model_write(&c.m, &leak, false);                   /* at 0: no time yet */
+    model_write(&c.m, EV(RCC_ALLOC, 50, 1), true);
+    model_time(&c.m, 60);
+    model_write(&c.m, &leak, false);                   /* at 50: the time moved */
+    model_write(&c.m, EV(RCC_ALLOC, 60, 1), false);
+    leak.status = RCC_REACHABLE, leak.count = 3;
+    model_write(&c.m, &leak, false);                   /* at 60 */
+    model_write(&c.m, EV(RCC_TEMP, 60, 1), true);      /* still an X */
+    CHECK(rcc_writer_flush(c.m.w) == 0);
+    model_write(&c.m, &leak, false);                   /* a new chunk: at 0 */
+    cap_close(&c, &ev);
+    CHECK(strcmp(kinds(&ev), "ILCALCALXL") == 0);
+    CHECK(ev.v[1].e.time_us == 0 && ev.v[4].e.time_us == 50 && ev.v[7].e.time_us == 60 &&
+          ev.v[9].e.time_us == 0);
+    CHECK(ev.v[7].e.count == 3 && ev.v[7].e.status == RCC_REACHABLE && ev.v[8].e.id == 1);
+    free_events(&ev);
 }
 
 /* Hostile files read under a 512 MiB address-space limit: a reader that
@@ -711,15 +1769,19 @@ int main(int argc, char **argv)
 {
     bool small = argc > 1 && strcmp(argv[1], "small") == 0;
     CHECK(mkdtemp(dir));
+    owner = getpid();
+    CHECK(atexit(remove_dir) == 0);
     test_every_kind();
+    test_grain();
+    test_write_errors();
     test_random(small ? 10000 : 1000000);
     test_truncation();
     test_bit_flips();
     test_hostile();
+    test_missing_meta();
     test_hostile_limited();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    test_temporaries();
+    test_leak_times();
     printf("test_capture: ok\n");
     return 0;
 }

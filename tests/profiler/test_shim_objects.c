@@ -101,7 +101,7 @@ static int child(const char *scenario)
 #define MAX_NODES 100000
 
 typedef struct block {
-    uint64_t addr, size, node, type;
+    uint64_t info, size, node, type;
     bool freed;
     int leak; /* -1: no L record */
 } block;
@@ -113,14 +113,18 @@ static struct {
     size_t na;
     struct { uint64_t parent, ip; } *nodes;
     size_t nnodes;
+    struct { uint64_t size, node, type; } *infos;
+    size_t ninfos;
     size_t unmatched_frees;
     bool ended;
 } cap;
 
-static block *live_at(uint64_t addr)
+/* The oldest live block of an info not yet named by an L record: blocks of
+   one info are alike, and with one thread frees come in order. */
+static block *live_of(uint64_t info)
 {
-    for (size_t i = cap.na; i-- > 0;)
-        if (cap.a[i].addr == addr && !cap.a[i].freed)
+    for (size_t i = 0; i < cap.na; i++)
+        if (cap.a[i].info == info && !cap.a[i].freed && cap.a[i].leak == -1)
             return &cap.a[i];
     return NULL;
 }
@@ -139,26 +143,34 @@ static int on_record(const rcc_event *e, void *ctx)
         cap.nodes[cap.nnodes].parent = e->stack;
         cap.nodes[cap.nnodes++].ip = e->ip;
         break;
+    case RCC_INFO:
+        CHECK(cap.ninfos < MAX_ALLOCS && e->id == cap.ninfos + 1);
+        CHECK(e->type <= cap.ntypes); /* its T came first */
+        cap.infos[cap.ninfos].size = e->size;
+        cap.infos[cap.ninfos].node = e->stack;
+        cap.infos[cap.ninfos++].type = e->type;
+        break;
     case RCC_ALLOC:
         CHECK(cap.na < MAX_ALLOCS);
-        CHECK(e->id <= cap.ntypes); /* its T came first */
-        CHECK(!live_at(e->addr)); /* one thread: frees come in order */
-        cap.a[cap.na++] = (block){e->addr, e->size, e->stack, e->id, false, -1};
+        cap.a[cap.na++] = (block){e->id, cap.infos[e->id - 1].size, cap.infos[e->id - 1].node,
+                                  cap.infos[e->id - 1].type, false, -1};
         break;
-    case RCC_FREE: {
-        block *b = live_at(e->addr);
+    case RCC_FREE:
+    case RCC_TEMP: {
+        block *b = live_of(e->id);
         if (b)
             b->freed = true;
         else
             cap.unmatched_frees++;
         break;
     }
-    case RCC_LEAK: {
-        block *b = live_at(e->addr);
-        CHECK(b && b->leak == -1);
-        b->leak = (int)e->status;
+    case RCC_LEAK:
+        for (uint64_t k = 0; k < e->count; k++) {
+            block *b = live_of(e->id);
+            CHECK(b);
+            b->leak = (int)e->status;
+        }
         break;
-    }
     case RCC_END:
         cap.ended = true;
         break;
@@ -226,9 +238,11 @@ static void read_back(const char *path)
 {
     free(cap.a);
     free(cap.nodes);
+    free(cap.infos);
     memset(&cap, 0, sizeof cap);
     cap.a = calloc(MAX_ALLOCS, sizeof *cap.a);
     cap.nodes = calloc(MAX_NODES, sizeof *cap.nodes);
+    cap.infos = calloc(MAX_ALLOCS, sizeof *cap.infos);
     CHECK(cap.a && cap.nodes);
     char err[256];
     rcc_reader *r = rcc_reader_open(path, err, sizeof err);

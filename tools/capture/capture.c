@@ -3,8 +3,10 @@
  * docs/CAPTURE.md, API in capture.h).
  *
  * Writer: a record is appended to the writer's chunk buffer as a tag byte
- * and varints; times and addresses are deltas from the previous ones in the
- * same chunk, so a chunk decodes on its own.  A full chunk is compressed
+ * and varints; times are deltas from the previous one in the same chunk, so
+ * a chunk decodes on its own.  Events carry no time: a C record goes before
+ * one when the writer's time has moved by the grain since the chunk's
+ * latest time.  A full chunk is compressed
  * with zstd (or stored as is when that does not help), given a header with
  * its lengths, a CRC-32 of the stored bytes and a check of the header
  * itself, and handed to the sink, which appends it to the file.
@@ -12,8 +14,9 @@
  * Reader: one chunk at a time.  Every length and count from the file is
  * checked against what remains and against a hard bound before it is used
  * (chunks ≤ RCC_MAX_CHUNK, strings ≤ RCC_MAX_STRING, stacks ≤ RCC_MAX_DEPTH,
- * varints ≤ 10 bytes), so hostile input costs at most one chunk's buffers
- * plus two bytes per stack node.  A chunk is decoded twice: once to check
+ * varints ≤ 10 bytes), and every stack node and info id against those
+ * defined so far, so hostile input costs at most one chunk's buffers plus
+ * two bytes per stack node.  A chunk is decoded twice: once to check
  * every record, then to hand them out, so a caller never sees part of a
  * bad chunk.  The file ending inside a chunk is truncation (return 1); any
  * other mismatch is corruption (return -1, message with the byte offset).
@@ -150,9 +153,12 @@ struct rcc_writer {
     ZSTD_CCtx *cctx;      /* made at first flush */
     int level;            /* zstd level */
     uint32_t tid;         /* for chunk headers */
-    bool have_time;       /* delta state of the current chunk: */
-    bool have_addr;       /*   the first time/address is absolute */
-    uint64_t prev_time, prev_addr;
+    uint64_t grain;       /* C records: at most one per this many us */
+    uint64_t now;         /* time of the next events (rcc_writer_time) */
+    bool have_time;       /* the chunk has a time record (the first is */
+    uint64_t prev_time;   /*   absolute, the others deltas from this) */
+    uint64_t last_alloc;  /* info of an A just written in this chunk, 0 if
+                             another event came since: an X may follow */
     bool failed;          /* a write failed: every call fails */
 };
 
@@ -189,6 +195,7 @@ rcc_writer *rcc_writer_new(const rcc_writer_options *o)
     w->fd = -1;
     w->level = o->level ? o->level : RCC_DEFAULT_LEVEL;
     w->tid = o->tid;
+    w->grain = o->time_grain_us;
     return w;
 }
 
@@ -261,7 +268,8 @@ int rcc_writer_flush(rcc_writer *w)
     h[6] = (uint8_t)check;
     h[7] = (uint8_t)(check >> 8);
     w->len = 0;
-    w->have_time = w->have_addr = false;
+    w->have_time = false;
+    w->last_alloc = 0;
     if (w->sink(w->sink_ctx, h, CHUNK_HEADER + stored) != 0)
         return fail(w);
     return 0;
@@ -279,25 +287,30 @@ int rcc_writer_close(rcc_writer *w)
     return rc;
 }
 
+void rcc_writer_time(rcc_writer *w, uint64_t time_us)
+{
+    if (time_us > w->now)
+        w->now = time_us;
+}
+
+/* A time record's field: t, or the writer's time if that is later. */
 static uint8_t *put_time(rcc_writer *w, uint8_t *p, uint64_t t)
 {
-    uint64_t v = t;
-    if (w->have_time) {
-        if (t < w->prev_time)
-            t = w->prev_time;
-        v = t - w->prev_time;
-    }
+    rcc_writer_time(w, t);
+    uint64_t v = w->have_time ? w->now - w->prev_time : w->now;
     w->have_time = true;
-    w->prev_time = t;
+    w->prev_time = w->now;
     return put_varint(p, v);
 }
 
-static uint8_t *put_addr(rcc_writer *w, uint8_t *p, uint64_t a)
+/* Before an event: a C record if the chunk has no time or it is stale. */
+static inline uint8_t *put_clock(rcc_writer *w, uint8_t *p)
 {
-    uint64_t v = w->have_addr ? zigzag(a - w->prev_addr) : a;
-    w->have_addr = true;
-    w->prev_addr = a;
-    return put_varint(p, v);
+    uint64_t moved = w->now - w->prev_time; /* prev_time <= now */
+    if (LIKELY(w->have_time && (moved == 0 || moved < w->grain)))
+        return p;
+    *p++ = RCC_CLOCK;
+    return put_time(w, p, w->now);
 }
 
 static uint8_t *put_text(uint8_t *p, const char *s, size_t n)
@@ -313,40 +326,40 @@ static bool room(rcc_writer *w)
     return LIKELY(w->len + RECORD_MAX <= w->cap) || (!w->failed && rcc_writer_flush(w) == 0);
 }
 
-int rcc_write_alloc(rcc_writer *w, uint64_t time_us, uint64_t addr, uint64_t size,
-                    uint64_t stack, uint64_t type)
+/* An A, F or X.  An X has no field: it frees the block of the A just
+   before it in the chunk.  A temporary whose A went out with the previous
+   chunk is written as an F (one per chunk at most). */
+static int write_event(rcc_writer *w, uint8_t tag, uint64_t info)
 {
     if (w->failed || !room(w))
         return -1;
-    uint8_t *p = w->raw + w->len;
-    *p++ = RCC_ALLOC;
-    p = put_time(w, p, time_us);
-    p = put_addr(w, p, addr);
-    p = put_varint(p, size);
-    p = put_varint(p, stack);
-    p = put_varint(p, type);
+    uint8_t *p = put_clock(w, w->raw + w->len);
+    if (tag == RCC_TEMP && (!info || w->last_alloc != info))
+        tag = RCC_FREE;
+    *p++ = tag;
+    if (tag != RCC_TEMP)
+        p = put_varint(p, info);
+    w->last_alloc = tag == RCC_ALLOC ? info : 0;
     w->len = (size_t)(p - w->raw);
     return 0;
 }
 
-int rcc_write_free(rcc_writer *w, uint64_t time_us, uint64_t addr)
+int rcc_write_alloc(rcc_writer *w, uint64_t info)
 {
-    if (w->failed || !room(w))
-        return -1;
-    uint8_t *p = w->raw + w->len;
-    *p++ = RCC_FREE;
-    p = put_time(w, p, time_us);
-    p = put_addr(w, p, addr);
-    w->len = (size_t)(p - w->raw);
-    return 0;
+    return write_event(w, RCC_ALLOC, info);
+}
+
+int rcc_write_free(rcc_writer *w, uint64_t info, int temporary)
+{
+    return write_event(w, temporary ? RCC_TEMP : RCC_FREE, info);
 }
 
 int rcc_write(rcc_writer *w, const rcc_event *e)
 {
-    if (e->kind == RCC_ALLOC)
-        return rcc_write_alloc(w, e->time_us, e->addr, e->size, e->stack, e->id);
-    if (e->kind == RCC_FREE)
-        return rcc_write_free(w, e->time_us, e->addr);
+    if (e->kind == RCC_ALLOC || e->kind == RCC_FREE || e->kind == RCC_TEMP) {
+        rcc_writer_time(w, e->time_us);
+        return write_event(w, (uint8_t)e->kind, e->id);
+    }
     if (w->failed)
         return -1;
     size_t tlen = 0;
@@ -373,14 +386,23 @@ int rcc_write(rcc_writer *w, const rcc_event *e)
         p = put_varint(p, e->id);
         p = put_text(p, e->text, tlen);
         break;
+    case RCC_INFO:
+        p = put_varint(p, e->size);
+        p = put_varint(p, e->stack);
+        p = put_varint(p, e->type);
+        break;
+    case RCC_CLOCK:
+        p = put_time(w, p, e->time_us);
+        break;
     case RCC_SAMPLE:
         p = put_time(w, p, e->time_us);
         p = put_varint(p, e->heap_bytes);
         p = put_varint(p, e->rss_bytes);
         break;
     case RCC_LEAK:
-        p = put_addr(w, p, e->addr);
+        p = put_varint(p, e->id);
         p = put_varint(p, (uint64_t)e->status);
+        p = put_varint(p, e->count);
         break;
     case RCC_END:
         p = put_time(w, p, e->time_us);
@@ -399,9 +421,10 @@ int rcc_write(rcc_writer *w, const rcc_event *e)
 
 /* Delta state while decoding one chunk. */
 typedef struct decode_state {
-    uint64_t time, addr;     /* previous values in this chunk */
-    bool have_time, have_addr;
-    uint64_t nodes;          /* stack nodes numbered so far (file-wide) */
+    uint64_t time;           /* latest time in this chunk */
+    bool have_time;
+    uint64_t last_alloc;     /* info of the A just before, 0 if none (for X) */
+    uint64_t nodes, infos;   /* stack nodes and infos numbered so far (file-wide) */
 } decode_state;
 
 struct rcc_reader {
@@ -418,7 +441,7 @@ struct rcc_reader {
     decode_state give;       /* state of the giving pass */
     uint16_t *depth;         /* depth of stack node i + 1 (checking pass) */
     size_t depth_cap;        /*   entries */
-    uint64_t nodes;          /* nodes checked so far */
+    uint64_t nodes, infos;   /* nodes and infos checked so far */
     int status;              /* 2: more to read; else rcc_read's final value */
     char err[256];
     char text[RCC_MAX_STRING + 1]; /* the current record's string */
@@ -636,16 +659,6 @@ static inline bool get_time(cursor *c, decode_state *d, uint64_t *t)
     return true;
 }
 
-static inline bool get_addr(cursor *c, decode_state *d, uint64_t *a)
-{
-    uint64_t v;
-    if (!get_varint(c, &v))
-        return false;
-    *a = d->have_addr ? d->addr + unzigzag(v) : v;
-    d->have_addr = true;
-    d->addr = *a;
-    return true;
-}
 
 static bool get_text(cursor *c, rcc_reader *r, bool copy)
 {
@@ -694,24 +707,45 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
         if (ok && !e->id)
             return bad_record(r, start, "type id 0");
         break;
-    case RCC_ALLOC:
-        ok = get_time(c, d, &e->time_us) && get_addr(c, d, &e->addr) &&
-             get_varint(c, &e->size) && get_varint(c, &e->stack) && get_varint(c, &e->id);
+    case RCC_INFO:
+        ok = get_varint(c, &e->size) && get_varint(c, &e->stack) && get_varint(c, &e->type);
         if (ok && e->stack > d->nodes)
             return bad_record(r, start, "a stack node not yet defined");
+        e->id = ++d->infos;
         break;
+    case RCC_CLOCK:
+        ok = get_time(c, d, &e->time_us);
+        break;
+    case RCC_ALLOC:
     case RCC_FREE:
-        ok = get_time(c, d, &e->time_us) && get_addr(c, d, &e->addr);
+        ok = get_varint(c, &e->id);
+        if (ok && (e->id == 0 || e->id > d->infos))
+            return bad_record(r, start, "an allocation info not yet defined");
+        d->last_alloc = e->kind == RCC_ALLOC ? e->id : 0;
+        e->time_us = d->time;
+        break;
+    case RCC_TEMP:
+        if (!d->last_alloc)
+            return bad_record(r, start, "a temporary free not right after an allocation");
+        e->id = d->last_alloc;
+        d->last_alloc = 0;
+        e->time_us = d->time;
+        ok = true;
         break;
     case RCC_SAMPLE:
         ok = get_time(c, d, &e->time_us) && get_varint(c, &e->heap_bytes) &&
              get_varint(c, &e->rss_bytes);
         break;
     case RCC_LEAK:
-        ok = get_addr(c, d, &e->addr) && get_varint(c, &reach);
+        ok = get_varint(c, &e->id) && get_varint(c, &reach) && get_varint(c, &e->count);
+        if (ok && (e->id == 0 || e->id > d->infos))
+            return bad_record(r, start, "an allocation info not yet defined");
         if (ok && reach > RCC_DEFINITE)
             return bad_record(r, start, "an unknown reachability");
+        if (ok && e->count == 0)
+            return bad_record(r, start, "a leak of no blocks");
         e->status = (int64_t)reach;
+        e->time_us = d->time;
         break;
     case RCC_END: {
         uint64_t st = 0;
@@ -799,14 +833,15 @@ static int next_chunk(rcc_reader *r)
     r->rec_len = raw;
     r->pos = 0;
     /* First pass: check every record. */
-    decode_state d = {.nodes = r->nodes};
+    decode_state d = {.nodes = r->nodes, .infos = r->infos};
     cursor c = {r->rec, r->rec + raw};
     rcc_event e;
     while (c.p < c.end)
         if (decode(r, &c, &d, &e, true) != 0)
             return r->status;
-    r->give = (decode_state){.nodes = r->nodes};
+    r->give = (decode_state){.nodes = r->nodes, .infos = r->infos};
     r->nodes = d.nodes;
+    r->infos = d.infos;
     return 2;
 }
 

@@ -9,12 +9,14 @@
  * pages, never in the allocator being traced.
  *
  * The hot path, per allocation: one real call, a frame-pointer walk, a hash
- * of the frames looked up in a per-thread cache of stack nodes, a store
- * into the shadow of live blocks (no lock), an atomic add to the live byte
- * count, and a record appended to the thread's own chunk buffer.  A free
- * skips the walk.  The one global lock is taken to intern a stack the
- * thread has not seen (its cache missed) and to append a finished chunk to
- * the file.
+ * of the frames looked up in a per-thread cache of stack nodes, then
+ * (size, node, type) in a per-thread cache of allocation infos, a store of
+ * the info id into the shadow of live blocks (no lock), an atomic add to
+ * the live byte count, and a record (the info id) appended to the thread's
+ * own chunk buffer.  A free takes the info id back from the shadow and
+ * skips the walk.  The one global lock is taken to intern a stack or info
+ * the thread has not seen (its cache missed) and to append a finished chunk
+ * to the file.
  *
  * Invariants:
  *  - `busy` (thread-local) is set while the shim runs on a thread: the
@@ -22,10 +24,10 @@
  *    walk, libunwind) pass straight to the real allocator, untraced.
  *  - Before dlsym has found the real functions, allocations come from a
  *    static arena and are never handed to the real free.
- *  - Stack nodes and modules go to one "meta" writer under the global
- *    lock; every thread's chunk is appended after flushing it, so a node
- *    reaches the file before any record that uses it and nodes are
- *    numbered in file order.  Module records precede the nodes they cover:
+ *  - Stack nodes, infos, type names and modules go to one "meta" writer
+ *    under the global lock; every thread's chunk is appended after flushing
+ *    it, so a node or info reaches the file before any record that uses it
+ *    and both are numbered in file order.  Module records precede the nodes they cover:
  *    before interning a new stack, the thread asks the loader whether
  *    anything was loaded (dl_iterate_phdr, outside the lock: dlclose frees
  *    memory under the loader's lock, so holding ours while waiting for it
@@ -51,7 +53,7 @@
  *                          in N (Poisson), each sample weighted s/p so sums
  *                          stay unbiased (the idea of src/tracing.c)
  *   RCGC_CHUNK_BYTES=N     raw bytes per thread chunk (default 512 KiB)
- *   RCGC_ZSTD_LEVEL=N      zstd level of the chunks (default 1; negative:
+ *   RCGC_ZSTD_LEVEL=N      zstd level of the chunks (default 2; negative:
  *                          faster, larger)
  *
  * fork: with %p in the path the child starts a capture of its own (its pid,
@@ -115,6 +117,9 @@
 #define MAX_TYPES 4096               /* distinct managed type names per capture */
 #define TYPE_NAME_BYTES (1u << 20)   /* their copies (mmap'd, touched as used) */
 #define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
+#define MAX_INFOS (1u << 24)         /* distinct (size, stack, type) per capture */
+#define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
+#define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 _Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
@@ -493,6 +498,13 @@ typedef struct cache_slot {
     uint32_t node;            /* 0: empty */
 } cache_slot;
 
+typedef struct info_slot {
+    uint64_t frames;          /* hash of the stack's frames (0: no frames) */
+    uint64_t size;
+    uint32_t type;
+    uint32_t id;              /* 0: empty */
+} info_slot;
+
 struct tstate {
     volatile int in_event;    /* inside an event: the finisher waits */
     int gen;                  /* the capture generation it belongs to */
@@ -502,12 +514,15 @@ struct tstate {
     uint64_t coarse_ns;       /* coarse clock at that read */
     unsigned since_fine;      /* events since then */
     uint64_t flushed_us;      /* time of the last flush */
+    uintptr_t last_alloc;     /* its latest block, while no other was allocated:
+                                 freed now, it is a temporary */
     double countdown;         /* sampling: bytes to the next sample */
     uint64_t rng;             /* xorshift64 state */
     uintptr_t stack_lo, stack_hi; /* for the leak scan; 0 if unknown */
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
     cache_slot cache[CACHE_SLOTS];
+    info_slot infos[INFO_CACHE];
 };
 
 static uint64_t hash_frames(void *const *f, size_t n)
@@ -543,11 +558,11 @@ static uint32_t intern_stack(void *const *frames, size_t n)
     return parent;
 }
 
-static uint32_t stack_node(tstate *t, void *const *frames, size_t n)
+/* h: hash_frames(frames, n). */
+static uint32_t stack_node(tstate *t, void *const *frames, size_t n, uint64_t h)
 {
     if (!n)
         return 0;
-    uint64_t h = hash_frames(frames, n);
     cache_slot *s = &t->cache[h & (CACHE_SLOTS - 1)];
     if (LIKELY(s->node && s->hash == h))
         return s->node;
@@ -619,10 +634,124 @@ static uint32_t type_id(tstate *t, const char *name)
     return id;
 }
 
+/* ---- Allocation infos -----------------------------------------------------------------
+ * An allocation is written as its info: (size, stack node, type id), each
+ * distinct one given an id and an I record the first time, as stack nodes
+ * are.  Frees name the info too, found in the shadow, so the file needs no
+ * addresses.  The table is reserved once for MAX_INFOS entries (pages
+ * touched as used) and entries never move, so a free reads its entry
+ * without the lock: an entry is written before its id is handed out, and
+ * the program's own hand-over of the block orders that write before the
+ * free.  A thread caches (size, node, type) -> id; on a miss the index (a
+ * hash table under the lock, grown by doubling) finds or makes it. */
+
+typedef struct alloc_info {
+    uint64_t size;            /* bytes asked for: the block's extent, for the scan */
+    uint64_t weight;          /* bytes it stands for: size, or s/p when sampled */
+    uint32_t node, type;
+} alloc_info;
+
+static struct {
+    alloc_info *tab;          /* id - 1 -> info; MAX_INFOS reserved */
+    uint32_t n;               /* ids given */
+    uint32_t *index;          /* open addressing: id, 0 empty */
+    size_t cap;               /* index slots, a power of two, at most half full */
+} inf;
+
+static uint64_t info_hash(uint64_t size, uint32_t node, uint32_t type)
+{
+    uint64_t h = (size ^ (uint64_t)node << 32 ^ type) * UINT64_C(0x9E3779B97F4A7C15);
+    return h ^ (h >> 29) ^ ((uint64_t)node * UINT64_C(0xFF51AFD7ED558CCD));
+}
+
+/* A fresh, empty index (a capture's start; a fork child's).  false: no memory. */
+static bool info_reset(void)
+{
+    if (!inf.tab)
+        inf.tab = mmap(NULL, MAX_INFOS * sizeof *inf.tab, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (inf.tab == MAP_FAILED)
+        inf.tab = NULL;
+    inf.n = 0;
+    inf.cap = 4096;
+    inf.index = pages_alloc(NULL, inf.cap * sizeof *inf.index); /* a fork child drops the
+                                                                  parent's, unfreed */
+    return inf.tab && inf.index;
+}
+
+static uint32_t *info_probe(uint32_t *index, size_t cap, uint64_t h, uint64_t size,
+                            uint32_t node, uint32_t type)
+{
+    for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+        const alloc_info *e = index[i] ? &inf.tab[index[i] - 1] : NULL;
+        if (!e || (e->size == size && e->node == node && e->type == type))
+            return &index[i];
+    }
+}
+
+static bool info_grow(void)
+{
+    size_t cap = inf.cap * 2;
+    uint32_t *index = pages_alloc(NULL, cap * sizeof *index);
+    if (!index)
+        return false;
+    for (size_t i = 0; i < inf.cap; i++)
+        if (inf.index[i]) {
+            const alloc_info *e = &inf.tab[inf.index[i] - 1];
+            *info_probe(index, cap, info_hash(e->size, e->node, e->type), e->size, e->node,
+                        e->type) = inf.index[i];
+        }
+    pages_free(NULL, inf.index, inf.cap * sizeof *inf.index);
+    inf.index = index;
+    inf.cap = cap;
+    return true;
+}
+
+/* With the lock held: the id of (size, node, type), made (and its I
+   written) if new; 0 when the table is full or out of memory. */
+static uint32_t info_intern(uint64_t h, uint64_t size, uint64_t weight, uint32_t node,
+                            uint32_t type)
+{
+    if (!inf.tab || !inf.index)
+        return 0;
+    uint32_t *slot = info_probe(inf.index, inf.cap, h, size, node, type);
+    if (*slot)
+        return *slot;
+    if (inf.n >= MAX_INFOS || (2 * (inf.n + 1) > inf.cap && !info_grow()))
+        return 0;
+    slot = info_probe(inf.index, inf.cap, h, size, node, type); /* the index may have moved */
+    inf.tab[inf.n] = (alloc_info){size, weight, node, type};
+    *slot = ++inf.n;
+    meta_write(&(rcc_event){.kind = RCC_INFO, .size = weight, .stack = node, .type = type});
+    return inf.n;
+}
+
+/* The info id of an allocation of size bytes (weight: what it stands for)
+   at this stack.  A hit in the thread's cache, keyed by the frames' hash,
+   costs one lookup: the stack node is only needed on a miss.  0 when out of
+   room. */
+static uint32_t info_id(tstate *t, void *const *frames, size_t depth, uint64_t size,
+                        uint64_t weight, uint32_t type)
+{
+    uint64_t fh = depth ? hash_frames(frames, depth) : 0;
+    uint64_t k = (fh ^ size * UINT64_C(0x9E3779B97F4A7C15) ^ type) * UINT64_C(0xFF51AFD7ED558CCD);
+    info_slot *c = &t->infos[k >> 52 & (INFO_CACHE - 1)];
+    if (LIKELY(c->id && c->frames == fh && c->size == size && c->type == type))
+        return c->id;
+    uint32_t node = stack_node(t, frames, depth, fh);
+    int cancel;
+    lock(&cancel);
+    uint32_t id = info_intern(info_hash(size, node, type), size, weight, node, type);
+    unlock(cancel);
+    if (id)
+        *c = (info_slot){fh, size, type, id};
+    return id;
+}
+
 /* ---- The shadow of live blocks --------------------------------------------------------
  * One 32-bit word per 16-byte granule of address space, for the granule a
- * traced block starts at: 0 if none, else its size + 1 (BIG_SIZE: the size
- * is in a side map).  Two levels: a directory (reserved, never touched
+ * traced block starts at: 0 if none, else its info id (its size, stack and
+ * type: see "Allocation infos").  Two levels: a directory (reserved, never touched
  * where the heap is not) of leaves made on first use, each covering 16 MiB
  * of addresses with 4 MiB of words.  Neighbouring blocks have neighbouring
  * words, so the shadow is as cache-friendly as the heap itself; a hash
@@ -641,14 +770,11 @@ static uint32_t type_id(tstate *t, const char *name)
 #endif
 #define DIR_ENTRIES ((size_t)1 << (ADDR_BITS - LEAF_SHIFT))
 #define MAX_LEAVES 65536             /* 1 TiB of heap addresses */
-#define BIG_SIZE UINT32_MAX
 
 static struct {
     uint32_t **dir;           /* DIR_ENTRIES leaves, NULL until made */
     uint32_t *made;           /* directory indices of the leaves, MAX_LEAVES */
     atomic_uint nmade;
-    rct_ptrmap big;           /* address -> size, for sizes of BIG_SIZE - 1 and up */
-    atomic_int big_lock;
 } sh;
 
 static bool shadow_init(void)
@@ -657,8 +783,6 @@ static bool shadow_init(void)
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     sh.made = pages_alloc(NULL, MAX_LEAVES * sizeof *sh.made);
     atomic_store(&sh.nmade, 0);
-    memset(&sh.big, 0, sizeof sh.big);
-    atomic_store(&sh.big_lock, 0);
     return sh.dir != MAP_FAILED && sh.made;
 }
 
@@ -673,7 +797,7 @@ static void shadow_drop(void)
         pages_free(NULL, sh.dir[sh.made[i]], LEAF_WORDS * sizeof(uint32_t));
     pages_free(NULL, sh.dir, DIR_ENTRIES * sizeof *sh.dir);
     pages_free(NULL, sh.made, MAX_LEAVES * sizeof *sh.made);
-    sh.dir = NULL; /* the side map's pages are dropped with the rest */
+    sh.dir = NULL;
 }
 
 static uint32_t *leaf_of(size_t d, bool make)
@@ -703,46 +827,23 @@ static uint32_t *slot_of(uintptr_t a, bool make)
     return leaf ? &leaf[(a >> GRANULE_SHIFT) & (LEAF_WORDS - 1)] : NULL;
 }
 
-static bool shadow_put(uintptr_t a, size_t size)
+static bool shadow_put(uintptr_t a, uint32_t id)
 {
     uint32_t *slot = slot_of(a, true);
     if (!slot)
         return false;
-    uint32_t v = size < BIG_SIZE - 1 ? (uint32_t)size + 1 : BIG_SIZE;
-    if (v == BIG_SIZE) {
-        spin_lock(&sh.big_lock);
-        uintptr_t *big = rct_ptrmap_insert(&sh.big, a, &pages);
-        if (big)
-            *big = size;
-        spin_unlock(&sh.big_lock);
-        if (!big)
-            return false;
-    }
-    __atomic_store_n(slot, v, __ATOMIC_RELAXED);
+    __atomic_store_n(slot, id, __ATOMIC_RELAXED);
     return true;
 }
 
-/* The size a traced block was given, or 0 (0: not traced). */
-static size_t big_size(uintptr_t a, bool take)
-{
-    spin_lock(&sh.big_lock);
-    uintptr_t *big = rct_ptrmap_find(&sh.big, a);
-    size_t size = big ? *big : 0;
-    if (big && take)
-        rct_ptrmap_remove(&sh.big, big);
-    spin_unlock(&sh.big_lock);
-    return size;
-}
-
-static bool shadow_take(uintptr_t a, size_t *size)
+/* The info id of a traced block, taken out of the shadow; 0: not traced. */
+static uint32_t shadow_take(uintptr_t a)
 {
     uint32_t *slot = slot_of(a, false);
     uint32_t v = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
-    if (!v)
-        return false;
-    __atomic_store_n(slot, 0, __ATOMIC_RELAXED);
-    *size = v == BIG_SIZE ? big_size(a, true) : v - 1;
-    return true;
+    if (v)
+        __atomic_store_n(slot, 0, __ATOMIC_RELAXED);
+    return v;
 }
 
 /* ---- Sampling ----------------------------------------------------------------------- */
@@ -788,7 +889,8 @@ static NOINLINE tstate *attach(void)
         t->in_use = true;
     } else if ((t = pages_alloc(NULL, sizeof *t))) {
         rcc_writer_options o = {.sink = thread_sink, .chunk_bytes = g.chunk, .level = g.level,
-                                .tid = (uint32_t)syscall(SYS_gettid)};
+                                .tid = (uint32_t)syscall(SYS_gettid),
+                                .time_grain_us = TIME_GRAIN_US};
         t->w = rcc_writer_new(&o);
         if (!t->w) {
             pages_free(NULL, t, sizeof *t);
@@ -944,13 +1046,15 @@ static NOINLINE void on_alloc(void *p, size_t n, const char *type)
         goto done;
     void *frames[RCC_MAX_DEPTH];
     size_t depth = g.capture(frames, g.frames, 2);
-    uint32_t node = stack_node(t, frames, depth);
-    if (!shadow_put((uintptr_t)p, n))
+    uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
+    if (!id || !shadow_put((uintptr_t)p, id))
         goto done;
     uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
     if (live > atomic_load_explicit(&g.peak, memory_order_relaxed))
         note_peak(live, now);
-    rcc_write_alloc(t->w, now, (uintptr_t)p, weight, node, type ? type_id(t, type) : 0);
+    rcc_writer_time(t->w, now);
+    rcc_write_alloc(t->w, id);
+    t->last_alloc = (uintptr_t)p;
 done:
     leave(t);
 out:
@@ -958,24 +1062,27 @@ out:
 }
 
 /* Before the real free/realloc releases p: take it out of the shadow.
-   true if it was traced (*size: its size). */
-static bool on_release(void *p, size_t *size)
+   Its info id, or 0 if it was not traced. */
+static uint32_t on_release(void *p)
 {
-    return shadow_take((uintptr_t)p, size);
+    return shadow_take((uintptr_t)p);
 }
 
-/* A traced block was released (after on_release said so). */
-static NOINLINE void on_free(void *p, size_t size)
+/* A traced block was released (after on_release gave its info id). */
+static NOINLINE void on_free(void *p, uint32_t id)
 {
     busy++;
     tstate *t = self ? self : attach();
     if (!t)
         goto out;
     enter(t);
-    uint64_t weight = g.sample_mean ? weight_of(size) : size;
-    atomic_fetch_sub_explicit(&g.live, weight, memory_order_relaxed);
-    if (atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE)
-        rcc_write_free(t->w, now_us(t), (uintptr_t)p);
+    atomic_fetch_sub_explicit(&g.live, inf.tab[id - 1].weight, memory_order_relaxed);
+    bool temporary = t->last_alloc == (uintptr_t)p;
+    t->last_alloc = 0;
+    if (atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE) {
+        rcc_writer_time(t->w, now_us(t));
+        rcc_write_free(t->w, id, temporary);
+    }
     leave(t);
 out:
     busy--;
@@ -1018,11 +1125,10 @@ EXPORT void free(void *p)
         return;
     if (UNLIKELY(!ready()))
         return; /* cannot happen: p came from somewhere */
-    size_t size;
-    bool traced = tracing_frees() && on_release(p, &size);
+    uint32_t id = tracing_frees() ? on_release(p) : 0;
     real.free(p);
-    if (traced)
-        on_free(p, size);
+    if (id)
+        on_free(p, id);
 }
 
 static void *arena_realloc(void *p, size_t n)
@@ -1037,9 +1143,9 @@ static void *arena_realloc(void *p, size_t n)
 
 /* realloc and reallocarray: the old block leaves the table before the real
    call; if that fails the block is unchanged and its entry goes back. */
-static void restore(void *p, size_t size)
+static void restore(void *p, uint32_t id)
 {
-    shadow_put((uintptr_t)p, size);
+    shadow_put((uintptr_t)p, id);
 }
 
 /* The real realloc, recorded: the body of realloc and reallocarray once
@@ -1047,15 +1153,14 @@ static void restore(void *p, size_t size)
    function's own frame (the walk skips a fixed number of frames). */
 static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_t n)
 {
-    size_t old = 0;
-    bool traced = p && tracing_frees() && on_release(p, &old);
+    uint32_t old = p && tracing_frees() ? on_release(p) : 0;
     void *q = real.realloc(p, n);
     if (!q && (n || !p)) { /* failed (glibc: realloc(p, 0) frees p, gives NULL) */
-        if (traced)
+        if (old)
             restore(p, old);
         return NULL;
     }
-    if (traced)
+    if (old)
         on_free(p, old);
     if (q && recording())
         on_alloc(q, n, NULL);
@@ -1168,8 +1273,8 @@ EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name,
         if (block && recording())
             on_alloc(block, size, type_name ? type_name : "(unnamed)");
     } else {
-        size_t old;
-        if (block && tracing_frees() && on_release(block, &old))
+        uint32_t old = block && tracing_frees() ? on_release(block) : 0;
+        if (old)
             on_free(block, old);
     }
     __asm__ volatile("" ::: "memory"); /* not a tail call: the walk skips this frame */
@@ -1203,6 +1308,7 @@ enum { UNREACHED = 0, INDIRECT = 1, REACHED = 2, SCANNED = 4 };
 typedef struct scan {
     uintptr_t *addr;          /* block addresses, ascending */
     size_t *size;
+    uint32_t *info;           /* their info ids */
     uint8_t *state;
     uint32_t *work;           /* blocks to scan */
     size_t n, nwork;
@@ -1271,25 +1377,35 @@ static size_t each_block(scan *s)
     for (unsigned i = 0; i < n; i++) {
         const uint32_t *leaf = sh.dir[sh.made[i]];
         /* pages of the leaf never written are not resident: skip them */
-        if (page_words * sizeof touched < LEAF_WORDS ||
-            mincore((void *)leaf, LEAF_WORDS * sizeof *leaf, touched) != 0)
+        size_t step = page_words; /* words per entry of touched */
+        if (step * sizeof touched < LEAF_WORDS ||
+            mincore((void *)leaf, LEAF_WORDS * sizeof *leaf, touched) != 0) {
+            step = LEAF_WORDS / sizeof touched;
             memset(touched, 1, sizeof touched);
-        for (size_t w = 0; w < LEAF_WORDS; w++) {
-            if (!(touched[w / page_words] & 1)) {
-                w += page_words - 1;
+        }
+        for (size_t pg = 0; pg < LEAF_WORDS / step; pg++) {
+            if (!(touched[pg] & 1))
                 continue;
+            /* most words are 0: test them 16 at a time, without a branch each */
+            for (size_t w = pg * step; w < (pg + 1) * step; w += 16) {
+                uint32_t any = 0;
+                for (size_t k = 0; k < 16; k++)
+                    any |= __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
+                for (size_t k = 0; any && k < 16; k++) {
+                    uint32_t v = __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
+                    if (!v)
+                        continue;
+                    if (s) {
+                        if (count == s->n)
+                            return count; /* more than counted: another thread allocated */
+                        s->addr[count] = (uintptr_t)sh.made[i] << LEAF_SHIFT |
+                                         (w + k) << GRANULE_SHIFT;
+                        s->size[count] = inf.tab[v - 1].size;
+                        s->info[count] = v;
+                    }
+                    count++;
+                }
             }
-            uint32_t v = __atomic_load_n(&leaf[w], __ATOMIC_RELAXED);
-            if (!v)
-                continue;
-            if (s) {
-                if (count == s->n)
-                    return count; /* more than counted: another thread allocated */
-                uintptr_t a = (uintptr_t)sh.made[i] << LEAF_SHIFT | w << GRANULE_SHIFT;
-                s->addr[count] = a;
-                s->size[count] = v == BIG_SIZE ? big_size(a, false) : v - 1;
-            }
-            count++;
         }
     }
     return count;
@@ -1429,6 +1545,7 @@ static void leak_scan(const roots *r)
     size_t n = each_block(NULL) + 1024; /* room for a few more */
     s.addr = map_array(n, sizeof *s.addr);
     s.size = map_array(n, sizeof *s.size);
+    s.info = map_array(n, sizeof *s.info);
     s.state = map_array(n, 1);
     s.work = map_array(n, sizeof *s.work);
     s.buf = map_array(SCAN_BUF, 1);
@@ -1440,7 +1557,7 @@ static void leak_scan(const roots *r)
         struct iovec l = {&copy, sizeof copy}, rm = {&probe, sizeof probe};
         s.direct = process_vm_readv(s.pid, &l, 1, &rm, 1, 0) != (ssize_t)sizeof copy;
     }
-    if (s.addr && s.size && s.state && s.work && s.buf && s.local && s.remote &&
+    if (s.addr && s.size && s.info && s.state && s.work && s.buf && s.local && s.remote &&
         (s.n = each_block(&s)) > 0) {
         s.lo = s.addr[0];
         s.hi = s.addr[s.n - 1] + (s.size[s.n - 1] ? s.size[s.n - 1] : 1);
@@ -1454,9 +1571,13 @@ static void leak_scan(const roots *r)
             s.work[s.nwork++] = (uint32_t)i;
             drain(&s, INDIRECT, (ptrdiff_t)i);
         }
-        for (size_t i = 0; i < s.n; i++) {
+        for (size_t i = 0, run; i < s.n; i += run) { /* an L per run of equal blocks */
             int st = s.state[i] & 3;
-            meta_write(&(rcc_event){.kind = RCC_LEAK, .addr = s.addr[i],
+            for (run = 1; i + run < s.n && s.info[i + run] == s.info[i] &&
+                          (s.state[i + run] & 3) == st;
+                 run++)
+                ;
+            meta_write(&(rcc_event){.kind = RCC_LEAK, .id = s.info[i], .count = run,
                                     .status = st == REACHED    ? RCC_REACHABLE
                                               : st == INDIRECT ? RCC_INDIRECT
                                                                : RCC_DEFINITE});
@@ -1464,6 +1585,7 @@ static void leak_scan(const roots *r)
     }
     unmap_array(s.addr, n, sizeof *s.addr);
     unmap_array(s.size, n, sizeof *s.size);
+    unmap_array(s.info, n, sizeof *s.info);
     unmap_array(s.state, n, 1);
     unmap_array(s.work, n, sizeof *s.work);
     unmap_array(s.buf, SCAN_BUF, 1);
@@ -1530,7 +1652,7 @@ static bool open_capture(void)
     g.mods = pages_alloc(NULL, MAX_MODULES * sizeof *g.mods);
     if (!g.meta || !g.nodes || !g.mods)
         return false;
-    if (!shadow_init())
+    if (!shadow_init() || !info_reset())
         return false;
     if (!g.types) /* a fork child reuses the parent's (only this thread runs) */
         g.types = pages_alloc(NULL, MAX_TYPES * sizeof *g.types);

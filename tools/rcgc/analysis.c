@@ -6,43 +6,42 @@
  * May call: the capture reader (tools/capture), the trace engine's
  * snapshots and symbolizer (src/trace), malloc.
  *
- * Memory.  The live table maps each allocated address to its size, site and
- * time; the sites hold one aggregate per (stack, managed type); stack nodes,
- * type names and modules are kept as the records define them.  Nothing grows
- * with the number of events: frees are matched and dropped, the timeline is
- * merged pairwise (maxima kept) when it reaches RCA_MAX_SAMPLES points, and
- * frees waiting for their allocation (below) are bounded.
+ * Memory.  An event names no block, only its allocation info (size, stack
+ * node, type: docs/CAPTURE.md), so there is nothing to match: the pass keeps
+ * one entry per info (its size and site), one aggregate per site (stack,
+ * managed type), the stack nodes, type names and modules as the records
+ * define them, and a timeline merged pairwise (maxima kept) when it reaches
+ * RCA_MAX_SAMPLES points.  Nothing grows with the number of events.
  *
- * Records arrive chunk by chunk, and each thread writes its own chunks, so
- * file order is time order only within a thread.  Three consequences:
+ * An A adds its info's size to the site's live figures, an F or X takes it
+ * back (an X is also a temporary: heaptrack's, a block freed by the thread
+ * that allocated it with no allocation in between, which only the writer
+ * can tell).  Records arrive chunk by chunk and each thread writes its own
+ * chunks, so file order is time order only within a thread.  Consequences:
  *   - A free may come before the allocation it frees (a block passed between
- *     threads).  Such a free waits in the live table as PENDING; the next
- *     allocation at its address with a time at or before the free's is the
- *     block it freed (allocated and freed, never live in the replay).  More
- *     than PENDING_MAX waiting frees (frees of blocks the capture never saw,
- *     from before the shim started) are dropped as unmatched.
- *   - An allocation may find its address still live: the free of the old
- *     block is in a chunk not read yet.  The old block counts as freed there;
- *     its free, when it comes (older than the live block), is ignored.
+ *     threads: the freeing thread's chunk was written first).  A site's live
+ *     figures, and the totals, may then dip below zero for a while; they are
+ *     kept modulo 2^64 (every later A and F lands them right again) and
+ *     compared as signed, and what is reported is clamped at 0.  At the end
+ *     of a complete capture they are exact.
  *   - The peak of the replay (live bytes in file order) is exact for one
- *     thread and close for many.  The summary takes the exact peak and its
- *     time from the E record when there is one; the per-site breakdown at
- *     peak is the replay's, taken when the replay reached its maximum: each
- *     site saves its live figures the first time it changes after the latest
- *     maximum (stamp <= peak_seq), so nothing is copied per event.
+ *     thread and an approximation for many: an allocation may be counted
+ *     before a free that came earlier in time from another thread.  The
+ *     summary takes the exact peak and its time from the E record when there
+ *     is one; the per-site breakdown at peak is the replay's, taken when the
+ *     replay reached its maximum: each site saves its live figures the first
+ *     time it changes after the latest maximum (stamp <= peak_seq), so
+ *     nothing is copied per event.
  * Figures at a given time (diff --at) do not depend on order: a block counts
- * at T when it was allocated at or before T and not freed by then.
+ * at T when it was allocated at or before T and not freed by then, so an A
+ * adds to every --at time at or after its own and an F or X takes back from
+ * every one at or after its own.  An event's time is its chunk's latest time
+ * record, at most the writer's grain early.
  *
- * Temporary allocations (heaptrack's definition): a block freed with no
- * other allocation between its allocation and its free.  "Between" is in
- * file order, which is the thread's own order within a chunk; across a chunk
- * boundary, another thread's chunk in between hides a temporary
- * (undercounted, never overcounted).
- *
- * Leaks: with the shim's scan (L records), each block still allocated at
- * exit has a reachability; "leaked" is definitely + indirectly lost.  Blocks
- * live at exit without an L record (no scan at all: a capture of a program
- * that was killed, or a writer without the scan) count as leaked, category
+ * Leaks: with the shim's scan (L records), each L names an info, a
+ * reachability and a count of blocks; "leaked" is definitely + indirectly
+ * lost.  Without a scan (a capture of a program that was killed, or a writer
+ * without the scan) what is live at the end counts as leaked, category
  * unknown.
  */
 #define _GNU_SOURCE
@@ -54,116 +53,34 @@
 #include <time.h>
 #include <unistd.h>
 
-const char rca_kinds[] = "MSTAFPLE";
+const char rca_kinds[] = "MSTICAFXPLE";
+_Static_assert(sizeof rca_kinds - 1 == sizeof ((rca_capture *)0)->records /
+                                           sizeof ((rca_capture *)0)->records[0],
+               "one count per kind");
 
 enum {
-    PENDING = UINT32_MAX,     /* site of a free that waits for its allocation */
-    PENDING_MAX = 1u << 20,   /* waiting frees kept at most (beyond live blocks) */
+    NO_SITE = UINT32_MAX,     /* info.site before the info's first use */
     MAX_TYPES = 1u << 16,     /* type ids accepted */
     MAX_MODULES = 1u << 16,
-    LEAK_SEEN = 1,            /* live.flags: an L record named this block */
 };
 
-/* ---- the live table: address -> block, with deletion --------------------- */
-
-typedef struct live {
-    uint64_t addr;    /* 0: empty slot */
-    uint64_t size;
-    uint64_t time;    /* allocation time (a PENDING free: the free's) */
-    uint32_t site;    /* index of its site, or PENDING */
-    uint32_t flags;   /* LEAK_SEEN */
-} live;
-
-typedef struct live_table {
-    live *slots;
-    size_t cap, count;  /* cap a power of two (or 0), at most 3/4 full */
-    size_t pending;     /* entries that are PENDING frees */
-} live_table;
-
-static live *live_probe(const live_table *t, uint64_t addr)
-{
-    size_t mask = t->cap - 1;
-    for (size_t i = mix64(addr) & mask;; i = (i + 1) & mask)
-        if (t->slots[i].addr == 0 || t->slots[i].addr == addr)
-            return &t->slots[i];
-}
-
-static live *live_find(const live_table *t, uint64_t addr)
-{
-    if (t->cap == 0)
-        return NULL;
-    live *l = live_probe(t, addr);
-    return l->addr ? l : NULL;
-}
-
-/* Rehash into cap slots, dropping PENDING entries when drop_pending. */
-static int live_rehash(live_table *t, size_t cap, bool drop_pending)
-{
-    live *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    live_table n = {slots, cap, 0, 0};
-    for (size_t i = 0; i < t->cap; i++) {
-        const live *l = &t->slots[i];
-        if (l->addr == 0 || (drop_pending && l->site == PENDING))
-            continue;
-        *live_probe(&n, l->addr) = *l;
-        n.count++;
-        n.pending += l->site == PENDING;
-    }
-    free(t->slots);
-    *t = n;
-    return 0;
-}
-
-/* A new entry for addr (not in the table); NULL when out of memory. */
-static live *live_insert(live_table *t, uint64_t addr)
-{
-    if (4 * (t->count + 1) > 3 * t->cap &&
-        live_rehash(t, t->cap ? 2 * t->cap : 1024, false) < 0)
-        return NULL;
-    live *l = live_probe(t, addr);
-    *l = (live){.addr = addr};
-    t->count++;
-    return l;
-}
-
-/* Is home slot k outside the cyclic range (i, j]? Then the entry at j may
-   move back to i. */
-static bool movable(size_t k, size_t i, size_t j)
-{
-    return i < j ? (k <= i || k > j) : (k <= i && k > j);
-}
-
-/* Remove by backward shift: no tombstones, probes stay short. */
-static void live_remove(live_table *t, live *l)
-{
-    size_t mask = t->cap - 1, i = (size_t)(l - t->slots), j = i;
-    t->pending -= t->slots[i].site == PENDING;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (t->slots[j].addr == 0)
-            break;
-        if (movable(mix64(t->slots[j].addr) & mask, i, j)) {
-            t->slots[i] = t->slots[j];
-            i = j;
-        }
-    }
-    t->slots[i].addr = 0;
-    t->count--;
-}
-
 /* ---- the pass ---------------------------------------------------------------- */
+
+typedef struct info {
+    uint64_t size;    /* bytes of each block */
+    uint32_t site;    /* index of its site, or NO_SITE (made on first use) */
+    uint32_t node;    /* stack node (0: none) */
+    uint32_t type;    /* managed type id (0: raw malloc) */
+} info;
 
 typedef struct pass {
     rca_capture *c;
     rcc_reader *reader;
-    live_table live;
+    info *infos;              /* info id i at [i - 1]; c->ninfos of them */
+    size_t infos_cap;
     u64map *site_of;          /* (node, type) -> site index */
     uint64_t seq, peak_seq;   /* replay steps: now, and at the maximum */
     uint64_t replay_peak_time;
-    uint64_t last_alloc;      /* address of the latest allocation ... */
-    bool last_valid;          /* ... while it may still be a temporary */
     uint64_t at_us[2];        /* --at times */
     int nat;
     uint64_t max_time;        /* latest time seen */
@@ -183,6 +100,12 @@ static int fail(pass *p, const char *fmt, ...)
     va_end(ap);
     p->failed = true;
     return 1;
+}
+
+/* A live figure kept modulo 2^64, as reported: below zero is 0. */
+static uint64_t clamped(uint64_t v)
+{
+    return (int64_t)v < 0 ? 0 : v;
 }
 
 bool cli_reserve(void **array, size_t *cap, size_t need, size_t elem)
@@ -284,128 +207,100 @@ static void touch(pass *p, rca_site *s)
     s->stamp = ++p->seq;
 }
 
-/* Count a block at the --at times inside its life [from, to) (to is
-   UINT64_MAX while it lives: release takes it back from the times after
-   its free). */
-static void count_at(pass *p, rca_site *s, uint64_t size, uint64_t from, uint64_t to)
-{
-    for (int k = 0; k < p->nat; k++)
-        if (from <= p->at_us[k] && p->at_us[k] < to) {
-            s->at_bytes[k] += size;
-            s->at_blocks[k]++;
-        }
-}
-
-/* The live block l is freed at time t. */
-static void release(pass *p, live *l, uint64_t t)
+static int on_info(pass *p, const rcc_event *e)
 {
     rca_capture *c = p->c;
-    rca_site *s = &c->sites[l->site];
-    touch(p, s);
-    s->live_bytes -= l->size;
-    s->live_blocks--;
-    c->live_bytes -= l->size;
-    c->live_blocks--;
-    /* It was counted at every --at time after its allocation; not any more
-       at those from t on. */
-    for (int k = 0; k < p->nat; k++)
-        if (l->time <= p->at_us[k] && t <= p->at_us[k]) {
-            s->at_bytes[k] -= l->size;
-            s->at_blocks[k]--;
+    if (e->id != c->ninfos + 1)
+        return fail(p, "allocation info %llu out of order (expected %zu)",
+                    (unsigned long long)e->id, c->ninfos + 1);
+    if (e->stack > c->nnodes)
+        return fail(p, "allocation info %llu at undefined stack node %llu",
+                    (unsigned long long)e->id, (unsigned long long)e->stack);
+    if (e->type >= MAX_TYPES)
+        return fail(p, "allocation info %llu: type id %llu out of range",
+                    (unsigned long long)e->id, (unsigned long long)e->type);
+    if (!cli_reserve((void **)&p->infos, &p->infos_cap, c->ninfos + 1, sizeof *p->infos))
+        return fail(p, "out of memory for %zu allocation infos", c->ninfos);
+    p->infos[c->ninfos++] = (info){.size = e->size, .site = NO_SITE,
+                                   .node = (uint32_t)e->stack, .type = (uint32_t)e->type};
+    return 0;
+}
+
+/* The info an A, F, X or L names, its site made on first use; NULL after
+   fail. */
+static info *info_of(pass *p, const rcc_event *e)
+{
+    rca_capture *c = p->c;
+    if (e->id == 0 || e->id > c->ninfos) {
+        fail(p, "undefined allocation info %llu", (unsigned long long)e->id);
+        return NULL;
+    }
+    info *in = &p->infos[e->id - 1];
+    if (in->site == NO_SITE) {
+        rca_site *s = site_for(p, in->node, in->type);
+        if (!s) {
+            fail(p, "out of memory for %zu sites", c->nsites);
+            return NULL;
         }
-    live_remove(&p->live, l);
+        in->site = (uint32_t)(s - c->sites);
+    }
+    return in;
 }
 
 static int on_alloc(pass *p, const rcc_event *e)
 {
     rca_capture *c = p->c;
-    if (e->addr == 0)
-        return 0;
-    if (e->stack > c->nnodes)
-        return fail(p, "allocation at undefined stack node %llu", (unsigned long long)e->stack);
-    if (e->id >= MAX_TYPES)
-        return fail(p, "type id %llu out of range", (unsigned long long)e->id);
-    rca_site *s = site_for(p, (uint32_t)e->stack, (uint32_t)e->id);
-    if (!s)
-        return fail(p, "out of memory for %zu sites", c->nsites);
+    info *in = info_of(p, e);
+    if (!in)
+        return 1;
+    rca_site *s = &c->sites[in->site];
     c->allocs++;
-    c->total_bytes += e->size;
+    c->total_bytes += in->size;
     s->allocs++;
-    s->total_bytes += e->size;
-    live *l = live_find(&p->live, e->addr);
-    if (l && l->site == PENDING) {
-        uint64_t freed = l->time;
-        live_remove(&p->live, l);
-        if (freed >= e->time_us) { /* its free came first: never live here */
-            count_at(p, s, e->size, e->time_us, freed);
-            c->frees++;
-            p->last_valid = false;
-            return 0;
-        }
-        c->unmatched_frees++; /* a free from before this allocation */
-    } else if (l) {
-        c->missed_frees++; /* its free is still to come: freed now */
-        release(p, l, e->time_us);
-    }
-    l = live_insert(&p->live, e->addr);
-    if (!l)
-        return fail(p, "out of memory for %zu live blocks", p->live.count);
-    l->size = e->size;
-    l->time = e->time_us;
-    l->site = (uint32_t)(s - c->sites);
+    s->total_bytes += in->size;
     touch(p, s);
-    s->live_bytes += e->size;
+    s->live_bytes += in->size;
     s->live_blocks++;
-    c->live_bytes += e->size;
+    c->live_bytes += in->size;
     c->live_blocks++;
-    count_at(p, s, e->size, e->time_us, UINT64_MAX);
-    if (c->live_bytes > c->replay_peak) {
+    for (int k = 0; k < p->nat; k++)
+        if (e->time_us <= p->at_us[k]) {
+            s->at_bytes[k] += in->size;
+            s->at_blocks[k]++;
+        }
+    if ((int64_t)c->live_bytes > (int64_t)c->replay_peak) {
         c->replay_peak = c->live_bytes;
         p->peak_seq = p->seq;
         p->replay_peak_time = e->time_us;
     }
-    p->last_alloc = e->addr;
-    p->last_valid = true;
     return 0;
 }
 
-static int on_free(pass *p, const rcc_event *e)
+/* An F, or an X (temporary). */
+static int on_free(pass *p, const rcc_event *e, bool temporary)
 {
     rca_capture *c = p->c;
-    if (e->addr == 0)
-        return 0;
-    live *l = live_find(&p->live, e->addr);
-    if (!l) { /* its allocation is still to come, or was never recorded */
-        if (p->live.pending >= PENDING_MAX && p->live.pending >= c->live_blocks) {
-            c->unmatched_frees += p->live.pending;
-            if (live_rehash(&p->live, p->live.cap, true) < 0)
-                return fail(p, "out of memory");
-        }
-        if (!(l = live_insert(&p->live, e->addr)))
-            return fail(p, "out of memory for %zu live blocks", p->live.count);
-        l->time = e->time_us;
-        l->site = PENDING;
-        p->live.pending++;
-        return 0;
-    }
-    if (l->site == PENDING) {
-        c->unmatched_frees++; /* a second free waiting at one address: dropped */
-        return 0;
-    }
-    if (l->time > e->time_us) {
-        c->frees++; /* the late free of a block replaced at its address */
-        return 0;
-    }
-    if (p->last_valid && p->last_alloc == e->addr) {
-        rca_site *s = &c->sites[l->site];
-        s->temps++;
-        s->temp_bytes += l->size;
-        c->temps++;
-        c->temp_bytes += l->size;
-        p->last_valid = false;
-    }
+    info *in = info_of(p, e);
+    if (!in)
+        return 1;
+    rca_site *s = &c->sites[in->site];
     c->frees++;
-    release(p, l, e->time_us);
+    touch(p, s);
+    s->live_bytes -= in->size; /* modulo 2^64: its A may be still to come */
+    s->live_blocks--;
+    c->live_bytes -= in->size;
+    c->live_blocks--;
+    for (int k = 0; k < p->nat; k++)
+        if (e->time_us <= p->at_us[k]) {
+            s->at_bytes[k] -= in->size;
+            s->at_blocks[k]--;
+        }
+    if (temporary) {
+        s->temps++;
+        s->temp_bytes += in->size;
+        c->temps++;
+        c->temp_bytes += in->size;
+    }
     return 0;
 }
 
@@ -448,14 +343,13 @@ static int on_leak(pass *p, const rcc_event *e)
     rca_capture *c = p->c;
     if (e->status < RCA_REACHABLE || e->status > RCA_DEFINITE)
         return fail(p, "leak record with unknown reachability %lld", (long long)e->status);
+    info *in = info_of(p, e);
+    if (!in)
+        return 1;
     c->scanned = true;
-    live *l = live_find(&p->live, e->addr);
-    if (!l || l->site == PENDING || (l->flags & LEAK_SEEN))
-        return 0; /* not live (freed after the scan), or named twice */
-    l->flags |= LEAK_SEEN;
-    rca_site *s = &c->sites[l->site];
-    s->leak_bytes[e->status] += l->size;
-    s->leak_blocks[e->status]++;
+    rca_site *s = &c->sites[in->site];
+    s->leak_bytes[e->status] += e->count * in->size;
+    s->leak_blocks[e->status] += e->count;
     return 0;
 }
 
@@ -497,18 +391,21 @@ static int on_event(const rcc_event *e, void *ctx)
         return fail(p, "record of unknown kind 0x%02x", (unsigned)e->kind);
     p->c->records[k - rca_kinds]++;
     if (e->kind != RCC_MODULE && e->kind != RCC_STACK && e->kind != RCC_TYPE &&
-        e->kind != RCC_LEAK && e->time_us > p->max_time)
+        e->kind != RCC_INFO && e->kind != RCC_LEAK && e->time_us > p->max_time)
         p->max_time = e->time_us;
     show_progress(p);
     switch (e->kind) {
     case RCC_MODULE: return on_module(p, e);
     case RCC_STACK: return on_stack(p, e);
     case RCC_TYPE: return on_type(p, e);
+    case RCC_INFO: return on_info(p, e);
     case RCC_ALLOC: return on_alloc(p, e);
-    case RCC_FREE: return on_free(p, e);
+    case RCC_FREE: return on_free(p, e, false);
+    case RCC_TEMP: return on_free(p, e, true);
     case RCC_SAMPLE: return on_sample(p, e);
     case RCC_LEAK: return on_leak(p, e);
-    default: return on_end(p, e);
+    case RCC_END: return on_end(p, e);
+    default: return 0; /* a clock: its time is all */
     }
 }
 
@@ -547,26 +444,33 @@ static void finish(pass *p)
         c->peak_time_us = p->replay_peak_time;
         c->duration_us = p->max_time;
     }
+    c->live_bytes = clamped(c->live_bytes);
+    c->live_blocks = clamped(c->live_blocks);
     for (size_t i = 0; i < c->nsites; i++) {
         rca_site *s = &c->sites[i];
         if (s->stamp <= p->peak_seq) {
             s->peak_bytes = s->live_bytes;
             s->peak_blocks = s->live_blocks;
         }
-    }
-    for (size_t i = 0; i < p->live.cap; i++) {
-        const live *l = &p->live.slots[i];
-        if (l->addr == 0 || l->site == PENDING || (l->flags & LEAK_SEEN))
-            continue;
-        c->sites[l->site].leak_bytes[RCA_UNKNOWN] += l->size;
-        c->sites[l->site].leak_blocks[RCA_UNKNOWN]++;
-    }
-    c->unmatched_frees += p->live.pending;
-    for (size_t i = 0; i < c->nsites; i++)
-        for (int k = 0; k < RCA_NCAT; k++) {
-            c->leak_bytes[k] += c->sites[i].leak_bytes[k];
-            c->leak_blocks[k] += c->sites[i].leak_blocks[k];
+        /* Below zero only in a capture cut short (a free whose allocation
+           was lost), or at a moment between two threads' chunks. */
+        s->live_bytes = clamped(s->live_bytes);
+        s->live_blocks = clamped(s->live_blocks);
+        s->peak_bytes = clamped(s->peak_bytes);
+        s->peak_blocks = clamped(s->peak_blocks);
+        for (int k = 0; k < 2; k++) {
+            s->at_bytes[k] = clamped(s->at_bytes[k]);
+            s->at_blocks[k] = clamped(s->at_blocks[k]);
         }
+        if (!c->scanned) {
+            s->leak_bytes[RCA_UNKNOWN] = s->live_bytes;
+            s->leak_blocks[RCA_UNKNOWN] = s->live_blocks;
+        }
+        for (int k = 0; k < RCA_NCAT; k++) {
+            c->leak_bytes[k] += s->leak_bytes[k];
+            c->leak_blocks[k] += s->leak_blocks[k];
+        }
+    }
     finish_rss(c);
 }
 
@@ -600,7 +504,7 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
     }
     if (!p.failed && rc >= 0)
         finish(&p);
-    free(p.live.slots);
+    free(p.infos);
     u64map_free(p.site_of);
     rcc_reader_close(r);
     if (p.failed || rc < 0) {

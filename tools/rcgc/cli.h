@@ -23,10 +23,10 @@
 enum { EXIT_USAGE = 1, EXIT_BAD_CAPTURE = 2 };
 
 /* ---- analysis.c: one streaming pass over a capture --------------------------
- * Memory grows with live blocks, distinct stacks and modules, never with the
- * number of events: the live table holds what is allocated now, the sites
- * one aggregate per (stack, type), the timeline at most RCA_MAX_SAMPLES
- * points (merged pairwise, keeping maxima, when it fills). */
+ * Memory grows with allocation infos, distinct stacks and modules, never
+ * with the number of events: one entry per info (its size and site), the
+ * sites one aggregate per (stack, type), the timeline at most
+ * RCA_MAX_SAMPLES points (merged pairwise, keeping maxima, when it fills). */
 
 /* What became of a block still allocated at exit (memcheck's terms, plus
    "unknown" for captures without the shim's scan). */
@@ -49,6 +49,8 @@ typedef struct rca_site {
     uint32_t type;                     /* managed type id; 0: raw malloc */
     uint64_t total_bytes, allocs;      /* everything allocated here */
     uint64_t temp_bytes, temps;        /* of which temporary */
+    /* Live figures: during the pass kept modulo 2^64 (a free may be read
+       before its allocation); after it, clamped at 0. */
     uint64_t live_bytes, live_blocks;  /* live now; after the pass, at exit */
     uint64_t peak_bytes, peak_blocks;  /* live when the heap peaked */
     uint64_t at_bytes[2], at_blocks[2];        /* live at the --at times */
@@ -83,21 +85,20 @@ typedef struct rca_capture {
     uint64_t peak_bytes, peak_time_us;   /* E record's exact figures, or computed */
     bool peak_exact;                     /* from an E record */
     uint64_t replay_peak;                /* the peak of the replay in file order */
-    uint64_t total_bytes, allocs, frees;
+    uint64_t total_bytes, allocs, frees; /* frees: F and X records */
     uint64_t temps, temp_bytes;
-    uint64_t live_bytes, live_blocks;    /* at exit */
+    uint64_t live_bytes, live_blocks;    /* at exit (modulo 2^64 during the pass) */
     uint64_t leak_bytes[RCA_NCAT], leak_blocks[RCA_NCAT];
     bool scanned;                        /* the shim's leak scan (L records) */
     bool ended;                          /* an E record */
     int64_t exit_status;                 /* from E */
     uint64_t duration_us;
     uint64_t peak_rss, rss_at_peak;      /* from P samples (0: none) */
-    uint64_t records[8];                 /* by kind, in rca_kinds order */
-    uint64_t unmatched_frees;            /* frees of blocks never seen */
-    uint64_t missed_frees;               /* blocks replaced at their address unfreed */
+    uint64_t records[11];                /* by kind, in rca_kinds order */
     /* what the records define */
     rca_node *nodes;                  /* [0] is the root; ids 1..nnodes */
     size_t nnodes, nodes_cap;
+    size_t ninfos;                    /* allocation infos (I records) */
     rca_site *sites;
     size_t nsites, sites_cap;
     char **types;                     /* names by type id (NULL: unnamed) */

@@ -1,11 +1,12 @@
 /*
  * cmd_run.c — `rcgc run [-o FILE] [--native-frames N] [--sample-bytes N]
- * -- PROG ARGS...`: run PROG with the preload shim and write a capture.
+ * [--unwind fp|libunwind] -- PROG ARGS...`: run PROG with the preload shim
+ * and write a capture.
  *
  * The child gets LD_PRELOAD (the shim first, then whatever was there),
  * RCGC_CAPTURE (an absolute path: the program may change directory; default
  * rcgc-<prog>-<pid>.cap in the current directory), and RCGC_NATIVE_FRAMES /
- * RCGC_SAMPLE_BYTES when given.  Its stdin, stdout and stderr are ours,
+ * RCGC_SAMPLE_BYTES / RCGC_UNWIND when given.  Its stdin, stdout and stderr are ours,
  * untouched.  While it runs, rcgc ignores SIGINT and SIGQUIT (as system()
  * does): a Ctrl-C reaches the program, and rcgc reports afterwards.  Exit
  * status: the program's, 128 + the signal's number when a signal killed
@@ -36,6 +37,7 @@ enum { EXIT_NOT_RUN = 127, PATH_BUF = 2 * PATH_MAX + 2 };
 typedef struct run_args {
     const char *capture;         /* -o, or NULL for the default */
     const char *frames, *sample; /* as given, or NULL */
+    const char *unwind;          /* "fp" or "libunwind", or NULL */
 } run_args;
 
 static bool readable(const char *path)
@@ -104,6 +106,7 @@ static void exec_program(const run_args *a, const char *preload, char **argv)
     put_env("RCGC_CAPTURE", capture_path(a, argv[0], getpid(), capture, sizeof capture));
     put_env("RCGC_NATIVE_FRAMES", a->frames);
     put_env("RCGC_SAMPLE_BYTES", a->sample);
+    put_env("RCGC_UNWIND", a->unwind);
     execvp(argv[0], argv);
     dprintf(STDERR_FILENO, "rcgc: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(EXIT_NOT_RUN);
@@ -131,6 +134,7 @@ static int parse_run(int argc, char **argv, run_args *a)
 {
     static const struct option longopts[] = {{"native-frames", required_argument, NULL, 'f'},
                                              {"sample-bytes", required_argument, NULL, 's'},
+                                             {"unwind", required_argument, NULL, 'u'},
                                              {"output", required_argument, NULL, 'o'},
                                              {0}};
     uint64_t n;
@@ -150,6 +154,11 @@ static int parse_run(int argc, char **argv, run_args *a)
             if (parse_count(optarg, UINT64_MAX, &n) < 0)
                 return cli_usage("run", "--sample-bytes takes a count of bytes");
             a->sample = optarg;
+            break;
+        case 'u':
+            if (strcmp(optarg, "fp") != 0 && strcmp(optarg, "libunwind") != 0)
+                return cli_usage("run", "--unwind takes fp or libunwind");
+            a->unwind = optarg;
             break;
         default:
             return cli_usage("run", "unknown option");

@@ -1,10 +1,10 @@
 /*
  * cmd_stats.c — `rcgc stats [--json] FILE...`: what a capture holds.  Record
- * counts by kind, stack nodes and distinct allocation stacks, modules and
- * types (from the analysis); chunks, writer threads and the compression
- * ratio from the chunk headers, walked here by the fields docs/CAPTURE.md
- * documents (magic, raw and stored lengths, thread id) after the analysis
- * has read and checked them.
+ * counts by kind, stack nodes and distinct allocation stacks, modules,
+ * types and allocation infos (from the analysis); chunks, writer threads
+ * and the compression ratio from the chunk headers, walked here by the
+ * fields docs/CAPTURE.md documents (magic, raw and stored lengths, thread
+ * id) after the analysis has read and checked them.
  */
 #define _GNU_SOURCE /* pread, O_CLOEXEC */
 #include "cli.h"
@@ -54,8 +54,12 @@ static void walk_chunks(const char *path, chunk_stats *st)
 
 static void print_stats(const rca_capture *c, const chunk_stats *st, bool json, int i, int n)
 {
-    static const char *const names[] = {"modules", "stack_nodes", "types", "allocations",
-                                        "frees", "samples", "leak_records", "end"};
+    /* In rca_kinds order: M S T I C A F X P L E. */
+    static const char *const names[] = {"modules", "stack_nodes", "types", "infos",
+                                        "clocks", "allocations", "frees", "temporary_frees",
+                                        "samples", "leak_records", "end"};
+    enum { NKINDS = sizeof names / sizeof *names };
+    _Static_assert(NKINDS == sizeof c->records / sizeof *c->records, "a name per kind");
     char a[32], b[32];
     double ratio = st->stored ? (double)st->raw / (double)st->stored : 0.0;
     if (json) {
@@ -63,25 +67,24 @@ static void print_stats(const rca_capture *c, const chunk_stats *st, bool json, 
         fputs("{\"file\": ", stdout);
         json_string(stdout, c->path);
         fputs(", \"records\": {", stdout);
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k < NKINDS; k++)
             printf("%s\"%s\": %llu", k ? ", " : "", names[k],
                    (unsigned long long)c->records[k]);
         printf("}, \"chunks\": %llu, \"threads\": %llu, \"file_bytes\": %llu, "
                "\"raw_bytes\": %llu, \"stored_bytes\": %llu, \"compression_ratio\": %.3f, "
                "\"distinct_stacks\": %zu, \"stack_nodes\": %zu, \"modules\": %zu, "
-               "\"types\": %zu, \"unmatched_frees\": %llu, \"missed_frees\": %llu, "
-               "\"truncated\": %s}",
+               "\"types\": %zu, \"infos\": %zu, \"truncated\": %s}",
                (unsigned long long)st->chunks, (unsigned long long)st->threads,
                (unsigned long long)st->file_bytes, (unsigned long long)st->raw,
                (unsigned long long)st->stored, ratio, c->nsites, c->nnodes, c->nmodules,
-               c->ntypes ? c->ntypes - 1 : 0, (unsigned long long)c->unmatched_frees,
-               (unsigned long long)c->missed_frees, c->truncated ? "true" : "false");
+               c->ntypes ? c->ntypes - 1 : 0, c->ninfos, c->truncated ? "true" : "false");
         return;
     }
     printf("%s: %s, version %u, pid %u%s\n", c->path, fmt_bytes(a, st->file_bytes),
            c->header.version, c->header.pid, c->truncated ? " (cut short)" : "");
-    for (int k = 0; k < 8; k++)
-        printf("  %-14s %llu\n", names[k], (unsigned long long)c->records[k]);
+    for (int k = 0; k < NKINDS; k++) /* the one name wider than the column */
+        printf("  %-14s %llu\n", rca_kinds[k] == RCC_TEMP ? "temp_frees" : names[k],
+               (unsigned long long)c->records[k]);
     printf("  chunks         %llu from %llu writer thread ids; %s of records stored in %s "
            "(%.1fx)\n",
            (unsigned long long)st->chunks, (unsigned long long)st->threads,
@@ -91,10 +94,6 @@ static void print_stats(const rca_capture *c, const chunk_stats *st, bool json, 
     printf("  modules        %zu\n", c->nmodules);
     for (size_t m = 0; m < c->nmodules; m++)
         printf("    %#llx %s\n", (unsigned long long)c->modules[m].base, c->modules[m].path);
-    if (c->unmatched_frees || c->missed_frees)
-        printf("  unmatched      %llu frees of blocks never allocated in the capture, "
-               "%llu blocks reallocated before their free was read\n",
-               (unsigned long long)c->unmatched_frees, (unsigned long long)c->missed_frees);
 }
 
 static int stats_all(rca_capture *cs, int n, void *ctx)

@@ -16,8 +16,10 @@ typedef struct command {
 
 static const command commands[] = {
     {"run", cmd_run,
-     "run [-o FILE] [--native-frames N] [--sample-bytes N] -- PROG ARGS...\n"
-     "        run PROG under the preload shim and write a capture"},
+     "run [-o FILE] [--native-frames N] [--sample-bytes N] [--unwind fp|libunwind]\n"
+     "        -- PROG ARGS...\n"
+     "        run PROG under the preload shim and write a capture; --unwind libunwind\n"
+     "        walks stacks through code built without frame pointers (slower)"},
     {"summary", cmd_summary, "summary [--json] FILE...\n"
                              "        peak, totals, temporaries, leaks, RSS"},
     {"top", cmd_top, "top [--by peak|total|count|temporary] [-n N] [--json] FILE...\n"

@@ -68,25 +68,78 @@ static FRAME void driver(void)
     site_epsilon(&sites[EPSILON]);
 }
 
-/* ---- writing ------------------------------------------------------------------ */
+/* ---- writing ------------------------------------------------------------------
+ * The scenarios name blocks by a made-up address, as a program would see
+ * them; like the shim, this file keeps what the capture no longer carries:
+ * each live block's info (for its free) and each writer's latest
+ * allocation (a free of it, with no allocation since, is an X). */
 
-static rcc_writer *w;
-static uint64_t live;  /* bytes, for the samples */
+static rcc_writer *w;     /* the thread writing now */
+static rcc_writer *meta;  /* where I and T records go (w in a one-writer capture) */
+static uint64_t live;     /* bytes, for the samples */
+
+enum { MAX_INFOS = 64, MAX_BLOCKS = 256, MAX_WRITERS = 4 };
+static struct {
+    uint64_t size, node, type;
+} infos[MAX_INFOS];
+static uint64_t ninfos;
+static struct {
+    uint64_t addr, info;  /* addr 0: a free slot */
+} blocks[MAX_BLOCKS];
+static struct {
+    rcc_writer *w;
+    uint64_t last;        /* address of its latest allocation until its next event, or 0 */
+} writers[MAX_WRITERS];
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
 
 static void put(rcc_event e)
 {
-    if (rcc_write(w, &e) != 0) {
-        perror("rcc_write");
-        exit(1);
-    }
+    if (rcc_write(w, &e) != 0)
+        die("rcc_write");
 }
 
 static void flush(void)
 {
-    if (rcc_writer_flush(w) != 0) {
-        perror("rcc_writer_flush");
+    if (rcc_writer_flush(w) != 0)
+        die("rcc_writer_flush");
+}
+
+/* The latest allocation of the current writer. */
+static uint64_t *last_alloc(void)
+{
+    for (int i = 0; i < MAX_WRITERS; i++)
+        if (writers[i].w == w || !writers[i].w) {
+            writers[i].w = w;
+            return &writers[i].last;
+        }
+    fprintf(stderr, "gen_captures: too many writers\n");
+    exit(1);
+}
+
+/* The info of (size, site, type): defined by an I record through meta at
+   first use (and its chunk written at once when that is not the current
+   writer's, so the definition comes first in the file). */
+static uint64_t info_of(uint64_t size, int s, uint64_t type)
+{
+    for (uint64_t i = 0; i < ninfos; i++)
+        if (infos[i].size == size && infos[i].node == sites[s].node && infos[i].type == type)
+            return i + 1;
+    if (ninfos == MAX_INFOS) {
+        fprintf(stderr, "gen_captures: too many infos\n");
         exit(1);
     }
+    infos[ninfos].size = size;
+    infos[ninfos].node = sites[s].node;
+    infos[ninfos].type = type;
+    rcc_event e = {.kind = RCC_INFO, .size = size, .stack = sites[s].node, .type = type};
+    if (rcc_write(meta, &e) != 0 || (meta != w && rcc_writer_flush(meta) != 0))
+        die("rcc_write");
+    return ++ninfos;
 }
 
 static int module(struct dl_phdr_info *info, size_t size, void *ctx)
@@ -127,8 +180,20 @@ static void stacks(void)
 
 static void alloc_t(uint64_t t, uint64_t addr, uint64_t size, int s, uint64_t type)
 {
-    put((rcc_event){.kind = RCC_ALLOC, .time_us = t, .addr = addr, .size = size,
-                    .stack = sites[s].node, .id = type});
+    uint64_t id = info_of(size, s, type);
+    int i = 0;
+    while (i < MAX_BLOCKS && blocks[i].addr)
+        i++;
+    if (i == MAX_BLOCKS) {
+        fprintf(stderr, "gen_captures: too many blocks\n");
+        exit(1);
+    }
+    blocks[i].addr = addr;
+    blocks[i].info = id;
+    rcc_writer_time(w, t);
+    if (rcc_write_alloc(w, id) != 0)
+        die("rcc_write_alloc");
+    *last_alloc() = addr;
     live += size;
 }
 
@@ -137,9 +202,24 @@ static void alloc(uint64_t t, uint64_t addr, uint64_t size, int s)
     alloc_t(t, addr, size, s, 0);
 }
 
+/* Free the block at addr (allocated by any writer, before or after). */
 static void release(uint64_t t, uint64_t addr, uint64_t size)
 {
-    put((rcc_event){.kind = RCC_FREE, .time_us = t, .addr = addr});
+    int i = 0;
+    while (i < MAX_BLOCKS && blocks[i].addr != addr)
+        i++;
+    if (i == MAX_BLOCKS) {
+        fprintf(stderr, "gen_captures: free of an unknown block %#llx\n",
+                (unsigned long long)addr);
+        exit(1);
+    }
+    uint64_t *last = last_alloc();
+    int temporary = *last == addr; /* freed right after it was made */
+    *last = 0;
+    rcc_writer_time(w, t);
+    if (rcc_write_free(w, blocks[i].info, temporary) != 0)
+        die("rcc_write_free");
+    blocks[i].addr = 0;
     live -= size;
 }
 
@@ -149,9 +229,16 @@ static void sample(uint64_t t)
                     .rss_bytes = live + (1u << 20)});
 }
 
-static void leak(uint64_t addr, int reach)
+/* count blocks of (size, site, type) still live at exit, with reach. */
+static void leak_t(uint64_t size, int s, uint64_t type, int reach, uint64_t count)
 {
-    put((rcc_event){.kind = RCC_LEAK, .addr = addr, .status = reach});
+    put((rcc_event){.kind = RCC_LEAK, .id = info_of(size, s, type), .status = reach,
+                    .count = count});
+}
+
+static void leak(uint64_t size, int s, int reach, uint64_t count)
+{
+    leak_t(size, s, 0, reach, count);
 }
 
 static void end(uint64_t t, int status, uint64_t peak, uint64_t peak_t)
@@ -165,32 +252,35 @@ static int create(const char *dir, const char *name)
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        perror(path);
-        exit(1);
-    }
+    if (fd < 0)
+        die(path);
     return fd;
+}
+
+/* A new capture: no infos, blocks or writers yet. */
+static void reset(void)
+{
+    live = 0;
+    ninfos = 0;
+    memset(blocks, 0, sizeof blocks);
+    memset(writers, 0, sizeof writers);
 }
 
 static void begin(const char *dir, const char *name, int *fd)
 {
     *fd = create(dir, name);
-    w = rcc_writer_open(*fd, 4242);
-    if (!w) {
-        perror("rcc_writer_open");
-        exit(1);
-    }
-    live = 0;
+    meta = w = rcc_writer_open(*fd, 4242);
+    if (!w)
+        die("rcc_writer_open");
+    reset();
     stacks();
     flush();
 }
 
 static void finish(int fd)
 {
-    if (rcc_writer_close(w) != 0 || close(fd) != 0) {
-        perror("close");
-        exit(1);
-    }
+    if (rcc_writer_close(w) != 0 || close(fd) != 0)
+        die("close");
 }
 
 /* basic.cap (with the scan and the end record) and noscan.cap (without):
@@ -208,7 +298,7 @@ static void basic(const char *dir, const char *name, bool scan)
     flush();
     alloc(20000, 0x900000, 100000, BETA); /* the peak: 105000 */
     sample(25000);
-    release(30000, 0x900000, 100000);
+    release(30000, 0x900000, 100000);     /* temporary: no allocation since */
     flush();
     for (uint64_t i = 0; i < 20; i++) { /* gamma: 20 temporaries of 64 */
         alloc(31000 + 20 * i, 0x200000 + i * 0x100, 64, GAMMA);
@@ -219,25 +309,24 @@ static void basic(const char *dir, const char *name, bool scan)
         alloc(40000, 0x300000 + i * 0x1000, 300, DELTA);
     alloc(40000, 0x400000, 50, EPSILON); /* epsilon: indirectly lost */
     alloc(41000, 0x210000, 64, GAMMA);   /* not temporary: alpha's comes next */
-    alloc(41001, 0x500000, 1000, ALPHA); /* temporary: only a free before its own */
+    alloc(41001, 0x500000, 1000, ALPHA); /* not temporary: a free comes between */
     release(41002, 0x210000, 64);
     release(41003, 0x500000, 1000);
     sample(45000);
     flush();
     if (scan) {
-        for (uint64_t i = 5; i < 10; i++)
-            leak(0x10000 + i * 0x1000, RCC_REACHABLE);
-        for (uint64_t i = 0; i < 3; i++)
-            leak(0x300000 + i * 0x1000, RCC_DEFINITE);
-        leak(0x400000, RCC_INDIRECT);
+        leak(1000, ALPHA, RCC_REACHABLE, 5);
+        leak(300, DELTA, RCC_DEFINITE, 3);
+        leak(50, EPSILON, RCC_INDIRECT, 1);
         end(50000, 3, 105000, 20000);
     }
     finish(fd);
 }
 
-/* threads.cap: two threads' writers and one for the stacks, into one file,
-   chunks appended in an order that puts a free before its allocation and an
-   allocation on an address whose free is still to come. */
+/* threads.cap: two threads' writers and one for the stacks and infos, into
+   one file, chunks appended in an order that puts a free (of a block passed
+   from a to b) before its allocation, and an allocation before a free that
+   came earlier in time. */
 static int append_fd = -1;
 
 static int append(void *ctx, const void *chunk, size_t len)
@@ -250,10 +339,8 @@ static rcc_writer *thread_writer(uint32_t tid)
 {
     rcc_writer_options o = {.sink = append, .tid = tid};
     rcc_writer *tw = rcc_writer_new(&o);
-    if (!tw) {
-        perror("rcc_writer_new");
-        exit(1);
-    }
+    if (!tw)
+        die("rcc_writer_new");
     return tw;
 }
 
@@ -263,25 +350,28 @@ static void threads(const char *dir)
     if (rcc_write_header(append_fd, 4243, 0) != 0)
         exit(1);
     rcc_writer *s = thread_writer(1), *a = thread_writer(2), *b = thread_writer(3);
-    w = s;
+    reset();
+    meta = w = s;
     stacks();
     flush();
+    /* b frees X, which a allocated at 100 in a chunk written later: written
+       by rcc_write here (the others by rcc_write_alloc and _free).  X's info
+       is defined through s, before b's chunk. */
     w = b;
-    release(200, 0x1000, 4096); /* thread b frees X, which a allocated at 100 */
+    put((rcc_event){.kind = RCC_FREE, .time_us = 200, .id = info_of(4096, ALPHA, 0)});
     flush();
     w = a;
-    alloc(100, 0x1000, 4096, ALPHA);
+    put((rcc_event){.kind = RCC_ALLOC, .time_us = 100, .id = info_of(4096, ALPHA, 0)});
     alloc(310, 0x2000, 10, BETA);
     flush();
     alloc(500, 0x3000, 32, GAMMA);
-    alloc(700, 0x3000, 32, GAMMA); /* Z again: b's free at 600 is still to come */
+    alloc(700, 0x4000, 32, GAMMA); /* Z': b's free of Z at 600 is still to come */
     flush();
     w = b;
     release(600, 0x3000, 32);
     flush();
-    rcc_writer_close(s);
-    rcc_writer_close(a);
-    rcc_writer_close(b);
+    if (rcc_writer_close(s) != 0 || rcc_writer_close(a) != 0 || rcc_writer_close(b) != 0)
+        die("rcc_writer_close");
     close(append_fd);
 }
 
@@ -296,10 +386,9 @@ static void types(const char *dir)
     alloc_t(110, 0x7100, 48, DELTA, 1);
     alloc_t(120, 0x7200, 200, BETA, 2);
     alloc(130, 0x7300, 16, BETA);
-    leak(0x7000, RCC_DEFINITE);
-    leak(0x7100, RCC_DEFINITE);
-    leak(0x7200, RCC_DEFINITE);
-    leak(0x7300, RCC_REACHABLE);
+    leak_t(48, DELTA, 1, RCC_DEFINITE, 2);
+    leak_t(200, BETA, 2, RCC_DEFINITE, 1);
+    leak(16, BETA, RCC_REACHABLE, 1);
     end(200, 0, 312, 130);
     finish(fd);
 }
