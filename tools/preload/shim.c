@@ -108,7 +108,7 @@
 #define DEFAULT_CHUNK (512u << 10)
 #define ARENA_BYTES (256u << 10)     /* bootstrap allocations (dlsym's) */
 #define CACHE_SLOTS 4096             /* per-thread stack cache, a power of two */
-#define FINE_EVERY 16                /* events between reads of the fine clock */
+#define FINE_EVERY 64                /* events between reads of the fine clock */
 #define SAMPLE_US 10000              /* timeline: a sample per 10 ms of activity */
 #define FLUSH_US 1000000             /* a thread's chunk goes out at least every 1 s */
 #define MAX_MODULES 4096             /* modules written; roots ranges */
@@ -257,8 +257,6 @@ static struct {
     tstate *threads;          /* registry of thread states */
     pthread_key_t key;        /* its destructor flushes a finished thread */
     atomic_uint_fast64_t live;          /* bytes live (sampled: estimated) */
-    atomic_uint_fast64_t peak, peak_us; /* the highest live, and when */
-    atomic_int peak_lock;     /* spinlock: peak and peak_us change together */
     atomic_uint_fast64_t last_sample_us; /* time of the last P record */
     uint64_t start_ns;        /* CLOCK_MONOTONIC at the capture's start */
     dev_t dev;                /* the capture file's identity: a program that */
@@ -295,31 +293,6 @@ static void unlock(int cancel)
 {
     pthread_mutex_unlock(&g.lock);
     pthread_setcancelstate(cancel, NULL);
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-static void spin_lock(atomic_int *l)
-{
-    unsigned spins = 0;
-    while (atomic_exchange_explicit(l, 1, memory_order_acquire)) {
-        while (atomic_load_explicit(l, memory_order_relaxed)) {
-            if (++spins > 64)
-                sched_yield();
-            else
-                cpu_relax();
-        }
-    }
-}
-
-static void spin_unlock(atomic_int *l)
-{
-    atomic_store_explicit(l, 0, memory_order_release);
 }
 
 /* ---- Pages for the tables: mmap, never the traced allocator ------------------------ */
@@ -516,6 +489,9 @@ struct tstate {
     uint64_t flushed_us;      /* time of the last flush */
     uintptr_t last_alloc;     /* its latest block, while no other was allocated:
                                  freed now, it is a temporary */
+    uint64_t peak, peak_us;   /* the highest live count its allocations left, and
+                                 when: the process's peak is the highest of these
+                                 (every rise of the count is some thread's add) */
     double countdown;         /* sampling: bytes to the next sample */
     uint64_t rng;             /* xorshift64 state */
     uintptr_t stack_lo, stack_hi; /* for the leak scan; 0 if unknown */
@@ -1003,16 +979,6 @@ static uint64_t now_us(tstate *t)
     return t->now_us;
 }
 
-static void note_peak(uint64_t live, uint64_t now)
-{
-    spin_lock(&g.peak_lock);
-    if (live > atomic_load_explicit(&g.peak, memory_order_relaxed)) {
-        atomic_store_explicit(&g.peak, live, memory_order_relaxed);
-        atomic_store_explicit(&g.peak_us, now, memory_order_relaxed);
-    }
-    spin_unlock(&g.peak_lock);
-}
-
 /* ---- Events ------------------------------------------------------------------------- */
 
 static NOINLINE void start(void);
@@ -1050,8 +1016,10 @@ static NOINLINE void on_alloc(void *p, size_t n, const char *type)
     if (!id || !shadow_put((uintptr_t)p, id))
         goto done;
     uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
-    if (live > atomic_load_explicit(&g.peak, memory_order_relaxed))
-        note_peak(live, now);
+    if (live > t->peak) {
+        t->peak = live;
+        t->peak_us = now;
+    }
     rcc_writer_time(t->w, now);
     rcc_write_alloc(t->w, id);
     t->last_alloc = (uintptr_t)p;
@@ -1670,8 +1638,6 @@ static bool open_capture(void)
     g.adds = g.subs = ~0ull;
     g.threads = NULL;
     atomic_store(&g.live, 0);
-    atomic_store(&g.peak, 0);
-    atomic_store(&g.peak_us, 0);
     atomic_store(&g.last_sample_us, 0);
     module_scan ms;
     module_check(&ms);
@@ -1700,7 +1666,6 @@ static void fork_child(void)
     g.gen++;
     self = NULL;
     shadow_drop();
-    atomic_store(&g.peak_lock, 0);
     bool ok = per_pid() && open_capture();
     if (ok && !g.strong_fence &&
         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) != 0)
@@ -1811,9 +1776,13 @@ static NOINLINE void finish(bool exit_called)
     lock(&cancel);
     if (r)
         leak_scan(r);
-    meta_write(&(rcc_event){.kind = RCC_END, .time_us = mono_us(), .status = g.status,
-                            .heap_bytes = atomic_load(&g.peak),
-                            .peak_time_us = atomic_load(&g.peak_us)});
+    rcc_event end = {.kind = RCC_END, .time_us = mono_us(), .status = g.status};
+    for (const tstate *t = g.threads; t; t = t->next) /* the process's peak */
+        if (t->gen == g.gen && t->peak > end.heap_bytes) {
+            end.heap_bytes = t->peak;
+            end.peak_time_us = t->peak_us;
+        }
+    meta_write(&end);
     rcc_writer_flush(g.meta);
     atomic_store(&g.mode, OFF);
     if (g.fd >= 0)
