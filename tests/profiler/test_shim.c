@@ -24,6 +24,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -34,6 +35,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/wait.h>
@@ -402,6 +404,17 @@ static void child_frames(void)
     free(recurse(10));
 }
 
+/* Two allocations 30 ms apart (the tick test). */
+NOINLINE void *site_tick_first(void) { void *p = malloc(72); return p; }
+NOINLINE void *site_tick_second(void) { void *p = malloc(88); return p; }
+
+static void child_tick(void)
+{
+    free(site_tick_first());
+    usleep(30000);
+    free(site_tick_second());
+}
+
 static void child_forever(void)
 {
     printf("running\n");
@@ -450,6 +463,8 @@ static int child(const char *scenario)
         child_sample();
     else if (!strcmp(scenario, "frames"))
         child_frames();
+    else if (!strcmp(scenario, "tick"))
+        child_tick();
     else if (!strcmp(scenario, "forever"))
         child_forever();
     else
@@ -1205,6 +1220,45 @@ static void test_killed(void)
     free_capture(c);
 }
 
+/* The tick page (capture.h), as rcgc run makes it, but frozen: the shim
+   uses it when its token matches, and then does not see the 30 ms pause
+   (the page says time has not moved: the second allocation is timed with
+   the first), else it reads the coarse clock and does. */
+static uint64_t tick_gap(const char *token_suffix)
+{
+    int fd = memfd_create("test-tick", MFD_CLOEXEC);
+    CHECK(fd >= 0 && ftruncate(fd, sizeof(rcc_tick_page)) == 0);
+    rcc_tick_page *page =
+        mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(page != MAP_FAILED);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    page->token = 12345;
+    atomic_store(&page->mono_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    static char env[128];
+    snprintf(env, sizeof env, RCC_TICK_ENV "=/proc/%ld/fd/%d:12345%s", (long)getpid(), fd,
+             token_suffix);
+    char path[512];
+    capture_path(path, sizeof path, "tick.cap");
+    run r = run_child("tick", path, env, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    const alloc *a = first_at(c, "site_tick_first"), *b = first_at(c, "site_tick_second");
+    CHECK(a && b && b->time >= a->time);
+    uint64_t gap = b->time - a->time;
+    free_capture(c);
+    munmap(page, sizeof *page);
+    close(fd);
+    return gap;
+}
+
+static void test_tick(void)
+{
+    CHECK(tick_gap("") < 5000);        /* the page's frozen time */
+    CHECK(tick_gap("9") >= 25000);     /* another token: the clock's */
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "child") == 0)
@@ -1225,6 +1279,7 @@ int main(int argc, char **argv)
         {"fork_threads", test_fork_threads},
         {"dlopen", test_dlopen}, {"peak", test_peak},     {"sample", test_sample},
         {"frames", test_frames}, {"noenv", test_noenv},   {"killed", test_killed},
+        {"tick", test_tick},
     };
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         if (only && strcmp(only, tests[i].name) != 0)

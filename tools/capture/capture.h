@@ -125,6 +125,22 @@ rcc_writer *rcc_writer_new(const rcc_writer_options *o);
 /* Bytes of records waiting in the current chunk. */
 size_t rcc_writer_pending(const rcc_writer *w);
 
+/* ---- The tick page ----------------------------------------------------------
+ * `rcgc run` keeps the time in a shared page while the program runs, so the
+ * shim can tell whether time has moved with one load per event instead of
+ * a coarse clock read (a vDSO call: about 6.5 ns in a VM, the largest
+ * single cost of an event).  The page is a memfd of rcgc run's, rewritten
+ * by a thread of its own every RCC_TICK_NS; the program finds it through
+ * RCC_TICK_ENV = "/proc/<rcgc's pid>/fd/<fd>:<token>" and maps it read-only.
+ * The shim checks the token, and falls back to the coarse clock when the
+ * page is missing, wrong or stops moving. */
+#define RCC_TICK_ENV "RCGC_TICK"
+#define RCC_TICK_NS 1000000u
+typedef struct rcc_tick_page {
+    uint64_t token;           /* as in the environment */
+    _Atomic uint64_t mono_ns; /* CLOCK_MONOTONIC, at most RCC_TICK_NS old */
+} rcc_tick_page;
+
 /* ---- Reader ---------------------------------------------------------------- */
 typedef struct rcc_reader rcc_reader;
 typedef struct rcc_header {

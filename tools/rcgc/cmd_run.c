@@ -12,6 +12,10 @@
  * status: the program's, 128 + the signal's number when a signal killed
  * it, 127 when it could not be started.
  *
+ * While the program runs, a thread of rcgc's keeps the tick page
+ * (capture.h) current, and the program's environment names it: the shim
+ * then checks the time with a load per event.
+ *
  * The shim (librcgc_preload.so) is looked for in order: $RCGC_PRELOAD; the
  * installed layout next to this binary (RCGC_PRELOAD_RELATIVE, from the
  * directory of /proc/self/exe); the build tree (RCGC_PRELOAD_BUILD).
@@ -22,10 +26,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef RCGC_PRELOAD_RELATIVE
@@ -39,6 +48,78 @@ typedef struct run_args {
     const char *frames, *sample; /* as given, or NULL */
     const char *unwind;          /* "fp" or "libunwind", or NULL */
 } run_args;
+
+/* ---- The tick page ---------------------------------------------------------- */
+
+typedef struct ticker {
+    rcc_tick_page *page;  /* NULL: none (the shim reads the coarse clock) */
+    int fd;
+    pthread_t thread;
+    atomic_bool stop;
+    bool running;
+    char env[96];         /* RCC_TICK_ENV's value for the program */
+} ticker;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *tick_loop(void *arg)
+{
+    ticker *k = arg;
+    const struct timespec pause = {0, RCC_TICK_NS};
+    while (!atomic_load_explicit(&k->stop, memory_order_relaxed)) {
+        atomic_store_explicit(&k->page->mono_ns, mono_ns(), memory_order_relaxed);
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+/* The page, made before the fork (the program's environment names it);
+   its thread starts after.  Without it the program still runs. */
+static void tick_make(ticker *k)
+{
+    k->fd = memfd_create("rcgc-tick", MFD_CLOEXEC);
+    if (k->fd < 0)
+        return;
+    void *p = ftruncate(k->fd, sizeof *k->page) == 0
+                  ? mmap(NULL, sizeof *k->page, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, 0)
+                  : MAP_FAILED;
+    if (p == MAP_FAILED) {
+        close(k->fd);
+        return;
+    }
+    k->page = p;
+    uint64_t token;
+    if (getrandom(&token, sizeof token, GRND_NONBLOCK) != (ssize_t)sizeof token)
+        token = mono_ns() ^ (uint64_t)getpid() << 32;
+    k->page->token = token;
+    atomic_store(&k->page->mono_ns, mono_ns());
+    snprintf(k->env, sizeof k->env, "/proc/%ld/fd/%d:%llu", (long)getpid(), k->fd,
+             (unsigned long long)token);
+}
+
+static void tick_start(ticker *k)
+{
+    k->running = k->page && pthread_create(&k->thread, NULL, tick_loop, k) == 0;
+}
+
+static void tick_end(ticker *k)
+{
+    if (k->running) {
+        atomic_store(&k->stop, true);
+        pthread_join(k->thread, NULL);
+    }
+    if (k->page) {
+        munmap(k->page, sizeof *k->page);
+        close(k->fd);
+    }
+}
+
+/* ---- Running the program -------------------------------------------------------- */
 
 static bool readable(const char *path)
 {
@@ -94,7 +175,7 @@ static void put_env(const char *name, const char *value)
 }
 
 /* In the child: set the environment and become the program. */
-static void exec_program(const run_args *a, const char *preload, char **argv)
+static void exec_program(const run_args *a, const char *preload, const ticker *k, char **argv)
 {
     char capture[PATH_BUF];
     const char *old = getenv("LD_PRELOAD");
@@ -107,6 +188,7 @@ static void exec_program(const run_args *a, const char *preload, char **argv)
     put_env("RCGC_NATIVE_FRAMES", a->frames);
     put_env("RCGC_SAMPLE_BYTES", a->sample);
     put_env("RCGC_UNWIND", a->unwind);
+    put_env(RCC_TICK_ENV, k->page ? k->env : NULL);
     execvp(argv[0], argv);
     dprintf(STDERR_FILENO, "rcgc: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(EXIT_NOT_RUN);
@@ -182,15 +264,20 @@ int cmd_run(int argc, char **argv)
         return EXIT_NOT_RUN;
     }
     char **prog = argv + optind;
+    ticker k = {.fd = -1};
+    tick_make(&k);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         cli_error("cannot fork: %s", strerror(errno));
+        tick_end(&k);
         return EXIT_NOT_RUN;
     }
     if (pid == 0)
-        exec_program(&a, preload, prog);
+        exec_program(&a, preload, &k, prog);
+    tick_start(&k);
     int status = wait_program(pid);
+    tick_end(&k);
     capture_path(&a, prog[0], pid, capture, sizeof capture);
     if (access(capture, F_OK) == 0)
         cli_error("capture written to %s", capture);
