@@ -1765,6 +1765,45 @@ static void test_hostile_limited(void)
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* A file of n records of one kind (I or S), which zstd shrinks to almost
+   nothing: the reader stops at its bound (RCC_MAX_INFOS, RCC_MAX_NODES)
+   instead of growing its tables without end. */
+static int count_records(const rcc_event *e, void *ctx)
+{
+    (void)e;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+static void check_table_bound(int kind, size_t bound, const char *why)
+{
+    char path[512], err[256];
+    path_of(path, sizeof path, "bound.cap");
+    file_sink fs = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)};
+    CHECK(fs.fd >= 0 && rcc_write_header(fs.fd, 1, 2) == 0);
+    rcc_writer *w = rcc_writer_new(
+        &(rcc_writer_options){.sink = sink_write, .sink_ctx = &fs, .chunk_bytes = RCC_MAX_CHUNK});
+    CHECK(w);
+    for (size_t i = 0; i <= bound; i++)
+        CHECK(rcc_write(w, &(rcc_event){.kind = kind, .size = 8, .ip = 1}) == 0);
+    CHECK(rcc_writer_close(w) == 0);
+    close(fs.fd);
+    rcc_reader *r = rcc_reader_open(path, err, sizeof err);
+    CHECK(r);
+    size_t n = 0;
+    CHECK(rcc_read(r, count_records, &n) == -1);
+    CHECK(strstr(rcc_reader_error(r), why) != NULL);
+    CHECK(n < bound); /* the bad chunk is given out in no part */
+    rcc_reader_close(r);
+    unlink(path);
+}
+
+static void test_table_bounds(void)
+{
+    check_table_bound(RCC_INFO, RCC_MAX_INFOS, "more allocation infos than");
+    check_table_bound(RCC_STACK, RCC_MAX_NODES, "more stack nodes than");
+}
+
 int main(int argc, char **argv)
 {
     bool small = argc > 1 && strcmp(argv[1], "small") == 0;
@@ -1782,6 +1821,8 @@ int main(int argc, char **argv)
     test_hostile_limited();
     test_temporaries();
     test_leak_times();
+    if (!small)
+        test_table_bounds();
     printf("test_capture: ok\n");
     return 0;
 }

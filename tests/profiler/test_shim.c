@@ -26,10 +26,12 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <malloc.h>
 #include <math.h>
@@ -1223,21 +1225,12 @@ static void test_killed(void)
 /* The tick page (capture.h), as rcgc run makes it, but frozen: the shim
    uses it when its token matches, and then does not see the 30 ms pause
    (the page says time has not moved: the second allocation is timed with
-   the first), else it reads the coarse clock and does. */
-static uint64_t tick_gap(const char *token_suffix)
+   the first), else it reads the coarse clock and does.  stopped: the page
+   holds 0, as rcgc run leaves it when its program has exited. */
+/* Run the tick scenario with env (RCGC_TICK=...); the microseconds between
+   its two allocations in the capture. */
+static uint64_t tick_run(const char *env)
 {
-    int fd = memfd_create("test-tick", MFD_CLOEXEC);
-    CHECK(fd >= 0 && ftruncate(fd, sizeof(rcc_tick_page)) == 0);
-    rcc_tick_page *page =
-        mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    CHECK(page != MAP_FAILED);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    page->token = 12345;
-    atomic_store(&page->mono_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-    static char env[128];
-    snprintf(env, sizeof env, RCC_TICK_ENV "=/proc/%ld/fd/%d:12345%s", (long)getpid(), fd,
-             token_suffix);
     char path[512];
     capture_path(path, sizeof path, "tick.cap");
     run r = run_child("tick", path, env, true, 0);
@@ -1248,15 +1241,54 @@ static uint64_t tick_gap(const char *token_suffix)
     CHECK(a && b && b->time >= a->time);
     uint64_t gap = b->time - a->time;
     free_capture(c);
+    return gap;
+}
+
+static uint64_t tick_gap(const char *token_suffix, bool stopped)
+{
+    int fd = memfd_create("test-tick", MFD_CLOEXEC);
+    CHECK(fd >= 0 && ftruncate(fd, sizeof(rcc_tick_page)) == 0);
+    rcc_tick_page *page =
+        mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(page != MAP_FAILED);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    page->token = 12345;
+    atomic_store(&page->mono_ns,
+                 stopped ? 0 : (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    static char env[128];
+    snprintf(env, sizeof env, RCC_TICK_ENV "=/proc/%ld/fd/%d:12345%s", (long)getpid(), fd,
+             token_suffix);
+    uint64_t gap = tick_run(env);
     munmap(page, sizeof *page);
     close(fd);
     return gap;
 }
 
+/* RCGC_TICK naming what is not a page (its pid reused after rcgc run
+   ended): an empty file would fault when mapped and read, a FIFO would
+   block the open.  The program runs, recorded, as without the page. */
+static void tick_not_a_page(const char *name, bool fifo)
+{
+    char file[512];
+    static char env[600];
+    capture_path(file, sizeof file, name);
+    if (fifo)
+        CHECK(mkfifo(file, 0600) == 0);
+    else
+        CHECK(close(open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == 0);
+    snprintf(env, sizeof env, RCC_TICK_ENV "=%s:12345", file);
+    CHECK(tick_run(env) >= 25000); /* the clock's time */
+    unlink(file);
+}
+
 static void test_tick(void)
 {
-    CHECK(tick_gap("") < 5000);        /* the page's frozen time */
-    CHECK(tick_gap("9") >= 25000);     /* another token: the clock's */
+    CHECK(tick_gap("", false) < 5000);    /* the page's frozen time */
+    CHECK(tick_gap("9", false) >= 25000); /* another token: the clock's */
+    CHECK(tick_gap("", true) >= 25000);   /* stopped (rcgc run's program exited) */
+    tick_not_a_page("tick_empty", false);
+    tick_not_a_page("tick_fifo", true);
 }
 
 int main(int argc, char **argv)

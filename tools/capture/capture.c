@@ -14,9 +14,11 @@
  * Reader: one chunk at a time.  Every length and count from the file is
  * checked against what remains and against a hard bound before it is used
  * (chunks ≤ RCC_MAX_CHUNK, strings ≤ RCC_MAX_STRING, stacks ≤ RCC_MAX_DEPTH,
- * varints ≤ 10 bytes), and every stack node and info id against those
- * defined so far, so hostile input costs at most one chunk's buffers plus
- * two bytes per stack node.  A chunk is decoded twice: once to check
+ * nodes ≤ RCC_MAX_NODES, infos ≤ RCC_MAX_INFOS, varints ≤ 10 bytes), and
+ * every stack node and info id against those defined so far, so hostile
+ * input costs at most one chunk's buffers plus two bytes per stack node
+ * (32 MiB at most): a small file may decode to many records, so no bound
+ * comes from the file's size.  A chunk is decoded twice: once to check
  * every record, then to hand them out, so a caller never sees part of a
  * bad chunk.  The file ending inside a chunk is truncation (return 1); any
  * other mismatch is corruption (return -1, message with the byte offset).
@@ -589,8 +591,7 @@ static bool reserve(uint8_t **buf, size_t *cap, size_t n)
     return true;
 }
 
-/* Node depths grow by doubling; a node costs at least 3 bytes of a chunk,
-   so the table stays within the file's size. */
+/* Node depths grow by doubling, up to RCC_MAX_NODES entries. */
 static bool grow_depths(rcc_reader *r)
 {
     size_t n = r->depth_cap ? r->depth_cap * 2 : 4096;
@@ -691,6 +692,8 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
             break;
         if (e->stack > d->nodes)
             return bad_record(r, start, "a stack node whose parent comes later");
+        if (d->nodes >= RCC_MAX_NODES)
+            return bad_record(r, start, "more stack nodes than a capture may hold");
         e->id = ++d->nodes;
         if (check) {
             unsigned depth = e->stack ? r->depth[e->stack - 1] + 1u : 1u;
@@ -711,6 +714,8 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
         ok = get_varint(c, &e->size) && get_varint(c, &e->stack) && get_varint(c, &e->type);
         if (ok && e->stack > d->nodes)
             return bad_record(r, start, "a stack node not yet defined");
+        if (ok && d->infos >= RCC_MAX_INFOS)
+            return bad_record(r, start, "more allocation infos than a capture may hold");
         e->id = ++d->infos;
         break;
     case RCC_CLOCK:

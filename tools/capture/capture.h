@@ -27,6 +27,10 @@
 #define RCC_MAX_CHUNK (16u << 20)  /* bytes of one chunk's records */
 #define RCC_MAX_DEPTH 256          /* frames of one stack */
 #define RCC_MAX_STRING 4096        /* bytes of a module path or type name */
+#define RCC_MAX_NODES (1u << 24)   /* stack nodes in one capture */
+#define RCC_MAX_INFOS (1u << 24)   /* allocation infos in one capture (zstd lets a
+                                      small file decode to many records: readers
+                                      size their tables by these, not the file) */
 
 /* Record kinds (one tag byte each; payloads in docs/CAPTURE.md). */
 enum rcc_kind {

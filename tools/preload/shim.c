@@ -8,9 +8,9 @@
  * frame-pointer walk and stack interning).  Its own tables live in mmap'd
  * pages, never in the allocator being traced.
  *
- * The hot path, per allocation: one real call, a frame-pointer walk, a hash
- * of the frames looked up in a per-thread cache of stack nodes, then
- * (size, node, type) in a per-thread cache of allocation infos, a store of
+ * The hot path, per allocation: one real call, a frame-pointer walk,
+ * (hash of the frames, size, type) looked up in a per-thread cache of
+ * allocation infos (the stack's node is needed only on a miss), a store of
  * the info id into the shadow of live blocks (no lock), an atomic add to
  * the live byte count, and a record (the info id) appended to the thread's
  * own chunk buffer.  A free takes the info id back from the shadow and
@@ -117,7 +117,7 @@
 #define MAX_TYPES 4096               /* distinct managed type names per capture */
 #define TYPE_NAME_BYTES (1u << 20)   /* their copies (mmap'd, touched as used) */
 #define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
-#define MAX_INFOS (1u << 24)         /* distinct (size, stack, type) per capture */
+#define MAX_INFOS RCC_MAX_INFOS       /* distinct (size, stack, type) per capture */
 #define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
 #define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 _Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0, "cache: a power of two");
@@ -537,9 +537,11 @@ static uint32_t intern_stack(void *const *frames, size_t n)
             continue;
         void *pair[2] = {(void *)(uintptr_t)parent, frames[i]};
         size_t before = rct_stacks_count(g.nodes);
+        if (before >= RCC_MAX_NODES)
+            break; /* full (readers refuse more): the stack keeps its outer frames */
         uint32_t id = rct_stacks_intern(g.nodes, pair, 2);
         if (id == RCT_NO_STACK)
-            break; /* out of memory: the stack keeps its outer frames */
+            break; /* out of memory: the same */
         if (rct_stacks_count(g.nodes) != before)
             meta_write(&(rcc_event){.kind = RCC_STACK, .stack = parent,
                                     .ip = (uint64_t)(uintptr_t)frames[i]});
@@ -632,8 +634,9 @@ static uint32_t type_id(tstate *t, const char *name)
  * touched as used) and entries never move, so a free reads its entry
  * without the lock: an entry is written before its id is handed out, and
  * the program's own hand-over of the block orders that write before the
- * free.  A thread caches (size, node, type) -> id; on a miss the index (a
- * hash table under the lock, grown by doubling) finds or makes it. */
+ * free.  A thread caches (frames' hash, size, type) -> id (info_id); on a
+ * miss the index (a hash table of (size, node, type) under the lock, grown
+ * by doubling) finds or makes it. */
 
 typedef struct alloc_info {
     uint64_t size;            /* bytes asked for: the block's extent, for the scan */
@@ -1008,10 +1011,16 @@ static void tick_open(void)
     memcpy(path, v, (size_t)(colon - v));
     path[colon - v] = 0;
     unsigned long long token = strtoull(colon + 1, NULL, 10);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* The name outlives rcgc run in descendants' environments, and its pid
+       may be reused: take only a regular file large enough, never block. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return;
-    void *p = mmap(NULL, sizeof(rcc_tick_page), PROT_READ, MAP_SHARED, fd, 0);
+    struct stat st;
+    void *p = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                      st.st_size >= (off_t)sizeof(rcc_tick_page)
+                  ? mmap(NULL, sizeof(rcc_tick_page), PROT_READ, MAP_SHARED, fd, 0)
+                  : MAP_FAILED;
     close(fd);
     if (p == MAP_FAILED)
         return;
@@ -1022,11 +1031,13 @@ static void tick_open(void)
     atomic_store(&tick_page, p);
 }
 
+/* 0 on the page: rcgc run has stopped ticking (its program exited; this
+   is a descendant still running). */
 static inline uint64_t tick_ns(void)
 {
     rcc_tick_page *p = atomic_load_explicit(&tick_page, memory_order_relaxed);
-    return p ? atomic_load_explicit(&p->mono_ns, memory_order_relaxed)
-             : clock_ns(CLOCK_MONOTONIC_COARSE);
+    uint64_t tick = p ? atomic_load_explicit(&p->mono_ns, memory_order_relaxed) : 0;
+    return tick ? tick : clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 /* Microseconds since the start.  The fine clock costs ~25 ns: it is read
@@ -1076,17 +1087,19 @@ static NOINLINE void on_alloc(void *p, size_t n, const char *type)
     if (atomic_load_explicit(&g.mode, memory_order_relaxed) != ACTIVE)
         goto done;
     uint64_t now = now_us(t), weight = n;
-    if (g.sample_mean && !(weight = sample(t, n)))
+    if (g.sample_mean && !(weight = sample(t, n))) {
+        t->last_alloc = 0; /* an allocation in between */
         goto done;
+    }
     void *frames[RCC_MAX_DEPTH];
     size_t depth = g.capture(frames, g.frames, 2);
     uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
     if (!id || !shadow_put((uintptr_t)p, id))
         goto done;
     uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
-    if (live > t->peak) {
-        t->peak = live;
-        t->peak_us = now;
+    if (live > t->peak) { /* the finisher reads them: relaxed atomic stores */
+        __atomic_store_n(&t->peak, live, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->peak_us, now, __ATOMIC_RELAXED);
     }
     rcc_writer_time(t->w, now);
     rcc_write_alloc(t->w, id);
@@ -1161,10 +1174,13 @@ EXPORT void free(void *p)
         return;
     if (UNLIKELY(!ready()))
         return; /* cannot happen: p came from somewhere */
-    uint32_t id = tracing_frees() ? on_release(p) : 0;
+    bool tracing = tracing_frees();
+    uint32_t id = tracing ? on_release(p) : 0;
     real.free(p);
     if (id)
         on_free(p, id);
+    else if (tracing && self)
+        self->last_alloc = 0; /* an untraced block: still a free in between */
 }
 
 static void *arena_realloc(void *p, size_t n)
@@ -1847,9 +1863,9 @@ static NOINLINE void finish(bool exit_called)
         leak_scan(r);
     rcc_event end = {.kind = RCC_END, .time_us = mono_us(), .status = g.status};
     for (const tstate *t = g.threads; t; t = t->next) /* the process's peak */
-        if (t->gen == g.gen && t->peak > end.heap_bytes) {
-            end.heap_bytes = t->peak;
-            end.peak_time_us = t->peak_us;
+        if (t->gen == g.gen && __atomic_load_n(&t->peak, __ATOMIC_RELAXED) > end.heap_bytes) {
+            end.heap_bytes = __atomic_load_n(&t->peak, __ATOMIC_RELAXED);
+            end.peak_time_us = __atomic_load_n(&t->peak_us, __ATOMIC_RELAXED);
         }
     meta_write(&end);
     rcc_writer_flush(g.meta);

@@ -348,7 +348,11 @@ static int on_leak(pass *p, const rcc_event *e)
         return 1;
     c->scanned = true;
     rca_site *s = &c->sites[in->site];
-    s->leak_bytes[e->status] += e->count * in->size;
+    uint64_t bytes;
+    if (__builtin_mul_overflow(e->count, in->size, &bytes))
+        return fail(p, "leak record of %llu blocks of %llu bytes: more than 2^64 bytes",
+                    (unsigned long long)e->count, (unsigned long long)in->size);
+    s->leak_bytes[e->status] += bytes;
     s->leak_blocks[e->status] += e->count;
     return 0;
 }

@@ -113,7 +113,8 @@ static void tick_end(ticker *k)
         atomic_store(&k->stop, true);
         pthread_join(k->thread, NULL);
     }
-    if (k->page) {
+    if (k->page) { /* descendants still running: read your own clock */
+        atomic_store(&k->page->mono_ns, 0);
         munmap(k->page, sizeof *k->page);
         close(k->fd);
     }
@@ -188,7 +189,10 @@ static void exec_program(const run_args *a, const char *preload, const ticker *k
     put_env("RCGC_NATIVE_FRAMES", a->frames);
     put_env("RCGC_SAMPLE_BYTES", a->sample);
     put_env("RCGC_UNWIND", a->unwind);
-    put_env(RCC_TICK_ENV, k->page ? k->env : NULL);
+    if (k->page)
+        put_env(RCC_TICK_ENV, k->env);
+    else
+        unsetenv(RCC_TICK_ENV); /* an outer rcgc run's */
     execvp(argv[0], argv);
     dprintf(STDERR_FILENO, "rcgc: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(EXIT_NOT_RUN);
