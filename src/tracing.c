@@ -23,7 +23,6 @@
 #include "rc_internal.h"
 #include "trace/trace.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -93,17 +92,9 @@ static bool in_library(rci_trace *t, void *frame)
 
 /* ---- Sampling ----------------------------------------------------------------- */
 
-static double uniform01(rci_trace *t)
-{
-    t->rng ^= t->rng << 13; /* xorshift64 */
-    t->rng ^= t->rng >> 7;
-    t->rng ^= t->rng << 17;
-    return ((double)(t->rng >> 11) + 0.5) / 9007199254740992.0;
-}
-
 static void next_sample(rc_heap *h)
 {
-    h->sample_left = (int64_t)(-log(uniform01(h->trace)) * (double)h->sample_mean) + 1;
+    h->sample_left = (int64_t)rct_sample_gap(&h->trace->rng, (double)h->sample_mean) + 1;
 }
 
 /* The bytes a sampled block of size bytes stands for; draws the next
@@ -111,8 +102,7 @@ static void next_sample(rc_heap *h)
 static size_t sampled_weight(rc_heap *h, size_t size)
 {
     next_sample(h);
-    double m = (double)h->sample_mean, s = size ? (double)size : 1.0;
-    return (size_t)(s / -expm1(-s / m) + 0.5);
+    return (size_t)rct_sample_weight(size, (double)h->sample_mean);
 }
 
 /* ---- Timeline --------------------------------------------------------------

@@ -55,6 +55,14 @@ RCT_HIDDEN rct_capture_fn rct_capture_default(void);
    its reentrancy guard set, never on its hot path). */
 RCT_HIDDEN void rct_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 
+/* ---- sample.c: Poisson sampling over allocated bytes ------------------------- */
+/* Bytes to the next sample, about one byte in mean; rng: a xorshift64
+   state, never 0. */
+RCT_HIDDEN double rct_sample_gap(uint64_t *rng, double mean);
+/* The bytes a sampled block of size bytes stands for: size / p,
+   p = 1 - e^(-size/mean), so sums over the samples stay unbiased. */
+RCT_HIDDEN uint64_t rct_sample_weight(size_t size, double mean);
+
 /* ---- stacks.c: each distinct stack stored once ------------------------------ */
 typedef struct rct_stacks rct_stacks;
 RCT_HIDDEN rct_stacks *rct_stacks_new(const rct_pages *pages);

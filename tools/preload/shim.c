@@ -51,7 +51,8 @@
  *                          times slower, at most 93 frames) when built with it
  *   RCGC_SAMPLE_BYTES=N    0: every allocation; else sample about one byte
  *                          in N (Poisson), each sample weighted s/p so sums
- *                          stay unbiased (the idea of src/tracing.c)
+ *                          stay unbiased (src/trace/sample.c, shared with
+ *                          the heap's tracing)
  *   RCGC_CHUNK_BYTES=N     raw bytes per thread chunk (default 512 KiB)
  *   RCGC_ZSTD_LEVEL=N      zstd level of the chunks (default 2; negative:
  *                          faster, larger)
@@ -81,7 +82,6 @@
 #include <link.h>
 #include <malloc.h>
 #include <linux/membarrier.h>
-#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -852,29 +852,14 @@ static uint32_t shadow_take(uintptr_t a)
 
 /* ---- Sampling ----------------------------------------------------------------------- */
 
-static double uniform01(tstate *t)
-{
-    t->rng ^= t->rng << 13; /* xorshift64 */
-    t->rng ^= t->rng >> 7;
-    t->rng ^= t->rng << 17;
-    return ((double)(t->rng >> 11) + 0.5) / 9007199254740992.0;
-}
-
-/* The bytes a sampled block of size s stands for: s / p, p = 1 - e^(-s/m). */
-static uint64_t weight_of(size_t size)
-{
-    double m = (double)g.sample_mean, s = size ? (double)size : 1.0;
-    return (uint64_t)(s / -expm1(-s / m) + 0.5);
-}
-
 /* 0: this allocation is not sampled. */
 static uint64_t sample(tstate *t, size_t size)
 {
     t->countdown -= (double)size;
     if (t->countdown > 0)
         return 0;
-    t->countdown = -log(uniform01(t)) * (double)g.sample_mean;
-    return weight_of(size);
+    t->countdown = rct_sample_gap(&t->rng, (double)g.sample_mean);
+    return rct_sample_weight(size, (double)g.sample_mean);
 }
 
 /* ---- Thread states ------------------------------------------------------------------ */
@@ -910,9 +895,9 @@ static NOINLINE tstate *attach(void)
     if (!t)
         return NULL;
     rct_stack_bounds(&t->stack_lo, &t->stack_hi);
-    t->rng = clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t ^ UINT64_C(0x2545F4914F6CDD1D);
+    t->rng = (clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t) | 1; /* never 0 */
     if (g.sample_mean)
-        t->countdown = -log(uniform01(t)) * (double)g.sample_mean;
+        t->countdown = rct_sample_gap(&t->rng, (double)g.sample_mean);
     t->since_fine = FINE_EVERY; /* read the clock at the first event */
     t->flushed_us = mono_us();
     self = t;
