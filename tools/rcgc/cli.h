@@ -194,6 +194,8 @@ int report_speedscope(FILE *out, const rca_capture *c, const flame *f);
 
 /* ---- json.c / output.c: writing ---------------------------------------------- */
 void json_string(FILE *out, const char *s);          /* null for NULL */
+/* {"function": ..., "file": ..., "line": N   (the object left open) */
+void json_place(FILE *out, const char *function, const char *file, int line);
 /* "definitely_lost", "indirectly_lost", "still_reachable", "unknown". */
 const char *rca_category_name(int category);
 /* The summary object (the contract's fields and more), no newline. */

@@ -25,12 +25,10 @@ static void json_diff(const rc_trace_diff *d, size_t n)
 {
     fputc('[', stdout);
     for (size_t i = 0; i < n; i++) {
-        fputs(i ? ",\n {\"function\": " : "{\"function\": ", stdout);
-        json_string(stdout, d[i].function);
-        fputs(", \"file\": ", stdout);
-        json_string(stdout, d[i].file);
-        printf(", \"line\": %d, \"bytes_diff\": %lld, \"blocks_diff\": %lld, \"bytes\": %zu, "
-               "\"blocks\": %zu}", d[i].line, d[i].bytes_diff, d[i].blocks_diff, d[i].bytes,
+        fputs(i ? ",\n " : "", stdout);
+        json_place(stdout, d[i].function, d[i].file, d[i].line);
+        printf(", \"bytes_diff\": %lld, \"blocks_diff\": %lld, \"bytes\": %zu, "
+               "\"blocks\": %zu}", d[i].bytes_diff, d[i].blocks_diff, d[i].bytes,
                d[i].blocks);
     }
     fputc(']', stdout);

@@ -82,13 +82,19 @@ const char *rca_category_name(int k)
     return k >= 0 && k < RCA_NCAT ? category_names[k] : "unknown";
 }
 
-void json_frame(FILE *out, const rct_symbol *sym, const void *ip)
+void json_place(FILE *out, const char *function, const char *file, int line)
 {
     fputs("{\"function\": ", out);
-    json_string(out, sym->function);
+    json_string(out, function);
     fputs(", \"file\": ", out);
-    json_string(out, sym->file);
-    fprintf(out, ", \"line\": %d, \"address\": \"%p\"", sym->line, ip);
+    json_string(out, file);
+    fprintf(out, ", \"line\": %d", line);
+}
+
+void json_frame(FILE *out, const rct_symbol *sym, const void *ip)
+{
+    json_place(out, sym->function, sym->file, sym->line);
+    fprintf(out, ", \"address\": \"%p\"", ip);
     if (sym->module) {
         fputs(", \"module\": ", out);
         json_string(out, sym->module);
@@ -101,12 +107,10 @@ void json_rows(FILE *out, const rc_trace_stat *rows, size_t n, const char *bytes
 {
     fputc('[', out);
     for (size_t i = 0; i < n; i++) {
-        fputs(i ? ", {\"function\": " : "{\"function\": ", out);
-        json_string(out, rows[i].function);
-        fputs(", \"file\": ", out);
-        json_string(out, rows[i].file);
-        fprintf(out, ", \"line\": %d, \"%s\": %zu, \"%s\": %zu}", rows[i].line,
-                bytes_name, rows[i].bytes, blocks_name, rows[i].blocks);
+        fputs(i ? ", " : "", out);
+        json_place(out, rows[i].function, rows[i].file, rows[i].line);
+        fprintf(out, ", \"%s\": %zu, \"%s\": %zu}", bytes_name, rows[i].bytes, blocks_name,
+                rows[i].blocks);
     }
     fputc(']', out);
 }
