@@ -93,7 +93,7 @@ static bool env_flag(const char *name)
     return v && *v && *v != '0';
 }
 
-/* The object hook of `rcgc run`'s preload shim (tools/preload/shim.c), if
+/* The object hook of `rcgc run`'s preload shim (tools/preload/hooks.c), if
    the process runs under it.  Looked up per heap, not cached: the library
    keeps no global state, and making a heap is not a hot path.  (Where the
    shim is absent, glibc's dlsym keeps its error message in a small malloc'd

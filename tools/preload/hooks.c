@@ -1,0 +1,486 @@
+/*
+ * hooks.c — the hot path: the exported malloc family and librcgc's managed
+ * objects, each allocation's stack and info id (a per-thread cache keyed by
+ * the frames' hash), its store into the shadow, the live count and the
+ * thread's record; thread states.  May call: the real allocator, the
+ * capture writer, the trace engine's stack walk, and record.c on a cache
+ * miss.  Every exported function here is one frame the walk skips.
+ */
+#include "shim.h"
+
+/* ---- Stack hashes ------------------------------------------------------------------- */
+
+static inline uint64_t mix_frame(uint64_t h, const void *f)
+{
+    h ^= (uint64_t)(uintptr_t)f;
+    h *= UINT64_C(0xFF51AFD7ED558CCD);
+    return h ^ (h >> 32);
+}
+
+/* Four independent lanes, then one mix of their combination: one chain of
+   multiplies was two thirds of on_alloc with 20 frames, waiting on its own
+   latency, and a chain of final mixes cost shallow stacks as much. */
+static uint64_t hash_frames(void *const *f, size_t n)
+{
+    uint64_t h[4] = {UINT64_C(0x9E3779B97F4A7C15) ^ n, UINT64_C(0xC2B2AE3D27D4EB4F),
+                     UINT64_C(0x165667B19E3779F9), UINT64_C(0x27D4EB2F165667C5)};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++)
+            h[k] = mix_frame(h[k], f[i + k]);
+    for (int k = 0; i < n; i++, k++)
+        h[k] = mix_frame(h[k], f[i]);
+    uint64_t r = h[0] ^ (h[1] << 17 | h[1] >> 47) ^ (h[2] << 31 | h[2] >> 33) ^
+                 (h[3] << 47 | h[3] >> 17);
+    return mix_frame(UINT64_C(0x85EBCA77C2B2AE63), (const void *)(uintptr_t)r);
+}
+
+/* ---- The per-thread caches ----------------------------------------------------------- */
+
+static uint32_t type_id(tstate *t, const char *name)
+{
+    size_t slot = (size_t)(((uintptr_t)name * UINT64_C(0x9E3779B97F4A7C15)) >> 58) &
+                  (TYPE_CACHE - 1);
+    if (LIKELY(t->types[slot].name == name))
+        return t->types[slot].id;
+    int cancel;
+    lock(&cancel);
+    uint32_t id = type_intern(name);
+    unlock(cancel);
+    t->types[slot].name = name;
+    t->types[slot].id = id;
+    return id;
+}
+
+
+static inline bool info_hit(const info_slot *c, uint64_t fh, uint64_t size, uint32_t type)
+{
+    return c->id && c->frames == fh && c->size == size && c->type == type;
+}
+
+/* The info id of an allocation of size bytes (weight: what it stands for)
+   at this stack.  A hit in the thread's cache, keyed by the frames' hash,
+   costs one lookup: the stack node is only needed on a miss.  The cache is
+   two-way (a new entry goes first, the older one second): direct-mapped,
+   2048 infos used at random missed about a third of the time, and a miss
+   takes the lock.  0 when out of room. */
+static uint32_t info_id(tstate *t, void *const *frames, size_t depth, uint64_t size,
+                        uint64_t weight, uint32_t type)
+{
+    uint64_t fh = depth ? hash_frames(frames, depth) : 0;
+    uint64_t k = (fh ^ size * UINT64_C(0x9E3779B97F4A7C15) ^ type) * UINT64_C(0xFF51AFD7ED558CCD);
+    info_slot *c = &t->infos[k >> 52 & (INFO_CACHE - 2)];
+    if (LIKELY(info_hit(&c[0], fh, size, type)))
+        return c[0].id;
+    if (info_hit(&c[1], fh, size, type))
+        return c[1].id;
+    uint32_t node = stack_node(t, frames, depth, fh);
+    int cancel;
+    lock(&cancel);
+    uint32_t id = info_intern(info_hash(size, node, type), size, weight, node, type);
+    unlock(cancel);
+    if (id) {
+        c[1] = c[0];
+        c[0] = (info_slot){fh, size, type, id};
+    }
+    return id;
+}
+
+/* ---- Sampling ----------------------------------------------------------------------- */
+
+/* 0: this allocation is not sampled. */
+static uint64_t sample(tstate *t, size_t size)
+{
+    t->countdown -= (double)size;
+    if (t->countdown > 0)
+        return 0;
+    t->countdown = rct_sample_gap(&t->rng, (double)g.sample_mean);
+    return rct_sample_weight(size, (double)g.sample_mean);
+}
+
+/* ---- Thread states ------------------------------------------------------------------ */
+
+TLS tstate *self;
+
+/* The calling thread's state, made or reused; NULL when out of memory. */
+NOINLINE tstate *attach(void)
+{
+    int cancel;
+    tstate *t;
+    lock(&cancel);
+    for (t = g.threads; t && (t->in_use || t->gen != g.gen); t = t->next)
+        ;
+    if (t) {
+        t->in_use = true;
+    } else if ((t = pages_alloc(NULL, sizeof *t))) {
+        rcc_writer_options o = {.sink = thread_sink, .chunk_bytes = g.chunk, .level = g.level,
+                                .tid = (uint32_t)syscall(SYS_gettid),
+                                .time_grain_us = TIME_GRAIN_US};
+        t->w = rcc_writer_new(&o);
+        if (!t->w) {
+            pages_free(NULL, t, sizeof *t);
+            t = NULL;
+        } else {
+            t->gen = g.gen;
+            t->in_use = true;
+            t->next = g.threads;
+            g.threads = t;
+        }
+    }
+    unlock(cancel);
+    if (!t)
+        return NULL;
+    rct_stack_bounds(&t->stack_lo, &t->stack_hi);
+    t->rng = (clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t) | 1; /* never 0 */
+    if (g.sample_mean)
+        t->countdown = rct_sample_gap(&t->rng, (double)g.sample_mean);
+    t->since_fine = FINE_EVERY; /* read the clock at the first event */
+    t->flushed_us = mono_us();
+    self = t;
+    pthread_setspecific(g.key, t);
+    return t;
+}
+
+void enter(tstate *t)
+{
+    t->in_event = 1;
+    if (g.strong_fence)
+        atomic_thread_fence(memory_order_seq_cst);
+    else
+        atomic_signal_fence(memory_order_seq_cst);
+}
+
+void leave(tstate *t)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    t->in_event = 0;
+}
+
+/* pthread key destructor: a thread is ending; its records go out now. */
+void thread_gone(void *v)
+{
+    tstate *t = v;
+    if (!t || t->gen != g.gen)
+        return;
+    busy++;
+    enter(t);
+    bool active = atomic_load(&g.mode) == ACTIVE;
+    if (active)
+        rcc_writer_flush(t->w);
+    self = NULL;
+    leave(t);
+    if (active) { /* else the finisher owns it */
+        int cancel;
+        lock(&cancel);
+        t->in_use = false;
+        unlock(cancel);
+    }
+    busy--;
+}
+
+/* ---- Time of an event ---------------------------------------------------------------- */
+
+/* After a fine clock read: the timeline sample, and the periodic flush. */
+static NOINLINE void housekeeping(tstate *t, uint64_t now)
+{
+    uint64_t last = atomic_load_explicit(&g.last_sample_us, memory_order_relaxed);
+    if (now - last >= SAMPLE_US && now > last &&
+        atomic_compare_exchange_strong(&g.last_sample_us, &last, now))
+        rcc_write(t->w, &(rcc_event){.kind = RCC_SAMPLE, .time_us = now,
+                                     .heap_bytes = atomic_load(&g.live),
+                                     .rss_bytes = rss_bytes()});
+    if (now - t->flushed_us >= FLUSH_US) {
+        t->flushed_us = now;
+        rcc_writer_flush(t->w);
+    }
+}
+
+/* Microseconds since the start.  The fine clock costs ~25 ns: it is read
+   every FINE_EVERY events, or when the tick has moved (so a quiet thread's
+   first event after a pause is timed right). */
+static uint64_t now_us(tstate *t)
+{
+    uint64_t tick = tick_ns();
+    if (tick != t->last_tick || ++t->since_fine >= FINE_EVERY) {
+        t->last_tick = tick;
+        t->since_fine = 0;
+        uint64_t fine = clock_ns(CLOCK_MONOTONIC), now = (fine - g.start_ns) / 1000u;
+        if (fine > tick + TICK_STALE_NS)
+            atomic_store_explicit(&tick_page, NULL, memory_order_relaxed);
+        t->now_us = now > t->now_us ? now : t->now_us;
+        housekeeping(t, t->now_us);
+    }
+    return t->now_us;
+}
+
+/* ---- Events ------------------------------------------------------------------------- */
+
+static bool recording(void)
+{
+    int m = atomic_load_explicit(&g.mode, memory_order_relaxed);
+    if (LIKELY(m == ACTIVE))
+        return !busy;
+    if (m == UNSTARTED && !busy) {
+        start();
+        return atomic_load(&g.mode) == ACTIVE;
+    }
+    return false;
+}
+
+/* Called from the exported function itself (the walk skips this frame and
+   that one), after the real allocation succeeded.  type: a managed
+   object's type name (rcgc_preload_object), NULL for the malloc family. */
+static NOINLINE void on_alloc(void *p, size_t n, const char *type)
+{
+    busy++;
+    tstate *t = self ? self : attach();
+    if (!t)
+        goto out;
+    enter(t);
+    if (atomic_load_explicit(&g.mode, memory_order_relaxed) != ACTIVE)
+        goto done;
+    uint64_t now = now_us(t), weight = n;
+    if (g.sample_mean && !(weight = sample(t, n))) {
+        t->last_alloc = 0; /* an allocation in between */
+        goto done;
+    }
+    void *frames[RCC_MAX_DEPTH];
+    size_t depth = g.capture(frames, g.frames, 2);
+    uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
+    if (!id || !shadow_put((uintptr_t)p, id))
+        goto done;
+    uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
+    if (live > t->peak) { /* the finisher reads them: relaxed atomic stores */
+        __atomic_store_n(&t->peak, live, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->peak_us, now, __ATOMIC_RELAXED);
+    }
+    rcc_writer_time(t->w, now);
+    rcc_write_alloc(t->w, id);
+    t->last_alloc = (uintptr_t)p;
+done:
+    leave(t);
+out:
+    busy--;
+}
+
+/* Before the real free/realloc releases p: take it out of the shadow.
+   Its info id, or 0 if it was not traced. */
+static uint32_t on_release(void *p)
+{
+    return shadow_take((uintptr_t)p);
+}
+
+/* A traced block was released (after on_release gave its info id). */
+static NOINLINE void on_free(void *p, uint32_t id)
+{
+    busy++;
+    tstate *t = self ? self : attach();
+    if (!t)
+        goto out;
+    enter(t);
+    atomic_fetch_sub_explicit(&g.live, inf.tab[id - 1].weight, memory_order_relaxed);
+    bool temporary = t->last_alloc == (uintptr_t)p;
+    t->last_alloc = 0;
+    if (atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE) {
+        rcc_writer_time(t->w, now_us(t));
+        rcc_write_free(t->w, id, temporary);
+    }
+    leave(t);
+out:
+    busy--;
+}
+
+static bool tracing_frees(void)
+{
+    return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !busy;
+}
+
+/* ---- The malloc family ---------------------------------------------------------------- */
+
+EXPORT void *malloc(size_t n)
+{
+    if (UNLIKELY(!ready()))
+        return arena_alloc(n, 16);
+    void *p = real.malloc(n);
+    if (LIKELY(p != NULL) && recording())
+        on_alloc(p, n, NULL);
+    return p;
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (UNLIKELY(!ready()))
+        return arena_alloc(n * size, 16); /* the arena is zeroed, never reused */
+    void *p = real.calloc(n, size);
+    if (LIKELY(p != NULL) && recording())
+        on_alloc(p, n * size, NULL);
+    return p;
+}
+
+EXPORT void free(void *p)
+{
+    if (!p || UNLIKELY(in_arena(p)))
+        return;
+    if (UNLIKELY(!ready()))
+        return; /* cannot happen: p came from somewhere */
+    bool tracing = tracing_frees();
+    uint32_t id = tracing ? on_release(p) : 0;
+    real.free(p);
+    if (id)
+        on_free(p, id);
+    else if (tracing && self)
+        self->last_alloc = 0; /* an untraced block: still a free in between */
+}
+
+static void *arena_realloc(void *p, size_t n)
+{
+    void *q = malloc(n);
+    if (q) {
+        size_t old = arena_size(p);
+        memcpy(q, p, old < n ? old : n);
+    }
+    return q;
+}
+
+/* realloc and reallocarray: the old block leaves the table before the real
+   call; if that fails the block is unchanged and its entry goes back. */
+static void restore(void *p, uint32_t id)
+{
+    shadow_put((uintptr_t)p, id);
+}
+
+/* The real realloc, recorded: the body of realloc and reallocarray once
+   ready.  Always inlined, so on_alloc is still called from the exported
+   function's own frame (the walk skips a fixed number of frames). */
+static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_t n)
+{
+    uint32_t old = p && tracing_frees() ? on_release(p) : 0;
+    void *q = real.realloc(p, n);
+    if (!q && (n || !p)) { /* failed (glibc: realloc(p, 0) frees p, gives NULL) */
+        if (old)
+            restore(p, old);
+        return NULL;
+    }
+    if (old)
+        on_free(p, old);
+    if (q && recording())
+        on_alloc(q, n, NULL);
+    return q;
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+    if (p && UNLIKELY(in_arena(p)))
+        return arena_realloc(p, n);
+    if (UNLIKELY(!ready()))
+        return arena_alloc(n, 16);
+    return realloc_traced(p, n);
+}
+
+/* glibc's reallocarray calls realloc through the PLT (it would be recorded
+   twice): after the overflow check, this is realloc. */
+EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if ((p && UNLIKELY(in_arena(p))) || UNLIKELY(!ready()))
+        return realloc(p, n * size);
+    return realloc_traced(p, n * size);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (UNLIKELY(!ready())) {
+        void *p = arena_alloc(n, align);
+        if (!p)
+            return ENOMEM;
+        *out = p;
+        return 0;
+    }
+    int rc = real.posix_memalign(out, align, n);
+    if (rc == 0 && recording())
+        on_alloc(*out, n, NULL);
+    return rc;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    if (UNLIKELY(!ready()))
+        return arena_alloc(n, align);
+    void *p = real.aligned_alloc(align, n);
+    if (p && recording())
+        on_alloc(p, n, NULL);
+    return p;
+}
+
+EXPORT void *memalign(size_t align, size_t n)
+{
+    if (UNLIKELY(!ready()))
+        return arena_alloc(n, align);
+    void *p = real.memalign(align, n);
+    if (p && recording())
+        on_alloc(p, n, NULL);
+    return p;
+}
+
+EXPORT void *valloc(size_t n)
+{
+    if (UNLIKELY(!ready()) || !real.valloc)
+        return memalign((size_t)sysconf(_SC_PAGESIZE), n);
+    void *p = real.valloc(n);
+    if (p && recording())
+        on_alloc(p, n, NULL);
+    return p;
+}
+
+/* The size recorded is the one asked for, not the page-rounded one. */
+EXPORT void *pvalloc(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    if (UNLIKELY(!ready()) || !real.pvalloc)
+        return memalign(pg, n ? (n + pg - 1) & ~(pg - 1) : pg);
+    void *p = real.pvalloc(n);
+    if (p && recording())
+        on_alloc(p, n, NULL);
+    return p;
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+    if (!p)
+        return 0;
+    if (in_arena(p))
+        return arena_size(p);
+    if (UNLIKELY(!ready()))
+        return 0;
+    return real.malloc_usable_size(p);
+}
+
+/* ---- librcgc's managed objects ------------------------------------------------------------
+ * src/heap.c looks this up (dlsym) when a heap is made and, when found,
+ * calls it from rc_new_var (alive 1: block is the object's memory, header
+ * included, size its bytes) and wherever an object's memory is given back
+ * (alive 0: an object freed, or destroyed by rc_heap_free).  Objects are
+ * recorded as A/F records with their type's id, in the same shadow as
+ * malloc's blocks: the live bytes, the peak and the leak scan count them
+ * (docs/CAPTURE.md).  The stack's innermost frame is rc_new_var's (the walk
+ * skips this function and on_alloc), the library's frames kept. */
+EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name, int alive);
+EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name, int alive)
+{
+    if (alive) {
+        if (block && recording())
+            on_alloc(block, size, type_name ? type_name : "(unnamed)");
+    } else {
+        uint32_t old = block && tracing_frees() ? on_release(block) : 0;
+        if (old)
+            on_free(block, old);
+    }
+    __asm__ volatile("" ::: "memory"); /* not a tail call: the walk skips this frame */
+}

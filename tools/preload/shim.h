@@ -1,0 +1,430 @@
+/*
+ * shim.h — librcgc_preload.so, the LD_PRELOAD shim of `rcgc run`: records
+ * every call of the malloc family into a capture (docs/CAPTURE.md), and
+ * librcgc's managed objects with their type names (rcgc_preload_object).
+ * *
+ * The shim's rooms (this header holds what they share: the capture's state,
+ * the thread states, the shadow's geometry and the inline fast helpers):
+ *   bootstrap.c  finding the real allocator; the arena used before that
+ *   record.c     what goes into the file: the lock, appends, modules, stack
+ *                nodes, type names, allocation infos (the cold side of a
+ *                cache miss)
+ *   clock.c      clocks, the tick page, RSS
+ *   hooks.c      the hot path: the malloc family, managed objects, thread
+ *                states, the per-thread info cache, the shadow's stores
+ *   shadow.c     the shadow's leaves and their walk in address order
+ *   leakscan.c   the exit scan: reachability of the live blocks
+ *   process.c    configuration, start, fork, exit and the end of a capture
+ *
+ * What it may call: the real allocator (found with dlsym(RTLD_NEXT)), the
+ * capture writer (tools/capture), and the trace engine (src/trace: the
+ * frame-pointer walk and stack interning).  Its own tables live in mmap'd
+ * pages, never in the allocator being traced.
+ *
+ * The hot path, per allocation: one real call, a frame-pointer walk,
+ * (hash of the frames, size, type) looked up in a per-thread cache of
+ * allocation infos (the stack's node is needed only on a miss), a store of
+ * the info id into the shadow of live blocks (no lock), an atomic add to
+ * the live byte count, and a record (the info id) appended to the thread's
+ * own chunk buffer.  A free takes the info id back from the shadow and
+ * skips the walk.  The one global lock is taken to intern a stack or info
+ * the thread has not seen (its cache missed) and to append a finished chunk
+ * to the file.
+ *
+ * Invariants:
+ *  - `busy` (thread-local) is set while the shim runs on a thread: the
+ *    allocations it makes itself (zstd, pthread_getattr_np in the stack
+ *    walk, libunwind) pass straight to the real allocator, untraced.
+ *  - Before dlsym has found the real functions, allocations come from a
+ *    static arena and are never handed to the real free.
+ *  - Stack nodes, infos, type names and modules go to one "meta" writer
+ *    under the global lock; every thread's chunk is appended after flushing
+ *    it, so a node or info reaches the file before any record that uses it
+ *    and both are numbered in file order.  Module records precede the nodes they cover:
+ *    before interning a new stack, the thread asks the loader whether
+ *    anything was loaded (dl_iterate_phdr, outside the lock: dlclose frees
+ *    memory under the loader's lock, so holding ours while waiting for it
+ *    could deadlock).
+ *  - A block is taken out of the shadow before the real free or realloc
+ *    releases it, so a thread that gets the same address next never finds
+ *    the old entry; a block's slot is only ever touched by the thread that
+ *    owns the block, and the allocator's own synchronization orders the
+ *    hand-overs, so slots need no lock.  Frees of blocks not in the shadow
+ *    (allocated before recording started, or unsampled) are not recorded.
+ *  - Each thread's state has an `in_event` flag, set around every use of
+ *    its writer.  The finisher at exit switches `mode`, runs membarrier()
+ *    so every thread either saw the switch or shows its flag, and waits for
+ *    the flags before flushing other threads' buffers.
+ *
+ * Configuration (environment):
+ *   RCGC_CAPTURE=path      where to write; %p becomes the pid.  Unset: off.
+ *   RCGC_NATIVE_FRAMES=N   frames per stack (default 32, at most 256)
+ *   RCGC_UNWIND=libunwind  walk with libunwind (DWARF: code without frame
+ *                          pointers, e.g. libstdc++'s operator new; several
+ *                          times slower, at most 93 frames) when built with it
+ *   RCGC_SAMPLE_BYTES=N    0: every allocation; else sample about one byte
+ *                          in N (Poisson), each sample weighted s/p so sums
+ *                          stay unbiased (src/trace/sample.c, shared with
+ *                          the heap's tracing)
+ *   RCGC_CHUNK_BYTES=N     raw bytes per thread chunk (default 512 KiB)
+ *   RCGC_ZSTD_LEVEL=N      zstd level of the chunks (default 2; negative:
+ *                          faster, larger)
+ *
+ * fork: with %p in the path the child starts a capture of its own (its pid,
+ * a new time base, no blocks inherited); without %p the child records
+ * nothing.  exec: the new image loads the shim again and follows the same
+ * rule; the process that started the capture (RCGC_CAPTURE_OWNER, set by
+ * the shim when the path has no %p) takes the file over after exec.
+ *
+ * At exit (atexit handler registered first, so it runs last; also from
+ * _exit/_Exit): flush every thread, find which live blocks are still
+ * reachable (see leakscan.c), write L and E records.
+ */
+#ifndef RCGC_SHIM_H
+#define RCGC_SHIM_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "../capture/capture.h"
+#include "trace.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#ifdef RCGC_HAVE_LIBUNWIND
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#endif
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <malloc.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+#define NOINLINE __attribute__((noinline))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- Tunables ------------------------------------------------------------------ */
+#define DEFAULT_FRAMES 32
+#define DEFAULT_CHUNK (512u << 10)
+#define ARENA_BYTES (256u << 10)     /* bootstrap allocations (dlsym's) */
+#define CACHE_SLOTS 4096             /* per-thread stack cache, a power of two */
+#define FINE_EVERY 64                /* events between reads of the fine clock */
+#define SAMPLE_US 10000              /* timeline: a sample per 10 ms of activity */
+#define FLUSH_US 1000000             /* a thread's chunk goes out at least every 1 s */
+#define MAX_MODULES 4096             /* modules written; roots ranges */
+#define SCAN_MODULES 1024            /* modules listed per loader scan */
+#define SCAN_BUF (64u << 10)         /* bytes read per process_vm_readv */
+#define MAX_TYPES 4096               /* distinct managed type names per capture */
+#define TYPE_NAME_BYTES (1u << 20)   /* their copies (mmap'd, touched as used) */
+#define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
+#define MAX_INFOS RCC_MAX_INFOS       /* distinct (size, stack, type) per capture */
+#define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
+#define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
+#define TICK_STALE_NS 100000000u     /* a tick page this far behind has stopped */
+_Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0, "cache: a power of two");
+_Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
+
+/* ---- The real allocator (bootstrap.c) ------------------------------------------------ */
+
+typedef int (*main_fn)(int, char **, char **);
+typedef struct real_fns {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+    void (*exit)(int) __attribute__((noreturn));
+    void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
+    int (*start_main)(main_fn, int, char **, void (*)(void), void (*)(void),
+                      void (*)(void), void *);
+} real_fns;
+extern real_fns real;
+extern atomic_int real_state; /* 0: not resolved, 1: resolving, 2: ready */
+
+extern TLS int busy; /* the shim is running on this thread: pass through */
+
+__attribute__((noreturn)) void die(const char *msg);
+void resolve(void);
+bool in_arena(const void *p);
+void *arena_alloc(size_t n, size_t align);
+size_t arena_size(const void *p);
+
+/* The real functions are known (resolving them if nobody has yet). */
+static inline bool ready(void)
+{
+    if (LIKELY(atomic_load_explicit(&real_state, memory_order_acquire) == 2))
+        return true;
+    resolve();
+    return atomic_load(&real_state) == 2;
+}
+
+/* ---- The capture's state -------------------------------------------------------------- */
+
+enum { UNSTARTED, ACTIVE, FINISHING, OFF };
+
+typedef struct module {
+    uintptr_t base, size;     /* as written in its M record */
+    uint64_t path_hash;       /* a library dlopen'ed where another was */
+} module;
+
+typedef struct tstate tstate;
+
+typedef struct type_entry {
+    uint64_t hash;
+    uint32_t off, len;        /* in g.type_names */
+} type_entry;
+
+typedef struct shim_state {
+    atomic_int mode;          /* UNSTARTED, ACTIVE, FINISHING, OFF */
+    int gen;                  /* capture generation: a fork child starts a new one */
+    pthread_mutex_t lock;     /* file appends, stack nodes, modules, registry */
+    int fd;                   /* the capture file */
+    rcc_writer *meta;         /* stack nodes, modules, leaks, end */
+    rct_stacks *nodes;        /* (parent node, return address) -> node - 1 */
+    module *mods;             /* modules already written, MAX_MODULES */
+    size_t nmods;             /*   how many */
+    unsigned long long adds, subs; /* loader counters at the last module scan */
+    tstate *threads;          /* registry of thread states */
+    pthread_key_t key;        /* its destructor flushes a finished thread */
+    atomic_uint_fast64_t live;          /* bytes live (sampled: estimated) */
+    atomic_uint_fast64_t last_sample_us; /* time of the last P record */
+    uint64_t start_ns;        /* CLOCK_MONOTONIC at the capture's start */
+    dev_t dev;                /* the capture file's identity: a program that */
+    ino_t ino;                /*   closes every fd must not get our chunks */
+    long page;                /* bytes per page (statm counts pages) */
+    size_t frames;            /* frames per stack */
+    rct_capture_fn capture;   /* the frame-pointer walk, or libunwind's */
+    uint64_t sample_mean;     /* 0: exact */
+    size_t chunk;             /* raw bytes per thread chunk */
+    int level;                /* zstd level of the threads' chunks */
+    bool strong_fence;        /* no membarrier: fence on every event */
+    char path[PATH_MAX];      /* RCGC_CAPTURE as given */
+    char exe[PATH_MAX];       /* the main program's path */
+    int status;               /* exit status for E */
+    bool main_returned;       /* main's frames are dead */
+    uintptr_t main_frame;     /* our main wrapper's frame */
+    uintptr_t self_lo, self_size; /* the shim's own module */
+    type_entry *types;        /* id - 1 -> name */
+    char *type_names;         /* the names, NUL-terminated, TYPE_NAME_BYTES */
+    uint32_t ntypes;          /* type ids given (T records written) */
+    uint32_t other_type;      /* "(other types)": the tables are full; 0 until used */
+    size_t type_bytes;        /* of type_names used */
+} shim_state;
+extern shim_state g;          /* the capture's state (process.c) */
+
+/* ---- Thread states (hooks.c) ------------------------------------------------------------ */
+
+typedef struct cache_slot {
+    uint64_t hash;
+    uint32_t node;            /* 0: empty */
+} cache_slot;
+
+typedef struct info_slot {
+    uint64_t frames;          /* hash of the stack's frames (0: no frames) */
+    uint64_t size;
+    uint32_t type;
+    uint32_t id;              /* 0: empty */
+} info_slot;
+
+struct tstate {
+    volatile int in_event;    /* inside an event: the finisher waits */
+    int gen;                  /* the capture generation it belongs to */
+    bool in_use;              /* a live thread owns it */
+    rcc_writer *w;            /* this thread's chunk */
+    uint64_t now_us;          /* time of the last fine clock read */
+    uint64_t last_tick;       /* tick_ns() at that read */
+    unsigned since_fine;      /* events since then */
+    uint64_t flushed_us;      /* time of the last flush */
+    uintptr_t last_alloc;     /* its latest block, while no other was allocated:
+                                 freed now, it is a temporary */
+    uint64_t peak, peak_us;   /* the highest live count its allocations left, and
+                                 when: the process's peak is the highest of these
+                                 (every rise of the count is some thread's add) */
+    double countdown;         /* sampling: bytes to the next sample */
+    uint64_t rng;             /* xorshift64 state */
+    uintptr_t stack_lo, stack_hi; /* for the leak scan; 0 if unknown */
+    tstate *next;             /* registry */
+    struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
+    cache_slot cache[CACHE_SLOTS];
+    info_slot infos[INFO_CACHE];
+};
+
+extern TLS tstate *self;
+
+/* ---- Allocation infos (record.c) -------------------------------------------------------- */
+
+typedef struct alloc_info {
+    uint64_t size;            /* bytes asked for: the block's extent, for the scan */
+    uint64_t weight;          /* bytes it stands for: size, or s/p when sampled */
+    uint32_t node, type;
+} alloc_info;
+
+typedef struct info_table {
+    alloc_info *tab;          /* id - 1 -> info; MAX_INFOS reserved */
+    uint32_t n;               /* ids given */
+    uint32_t *index;          /* open addressing: id, 0 empty */
+    size_t cap;               /* index slots, a power of two, at most half full */
+} info_table;
+extern info_table inf;
+
+/* ---- record.c ----------------------------------------------------------------------------- */
+extern const rct_pages pages;       /* mmap'd pages, never the traced allocator */
+void *pages_alloc(void *ctx, size_t bytes);
+void pages_free(void *ctx, void *p, size_t bytes);
+void lock(int *cancel);
+void unlock(int cancel);
+int meta_sink(void *ctx, const void *chunk, size_t len);
+int thread_sink(void *ctx, const void *chunk, size_t len);
+void meta_write(const rcc_event *e);
+
+typedef struct found_module {
+    uintptr_t base, size;
+    char path[RCC_MAX_STRING + 1];
+} found_module;
+
+typedef struct module_scan {
+    unsigned long long adds, subs;  /* the loader's counters */
+    bool probe;                     /* stop at the first module */
+    found_module *list;             /* full scan: mmap'd */
+    size_t n, cap;
+} module_scan;
+
+void module_check(module_scan *s);
+void module_done(module_scan *s);
+void module_emit(const module_scan *s);
+uint32_t stack_node(tstate *t, void *const *frames, size_t n, uint64_t h);
+uint32_t type_intern(const char *name);
+bool info_reset(void);
+uint64_t info_hash(uint64_t size, uint32_t node, uint32_t type);
+uint32_t info_intern(uint64_t h, uint64_t size, uint64_t weight, uint32_t node, uint32_t type);
+
+/* ---- clock.c ----------------------------------------------------------------------------- */
+uint64_t clock_ns(clockid_t c);
+uint64_t mono_us(void);
+uint64_t rss_bytes(void);
+void tick_open(void);
+extern rcc_tick_page *_Atomic tick_page;
+
+/* Nanoseconds of a clock that moves about every millisecond: the tick page
+   under rcgc run (one load), else the coarse clock.  0 on the page: rcgc
+   run has stopped ticking (its program exited; this is a descendant still
+   running). */
+static inline uint64_t tick_ns(void)
+{
+    rcc_tick_page *p = atomic_load_explicit(&tick_page, memory_order_relaxed);
+    uint64_t tick = p ? atomic_load_explicit(&p->mono_ns, memory_order_relaxed) : 0;
+    return tick ? tick : clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+/* ---- The shadow of live blocks (shadow.c) ------------------------------------------------
+ * One 32-bit word per 16-byte granule of address space, for the granule a
+ * traced block starts at: 0 if none, else its info id (its size, stack and
+ * type: see "Allocation infos" in record.c).  Two levels: a directory
+ * (reserved, never touched where the heap is not) of leaves made on first
+ * use, each covering 16 MiB of addresses with 4 MiB of words.  Neighbouring
+ * blocks have neighbouring words, so the shadow is as cache-friendly as the
+ * heap itself; a hash table spreads them on purpose, and its misses cost
+ * more than everything else on the hot path together (see docs/CAPTURE.md,
+ * "Recording").  Blocks not aligned to 16 bytes, or beyond ADDR_BITS, are
+ * not traced (glibc aligns every block to 16). */
+
+#define GRANULE_SHIFT 4
+#define LEAF_SHIFT 24
+#define LEAF_WORDS ((size_t)1 << (LEAF_SHIFT - GRANULE_SHIFT))
+#if defined(__x86_64__)
+#define ADDR_BITS 47
+#else
+#define ADDR_BITS 48
+#endif
+#define DIR_ENTRIES ((size_t)1 << (ADDR_BITS - LEAF_SHIFT))
+#define MAX_LEAVES 65536             /* 1 TiB of heap addresses */
+
+typedef struct shadow {
+    uint32_t **dir;           /* DIR_ENTRIES leaves, NULL until made */
+    uint32_t *made;           /* directory indices of the leaves, MAX_LEAVES */
+    atomic_uint nmade;
+} shadow;
+extern shadow sh;
+
+bool shadow_init(void);
+void shadow_drop(void);
+uint32_t *leaf_make(size_t d);
+
+static inline uint32_t *slot_of(uintptr_t a, bool make)
+{
+    if ((a & ((1u << GRANULE_SHIFT) - 1)) || a >> ADDR_BITS)
+        return NULL;
+    size_t d = a >> LEAF_SHIFT;
+    uint32_t *leaf = __atomic_load_n(&sh.dir[d], __ATOMIC_ACQUIRE);
+    if (UNLIKELY(!leaf) && (!make || !(leaf = leaf_make(d))))
+        return NULL;
+    return &leaf[(a >> GRANULE_SHIFT) & (LEAF_WORDS - 1)];
+}
+
+static inline bool shadow_put(uintptr_t a, uint32_t id)
+{
+    uint32_t *slot = slot_of(a, true);
+    if (!slot)
+        return false;
+    __atomic_store_n(slot, id, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* The info id of a traced block, taken out of the shadow; 0: not traced. */
+static inline uint32_t shadow_take(uintptr_t a)
+{
+    uint32_t *slot = slot_of(a, false);
+    uint32_t v = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
+    if (v)
+        __atomic_store_n(slot, 0, __ATOMIC_RELAXED);
+    return v;
+}
+
+/* ---- hooks.c ------------------------------------------------------------------------------ */
+tstate *attach(void);
+void enter(tstate *t);
+void leave(tstate *t);
+void thread_gone(void *v);
+
+/* ---- leakscan.c --------------------------------------------------------------------------- */
+typedef struct range {
+    uintptr_t lo, hi;
+} range;
+
+typedef struct roots {
+    range r[MAX_MODULES];     /* data, bss, TLS; then stacks */
+    size_t n;
+} roots;
+
+void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me);
+void leak_scan(const roots *r);
+
+/* ---- process.c ---------------------------------------------------------------------------- */
+void start(void);
+void finish(bool exit_called);
+
+#endif
