@@ -219,10 +219,7 @@ typedef struct elf_image {
     uint64_t bias, lo, hi;     /* load bias; runtime range [lo, hi) */
     void *map;                 /* the file, mapped read-only; NULL: unreadable */
     size_t map_size;           /* bytes mapped */
-    const Elf64_Sym *syms;     /* function symbols to search (NULL: none) */
-    size_t nsyms;
-    const char *strtab;        /* their names */
-    size_t strsz;
+    rct_funcs *funcs;          /* its function symbols (NULL: none) */
 } elf_image;
 
 struct rct_symbols {
@@ -278,6 +275,14 @@ static bool intern(rct_symbols *s, const char **text)
     return true;
 }
 
+/* A symbol that names code: functions, and untyped labels of hand-written
+   assembly, defined in a section of the module. */
+static bool is_function(unsigned type, unsigned shndx)
+{
+    return (type == STT_FUNC || type == STT_GNU_IFUNC || type == STT_NOTYPE) &&
+           shndx != SHN_UNDEF && shndx != SHN_ABS;
+}
+
 #ifdef RCGC_HAVE_LIBDW
 /* The loader's count of objects ever loaded (it moves on every dlopen), or
    0 when this glibc does not say.  Only the first object is visited. */
@@ -297,6 +302,43 @@ static unsigned long long loader_adds(void)
 
 /* Report every module mapped now, keeping those already known.  The count
    is read first: a dlopen racing the report is seen at the next miss. */
+/* The function index of a module, made on first use and kept in the
+   module's userdata slot (freed with the session by close_dwfl).  NULL when
+   out of memory: the caller then names no function. */
+static rct_funcs *module_funcs(Dwfl_Module *m)
+{
+    void **slot;
+    dwfl_module_info(m, &slot, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (*slot)
+        return *slot;
+    rct_funcs *f = rct_funcs_new();
+    if (f == NULL)
+        return NULL;
+    int n = dwfl_module_getsymtab(m);
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        const char *name = dwfl_module_getsym_info(m, i, &sym, &addr, &shndx, NULL, NULL);
+        if (name && is_function(GELF_ST_TYPE(sym.st_info), shndx) &&
+            rct_funcs_add(f, addr, sym.st_size, name,
+                          GELF_ST_BIND(sym.st_info) == STB_GLOBAL) != 0)
+            break; /* out of memory: what was added stays */
+    }
+    rct_funcs_seal(f);
+    *slot = f;
+    return f;
+}
+
+static int free_module_funcs(Dwfl_Module *m, void **userdata, const char *name,
+                             Dwarf_Addr start, void *arg)
+{
+    (void)m, (void)name, (void)start, (void)arg;
+    rct_funcs_free(*userdata);
+    *userdata = NULL;
+    return DWARF_CB_OK;
+}
+
 static void report_maps(rct_symbols *s)
 {
     unsigned long long adds = loader_adds();
@@ -328,8 +370,10 @@ static void open_dwfl(rct_symbols *s)
 
 static void close_dwfl(rct_symbols *s)
 {
-    if (s->dwfl)
+    if (s->dwfl) {
+        dwfl_getmodules(s->dwfl, free_module_funcs, NULL, 0);
         dwfl_end(s->dwfl);
+    }
 }
 
 /* Offline: the files as recorded, placed at their load biases (the
@@ -391,7 +435,7 @@ static void describe_dwfl(rct_symbols *s, uintptr_t pc, rct_symbol *out)
     if (m == NULL)
         return;
     out->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    out->function = dwfl_module_addrname(m, pc);
+    out->function = rct_funcs_find(module_funcs(m), pc);
     /* Only a compilation unit that covers pc has its line: for code built
        without -g next to code built with it (a static librcgc with debug
        info in a program without), libdw may answer from a neighbouring
@@ -458,7 +502,8 @@ static bool elf_range(elf_image *im, const Elf64_Ehdr *eh)
     return true;
 }
 
-/* The symbol table of the given type and its string table, if well formed. */
+/* Index the function symbols of the symbol table of the given type, if
+   there is a well-formed one; false if not (or out of memory). */
 static bool elf_symtab(elf_image *im, const Elf64_Ehdr *eh, uint32_t type)
 {
     if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
@@ -471,10 +516,21 @@ static bool elf_symtab(elf_image *im, const Elf64_Ehdr *eh, uint32_t type)
             !within(im, sh[i].sh_offset, sh[i].sh_size) ||
             !within(im, str->sh_offset, str->sh_size) || str->sh_size == 0)
             continue;
-        im->syms = (const Elf64_Sym *)(const void *)((char *)im->map + sh[i].sh_offset);
-        im->nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
-        im->strtab = (const char *)im->map + str->sh_offset;
-        im->strsz = str->sh_size;
+        const Elf64_Sym *syms = (const Elf64_Sym *)(const void *)((char *)im->map + sh[i].sh_offset);
+        const char *strtab = (const char *)im->map + str->sh_offset;
+        if (!(im->funcs = rct_funcs_new()))
+            return false;
+        for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); k++) {
+            const Elf64_Sym *sym = &syms[k];
+            if (is_function(ELF64_ST_TYPE(sym->st_info), sym->st_shndx) &&
+                sym->st_name < str->sh_size &&
+                memchr(strtab + sym->st_name, '\0', str->sh_size - sym->st_name) &&
+                rct_funcs_add(im->funcs, sym->st_value + im->bias, sym->st_size,
+                              strtab + sym->st_name,
+                              ELF64_ST_BIND(sym->st_info) == STB_GLOBAL) != 0)
+                break; /* out of memory: what was added stays */
+        }
+        rct_funcs_seal(im->funcs);
         return true;
     }
     return false;
@@ -503,22 +559,6 @@ static void elf_load(elf_image *im)
         elf_symtab(im, eh, SHT_DYNSYM);
 }
 
-/* The function symbol of im containing pc (a runtime address), or NULL. */
-static const char *elf_function(const elf_image *im, uint64_t pc)
-{
-    uint64_t v = pc - im->bias;
-    for (size_t i = 0; i < im->nsyms; i++) {
-        const Elf64_Sym *sym = &im->syms[i];
-        unsigned type = ELF64_ST_TYPE(sym->st_info);
-        if ((type == STT_FUNC || type == STT_GNU_IFUNC) && sym->st_shndx != SHN_UNDEF &&
-            sym->st_value <= v && v - sym->st_value < sym->st_size &&
-            sym->st_name < im->strsz && memchr(im->strtab + sym->st_name, '\0',
-                                               im->strsz - sym->st_name))
-            return im->strtab + sym->st_name;
-    }
-    return NULL;
-}
-
 /* Fill what libdwfl left unknown from the recorded modules. */
 static void describe_elf(const rct_symbols *s, uintptr_t pc, rct_symbol *out)
 {
@@ -527,7 +567,7 @@ static void describe_elf(const rct_symbols *s, uintptr_t pc, rct_symbol *out)
         if (pc < im->lo || pc >= im->hi)
             continue;
         if (out->function == NULL)
-            out->function = elf_function(im, pc);
+            out->function = rct_funcs_find(im->funcs, pc);
         if (out->module == NULL)
             out->module = im->path;
         return;
@@ -667,8 +707,10 @@ void rct_symbols_unref(rct_symbols *s)
         return;
     close_dwfl(s);
     for (size_t i = 0; i < s->nimages; i++)
-        if (s->images[i].map)
+        if (s->images[i].map) {
             munmap(s->images[i].map, s->images[i].map_size);
+            rct_funcs_free(s->images[i].funcs);
+        }
     free(s->images);
     for (str_chunk *c = s->chunks, *next; c; c = next) {
         next = c->next;

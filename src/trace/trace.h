@@ -96,6 +96,17 @@ RCT_HIDDEN size_t rct_blocks_bytes(const rct_blocks *b);
  * dladdr as the fallback that still names exported functions.  A symbolizer
  * is reference counted so snapshots can share one with their heap; it
  * allocates with malloc (symbolization happens outside allocation paths). */
+/* funcs.c: a module's function symbols sorted by address (names borrowed). */
+typedef struct rct_funcs rct_funcs;
+RCT_HIDDEN rct_funcs *rct_funcs_new(void);           /* NULL on failure */
+RCT_HIDDEN void rct_funcs_free(rct_funcs *f);        /* NULL is ignored */
+/* 0, or -1 when out of memory (the index keeps what it had). */
+RCT_HIDDEN int rct_funcs_add(rct_funcs *f, uint64_t lo, uint64_t size, const char *name,
+                             bool global);
+RCT_HIDDEN void rct_funcs_seal(rct_funcs *f);        /* sorts: call before finding */
+/* The name of the function holding addr, or NULL. */
+RCT_HIDDEN const char *rct_funcs_find(const rct_funcs *f, uint64_t addr);
+
 typedef struct rct_symbols rct_symbols;
 typedef struct rct_symbol {
     const char *function;  /* NULL if unknown (stripped, no symbol) */
