@@ -82,7 +82,9 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -234,6 +236,7 @@ struct rct_symbols {
     table cache;              /* sym_entry by return address */
     table strings;            /* uintptr_t slots: interned text */
     str_chunk *chunks;        /* where interned text lives, newest first */
+    char *(*demangle)(const char *name); /* offline: readable names; NULL: none */
 };
 
 /* A copy of text (n bytes with its NUL) in the chunks; NULL when out of
@@ -559,8 +562,17 @@ static void elf_load(elf_image *im)
         elf_symtab(im, eh, SHT_DYNSYM);
 }
 
-/* Fill what libdwfl left unknown from the recorded modules. */
-static void describe_elf(const rct_symbols *s, uintptr_t pc, rct_symbol *out)
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Fill what libdwfl left unknown from the recorded modules; a function
+   still unknown is named by its place (see rct_symbols_set_demangler),
+   written into place (at least 64 bytes more than a path). */
+static void describe_elf(const rct_symbols *s, uintptr_t pc, rct_symbol *out, char *place,
+                         size_t len)
 {
     for (size_t i = 0; i < s->nimages; i++) {
         const elf_image *im = &s->images[i];
@@ -570,8 +582,36 @@ static void describe_elf(const rct_symbols *s, uintptr_t pc, rct_symbol *out)
             out->function = rct_funcs_find(im->funcs, pc);
         if (out->module == NULL)
             out->module = im->path;
+        if (out->function == NULL) {
+            snprintf(place, len, "%s+0x%llx", base_name(im->path),
+                     (unsigned long long)(pc - im->bias));
+            out->function = place;
+        }
         return;
     }
+    if (out->function == NULL) {
+        snprintf(place, len, "0x%llx", (unsigned long long)pc);
+        out->function = place;
+    }
+}
+
+/* Intern *function as people read it: without a symbol version
+   ("memcpy@GLIBC_2.14" is memcpy), demangled when the demangler knows it. */
+static bool intern_function(rct_symbols *s, const char **function)
+{
+    char plain[1024];
+    const char *at = *function ? strchr(*function, '@') : NULL;
+    if (at && at != *function && (size_t)(at - *function) < sizeof plain) {
+        memcpy(plain, *function, (size_t)(at - *function));
+        plain[at - *function] = 0;
+        *function = plain;
+    }
+    char *readable = s->demangle && *function ? s->demangle(*function) : NULL;
+    if (readable)
+        *function = readable;
+    bool ok = intern(s, function);
+    free(readable);
+    return ok;
 }
 
 /* The interned description of return address addr; false when out of
@@ -579,12 +619,13 @@ static void describe_elf(const rct_symbols *s, uintptr_t pc, rct_symbol *out)
 static bool describe(rct_symbols *s, uintptr_t addr, rct_symbol *out)
 {
     rct_symbol sym = {0};
+    char place[PATH_MAX + 64]; /* a module path and an offset */
     describe_dwfl(s, addr - 1, &sym);
     if ((sym.function == NULL || sym.module == NULL) && s->offline)
-        describe_elf(s, addr - 1, &sym);
+        describe_elf(s, addr - 1, &sym, place, sizeof place);
     else if (sym.function == NULL || sym.module == NULL)
         describe_dladdr(addr - 1, &sym);
-    if (!intern(s, &sym.function) || !intern(s, &sym.file) || !intern(s, &sym.module))
+    if (!intern_function(s, &sym.function) || !intern(s, &sym.file) || !intern(s, &sym.module))
         return false;
     if (sym.file == NULL)
         sym.line = 0; /* the file name was empty: no line without a file */
@@ -692,6 +733,12 @@ rct_symbols *rct_symbols_new_modules(const rct_module *mods, size_t n)
     }
     open_dwfl_modules(s);
     return s;
+}
+
+void rct_symbols_set_demangler(rct_symbols *s, char *(*demangle)(const char *name))
+{
+    if (s)
+        s->demangle = demangle;
 }
 
 rct_symbols *rct_symbols_ref(rct_symbols *s)

@@ -91,11 +91,6 @@ RCT_HIDDEN void rct_blocks_foreach(const rct_blocks *b, rct_block_fn fn, void *c
 RCT_HIDDEN size_t rct_blocks_count(const rct_blocks *b);
 RCT_HIDDEN size_t rct_blocks_bytes(const rct_blocks *b);
 
-/* ---- symbols.c: addresses to function, file, line -----------------------------
- * Through elfutils libdw (DWARF line tables) for the running process, with
- * dladdr as the fallback that still names exported functions.  A symbolizer
- * is reference counted so snapshots can share one with their heap; it
- * allocates with malloc (symbolization happens outside allocation paths). */
 /* funcs.c: a module's function symbols sorted by address (names borrowed). */
 typedef struct rct_funcs rct_funcs;
 RCT_HIDDEN rct_funcs *rct_funcs_new(void);           /* NULL on failure */
@@ -107,6 +102,11 @@ RCT_HIDDEN void rct_funcs_seal(rct_funcs *f);        /* sorts: call before findi
 /* The name of the function holding addr, or NULL. */
 RCT_HIDDEN const char *rct_funcs_find(const rct_funcs *f, uint64_t addr);
 
+/* ---- symbols.c: addresses to function, file, line -----------------------------
+ * Through elfutils libdw (DWARF line tables) for the running process, with
+ * dladdr as the fallback that still names exported functions.  A symbolizer
+ * is reference counted so snapshots can share one with their heap; it
+ * allocates with malloc (symbolization happens outside allocation paths). */
 typedef struct rct_symbols rct_symbols;
 typedef struct rct_symbol {
     const char *function;  /* NULL if unknown (stripped, no symbol) */
@@ -128,11 +128,19 @@ typedef struct rct_module {
     const char *path;      /* the ELF file as it was loaded */
 } rct_module;
 RCT_HIDDEN rct_symbols *rct_symbols_new_modules(const rct_module *mods, size_t n);
+/* An offline symbolizer names every frame: a function without a symbol is
+   "module+0xOFFSET" (the module's file name and the address as its ELF file
+   numbers it, for addr2line -e), an address in no module "0xADDRESS".  With
+   a demangler set (before the first lookup), function names go through it:
+   it returns a malloc'd readable name, or NULL for a name it does not know
+   as mangled (kept as it is). */
+RCT_HIDDEN void rct_symbols_set_demangler(rct_symbols *s, char *(*demangle)(const char *name));
 RCT_HIDDEN rct_symbols *rct_symbols_ref(rct_symbols *s);
 RCT_HIDDEN void rct_symbols_unref(rct_symbols *s);
 /* Symbolize a return address (the call site: looks up addr - 1).  Strings
    live as long as the symbolizer.  Results are cached per address.
-   Returns 0, or -1 when nothing is known (out is then all NULL/0). */
+   Returns 0, or -1 when nothing is known (out is then all NULL/0; never
+   for an offline symbolizer, which names every address). */
 RCT_HIDDEN int rct_symbols_lookup(rct_symbols *s, const void *addr, rct_symbol *out);
 /* Is addr (a return address) inside rcgc itself?  True for code of the
    library (its shared object, or in a static build its functions: names

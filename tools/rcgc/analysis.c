@@ -483,6 +483,7 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
 {
     memset(c, 0, sizeof *c);
     c->path = path;
+    c->options = o;
     rcc_reader *r = rcc_reader_open(path, err, errlen);
     if (!r)
         return -1;
@@ -579,13 +580,22 @@ size_t rca_frames(rca_capture *c, uint32_t node, void **frames)
         if (!in_shim(sym, ip))
             frames[n++] = ip;
     }
-    return n;
+    size_t wrappers = 0;
+    rct_symbol s;
+    while (wrappers + 1 < n && rct_symbols_lookup(sym, frames[wrappers], &s) == 0 &&
+           names_is_alloc_fn(c->options, s.function))
+        wrappers++;
+    if (wrappers)
+        memmove(frames, frames + wrappers, (n - wrappers) * sizeof *frames);
+    return n - wrappers;
 }
 
 rct_symbols *rca_symbols(rca_capture *c)
 {
-    if (!c->symbols)
+    if (!c->symbols) {
         c->symbols = rct_symbols_new_modules(c->modules, c->nmodules);
+        rct_symbols_set_demangler(c->symbols, names_demangle);
+    }
     return c->symbols;
 }
 

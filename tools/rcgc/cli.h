@@ -70,10 +70,14 @@ typedef struct rca_sample {
 
 enum { RCA_MAX_SAMPLES = 4096 };
 
+enum { NAMES_MAX_ALLOC_FNS = 64 };
 typedef struct rca_options {
     double at[2];     /* seconds, for RCA_AT0 / RCA_AT1 */
     int nat;          /* how many of them are set */
     bool progress;    /* report progress on stderr (when it is a terminal) */
+    bool no_fold;     /* --no-fold: keep allocator wrappers as frames */
+    const char *alloc_fns[NAMES_MAX_ALLOC_FNS]; /* --alloc-fn patterns (argv's) */
+    size_t nalloc_fns;
 } rca_options;
 
 typedef struct rca_capture {
@@ -108,6 +112,7 @@ typedef struct rca_capture {
     rca_sample *samples;              /* time order */
     size_t nsamples;
     rct_symbols *symbols;             /* made on first use */
+    const rca_options *options;       /* as loaded (borrowed): folding */
 } rca_capture;
 
 /* Record kinds in the order rca_capture.records counts them; NUL-ended. */
@@ -119,8 +124,9 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
              size_t errlen);
 void rca_free(rca_capture *c);
 /* Frames of a stack node, innermost first, without the preload shim's own
-   (librcgc_preload.so); returns how many (at most RCC_MAX_DEPTH, which
-   frames must hold). */
+   (librcgc_preload.so) and, unless --no-fold, without the allocator
+   wrappers at the innermost end (names.c); returns how many (at most
+   RCC_MAX_DEPTH, which frames must hold). */
 size_t rca_frames(rca_capture *c, uint32_t node, void **frames);
 /* The offline symbolizer for the capture's modules; NULL when out of memory. */
 rct_symbols *rca_symbols(rca_capture *c);
@@ -140,6 +146,21 @@ const char *rca_type_name(const rca_capture *c, uint32_t type);
    read; a truncated one gets a warning on stderr and is analysed. */
 int rca_with(char **paths, int n, const rca_options *o,
              int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx);
+
+/* ---- names.c: demangling and allocator wrappers ------------------------------ */
+/* The readable form of a mangled C++ or Rust name (malloc'd), or NULL. */
+char *names_demangle(const char *name);
+/* function (demangled) is an allocator wrapper to fold into its caller. */
+bool names_is_alloc_fn(const rca_options *o, const char *function);
+/* The verbs that show stacks take --alloc-fn NAME and --no-fold: their
+   getopt values, and the long options to put in each verb's table. */
+enum { NAMES_OPT_ALLOC_FN = 0x100, NAMES_OPT_NO_FOLD };
+#define NAMES_LONGOPTS                                                \
+    {"alloc-fn", required_argument, NULL, NAMES_OPT_ALLOC_FN},       \
+    {"no-fold", no_argument, NULL, NAMES_OPT_NO_FOLD}
+/* Take opt if it is one of those: 0 taken, -1 a bad argument (too many
+   or empty), 1 not one of them. */
+int names_option(rca_options *o, int opt, const char *arg);
 
 /* ---- flame.c: the frames of all sites merged into one tree -----------------
  * Siblings with the same label merge (a function name; "[module]" or

@@ -123,6 +123,7 @@ int cmd_diff(int argc, char **argv)
     static const struct option longopts[] = {{"by", required_argument, NULL, 'b'},
                                              {"at", required_argument, NULL, 't'},
                                              {"json", no_argument, NULL, 'j'},
+                                             NAMES_LONGOPTS,
                                              {0}};
     diff_args a = {.max = 20, .o.progress = true};
     int opt;
@@ -134,6 +135,8 @@ int cmd_diff(int argc, char **argv)
         if (opt == 't' && (a.o.nat == 2 || parse_seconds(optarg, &a.o.at[a.o.nat++]) < 0))
             return cli_usage("diff", "--at takes a time (1.5, 1.5s, 250ms), twice");
         a.json |= opt == 'j';
+        if (names_option(&a.o, opt, optarg) < 0)
+            return cli_usage("diff", "--alloc-fn takes a function name (at most 64 of them)");
         if (opt == '?')
             return cli_usage("diff", "unknown option");
     }

@@ -80,8 +80,10 @@ int cmd_flamegraph(int argc, char **argv)
                                              {"speedscope", required_argument, NULL, 's'},
                                              {"by", required_argument, NULL, 'b'},
                                              {"output", required_argument, NULL, 'o'},
+                                             NAMES_LONGOPTS,
                                              {0}};
     flame_args a = {HTML, FLAME_PEAK, NULL};
+    rca_options o = {.progress = true};
     int opt;
     while ((opt = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         if (opt == 'b' && (a.by = parse_choice(optarg, by_names)) < 0)
@@ -92,11 +94,12 @@ int cmd_flamegraph(int argc, char **argv)
             a.out = optarg;
         if (opt == 's')
             a.fmt = SPEEDSCOPE;
+        if (names_option(&o, opt, optarg) < 0)
+            return cli_usage("flamegraph", "--alloc-fn takes a function name (at most 64 of them)");
         if (opt == '?')
             return cli_usage("flamegraph", "unknown option");
     }
     if (argc - optind != 1)
         return cli_usage("flamegraph", "give one capture");
-    rca_options o = {.progress = true};
     return rca_with(argv + optind, 1, &o, flamegraph, &a);
 }

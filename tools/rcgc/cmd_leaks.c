@@ -126,8 +126,10 @@ static int leaks_all(rca_capture *cs, int n, void *ctx)
 int cmd_leaks(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"all", no_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'}, {0}};
+        {"all", no_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'}, NAMES_LONGOPTS,
+        {0}};
     leaks_args a = {0};
+    rca_options o = {.progress = true};
     int opt;
     while ((opt = getopt_long(argc, argv, "an:j", longopts, NULL)) != -1) {
         if (opt == 'n' && parse_count(optarg, SIZE_MAX, &a.max) < 0)
@@ -135,6 +137,8 @@ int cmd_leaks(int argc, char **argv)
         a.max_given |= opt == 'n';
         a.all |= opt == 'a';
         a.json |= opt == 'j';
+        if (names_option(&o, opt, optarg) < 0)
+            return cli_usage("leaks", "--alloc-fn takes a function name (at most 64 of them)");
         if (opt == '?')
             return cli_usage("leaks", "unknown option");
     }
@@ -142,6 +146,5 @@ int cmd_leaks(int argc, char **argv)
         return cli_usage("leaks", "no capture given");
     if (!a.max_given && !a.json)
         a.max = 20;
-    rca_options o = {.progress = true};
     return rca_with(argv + optind, argc - optind, &o, leaks_all, &a);
 }

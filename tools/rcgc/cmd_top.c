@@ -72,8 +72,10 @@ static int top_all(rca_capture *cs, int n, void *ctx)
 int cmd_top(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"by", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'}, {0}};
+        {"by", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'}, NAMES_LONGOPTS,
+        {0}};
     top_args a = {.by = 0, .max = 10};
+    rca_options o = {.progress = true};
     int opt;
     while ((opt = getopt_long(argc, argv, "b:n:j", longopts, NULL)) != -1) {
         if (opt == 'b' && (a.by = parse_choice(optarg, by_names)) < 0)
@@ -82,11 +84,12 @@ int cmd_top(int argc, char **argv)
             return cli_usage("top", "-n takes a count");
         if (opt == 'j')
             a.json = true;
+        if (names_option(&o, opt, optarg) < 0)
+            return cli_usage("top", "--alloc-fn takes a function name (at most 64 of them)");
         if (opt == '?')
             return cli_usage("top", "unknown option");
     }
     if (optind >= argc)
         return cli_usage("top", "no capture given");
-    rca_options o = {.progress = true};
     return rca_with(argv + optind, argc - optind, &o, top_all, &a);
 }

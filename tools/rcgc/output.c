@@ -162,11 +162,11 @@ static const char *base_name(const char *path)
 const char *fmt_site(char *buf, size_t len, const char *function, const char *file, int line)
 {
     if (file && line)
-        snprintf(buf, len, "%s  %s:%d", function ? function : "??", base_name(file), line);
+        snprintf(buf, len, "%s  %s:%d", function ? function : "[unknown]", base_name(file), line);
     else if (file)
-        snprintf(buf, len, "%s  %s", function ? function : "??", base_name(file));
+        snprintf(buf, len, "%s  %s", function ? function : "[unknown]", base_name(file));
     else
-        snprintf(buf, len, "%s", function ? function : "??");
+        snprintf(buf, len, "%s", function ? function : "[unknown]");
     return buf;
 }
 

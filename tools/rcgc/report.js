@@ -40,7 +40,7 @@
   function pct(a, b) { return b ? (100 * a / b).toFixed(1) + '%' : '-'; }
   function base(path) { return path ? path.slice(path.lastIndexOf('/') + 1) : ''; }
   function where(name, file, line) {
-    return (name || '??') + (file ? '  ' + base(file) + (line ? ':' + line : '') : '');
+    return (name || '[unknown]') + (file ? '  ' + base(file) + (line ? ':' + line : '') : '');
   }
 
   /* ---- header and cards ---- */
@@ -294,7 +294,7 @@
       var tr = el('tr');
       tr.appendChild(el('td', { 'class': 'num' }, t[4] ? bytes(r.a) : count(r.a)));
       tr.appendChild(el('td', { 'class': 'num' }, t[4] ? count(r.b) : bytes(r.b)));
-      var td = el('td', { 'class': 'site' }, r['function'] || '??');
+      var td = el('td', { 'class': 'site' }, r['function'] || '[unknown]');
       if (r.file) td.appendChild(el('small', {}, '  ' + base(r.file) + (r.line ? ':' + r.line : '')));
       tr.appendChild(td);
       table.appendChild(tr);
