@@ -534,29 +534,48 @@ void rca_free(rca_capture *c)
     memset(c, 0, sizeof *c);
 }
 
-int rca_with(char **paths, int n, const rca_options *o,
-             int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx)
+/* Load what can be loaded; each = false stops at the first failure. */
+static int load_and_run(char **paths, int n, const rca_options *o, bool each,
+                        int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx)
 {
     char err[512];
     rca_capture *cs = calloc(n > 0 ? (size_t)n : 1, sizeof *cs);
-    int loaded = 0, rc = EXIT_BAD_CAPTURE;
-    if (!cs)
+    int loaded = 0, failed = 0, rc = EXIT_BAD_CAPTURE;
+    if (!cs) {
         cli_error("out of memory");
-    for (; cs && loaded < n; loaded++) {
-        if (rca_load(&cs[loaded], paths[loaded], o, err, sizeof err) != 0) {
+        return EXIT_ERROR;
+    }
+    for (int i = 0; i < n && (each || !failed); i++) {
+        if (rca_load(&cs[loaded], paths[i], o, err, sizeof err) != 0) {
             cli_error("%s", err);
-            break;
+            failed++;
+            continue;
         }
         if (cs[loaded].truncated)
             cli_error("warning: %s: capture cut short (%s); analysing its complete chunks",
-                      paths[loaded], cs[loaded].note);
+                      paths[i], cs[loaded].note);
+        loaded++;
     }
-    if (cs && loaded == n)
-        rc = fn(cs, n, ctx);
-    for (int i = 0; cs && i < loaded; i++)
+    if (loaded && (each || !failed))
+        rc = fn(cs, loaded, ctx);
+    if (failed)
+        rc = EXIT_BAD_CAPTURE;
+    for (int i = 0; i < loaded; i++)
         rca_free(&cs[i]);
     free(cs);
     return rc;
+}
+
+int rca_with(char **paths, int n, const rca_options *o,
+             int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx)
+{
+    return load_and_run(paths, n, o, false, fn, ctx);
+}
+
+int rca_each(char **paths, int n, const rca_options *o,
+             int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx)
+{
+    return load_and_run(paths, n, o, true, fn, ctx);
 }
 
 /* ---- queries ---------------------------------------------------------------------- */

@@ -6,8 +6,10 @@
  *
  * Exit statuses, for every reading command: 0 done (also for a truncated
  * capture: a warning on stderr, then the analysis of its complete chunks),
- * 1 a check failed (check) or a usage error, 2 a capture that is missing,
- * corrupt, of another version, or too large to analyse.
+ * 1 a check failed (check), a usage error, or another error (out of
+ * memory, an output that cannot be written), 2 a capture that is missing,
+ * corrupt, of another version, or too large to analyse (the others given
+ * with it are still analysed by the verbs that take several).
  */
 #ifndef RCGC_CLI_H
 #define RCGC_CLI_H
@@ -20,7 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { EXIT_USAGE = 1, EXIT_BAD_CAPTURE = 2 };
+enum { EXIT_USAGE = 1, EXIT_ERROR = 1, EXIT_BAD_CAPTURE = 2 };
 
 /* ---- analysis.c: one streaming pass over a capture --------------------------
  * Memory grows with allocation infos, distinct stacks and modules, never
@@ -145,6 +147,11 @@ const char *rca_type_name(const rca_capture *c, uint32_t type);
    fn's result, or EXIT_BAD_CAPTURE (its message printed) when one cannot be
    read; a truncated one gets a warning on stderr and is analysed. */
 int rca_with(char **paths, int n, const rca_options *o,
+             int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx);
+/* The same for verbs that report on each capture alone: every capture that
+   cannot be read gets its message, fn runs on the others, and the result
+   is EXIT_BAD_CAPTURE if any could not be read, else fn's. */
+int rca_each(char **paths, int n, const rca_options *o,
              int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx);
 
 /* ---- names.c: demangling and allocator wrappers ------------------------------ */

@@ -76,5 +76,5 @@ int cmd_check(int argc, char **argv)
     if (optind >= argc)
         return cli_usage("check", "no capture given");
     rca_options o = {.progress = true};
-    return rca_with(argv + optind, argc - optind, &o, check_all, &a);
+    return rca_each(argv + optind, argc - optind, &o, check_all, &a);
 }

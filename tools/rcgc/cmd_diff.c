@@ -80,7 +80,7 @@ static int compare(const diff_args *a, rca_capture *newer, rca_metric mn, rca_ca
     free(d);
     rc_snapshot_free(sn);
     rc_snapshot_free(so);
-    return d ? 0 : EXIT_BAD_CAPTURE;
+    return d ? 0 : EXIT_ERROR;
 }
 
 static int diff_files(rca_capture *cs, int n, void *ctx)
@@ -106,6 +106,11 @@ static int diff_times(rca_capture *cs, int n, void *ctx)
 {
     const diff_args *a = ctx;
     (void)n;
+    double end = (double)cs[0].duration_us / 1e6;
+    for (int k = 0; k < 2; k++)
+        if (a->o.at[k] > end)
+            cli_error("warning: --at %g s is past the end of %s (%.3f s): what was live "
+                      "at its end", a->o.at[k], cs[0].path, end);
     if (a->json) {
         fputs("{\"file\": ", stdout);
         json_string(stdout, cs[0].path);

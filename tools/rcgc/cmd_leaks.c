@@ -98,7 +98,7 @@ static int leaks_all(rca_capture *cs, int n, void *ctx)
         if (!l || !rca_symbols(&cs[i])) {
             free(l);
             cli_error("out of memory");
-            return EXIT_BAD_CAPTURE;
+            return EXIT_ERROR;
         }
         size_t show = a->max && a->max < count ? a->max : count;
         if (a->json) {
@@ -146,5 +146,5 @@ int cmd_leaks(int argc, char **argv)
         return cli_usage("leaks", "no capture given");
     if (!a.max_given && !a.json)
         a.max = 20;
-    return rca_with(argv + optind, argc - optind, &o, leaks_all, &a);
+    return rca_each(argv + optind, argc - optind, &o, leaks_all, &a);
 }

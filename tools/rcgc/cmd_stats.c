@@ -121,5 +121,5 @@ int cmd_stats(int argc, char **argv)
     if (optind >= argc)
         return cli_usage("stats", "no capture given");
     rca_options o = {.progress = true};
-    return rca_with(argv + optind, argc - optind, &o, stats_all, &json);
+    return rca_each(argv + optind, argc - optind, &o, stats_all, &json);
 }

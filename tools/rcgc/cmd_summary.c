@@ -84,5 +84,5 @@ int cmd_summary(int argc, char **argv)
     if (optind >= argc)
         return cli_usage("summary", "no capture given");
     rca_options o = {.progress = true};
-    return rca_with(argv + optind, argc - optind, &o, print_all, &json);
+    return rca_each(argv + optind, argc - optind, &o, print_all, &json);
 }

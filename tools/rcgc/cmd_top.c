@@ -50,7 +50,7 @@ static int top_all(rca_capture *cs, int n, void *ctx)
         if (!rows) {
             rc_snapshot_free(s);
             cli_error("out of memory");
-            return EXIT_BAD_CAPTURE;
+            return EXIT_ERROR;
         }
         if (a->json) {
             json_list_item(i, n);
@@ -91,5 +91,5 @@ int cmd_top(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage("top", "no capture given");
-    return rca_with(argv + optind, argc - optind, &o, top_all, &a);
+    return rca_each(argv + optind, argc - optind, &o, top_all, &a);
 }

@@ -499,6 +499,49 @@ class Run(unittest.TestCase):
         self.assertIn("cannot run /nonexistent/prog", p.stderr)
 
 
+class Habits(unittest.TestCase):
+    """What a command-line user expects of every verb."""
+    VERBS = ("run", "summary", "top", "leaks", "diff", "flamegraph", "stats", "check")
+
+    def test_help_on_every_verb(self):
+        for verb in self.VERBS:
+            for flag in ("--help", "-h"):
+                code, out, err = rcgc(verb, flag)
+                self.assertEqual(code, 0, (verb, err))
+                self.assertTrue(out.startswith("usage: rcgc " + verb), out)
+                self.assertEqual(err, "")
+        # after a capture's name too; but not for run's program
+        self.assertEqual(rcgc("top", cap("basic.cap"), "--help")[0], 0)
+        code, out, _ = rcgc("top", "--help")
+        self.assertIn("--alloc-fn NAME", out)
+
+    def test_every_good_file_is_reported(self):
+        good, bad = cap("basic.cap"), write("habits_empty.cap", b"")
+        code, out, err = rcgc("summary", good, bad, good)
+        self.assertEqual(code, 2)
+        self.assertEqual(out.count(good + ":"), 2, out)
+        self.assertIn("empty file", err)
+        code, out, err = rcgc("summary", "--json", good, bad)
+        self.assertEqual(code, 2)
+        self.assertEqual(json.loads(out)["file"] if out.lstrip().startswith("{") else
+                         json.loads(out)[0]["file"], good)
+        for verb in ("top", "leaks", "stats"):
+            code, out, _ = rcgc(verb, bad, good)
+            self.assertEqual(code, 2, verb)
+            self.assertIn(good, out, verb)
+        # a gate never passes when a capture cannot be read
+        self.assertEqual(rcgc("check", "--max-peak", "1G", good, bad)[0], 2)
+        # diff needs both
+        self.assertEqual(rcgc("diff", good, bad)[0], 2)
+
+    def test_times_past_the_end_warn(self):
+        code, out, err = rcgc("diff", "--at", "0.015", "--at", "99", cap("basic.cap"))
+        self.assertEqual(code, 0, err)
+        self.assertIn("--at 99 s is past the end of", err)
+        code, _, err = rcgc("diff", "--at", "0.015", "--at", "0.025", cap("basic.cap"))
+        self.assertEqual(err, "")
+
+
 class Browser(unittest.TestCase):
     """The HTML report in headless Chromium (browser/test_report.mjs); run
     with --browser only.  The report is of the end-to-end program's capture
