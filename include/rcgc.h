@@ -89,6 +89,12 @@ typedef struct rc_config {
        say nothing. */
     void (*on_leak)(const rc_leak *leak, void *ctx);
     void *on_leak_ctx;
+    /* The key of the str and bytes hash (SipHash-1-3, see rc_hash).  0: a
+       random key per heap from getrandom(2), so that nobody outside the
+       process can choose keys that collide; any other value fixes the key
+       (derived from it), for runs that must repeat exactly.  Do not fix it
+       in a program that hashes untrusted text. */
+    uint64_t hash_seed;
 } rc_config;
 
 /* Fill *cfg with the defaults (the same as passing NULL to rc_heap_new). */

@@ -138,6 +138,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->hooks = h->cfg.debug ? RCI_HOOK_DEBUG : 0;
     if ((h->shim = find_shim()))
         h->hooks |= RCI_HOOK_SHIM;
+    rci_hash_key_init(h);
     rci_alloc_init(h);
     rci_gc_init(h);
     rci_trace_init(h);

@@ -299,6 +299,7 @@ struct rc_heap {
     rct_ptrmap weak;                     /* referent -> its newest weak reference */
     /* built-in types (types/) */
     struct rci_types *types_state;       /* small ints, interning, free lists */
+    uint64_t hash_key[2];                /* SipHash key of str and bytes */
     rc_error error;                      /* rc_last_error */
     void (*flush_caches)(rc_heap *h);    /* types: empty the free lists */
     rci_gc gc;                           /* the collector (gc.c) */
@@ -480,6 +481,9 @@ RCI_HIDDEN void rci_weakref_clear(rc_heap *h, void *obj, bool callbacks);
 RCI_HIDDEN size_t rci_weakref_gc_clear(rc_heap *h, void *obj, rci_vec *calls,
                                        bool dry_run);
 RCI_HIDDEN void rci_weakref_call(rc_weakref *w);
+
+/* types/core.c: the heap's hash key, from cfg.hash_seed or getrandom */
+RCI_HIDDEN void rci_hash_key_init(rc_heap *h);
 
 /* ---- Walking objects --------------------------------------------------------
  * Inline, so that each caller gets a loop specialized for its fn (the

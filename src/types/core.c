@@ -10,7 +10,11 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- Errors ------------------------------------------------------------- */
 
@@ -98,7 +102,101 @@ size_t rci_owned_bytes(const void *obj)
     return block ? rc_mem_usable_size(rci_heap_of(obj), block) : 0;
 }
 
-/* ---- Hashing -------------------------------------------------------------- */
+/* ---- Walk stacks ------------------------------------------------------------
+ * Hashing and equality descend into nested tuples, lists and dicts without
+ * recursion: each keeps its own stack of frames, the first few kilobytes on
+ * the C stack and the rest in a raw block of the heap that doubles as it
+ * fills.  So a key nested a million deep costs memory in proportion, never
+ * the C stack, and running out of memory is an error the caller sees. */
+
+#define WALK_INLINE_BYTES 2048
+
+typedef struct walk_stack {
+    rc_heap *heap;         /* where a grown stack lives; errors go here */
+    unsigned char *base;   /* inline_frames, or a raw block */
+    size_t len, cap;       /* frames in use, frames of room */
+    size_t size;           /* bytes per frame */
+    _Alignas(max_align_t) unsigned char inline_frames[WALK_INLINE_BYTES];
+} walk_stack;
+
+static void walk_init(walk_stack *w, rc_heap *h, size_t frame_size)
+{
+    w->heap = h;
+    w->base = w->inline_frames;
+    w->len = 0;
+    w->cap = WALK_INLINE_BYTES / frame_size;
+    w->size = frame_size;
+}
+
+static bool walk_grow(walk_stack *w)
+{
+    size_t cap, bytes;
+    if (!rci_mul_ok(w->cap, 2, &cap) || !rci_mul_ok(cap, w->size, &bytes))
+        return rci_fail(w->heap, RC_ENOMEM), false;
+    bool inline_now = w->base == w->inline_frames;
+    unsigned char *p = inline_now ? rc_mem_alloc(w->heap, bytes)
+                                  : rc_mem_realloc(w->heap, w->base, bytes);
+    if (!p)
+        return rci_fail(w->heap, RC_ENOMEM), false;
+    if (inline_now)
+        memcpy(p, w->base, w->len * w->size);
+    w->base = p;
+    w->cap = cap;
+    return true;
+}
+
+/* A new top frame (contents undefined), or NULL with RC_ENOMEM recorded.
+   Frames may move when the stack grows: hold none across a push. */
+static void *walk_push(walk_stack *w)
+{
+    if (w->len == w->cap && !walk_grow(w))
+        return NULL;
+    return w->base + w->len++ * w->size;
+}
+
+static void *walk_at(const walk_stack *w, size_t i)
+{
+    return w->base + i * w->size;
+}
+
+/* The top frame after popping one; NULL when the stack is empty. */
+static void *walk_pop(walk_stack *w)
+{
+    return --w->len ? walk_at(w, w->len - 1) : NULL;
+}
+
+static void walk_release(walk_stack *w)
+{
+    if (w->base != w->inline_frames)
+        rc_mem_free(w->heap, w->base);
+}
+
+/* ---- Hashing -------------------------------------------------------------- *
+ * Numbers hash by value (1 and 1.0 alike); str and bytes with SipHash-1-3
+ * under the heap's secret key (rci_hash_text), so text chosen to collide
+ * cannot be computed from outside; tuples combine their items' hashes and
+ * cache the result; other types hash by identity. */
+
+void rci_hash_key_init(rc_heap *h)
+{
+    uint64_t seed = h->cfg.hash_seed;
+    if (!seed && getrandom(h->hash_key, sizeof h->hash_key, GRND_NONBLOCK) ==
+                     (ssize_t)sizeof h->hash_key)
+        return;
+    if (!seed) { /* no kernel entropy yet (early boot) or no getrandom (seccomp) */
+        struct timespec ts;
+        timespec_get(&ts, TIME_UTC);
+        seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)h ^
+               ((uint64_t)getpid() << 48);
+    }
+    /* splitmix64 (Steele et al.): two well-mixed words from one seed */
+    for (int i = 0; i < 2; i++) {
+        uint64_t z = (seed += UINT64_C(0x9E3779B97F4A7C15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        h->hash_key[i] = z ^ (z >> 31);
+    }
+}
 
 static uint64_t mix64(uint64_t x)
 {
@@ -107,21 +205,6 @@ static uint64_t mix64(uint64_t x)
     x ^= x >> 33;
     x *= UINT64_C(0xC4CEB9FE1A85EC53);
     return x ^ (x >> 33);
-}
-
-uint64_t rci_hash_bytes(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t x = UINT64_C(0x9E3779B97F4A7C15) ^ n;
-    for (; n >= 8; n -= 8, b += 8) {
-        uint64_t w;
-        memcpy(&w, b, 8);
-        x = (x ^ mix64(w)) * UINT64_C(0x100000001B3);
-    }
-    uint64_t tail = 0;
-    if (n)
-        memcpy(&tail, b, n);
-    return mix64(x ^ tail);
 }
 
 uint64_t rci_hash_int(int64_t v)
@@ -141,22 +224,8 @@ static uint64_t hash_float(double d)
     return mix64(bits ^ UINT64_C(0xF10A7F10A7F10A7));
 }
 
-static int hash_tuple(const rci_tuple *t, uint64_t *out)
-{
-    uint64_t acc = UINT64_C(0x27D4EB2F165667C5) ^ t->n; /* xxHash-style */
-    for (size_t i = 0; i < t->n; i++) {
-        uint64_t item;
-        if (rc_hash(t->items[i], &item) != 0)
-            return -1;
-        acc += item * UINT64_C(0xC2B2AE3D27D4EB4F);
-        acc = (acc << 31) | (acc >> 33);
-        acc *= UINT64_C(0x9E3779B185EBCA87);
-    }
-    *out = mix64(acc);
-    return 0;
-}
-
-int rc_hash(const void *o, uint64_t *out)
+/* The hash of anything but a tuple whose hash is not cached yet. */
+static int hash_leaf(const void *o, uint64_t *out)
 {
     const rc_type *t = rc_typeof(o);
     if (t == &rc_int_type)
@@ -166,7 +235,7 @@ int rc_hash(const void *o, uint64_t *out)
     else if (t == &rc_str_type || t == &rc_bytes_type)
         *out = rci_str_hash((void *)o);
     else if (t == &rc_tuple_type)
-        return hash_tuple(o, out);
+        *out = ((const rci_tuple *)o)->hash;
     else if (t == &rc_list_type || t == &rc_dict_type)
         return rci_fail(rci_heap_of(o), RC_EUNHASHABLE);
     else
@@ -174,11 +243,91 @@ int rc_hash(const void *o, uint64_t *out)
     return 0;
 }
 
-/* ---- Equality ------------------------------------------------------------- */
+static rci_tuple *uncached_tuple(const void *o)
+{
+    return rci_is(o, &rc_tuple_type) && !((const rci_tuple *)o)->hash ? (rci_tuple *)o
+                                                                      : NULL;
+}
 
-#define EQUAL_DEPTH_MAX 256 /* deeper (or cyclic) structures compare unequal */
+/* A tuple being hashed: its items are combined xxHash-style into acc. */
+typedef struct hash_frame {
+    rci_tuple *t;
+    size_t next;           /* next item to combine */
+    uint64_t acc;
+} hash_frame;
 
-static int equal_at(const void *a, const void *b, unsigned depth);
+static void hash_frame_start(hash_frame *f, rci_tuple *t)
+{
+    *f = (hash_frame){t, 0, UINT64_C(0x27D4EB2F165667C5) ^ t->n};
+}
+
+static void hash_frame_add(hash_frame *f, uint64_t item)
+{
+    f->acc += item * UINT64_C(0xC2B2AE3D27D4EB4F);
+    f->acc = (f->acc << 31) | (f->acc >> 33);
+    f->acc *= UINT64_C(0x9E3779B185EBCA87);
+}
+
+/* Hash t and every uncached tuple inside it, depth first, caching each. */
+static int hash_tuple(rci_tuple *t, uint64_t *out)
+{
+    walk_stack w;
+    walk_init(&w, rci_heap_of(t), sizeof(hash_frame));
+    hash_frame *f = walk_push(&w); /* inline room: cannot fail */
+    hash_frame_start(f, t);
+    uint64_t h = 0;
+    while (f) {
+        if (f->next == f->t->n) {
+            h = mix64(f->acc);
+            uint32_t folded = (uint32_t)(h ^ (h >> 32));
+            f->t->hash = folded ? folded : 1;
+            h = f->t->hash;
+            if ((f = walk_pop(&w)))
+                hash_frame_add(f, h);
+            continue;
+        }
+        void *item = f->t->items[f->next++];
+        rci_tuple *inner = uncached_tuple(item);
+        if (inner) {
+            if (!(f = walk_push(&w)))
+                break;
+            hash_frame_start(f, inner);
+        } else if (hash_leaf(item, &h) == 0) {
+            hash_frame_add(f, h);
+        } else {
+            break;
+        }
+    }
+    bool done = w.len == 0;
+    walk_release(&w);
+    if (!done)
+        return -1;
+    *out = h;
+    return 0;
+}
+
+int rc_hash(const void *o, uint64_t *out)
+{
+    rci_tuple *t = uncached_tuple(o);
+    return t ? hash_tuple(t, out) : hash_leaf(o, out);
+}
+
+/* ---- Equality ------------------------------------------------------------- *
+ * Python's ==, with an explicit stack (see walk_stack) instead of
+ * recursion.  A pair of containers is compared item by item; a pair whose
+ * items are containers too pushes a frame.
+ *
+ * Lists and dicts can contain themselves.  When the same pair of
+ * containers comes up again inside its own comparison, comparing it again
+ * would repeat the same steps forever (Python raises RecursionError); here
+ * the inner occurrence counts as equal, and the answer is whether the two
+ * structures unfold to the same (infinite) tree, as Scheme's equal? does.
+ * The repeat is found with Brent's trick: each new pair is checked against
+ * the frame at the largest power-of-two depth below it, so a cycle of
+ * period p entered at depth s is seen by depth 2 max(s, p) + p, at one
+ * comparison per push. */
+
+typedef enum { EQ_NO, EQ_YES, EQ_DESCEND } eq_shallow;
 
 static int equal_numbers(const void *a, const void *b)
 {
@@ -193,67 +342,151 @@ static int equal_numbers(const void *a, const void *b)
     return d == floor(d) && d >= -0x1p63 && d < 0x1p63 && (int64_t)d == i;
 }
 
-static int equal_items(void *const *x, void *const *y, size_t n, unsigned depth)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!equal_at(x[i], y[i], depth + 1))
-            return 0;
-    return 1;
-}
-
-static int equal_dicts(const void *a, const void *b, unsigned depth)
-{
-    if (rc_dict_len(a) != rc_dict_len(b))
-        return 0;
-    rc_iter it;
-    void *k, *v;
-    rc_iter_init(&it, a);
-    while (rc_iter_next(&it, &k, &v) == 1) {
-        void *w = rc_dict_get(b, k);
-        if (!w || !equal_at(v, w, depth + 1))
-            return 0;
-    }
-    return 1;
-}
-
 static bool is_number(const rc_type *t)
 {
     return t == &rc_int_type || t == &rc_float_type;
 }
 
-static int equal_at(const void *a, const void *b, unsigned depth)
+/* Cached hashes that differ prove two strs or tuples unequal, when both
+   come from one heap (each heap has its own key). */
+static bool hashes_differ(const void *a, uint32_t ha, const void *b, uint32_t hb)
+{
+    return ha && hb && ha != hb && rci_heap_of(a) == rci_heap_of(b);
+}
+
+/* Everything that can be said of a and b without looking at their items;
+   EQ_DESCEND: containers of one type and length, items to compare. */
+static eq_shallow equal_shallow(const void *a, const void *b)
 {
     if (a == b)
-        return 1;
-    if (depth > EQUAL_DEPTH_MAX)
-        return 0;
+        return EQ_YES;
     const rc_type *ta = rc_typeof(a), *tb = rc_typeof(b);
     if (is_number(ta) && is_number(tb))
-        return equal_numbers(a, b);
+        return equal_numbers(a, b) ? EQ_YES : EQ_NO;
     if (ta != tb)
-        return 0;
+        return EQ_NO;
+    size_t n;
     if (ta == &rc_str_type || ta == &rc_bytes_type) {
         const rci_str *x = a, *y = b;
-        return rci_str_len(x) == rci_str_len(y) &&
-               (!x->hash || !y->hash || x->hash == y->hash) &&
-               memcmp(x->data, y->data, rci_str_len(x)) == 0;
+        return rci_str_len(x) == rci_str_len(y) && !hashes_differ(x, x->hash, y, y->hash) &&
+                       memcmp(x->data, y->data, rci_str_len(x)) == 0
+                   ? EQ_YES
+                   : EQ_NO;
     }
     if (ta == &rc_tuple_type) {
         const rci_tuple *x = a, *y = b;
-        return x->n == y->n && equal_items(x->items, y->items, x->n, depth);
+        if (x->n != y->n || hashes_differ(x, x->hash, y, y->hash))
+            return EQ_NO;
+        n = x->n;
+    } else if (ta == &rc_list_type) {
+        if ((n = rc_list_len(a)) != rc_list_len(b))
+            return EQ_NO;
+    } else if (ta == &rc_dict_type) {
+        if ((n = rc_dict_len(a)) != rc_dict_len(b))
+            return EQ_NO;
+    } else {
+        return EQ_NO;
     }
-    if (ta == &rc_list_type) {
-        const rci_list *x = a, *y = b;
-        return x->len == y->len && equal_items(x->items, y->items, x->len, depth);
-    }
-    if (ta == &rc_dict_type)
-        return equal_dicts(a, b, depth);
+    return n ? EQ_DESCEND : EQ_YES;
+}
+
+/* A pair of containers being compared: a is it.container; it.pos is the
+   next index for sequences, rc_iter's position for dicts. */
+typedef struct eq_frame {
+    const void *b;
+    rc_iter it;
+} eq_frame;
+
+typedef enum { PAIR_NEXT, PAIR_DONE, PAIR_DIFFER, PAIR_FAILED } pair_step;
+
+/* The value of key in dict d into *out (NULL: absent); -1 when the lookup
+   failed (its error recorded), telling that apart from absence. */
+static int dict_value(const void *d, const void *key, void **out)
+{
+    rc_heap *h = rci_heap_of(d);
+    rc_error before = h->error;
+    h->error = RC_OK;
+    *out = rc_dict_get(d, key);
+    if (!*out && h->error != RC_OK)
+        return -1;
+    h->error = before;
     return 0;
+}
+
+/* The next pair of items of f's containers into *x, *y. */
+static pair_step next_pair(eq_frame *f, const void **x, const void **y)
+{
+    const void *a = f->it.container;
+    const rc_type *t = rc_typeof(a);
+    if (t == &rc_dict_type) {
+        void *k, *v, *w;
+        int got = rc_iter_next(&f->it, &k, &v);
+        if (got <= 0)
+            return got == 0 ? PAIR_DONE : PAIR_FAILED;
+        if (dict_value(f->b, k, &w) != 0)
+            return PAIR_FAILED;
+        *x = v;
+        *y = w;
+        return w ? PAIR_NEXT : PAIR_DIFFER;
+    }
+    void *const *ia, *const *ib;
+    size_t n;
+    if (t == &rc_tuple_type) {
+        ia = ((const rci_tuple *)a)->items, ib = ((const rci_tuple *)f->b)->items;
+        n = ((const rci_tuple *)a)->n;
+    } else {
+        ia = ((const rci_list *)a)->items, ib = ((const rci_list *)f->b)->items;
+        n = ((const rci_list *)a)->len;
+    }
+    if (f->it.pos == n)
+        return PAIR_DONE;
+    *x = ia[f->it.pos];
+    *y = ib[f->it.pos++];
+    return PAIR_NEXT;
+}
+
+/* Is (a, b) already being compared further up?  Checked against the frame
+   at the largest power-of-two depth below the top (Brent). */
+static bool pair_repeats(const walk_stack *w, const void *a, const void *b)
+{
+    size_t check = (size_t)1 << (63 - __builtin_clzll((unsigned long long)w->len));
+    const eq_frame *f = walk_at(w, check - 1);
+    return f->it.container == a && f->b == b;
+}
+
+static bool equal_push(walk_stack *w, const void *a, const void *b)
+{
+    eq_frame *f = walk_push(w);
+    if (f) {
+        rc_iter_init(&f->it, a);
+        f->b = b;
+    }
+    return f != NULL;
 }
 
 int rc_equal(const void *a, const void *b)
 {
-    return equal_at(a, b, 0);
+    eq_shallow s = equal_shallow(a, b);
+    if (s != EQ_DESCEND)
+        return s == EQ_YES;
+    walk_stack w;
+    walk_init(&w, rci_heap_of(a), sizeof(eq_frame));
+    int result = 1;
+    equal_push(&w, a, b); /* inline room: cannot fail */
+    while (w.len && result == 1) {
+        const void *x, *y;
+        pair_step step = next_pair(walk_at(&w, w.len - 1), &x, &y);
+        if (step == PAIR_DONE)
+            walk_pop(&w);
+        else if (step != PAIR_NEXT)
+            result = step == PAIR_DIFFER ? 0 : -1;
+        else if ((s = equal_shallow(x, y)) == EQ_NO)
+            result = 0;
+        else if (s == EQ_DESCEND && !pair_repeats(&w, x, y) && !equal_push(&w, x, y))
+            result = -1;
+    }
+    walk_release(&w);
+    return result;
 }
 
 /* ---- Iteration ------------------------------------------------------------ */

@@ -34,6 +34,7 @@
 #define DICT_KEEP_LOG2 3 /* a parked dict keeps a table up to this size */
 #define IX_EMPTY (-1)
 #define IX_DUMMY (-2)
+#define LOOKUP_FAILED (-2) /* lookup's result when rc_equal fails */
 
 /* ---- The table --------------------------------------------------------------- */
 
@@ -83,7 +84,8 @@ static int64_t tag_of(const rci_dict *d, uint64_t hash)
     return spare ? (int64_t)((mixed >> (64 - spare)) << d->log2) : 0;
 }
 
-/* key's entry number, or -1 when absent.  *slot receives the index slot
+/* key's entry number, -1 when absent, or LOOKUP_FAILED when rc_equal
+   failed (out of memory comparing deep keys; the error is recorded).  *slot receives the index slot
    that holds it or, when absent, the first free (empty or dummy) slot on
    its probe path: where an insertion goes.  A slot whose tag differs holds
    another key, skipped without reading it: most collisions then cost no
@@ -106,9 +108,10 @@ static int64_t lookup(const rci_dict *d, const void *key, uint64_t hash, size_t 
                 free_slot = i;
         } else if ((ix & ~(int64_t)mask) == tag) {
             ix &= (int64_t)mask;
-            if (ent[ix].key == key || rc_equal(ent[ix].key, key)) {
+            int same = ent[ix].key == key ? 1 : rc_equal(ent[ix].key, key);
+            if (same) {
                 *slot = i;
-                return ix;
+                return same > 0 ? ix : LOOKUP_FAILED;
             }
         }
     }
@@ -200,13 +203,13 @@ static rci_dict *as_dict(const void *o)
 }
 
 /* key's hash into *out; -1 with the error recorded on d's heap when key is
-   NULL or unhashable. */
+   NULL, unhashable, or too deep for the memory left (rc_hash's error). */
 static int key_hash(const rci_dict *d, const void *key, uint64_t *out)
 {
     if (!key)
         return rci_fail(rci_heap_of(d), RC_EVALUE);
     if (rc_hash(key, out) != 0)
-        return rci_fail(rci_heap_of(d), RC_EUNHASHABLE);
+        return rci_fail(rci_heap_of(d), rc_last_error(rci_heap_of(key)));
     return 0;
 }
 
@@ -292,6 +295,8 @@ int rc_dict_set(void *dict, void *key, void *value)
         rc_set(&entries(d)[ix].value, value);
         return 0;
     }
+    if (ix == LOOKUP_FAILED)
+        return -1;
     if (d->used == d->usable) {
         /* CPython's growth rate: 3 * len slots doubles a full table and
            compacts one that is mostly deleted entries. */
@@ -330,6 +335,8 @@ int rc_dict_del(void *dict, const void *key)
     if (!d || key_hash(d, key, &hash) != 0)
         return -1;
     int64_t ix = d->table ? lookup(d, key, hash, &slot) : -1;
+    if (ix == LOOKUP_FAILED)
+        return -1;
     if (ix < 0)
         return rci_fail(rci_heap_of(d), RC_EKEY);
     rci_entry gone = entries(d)[ix];

@@ -103,19 +103,12 @@ static bool is_str(const void *o)
     return o && rci_is(o, &rc_str_type);
 }
 
-/* The 32-bit hash of text, never 0 (0 means "not computed yet"). */
-static uint32_t text_hash(const char *s, size_t n)
-{
-    uint64_t x = rci_hash_bytes(s, n);
-    uint32_t v = (uint32_t)(x ^ (x >> 32));
-    return v ? v : 1;
-}
-
+/* Computed once and cached in the object (an interned str always has it). */
 uint32_t rci_str_hash(void *o)
 {
     rci_str *s = o;
     if (!s->hash)
-        s->hash = text_hash(s->data, rci_str_len(s));
+        s->hash = rci_hash_text(rci_heap_of(s), s->data, rci_str_len(s));
     return s->hash;
 }
 
@@ -233,7 +226,7 @@ int rc_str_is_interned(const void *o)
  * a string that dies calls rci_intern_forget from destroy, which takes it
  * out with backward-shift deletion. */
 
-/* The hash is already well mixed (rci_hash_bytes): its low bits will do. */
+/* The hash is already well mixed (SipHash): its low bits will do. */
 static size_t home_slot(uint32_t hash, size_t cap)
 {
     return hash & (cap - 1);
@@ -340,7 +333,7 @@ void *rc_str_intern(rc_heap *h, const char *s, size_t n)
     rci_types *ts = rci_types_of(h);
     if (!ts)
         return rci_fail_null(h, RC_ENOMEM);
-    uint32_t hash = text_hash(s, n);
+    uint32_t hash = rci_hash_text(h, s, n);
     rci_str *found = intern_lookup(ts, s, n, hash);
     if (found) {
         rc_incref(found);

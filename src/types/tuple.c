@@ -24,7 +24,7 @@ const rc_type rc_tuple_type = {
 void *rc_tuple(rc_heap *h, size_t n, void *const *items)
 {
     size_t bytes;
-    if (!rci_mul_ok(n, sizeof(void *), &bytes) ||
+    if (n > RCI_TUPLE_MAX || !rci_mul_ok(n, sizeof(void *), &bytes) ||
         __builtin_add_overflow(bytes, sizeof(rci_tuple), &bytes))
         return rci_fail_null(h, RC_EOVERFLOW);
     for (size_t i = 0; i < n; i++)
@@ -33,7 +33,7 @@ void *rc_tuple(rc_heap *h, size_t n, void *const *items)
     rci_tuple *t = rci_new(h, &rc_tuple_type, bytes);
     if (!t)
         return NULL;
-    t->n = n;
+    t->n = (uint32_t)n; /* payload is zeroed: hash 0 */
     bool holds_tracked = false;
     for (size_t i = 0; i < n; i++) {
         rc_incref(items[i]);

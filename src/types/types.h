@@ -10,6 +10,7 @@
 #define RC_TYPES_H
 
 #include "../rc_internal.h"
+#include "siphash.h"
 
 /* ---- Payload layouts ------------------------------------------------------ */
 
@@ -24,8 +25,12 @@ typedef struct rci_str {
     char data[];     /* len bytes and a NUL */
 } rci_str;
 
+/* A tuple caches its hash like a str: its items cannot change, and a
+   dict's resize then rehashes a deep tuple key without walking it again. */
+#define RCI_TUPLE_MAX UINT32_MAX /* most items */
 typedef struct rci_tuple {
-    size_t n;
+    uint32_t hash;   /* 0: not computed yet (a computed 0 is stored as 1) */
+    uint32_t n;      /* items */
     void *items[];
 } rci_tuple;
 
@@ -89,8 +94,16 @@ RCI_HIDDEN void *rci_new(rc_heap *h, const rc_type *t, size_t payload);
 static inline bool rci_is(const void *o, const rc_type *t) { return rc_typeof(o) == t; }
 
 /* hashing helpers (core.c) */
-RCI_HIDDEN uint64_t rci_hash_bytes(const void *p, size_t n);
 RCI_HIDDEN uint64_t rci_hash_int(int64_t v);
+
+/* The keyed hash of text on heap h (SipHash-1-3 under h's key), folded to
+   the 32 bits a str or tuple caches; never 0 (0 means "not computed"). */
+static inline uint32_t rci_hash_text(const rc_heap *h, const void *p, size_t n)
+{
+    uint64_t x = rci_siphash(h->hash_key, p, n, 1, 3);
+    uint32_t v = (uint32_t)(x ^ (x >> 32));
+    return v ? v : 1;
+}
 
 /* str.c */
 RCI_HIDDEN uint32_t rci_str_hash(void *o);            /* str or bytes */
