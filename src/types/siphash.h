@@ -16,14 +16,27 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline uint64_t rci_sip_rotl(uint64_t x, unsigned b)
 {
     return (x << b) | (x >> (64 - b));
 }
 
-/* Little-endian load of n (0..8) bytes, whatever the host's byte order. */
-static inline uint64_t rci_sip_load(const unsigned char *p, size_t n)
+/* Little-endian load of 8 bytes, whatever the host's byte order (one
+   unaligned load on x86 and ARM). */
+static inline uint64_t rci_sip_word(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* The last 0..7 bytes, little-endian. */
+static inline uint64_t rci_sip_tail(const unsigned char *p, size_t n)
 {
     uint64_t w = 0;
     for (size_t i = 0; i < n; i++)
@@ -63,9 +76,9 @@ static inline uint64_t rci_siphash(const uint64_t key[2], const void *data, size
                      key[0] ^ UINT64_C(0x6c7967656e657261), key[1] ^ UINT64_C(0x7465646279746573)};
     size_t whole = n & ~(size_t)7;
     for (size_t i = 0; i < whole; i += 8)
-        rci_sip_absorb(v, rci_sip_load(p + i, 8), c);
+        rci_sip_absorb(v, rci_sip_word(p + i), c);
     /* the last word: the remaining 0..7 bytes, and n mod 256 in the top byte */
-    rci_sip_absorb(v, rci_sip_load(p + whole, n - whole) | ((uint64_t)(n & 0xff) << 56), c);
+    rci_sip_absorb(v, rci_sip_tail(p + whole, n - whole) | ((uint64_t)(n & 0xff) << 56), c);
     v[2] ^= 0xff;
     for (unsigned r = 0; r < d; r++)
         RCI_SIPROUND(v);
