@@ -746,7 +746,8 @@ RC_API void *rc_str_concat(rc_heap *h, const void *a, const void *b);
 RC_API void *rc_bytes(rc_heap *h, const void *data, size_t n);
 RC_API const void *rc_bytes_data(const void *o, size_t *n);
 
-/* tuple: immutable; holds its own references to the n items.  A tuple of
+/* tuple: immutable; holds its own references to the n items (at most
+   2^32 - 1: RC_EOVERFLOW beyond).  A tuple of
    leaves only (no object the collector tracks) is not tracked: it cannot
    be part of a cycle, so it costs the collector nothing. */
 RC_API void *rc_tuple(rc_heap *h, size_t n, void *const *items);
@@ -777,7 +778,8 @@ RC_API int rc_list_reserve(void *list, size_t cap);
 RC_API void *rc_dict(rc_heap *h);                     /* new, empty */
 RC_API int   rc_dict_set(void *dict, void *key, void *value); /* 0 / -1 */
 /* Borrowed reference, or NULL: absent (rc_last_error unchanged), or an
-   unhashable key (RC_EUNHASHABLE). */
+   unhashable key (RC_EUNHASHABLE), or RC_ENOMEM from hashing or comparing
+   a deep key (see rc_hash): never a miss for an equal key. */
 RC_API void *rc_dict_get(const void *dict, const void *key);
 RC_API int   rc_dict_del(void *dict, const void *key); /* -1: RC_EKEY, ... */
 RC_API size_t rc_dict_len(const void *dict);
@@ -798,9 +800,23 @@ RC_API void rc_iter_init(rc_iter *it, const void *container);
 RC_API int rc_iter_next(rc_iter *it, void **key, void **value);
 
 /* Hashing and equality across the built-ins (Python's rules: equal numbers
-   hash alike whatever their type).  rc_hash returns -1 for unhashable
-   objects (RC_EUNHASHABLE); rc_equal compares by value for built-ins and
-   by identity otherwise. */
+   hash alike whatever their type).
+   rc_hash: 0 and the hash in *out, or -1 with the error on o's heap:
+   RC_EUNHASHABLE (a list or dict, or a tuple holding one) or RC_ENOMEM (a
+   tuple nested deeper than the walk's first ~80 levels needs memory for
+   its stack).  str and bytes hash with SipHash-1-3 under the heap's key
+   (rc_config.hash_seed), so text chosen to collide cannot be computed
+   without the key; hashes of one text differ between heaps with different
+   keys (compare and look up keys on the heap that made them).  ints and
+   floats hash by value alone, as in CPython.  A str, bytes or tuple
+   computes its hash once and keeps it.
+   rc_equal: 1 equal, 0 not, -1 when it could not tell (RC_ENOMEM on a's
+   heap, as above).  By value for built-ins, by identity otherwise.  Both
+   walk nested tuples, lists and dicts with a stack of their own, not the C
+   stack: any depth works (a key nested a million deep is fine) and the
+   answer never depends on the depth.  Lists and dicts that contain
+   themselves compare equal when they unfold to the same infinite
+   structure (a = [a] equals b = [b]; Python raises RecursionError). */
 RC_API int rc_hash(const void *o, uint64_t *out);
 RC_API int rc_equal(const void *a, const void *b);
 

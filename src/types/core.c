@@ -1,7 +1,9 @@
 /*
  * core.c — what all built-in types share: the heap's error slot, the
  * types layer's per-heap state, hashing and equality across types (Python's
- * rules: equal numbers hash alike), repr, and iteration dispatch.
+ * rules: equal numbers hash alike; str and bytes under the heap's secret
+ * key; nested containers walked with an explicit stack, at any depth),
+ * repr, and iteration dispatch.
  *
  * Calls object.c (rc_new_var, rc_typeof) and the type files through
  * types.h; the type files call back for hashing and repr of their items.

@@ -2,9 +2,10 @@
  * str.c — str and bytes (one implementation: they share rci_str), UTF-8
  * validation, the per-heap intern table and the string builder.
  *
- * Calls object.c through rci_new, core.c for errors, hashing and the types
- * state (rci_types_of), and the heap's raw blocks (rc_mem_*, rci_raw_*) for
- * the intern table and the builder's buffer.  core.c calls back for the
+ * Calls object.c through rci_new, core.c for errors and the types state
+ * (rci_types_of), types.h for the keyed hash (rci_hash_text), and the
+ * heap's raw blocks (rc_mem_*, rci_raw_*) for the intern table and the
+ * builder's buffer.  core.c calls back for the
  * hash (rci_str_hash); object.c calls str_destroy when a str dies.
  *
  * Invariants:
