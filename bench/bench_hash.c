@@ -7,10 +7,10 @@
  *
  * How:
  *  - Hashing: N texts of each length ("%012d" then 'x' padding, as
- *    hash_peer.py makes them), N = 100,000 or fewer so N x length stays
+ *    types_peer.py makes them), N = 100,000 or fewer so N x length stays
  *    under 16 MiB; the raw functions run over the texts, rc_hash over N
  *    str objects made untimed, each hashed once (a str caches its hash).
- *    CPython: hash_peer.py's hash() per object minus id() per object (the
+ *    CPython: types_peer.py's hash() per object minus id() per object (the
  *    call machinery), both shown.
  *  - Loading: a fresh default heap per run; the keys' str objects are made
  *    untimed, then rc_dict_set(d, key, value) for each is timed.  The
@@ -34,10 +34,10 @@
 #include "../tests/collide.h"
 
 #ifndef RC_BENCH_PEER
-#define RC_BENCH_PEER "hash_peer.py"
+#define RC_BENCH_PEER "types_peer.py"
 #endif
 
-static bench_python cpython = {RC_BENCH_PEER, "hash_peer.py", " ", 0, RC_BENCH_PYTHON};
+static bench_python cpython = {RC_BENCH_PEER, "types_peer.py", " ", 0, RC_BENCH_PYTHON};
 
 static const size_t lengths[] = {16, 64, 1000};
 #define N_LENGTHS (sizeof lengths / sizeof *lengths)
@@ -115,7 +115,7 @@ static void time_hashing(int runs, size_t max_n, double out[N_LENGTHS][N_HASHERS
                 char args[64], line[256];
                 snprintf(args, sizeof args, "hash %zu %zu", len, n);
                 if (python_call(&cpython, "", args, line, sizeof line) != 0)
-                    die("hash_peer.py %s failed", args);
+                    die("types_peer.py %s failed", args);
                 v[H_PY][r] = python_field(&cpython, line, "hash_ns");
                 v[H_PYCALL][r] = python_field(&cpython, line, "call_ns");
             }
@@ -179,7 +179,7 @@ static double python_load(char (*keys)[16], size_t n)
     int rc = python_call(&cpython, "", args, line, sizeof line);
     unlink(path);
     if (rc != 0)
-        die("hash_peer.py load failed");
+        die("types_peer.py load failed");
     return python_field(&cpython, line, "ns");
 }
 

@@ -36,7 +36,19 @@ build, so that tracing never slows a timed run:
           with an 8-byte header above that.  rcgc's live bytes count
           blocks too, so this is the like-for-like figure.
 Exit status 1 on a wrong count.
+
+For bench_hash (thread CPU time, time.thread_time_ns, as its C side):
+  hash LEN N   N distinct bytes objects of LEN bytes, made untimed, hashed
+               once each through map(hash, ...) (CPython caches a bytes
+               hash: only the first hash() computes it); call_ns times
+               map(id, ...) over the same objects just before (after one
+               untimed pass that brings them into cache): the call
+               machinery alone.  Prints: result hash_ns=<ns> call_ns=<ns>
+  load FILE    FILE holds 16-byte ASCII keys back to back; each becomes a
+               str (untimed), then d[key] = i for all of them (timed).
+               Prints: result n=<keys> ns=<ns per key>
 """
+import collections
 import gc
 import itertools
 import sys
@@ -178,6 +190,35 @@ def churn(mode, n):
     print(f"result ns={t1 - t0}")
 
 
+def time_map(fn, objs):
+    t0 = time.thread_time_ns()
+    collections.deque(map(fn, objs), 0)
+    return time.thread_time_ns() - t0
+
+
+def hash_fresh(length, n):
+    pad = b"x" * max(0, length - 12)
+    fresh = [b"%012d" % i + pad for i in range(n)]
+    time_map(id, fresh)  # touch every object first, as the C side does
+    call_ns = time_map(id, fresh)
+    hash_ns = time_map(hash, fresh)
+    print(f"result hash_ns={hash_ns / n:.2f} call_ns={call_ns / n:.2f}")
+
+
+def load(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    keys = [raw[i:i + 16].decode("ascii") for i in range(0, len(raw), 16)]
+    d = {}
+    t0 = time.thread_time_ns()
+    for i, k in enumerate(keys):
+        d[k] = i
+    t1 = time.thread_time_ns()
+    if len(d) != len(keys):
+        sys.exit("duplicate keys")
+    print(f"result n={len(keys)} ns={(t1 - t0) / len(keys):.2f}")
+
+
 def main():
     args = sys.argv[1:]
     if args == ["version"]:
@@ -188,9 +229,13 @@ def main():
         (timed if args[2] == "time" else memory)(args[0], int(args[1]))
     elif len(args) == 3 and args[0] == "churn" and args[2] in ("list", "dict"):
         churn(args[2], int(args[1]))
+    elif len(args) == 3 and args[0] == "hash":
+        hash_fresh(int(args[1]), int(args[2]))
+    elif len(args) == 2 and args[0] == "load":
+        load(args[1])
     else:
         sys.exit("usage: types_peer.py ints|floats|small|dict|doc N time|mem"
-                 " | churn N list|dict | version")
+                 " | churn N list|dict | hash LEN N | load FILE | version")
 
 
 if __name__ == "__main__":
