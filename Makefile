@@ -47,6 +47,7 @@ bench:
 	./build-release/bench/bench_gc
 	./build-release/bench/bench_types
 	./build-release/bench/bench_capture
+	./build-release/bench/bench_hash
 	@if [ -x build-release/bench/bench_trace ]; then ./build-release/bench/bench_trace; fi
 
 install: build
