@@ -68,6 +68,9 @@ static void test_tuples(rc_heap *h)
     void *bad[] = {s, NULL};
     CHECK(rc_tuple(h, 2, bad) == NULL && rc_last_error(h) == RC_EVALUE);
     CHECK(rc_tuple(h, SIZE_MAX / 4, leaves) == NULL && rc_last_error(h) == RC_EOVERFLOW);
+    rc_clear_error(h); /* one past the 2^32 - 1 items a tuple can count */
+    CHECK(rc_tuple(h, (size_t)UINT32_MAX + 1, leaves) == NULL &&
+          rc_last_error(h) == RC_EOVERFLOW);
     void *empty = rc_tuple(h, 0, NULL);
     CHECK(empty && rc_tuple_len(empty) == 0);
 

@@ -18,10 +18,10 @@
  *
  * Keys are probed CPython's way (i = 5i + perturb + 1, perturb >>= 5, so
  * every hash bit takes part), filtered by tag, and compared by identity,
- * then rc_equal.  No hash is cached per entry: str keys cache their own,
- * which keeps an entry at 16 bytes (a 1M-entry str -> int dict costs about
- * 30 bytes per entry in the table).  The price is rc_hash of every key
- * again on a resize.
+ * then rc_equal.  No hash is cached per entry: str and tuple keys cache
+ * their own, which keeps an entry at 16 bytes (a 1M-entry str -> int dict
+ * costs about 30 bytes per entry in the table).  The price is rc_hash of
+ * every key again on a resize.
  *
  * Invariants: len <= used <= usable < 2^log2, so a probe always meets an
  * empty slot; table == NULL iff log2 == 0; stamp changes on every
@@ -85,9 +85,9 @@ static int64_t tag_of(const rci_dict *d, uint64_t hash)
 }
 
 /* key's entry number, -1 when absent, or LOOKUP_FAILED when rc_equal
-   failed (out of memory comparing deep keys; the error is recorded).  *slot receives the index slot
-   that holds it or, when absent, the first free (empty or dummy) slot on
-   its probe path: where an insertion goes.  A slot whose tag differs holds
+   failed (out of memory comparing deep keys; the error is recorded).
+   *slot receives the index slot that holds it or, when absent, the first
+   free (empty or dummy) slot on its probe path: where an insertion goes.  A slot whose tag differs holds
    another key, skipped without reading it: most collisions then cost no
    cache miss (CPython gets the same from a hash cached in every entry, 8
    more bytes each; tags made 1M int-key inserts and lookups 2.4x faster). */
