@@ -203,6 +203,7 @@ typedef struct flame {
     size_t nlabels, labels_cap;
     struct u64map *children;  /* (parent, label) -> node */
     struct u64map *by_name;   /* interned label text -> label */
+    uint32_t *site_node;      /* by site index: the node its path ends at (0: none) */
 } flame;
 
 int flame_build(flame *f, rca_capture *c);  /* 0, or -1 when out of memory */
@@ -215,10 +216,39 @@ size_t flame_path(const flame *f, uint32_t i, uint32_t *labels);
 /* A label as shown: the function, "[libc.so.6]", "[unknown]", "[str object]". */
 const char *flame_text(const flame_label *l, char *buf, size_t len);
 
+/* ---- flame_time.c: the tree's allocations and frees over time ----------------
+ * Per node and per bucket of a grid of nbuckets equal spans from 0 to the
+ * capture's end, counted by a second pass over the capture. */
+typedef struct flame_step {
+    uint32_t node, bucket;
+    uint64_t alloc_bytes, allocs, free_bytes, frees;
+} flame_step;
+
+typedef struct flame_time {
+    uint32_t nbuckets;
+    uint64_t bucket_us;     /* each bucket's span */
+    flame_step *steps;      /* by node, then bucket */
+    size_t nsteps, cap;
+    size_t *first;          /* node i's steps: [first[i], first[i + 1]) */
+} flame_time;
+
+/* owner[node] is the node that counts node's events (the report draws
+   pruned nodes in an ancestor).  0, or -1 with a message in err. */
+int flame_time_build(flame_time *t, const rca_capture *c, const flame *f,
+                     const uint32_t *owner, uint32_t nbuckets, char *err, size_t errlen);
+void flame_time_free(flame_time *t);
+
 /* ---- report.c: the HTML page and the exports ------------------------------- */
+/* Each writes to out; a write error shows in ferror(out).  report_html
+   returns -1 (its message printed) when out of memory or when the capture
+   cannot be read again for the timeline, else 0. */
 int report_html(FILE *out, rca_capture *c, const flame *f);
-int report_collapsed(FILE *out, const flame *f, int v);
-int report_speedscope(FILE *out, const rca_capture *c, const flame *f);
+void report_collapsed(FILE *out, const flame *f, int v);
+void report_speedscope(FILE *out, const rca_capture *c, const flame *f);
+
+/* ---- pprof.c: pprof's profile.proto, gzipped --------------------------------- */
+/* Write the capture's sites to path; 0, or -1 with its message printed. */
+int report_pprof(const char *path, rca_capture *c);
 
 /* ---- json.c / output.c: writing ---------------------------------------------- */
 void json_string(FILE *out, const char *s);          /* null for NULL */

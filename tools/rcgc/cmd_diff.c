@@ -55,9 +55,10 @@ static void print_diff(const rc_trace_diff *d, size_t n, bool bytes)
     for (size_t i = 0; i < n; i++) {
         fmt_site(site, sizeof site, d[i].function, d[i].file, d[i].line);
         snprintf(c, sizeof c, "%zu", d[i].bytes);
-        printf("%14s %10s blocks  now %-12s %s\n", fmt_signed(a, d[i].bytes_diff, bytes),
-               fmt_signed(b, d[i].blocks_diff, false), bytes ? fmt_bytes(c, d[i].bytes) : c,
-               site);
+        printf("%14s %10s %-6s  now %-12s %s\n", fmt_signed(a, d[i].bytes_diff, bytes),
+               fmt_signed(b, d[i].blocks_diff, false),
+               d[i].blocks_diff == 1 || d[i].blocks_diff == -1 ? "block" : "blocks",
+               bytes ? fmt_bytes(c, d[i].bytes) : c, site);
     }
 }
 

@@ -7,6 +7,9 @@
  *                                             folded stacks (flamegraph.pl,
  *                                             inferno), to stdout by default
  *   rcgc flamegraph --speedscope OUT.json FILE  speedscope's file format
+ *   rcgc flamegraph --pprof OUT.pb.gz FILE      pprof's gzipped profile.proto
+ *
+ * A file that cannot be written exits 1 (2 is for bad captures).
  */
 #include "cli.h"
 
@@ -17,7 +20,7 @@
 
 static const char *const by_names[] = {"peak", "leaked", "total", NULL};
 
-typedef enum { HTML, COLLAPSED, SPEEDSCOPE } format;
+typedef enum { HTML, COLLAPSED, SPEEDSCOPE, PPROF } format;
 
 typedef struct flame_args {
     format fmt;
@@ -43,15 +46,22 @@ static int write_report(const flame_args *a, rca_capture *c, const flame *f, con
     FILE *out = to_stdout ? stdout : fopen(path, "w");
     if (!out) {
         cli_error("cannot write %s: %s", path, strerror(errno));
-        return EXIT_BAD_CAPTURE;
+        return EXIT_FAILURE;
     }
-    int rc = a->fmt == HTML ? report_html(out, c, f)
-           : a->fmt == COLLAPSED ? report_collapsed(out, f, a->by)
-                                 : report_speedscope(out, c, f);
-    if ((to_stdout ? fflush(out) : fclose(out)) != 0 || rc != 0) {
+    int rc = 0;
+    if (a->fmt == HTML)
+        rc = report_html(out, c, f);
+    else if (a->fmt == COLLAPSED)
+        report_collapsed(out, f, a->by);
+    else
+        report_speedscope(out, c, f);
+    bool failed = ferror(out) != 0;
+    if ((to_stdout ? fflush(out) : fclose(out)) != 0 || failed) {
         cli_error("cannot write %s", path);
-        return EXIT_BAD_CAPTURE;
+        return EXIT_FAILURE;
     }
+    if (rc < 0)
+        return EXIT_FAILURE;
     if (a->fmt == HTML && !to_stdout)
         printf("%s\n", path);
     return 0;
@@ -61,10 +71,12 @@ static int flamegraph(rca_capture *cs, int n, void *ctx)
 {
     const flame_args *a = ctx;
     (void)n;
+    if (a->fmt == PPROF)
+        return report_pprof(a->out, &cs[0]) < 0 ? EXIT_FAILURE : 0;
     flame f;
     if (flame_build(&f, &cs[0]) < 0) {
         cli_error("out of memory building the frame tree");
-        return EXIT_BAD_CAPTURE;
+        return EXIT_FAILURE;
     }
     char *owned = !a->out && a->fmt == HTML ? default_html(cs[0].path) : NULL;
     const char *path = a->out ? a->out : owned ? owned : "-";
@@ -78,6 +90,7 @@ int cmd_flamegraph(int argc, char **argv)
 {
     static const struct option longopts[] = {{"collapsed", no_argument, NULL, 'c'},
                                              {"speedscope", required_argument, NULL, 's'},
+                                             {"pprof", required_argument, NULL, 'p'},
                                              {"by", required_argument, NULL, 'b'},
                                              {"output", required_argument, NULL, 'o'},
                                              NAMES_LONGOPTS,
@@ -90,10 +103,12 @@ int cmd_flamegraph(int argc, char **argv)
             return cli_usage("flamegraph", "--by takes peak, leaked or total");
         if (opt == 'c')
             a.fmt = COLLAPSED;
-        if (opt == 's' || opt == 'o')
+        if (opt == 's' || opt == 'p' || opt == 'o')
             a.out = optarg;
         if (opt == 's')
             a.fmt = SPEEDSCOPE;
+        if (opt == 'p')
+            a.fmt = PPROF;
         if (names_option(&o, opt, optarg) < 0)
             return cli_usage("flamegraph", "--alloc-fn takes a function name (at most 64 of them)");
         if (opt == '?')

@@ -18,8 +18,8 @@ static void print_leaks(const rca_capture *c)
 {
     char b[32];
     uint64_t blocks, bytes = rca_leaked(c, &blocks);
-    printf("  leaked           %s in %llu blocks", fmt_bytes(b, bytes),
-           (unsigned long long)blocks);
+    printf("  leaked           %s in %llu block%s", fmt_bytes(b, bytes),
+           (unsigned long long)blocks, blocks == 1 ? "" : "s");
     if (!c->scanned) {
         printf(blocks ? " (everything live at exit: no leak scan)\n" : "\n");
         return;

@@ -8,7 +8,8 @@
  * are one pointer.
  *
  * Each node carries inclusive bytes and blocks for three figures: live at
- * the peak, leaked, allocated in total.  Memory: one node per distinct
+ * the peak, leaked, allocated in total, and each site knows its node (for
+ * the report's timeline, flame_time.c).  Memory: one node per distinct
  * (path, label), bounded by the sites' frames.
  */
 #include "cli.h"
@@ -74,9 +75,11 @@ static void add(flame_node *n, const uint64_t *bytes, const uint64_t *blocks)
     }
 }
 
-/* Add one site's figures along its path; -1 when out of memory. */
-static int add_site(flame *f, rca_capture *c, const rca_site *s, rct_symbols *symbols)
+/* Add one site's figures along its path, and note the node it ends at;
+   -1 when out of memory. */
+static int add_site(flame *f, rca_capture *c, size_t site, rct_symbols *symbols)
 {
+    const rca_site *s = &c->sites[site];
     uint64_t bytes[FLAME_NVALUES], blocks[FLAME_NVALUES];
     rca_value(s, RCA_PEAK, &bytes[FLAME_PEAK], &blocks[FLAME_PEAK]);
     rca_value(s, RCA_LEAKED, &bytes[FLAME_LEAKED], &blocks[FLAME_LEAKED]);
@@ -100,7 +103,10 @@ static int add_site(flame *f, rca_capture *c, const rca_site *s, rct_symbols *sy
         if (at >= 0)
             add(&f->nodes[at], bytes, blocks);
     }
-    return at < 0 ? -1 : 0;
+    if (at < 0)
+        return -1;
+    f->site_node[site] = (uint32_t)at;
+    return 0;
 }
 
 int flame_build(flame *f, rca_capture *c)
@@ -110,12 +116,13 @@ int flame_build(flame *f, rca_capture *c)
     f->children = u64map_new();
     f->by_name = u64map_new();
     if (!symbols || !f->children || !f->by_name || label_of(f, root_name, FLAME_ROOT, NULL) != 0 ||
-        !cli_reserve((void **)&f->nodes, &f->cap, 1, sizeof *f->nodes))
+        !cli_reserve((void **)&f->nodes, &f->cap, 1, sizeof *f->nodes) ||
+        !(f->site_node = calloc(c->nsites ? c->nsites : 1, sizeof *f->site_node)))
         goto fail;
     f->nodes[0] = (flame_node){0};
     f->nnodes = 1;
     for (size_t i = 0; i < c->nsites; i++)
-        if (add_site(f, c, &c->sites[i], symbols) < 0)
+        if (add_site(f, c, i, symbols) < 0)
             goto fail;
     return 0;
 fail:
@@ -127,6 +134,7 @@ void flame_free(flame *f)
 {
     free(f->nodes);
     free(f->labels);
+    free(f->site_node);
     u64map_free(f->children);
     u64map_free(f->by_name);
     memset(f, 0, sizeof *f);

@@ -2,6 +2,8 @@
  * report.c — what `rcgc flamegraph` writes: the HTML report, and the
  * collapsed-stack and speedscope exports of the same frame tree.
  *
+ * pprof.c writes the pprof export.
+ *
  * The report is one self-contained page: its style and script (report.css,
  * report.js, embedded into rcgc at build time as report_css/report_js) are
  * inline, the data is a JSON text in a <script type="application/json">
@@ -21,7 +23,9 @@
 
 extern const unsigned char report_css[], report_js[]; /* embed.cmake, NUL-ended */
 
-enum { PRUNE = 20000, TABLE_ROWS = 25 };
+/* TIME_BUCKETS: the grid of the time range selection (a bucket of a 10 s
+   run is 39 ms). */
+enum { PRUNE = 20000, TABLE_ROWS = 25, TIME_BUCKETS = 256 };
 
 static void json_label(FILE *out, const flame_label *l)
 {
@@ -43,9 +47,38 @@ static bool kept(const flame *f, uint32_t i)
     return false;
 }
 
+/* By node: itself when the page draws it, else the drawn ancestor its
+   figures fall into.  A parent's index is below its children's. */
+static uint32_t *drawn_owners(const flame *f)
+{
+    uint32_t *owner = malloc(f->nnodes * sizeof *owner);
+    if (owner)
+        owner[0] = 0;
+    for (uint32_t i = 1; owner && i < f->nnodes; i++) {
+        uint32_t up = owner[f->nodes[i].parent];
+        owner[i] = up == f->nodes[i].parent && kept(f, i) ? i : up;
+    }
+    return owner;
+}
+
+/* A node's steps: [bucket, allocated bytes, allocations, freed bytes,
+   frees, ...] for the buckets where it saw events. */
+static void json_steps(FILE *out, const flame_time *t, uint32_t i)
+{
+    fputs(",[", out);
+    for (size_t k = t->first[i]; k < t->first[i + 1]; k++) {
+        const flame_step *s = &t->steps[k];
+        fprintf(out, "%s%u,%llu,%llu,%llu,%llu", k > t->first[i] ? "," : "", s->bucket,
+                (unsigned long long)s->alloc_bytes, (unsigned long long)s->allocs,
+                (unsigned long long)s->free_bytes, (unsigned long long)s->frees);
+    }
+    fputc(']', out);
+}
+
 /* [label, peak bytes, blocks, leaked bytes, blocks, total bytes, blocks,
-   [children]]; recursion is bounded by the stack depth (257). */
-static void json_node(FILE *out, const flame *f, uint32_t i)
+   [children], steps]; recursion is bounded by the stack depth (257). */
+static void json_node(FILE *out, const flame *f, const uint32_t *owner, const flame_time *t,
+                      uint32_t i)
 {
     const flame_node *n = &f->nodes[i];
     fprintf(out, "[%u", n->label);
@@ -55,13 +88,15 @@ static void json_node(FILE *out, const flame *f, uint32_t i)
     fputs(",[", out);
     bool first = true;
     for (uint32_t k = n->first_child; k; k = f->nodes[k].next_sibling) {
-        if (!kept(f, k))
+        if (owner[k] != k)
             continue;
         fputs(first ? "" : ",", out);
-        json_node(out, f, k);
+        json_node(out, f, owner, t, k);
         first = false;
     }
-    fputs("]]", out);
+    fputc(']', out);
+    json_steps(out, t, i);
+    fputc(']', out);
 }
 
 static void json_samples(FILE *out, const rca_capture *c)
@@ -97,17 +132,12 @@ static int json_tables(FILE *out, rca_capture *c)
     return 0;
 }
 
-int report_html(FILE *out, rca_capture *c, const flame *f)
+/* The page's data: {"summary", "labels", "tree", "time", "samples",
+   "tables"}; -1 when out of memory. */
+static int json_data(FILE *out, rca_capture *c, const flame *f, const uint32_t *owner,
+                     const flame_time *t)
 {
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<title>rcgc report</title>\n<style>\n", out);
-    fputs((const char *)report_css, out);
-    fputs("</style></head>\n<body>\n<noscript>This report draws its graphs with "
-          "JavaScript.</noscript>\n<script type=\"application/json\" id=\"rcgc-data\">\n"
-          "{\"summary\": ", out);
+    fputs("{\"summary\": ", out);
     json_summary(out, c);
     fputs(",\n\"labels\": [", out);
     for (size_t i = 0; i < f->nlabels; i++) {
@@ -115,16 +145,48 @@ int report_html(FILE *out, rca_capture *c, const flame *f)
         json_label(out, &f->labels[i]);
     }
     fputs("],\n\"tree\": ", out);
-    json_node(out, f, 0);
+    json_node(out, f, owner, t, 0);
+    fprintf(out, ",\n\"time\": {\"buckets\": %u, \"bucket_s\": %.6f}", t->nbuckets,
+            (double)t->bucket_us / 1e6);
     fputs(",\n\"samples\": ", out);
     json_samples(out, c);
     fputs(",\n\"tables\": ", out);
     if (json_tables(out, c) < 0)
         return -1;
-    fputs("}\n</script>\n<script>\n", out);
+    fputs("}\n", out);
+    return 0;
+}
+
+int report_html(FILE *out, rca_capture *c, const flame *f)
+{
+    char err[300];
+    flame_time t;
+    uint32_t *owner = drawn_owners(f);
+    if (!owner || flame_time_build(&t, c, f, owner, TIME_BUCKETS, err, sizeof err) < 0) {
+        cli_error("%s", owner ? err : "out of memory");
+        free(owner);
+        return -1;
+    }
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+          "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<title>rcgc report</title>\n<style>\n", out);
+    fputs((const char *)report_css, out);
+    fputs("</style></head>\n<body>\n<noscript>This report draws its graphs with "
+          "JavaScript.</noscript>\n<script type=\"application/json\" id=\"rcgc-data\">\n",
+          out);
+    int rc = json_data(out, c, f, owner, &t);
+    flame_time_free(&t);
+    free(owner);
+    if (rc < 0) {
+        cli_error("out of memory writing the report");
+        return -1;
+    }
+    fputs("</script>\n<script>\n", out);
     fputs((const char *)report_js, out);
     fputs("</script>\n</body></html>\n", out);
-    return ferror(out) ? -1 : 0;
+    return 0;
 }
 
 /* Calls fn for every node with bytes of its own under figure v. */
@@ -156,10 +218,9 @@ static void collapsed_line(const flame *f, uint32_t i, uint64_t bytes, void *ctx
     fprintf(out, " %llu\n", (unsigned long long)bytes);
 }
 
-int report_collapsed(FILE *out, const flame *f, int v)
+void report_collapsed(FILE *out, const flame *f, int v)
 {
     each_self(f, v, collapsed_line, out);
-    return ferror(out) ? -1 : 0;
 }
 
 typedef struct speedscope_ctx {
@@ -185,7 +246,7 @@ static void speedscope_item(const flame *f, uint32_t i, uint64_t bytes, void *ct
     fputc(']', s->out);
 }
 
-int report_speedscope(FILE *out, const rca_capture *c, const flame *f)
+void report_speedscope(FILE *out, const rca_capture *c, const flame *f)
 {
     static const char *const names[FLAME_NVALUES] = {"memory at peak", "leaked",
                                                      "total allocated"};
@@ -218,5 +279,4 @@ int report_speedscope(FILE *out, const rca_capture *c, const flame *f)
         fputs("]}", out);
     }
     fputs("]}\n", out);
-    return ferror(out) ? -1 : 0;
 }

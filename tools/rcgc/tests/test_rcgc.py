@@ -235,6 +235,11 @@ class Diff(unittest.TestCase):
                          [("site_alpha", 2000, 2, 5000), ("site_gamma", 64, 1, 64),
                           ("site_beta", 0, 0, 500)])
 
+    def test_text(self):
+        out = rcgc("diff", cap("old.cap"), cap("new.cap"), check=0)[1]
+        self.assertRegex(out, r"\+2 blocks +now 4\.9 KiB +site_alpha")
+        self.assertRegex(out, r"\+1 block +now 64 B +site_gamma")
+
     def test_two_times(self):
         # at 15 ms: alpha's five survivors (the fifth free is at 15 ms);
         # at 25 ms: the same and beta's block
@@ -298,6 +303,24 @@ class Flamegraph(unittest.TestCase):
         self.assertEqual(names["site_delta"][3], 900)
         self.assertEqual(len(data["samples"]), 5)
         self.assertEqual(data["tables"]["peak"][0]["function"], "site_beta")
+        # the timeline: per node, [bucket, allocated bytes, allocations,
+        # freed bytes, frees, ...]; beta's block comes at 20 ms, goes at 30 ms
+        grid = data["time"]
+        self.assertEqual(grid["buckets"], 256)
+        bucket = lambda t: int(round(t * 1e6)) // int(round(grid["bucket_s"] * 1e6))
+        self.assertEqual(names["site_beta"][8], [bucket(0.020), 100000, 1, 0, 0,
+                                                 bucket(0.030), 0, 0, 100000, 1])
+        steps = []
+        def walk(n):
+            steps.extend(zip(*[iter(n[8])] * 5))
+            for k in n[7]:
+                walk(k)
+        walk(tree)
+        s = rjson("summary", "--json", cap("basic.cap"))
+        self.assertEqual(sum(x[1] for x in steps), s["total_allocated_bytes"])
+        self.assertEqual(sum(x[2] for x in steps), s["allocations"])
+        self.assertEqual(sum(x[1] - x[3] for x in steps), s["live_bytes_at_exit"])
+        self.assertTrue(all(x[0] < grid["buckets"] for x in steps))
 
     def test_default_name(self):
         code, stdout, _ = rcgc("flamegraph", cap("types.cap"), check=0)
@@ -323,6 +346,75 @@ class Flamegraph(unittest.TestCase):
                          ("bytes", 105000, 105000))
         stacks = {";".join(frames[i] for i in s): w for s, w in zip(peak["samples"], peak["weights"])}
         self.assertEqual(stacks, {"driver;site_beta": 100000, "driver;site_alpha": 5000})
+
+
+def go_pprof(*args):
+    """`go tool pprof ARGS` (its output), or None when go is missing (a
+    failure under CI, where .ci/run installs golang-go)."""
+    go = shutil.which("go")
+    if not go:
+        if os.environ.get("CI"):
+            raise AssertionError("go is not installed (apt-get install golang-go)")
+        return None
+    env = dict(os.environ, HOME=os.environ.get("HOME") or ARGS.work,
+               GOCACHE=os.path.join(ARGS.work, "gocache"), PPROF_TMPDIR=ARGS.work)
+    p = subprocess.run([go, "tool", "pprof", *args], capture_output=True, text=True,
+                       timeout=300, env=env)
+    if p.returncode != 0:
+        raise AssertionError(f"go tool pprof {' '.join(args)}: {p.stderr}")
+    return p.stdout
+
+
+class Pprof(unittest.TestCase):
+    """--pprof: read back by `go tool pprof`; its totals are summary's."""
+
+    def totals(self, profile):
+        out = {}
+        for index in ("alloc_space", "alloc_objects", "inuse_space", "inuse_objects"):
+            text = go_pprof("-top", "-unit=byte", "-sample_index=" + index, profile)
+            if text is None:
+                self.skipTest("go is not installed")
+            out[index] = int(re.search(r"Total samples = (\d+)", text).group(1))
+        return out, text
+
+    def test_totals(self):
+        for name in ("basic", "types"):
+            profile = cap(name + ".pb.gz")
+            self.assertEqual(rcgc("flamegraph", "--pprof", profile, cap(name + ".cap"))[0], 0)
+            with open(profile, "rb") as f:
+                self.assertEqual(f.read(2), b"\x1f\x8b")  # gzip
+            s = rjson("summary", "--json", cap(name + ".cap"))
+            totals, top = self.totals(profile)
+            peak = rjson("top", "--json", "--by", "peak", "-n", "0", cap(name + ".cap"))
+            self.assertEqual(totals, {"alloc_space": s["total_allocated_bytes"],
+                                      "alloc_objects": s["allocations"],
+                                      "inuse_space": s["peak_bytes"],
+                                      "inuse_objects": sum(r["blocks"] for r in peak["rows"])})
+        self.assertIn("[dict object]", top)   # types.cap: a managed type is a frame
+        top = go_pprof("-top", "-unit=byte", "-sample_index=inuse_space", cap("basic.pb.gz"))
+        self.assertRegex(top, r"100000B .* site_beta")
+
+    def test_build_ids(self):
+        if not os.environ.get("RCGC_E2E_PROG"):
+            self.skipTest("no preload shim")
+        path = cap("pprof_e2e.cap")
+        subprocess.run([ARGS.rcgc, "run", "-o", path, "--", os.environ["RCGC_E2E_PROG"], "basic"],
+                       capture_output=True, timeout=120)
+        profile = cap("e2e.pb.gz")
+        rcgc("flamegraph", "--pprof", profile, path, check=0)
+        raw = go_pprof("-raw", profile)
+        if raw is None:
+            self.skipTest("go is not installed")
+        note = subprocess.run(["readelf", "-n", os.environ["RCGC_E2E_PROG"]],
+                              capture_output=True, text=True).stdout
+        build_id = re.search(r"Build ID: ([0-9a-f]+)", note).group(1)
+        self.assertRegex(raw, r"rcgc_e2e_prog " + build_id)
+        self.assertRegex(raw, r"lose_block .*e2e_prog\.c:\d+")
+
+    def test_cannot_write(self):
+        code, _, err = rcgc("flamegraph", "--pprof", cap("no/such/dir/x.pb.gz"), cap("basic.cap"))
+        self.assertEqual(code, 1)
+        self.assertIn("cannot write", err)
 
 
 class Stats(unittest.TestCase):
@@ -461,6 +553,7 @@ class Run(unittest.TestCase):
         self.assertGreaterEqual(s["temporary_allocations"], 1000)
         self.assertEqual((s["exit_status"], s["leak_scan"]), (7, True))
         self.assertEqual((s["leaked_bytes"], s["definitely_lost_bytes"]), (5000, 5000))
+        self.assertIn("leaked           4.9 KiB in 1 block:", rcgc("summary", path, check=0)[1])
         self.assertGreaterEqual(s["samples"], 5)
         self.assertGreater(s["peak_rss_bytes"], s["peak_bytes"])
         leaks = rjson("leaks", "--json", path)

@@ -4,9 +4,15 @@
 // Checks: no console errors or page errors; no network request but the page
 // itself; the flame graph has frames; clicking a frame zooms on it (it is
 // drawn full width, the info line says zoomed); the leak and total graphs
-// switch in; the search box highlights matches; the memory plot has points;
-// the tables are filled.  Saves a screenshot when asked.  Prints
-// "N passed, M failed" and exits non-zero on any failure.
+// switch in; the search box highlights matches; the memory plot has heap
+// and RSS panels with points and tick labels at round binary steps, the
+// peak label inside the plot; dragging across the plot selects a time
+// range (the range graph switches in, its info line names the range, the
+// whole run's range holds what was live at exit), "clear range" turns it
+// off; no "1 blocks"; the tables are filled.  Saves screenshots when asked:
+// SCREENSHOT (the page as opened) and SCREENSHOT with -range before .png
+// (after a range is selected).  Prints "N passed, M failed" and exits
+// non-zero on any failure.
 // Environment: CHROMIUM (default /usr/bin/chromium).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,6 +100,63 @@ try {
   const points = await page.locator('#plot svg circle').count();
   check(points > 0, `the memory plot has points (${points})`);
   check(await page.locator('#plot svg polyline').count() === 2, 'the plot has heap and RSS lines');
+  const panels = await page.locator('#plot svg text.panel').allTextContents();
+  check(panels.join(',') === 'heap,RSS', `the plot has a heap and an RSS panel (${panels})`);
+  // Byte ticks: a whole number of a power of two in its unit ("256 KiB", "1.5 MiB" is 3 x 512 KiB).
+  const ticks = await page.locator('#plot svg text[text-anchor="end"]').allTextContents();
+  const units = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+  const values = ticks.map((t) => { const [n, u] = t.split(' '); return Number(n) * units[u]; });
+  const steps = new Set(values.slice(1).map((v, i) => v - values[i]).filter((d) => d > 0));
+  check(ticks.length > 2 && [...steps].every((d) => Number.isInteger(Math.log2(d))),
+        `byte ticks at power-of-two steps (${ticks.join(', ')})`);
+  const inside = await page.locator('#plot svg').evaluate((s) => {
+    const box = s.getBoundingClientRect(), label = s.querySelector('text.peak-label').getBoundingClientRect();
+    return label.left >= box.left && label.right <= box.right;
+  });
+  check(inside, 'the peak label is inside the plot');
+
+  // Time range: drag across the whole plot, then across its first half.
+  const hit = await page.locator('#plot svg rect.hit').boundingBox();
+  check(await page.locator('button[data-metric="range"]').isDisabled(), 'no range graph before a selection');
+  async function drag(from, to) {
+    await page.mouse.move(hit.x + hit.width * from, hit.y + hit.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(hit.x + hit.width * (from + to) / 2, hit.y + hit.height / 2, { steps: 4 });
+    await page.mouse.move(hit.x + hit.width * to, hit.y + hit.height / 2, { steps: 4 });
+    await page.mouse.up();
+  }
+  await drag(0, 1);
+  const rangeOn = await page.locator('button[data-metric="range"]').getAttribute('class');
+  check(rangeOn === 'on', 'dragging across the plot shows the range graph');
+  check(await page.locator('#selection').getAttribute('visibility') === 'visible', 'the selection is drawn');
+  const whole = await page.evaluate(() => document.getElementById('range-info').textContent);
+  check(/^Selected 0\.000 s \u2013/.test(whole), `the range info names the range: ${whole}`);
+  const live = await page.evaluate(() => {
+    const d = JSON.parse(document.getElementById('rcgc-data').textContent);
+    return d.summary.live_bytes_at_exit;
+  });
+  const info = await page.locator('#info').textContent();
+  const liveText = await page.evaluate((n) => {
+    const u = ['B', 'KiB', 'MiB', 'GiB']; let i = 0;
+    while (n >= 1024 && i < 3) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
+  }, live);
+  check(info.startsWith(liveText + ' in ') || (live === 0 && info === ''),
+        `the whole run's range holds what was live at exit (${liveText}): ${info}`);
+  const rangeFrames = await page.locator('#flame .fr').count();
+  check(live === 0 || rangeFrames > 1, `the range flame graph has frames (${rangeFrames})`);
+  await drag(0.6, 0.02);
+  const part = await page.locator('#range-info').textContent();
+  check(part !== whole && part.startsWith('Selected 0.0'), `a second drag selects another range: ${part}`);
+  if (screenshot) {
+    await page.screenshot({ path: screenshot.replace(/\.png$/, '') + '-range.png', fullPage: true });
+  }
+  await page.locator('#clear-range').click();
+  check(await page.locator('button[data-metric="range"]').isDisabled() &&
+        await page.locator('button[data-metric="peak"]').getAttribute('class') === 'on',
+        '"clear range" goes back to the peak graph');
+  check(!/\b1 blocks\b/.test(await page.locator('body').textContent()), 'no "1 blocks" on the page');
+
   const rows = await page.locator('#table-peak tr').count();
   check(rows > 1, `the peak table has rows (${rows - 1})`);
 
