@@ -216,12 +216,12 @@ size_t flame_path(const flame *f, uint32_t i, uint32_t *labels);
 /* A label as shown: the function, "[libc.so.6]", "[unknown]", "[str object]". */
 const char *flame_text(const flame_label *l, char *buf, size_t len);
 
-/* ---- flame_time.c: the tree's allocations and frees over time ----------------
+/* ---- flame_time.c: the tree's growth over time ---------------------------------
  * Per node and per bucket of a grid of nbuckets equal spans from 0 to the
  * capture's end, counted by a second pass over the capture. */
 typedef struct flame_step {
     uint32_t node, bucket;
-    uint64_t alloc_bytes, allocs, free_bytes, frees;
+    int64_t bytes, blocks;  /* allocated minus freed in the bucket */
 } flame_step;
 
 typedef struct flame_time {

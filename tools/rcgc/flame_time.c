@@ -1,8 +1,11 @@
 /*
  * flame_time.c — when each frame's memory was allocated and freed, for the
  * report's time range selection: a second pass over the capture counts, per
- * frame-tree node and per bucket of a fixed time grid, the bytes and blocks
- * allocated and freed by the sites that end there.
+ * frame-tree node and per bucket of a fixed time grid, how many bytes and
+ * blocks the sites that end there allocated minus how many they freed.  Net
+ * figures only: what was allocated and freed within one bucket (most of a
+ * program's churn) leaves no trace, which keeps the page small (a 17 s cc1
+ * run: 8848 nodes drawn, 12489 steps).
  *
  * The first pass (analysis.c) cannot keep this: the grid needs the capture's
  * duration, known only at its end.  Memory: one entry per info (its size
@@ -68,13 +71,9 @@ static int on_change(time_pass *p, const rcc_event *e)
         *idx = (uint32_t)t->nsteps++;
     }
     flame_step *s = &t->steps[*idx];
-    if (e->kind == RCC_ALLOC) {
-        s->alloc_bytes += in->size;
-        s->allocs++;
-    } else {
-        s->free_bytes += in->size;
-        s->frees++;
-    }
+    bool alloc = e->kind == RCC_ALLOC;
+    s->bytes += alloc ? (int64_t)in->size : -(int64_t)in->size;
+    s->blocks += alloc ? 1 : -1;
     return 0;
 }
 

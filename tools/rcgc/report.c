@@ -61,16 +61,18 @@ static uint32_t *drawn_owners(const flame *f)
     return owner;
 }
 
-/* A node's steps: [bucket, allocated bytes, allocations, freed bytes,
-   frees, ...] for the buckets where it saw events. */
+/* A node's steps: [bucket, bytes, blocks, ...], allocated minus freed, for
+   the buckets where that is not zero. */
 static void json_steps(FILE *out, const flame_time *t, uint32_t i)
 {
+    const char *sep = "";
     fputs(",[", out);
     for (size_t k = t->first[i]; k < t->first[i + 1]; k++) {
         const flame_step *s = &t->steps[k];
-        fprintf(out, "%s%u,%llu,%llu,%llu,%llu", k > t->first[i] ? "," : "", s->bucket,
-                (unsigned long long)s->alloc_bytes, (unsigned long long)s->allocs,
-                (unsigned long long)s->free_bytes, (unsigned long long)s->frees);
+        if (!s->bytes && !s->blocks)
+            continue;
+        fprintf(out, "%s%u,%lld,%lld", sep, s->bucket, (long long)s->bytes, (long long)s->blocks);
+        sep = ",";
     }
     fputc(']', out);
 }

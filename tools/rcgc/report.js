@@ -7,9 +7,9 @@
  *
  * A tree node is [label, peak bytes, blocks, leaked bytes, blocks, total
  * bytes, blocks, [children], steps]; labels[i] is [name, file, line].
- * steps are [bucket, allocated bytes, allocations, freed bytes, frees, ...]
- * on the grid of data.time (buckets of bucket_s seconds from 0): what the
- * node's own sites (and its pruned descendants') did in each bucket.
+ * steps are [bucket, bytes, blocks, ...] on the grid of data.time (buckets
+ * of bucket_s seconds from 0): what the node's own sites (and its pruned
+ * descendants') allocated minus what they freed in each bucket.
  */
 (function () {
   'use strict';
@@ -84,22 +84,20 @@
     var b1 = Math.max(b0, Math.min(grid.buckets - 1, Math.ceil(t1 / w) - 1));
     return { b0: b0, b1: b1, t0: b0 * w, t1: Math.min((b1 + 1) * w, Math.max(S.duration_s, w)) };
   }
-  /* n.r = [bytes, blocks, allocated bytes, allocations] for the range:
-     allocated in it minus freed in it, per node's own sites, never below 0;
-     inclusive of the children. */
+  /* n.r = [bytes, blocks] for the range: allocated in it minus freed in
+     it by the node's own sites, never below 0; inclusive of the children. */
   function computeRange(n) {
-    var st = n[8] || [], own = [0, 0, 0, 0];
-    for (var i = 0; i < st.length; i += 5) {
+    var st = n[8], own = [0, 0];
+    for (var i = 0; i < st.length; i += 3) {
       if (st[i] < range.b0 || st[i] > range.b1) continue;
-      own[0] += st[i + 1] - st[i + 3];
-      own[1] += st[i + 2] - st[i + 4];
-      own[2] += st[i + 1];
-      own[3] += st[i + 2];
+      own[0] += st[i + 1];
+      own[1] += st[i + 2];
     }
-    var r = [Math.max(0, own[0]), Math.max(0, own[1]), own[2], own[3]];
+    var r = [Math.max(0, own[0]), Math.max(0, own[1])];
     n[7].forEach(function (k) {
       var kr = computeRange(k);
-      for (var j = 0; j < 4; j++) r[j] += kr[j];
+      r[0] += kr[0];
+      r[1] += kr[1];
     });
     n.r = r;
     return r;
@@ -350,8 +348,7 @@
       'at peak: ' + bytes(n[1]) + ' in ' + plural(n[2], 'block') + ' (' + pct(n[1], root[1]) + ')\n' +
       'leaked: ' + bytes(n[3]) + ' in ' + plural(n[4], 'block') + '\n' +
       'allocated: ' + bytes(n[5]) + ' in ' + plural(n[6], 'allocation') +
-      (range ? '\nin the range: ' + bytes(n.r[0]) + ' in ' + plural(n.r[1], 'block') + ' still live; ' +
-               bytes(n.r[2]) + ' in ' + plural(n.r[3], 'allocation') + ' made' : '');
+      (range ? '\n' + rangeText() + ': ' + bytes(n.r[0]) + ' in ' + plural(n.r[1], 'block') : '');
     tip.style.display = 'block';
     tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 360) + 'px';
     tip.style.top = (ev.clientY + 14) + 'px';
@@ -384,8 +381,7 @@
     tabs.children[RANGE].disabled = false;
     rangeInfo.textContent = 'Selected ' + secs(range.t0) + ' \u2013 ' + secs(range.t1) + ': ' +
       bytes(data.tree.r[0]) + ' in ' + plural(data.tree.r[1], 'block') +
-      ' allocated and still live at its end (per site: allocated minus freed in the range); ' +
-      bytes(data.tree.r[2]) + ' allocated in all.';
+      ' allocated and still live at its end (for each function: what it allocated in the range minus what it freed).';
     state.zoom = [data.tree];
     show(RANGE);
   }

@@ -116,6 +116,7 @@ try {
   check(inside, 'the peak label is inside the plot');
 
   // Time range: drag across the whole plot, then across its first half.
+  await page.locator('#plot svg').scrollIntoViewIfNeeded();
   const hit = await page.locator('#plot svg rect.hit').boundingBox();
   check(await page.locator('button[data-metric="range"]').isDisabled(), 'no range graph before a selection');
   async function drag(from, to) {
