@@ -24,7 +24,6 @@ typedef struct info_owner {
 
 typedef struct time_pass {
     flame_time *t;
-    const rca_capture *c;
     const flame *f;
     const uint32_t *owner;
     u64map *site_of;       /* (stack node, type) -> site index */
@@ -101,7 +100,7 @@ int flame_time_build(flame_time *t, const rca_capture *c, const flame *f,
     memset(t, 0, sizeof *t);
     t->nbuckets = nbuckets;
     t->bucket_us = c->duration_us / nbuckets + 1;
-    time_pass p = {.t = t, .c = c, .f = f, .owner = owner, .site_of = u64map_new(),
+    time_pass p = {.t = t, .f = f, .owner = owner, .site_of = u64map_new(),
                    .step_of = u64map_new()};
     t->first = calloc(f->nnodes + 1, sizeof *t->first);
     int rc = -1;

@@ -59,11 +59,13 @@ static const command commands[] = {
      "flamegraph [-o FILE.html] FILE\n"
      "   or flamegraph --collapsed [--by peak|leaked|total] [-o OUT] FILE\n"
      "   or flamegraph --speedscope OUT.json FILE\n"
+     "   or flamegraph --pprof OUT.pb.gz FILE\n"
      "        the HTML report (flame graphs, memory over time, top tables) or an export",
      "  -o, --output FILE  where to write (default: the capture's name + .html)\n"
      "  --collapsed        folded stacks (flamegraph.pl, inferno) instead of HTML\n"
      "  --by METRIC        for --collapsed: peak (default), leaked or total\n"
      "  --speedscope OUT   speedscope's JSON format\n"
+     "  --pprof OUT        pprof's gzipped profile.proto (go tool pprof)\n"
      "  --alloc-fn NAME    fold NAME (NAME* : a prefix) into its callers, like the\n"
      "                     built-in allocator wrappers (repeatable)\n"
      "  --no-fold          keep allocator wrappers as frames\n"},
