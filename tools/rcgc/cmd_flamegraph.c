@@ -46,7 +46,7 @@ static int write_report(const flame_args *a, rca_capture *c, const flame *f, con
     FILE *out = to_stdout ? stdout : fopen(path, "w");
     if (!out) {
         cli_error("cannot write %s: %s", path, strerror(errno));
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
     int rc = 0;
     if (a->fmt == HTML)
@@ -58,10 +58,10 @@ static int write_report(const flame_args *a, rca_capture *c, const flame *f, con
     bool failed = ferror(out) != 0;
     if ((to_stdout ? fflush(out) : fclose(out)) != 0 || failed) {
         cli_error("cannot write %s", path);
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
     if (rc < 0)
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     if (a->fmt == HTML && !to_stdout)
         printf("%s\n", path);
     return 0;
@@ -72,11 +72,11 @@ static int flamegraph(rca_capture *cs, int n, void *ctx)
     const flame_args *a = ctx;
     (void)n;
     if (a->fmt == PPROF)
-        return report_pprof(a->out, &cs[0]) < 0 ? EXIT_FAILURE : 0;
+        return report_pprof(a->out, &cs[0]) < 0 ? EXIT_ERROR : 0;
     flame f;
     if (flame_build(&f, &cs[0]) < 0) {
         cli_error("out of memory building the frame tree");
-        return EXIT_FAILURE;
+        return EXIT_ERROR;
     }
     char *owned = !a->out && a->fmt == HTML ? default_html(cs[0].path) : NULL;
     const char *path = a->out ? a->out : owned ? owned : "-";
