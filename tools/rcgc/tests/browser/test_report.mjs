@@ -4,15 +4,16 @@
 // Checks: no console errors or page errors; no network request but the page
 // itself; the flame graph has frames; clicking a frame zooms on it (it is
 // drawn full width, the info line says zoomed); the leak and total graphs
-// switch in; the search box highlights matches; the memory plot has heap
-// and RSS panels with points and tick labels at round binary steps, the
-// peak label inside the plot; dragging across the plot selects a time
-// range (the range graph switches in, its info line names the range, the
-// whole run's range holds what was live at exit), "clear range" turns it
-// off; no "1 blocks"; the tables are filled.  Saves screenshots when asked:
-// SCREENSHOT (the page as opened) and SCREENSHOT with -range before .png
-// (after a range is selected).  Prints "N passed, M failed" and exits
-// non-zero on any failure.
+// switch in (the leak graph says it is empty for a run without leaks);
+// hovering a frame shows its figures; the search box highlights matches;
+// the memory plot has heap and RSS panels with points, byte ticks at
+// power-of-two steps and the peak label inside it; dragging across the
+// plot selects a time range (the range graph switches in, its info line
+// names the range, the whole run's range holds what was live at exit, its
+// frames zoom), "clear range" turns it off; no "1 blocks"; the tables are
+// filled.  Saves screenshots when asked: SCREENSHOT (the page as opened)
+// and SCREENSHOT with -range before .png (a range selected).  Prints
+// "N passed, M failed" and exits non-zero on any failure.
 // Environment: CHROMIUM (default /usr/bin/chromium).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,11 +85,22 @@ try {
     await page.locator('#reset').click();
   }
 
+  // Each graph has frames, or says it has nothing (a run without leaks).
+  const leaked = await page.evaluate(() =>
+    JSON.parse(document.getElementById('rcgc-data').textContent).summary.leaked_bytes);
   for (const metric of ['leaked', 'total', 'peak']) {
     await page.locator(`button[data-metric="${metric}"]`).click();
     const n = await page.locator('#flame .fr').count();
-    check(n > 1, `the ${metric} flame graph has frames (${n})`);
+    const empty = metric === 'leaked' && leaked === 0;
+    check(empty ? n === 0 && await page.locator('#flame .empty').count() === 1 : n > 1,
+          `the ${metric} flame graph has ${empty ? 'nothing to show' : `frames (${n})`}`);
   }
+
+  // Hovering a frame shows its figures.
+  await page.locator('#flame .fr').first().hover();
+  const tipText = await page.locator('#tip').textContent();
+  check(await page.locator('#tip').isVisible() && tipText.includes('at peak:'),
+        `hovering a frame shows a tooltip: ${tipText.split('\n')[0]}`);
 
   const name = await page.locator('#flame .fr').evaluateAll((els) =>
     (els.find((e) => e.offsetTop > 0 && e.textContent) || {}).textContent || '');
@@ -116,10 +128,10 @@ try {
   check(inside, 'the peak label is inside the plot');
 
   // Time range: drag across the whole plot, then across its first half.
-  await page.locator('#plot svg').scrollIntoViewIfNeeded();
-  const hit = await page.locator('#plot svg rect.hit').boundingBox();
   check(await page.locator('button[data-metric="range"]').isDisabled(), 'no range graph before a selection');
   async function drag(from, to) {
+    await page.locator('#plot svg').scrollIntoViewIfNeeded();
+    const hit = await page.locator('#plot svg rect.hit').boundingBox();
     await page.mouse.move(hit.x + hit.width * from, hit.y + hit.height / 2);
     await page.mouse.down();
     await page.mouse.move(hit.x + hit.width * (from + to) / 2, hit.y + hit.height / 2, { steps: 4 });
@@ -146,6 +158,15 @@ try {
         `the whole run's range holds what was live at exit (${liveText}): ${info}`);
   const rangeFrames = await page.locator('#flame .fr').count();
   check(live === 0 || rangeFrames > 1, `the range flame graph has frames (${rangeFrames})`);
+  if (rangeFrames > 1) {
+    // Zoom inside the range graph: the deepest frame, then back.
+    const deepest = await page.locator('#flame .fr').evaluateAll((els) =>
+      els.reduce((a, e) => (e.offsetTop > a.offsetTop ? e : a)).getAttribute('data-i'));
+    await page.locator(`#flame .fr[data-i="${deepest}"]`).click();
+    check((await page.locator('#info').textContent()).includes('zoomed'),
+          'a frame of the range graph zooms');
+    await page.locator('#reset').click();
+  }
   await drag(0.6, 0.02);
   const part = await page.locator('#range-info').textContent();
   check(part !== whole && part.startsWith('Selected 0.0'), `a second drag selects another range: ${part}`);
