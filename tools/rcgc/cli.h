@@ -1,7 +1,9 @@
 /*
  * cli.h — the rcgc command line's internals: the analysis of a capture
- * (analysis.c), the frame tree behind flame graphs and exports (flame.c),
- * the HTML report (report.c), output helpers (output.c), and one entry
+ * (analysis.c), the frame tree behind flame graphs and exports (flame.c)
+ * and its growth over time (flame_time.c), the HTML report and the
+ * collapsed and speedscope exports (report.c), the pprof export (pprof.c),
+ * output helpers (output.c), and one entry
  * point per subcommand (cmd_<verb>.c, dispatched by main.c).
  *
  * Exit statuses, for every reading command: 0 done (also for a truncated
