@@ -4,10 +4,12 @@
 # hand to set a machine up.
 #
 #   tools/setup-deps.sh [GROUP...]      (default: build)
-#     build     cmake, pkg-config, libzstd/zlib (the profiler), libdw/libelf
-#               (symbols), libunwind (--unwind libunwind)
+#     build     cmake, pkg-config, libzstd/zlib (the profiler), libiberty
+#               (the profiler's demangler), libdw/libelf (symbols),
+#               libunwind (--unwind libunwind)
 #     test      build, plus python3 (the CLI's tests), libc6-dev (libc.a:
-#               a static program for `rcgc run`'s tests), the bench peers
+#               a static program for `rcgc run`'s tests), g++ (a C++
+#               program's names), binutils (nm: the exports), the bench peers
 #               whose quick runs are tests (mimalloc, jemalloc, Boehm GC)
 #               and the HTML report's browser test (chromium, node, npm,
 #               playwright-core from npm in tools/rcgc/tests/browser)
@@ -27,8 +29,9 @@ cd "$(dirname "$0")/.."
 
 # Each item: package[:command].  With a command, the package counts as
 # present when the command is on PATH (however it was installed).
-build="cmake:cmake pkg-config:pkg-config libzstd-dev zlib1g-dev libdw-dev libelf-dev libunwind-dev"
-test="$build python3:python3 libc6-dev libmimalloc-dev libjemalloc-dev libgc-dev
+build="cmake:cmake pkg-config:pkg-config libzstd-dev zlib1g-dev libiberty-dev libdw-dev libelf-dev
+  libunwind-dev"
+test="$build python3:python3 libc6-dev g++:g++ binutils:nm libmimalloc-dev libjemalloc-dev libgc-dev
   chromium:chromium nodejs:node npm:npm"
 bench="python3:python3 heaptrack:heaptrack valgrind:valgrind sqlite3:sqlite3
   libmimalloc-dev libjemalloc-dev libgc-dev"
