@@ -162,27 +162,31 @@ static bool report_capture(const char *path)
     return false;
 }
 
+/* What became of the program's own capture. */
+typedef enum capture_state {
+    CAPTURE_COMPLETE,   /* ends with its end record */
+    CAPTURE_NONE,       /* nothing written */
+    CAPTURE_UNFINISHED, /* cut short, no end record, or unreadable */
+    CAPTURE_MISPLACED,  /* complete or not, it could not be put at its path */
+} capture_state;
+
 /* The exit status, after saying how the program ended when it is news. */
-static int outcome(const char *prog, int status, bool written, bool complete)
+static int outcome(const char *prog, int status, capture_state state)
 {
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         cli_error("%s was killed by signal %d (%s)", prog, sig, strsignal(sig));
         return 128 + sig;
     }
-    if (!written) {
+    if (state == CAPTURE_NONE)
         cli_error("%s never loaded the shim (it ran a statically linked or setuid program, or "
                   "cleared LD_PRELOAD), or the shim could not write the capture",
                   prog);
-        return RUN_CAPTURE_FAILED;
-    }
-    if (!complete) {
+    else if (state == CAPTURE_UNFINISHED)
         cli_error("the shim could not finish the capture of %s (a write failed: is the disk "
                   "full?)",
                   prog);
-        return RUN_CAPTURE_FAILED;
-    }
-    return WEXITSTATUS(status);
+    return state == CAPTURE_COMPLETE ? WEXITSTATUS(status) : RUN_CAPTURE_FAILED;
 }
 
 /* One file: rename the program's file into place. */
@@ -201,15 +205,14 @@ static int finish_one(run_output *o, const char *prog, pid_t pid, int status)
         bool stale = stat(final, &old) == 0 && S_ISREG(old.st_mode) && unlink(final) == 0;
         cli_error("no capture was written%s", stale ? " (the earlier file of that name is removed)"
                                                     : "");
-        return outcome(prog, status, false, false);
+        return outcome(prog, status, CAPTURE_NONE);
     }
-    const char *path = final;
     if (rename(o->temp, final) != 0) {
         cli_error("cannot rename %s to %s: %s", o->temp, final, strerror(errno));
-        path = o->temp;
+        report_capture(o->temp);
+        return outcome(prog, status, CAPTURE_MISPLACED);
     }
-    bool complete = report_capture(path);
-    return outcome(prog, status, true, complete && path == final);
+    return outcome(prog, status, report_capture(final) ? CAPTURE_COMPLETE : CAPTURE_UNFINISHED);
 }
 
 /* ---- %p: a file per process ------------------------------------------------------ */
@@ -297,20 +300,18 @@ static int finish_per_pid(run_output *o, const char *prog, pid_t pid, int status
 {
     size_t n;
     written *list = list_written(o, &n);
-    bool mine_written = false, mine_complete = false;
+    capture_state mine = CAPTURE_NONE;
     for (size_t i = 0; i < n; i++) {
         char path[RUN_PATH];
         snprintf(path, sizeof path, "%s/%s", o->dir, list[i].name);
         bool complete = report_capture(path);
-        if (list[i].pid == (uint32_t)pid) {
-            mine_written = true;
-            mine_complete = complete;
-        }
+        if (list[i].pid == (uint32_t)pid)
+            mine = complete ? CAPTURE_COMPLETE : CAPTURE_UNFINISHED;
     }
     if (!n)
         cli_error("no capture was written (expected %s/%s)", o->dir, o->name);
     free(list);
-    return outcome(prog, status, mine_written, mine_complete);
+    return outcome(prog, status, mine);
 }
 
 int run_output_finish(run_output *o, const char *prog, pid_t pid, int status)

@@ -203,9 +203,13 @@ class RunOutcome(unittest.TestCase):
 
     def forwarded(self, sig):
         pidfile = self.path("pid")
-        p = subprocess.Popen([ARGS.rcgc, "run", "-o", self.path("x.cap"), "--", "sh", "-c",
-                              f"echo $$ > {pidfile}.tmp && mv {pidfile}.tmp {pidfile} && "
-                              "exec sleep 60"],
+        # the pid file is written by the program itself, once the shim has
+        # started (its capture has a header then)
+        p = subprocess.Popen([ARGS.rcgc, "run", "-o", self.path("x.cap"), "--", sys.executable,
+                              "-c", "import os, sys, time\n"
+                              f"with open({pidfile + '.tmp'!r}, 'w') as f: f.write(str(os.getpid()))\n"
+                              f"os.rename({pidfile + '.tmp'!r}, {pidfile!r})\n"
+                              "time.sleep(60)"],
                              stderr=subprocess.PIPE, text=True, preexec_fn=defaults)
         deadline = time.monotonic() + 60
         while not os.path.exists(pidfile) and time.monotonic() < deadline:
@@ -263,6 +267,9 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("-k", dest="pattern")
     ARGS = ap.parse_args()
+    for name in ("rcgc", "prog", "static", "work"):  # the tests change directory
+        if getattr(ARGS, name):
+            setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     os.makedirs(ARGS.work, exist_ok=True)
     loader = unittest.TestLoader()
     if ARGS.pattern:
