@@ -4,7 +4,11 @@
 #   make asan   the whole suite under AddressSanitizer + UBSan
 #   make valgrind  the whole suite under valgrind memcheck
 #   make bench  optimized build, then the side-by-side benchmarks
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   an optimized build, installed
+# Each first installs the Debian packages it needs that are missing
+# (tools/setup-deps.sh: apt-get as root or through sudo; RCGC_SETUP=skip
+# turns that off).  CMAKE_FLAGS go to every configuration, e.g.
+# CMAKE_FLAGS=-DRCGC_PROFILER=OFF to build without the profiler.
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
@@ -12,37 +16,54 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 CTEST    ?= ctest
 WERROR   ?= OFF
+CMAKE_FLAGS ?=
+SETUP    = sh tools/setup-deps.sh
 
-.PHONY: all build demo test asan valgrind bench install clean
+# configure(dir, flags...): CMake's progress is quiet, its errors are not.
+configure = $(CMAKE) -S . -B $(1) $(2) $(CMAKE_FLAGS) >/dev/null
+
+.PHONY: all build demo test asan valgrind bench release install clean
 
 all: build
 
 build:
-	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRCGC_ASSERTS=ON -DRCGC_WERROR=$(WERROR) >/dev/null
+	@$(SETUP) build
+	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRCGC_ASSERTS=ON -DRCGC_WERROR=$(WERROR))
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
 demo: build
 	./$(BUILD)/examples/demo
 	@echo
-	sh examples/profile_demo.sh $(BUILD)
+	@if [ -x $(BUILD)/tools/rcgc/rcgc ]; then sh examples/profile_demo.sh $(BUILD); \
+	else echo "(no profiler in this build: configured with -DRCGC_PROFILER=OFF)"; fi
 
-test: build
+test:
+	@$(SETUP) build test
+	@$(MAKE) --no-print-directory build RCGC_SETUP=skip
 	cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)
 
 asan:
-	$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRCGC_ASSERTS=ON -DRCGC_SANITIZE=ON -DRCGC_BUILD_BENCH=OFF -DRCGC_WERROR=$(WERROR) >/dev/null
+	@$(SETUP) build test
+	$(call configure,build-asan,-DCMAKE_BUILD_TYPE=Debug -DRCGC_ASSERTS=ON -DRCGC_SANITIZE=ON -DRCGC_BUILD_BENCH=OFF -DRCGC_WERROR=$(WERROR))
 	$(CMAKE) --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 $(CTEST) --output-on-failure -j $(JOBS)
 
 valgrind:
-	$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DRCGC_ASSERTS=ON -DRCGC_BUILD_BENCH=OFF \
-	  "-DCMAKE_CROSSCOMPILING_EMULATOR=valgrind;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite;--quiet" >/dev/null
+	@$(SETUP) build test valgrind
+	$(call configure,build-vg,-DCMAKE_BUILD_TYPE=Debug -DRCGC_ASSERTS=ON -DRCGC_BUILD_BENCH=OFF \
+	  "-DCMAKE_CROSSCOMPILING_EMULATOR=valgrind;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite;--quiet")
 	$(CMAKE) --build build-vg -j $(JOBS)
 	cd build-vg && $(CTEST) --output-on-failure -j $(JOBS) -LE novalgrind
 
-bench:
-	$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+# The optimized build of the benchmarks.
+release:
+	@$(SETUP) build
+	$(call configure,build-release,-DCMAKE_BUILD_TYPE=Release)
 	$(CMAKE) --build build-release -j $(JOBS)
+
+bench:
+	@$(SETUP) build bench
+	@$(MAKE) --no-print-directory release RCGC_SETUP=skip
 	./build-release/bench/bench_alloc
 	./build-release/bench/bench_gc
 	./build-release/bench/bench_types
@@ -50,8 +71,14 @@ bench:
 	./build-release/bench/bench_hash
 	@if [ -x build-release/bench/bench_trace ]; then ./build-release/bench/bench_trace; fi
 
-install: build
-	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+# What is installed: the Release library (no internal asserts), shared and
+# static, rcgc.h, the rcgc command and its shim, rcgc.pc and the CMake
+# package; built on its own, without the tests and benchmarks.
+install:
+	@$(SETUP) build
+	$(call configure,build-install,-DCMAKE_BUILD_TYPE=Release -DRCGC_BUILD_TESTS=OFF -DRCGC_BUILD_BENCH=OFF)
+	$(CMAKE) --build build-install -j $(JOBS)
+	$(CMAKE) --install build-install --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-vg build-release
+	rm -rf build build-asan build-vg build-release build-install

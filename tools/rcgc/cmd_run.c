@@ -3,14 +3,19 @@
  * [--unwind fp|libunwind] -- PROG ARGS...`: run PROG with the preload shim
  * and write a capture.
  *
- * The child gets LD_PRELOAD (the shim first, then whatever was there),
- * RCGC_CAPTURE (an absolute path: the program may change directory; default
- * rcgc-<prog>-<pid>.cap in the current directory), and RCGC_NATIVE_FRAMES /
- * RCGC_SAMPLE_BYTES / RCGC_UNWIND when given.  Its stdin, stdout and stderr are ours,
- * untouched.  While it runs, rcgc ignores SIGINT and SIGQUIT (as system()
- * does): a Ctrl-C reaches the program, and rcgc reports afterwards.  Exit
- * status: the program's, 128 + the signal's number when a signal killed
- * it, 127 when it could not be started.
+ * Before the program starts, rcgc checks what it can (run.h): the shim
+ * is found, the program exists, can be executed and is not statically
+ * linked, and the capture's directory takes a new file.  The child gets
+ * LD_PRELOAD (the shim first, then whatever was there), RCGC_CAPTURE (an
+ * absolute path: the program may change directory; the file is renamed
+ * into place at the end, see run_output.c), and RCGC_NATIVE_FRAMES /
+ * RCGC_SAMPLE_BYTES / RCGC_UNWIND when given.  Its stdin, stdout and
+ * stderr are ours, untouched.  SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
+ * rcgc are passed on to the program; rcgc waits for it either way, then
+ * reports.  Exit status: the program's, 128 + the signal's number when a
+ * signal killed it; 2 when nothing could be recorded (a static program, a
+ * bad output path, a capture the shim could not finish); 126 and 127 as a
+ * shell's (not executable, not found); 1 for a usage error.
  *
  * While the program runs, a thread of rcgc's keeps the tick page
  * (capture.h) current, and the program's environment names it: the shim
@@ -22,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "run.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,8 +46,6 @@
 #ifndef RCGC_PRELOAD_RELATIVE
 #define RCGC_PRELOAD_RELATIVE "../lib/librcgc_preload.so"
 #endif
-
-enum { EXIT_NOT_RUN = 127, PATH_BUF = 2 * PATH_MAX + 2 };
 
 typedef struct run_args {
     const char *capture;         /* -o, or NULL for the default */
@@ -151,41 +155,74 @@ static const char *find_preload(char *buf, size_t len)
     return NULL;
 }
 
-/* The capture's absolute path for the program pid (the default name when
-   none was given), in buf. */
-static const char *capture_path(const run_args *a, const char *prog, pid_t pid, char *buf,
-                                size_t len)
-{
-    char name[PATH_MAX], cwd[PATH_MAX];
-    const char *base = strrchr(prog, '/');
-    if (a->capture)
-        snprintf(name, sizeof name, "%s", a->capture);
-    else
-        snprintf(name, sizeof name, "rcgc-%s-%ld.cap", base ? base + 1 : prog, (long)pid);
-    if (name[0] == '/' || !getcwd(cwd, sizeof cwd))
-        snprintf(buf, len, "%s", name);
-    else
-        snprintf(buf, len, "%s/%s", cwd, name);
-    return buf;
-}
-
 static void put_env(const char *name, const char *value)
 {
     if (value && setenv(name, value, 1) != 0)
         dprintf(STDERR_FILENO, "rcgc: cannot set %s: %s\n", name, strerror(errno));
 }
 
-/* In the child: set the environment and become the program. */
-static void exec_program(const run_args *a, const char *preload, const ticker *k, char **argv)
+/* ---- Signals ----------------------------------------------------------------------
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to rcgc go to the program, and
+ * rcgc waits for it to end as usual.  One typed at the terminal (si_code
+ * SI_KERNEL) is not passed on: the terminal sent it to the program too (the
+ * same process group).  A signal rcgc was started with ignored stays
+ * ignored, for the program as well. */
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+enum { NFORWARDED = sizeof forwarded / sizeof *forwarded };
+
+typedef struct signals {
+    struct sigaction old[NFORWARDED]; /* the dispositions rcgc was started with */
+    sigset_t old_mask;
+} signals;
+
+static volatile sig_atomic_t program_pid; /* 0: none to forward to */
+
+static void forward(int sig, siginfo_t *info, void *uc)
 {
-    char capture[PATH_BUF];
+    (void)uc;
+    int saved = errno;
+    if (program_pid > 0 && info->si_code != SI_KERNEL)
+        kill((pid_t)program_pid, sig);
+    errno = saved;
+}
+
+/* Before the fork: the signals blocked, then caught; the program unblocks
+   them (after restoring the dispositions), rcgc once program_pid is set. */
+static void signals_catch(signals *s)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    for (int i = 0; i < NFORWARDED; i++)
+        sigaddset(&block, forwarded[i]);
+    sigprocmask(SIG_BLOCK, &block, &s->old_mask);
+    struct sigaction catch = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigemptyset(&catch.sa_mask);
+    for (int i = 0; i < NFORWARDED; i++) {
+        sigaction(forwarded[i], NULL, &s->old[i]);
+        if (s->old[i].sa_handler != SIG_IGN)
+            sigaction(forwarded[i], &catch, NULL);
+    }
+}
+
+static void signals_restore(const signals *s)
+{
+    for (int i = 0; i < NFORWARDED; i++)
+        sigaction(forwarded[i], &s->old[i], NULL);
+    sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+}
+
+/* In the child: set the environment and become the program. */
+static void exec_program(const run_args *a, const char *preload, const ticker *k,
+                         const char *capture, const char *path, char **argv)
+{
     const char *old = getenv("LD_PRELOAD");
     size_t n = strlen(preload) + (old ? strlen(old) + 2 : 1);
     char *ld = malloc(n);
     if (ld)
         snprintf(ld, n, old && *old ? "%s:%s" : "%s", preload, old);
     put_env("LD_PRELOAD", ld ? ld : preload);
-    put_env("RCGC_CAPTURE", capture_path(a, argv[0], getpid(), capture, sizeof capture));
+    put_env("RCGC_CAPTURE", capture);
     put_env("RCGC_NATIVE_FRAMES", a->frames);
     put_env("RCGC_SAMPLE_BYTES", a->sample);
     put_env("RCGC_UNWIND", a->unwind);
@@ -193,27 +230,19 @@ static void exec_program(const run_args *a, const char *preload, const ticker *k
         put_env(RCC_TICK_ENV, k->env);
     else
         unsetenv(RCC_TICK_ENV); /* an outer rcgc run's */
-    execvp(argv[0], argv);
+    execvp(path, argv); /* a script without #! goes to /bin/sh, as in a shell */
     dprintf(STDERR_FILENO, "rcgc: cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(EXIT_NOT_RUN);
+    _exit(errno == ENOENT ? RUN_NOT_FOUND : RUN_CANNOT_EXEC);
 }
 
-/* Wait for pid with SIGINT and SIGQUIT ignored; its exit status. */
+/* Wait for pid; its waitpid status. */
 static int wait_program(pid_t pid)
 {
-    struct sigaction ignore = {.sa_handler = SIG_IGN}, old_int, old_quit;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGINT, &ignore, &old_int);
-    sigaction(SIGQUIT, &ignore, &old_quit);
     int status = 0;
     pid_t got;
     while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
-    if (got < 0)
-        return EXIT_NOT_RUN;
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    return got < 0 ? W_EXITCODE(RUN_NOT_FOUND, 0) : status;
 }
 
 static int parse_run(int argc, char **argv, run_args *a)
@@ -255,37 +284,58 @@ static int parse_run(int argc, char **argv, run_args *a)
     return 0;
 }
 
+/* Everything that can be known before the program starts is checked
+   first: the shim, the program, the output path. */
 int cmd_run(int argc, char **argv)
 {
     run_args a = {0};
     if (parse_run(argc, argv, &a) != 0)
         return EXIT_USAGE;
-    char buf[PATH_BUF], capture[PATH_BUF];
+    char buf[RUN_PATH], path[RUN_PATH];
     const char *preload = find_preload(buf, sizeof buf);
     if (!preload) {
         cli_error("cannot find the preload shim librcgc_preload.so%s",
                   getenv("RCGC_PRELOAD") ? " at $RCGC_PRELOAD" : " (set RCGC_PRELOAD)");
-        return EXIT_NOT_RUN;
+        return RUN_NOT_FOUND;
     }
     char **prog = argv + optind;
+    int rc = run_find_program(prog[0], path, sizeof path);
+    if (rc != 0)
+        return rc;
+    if (run_is_static(path)) {
+        cli_error("%s is statically linked: the profiler reaches a program's malloc through "
+                  "the dynamic loader (LD_PRELOAD), which a static program never runs, so it "
+                  "was not run; link it without -static to profile it",
+                  prog[0]);
+        return RUN_CAPTURE_FAILED;
+    }
+    run_output out;
+    rc = run_output_prepare(&out, a.capture, prog[0]);
+    if (rc != 0)
+        return rc;
     ticker k = {.fd = -1};
     tick_make(&k);
+    signals sig;
+    signals_catch(&sig);
     fflush(NULL);
     pid_t pid = fork();
+    if (pid == 0) {
+        signals_restore(&sig);
+        exec_program(&a, preload, &k, out.env, path, prog);
+    }
     if (pid < 0) {
         cli_error("cannot fork: %s", strerror(errno));
+        signals_restore(&sig);
         tick_end(&k);
-        return EXIT_NOT_RUN;
+        run_output_discard(&out);
+        return RUN_NOT_FOUND;
     }
-    if (pid == 0)
-        exec_program(&a, preload, &k, prog);
-    tick_start(&k);
+    program_pid = pid;
+    tick_start(&k); /* its thread keeps the signals blocked */
+    sigprocmask(SIG_SETMASK, &sig.old_mask, NULL);
     int status = wait_program(pid);
+    program_pid = 0;
+    signals_restore(&sig);
     tick_end(&k);
-    capture_path(&a, prog[0], pid, capture, sizeof capture);
-    if (access(capture, F_OK) == 0)
-        cli_error("capture written to %s", capture);
-    else
-        cli_error("no capture was written (expected %s)", capture);
-    return status;
+    return run_output_finish(&out, prog[0], pid, status);
 }

@@ -25,7 +25,9 @@ static const command commands[] = {
      "  --native-frames N  frames per stack (default 32, at most 256)\n"
      "  --sample-bytes N   sample about one allocated byte in N (0: record every one)\n"
      "  --unwind fp|libunwind  how stacks are walked\n"
-     "Exit status: the program's, or 128+N when signal N ended it.\n"},
+     "Exit status: the program's, or 128+N when signal N ended it; 2 when its capture\n"
+     "failed (bad -o path, static program, unfinished capture); 126/127: PROG not\n"
+     "executable/found.  SIGINT, SIGTERM, SIGHUP, SIGQUIT are passed on to PROG.\n"},
     {"summary", cmd_summary, "summary [--json] FILE...\n"
                              "        peak, totals, temporaries, leaks, RSS",
      "  --json             one object per capture (an array for several)\n"},
