@@ -3,7 +3,8 @@
  * environment, opening the file, start (constructor or first allocation),
  * fork, exec's hand-over, exit and _exit, and the end record.  May call:
  * everything in the shim; the libc calls that take locks (atexit,
- * pthread_atfork, setenv) only from the constructor.
+ * pthread_atfork) only from the constructor; no libc name a program may
+ * define itself (getenv, setenv: see env_get).
  */
 #include "shim.h"
 
@@ -11,9 +12,21 @@ shim_state g = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 /* ---- Start, fork, finish ---------------------------------------------------------------- */
 
+/* The value of an environment variable, read from the environ array itself:
+   getenv is a name programs define (bash does), and the shim runs no
+   program code. */
+const char *env_get(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++)
+        if (memcmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
 static size_t env_size(const char *name, size_t dflt, size_t lo, size_t hi)
 {
-    const char *v = getenv(name);
+    const char *v = env_get(name);
     if (!v || !*v)
         return dflt;
     char *end;
@@ -127,28 +140,51 @@ static void at_exit(void)
     finish(!g.main_returned);
 }
 
+/* RCGC_CAPTURE_OWNER=<our pid> in the environment the program and its
+   children see, without setenv (a name programs define: bash's own runs
+   before its main, untraced).  A copy of the environ array with the entry
+   added, in mmap'd pages, replaces it: glibc's setenv and putenv copy an
+   array they did not make before changing it, unsetenv shifts entries in
+   place, and main receives environ as __libc_start_main finds it. */
+static void export_owner(void)
+{
+    static char entry[48];
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **env = pages_alloc(NULL, (n + 2) * sizeof *env);
+    if (!env)
+        return;
+    snprintf(entry, sizeof entry, "RCGC_CAPTURE_OWNER=%d", (int)getpid());
+    if (n)
+        memcpy(env, environ, n * sizeof *env);
+    env[n] = entry;
+    env[n + 1] = NULL;
+    environ = env;
+}
+
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
 
 static void start_capture(void)
 {
     busy++;
     int mode = OFF;
-    const char *path = getenv("RCGC_CAPTURE");
+    const char *path = env_get("RCGC_CAPTURE");
     if (path && *path && strlen(path) < sizeof g.path) {
         strcpy(g.path, path);
-        const char *owner = getenv("RCGC_CAPTURE_OWNER");
+        const char *owner = env_get("RCGC_CAPTURE_OWNER");
         char me[24];
         snprintf(me, sizeof me, "%d", (int)getpid());
         bool mine = per_pid() || !owner || strcmp(owner, me) == 0;
         g.frames = env_size("RCGC_NATIVE_FRAMES", DEFAULT_FRAMES, 1, RCC_MAX_DEPTH);
-        g.capture = rct_capture_default();
+        g.capture = rct_capture_named(env_get("RCGC_UNWIND"));
 #ifdef RCGC_HAVE_LIBUNWIND
         if (g.capture == rct_capture_unwind) /* as heaptrack does: cache per thread */
             unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 #endif
         g.sample_mean = env_size("RCGC_SAMPLE_BYTES", 0, 0, SIZE_MAX / 2);
         g.chunk = env_size("RCGC_CHUNK_BYTES", DEFAULT_CHUNK, 8192, RCC_MAX_CHUNK);
-        const char *lv = getenv("RCGC_ZSTD_LEVEL");
+        const char *lv = env_get("RCGC_ZSTD_LEVEL");
         g.level = lv && *lv ? atoi(lv) : 0;
         g.page = sysconf(_SC_PAGESIZE);
         tick_open();
@@ -179,11 +215,8 @@ __attribute__((constructor)) static void shim_init(void)
     if (atomic_load(&g.mode) != ACTIVE)
         return;
     busy++;
-    if (!per_pid() && !getenv("RCGC_CAPTURE_OWNER")) {
-        char me[24];
-        snprintf(me, sizeof me, "%d", (int)getpid());
-        setenv("RCGC_CAPTURE_OWNER", me, 1);
-    }
+    if (!per_pid() && !env_get("RCGC_CAPTURE_OWNER"))
+        export_owner();
     pthread_atfork(NULL, NULL, fork_child);
     atexit(at_exit);
     busy--;

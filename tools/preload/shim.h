@@ -73,8 +73,9 @@
  * fork: with %p in the path the child starts a capture of its own (its pid,
  * a new time base, no blocks inherited); without %p the child records
  * nothing.  exec: the new image loads the shim again and follows the same
- * rule; the process that started the capture (RCGC_CAPTURE_OWNER, set by
- * the shim when the path has no %p) takes the file over after exec.
+ * rule; the process that started the capture (RCGC_CAPTURE_OWNER, added by
+ * the shim to the environ array when the path has no %p: no setenv, see
+ * export_owner) takes the file over after exec.
  *
  * At exit (atexit handler registered first, so it runs last; also from
  * _exit/_Exit): flush every thread, find which live blocks are still
@@ -426,5 +427,6 @@ void leak_scan(const roots *r);
 /* ---- process.c ---------------------------------------------------------------------------- */
 void start(void);
 void finish(bool exit_called);
+const char *env_get(const char *name);
 
 #endif
