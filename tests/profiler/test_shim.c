@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -417,6 +419,148 @@ static void child_tick(void)
     free(site_tick_second());
 }
 
+/* ---- process events (issue 16's matrix) ---- */
+NOINLINE void *site_event(size_t n) { void *p = malloc(n); return p; }
+static void *event_kept[200];
+
+/* 200 allocations at site_event: the first 100 kept (reachable), the
+   others freed. */
+static void allocate_200(void)
+{
+    for (int i = 0; i < 200; i++) {
+        void *p = site_event(100 + (size_t)i % 7);
+        if (i < 100)
+            event_kept[i] = p;
+        else
+            free(p);
+    }
+}
+
+static volatile int forever = 1; /* hides the endless recursion from the compiler */
+NOINLINE static int overflow(int depth)
+{
+    volatile char pad[4096];
+    pad[0] = (char)depth;
+    return (forever ? overflow(depth + 1) : 0) + pad[0];
+}
+
+/* A fatal signal after 200 allocations; no core file. */
+static void child_crash(const char *how)
+{
+    CHECK(setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) == 0);
+    allocate_200();
+    if (!strcmp(how, "segv"))
+        *(volatile int *)sink = 1; /* sink is NULL */
+    else if (!strcmp(how, "abort"))
+        abort();
+    else if (!strcmp(how, "term"))
+        kill(getpid(), SIGTERM);
+    else if (!strcmp(how, "fpe"))
+        raise(SIGFPE);
+    else if (!strcmp(how, "overflow"))
+        sink = (void *)(intptr_t)overflow(0);
+    CHECK(!"still alive");
+}
+
+static void on_own_segv(int sig)
+{
+    (void)sig;
+    _exit(42);
+}
+
+/* The program's own handler, installed after the shim's, wins. */
+static void child_crash_own(void)
+{
+    allocate_200();
+    signal(SIGSEGV, on_own_segv);
+    *(volatile int *)sink = 1;
+}
+
+/* SIGTERM to a thread that spends its time in the allocator: the signal
+   waits until the thread leaves the shim. */
+static atomic_long spins;
+static void *allocate_forever(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        free(site_malloc(48));
+        atomic_fetch_add(&spins, 1);
+    }
+    return NULL;
+}
+
+static void child_term_busy(void)
+{
+    allocate_200();
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, allocate_forever, NULL) == 0);
+    while (atomic_load(&spins) < 10000)
+        sched_yield();
+    pthread_kill(th, SIGTERM);
+    for (;;)
+        pause();
+}
+
+/* vfork children: _exit (a failed exec), and exec. */
+static void child_vfork(bool exec)
+{
+    for (int i = 0; i < 100; i++)
+        event_kept[i] = site_event(100);
+    fflush(stdout);
+    pid_t pid = vfork();
+    if (pid == 0) {
+        if (exec)
+            execl("/proc/self/exe", "test_shim", "child", "exec_target", (char *)NULL);
+        _exit(127);
+    }
+    CHECK(pid > 0);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == (exec ? 0 : 127));
+    for (int i = 100; i < 200; i++)
+        event_kept[i] = site_event(100);
+}
+
+/* clone: sharing the memory (as posix_spawn's child, which fails here),
+   and not (a fork without the atfork handlers) that allocates a little. */
+static char clone_stack[1 << 16] __attribute__((aligned(16)));
+static int clone_fails(void *arg)
+{
+    (void)arg;
+    _exit(3);
+}
+
+static int clone_allocates(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10; i++)
+        free(site_malloc(64));
+    _exit(4);
+}
+
+static void child_clone(void)
+{
+    for (int i = 0; i < 100; i++)
+        event_kept[i] = site_event(100);
+    int (*fns[2])(void *) = {clone_fails, clone_allocates};
+    int flags[2] = {CLONE_VM | CLONE_VFORK | SIGCHLD, SIGCHLD}, codes[2] = {3, 4};
+    for (int k = 0; k < 2; k++) {
+        pid_t pid = clone(fns[k], clone_stack + sizeof clone_stack, flags[k], NULL);
+        CHECK(pid > 0);
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == codes[k]);
+    }
+    for (int i = 100; i < 200; i++)
+        event_kept[i] = site_event(100);
+}
+
+/* Many distinct infos: a capture larger than the file size limit. */
+static void child_write_fail(void)
+{
+    for (size_t n = 1; n <= 100000; n++)
+        free(site_malloc(n));
+    printf("done\n");
+}
+
 static void child_forever(void)
 {
     printf("running\n");
@@ -469,6 +613,18 @@ static int child(const char *scenario)
         child_tick();
     else if (!strcmp(scenario, "forever"))
         child_forever();
+    else if (!strcmp(scenario, "crash_own"))
+        child_crash_own();
+    else if (!strncmp(scenario, "crash_", 6))
+        child_crash(scenario + 6);
+    else if (!strcmp(scenario, "term_busy"))
+        child_term_busy();
+    else if (!strcmp(scenario, "vfork_exit") || !strcmp(scenario, "vfork_exec"))
+        child_vfork(!strcmp(scenario, "vfork_exec"));
+    else if (!strcmp(scenario, "clone"))
+        child_clone();
+    else if (!strcmp(scenario, "write_fail"))
+        child_write_fail();
     else
         return 99;
     return 0;
@@ -487,8 +643,12 @@ typedef struct run {
     pid_t pid;
 } run;
 
-/* Run "test_shim child SCENARIO" under the shim.  capture: RCGC_CAPTURE (NULL:
-   unset); extra: "NAME=VALUE" or NULL.  kill_after: seconds, or 0. */
+static rlim_t child_fsize;     /* RLIMIT_FSIZE for the next children (0: none) */
+static const char *child_exe; /* another program to run (NULL: this one) */
+
+/* Run "test_shim child SCENARIO" under the shim (or child_exe SCENARIO),
+   its stderr and stdout into r.out.  capture: RCGC_CAPTURE (NULL: unset);
+   extra: "NAME=VALUE" or NULL.  kill_after: seconds, or 0. */
 static run run_child(const char *scenario, const char *capture, const char *extra,
                      bool preload, double kill_after)
 {
@@ -499,8 +659,14 @@ static run run_child(const char *scenario, const char *capture, const char *extr
     CHECK(pid >= 0);
     if (pid == 0) {
         dup2(fds[1], 1);
+        if (child_exe || child_fsize)
+            dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
+        if (child_fsize) {
+            signal(SIGXFSZ, SIG_IGN);
+            CHECK(setrlimit(RLIMIT_FSIZE, &(struct rlimit){child_fsize, child_fsize}) == 0);
+        }
         if (preload)
             setenv("LD_PRELOAD", SHIM_PATH, 1);
         if (capture)
@@ -510,7 +676,10 @@ static run run_child(const char *scenario, const char *capture, const char *extr
         unsetenv("RCGC_CAPTURE_OWNER");
         if (extra)
             putenv((char *)extra);
-        execl(self_exe, "test_shim", "child", scenario, (char *)NULL);
+        if (child_exe)
+            execl(child_exe, child_exe, scenario, (char *)NULL);
+        else
+            execl(self_exe, "test_shim", "child", scenario, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -574,6 +743,7 @@ typedef struct captured {
     uint64_t max_rss, max_sample_heap;
     bool ended;
     int64_t status;
+    uint64_t signal;     /* E's */
     uint64_t peak, peak_time, end_time;
     /* after matching */
     size_t unmatched_frees, leaks_without_block, live_without_leak;
@@ -648,6 +818,7 @@ static int on_record(const rcc_event *e, void *ctx)
         CHECK(!c->ended);
         c->ended = true;
         c->status = e->status;
+        c->signal = e->signal;
         c->peak = e->heap_bytes;
         c->peak_time = e->peak_time_us;
         c->end_time = e->time_us;
@@ -1049,6 +1220,110 @@ static void test_exit_race(void)
     }
 }
 
+/* ---- process events ---- */
+
+/* allocate_200's figures, and a capture that ended as it should. */
+static void expect_200(const captured *c, int64_t status, int sig)
+{
+    check_common(c, status);
+    CHECK(c->signal == (uint64_t)sig);
+    site_stats s = stats_of(c, "site_event");
+    if (s.count != 200 || s.freed != 100 || s.leak[RCC_REACHABLE] != 100)
+        fprintf(stderr, "site_event: %zu allocations, %zu freed, %zu reachable\n", s.count,
+                s.freed, s.leak[RCC_REACHABLE]);
+    CHECK(s.count == 200 && s.freed == 100 && s.leak[RCC_REACHABLE] == 100);
+}
+
+static void test_crash(void)
+{
+    struct {
+        const char *scenario;
+        int sig;
+    } cases[] = {{"crash_segv", SIGSEGV}, {"crash_abort", SIGABRT}, {"crash_term", SIGTERM},
+                 {"crash_fpe", SIGFPE},   {"crash_overflow", SIGSEGV}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        captured *c = record(cases[i].scenario, "crash.cap", NULL, 128 + cases[i].sig, NULL);
+        expect_200(c, 128 + cases[i].sig, cases[i].sig);
+        free_capture(c);
+    }
+    /* the program's own handler, installed later, wins */
+    captured *c = record("crash_own", "crash.cap", NULL, 42, NULL);
+    expect_200(c, 42, 0);
+    free_capture(c);
+    /* a SIGTERM to a thread inside the allocator waits until it leaves */
+    for (int i = 0; i < 3; i++) {
+        c = record("term_busy", "crash.cap", NULL, 128 + SIGTERM, NULL);
+        expect_200(c, 128 + SIGTERM, SIGTERM);
+        site_stats s = stats_of(c, "site_malloc");
+        CHECK(s.count >= 10000 && s.count - s.freed <= 1);
+        free_capture(c);
+    }
+}
+
+static void test_vfork(void)
+{
+    /* a vfork child that calls _exit does not end its parent's capture */
+    captured *c = record("vfork_exit", "vfork.cap", NULL, 0, NULL);
+    EXPECT_SITE(c, "site_event", 200, 200 * 100, 0);
+    free_capture(c);
+    /* one that execs leaves the parent's file alone */
+    c = record("vfork_exec", "vfork.cap", NULL, 0, NULL);
+    EXPECT_SITE(c, "site_event", 200, 200 * 100, 0);
+    EXPECT_SITE(c, "site_exec_target", 0, 0, 0);
+    free_capture(c);
+}
+
+static void test_clone(void)
+{
+    captured *c = record("clone", "clone.cap", NULL, 0, NULL);
+    EXPECT_SITE(c, "site_event", 200, 200 * 100, 0);
+    EXPECT_SITE(c, "site_malloc", 0, 0, 0); /* the copy's, not written */
+    free_capture(c);
+}
+
+/* The file may not grow past 64 KiB (EFBIG): the program runs on, the shim
+   says so on stderr, and the capture has no end record. */
+static void test_write_fail(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "full.cap");
+    child_fsize = 64 << 10;
+    run r = run_child("write_fail", path, NULL, true, 0);
+    child_fsize = 0;
+    CHECK(r.status == 0 && strstr(r.out, "done\n"));
+    CHECK(strstr(r.out, "rcgc preload: writing the capture failed; it ends here, without an "
+                        "end record: File too large\n"));
+    captured *c = read_capture(path);
+    CHECK((c->rc == 0 || c->rc == 1) && !c->ended); /* cut at the limit */
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size <= 64 << 10);
+    free_capture(c);
+}
+
+/* A program that defines getenv, setenv... (shim_libc_names.c): none is
+   called before its main, and the capture holds exactly its allocations. */
+static void test_libc_names(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "names.cap");
+    child_exe = SHIM_LIBC_NAMES_PATH;
+    run plain = run_child("", NULL, NULL, false, 0);
+    run r = run_child("", path, NULL, true, 0);
+    child_exe = NULL;
+    CHECK(plain.status == 0 && strcmp(plain.out, "before main: 0\n") == 0);
+    CHECK(r.status == 0 && strcmp(r.out, plain.out) == 0);
+    captured *c = read_capture(path);
+    CHECK(c->rc == 0 && c->ended && c->status == 0);
+    size_t ours = 0;
+    for (size_t i = 0; i < c->na; i++)
+        ours += c->a[i].size == 4242;
+    if (c->na != 10 || ours != 10 || c->frees != 9)
+        fprintf(stderr, "%zu allocations (%zu of 4242 bytes), %zu frees\n", c->na, ours,
+                c->frees);
+    CHECK(c->na == 10 && ours == 10 && c->frees == 9);
+    free_capture(c);
+}
+
 /* The files of the directory whose names start with prefix. */
 static int list_files(const char *prefix, char names[][256], int max)
 {
@@ -1311,7 +1586,9 @@ int main(int argc, char **argv)
         {"fork_threads", test_fork_threads},
         {"dlopen", test_dlopen}, {"peak", test_peak},     {"sample", test_sample},
         {"frames", test_frames}, {"noenv", test_noenv},   {"killed", test_killed},
-        {"tick", test_tick},
+        {"tick", test_tick},     {"crash", test_crash},   {"vfork", test_vfork},
+        {"clone", test_clone},   {"write_fail", test_write_fail},
+        {"libc_names", test_libc_names},
     };
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         if (only && strcmp(only, tests[i].name) != 0)

@@ -102,6 +102,21 @@ static uint64_t sample(tstate *t, size_t size)
 
 TLS tstate *self;
 
+/* An alternate signal stack for the thread, unless it has one: the crash
+   handler (process.c) then runs after a stack overflow too.  Kept with the
+   state, which a later thread reuses. */
+static void altstack(tstate *t)
+{
+    stack_t cur;
+    if (syscall(SYS_sigaltstack, NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
+        return;
+    if (!t->altstack)
+        t->altstack = pages_alloc(NULL, ALTSTACK_BYTES);
+    if (t->altstack)
+        syscall(SYS_sigaltstack, &(stack_t){.ss_sp = t->altstack, .ss_size = ALTSTACK_BYTES},
+                NULL);
+}
+
 /* The calling thread's state, made or reused; NULL when out of memory. */
 NOINLINE tstate *attach(void)
 {
@@ -131,6 +146,7 @@ NOINLINE tstate *attach(void)
     if (!t)
         return NULL;
     rct_stack_bounds(&t->stack_lo, &t->stack_hi);
+    altstack(t);
     t->rng = (clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t) | 1; /* never 0 */
     if (g.sample_mean)
         t->countdown = rct_sample_gap(&t->rng, (double)g.sample_mean);
@@ -162,7 +178,7 @@ void thread_gone(void *v)
     tstate *t = v;
     if (!t || t->gen != g.gen)
         return;
-    busy++;
+    shim_enter();
     enter(t);
     bool active = atomic_load(&g.mode) == ACTIVE;
     if (active)
@@ -175,7 +191,7 @@ void thread_gone(void *v)
         t->in_use = false;
         unlock(cancel);
     }
-    busy--;
+    shim_leave();
 }
 
 /* ---- Time of an event ---------------------------------------------------------------- */
@@ -232,7 +248,7 @@ static bool recording(void)
    object's type name (rcgc_preload_object), NULL for the malloc family. */
 static NOINLINE void on_alloc(void *p, size_t n, const char *type)
 {
-    busy++;
+    shim_enter();
     tstate *t = self ? self : attach();
     if (!t)
         goto out;
@@ -260,7 +276,7 @@ static NOINLINE void on_alloc(void *p, size_t n, const char *type)
 done:
     leave(t);
 out:
-    busy--;
+    shim_leave();
 }
 
 /* Before the real free/realloc releases p: take it out of the shadow.
@@ -273,7 +289,7 @@ static uint32_t on_release(void *p)
 /* A traced block was released (after on_release gave its info id). */
 static NOINLINE void on_free(void *p, uint32_t id)
 {
-    busy++;
+    shim_enter();
     tstate *t = self ? self : attach();
     if (!t)
         goto out;
@@ -287,7 +303,7 @@ static NOINLINE void on_free(void *p, uint32_t id)
     }
     leave(t);
 out:
-    busy--;
+    shim_leave();
 }
 
 static bool tracing_frees(void)
@@ -301,7 +317,9 @@ EXPORT void *malloc(size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, 16);
+    shim_enter();
     void *p = real.malloc(n);
+    shim_leave();
     if (LIKELY(p != NULL) && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -315,7 +333,9 @@ EXPORT void *calloc(size_t n, size_t size)
     }
     if (UNLIKELY(!ready()))
         return arena_alloc(n * size, 16); /* the arena is zeroed, never reused */
+    shim_enter();
     void *p = real.calloc(n, size);
+    shim_leave();
     if (LIKELY(p != NULL) && recording())
         on_alloc(p, n * size, NULL);
     return p;
@@ -328,12 +348,14 @@ EXPORT void free(void *p)
     if (UNLIKELY(!ready()))
         return; /* cannot happen: p came from somewhere */
     bool tracing = tracing_frees();
+    shim_enter(); /* from taking the block out of the shadow to its F record */
     uint32_t id = tracing ? on_release(p) : 0;
     real.free(p);
     if (id)
         on_free(p, id);
     else if (tracing && self)
         self->last_alloc = 0; /* an untraced block: still a free in between */
+    shim_leave();
 }
 
 static void *arena_realloc(void *p, size_t n)
@@ -358,15 +380,19 @@ static void restore(void *p, uint32_t id)
    function's own frame (the walk skips a fixed number of frames). */
 static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_t n)
 {
-    uint32_t old = p && tracing_frees() ? on_release(p) : 0;
+    bool tracing = p && tracing_frees();
+    shim_enter(); /* from taking the block out of the shadow to its F record */
+    uint32_t old = tracing ? on_release(p) : 0;
     void *q = real.realloc(p, n);
     if (!q && (n || !p)) { /* failed (glibc: realloc(p, 0) frees p, gives NULL) */
         if (old)
             restore(p, old);
+        shim_leave();
         return NULL;
     }
     if (old)
         on_free(p, old);
+    shim_leave();
     if (q && recording())
         on_alloc(q, n, NULL);
     return q;
@@ -403,7 +429,9 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
         *out = p;
         return 0;
     }
+    shim_enter();
     int rc = real.posix_memalign(out, align, n);
+    shim_leave();
     if (rc == 0 && recording())
         on_alloc(*out, n, NULL);
     return rc;
@@ -413,7 +441,9 @@ EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, align);
+    shim_enter();
     void *p = real.aligned_alloc(align, n);
+    shim_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -423,7 +453,9 @@ EXPORT void *memalign(size_t align, size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, align);
+    shim_enter();
     void *p = real.memalign(align, n);
+    shim_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -433,7 +465,9 @@ EXPORT void *valloc(size_t n)
 {
     if (UNLIKELY(!ready()) || !real.valloc)
         return memalign((size_t)sysconf(_SC_PAGESIZE), n);
+    shim_enter();
     void *p = real.valloc(n);
+    shim_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -445,7 +479,9 @@ EXPORT void *pvalloc(size_t n)
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     if (UNLIKELY(!ready()) || !real.pvalloc)
         return memalign(pg, n ? (n + pg - 1) & ~(pg - 1) : pg);
+    shim_enter();
     void *p = real.pvalloc(n);
+    shim_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -478,9 +514,12 @@ EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name,
         if (block && recording())
             on_alloc(block, size, type_name ? type_name : "(unnamed)");
     } else {
-        uint32_t old = block && tracing_frees() ? on_release(block) : 0;
+        bool tracing = block && tracing_frees();
+        shim_enter();
+        uint32_t old = tracing ? on_release(block) : 0;
         if (old)
             on_free(block, old);
+        shim_leave();
     }
     __asm__ volatile("" ::: "memory"); /* not a tail call: the walk skips this frame */
 }

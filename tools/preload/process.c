@@ -70,6 +70,7 @@ static bool open_capture(void)
     pid_t pid = getpid();
     if (!expand_path(path, sizeof path, pid))
         return false;
+    g.pid = pid;
     g.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (g.fd < 0)
         return false;
@@ -120,6 +121,7 @@ static void fork_child(void)
     /* Everything of the parent's capture is dropped, not freed: other
        threads may have been anywhere in it. */
     busy++;
+    deferred = 0;
     pthread_mutex_init(&g.lock, NULL);
     if (g.fd >= 0)
         close(g.fd);
@@ -219,19 +221,135 @@ __attribute__((constructor)) static void shim_init(void)
         export_owner();
     pthread_atfork(NULL, NULL, fork_child);
     atexit(at_exit);
+    crash_handlers();
     busy--;
 }
 
-/* Flush every thread, scan for leaks, end the capture.  Once.
+static NOINLINE void end_capture(bool exit_called, uintptr_t sp);
+
+/* Flush every thread, scan for leaks, end the capture.  Once, and only in
+   the process recording: a vfork child (or a clone sharing the memory)
+   that calls _exit or exit must not end its parent's capture.
    exit_called: exit or _exit was called (main's frames are live). */
 NOINLINE void finish(bool exit_called)
 {
-    int expect = ACTIVE;
-    busy++;
-    if (!atomic_compare_exchange_strong(&g.mode, &expect, FINISHING)) {
-        busy--;
+    if (getpid() != g.pid)
         return;
+    shim_enter();
+    /* This thread's callee-saved registers land in regs, on the stack the
+       scan starts from. */
+    jmp_buf regs;
+    setjmp(regs);
+    end_capture(exit_called, (uintptr_t)&regs);
+    shim_leave();
+}
+
+/* ---- Fatal signals -------------------------------------------------------------------------
+ * SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT and SIGTERM end the capture as
+ * exit does (every thread flushed, the leak scan, E naming the signal),
+ * then the signal is raised again with the default action, so the exit
+ * status and the core dump are the program's.  The handlers are installed
+ * by the constructor for the signals whose action is then the default, on
+ * each thread's alternate stack (hooks.c gives threads that have none one
+ * of ALTSTACK_BYTES).  A program that installs its own handler later
+ * replaces ours: its handler wins, and it ends the process as it likes.
+ * A signal that arrives while the thread is inside the shim or the real
+ * allocator (their locks may be held) is handled when the thread leaves
+ * them (shim_leave) if it was sent (kill, raise: the thread can go on);
+ * a fault there, or abort() from inside the allocator (glibc's heap checks),
+ * only re-raises: that capture has no end record. */
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM};
+
+static void reraise(int sig)
+{
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+}
+
+static bool on_own_stack(const tstate *t, uintptr_t sp)
+{
+    return t && sp >= t->stack_lo && sp < t->stack_hi;
+}
+
+/* Where the scan of this thread's stack starts: the stack pointer the
+   signal interrupted, with the interrupted registers copied below it
+   (below the red zone: memory the interrupted code does not use) so the
+   scan sees them, unless that is too near the stack's end (an overflow).
+   UINTPTR_MAX (no stack) if unknown. */
+static uintptr_t interrupted_sp(const ucontext_t *uc)
+{
+    uintptr_t sp = 0;
+#if defined(__x86_64__)
+    sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    sp = (uintptr_t)uc->uc_mcontext.sp;
+#endif
+    const tstate *t = self;
+    size_t regs = sizeof uc->uc_mcontext;
+    if (!on_own_stack(t, sp))
+        return UINTPTR_MAX;
+    if (sp < t->stack_lo + (64u << 10))
+        return sp;
+    uintptr_t at = (sp - 128 - regs) & ~(uintptr_t)15;
+    memcpy((void *)at, &uc->uc_mcontext, regs);
+    return at;
+}
+
+/* End the capture for a fatal signal; sp: where the scan of this thread's
+   stack starts, 0 for here (not on an alternate stack). */
+static void crash(int sig, uintptr_t sp)
+{
+    g.signal = sig;
+    g.status = 128 + sig; /* as a shell reports it */
+    busy++;
+    jmp_buf regs;
+    setjmp(regs);
+    end_capture(true, sp ? sp : (uintptr_t)&regs);
+    busy--;
+}
+
+static void on_fatal(int sig, siginfo_t *info, void *ctx)
+{
+    int saved = errno;
+    if (atomic_load(&g.mode) == ACTIVE && getpid() == g.pid) {
+        if (!busy)
+            crash(sig, interrupted_sp(ctx));
+        else if (info->si_code <= 0 && sig != SIGABRT)
+            deferred = sig; /* sent, and the thread can go on: shim_leave */
     }
+    if (!deferred)
+        reraise(sig); /* pending until this handler returns */
+    errno = saved;
+}
+
+/* A signal deferred by on_fatal: the thread has left the shim. */
+void crash_deferred(void)
+{
+    int sig = deferred;
+    deferred = 0;
+    crash(sig, 0);
+    reraise(sig); /* the action is the default again (SA_RESETHAND) */
+}
+
+void crash_handlers(void)
+{
+    struct sigaction sa = {.sa_sigaction = on_fatal,
+                           .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND};
+    sigfillset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
+        struct sigaction old;
+        if (real.sigaction(fatal_signals[i], NULL, &old) == 0 &&
+            !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+            real.sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+/* Flush every thread, scan for leaks from sp up, write L and E records. */
+static NOINLINE void end_capture(bool exit_called, uintptr_t sp)
+{
+    int expect = ACTIVE;
+    if (!atomic_compare_exchange_strong(&g.mode, &expect, FINISHING))
+        return;
     if (!g.strong_fence)
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
     tstate *me = self;
@@ -246,17 +364,14 @@ NOINLINE void finish(bool exit_called)
                              handler that interrupted its event) */
             rcc_writer_flush(t->w);
     }
-    /* This thread's callee-saved registers land in regs, on the stack the
-       scan starts from. */
-    jmp_buf regs;
-    setjmp(regs);
     roots *r = pages_alloc(NULL, sizeof *r);
     if (r)
-        list_roots(r, exit_called, (uintptr_t)&regs, me);
+        list_roots(r, exit_called, sp, me);
     lock(&cancel);
     if (r)
         leak_scan(r);
-    rcc_event end = {.kind = RCC_END, .time_us = mono_us(), .status = g.status};
+    rcc_event end = {.kind = RCC_END, .time_us = mono_us(), .status = g.status,
+                     .signal = (uint64_t)g.signal};
     for (const tstate *t = g.threads; t; t = t->next) /* the process's peak */
         if (t->gen == g.gen && __atomic_load_n(&t->peak, __ATOMIC_RELAXED) > end.heap_bytes) {
             end.heap_bytes = __atomic_load_n(&t->peak, __ATOMIC_RELAXED);
@@ -271,7 +386,6 @@ NOINLINE void finish(bool exit_called)
     unlock(cancel);
     if (r)
         pages_free(NULL, r, sizeof *r);
-    busy--;
 }
 
 /* ---- Exit status ---------------------------------------------------------------------------
@@ -302,8 +416,10 @@ EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(v
 
 EXPORT void exit(int status)
 {
-    g.status = status;
-    g.main_returned = false; /* called from main or below: its frames live */
+    if (getpid() == g.pid) { /* not a vfork child, whose memory is ours */
+        g.status = status;
+        g.main_returned = false; /* called from main or below: its frames live */
+    }
     if (!ready())
         die("rcgc preload: cannot find exit\n");
     real.exit(status);
@@ -311,8 +427,10 @@ EXPORT void exit(int status)
 
 EXPORT void _exit(int status)
 {
-    g.status = status;
-    finish(true);
+    if (getpid() == g.pid) { /* not a vfork child (finish checks too) */
+        g.status = status;
+        finish(true);
+    }
     if (!ready())
         syscall(SYS_exit_group, status);
     real.exit_now(status);

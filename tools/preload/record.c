@@ -41,16 +41,33 @@ const rct_pages pages = {pages_alloc, pages_free, NULL};
 /* ---- File appends ------------------------------------------------------------------- */
 
 /* With the lock held: append, if the fd is still our file (a program may
-   close every fd and open something else under the same number). */
+   close every fd and open something else under the same number).  After a
+   failure (the program's fd gone; ENOSPC, EFBIG) nothing more is written,
+   the end record included: a reader and rcgc run see a capture without a
+   clean end, cut at the last whole chunk. */
 static int append(const void *chunk, size_t len)
 {
     struct stat st;
-    if (g.fd < 0 || fstat(g.fd, &st) != 0 || st.st_dev != g.dev || st.st_ino != g.ino) {
+    if (g.fd < 0)
+        return -1;
+    if (fstat(g.fd, &st) != 0 || st.st_dev != g.dev || st.st_ino != g.ino) {
         g.fd = -1;
         atomic_store(&g.mode, OFF); /* the capture ends here, unfinished */
         return -1;
     }
-    return rcc_write_all(g.fd, chunk, len);
+    if (rcc_write_all(g.fd, chunk, len) == 0)
+        return 0;
+    static const char msg[] = "rcgc preload: writing the capture failed; it ends here, "
+                               "without an end record: ";
+    const char *why = strerror(errno);
+    struct iovec v[3] = {{(void *)msg, sizeof msg - 1}, {(void *)why, strlen(why)},
+                         {(void *)"\n", 1}};
+    ssize_t rc = writev(2, v, 3);
+    (void)rc;
+    close(g.fd);
+    g.fd = -1;
+    atomic_store(&g.mode, OFF);
+    return -1;
 }
 
 /* The meta writer's sink: called with the lock held. */

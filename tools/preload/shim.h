@@ -104,6 +104,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -112,6 +113,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +143,8 @@
 #define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
 #define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 #define TICK_STALE_NS 100000000u     /* a tick page this far behind has stopped */
+#define ALTSTACK_BYTES (256u << 10)  /* per thread: a crash's end of capture (zstd
+                                        included) after a stack overflow */
 _Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
@@ -162,11 +166,31 @@ typedef struct real_fns {
     void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
     int (*start_main)(main_fn, int, char **, void (*)(void), void (*)(void),
                       void (*)(void), void *);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 } real_fns;
 extern real_fns real;
 extern atomic_int real_state; /* 0: not resolved, 1: resolving, 2: ready */
 
-extern TLS int busy; /* the shim is running on this thread: pass through */
+extern TLS int busy; /* the shim, or the real allocator it called, is running
+                        on this thread: pass through */
+extern TLS volatile sig_atomic_t deferred; /* a fatal signal that came while busy */
+void crash_deferred(void);
+
+/* Around the shim's own work and its calls of the real allocator: a fatal
+   signal sent meanwhile (kill, raise) waits until the thread leaves, since
+   the end of the capture needs the allocator and the shim's lock. */
+static inline void shim_enter(void)
+{
+    busy++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void shim_leave(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--busy == 0 && UNLIKELY(deferred))
+        crash_deferred();
+}
 
 __attribute__((noreturn)) void die(const char *msg);
 void resolve(void);
@@ -226,6 +250,8 @@ typedef struct shim_state {
     char path[PATH_MAX];      /* RCGC_CAPTURE as given */
     char exe[PATH_MAX];       /* the main program's path */
     int status;               /* exit status for E */
+    pid_t pid;                /* the process recording (a vfork child is not) */
+    int signal;               /* the fatal signal being handled, for E */
     bool main_returned;       /* main's frames are dead */
     uintptr_t main_frame;     /* our main wrapper's frame */
     uintptr_t self_lo, self_size; /* the shim's own module */
@@ -268,6 +294,7 @@ struct tstate {
     double countdown;         /* sampling: bytes to the next sample */
     uint64_t rng;             /* xorshift64 state */
     uintptr_t stack_lo, stack_hi; /* for the leak scan; 0 if unknown */
+    void *altstack;           /* ALTSTACK_BYTES for the crash handler, or NULL */
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
     cache_slot cache[CACHE_SLOTS];
@@ -427,6 +454,7 @@ void leak_scan(const roots *r);
 /* ---- process.c ---------------------------------------------------------------------------- */
 void start(void);
 void finish(bool exit_called);
+void crash_handlers(void);
 const char *env_get(const char *name);
 
 #endif
