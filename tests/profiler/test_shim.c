@@ -553,6 +553,62 @@ static void child_clone(void)
         event_kept[i] = site_event(100);
 }
 
+/* Signal handlers that allocate and free: 300 signals sent to a thread
+   that spends its time in the allocator (the handler interrupts the shim
+   itself), or to one that sleeps. */
+#define SIGNALS 300
+NOINLINE void *site_handler(size_t n) { void *p = malloc(n); return p; }
+NOINLINE void *site_handler_kept(size_t n) { void *p = malloc(n); return p; }
+static void *handler_kept[SIGNALS];
+static atomic_int handled, sending_done;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    int k = atomic_load(&handled);
+    free(site_handler(77));
+    handler_kept[k] = site_handler_kept(55);
+    atomic_store(&handled, k + 1);
+}
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&sending_done))
+        usleep(1000);
+    return NULL;
+}
+
+static void *sender(void *arg)
+{
+    pthread_t target = *(pthread_t *)arg;
+    for (int i = 0; i < SIGNALS; i++) {
+        CHECK(pthread_kill(target, SIGUSR1) == 0);
+        while (atomic_load(&handled) <= i)
+            sched_yield();
+    }
+    atomic_store(&sending_done, 1);
+    return NULL;
+}
+
+static void child_signal_alloc(bool same_thread)
+{
+    struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    pthread_t target = pthread_self(), send, sleep_th;
+    if (!same_thread)
+        CHECK(pthread_create(&sleep_th, NULL, sleeper, NULL) == 0);
+    if (!same_thread)
+        target = sleep_th;
+    CHECK(pthread_create(&send, NULL, sender, &target) == 0);
+    while (!atomic_load(&sending_done))
+        free(site_malloc(24));
+    CHECK(pthread_join(send, NULL) == 0);
+    if (!same_thread)
+        CHECK(pthread_join(sleep_th, NULL) == 0);
+    printf("handled %d\n", atomic_load(&handled));
+}
+
 /* Many distinct infos: a capture larger than the file size limit. */
 static void child_write_fail(void)
 {
@@ -623,6 +679,8 @@ static int child(const char *scenario)
         child_vfork(!strcmp(scenario, "vfork_exec"));
     else if (!strcmp(scenario, "clone"))
         child_clone();
+    else if (!strcmp(scenario, "signal_same") || !strcmp(scenario, "signal_other"))
+        child_signal_alloc(!strcmp(scenario, "signal_same"));
     else if (!strcmp(scenario, "write_fail"))
         child_write_fail();
     else
@@ -1281,6 +1339,35 @@ static void test_clone(void)
     free_capture(c);
 }
 
+/* Every allocation and free of a signal handler is recorded, whether it
+   interrupted the shim on its thread or ran on a quiet one. */
+static void test_signal_alloc(void)
+{
+    const char *scenarios[] = {"signal_same", "signal_other"};
+    for (int k = 0; k < 2; k++) {
+        run r;
+        captured *c = record(scenarios[k], "signal.cap", NULL, 0, &r);
+        CHECK(strcmp(r.out, "handled 300\n") == 0);
+        site_stats s = stats_of(c, "site_handler"), kept = stats_of(c, "site_handler_kept");
+        if (s.count != SIGNALS || kept.count != SIGNALS) {
+            size_t n77 = 0;
+            for (size_t i = 0; i < c->na; i++)
+                if (c->a[i].size == 77) {
+                    n77++;
+                    if (strcmp(site_of(c, c->a[i].stack), "site_handler"))
+                        fprintf(stderr, "77 at %s depth %zu\n", site_of(c, c->a[i].stack), depth_of(c, c->a[i].stack));
+                }
+            fprintf(stderr, "%s: %zu of %d handler allocations recorded (%zu kept), %zu of 77 B\n",
+                    scenarios[k], s.count, SIGNALS, kept.count, n77);
+        }
+        CHECK(s.count == SIGNALS && s.freed == SIGNALS && s.bytes == SIGNALS * 77);
+        CHECK(kept.count == SIGNALS && kept.leak[RCC_REACHABLE] == SIGNALS);
+        site_stats loop = stats_of(c, "site_malloc");
+        CHECK(loop.count > 0 && loop.freed == loop.count);
+        free_capture(c);
+    }
+}
+
 /* The file may not grow past 64 KiB (EFBIG): the program runs on, the shim
    says so on stderr, and the capture has no end record. */
 static void test_write_fail(void)
@@ -1588,7 +1675,7 @@ int main(int argc, char **argv)
         {"frames", test_frames}, {"noenv", test_noenv},   {"killed", test_killed},
         {"tick", test_tick},     {"crash", test_crash},   {"vfork", test_vfork},
         {"clone", test_clone},   {"write_fail", test_write_fail},
-        {"libc_names", test_libc_names},
+        {"libc_names", test_libc_names}, {"signal_alloc", test_signal_alloc},
     };
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         if (only && strcmp(only, tests[i].name) != 0)

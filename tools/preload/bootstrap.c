@@ -9,6 +9,7 @@ real_fns real;
 atomic_int real_state;
 
 TLS int busy;
+TLS int guarded;
 TLS volatile sig_atomic_t deferred;
 
 void die(const char *msg)

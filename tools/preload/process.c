@@ -77,7 +77,8 @@ static bool open_capture(void)
     g.start_ns = clock_ns(CLOCK_MONOTONIC);
     if (rcc_write_header(g.fd, (uint32_t)pid, clock_ns(CLOCK_REALTIME)) != 0)
         return false;
-    g.meta = rcc_writer_new(&(rcc_writer_options){.sink = meta_sink, .tid = (uint32_t)pid});
+    g.meta = rcc_writer_new(&(rcc_writer_options){.sink = meta_sink, .tid = (uint32_t)pid,
+                                                  .chunk_bytes = META_CHUNK});
     g.nodes = rct_stacks_new(&pages);
     g.mods = pages_alloc(NULL, MAX_MODULES * sizeof *g.mods);
     if (!g.meta || !g.nodes || !g.mods)
@@ -122,6 +123,7 @@ static void fork_child(void)
        threads may have been anywhere in it. */
     busy++;
     deferred = 0;
+    guarded = 0;
     pthread_mutex_init(&g.lock, NULL);
     if (g.fd >= 0)
         close(g.fd);
@@ -235,13 +237,15 @@ NOINLINE void finish(bool exit_called)
 {
     if (getpid() != g.pid)
         return;
-    shim_enter();
+    guard_enter();
+    busy++;
     /* This thread's callee-saved registers land in regs, on the stack the
        scan starts from. */
     jmp_buf regs;
     setjmp(regs);
     end_capture(exit_called, (uintptr_t)&regs);
-    shim_leave();
+    busy--;
+    guard_leave();
 }
 
 /* ---- Fatal signals -------------------------------------------------------------------------
@@ -255,7 +259,7 @@ NOINLINE void finish(bool exit_called)
  * replaces ours: its handler wins, and it ends the process as it likes.
  * A signal that arrives while the thread is inside the shim or the real
  * allocator (their locks may be held) is handled when the thread leaves
- * them (shim_leave) if it was sent (kill, raise: the thread can go on);
+ * them (guard_leave) if it was sent (kill, raise: the thread can go on);
  * a fault there, or abort() from inside the allocator (glibc's heap checks),
  * only re-raises: that capture has no end record. */
 
@@ -312,10 +316,10 @@ static void on_fatal(int sig, siginfo_t *info, void *ctx)
 {
     int saved = errno;
     if (atomic_load(&g.mode) == ACTIVE && getpid() == g.pid) {
-        if (!busy)
+        if (!busy && !guarded)
             crash(sig, interrupted_sp(ctx));
         else if (info->si_code <= 0 && sig != SIGABRT)
-            deferred = sig; /* sent, and the thread can go on: shim_leave */
+            deferred = sig; /* sent, and the thread can go on: guard_leave */
     }
     if (!deferred)
         reraise(sig); /* pending until this handler returns */

@@ -90,9 +90,13 @@ int thread_sink(void *ctx, const void *chunk, size_t len)
     return rc;
 }
 
+/* With the lock held.  When the chunk may fill, compressing it may
+   allocate (zstd): quiet_begin. */
 void meta_write(const rcc_event *e)
 {
+    quiet q = quiet_begin(rcc_writer_pending(g.meta) + RCC_MAX_STRING + 512 >= META_CHUNK);
     rcc_write(g.meta, e);
+    quiet_end(q);
 }
 
 /* ---- Modules ------------------------------------------------------------------------
