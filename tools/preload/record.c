@@ -129,6 +129,13 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *ctx)
     m->base = info->dlpi_addr + lo;
     m->size = hi - lo;
     const char *name = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : g.exe;
+    char abs[PATH_MAX];
+    if (name[0] != '/') { /* dlopen("./plugin.so"): readable from any directory */
+        busy++; /* realpath may allocate */
+        if (realpath(name, abs))
+            name = abs;
+        busy--;
+    }
     strncpy(m->path, name, RCC_MAX_STRING);
     m->path[RCC_MAX_STRING] = 0;
     return 0;
