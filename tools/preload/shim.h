@@ -85,8 +85,14 @@
  * export_owner) takes the file over after exec.
  *
  * At exit (atexit handler registered first, so it runs last; also from
- * _exit/_Exit): flush every thread, find which live blocks are still
- * reachable (see leakscan.c), write L and E records.
+ * _exit/_Exit, never in a vfork child): flush every thread, find which
+ * live blocks are still reachable (see leakscan.c), write L and E records.
+ * The same at a fatal signal (process.c, "Fatal signals"), E naming it,
+ * then the signal is raised again.  After a failed write nothing more is
+ * written (record.c, append): no E.
+ *
+ * Before main the shim runs no program code: no call of a libc name a
+ * program may define itself (getenv, setenv: env_get reads environ).
  */
 #ifndef RCGC_SHIM_H
 #define RCGC_SHIM_H
