@@ -64,8 +64,9 @@ static inline bool info_hit(const info_slot *c, uint64_t fh, uint64_t size, uint
    two-way (a new entry goes first, the older one second): direct-mapped,
    2048 infos used at random missed about a third of the time, and a miss
    takes the lock.  0 when out of room. */
-static uint32_t info_id(tstate *t, void *const *frames, size_t depth, uint64_t size,
-                        uint64_t weight, uint32_t type)
+static inline __attribute__((always_inline)) uint32_t info_id(tstate *t, void *const *frames,
+                                                              size_t depth, uint64_t size,
+                                                              uint64_t weight, uint32_t type)
 {
     uint64_t fh = depth ? hash_frames(frames, depth) : 0;
     uint64_t k = (fh ^ size * UINT64_C(0x9E3779B97F4A7C15) ^ type) * UINT64_C(0xFF51AFD7ED558CCD);
@@ -315,7 +316,8 @@ static void pending_freed(tstate *t, uintptr_t p)
         }
 }
 
-static void write_alloc(tstate *t, uintptr_t p, uint64_t now, uint64_t weight, uint32_t id)
+static inline __attribute__((always_inline)) void write_alloc(tstate *t, uintptr_t p, uint64_t now,
+                                                            uint64_t weight, uint32_t id)
 {
     uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
     if (live > t->peak) { /* the finisher reads them: relaxed atomic stores */
@@ -329,7 +331,7 @@ static void write_alloc(tstate *t, uintptr_t p, uint64_t now, uint64_t weight, u
     t->last_alloc = p;
 }
 
-static void write_free(tstate *t, uintptr_t p, uint32_t id)
+static inline __attribute__((always_inline)) void write_free(tstate *t, uintptr_t p, uint32_t id)
 {
     bool temporary = t->last_alloc == p;
     t->last_alloc = 0;
