@@ -19,7 +19,7 @@
  *                   through frame pointers;
  *   unwind16        the same with RCGC_UNWIND=libunwind.  The capture
  *                   function is read from the environment by rc_trace_start
- *                   (src/trace/stack.c, rct_capture_default), so the bench
+ *                   (src/trace/stack.c, rct_capture_named), so the bench
  *                   sets the variable around that one call, in-process;
  *   fp1             rc_trace_start(h, 1) (for comparison with
  *                   tracemalloc=1);

@@ -266,7 +266,7 @@ int rc_trace_start(rc_heap *h, int frames)
         trace_pages_free(h, t, self);
         return -1;
     }
-    t->capture = rct_capture_default();
+    t->capture = rct_capture_named(getenv("RCGC_UNWIND"));
     t->frames = (size_t)frames;
     t->slack = LIB_MARGIN;
     memset(t->recent, 0xFF, sizeof t->recent); /* RCT_NO_STACK */

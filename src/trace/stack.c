@@ -90,10 +90,9 @@ __attribute__((noinline)) size_t rct_capture_unwind(void **frames, size_t max, s
 #endif
 }
 
-rct_capture_fn rct_capture_default(void)
+rct_capture_fn rct_capture_named(const char *unwind)
 {
-    const char *e = getenv("RCGC_UNWIND");
-    if (e && strcmp(e, "libunwind") == 0)
+    if (unwind && strcmp(unwind, "libunwind") == 0)
         return rct_capture_unwind;
     return rct_capture_fp;
 }

@@ -48,8 +48,9 @@ RCT_HIDDEN void rct_ptrmap_free(rct_ptrmap *m, const rct_pages *pg);
 typedef size_t (*rct_capture_fn)(void **frames, size_t max, size_t skip);
 RCT_HIDDEN size_t rct_capture_fp(void **frames, size_t max, size_t skip);
 RCT_HIDDEN size_t rct_capture_unwind(void **frames, size_t max, size_t skip);
-/* rct_capture_fp, or rct_capture_unwind when RCGC_UNWIND=libunwind. */
-RCT_HIDDEN rct_capture_fn rct_capture_default(void);
+/* rct_capture_fp, or rct_capture_unwind when unwind (RCGC_UNWIND's value,
+   read by the caller: the preload shim calls no getenv) is "libunwind". */
+RCT_HIDDEN rct_capture_fn rct_capture_named(const char *unwind);
 /* The calling thread's stack, [*lo, *hi); both 0 if unknown.  Asks
    pthread_getattr_np, which may allocate (the preload shim calls it with
    its reentrancy guard set, never on its hot path). */

@@ -411,6 +411,7 @@ int rcc_write(rcc_writer *w, const rcc_event *e)
         p = put_varint(p, zigzag((uint64_t)e->status));
         p = put_varint(p, e->heap_bytes);
         p = put_varint(p, e->peak_time_us);
+        p = put_varint(p, e->signal);
         break;
     default:
         return -1; /* nothing was written */
@@ -507,9 +508,10 @@ rcc_reader *rcc_reader_open(const char *path, char *err, size_t errlen)
     else if (n < FILE_HEADER)
         why = n ? "truncated capture: the file ends inside its header"
                 : "empty file: the capture was never started";
-    if (!why && get32(h + 8) != RCC_VERSION) {
-        snprintf(msg, sizeof msg, "%s: capture format version %u; this reader knows version %d",
-                 path, get32(h + 8), RCC_VERSION);
+    if (!why && (get32(h + 8) < RCC_VERSION_MIN || get32(h + 8) > RCC_VERSION)) {
+        snprintf(msg, sizeof msg,
+                 "%s: capture format version %u; this reader knows versions %d to %d", path,
+                 get32(h + 8), RCC_VERSION_MIN, RCC_VERSION);
         copy_error(err, errlen, msg);
         close(fd);
         return NULL;
@@ -533,7 +535,7 @@ rcc_reader *rcc_reader_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     r->fd = fd;
-    r->hdr.version = RCC_VERSION;
+    r->hdr.version = get32(h + 8);
     r->hdr.start_realtime_ns = get64(h + 16);
     r->hdr.pid = get32(h + 24);
     r->off = FILE_HEADER;
@@ -755,7 +757,10 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
     case RCC_END: {
         uint64_t st = 0;
         ok = get_time(c, d, &e->time_us) && get_varint(c, &st) &&
-             get_varint(c, &e->heap_bytes) && get_varint(c, &e->peak_time_us);
+             get_varint(c, &e->heap_bytes) && get_varint(c, &e->peak_time_us) &&
+             (r->hdr.version < 3 || get_varint(c, &e->signal));
+        if (ok && e->signal > 64)
+            return bad_record(r, start, "an end by an unknown signal");
         e->status = (int64_t)unzigzag(st);
         break;
     }

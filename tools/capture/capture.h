@@ -23,7 +23,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RCC_VERSION 2
+#define RCC_VERSION 3          /* written; readers also take version 2 (E without
+                                      its signal field) */
+#define RCC_VERSION_MIN 2
 #define RCC_MAX_CHUNK (16u << 20)  /* bytes of one chunk's records */
 #define RCC_MAX_DEPTH 256          /* frames of one stack */
 #define RCC_MAX_STRING 4096        /* bytes of a module path or type name */
@@ -44,7 +46,7 @@ enum rcc_kind {
     RCC_TEMP = 'X',     /* the block of the A just before freed (a temporary) */
     RCC_SAMPLE = 'P',   /* time, heap bytes, RSS */
     RCC_LEAK = 'L',     /* info, reachability, blocks (after the scan at exit) */
-    RCC_END = 'E',      /* time, exit status, peak bytes and its time */
+    RCC_END = 'E',      /* time, exit status, peak bytes and its time, signal */
 };
 
 /* Reachability of a block still allocated at exit (memcheck's terms). */
@@ -70,6 +72,8 @@ typedef struct rcc_event {
     uint64_t rss_bytes;     /* SAMPLE */
     uint64_t peak_time_us;  /* END */
     int64_t status;         /* END: exit status; LEAK: enum rcc_reach */
+    uint64_t signal;        /* END: the fatal signal that ended the process (its
+                               L records were scanned then); 0: it exited */
     const char *text;       /* MODULE: path; TYPE: name (valid during the call) */
 } rcc_event;
 

@@ -9,6 +9,8 @@ real_fns real;
 atomic_int real_state;
 
 TLS int busy;
+TLS int guarded;
+TLS volatile sig_atomic_t deferred;
 
 void die(const char *msg)
 {
@@ -84,6 +86,7 @@ void resolve(void)
     GET(exit, "exit");
     GET(exit_now, "_exit");
     GET(start_main, "__libc_start_main");
+    GET(sigaction, "sigaction"); /* libc's, never a program's of that name */
 #undef GET
     busy--;
     atomic_store(&real_state, 2);

@@ -47,7 +47,7 @@ rcc_tick_page *_Atomic tick_page;
 /* Map the page RCGC_TICK names ("path:token"), if it is the one meant. */
 void tick_open(void)
 {
-    const char *v = getenv(RCC_TICK_ENV);
+    const char *v = env_get(RCC_TICK_ENV);
     const char *colon = v ? strrchr(v, ':') : NULL;
     char path[64];
     if (!colon || (size_t)(colon - v) >= sizeof path)

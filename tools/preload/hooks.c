@@ -64,8 +64,9 @@ static inline bool info_hit(const info_slot *c, uint64_t fh, uint64_t size, uint
    two-way (a new entry goes first, the older one second): direct-mapped,
    2048 infos used at random missed about a third of the time, and a miss
    takes the lock.  0 when out of room. */
-static uint32_t info_id(tstate *t, void *const *frames, size_t depth, uint64_t size,
-                        uint64_t weight, uint32_t type)
+static inline __attribute__((always_inline)) uint32_t info_id(tstate *t, void *const *frames,
+                                                              size_t depth, uint64_t size,
+                                                              uint64_t weight, uint32_t type)
 {
     uint64_t fh = depth ? hash_frames(frames, depth) : 0;
     uint64_t k = (fh ^ size * UINT64_C(0x9E3779B97F4A7C15) ^ type) * UINT64_C(0xFF51AFD7ED558CCD);
@@ -102,6 +103,21 @@ static uint64_t sample(tstate *t, size_t size)
 
 TLS tstate *self;
 
+/* An alternate signal stack for the thread, unless it has one: the crash
+   handler (process.c) then runs after a stack overflow too.  Kept with the
+   state, which a later thread reuses. */
+static void altstack(tstate *t)
+{
+    stack_t cur;
+    if (syscall(SYS_sigaltstack, NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
+        return;
+    if (!t->altstack)
+        t->altstack = pages_alloc(NULL, ALTSTACK_BYTES);
+    if (t->altstack)
+        syscall(SYS_sigaltstack, &(stack_t){.ss_sp = t->altstack, .ss_size = ALTSTACK_BYTES},
+                NULL);
+}
+
 /* The calling thread's state, made or reused; NULL when out of memory. */
 NOINLINE tstate *attach(void)
 {
@@ -131,6 +147,9 @@ NOINLINE tstate *attach(void)
     if (!t)
         return NULL;
     rct_stack_bounds(&t->stack_lo, &t->stack_hi);
+    altstack(t);
+    void *first[1];
+    rct_capture_fp(first, 1, 0); /* its bounds, found now: later walks never allocate */
     t->rng = (clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t) | 1; /* never 0 */
     if (g.sample_mean)
         t->countdown = rct_sample_gap(&t->rng, (double)g.sample_mean);
@@ -150,8 +169,13 @@ void enter(tstate *t)
         atomic_signal_fence(memory_order_seq_cst);
 }
 
+static void drain(tstate *t);
+
 void leave(tstate *t)
 {
+    if (UNLIKELY(__atomic_load_n(&t->nqueued, __ATOMIC_RELAXED)) &&
+        atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE)
+        drain(t); /* signal handlers' events, queued meanwhile */
     atomic_signal_fence(memory_order_seq_cst);
     t->in_event = 0;
 }
@@ -162,6 +186,7 @@ void thread_gone(void *v)
     tstate *t = v;
     if (!t || t->gen != g.gen)
         return;
+    guard_enter();
     busy++;
     enter(t);
     bool active = atomic_load(&g.mode) == ACTIVE;
@@ -169,29 +194,42 @@ void thread_gone(void *v)
         rcc_writer_flush(t->w);
     self = NULL;
     leave(t);
+    busy--;
     if (active) { /* else the finisher owns it */
         int cancel;
         lock(&cancel);
         t->in_use = false;
         unlock(cancel);
     }
-    busy--;
+    guard_leave();
 }
 
 /* ---- Time of an event ---------------------------------------------------------------- */
+
+/* The thread's chunk may fill with the next records: compressing it may
+   allocate (zstd): quiet_begin. */
+static bool may_flush(const tstate *t)
+{
+    return rcc_writer_pending(t->w) + 512 >= g.chunk;
+}
 
 /* After a fine clock read: the timeline sample, and the periodic flush. */
 static NOINLINE void housekeeping(tstate *t, uint64_t now)
 {
     uint64_t last = atomic_load_explicit(&g.last_sample_us, memory_order_relaxed);
     if (now - last >= SAMPLE_US && now > last &&
-        atomic_compare_exchange_strong(&g.last_sample_us, &last, now))
-        rcc_write(t->w, &(rcc_event){.kind = RCC_SAMPLE, .time_us = now,
-                                     .heap_bytes = atomic_load(&g.live),
-                                     .rss_bytes = rss_bytes()});
+        atomic_compare_exchange_strong(&g.last_sample_us, &last, now)) {
+        rcc_event e = {.kind = RCC_SAMPLE, .time_us = now, .heap_bytes = atomic_load(&g.live),
+                       .rss_bytes = rss_bytes()};
+        quiet q = quiet_begin(may_flush(t));
+        rcc_write(t->w, &e);
+        quiet_end(q);
+    }
     if (now - t->flushed_us >= FLUSH_US) {
         t->flushed_us = now;
+        quiet q = quiet_begin(true);
         rcc_writer_flush(t->w);
+        quiet_end(q);
     }
 }
 
@@ -227,15 +265,142 @@ static bool recording(void)
     return false;
 }
 
+/* The allocation's stack, from the exported function's caller: called
+   from on_alloc (the walk skips that frame and the exported function's).
+   libunwind may allocate: busy. */
+static inline __attribute__((always_inline)) size_t walk(void **frames)
+{
+    int dwarf = g.capture != rct_capture_fp;
+    busy += dwarf;
+    size_t depth = g.capture(frames, g.frames, 2);
+    busy -= dwarf;
+    return depth;
+}
+
+/* The thread's state, attached on its first event (which allocates). */
+static tstate *state(void)
+{
+    tstate *t = self;
+    if (LIKELY(t != NULL))
+        return t;
+    busy++;
+    t = attach();
+    busy--;
+    return t;
+}
+
+/* ---- Events from signal handlers ----------------------------------------------------
+ * A handler that allocates or frees while its thread is inside an event
+ * (its writer, caches or the shim's lock in use) must not touch them: its
+ * events wait in the thread's queue and are written, in order, when the
+ * event leaves (leave).  A handler's block goes into the shadow at once as
+ * PENDING, so that a free of it (in the handler, or in another before the
+ * queue is written) finds it.  A handler that interrupts the shim where it
+ * may allocate (busy: a chunk being compressed, libunwind) is not traced,
+ * nor are events past NESTED_MAX waiting. */
+
+static struct nested *queue_slot(tstate *t)
+{
+    uint32_t k = __atomic_fetch_add(&t->nqueued, 1, __ATOMIC_RELAXED); /* handlers nest */
+    return k < NESTED_MAX ? &t->queue[k] : NULL;
+}
+
+/* A handler's free of a block it allocated while the queue was waiting. */
+static void pending_freed(tstate *t, uintptr_t p)
+{
+    uint32_t n = __atomic_load_n(&t->nqueued, __ATOMIC_RELAXED);
+    for (uint32_t i = n < NESTED_MAX ? n : NESTED_MAX; i-- > 0;)
+        if (!t->queue[i].id && t->queue[i].p == p && !t->queue[i].freed) {
+            t->queue[i].freed = true;
+            return;
+        }
+}
+
+static inline __attribute__((always_inline)) void write_alloc(tstate *t, uintptr_t p, uint64_t now,
+                                                            uint64_t weight, uint32_t id)
+{
+    uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
+    if (live > t->peak) { /* the finisher reads them: relaxed atomic stores */
+        __atomic_store_n(&t->peak, live, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->peak_us, now, __ATOMIC_RELAXED);
+    }
+    quiet q = quiet_begin(may_flush(t));
+    rcc_writer_time(t->w, now);
+    rcc_write_alloc(t->w, id);
+    quiet_end(q);
+    t->last_alloc = p;
+}
+
+static inline __attribute__((always_inline)) void write_free(tstate *t, uintptr_t p, uint32_t id)
+{
+    bool temporary = t->last_alloc == p;
+    t->last_alloc = 0;
+    uint64_t now = now_us(t);
+    quiet q = quiet_begin(may_flush(t));
+    rcc_writer_time(t->w, now);
+    rcc_write_free(t->w, id, temporary);
+    quiet_end(q);
+}
+
+/* Inside an event (in_event set): write the queued events. */
+static void drain(tstate *t)
+{
+    for (uint32_t i = 0;; i++) {
+        uint32_t n = __atomic_load_n(&t->nqueued, __ATOMIC_RELAXED);
+        if (i >= n) {
+            if (__atomic_compare_exchange_n(&t->nqueued, &n, 0, false, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED))
+                return;
+            i--; /* one more came: go on */
+            continue;
+        }
+        const struct nested *e = &t->queue[i];
+        if (i >= NESTED_MAX)
+            continue;
+        if (e->id) {
+            write_free(t, e->p, e->id);
+            continue;
+        }
+        uint64_t now = now_us(t), weight = e->size;
+        if (g.sample_mean && !(weight = sample(t, e->size))) {
+            shadow_take(e->p);
+            continue;
+        }
+        uint32_t id = info_id(t, e->frames, e->depth, e->size, weight,
+                              e->type ? type_id(t, e->type) : 0);
+        if (!id || (!e->freed && !shadow_put(e->p, id))) {
+            shadow_take(e->p);
+            continue;
+        }
+        write_alloc(t, e->p, now, weight, id);
+        if (e->freed) {
+            atomic_fetch_sub_explicit(&g.live, weight, memory_order_relaxed);
+            write_free(t, e->p, id);
+        }
+    }
+}
+
 /* Called from the exported function itself (the walk skips this frame and
    that one), after the real allocation succeeded.  type: a managed
    object's type name (rcgc_preload_object), NULL for the malloc family. */
 static NOINLINE void on_alloc(void *p, size_t n, const char *type)
 {
-    busy++;
-    tstate *t = self ? self : attach();
+    guard_enter();
+    tstate *t = state();
     if (!t)
         goto out;
+    void *frames[RCC_MAX_DEPTH];
+    if (UNLIKELY(t->in_event)) { /* a signal handler's, inside an event */
+        struct nested *e = queue_slot(t);
+        if (e && shadow_put((uintptr_t)p, PENDING)) {
+            *e = (struct nested){.p = (uintptr_t)p, .size = n, .type = type};
+            e->depth = walk(e->frames);
+        } else if (e) {
+            e->p = 0; /* an untraced block: nothing to write */
+            e->freed = true;
+        }
+        goto out;
+    }
     enter(t);
     if (atomic_load_explicit(&g.mode, memory_order_relaxed) != ACTIVE)
         goto done;
@@ -244,23 +409,14 @@ static NOINLINE void on_alloc(void *p, size_t n, const char *type)
         t->last_alloc = 0; /* an allocation in between */
         goto done;
     }
-    void *frames[RCC_MAX_DEPTH];
-    size_t depth = g.capture(frames, g.frames, 2);
+    size_t depth = walk(frames);
     uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
-    if (!id || !shadow_put((uintptr_t)p, id))
-        goto done;
-    uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
-    if (live > t->peak) { /* the finisher reads them: relaxed atomic stores */
-        __atomic_store_n(&t->peak, live, __ATOMIC_RELAXED);
-        __atomic_store_n(&t->peak_us, now, __ATOMIC_RELAXED);
-    }
-    rcc_writer_time(t->w, now);
-    rcc_write_alloc(t->w, id);
-    t->last_alloc = (uintptr_t)p;
+    if (id && shadow_put((uintptr_t)p, id))
+        write_alloc(t, (uintptr_t)p, now, weight, id);
 done:
     leave(t);
 out:
-    busy--;
+    guard_leave();
 }
 
 /* Before the real free/realloc releases p: take it out of the shadow.
@@ -273,21 +429,27 @@ static uint32_t on_release(void *p)
 /* A traced block was released (after on_release gave its info id). */
 static NOINLINE void on_free(void *p, uint32_t id)
 {
-    busy++;
-    tstate *t = self ? self : attach();
+    guard_enter();
+    tstate *t = state();
     if (!t)
         goto out;
-    enter(t);
-    atomic_fetch_sub_explicit(&g.live, inf.tab[id - 1].weight, memory_order_relaxed);
-    bool temporary = t->last_alloc == (uintptr_t)p;
-    t->last_alloc = 0;
-    if (atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE) {
-        rcc_writer_time(t->w, now_us(t));
-        rcc_write_free(t->w, id, temporary);
+    if (id == PENDING) { /* a handler's block, not written yet */
+        pending_freed(t, (uintptr_t)p);
+        goto out;
     }
+    atomic_fetch_sub_explicit(&g.live, inf.tab[id - 1].weight, memory_order_relaxed);
+    if (UNLIKELY(t->in_event)) { /* a signal handler's, inside an event */
+        struct nested *e = queue_slot(t);
+        if (e)
+            *e = (struct nested){.p = (uintptr_t)p, .id = id};
+        goto out;
+    }
+    enter(t);
+    if (atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE)
+        write_free(t, (uintptr_t)p, id);
     leave(t);
 out:
-    busy--;
+    guard_leave();
 }
 
 static bool tracing_frees(void)
@@ -301,7 +463,9 @@ EXPORT void *malloc(size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, 16);
+    guard_enter();
     void *p = real.malloc(n);
+    guard_leave();
     if (LIKELY(p != NULL) && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -315,7 +479,9 @@ EXPORT void *calloc(size_t n, size_t size)
     }
     if (UNLIKELY(!ready()))
         return arena_alloc(n * size, 16); /* the arena is zeroed, never reused */
+    guard_enter();
     void *p = real.calloc(n, size);
+    guard_leave();
     if (LIKELY(p != NULL) && recording())
         on_alloc(p, n * size, NULL);
     return p;
@@ -328,12 +494,14 @@ EXPORT void free(void *p)
     if (UNLIKELY(!ready()))
         return; /* cannot happen: p came from somewhere */
     bool tracing = tracing_frees();
+    guard_enter(); /* from taking the block out of the shadow to its F record */
     uint32_t id = tracing ? on_release(p) : 0;
     real.free(p);
     if (id)
         on_free(p, id);
     else if (tracing && self)
         self->last_alloc = 0; /* an untraced block: still a free in between */
+    guard_leave();
 }
 
 static void *arena_realloc(void *p, size_t n)
@@ -358,15 +526,19 @@ static void restore(void *p, uint32_t id)
    function's own frame (the walk skips a fixed number of frames). */
 static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_t n)
 {
-    uint32_t old = p && tracing_frees() ? on_release(p) : 0;
+    bool tracing = p && tracing_frees();
+    guard_enter(); /* from taking the block out of the shadow to its F record */
+    uint32_t old = tracing ? on_release(p) : 0;
     void *q = real.realloc(p, n);
     if (!q && (n || !p)) { /* failed (glibc: realloc(p, 0) frees p, gives NULL) */
         if (old)
             restore(p, old);
+        guard_leave();
         return NULL;
     }
     if (old)
         on_free(p, old);
+    guard_leave();
     if (q && recording())
         on_alloc(q, n, NULL);
     return q;
@@ -403,7 +575,9 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
         *out = p;
         return 0;
     }
+    guard_enter();
     int rc = real.posix_memalign(out, align, n);
+    guard_leave();
     if (rc == 0 && recording())
         on_alloc(*out, n, NULL);
     return rc;
@@ -413,7 +587,9 @@ EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, align);
+    guard_enter();
     void *p = real.aligned_alloc(align, n);
+    guard_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -423,7 +599,9 @@ EXPORT void *memalign(size_t align, size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, align);
+    guard_enter();
     void *p = real.memalign(align, n);
+    guard_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -433,7 +611,9 @@ EXPORT void *valloc(size_t n)
 {
     if (UNLIKELY(!ready()) || !real.valloc)
         return memalign((size_t)sysconf(_SC_PAGESIZE), n);
+    guard_enter();
     void *p = real.valloc(n);
+    guard_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -445,7 +625,9 @@ EXPORT void *pvalloc(size_t n)
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     if (UNLIKELY(!ready()) || !real.pvalloc)
         return memalign(pg, n ? (n + pg - 1) & ~(pg - 1) : pg);
+    guard_enter();
     void *p = real.pvalloc(n);
+    guard_leave();
     if (p && recording())
         on_alloc(p, n, NULL);
     return p;
@@ -478,9 +660,12 @@ EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name,
         if (block && recording())
             on_alloc(block, size, type_name ? type_name : "(unnamed)");
     } else {
-        uint32_t old = block && tracing_frees() ? on_release(block) : 0;
+        bool tracing = block && tracing_frees();
+        guard_enter();
+        uint32_t old = tracing ? on_release(block) : 0;
         if (old)
             on_free(block, old);
+        guard_leave();
     }
     __asm__ volatile("" ::: "memory"); /* not a tail call: the walk skips this frame */
 }

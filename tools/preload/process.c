@@ -3,7 +3,8 @@
  * environment, opening the file, start (constructor or first allocation),
  * fork, exec's hand-over, exit and _exit, and the end record.  May call:
  * everything in the shim; the libc calls that take locks (atexit,
- * pthread_atfork, setenv) only from the constructor.
+ * pthread_atfork) only from the constructor; no libc name a program may
+ * define itself (getenv, setenv: see env_get).
  */
 #include "shim.h"
 
@@ -11,9 +12,21 @@ shim_state g = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 /* ---- Start, fork, finish ---------------------------------------------------------------- */
 
+/* The value of an environment variable, read from the environ array itself:
+   getenv is a name programs define (bash does), and the shim runs no
+   program code. */
+const char *env_get(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++)
+        if (memcmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
 static size_t env_size(const char *name, size_t dflt, size_t lo, size_t hi)
 {
-    const char *v = getenv(name);
+    const char *v = env_get(name);
     if (!v || !*v)
         return dflt;
     char *end;
@@ -57,13 +70,15 @@ static bool open_capture(void)
     pid_t pid = getpid();
     if (!expand_path(path, sizeof path, pid))
         return false;
+    g.pid = pid;
     g.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (g.fd < 0)
         return false;
     g.start_ns = clock_ns(CLOCK_MONOTONIC);
     if (rcc_write_header(g.fd, (uint32_t)pid, clock_ns(CLOCK_REALTIME)) != 0)
         return false;
-    g.meta = rcc_writer_new(&(rcc_writer_options){.sink = meta_sink, .tid = (uint32_t)pid});
+    g.meta = rcc_writer_new(&(rcc_writer_options){.sink = meta_sink, .tid = (uint32_t)pid,
+                                                  .chunk_bytes = META_CHUNK});
     g.nodes = rct_stacks_new(&pages);
     g.mods = pages_alloc(NULL, MAX_MODULES * sizeof *g.mods);
     if (!g.meta || !g.nodes || !g.mods)
@@ -107,6 +122,8 @@ static void fork_child(void)
     /* Everything of the parent's capture is dropped, not freed: other
        threads may have been anywhere in it. */
     busy++;
+    deferred = 0;
+    guarded = 0;
     pthread_mutex_init(&g.lock, NULL);
     if (g.fd >= 0)
         close(g.fd);
@@ -127,28 +144,51 @@ static void at_exit(void)
     finish(!g.main_returned);
 }
 
+/* RCGC_CAPTURE_OWNER=<our pid> in the environment the program and its
+   children see, without setenv (a name programs define: bash's own runs
+   before its main, untraced).  A copy of the environ array with the entry
+   added, in mmap'd pages, replaces it: glibc's setenv and putenv copy an
+   array they did not make before changing it, unsetenv shifts entries in
+   place, and main receives environ as __libc_start_main finds it. */
+static void export_owner(void)
+{
+    static char entry[48];
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **env = pages_alloc(NULL, (n + 2) * sizeof *env);
+    if (!env)
+        return;
+    snprintf(entry, sizeof entry, "RCGC_CAPTURE_OWNER=%d", (int)getpid());
+    if (n)
+        memcpy(env, environ, n * sizeof *env);
+    env[n] = entry;
+    env[n + 1] = NULL;
+    environ = env;
+}
+
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
 
 static void start_capture(void)
 {
     busy++;
     int mode = OFF;
-    const char *path = getenv("RCGC_CAPTURE");
+    const char *path = env_get("RCGC_CAPTURE");
     if (path && *path && strlen(path) < sizeof g.path) {
         strcpy(g.path, path);
-        const char *owner = getenv("RCGC_CAPTURE_OWNER");
+        const char *owner = env_get("RCGC_CAPTURE_OWNER");
         char me[24];
         snprintf(me, sizeof me, "%d", (int)getpid());
         bool mine = per_pid() || !owner || strcmp(owner, me) == 0;
         g.frames = env_size("RCGC_NATIVE_FRAMES", DEFAULT_FRAMES, 1, RCC_MAX_DEPTH);
-        g.capture = rct_capture_default();
+        g.capture = rct_capture_named(env_get("RCGC_UNWIND"));
 #ifdef RCGC_HAVE_LIBUNWIND
         if (g.capture == rct_capture_unwind) /* as heaptrack does: cache per thread */
             unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 #endif
         g.sample_mean = env_size("RCGC_SAMPLE_BYTES", 0, 0, SIZE_MAX / 2);
         g.chunk = env_size("RCGC_CHUNK_BYTES", DEFAULT_CHUNK, 8192, RCC_MAX_CHUNK);
-        const char *lv = getenv("RCGC_ZSTD_LEVEL");
+        const char *lv = env_get("RCGC_ZSTD_LEVEL");
         g.level = lv && *lv ? atoi(lv) : 0;
         g.page = sysconf(_SC_PAGESIZE);
         tick_open();
@@ -179,26 +219,141 @@ __attribute__((constructor)) static void shim_init(void)
     if (atomic_load(&g.mode) != ACTIVE)
         return;
     busy++;
-    if (!per_pid() && !getenv("RCGC_CAPTURE_OWNER")) {
-        char me[24];
-        snprintf(me, sizeof me, "%d", (int)getpid());
-        setenv("RCGC_CAPTURE_OWNER", me, 1);
-    }
+    if (!per_pid() && !env_get("RCGC_CAPTURE_OWNER"))
+        export_owner();
     pthread_atfork(NULL, NULL, fork_child);
     atexit(at_exit);
+    crash_handlers();
     busy--;
 }
 
-/* Flush every thread, scan for leaks, end the capture.  Once.
+static NOINLINE void end_capture(bool exit_called, uintptr_t sp);
+
+/* Flush every thread, scan for leaks, end the capture.  Once, and only in
+   the process recording: a vfork child (or a clone sharing the memory)
+   that calls _exit or exit must not end its parent's capture.
    exit_called: exit or _exit was called (main's frames are live). */
 NOINLINE void finish(bool exit_called)
 {
-    int expect = ACTIVE;
-    busy++;
-    if (!atomic_compare_exchange_strong(&g.mode, &expect, FINISHING)) {
-        busy--;
+    if (getpid() != g.pid)
         return;
+    guard_enter();
+    busy++;
+    /* This thread's callee-saved registers land in regs, on the stack the
+       scan starts from. */
+    jmp_buf regs;
+    setjmp(regs);
+    end_capture(exit_called, (uintptr_t)&regs);
+    busy--;
+    guard_leave();
+}
+
+/* ---- Fatal signals -------------------------------------------------------------------------
+ * SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT and SIGTERM end the capture as
+ * exit does (every thread flushed, the leak scan, E naming the signal),
+ * then the signal is raised again with the default action, so the exit
+ * status and the core dump are the program's.  The handlers are installed
+ * by the constructor for the signals whose action is then the default, on
+ * each thread's alternate stack (hooks.c gives threads that have none one
+ * of ALTSTACK_BYTES).  A program that installs its own handler later
+ * replaces ours: its handler wins, and it ends the process as it likes.
+ * A signal that arrives while the thread is inside the shim or the real
+ * allocator (their locks may be held) is handled when the thread leaves
+ * them (guard_leave) if it was sent (kill, raise: the thread can go on);
+ * a fault there, or abort() from inside the allocator (glibc's heap checks),
+ * only re-raises: that capture has no end record. */
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM};
+
+static void reraise(int sig)
+{
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+}
+
+static bool on_own_stack(const tstate *t, uintptr_t sp)
+{
+    return t && sp >= t->stack_lo && sp < t->stack_hi;
+}
+
+/* Where the scan of this thread's stack starts: the stack pointer the
+   signal interrupted, with the interrupted registers copied below it
+   (below the red zone: memory the interrupted code does not use) so the
+   scan sees them, unless that is too near the stack's end (an overflow).
+   UINTPTR_MAX (no stack) if unknown. */
+static uintptr_t interrupted_sp(const ucontext_t *uc)
+{
+    uintptr_t sp = 0;
+#if defined(__x86_64__)
+    sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    sp = (uintptr_t)uc->uc_mcontext.sp;
+#endif
+    const tstate *t = self;
+    size_t regs = sizeof uc->uc_mcontext;
+    if (!on_own_stack(t, sp))
+        return UINTPTR_MAX;
+    if (sp < t->stack_lo + (64u << 10))
+        return sp;
+    uintptr_t at = (sp - 128 - regs) & ~(uintptr_t)15;
+    memcpy((void *)at, &uc->uc_mcontext, regs);
+    return at;
+}
+
+/* End the capture for a fatal signal; sp: where the scan of this thread's
+   stack starts, 0 for here (not on an alternate stack). */
+static void crash(int sig, uintptr_t sp)
+{
+    g.signal = sig;
+    g.status = 128 + sig; /* as a shell reports it */
+    busy++;
+    jmp_buf regs;
+    setjmp(regs);
+    end_capture(true, sp ? sp : (uintptr_t)&regs);
+    busy--;
+}
+
+static void on_fatal(int sig, siginfo_t *info, void *ctx)
+{
+    int saved = errno;
+    if (atomic_load(&g.mode) == ACTIVE && getpid() == g.pid) {
+        if (!busy && !guarded)
+            crash(sig, interrupted_sp(ctx));
+        else if (info->si_code <= 0 && sig != SIGABRT)
+            deferred = sig; /* sent, and the thread can go on: guard_leave */
     }
+    if (!deferred)
+        reraise(sig); /* pending until this handler returns */
+    errno = saved;
+}
+
+/* A signal deferred by on_fatal: the thread has left the shim. */
+void crash_deferred(void)
+{
+    int sig = deferred;
+    deferred = 0;
+    crash(sig, 0);
+    reraise(sig); /* the action is the default again (SA_RESETHAND) */
+}
+
+void crash_handlers(void)
+{
+    struct sigaction sa = {.sa_sigaction = on_fatal,
+                           .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND};
+    sigfillset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
+        struct sigaction old;
+        if (real.sigaction(fatal_signals[i], NULL, &old) == 0 &&
+            !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+            real.sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+/* Flush every thread, scan for leaks from sp up, write L and E records. */
+static NOINLINE void end_capture(bool exit_called, uintptr_t sp)
+{
+    int expect = ACTIVE;
+    if (!atomic_compare_exchange_strong(&g.mode, &expect, FINISHING))
+        return;
     if (!g.strong_fence)
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
     tstate *me = self;
@@ -213,17 +368,14 @@ NOINLINE void finish(bool exit_called)
                              handler that interrupted its event) */
             rcc_writer_flush(t->w);
     }
-    /* This thread's callee-saved registers land in regs, on the stack the
-       scan starts from. */
-    jmp_buf regs;
-    setjmp(regs);
     roots *r = pages_alloc(NULL, sizeof *r);
     if (r)
-        list_roots(r, exit_called, (uintptr_t)&regs, me);
+        list_roots(r, exit_called, sp, me);
     lock(&cancel);
     if (r)
         leak_scan(r);
-    rcc_event end = {.kind = RCC_END, .time_us = mono_us(), .status = g.status};
+    rcc_event end = {.kind = RCC_END, .time_us = mono_us(), .status = g.status,
+                     .signal = (uint64_t)g.signal};
     for (const tstate *t = g.threads; t; t = t->next) /* the process's peak */
         if (t->gen == g.gen && __atomic_load_n(&t->peak, __ATOMIC_RELAXED) > end.heap_bytes) {
             end.heap_bytes = __atomic_load_n(&t->peak, __ATOMIC_RELAXED);
@@ -238,7 +390,6 @@ NOINLINE void finish(bool exit_called)
     unlock(cancel);
     if (r)
         pages_free(NULL, r, sizeof *r);
-    busy--;
 }
 
 /* ---- Exit status ---------------------------------------------------------------------------
@@ -269,8 +420,10 @@ EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(v
 
 EXPORT void exit(int status)
 {
-    g.status = status;
-    g.main_returned = false; /* called from main or below: its frames live */
+    if (getpid() == g.pid) { /* not a vfork child, whose memory is ours */
+        g.status = status;
+        g.main_returned = false; /* called from main or below: its frames live */
+    }
     if (!ready())
         die("rcgc preload: cannot find exit\n");
     real.exit(status);
@@ -278,8 +431,10 @@ EXPORT void exit(int status)
 
 EXPORT void _exit(int status)
 {
-    g.status = status;
-    finish(true);
+    if (getpid() == g.pid) { /* not a vfork child (finish checks too) */
+        g.status = status;
+        finish(true);
+    }
     if (!ready())
         syscall(SYS_exit_group, status);
     real.exit_now(status);

@@ -41,16 +41,33 @@ const rct_pages pages = {pages_alloc, pages_free, NULL};
 /* ---- File appends ------------------------------------------------------------------- */
 
 /* With the lock held: append, if the fd is still our file (a program may
-   close every fd and open something else under the same number). */
+   close every fd and open something else under the same number).  After a
+   failure (the program's fd gone; ENOSPC, EFBIG) nothing more is written,
+   the end record included: a reader and rcgc run see a capture without a
+   clean end, cut at the last whole chunk. */
 static int append(const void *chunk, size_t len)
 {
     struct stat st;
-    if (g.fd < 0 || fstat(g.fd, &st) != 0 || st.st_dev != g.dev || st.st_ino != g.ino) {
+    if (g.fd < 0)
+        return -1;
+    if (fstat(g.fd, &st) != 0 || st.st_dev != g.dev || st.st_ino != g.ino) {
         g.fd = -1;
         atomic_store(&g.mode, OFF); /* the capture ends here, unfinished */
         return -1;
     }
-    return rcc_write_all(g.fd, chunk, len);
+    if (rcc_write_all(g.fd, chunk, len) == 0)
+        return 0;
+    static const char msg[] = "rcgc preload: writing the capture failed; it ends here, "
+                               "without an end record: ";
+    const char *why = strerror(errno);
+    struct iovec v[3] = {{(void *)msg, sizeof msg - 1}, {(void *)why, strlen(why)},
+                         {(void *)"\n", 1}};
+    ssize_t rc = writev(2, v, 3);
+    (void)rc;
+    close(g.fd);
+    g.fd = -1;
+    atomic_store(&g.mode, OFF);
+    return -1;
 }
 
 /* The meta writer's sink: called with the lock held. */
@@ -73,9 +90,13 @@ int thread_sink(void *ctx, const void *chunk, size_t len)
     return rc;
 }
 
+/* With the lock held.  When the chunk may fill, compressing it may
+   allocate (zstd): quiet_begin. */
 void meta_write(const rcc_event *e)
 {
+    quiet q = quiet_begin(rcc_writer_pending(g.meta) + RCC_MAX_STRING + 512 >= META_CHUNK);
     rcc_write(g.meta, e);
+    quiet_end(q);
 }
 
 /* ---- Modules ------------------------------------------------------------------------
@@ -108,6 +129,13 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *ctx)
     m->base = info->dlpi_addr + lo;
     m->size = hi - lo;
     const char *name = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : g.exe;
+    char abs[PATH_MAX];
+    if (name[0] != '/') { /* dlopen("./plugin.so"): readable from any directory */
+        busy++; /* realpath may allocate */
+        if (realpath(name, abs))
+            name = abs;
+        busy--;
+    }
     strncpy(m->path, name, RCC_MAX_STRING);
     m->path[RCC_MAX_STRING] = 0;
     return 0;

@@ -32,9 +32,16 @@
  * to the file.
  *
  * Invariants:
- *  - `busy` (thread-local) is set while the shim runs on a thread: the
- *    allocations it makes itself (zstd, pthread_getattr_np in the stack
- *    walk, libunwind) pass straight to the real allocator, untraced.
+ *  - `busy` (thread-local) is set while the shim runs code that may
+ *    allocate on a thread: the allocations it makes itself (zstd,
+ *    pthread_getattr_np, libunwind) pass straight to the real allocator,
+ *    untraced.  It is not set around the rest of an event (the walk, the
+ *    caches, the shadow): an allocation or free made there by a signal
+ *    handler finds the thread's `in_event` set and is queued (hooks.c,
+ *    "Events from signal handlers"), written when the event leaves.
+ *  - `guarded` is set around every event and every call of the real
+ *    allocator: a fatal signal sent then is handled when it drops to 0
+ *    (process.c, "Fatal signals").
  *  - Before dlsym has found the real functions, allocations come from a
  *    static arena and are never handed to the real free.
  *  - Stack nodes, infos, type names and modules go to one "meta" writer
@@ -73,12 +80,19 @@
  * fork: with %p in the path the child starts a capture of its own (its pid,
  * a new time base, no blocks inherited); without %p the child records
  * nothing.  exec: the new image loads the shim again and follows the same
- * rule; the process that started the capture (RCGC_CAPTURE_OWNER, set by
- * the shim when the path has no %p) takes the file over after exec.
+ * rule; the process that started the capture (RCGC_CAPTURE_OWNER, added by
+ * the shim to the environ array when the path has no %p: no setenv, see
+ * export_owner) takes the file over after exec.
  *
  * At exit (atexit handler registered first, so it runs last; also from
- * _exit/_Exit): flush every thread, find which live blocks are still
- * reachable (see leakscan.c), write L and E records.
+ * _exit/_Exit, never in a vfork child): flush every thread, find which
+ * live blocks are still reachable (see leakscan.c), write L and E records.
+ * The same at a fatal signal (process.c, "Fatal signals"), E naming it,
+ * then the signal is raised again.  After a failed write nothing more is
+ * written (record.c, append): no E.
+ *
+ * Before main the shim runs no program code: no call of a libc name a
+ * program may define itself (getenv, setenv: env_get reads environ).
  */
 #ifndef RCGC_SHIM_H
 #define RCGC_SHIM_H
@@ -103,6 +117,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -111,6 +126,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,6 +141,7 @@
 /* ---- Tunables ------------------------------------------------------------------ */
 #define DEFAULT_FRAMES 32
 #define DEFAULT_CHUNK (512u << 10)
+#define META_CHUNK (1u << 20)        /* raw bytes per chunk of the meta writer */
 #define ARENA_BYTES (256u << 10)     /* bootstrap allocations (dlsym's) */
 #define CACHE_SLOTS 4096             /* per-thread stack cache, a power of two */
 #define FINE_EVERY 64                /* events between reads of the fine clock */
@@ -140,6 +157,10 @@
 #define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
 #define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 #define TICK_STALE_NS 100000000u     /* a tick page this far behind has stopped */
+#define NESTED_MAX 64                /* per thread: events of signal handlers queued */
+#define PENDING UINT32_MAX           /* shadow: a handler's block, its info not known yet */
+#define ALTSTACK_BYTES (256u << 10)  /* per thread: a crash's end of capture (zstd
+                                        included) after a stack overflow */
 _Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
@@ -161,17 +182,68 @@ typedef struct real_fns {
     void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
     int (*start_main)(main_fn, int, char **, void (*)(void), void (*)(void),
                       void (*)(void), void *);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 } real_fns;
 extern real_fns real;
 extern atomic_int real_state; /* 0: not resolved, 1: resolving, 2: ready */
 
-extern TLS int busy; /* the shim is running on this thread: pass through */
+extern TLS int busy; /* the shim's own work that may allocate is running on this
+                        thread: its allocations pass through, untraced */
+extern TLS int guarded; /* the shim or the real allocator it called is running on
+                           this thread (their locks may be held) */
+extern TLS volatile sig_atomic_t deferred; /* a fatal signal that came while guarded */
+void crash_deferred(void);
+
+/* Around the shim's events and its calls of the real allocator: a fatal
+   signal sent meanwhile (kill, raise) waits until the thread leaves, since
+   the end of the capture needs the allocator and the shim's lock. */
+static inline void guard_enter(void)
+{
+    guarded++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void guard_leave(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--guarded == 0 && UNLIKELY(deferred))
+        crash_deferred();
+}
 
 __attribute__((noreturn)) void die(const char *msg);
 void resolve(void);
 bool in_arena(const void *p);
 void *arena_alloc(size_t n, size_t align);
 size_t arena_size(const void *p);
+
+/* Around the shim's work that may allocate inside an event (compressing
+   a chunk: zstd): busy, and the signals a handler could take here held
+   back (a fault still kills): their handlers run when it is done, find the
+   event and queue theirs (hooks.c).  Two system calls, once per chunk. */
+typedef struct quiet {
+    uint64_t mask;            /* the signal mask before (the kernel's sigset) */
+    bool on;
+} quiet;
+
+static inline quiet quiet_begin(bool when)
+{
+    quiet q = {0, when};
+    if (!when)
+        return q;
+    uint64_t all = ~(uint64_t)0 & ~(1ull << (SIGSEGV - 1) | 1ull << (SIGBUS - 1) |
+                                    1ull << (SIGFPE - 1) | 1ull << (SIGILL - 1));
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &q.mask, sizeof all);
+    busy++; /* after: no handler runs in between */
+    return q;
+}
+
+static inline void quiet_end(quiet q)
+{
+    if (!q.on)
+        return;
+    busy--; /* first: a signal held back is delivered as the mask drops */
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &q.mask, NULL, sizeof q.mask);
+}
 
 /* The real functions are known (resolving them if nobody has yet). */
 static inline bool ready(void)
@@ -225,6 +297,8 @@ typedef struct shim_state {
     char path[PATH_MAX];      /* RCGC_CAPTURE as given */
     char exe[PATH_MAX];       /* the main program's path */
     int status;               /* exit status for E */
+    pid_t pid;                /* the process recording (a vfork child is not) */
+    int signal;               /* the fatal signal being handled, for E */
     bool main_returned;       /* main's frames are dead */
     uintptr_t main_frame;     /* our main wrapper's frame */
     uintptr_t self_lo, self_size; /* the shim's own module */
@@ -267,6 +341,18 @@ struct tstate {
     double countdown;         /* sampling: bytes to the next sample */
     uint64_t rng;             /* xorshift64 state */
     uintptr_t stack_lo, stack_hi; /* for the leak scan; 0 if unknown */
+    void *altstack;           /* ALTSTACK_BYTES for the crash handler, or NULL */
+    uint32_t nqueued;         /* events of signal handlers waiting (may pass
+                                 NESTED_MAX: those past it were dropped) */
+    struct nested {           /* one of them: */
+        uintptr_t p;
+        uint64_t size;        /*   an allocation: size, type, stack */
+        const char *type;
+        uint32_t id;          /*   a free: the block's info id (0: an allocation) */
+        bool freed;           /*   an allocation freed before it was written */
+        size_t depth;
+        void *frames[RCC_MAX_DEPTH];
+    } queue[NESTED_MAX];
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
     cache_slot cache[CACHE_SLOTS];
@@ -426,5 +512,7 @@ void leak_scan(const roots *r);
 /* ---- process.c ---------------------------------------------------------------------------- */
 void start(void);
 void finish(bool exit_called);
+void crash_handlers(void);
+const char *env_get(const char *name);
 
 #endif

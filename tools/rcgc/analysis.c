@@ -47,6 +47,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,7 @@ static int on_end(pass *p, const rcc_event *e)
     rca_capture *c = p->c;
     c->ended = true;
     c->exit_status = e->status;
+    c->end_signal = e->signal;
     c->peak_bytes = e->heap_bytes;
     c->peak_time_us = e->peak_time_us;
     c->peak_exact = true;
@@ -632,6 +634,20 @@ static uint64_t leaked_sum(const uint64_t *bytes, const uint64_t *blocks, uint64
 uint64_t rca_leaked(const rca_capture *c, uint64_t *blocks)
 {
     return leaked_sum(c->leak_bytes, c->leak_blocks, blocks);
+}
+
+const char *rca_ended(const rca_capture *c, char *buf, size_t len)
+{
+    const char *abbrev = c->end_signal ? sigabbrev_np((int)c->end_signal) : NULL;
+    if (!c->ended)
+        snprintf(buf, len, "no end record");
+    else if (!c->end_signal)
+        snprintf(buf, len, "exit");
+    else if (abbrev)
+        snprintf(buf, len, "signal SIG%s", abbrev);
+    else
+        snprintf(buf, len, "signal %llu", (unsigned long long)c->end_signal);
+    return buf;
 }
 
 const char *rca_type_name(const rca_capture *c, uint32_t type)

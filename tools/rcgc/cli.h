@@ -100,6 +100,7 @@ typedef struct rca_capture {
     bool scanned;                        /* the shim's leak scan (L records) */
     bool ended;                          /* an E record */
     int64_t exit_status;                 /* from E */
+    uint64_t end_signal;                 /* from E: the fatal signal (0: it exited) */
     uint64_t duration_us;
     uint64_t peak_rss, rss_at_peak;      /* from P samples (0: none) */
     uint64_t records[11];                /* by kind, in rca_kinds order */
@@ -143,6 +144,9 @@ rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m);
 /* Leaked bytes (and blocks): definitely + indirectly lost, plus whatever
    was live at exit without a word from the scan (category unknown). */
 uint64_t rca_leaked(const rca_capture *c, uint64_t *blocks);
+/* How the program ended, into buf: "exit", "signal SIGSEGV", or "no end
+   record" (killed outright, or the shim could not write). */
+const char *rca_ended(const rca_capture *c, char *buf, size_t len);
 /* The name of a managed type, or NULL for raw malloc or an unnamed type. */
 const char *rca_type_name(const rca_capture *c, uint32_t type);
 /* Load the n captures at paths, call fn on them all, free them.  Returns

@@ -2,7 +2,9 @@
  * cmd_check.c — `rcgc check [--max-peak SIZE] [--max-leaked SIZE] FILE...`,
  * a CI gate: exit 1 with a one-line reason on stderr when a capture's peak
  * heap or leaked bytes (definitely + indirectly lost, or everything live at
- * exit without a scan — summary's leaked_bytes) exceed a limit; otherwise
+ * exit without a scan — summary's leaked_bytes) exceed a limit, or when it
+ * has no clean end (a fatal signal, or no end record: killed, or the shim
+ * could not write); otherwise
  * one line "ok" per capture on stdout and exit 0.
  */
 #include "cli.h"
@@ -33,6 +35,9 @@ static int check_all(rca_capture *cs, int n, void *ctx)
     for (int i = 0; i < n; i++) {
         size_t used = 0;
         reason[0] = '\0';
+        if (!cs[i].ended || cs[i].end_signal) /* its figures stop short of the end */
+            used = (size_t)snprintf(reason, sizeof reason, "the program did not end cleanly (%s)",
+                                    rca_ended(&cs[i], b, sizeof b));
         for (int k = 0; k < 2; k++) {
             const limit *l = &a->limits[k];
             uint64_t v = figure(&cs[i], k);

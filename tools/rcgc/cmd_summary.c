@@ -36,7 +36,10 @@ static void print_summary(const rca_capture *c)
 {
     char b[32];
     printf("%s: pid %u, %.3f s", c->path, c->header.pid, (double)c->duration_us / 1e6);
-    if (c->ended)
+    if (c->ended && c->end_signal)
+        printf(", killed by %s%s\n", rca_ended(c, b, sizeof b),
+               c->scanned ? " (leaks scanned then)" : "");
+    else if (c->ended)
         printf(", exit status %lld\n", (long long)c->exit_status);
     else
         printf(", no end record%s\n", c->truncated ? " (cut short)" : "");

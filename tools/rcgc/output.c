@@ -74,6 +74,8 @@ void json_summary(FILE *out, const rca_capture *c)
         fprintf(out, "%lld", (long long)c->exit_status);
     else
         fputs("null", out);
+    char ended[32];
+    fprintf(out, ", \"ended\": \"%s\"", rca_ended(c, ended, sizeof ended));
     fprintf(out, ", \"distinct_stacks\": %zu, \"samples\": %zu}", c->nsites, c->nsamples);
 }
 

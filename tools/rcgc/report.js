@@ -56,7 +56,8 @@
   var body = document.body;
   body.appendChild(el('h1', {}, 'rcgc memory report'));
   body.appendChild(el('div', { 'class': 'sub' }, S.file + ' \u2014 pid ' + S.pid + ', ' +
-    S.duration_s.toFixed(3) + ' s' + (S.exit_status === null ? '' : ', exit status ' + S.exit_status) +
+    S.duration_s.toFixed(3) + ' s' + (S.ended.indexOf('signal') === 0 ? ', killed by ' + S.ended :
+     S.exit_status === null ? ', ' + S.ended : ', exit status ' + S.exit_status) +
     (S.truncated ? ' (capture cut short)' : '')));
   var cards = el('div', { 'class': 'cards' });
   function card(k, v, n) {

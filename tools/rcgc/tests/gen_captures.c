@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,10 +242,15 @@ static void leak(uint64_t size, int s, int reach, uint64_t count)
     leak_t(size, s, 0, reach, count);
 }
 
-static void end(uint64_t t, int status, uint64_t peak, uint64_t peak_t)
+static void end_signal(uint64_t t, int status, uint64_t peak, uint64_t peak_t, int sig)
 {
     put((rcc_event){.kind = RCC_END, .time_us = t, .status = status, .heap_bytes = peak,
-                    .peak_time_us = peak_t});
+                    .peak_time_us = peak_t, .signal = (uint64_t)sig});
+}
+
+static void end(uint64_t t, int status, uint64_t peak, uint64_t peak_t)
+{
+    end_signal(t, status, peak, peak_t, 0);
 }
 
 static int create(const char *dir, const char *name)
@@ -285,7 +291,9 @@ static void finish(int fd)
 
 /* basic.cap (with the scan and the end record) and noscan.cap (without):
    one thread; a chunk per phase.  See test_rcgc.py for the figures. */
-static void basic(const char *dir, const char *name, bool scan)
+/* basic.cap and its variants: noscan.cap (no L, no E: killed outright),
+   crashed.cap (the scan and E taken at a SIGSEGV). */
+static void basic(const char *dir, const char *name, bool scan, int sig)
 {
     int fd;
     begin(dir, name, &fd);
@@ -318,7 +326,7 @@ static void basic(const char *dir, const char *name, bool scan)
         leak(1000, ALPHA, RCC_REACHABLE, 5);
         leak(300, DELTA, RCC_DEFINITE, 3);
         leak(50, EPSILON, RCC_INDIRECT, 1);
-        end(50000, 3, 105000, 20000);
+        end_signal(50000, sig ? 128 + sig : 3, 105000, 20000, sig);
     }
     finish(fd);
 }
@@ -430,8 +438,9 @@ int main(int argc, char **argv)
         return 2;
     }
     driver();
-    basic(argv[1], "basic.cap", true);
-    basic(argv[1], "noscan.cap", false);
+    basic(argv[1], "basic.cap", true, 0);
+    basic(argv[1], "noscan.cap", false, 0);
+    basic(argv[1], "crashed.cap", true, SIGSEGV);
     threads(argv[1]);
     types(argv[1]);
     run(argv[1], "old.cap", 3, false);

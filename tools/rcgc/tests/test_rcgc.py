@@ -487,6 +487,25 @@ class BadInput(unittest.TestCase):
         d = rjson("diff", "--json", "--at", "1us", "--at", "10us", path)
         self.assertEqual(d["rows"], [])
 
+    def test_how_it_ended(self):
+        # summary, its JSON and check say how the program ended; check fails
+        # on a capture without a clean end, with the reason
+        self.assertEqual(rjson("summary", "--json", cap("basic.cap"))["ended"], "exit")
+        s = rjson("summary", "--json", cap("crashed.cap"))
+        self.assertEqual((s["ended"], s["exit_status"], s["leak_scan"]),
+                         ("signal SIGSEGV", 139, True))
+        self.assertEqual(rjson("summary", "--json", cap("noscan.cap"))["ended"], "no end record")
+        out = rcgc("summary", cap("crashed.cap"), check=0)[1]
+        self.assertIn(", killed by signal SIGSEGV (leaks scanned then)", out)
+        code, _, err = rcgc("check", "--max-peak", "1G", cap("crashed.cap"))
+        self.assertEqual(code, 1)
+        self.assertRegex(err, r"check failed: .*crashed\.cap: the program did not end cleanly "
+                              r"\(signal SIGSEGV\)")
+        code, _, err = rcgc("check", "--max-leaked", "0", cap("noscan.cap"))
+        self.assertEqual(code, 1)
+        self.assertRegex(err, r"noscan\.cap: the program did not end cleanly \(no end record\); "
+                              r"leaked ")
+
     def test_truncated_is_analysed(self):
         data = read("basic.cap")
         last = chunks(data)[-1]
