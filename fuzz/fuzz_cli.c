@@ -2,8 +2,9 @@
  * fuzz_cli.c — every reading verb of the rcgc command line, in-process
  * (main.c's dispatch, built here as rcgc_main) on a capture-shaped input
  * (fuzz.h): summary, top, leaks, diff (two captures, and two times),
- * flamegraph (the HTML report and both exports), stats and check, with
- * and without --json.  Each must end with status 0 (read), 1 (a check
+ * flamegraph (the HTML report and the collapsed, speedscope and pprof
+ * exports), stats and check, with and without --json, --no-fold and
+ * --alloc-fn.  Each must end with status 0 (read), 1 (a check
  * failed) or 2 (a bad capture), never crash, hang or leak; what they print
  * goes to /dev/null.  Bits 5-7 of the input's first byte choose the --by
  * of top and flamegraph --collapsed.
@@ -53,14 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (const char *const[]){"summary", f, NULL},
         (const char *const[]){"summary", "--json", f, f, NULL},
         (const char *const[]){"top", "--by", by, "-n", "5", f, NULL},
-        (const char *const[]){"top", "--json", f, NULL},
+        (const char *const[]){"top", "--json", "--no-fold", f, NULL},
         (const char *const[]){"leaks", f, NULL},
-        (const char *const[]){"leaks", "--all", "--json", f, NULL},
+        (const char *const[]){"leaks", "--all", "--json", "--alloc-fn", "x*", f, NULL},
         (const char *const[]){"diff", f, f, NULL},
         (const char *const[]){"diff", "--at", "0.001", "--at", "1", "--json", f, NULL},
         (const char *const[]){"flamegraph", "-o", "-", f, NULL},
         (const char *const[]){"flamegraph", "--collapsed", "--by", fby, f, NULL},
         (const char *const[]){"flamegraph", "--speedscope", "-", f, NULL},
+        (const char *const[]){"flamegraph", "--pprof", "/dev/null", f, NULL},
         (const char *const[]){"stats", f, NULL},
         (const char *const[]){"stats", "--json", f, NULL},
         (const char *const[]){"check", "--max-peak", "1M", "--max-leaked", "0", f, NULL},
