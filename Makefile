@@ -5,6 +5,8 @@
 #   make valgrind  the whole suite under valgrind memcheck
 #   make bench  optimized build, then the side-by-side benchmarks
 #   make install PREFIX=/usr/local   an optimized build, installed
+#   make fuzz SECONDS=N   libFuzzer targets (clang), each run N seconds (fuzz/)
+#   make coverage  the whole suite with gcc --coverage: line and branch figures
 # Each first installs the Debian packages it needs that are missing
 # (tools/setup-deps.sh: apt-get as root or through sudo; RCGC_SETUP=skip
 # turns that off).  CMAKE_FLAGS go to every configuration, e.g.
@@ -18,11 +20,13 @@ CTEST    ?= ctest
 WERROR   ?= OFF
 CMAKE_FLAGS ?=
 SETUP    = sh tools/setup-deps.sh
+SECONDS  ?= 60
+FUZZ_CC  ?= clang-14
 
 # configure(dir, flags...): CMake's progress is quiet, its errors are not.
 configure = $(CMAKE) -S . -B $(1) $(2) $(CMAKE_FLAGS) >/dev/null
 
-.PHONY: all build demo test asan valgrind bench release install clean
+.PHONY: all build demo test asan valgrind bench release install clean fuzz coverage
 
 all: build
 
@@ -80,5 +84,36 @@ install:
 	$(CMAKE) --build build-install -j $(JOBS)
 	$(CMAKE) --install build-install --prefix $(PREFIX)
 
+# The whole project instrumented for libFuzzer, ASan and UBSan (needs
+# clang-14 and libclang-rt-14-dev); fuzz/run.sh prints each target's figures.
+fuzz:
+	@$(SETUP) build
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC): apt-get install clang-14 libclang-rt-14-dev" >&2; exit 1; }
+	$(call configure,build-fuzz,-DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DRCGC_ASSERTS=ON -DRCGC_FUZZ=ON -DRCGC_BUILD_TESTS=OFF -DRCGC_BUILD_BENCH=OFF)
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_capture fuzz_cli fuzz_heap
+	sh fuzz/run.sh build-fuzz $(SECONDS)
+
+# gcc --coverage over the whole suite, reported by lcov (Debian: lcov) for
+# src/, tools/ and include/ without test code; HTML in build-cov/html.
+# exported_symbols is left out: --coverage exports gcov's own symbols.
+coverage:
+	@$(SETUP) build test
+	@command -v lcov >/dev/null || { echo "make coverage needs lcov: apt-get install lcov" >&2; exit 1; }
+	$(call configure,build-cov,-DCMAKE_BUILD_TYPE=Debug -DRCGC_ASSERTS=ON -DRCGC_COVERAGE=ON -DRCGC_BUILD_BENCH=OFF)
+	$(CMAKE) --build build-cov -j $(JOBS)
+	lcov --quiet --zerocounters --directory build-cov
+	cd build-cov && $(CTEST) --output-on-failure -j $(JOBS) -E '^exported_symbols$$' || true
+	lcov --quiet --capture --rc lcov_branch_coverage=1 --directory build-cov \
+	  --output-file build-cov/all.info
+	lcov --quiet --rc lcov_branch_coverage=1 --extract build-cov/all.info \
+	  '$(CURDIR)/src/*' '$(CURDIR)/tools/*' '$(CURDIR)/include/*' --output-file build-cov/rcgc.info
+	lcov --quiet --rc lcov_branch_coverage=1 --remove build-cov/rcgc.info '*/tests/*' \
+	  '*/symtest_fixture.c' --output-file build-cov/rcgc.info
+	genhtml --quiet --ignore-errors source --rc lcov_branch_coverage=1 \
+	  --output-directory build-cov/html build-cov/rcgc.info
+	lcov --rc lcov_branch_coverage=1 --summary build-cov/rcgc.info
+	@echo "report: build-cov/html/index.html"
+
 clean:
-	rm -rf build build-asan build-vg build-release build-install
+	rm -rf build build-asan build-vg build-release build-install build-fuzz build-cov

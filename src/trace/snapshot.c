@@ -72,7 +72,8 @@ int rct_snapshot_add(rc_snapshot *s, void *const *frames, size_t depth, size_t b
         !reserve((void **)&s->frames, &s->frames_cap, s->nframes + depth, sizeof *s->frames))
         return -1;
     s->stacks[s->nstacks++] = (snap_stack){bytes, blocks, s->nframes, depth};
-    memcpy(s->frames + s->nframes, frames, depth * sizeof *frames);
+    if (depth) /* a stack of no frames may come with no arrays at all */
+        memcpy(s->frames + s->nframes, frames, depth * sizeof *frames);
     s->nframes += depth;
     s->bytes += bytes;
     s->blocks += blocks;

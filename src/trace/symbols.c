@@ -43,7 +43,9 @@
  * is then the module's own ELF symbol table (.symtab, else .dynsym) read
  * here, never dladdr, which would answer for this process.  The same
  * symbol table serves a build without libdw.  Nothing is re-reported on a
- * miss: the module list is final.
+ * miss: the module list is final.  The paths come from a file, which may
+ * name anything: only regular files are opened, without blocking
+ * (open_regular), and libdw is handed the descriptor, never the path.
  *
  * Libraries loaded after the symbolizer was made.  On a miss (no module
  * contains the address), the maps are reported again, once, and the lookup
@@ -224,6 +226,22 @@ typedef struct elf_image {
     rct_funcs *funcs;          /* its function symbols (NULL: none) */
 } elf_image;
 
+/* A module file named by a capture, opened for reading only if it is a
+   regular file: the path comes from the file, so it may name a FIFO (an
+   open that blocks until a writer comes) or a device.  O_NONBLOCK keeps
+   the open itself from blocking; fstat then refuses anything else.
+   The descriptor, or -1. */
+static int open_regular(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 struct rct_symbols {
     size_t refs;              /* owners; everything is freed at 0 */
     bool offline;             /* from recorded modules: no dladdr, no /proc */
@@ -394,10 +412,14 @@ static void open_dwfl_modules(rct_symbols *s)
     if (s->dwfl == NULL)
         return;
     dwfl_report_begin(s->dwfl);
-    for (size_t i = 0; i < s->nimages; i++)
-        if (s->images[i].map) /* unreadable here: libdw cannot read it either */
-            dwfl_report_elf(s->dwfl, s->images[i].path, s->images[i].path, -1,
-                            s->images[i].bias, true);
+    for (size_t i = 0; i < s->nimages; i++) {
+        /* Unreadable here: libdw cannot read it either.  libdw gets a
+           descriptor (it keeps it on success), never the path to open. */
+        int fd = s->images[i].map ? open_regular(s->images[i].path) : -1;
+        if (fd >= 0 && !dwfl_report_elf(s->dwfl, s->images[i].path, s->images[i].path, fd,
+                                        s->images[i].bias, true))
+            close(fd);
+    }
     if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
         dwfl_end(s->dwfl);
         s->dwfl = NULL;
@@ -543,7 +565,7 @@ static bool elf_symtab(elf_image *im, const Elf64_Ehdr *eh, uint32_t type)
    file keeps only the recorded range (lo and hi as set by the caller). */
 static void elf_load(elf_image *im)
 {
-    int fd = open(im->path, O_RDONLY | O_CLOEXEC);
+    int fd = open_regular(im->path);
     struct stat st;
     if (fd < 0)
         return;

@@ -9,9 +9,9 @@
  * them, chunk by chunk and writer by writer; a million random records from
  * two interleaved writers, checked record by record against a model of the
  * writer; and hostile input: truncation at every byte, single-bit flips,
- * wrong magic and version (version 1 included), oversized lengths and
- * counts (read under a small address-space limit when not sanitized), an X
- * with no A right before it.
+ * wrong magic and version (version 1 included), zero-length chunks,
+ * oversized lengths and counts (read under a small address-space limit
+ * when not sanitized), an X with no A right before it.
  *
  *   test_capture          everything
  *   test_capture small    10,000 random records (for valgrind)
@@ -1284,6 +1284,17 @@ static void test_hostile(void)
     unsigned char ok[] = {'I', 16, 0, 0, 'A', 1};
     const uint32_t okn = (uint32_t)sizeof ok;
     CHECK(read_records(ok, sizeof ok, err, sizeof err) == 0);
+    /* zero-length chunks first, between and last (the reader once made a
+       cursor of NULL + 0 for them: undefined, caught by clang's UBSan) */
+    {
+        static const unsigned char more[] = {'A', 1, 'F', 1};
+        const unsigned char *parts[] = {ok, ok, more, more, ok};
+        size_t lens[] = {0, sizeof ok, 0, sizeof more, 0};
+        events ev = {0};
+        CHECK(read_chunks(parts, lens, 5, &ev, err, sizeof err) == 0);
+        CHECK(strcmp(kinds(&ev), "IAAF") == 0);
+        free_events(&ev);
+    }
 
     /* lengths beyond the hard bounds: corrupt, before any allocation */
     CHECK(read_crafted(ok, okn, RCC_MAX_CHUNK + 1, okn, 1, err, sizeof err) == -1);

@@ -826,7 +826,10 @@ static int next_chunk(rcc_reader *r)
     if (crc(r->stored, stored) != sum)
         return set_error(r, -1, "corrupt capture: chunk at byte %llu fails its CRC", at);
     if (codec == 0) {
-        r->rec = r->stored;
+        /* An empty stored chunk may have no buffer: a cursor over NULL
+           would compute NULL + 0, which C leaves undefined. */
+        static const uint8_t no_records[1];
+        r->rec = stored ? r->stored : no_records;
     } else {
         if (!reserve(&r->raw, &r->raw_cap, raw ? raw : 1))
             return set_error(r, -1, "out of memory reading the chunk at byte %llu", at);

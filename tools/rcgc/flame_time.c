@@ -121,7 +121,8 @@ int flame_time_build(flame_time *t, const rca_capture *c, const flame *f,
     rcc_reader_close(r);
     if (read < 0 || p.oom)
         goto done;
-    qsort(t->steps, t->nsteps, sizeof *t->steps, by_node_bucket);
+    if (t->nsteps) /* no steps may mean no array: qsort's pointer must not be NULL */
+        qsort(t->steps, t->nsteps, sizeof *t->steps, by_node_bucket);
     for (size_t i = t->nsteps, n = f->nnodes + 1; n-- > 0;) { /* first[n]: node n's first step */
         while (i > 0 && t->steps[i - 1].node >= n)
             i--;

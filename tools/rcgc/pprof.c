@@ -302,7 +302,8 @@ static int write_profile(builder *b, const char *path)
     for (size_t i = 0; i < ns; i++) {
         samples[i] = (Rcgc__Pprof__Sample)RCGC__PPROF__SAMPLE__INIT;
         samples[i].n_location_id = b->samples[i].n;
-        samples[i].location_id = b->stack_ids + b->samples[i].first;
+        /* a sample of no frames may come with no array of them */
+        samples[i].location_id = b->samples[i].n ? b->stack_ids + b->samples[i].first : NULL;
         samples[i].n_value = NVALUES;
         samples[i].value = b->samples[i].value;
         sample_ptrs[i] = &samples[i];
