@@ -87,7 +87,7 @@ install:
 # The whole project instrumented for libFuzzer, ASan and UBSan (needs
 # clang-14 and libclang-rt-14-dev); fuzz/run.sh prints each target's figures.
 fuzz:
-	@$(SETUP) build
+	@$(SETUP) build fuzz
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC): apt-get install clang-14 libclang-rt-14-dev" >&2; exit 1; }
 	$(call configure,build-fuzz,-DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DRCGC_ASSERTS=ON -DRCGC_FUZZ=ON -DRCGC_BUILD_TESTS=OFF -DRCGC_BUILD_BENCH=OFF)
@@ -98,7 +98,7 @@ fuzz:
 # src/, tools/ and include/ without test code; HTML in build-cov/html.
 # exported_symbols is left out: --coverage exports gcov's own symbols.
 coverage:
-	@$(SETUP) build test
+	@$(SETUP) build test fuzz
 	@command -v lcov >/dev/null || { echo "make coverage needs lcov: apt-get install lcov" >&2; exit 1; }
 	$(call configure,build-cov,-DCMAKE_BUILD_TYPE=Debug -DRCGC_ASSERTS=ON -DRCGC_COVERAGE=ON -DRCGC_BUILD_BENCH=OFF)
 	$(CMAKE) --build build-cov -j $(JOBS)

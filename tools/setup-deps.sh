@@ -16,6 +16,7 @@
 #     valgrind  valgrind (make valgrind)
 #     bench     the benchmarks' peers and workloads (heaptrack, valgrind,
 #               sqlite3, python3, mimalloc, jemalloc, Boehm GC)
+#     fuzz      clang-14 and its runtime (make fuzz), lcov (make coverage)
 #
 # Installs with apt-get as root, or through sudo.  When it cannot (no root,
 # no sudo, or sudo wanting a password without a terminal) it stops at once
@@ -33,6 +34,7 @@ build="cmake:cmake pkg-config:pkg-config libzstd-dev zlib1g-dev libiberty-dev li
   libunwind-dev libprotobuf-c-dev protobuf-c-compiler:protoc-c"
 test="$build python3:python3 libc6-dev g++:g++ binutils:nm libmimalloc-dev libjemalloc-dev libgc-dev
   chromium:chromium nodejs:node npm:npm golang-go:go"
+fuzz="clang-14:clang-14 libclang-rt-14-dev lcov:lcov"
 bench="python3:python3 heaptrack:heaptrack valgrind:valgrind sqlite3:sqlite3
   libmimalloc-dev libjemalloc-dev libgc-dev"
 
@@ -45,7 +47,8 @@ for group in "$@"; do
     test) items="$items $test"; browser=yes ;;
     valgrind) items="$items valgrind:valgrind" ;;
     bench) items="$items $bench" ;;
-    *) echo "setup-deps: unknown group $group (build, test, valgrind, bench)" >&2; exit 2 ;;
+    fuzz) items="$items $fuzz" ;;
+    *) echo "setup-deps: unknown group $group (build, test, valgrind, bench, fuzz)" >&2; exit 2 ;;
   esac
 done
 
