@@ -1,23 +1,29 @@
 /*
  * stack.c — capturing the calling thread's stack.
  *
- * Two walkers.  The frame-pointer walk follows the chain of saved frame
- * pointers ([fp] = caller's fp, [fp + 8] = return address, on x86-64 and
- * AArch64 alike): a handful of loads per frame, but it needs the traced
- * code to keep frame pointers (-fno-omit-frame-pointer).  libunwind reads
- * the DWARF call-frame information instead: no frame pointers needed,
- * several times slower (docs/TRACING.md has the measurements).
+ * Three walkers.  The default follows each frame's call-frame information
+ * (cfi.c gives a cached rule per return address; see there): whole stacks
+ * through code built without frame pointers, as distributions build, at a
+ * few loads per frame.  The frame-pointer walk follows the chain of saved
+ * frame pointers ([fp] = caller's fp, [fp + 8] = return address, on
+ * x86-64 and AArch64 alike): cheaper still, but it needs the traced code
+ * to keep frame pointers (-fno-omit-frame-pointer).  libunwind reads the
+ * same DWARF information as the default, several times slower
+ * (docs/PERFORMANCE.md has the measurements); it stays for comparison.
  *
- * The walk never reads outside the thread's stack: its bounds come from
+ * The walks never read outside the thread's stack: its bounds come from
  * pthread_getattr_np once per thread (a per-thread cache of a fact about
  * that thread, not shared state).  A frame that points outside, backwards,
  * or misaligned ends the walk: code built without frame pointers leaves
- * garbage in the register, and that is where stacks from it stop.
+ * garbage in the register, and that is where the frame-pointer walk stops.
  */
 #define _GNU_SOURCE
 #include "trace.h"
 
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +73,81 @@ __attribute__((noinline)) size_t rct_capture_fp(void **frames, size_t max, size_
     return n;
 }
 
+/* The thread's stack as the walks see it: loads outside it end a walk. */
+typedef struct stack_range {
+    uintptr_t lo, hi;         /* words at [lo, hi] */
+} stack_range;
+
+static stack_range this_stack(void)
+{
+    if (!stack_hi)
+        rct_stack_bounds(&stack_lo, &stack_hi);
+    if (!stack_hi)
+        return (stack_range){UINTPTR_MAX, 0}; /* unknown: no loads */
+    return (stack_range){stack_lo, stack_hi - sizeof(uintptr_t)};
+}
+
+/* The word at a, if it lies inside the stack. */
+static inline bool stack_load(stack_range s, uintptr_t a, uintptr_t *v)
+{
+    if (a < s.lo || a > s.hi || (a & 7))
+        return false;
+    *v = *(const uintptr_t *)a;
+    return true;
+}
+
+/* One step from the frame (pc, sp, bp) to its caller's, by pc's rule.
+   false: the outermost frame, or the rule leads outside the stack.  The
+   common rules (CFA from rsp or rbp; rbp unchanged or saved at the CFA)
+   take no switch. */
+static inline bool cfi_step(stack_range s, uintptr_t *pc, uintptr_t *sp, uintptr_t *bp)
+{
+    rct_frame_rule r = rct_cfi_rule(*pc - 1); /* inside the call, not after it */
+    uintptr_t cfa, ra, caller_bp = *bp;
+    if (LIKELY(r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP)) {
+        cfa = (r.cfa == RCT_CFA_RSP ? *sp : *bp) + (intptr_t)r.cfa_off;
+    } else if (r.cfa == RCT_CFA_FP) { /* no CFI: the frame pointer, if it looks like one */
+        if (*bp < *sp)
+            return false;
+        cfa = *bp + 2 * sizeof(uintptr_t);
+        r.rbp = RCT_RBP_AT_CFA;
+        r.rbp_off = -2 * (int)sizeof(uintptr_t);
+    } else if (r.cfa != RCT_CFA_AT_RBP || !stack_load(s, *bp + (intptr_t)r.cfa_off, &cfa)) {
+        return false; /* the outermost frame, or outside the stack */
+    }
+    if (cfa <= *sp || !stack_load(s, cfa - sizeof(uintptr_t), &ra))
+        return false;
+    if (r.rbp != RCT_RBP_SAME &&
+        !stack_load(s, (r.rbp == RCT_RBP_AT_CFA ? cfa : *bp) + r.rbp_off, &caller_bp))
+        return false;
+    *pc = ra;
+    *sp = cfa;
+    *bp = caller_bp;
+    return true;
+}
+
+__attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size_t skip)
+{
+    stack_range s = this_stack();
+    /* This function keeps a frame pointer (it asks for its frame address):
+       its return address, the caller's stack pointer just above it, and
+       the caller's frame pointer saved at its base start the walk. */
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0), pc, sp = fp + 2 * sizeof(uintptr_t),
+              bp;
+    if (!stack_load(s, fp + sizeof(uintptr_t), &pc) || !stack_load(s, fp, &bp))
+        return 0;
+    for (; skip; skip--)
+        if (!pc || !cfi_step(s, &pc, &sp, &bp))
+            return 0;
+    size_t n = 0;
+    while (n < max && pc) {
+        frames[n++] = (void *)pc;
+        if (!cfi_step(s, &pc, &sp, &bp))
+            break;
+    }
+    return n;
+}
+
 __attribute__((noinline)) size_t rct_capture_unwind(void **frames, size_t max, size_t skip)
 {
 #ifdef RCGC_HAVE_LIBUNWIND
@@ -95,5 +176,7 @@ rct_capture_fn rct_capture_default(void)
     const char *e = getenv("RCGC_UNWIND");
     if (e && strcmp(e, "libunwind") == 0)
         return rct_capture_unwind;
-    return rct_capture_fp;
+    if (e && strcmp(e, "fp") == 0)
+        return rct_capture_fp;
+    return rct_capture_cfi;
 }
