@@ -1,14 +1,20 @@
 #!/bin/sh
 # bench_profiler.sh — rcgc's profiler against heaptrack and valgrind (massif,
 # memcheck --leak-check=full), timing whole processes, side by side in one
-# run, on three workloads:
+# run, on five workloads:
 #   loop    bench/profiler_loop (built with the benches): 2M malloc/free
 #           pairs 20 frames deep, 2000 survivors, one known leak; it prints
 #           its own exact peak and leaked bytes
+#   many    bench/profiler_manystacks: 1.5M allocations from 40,000
+#           different stacks 10-20 frames deep (-O2, no frame pointers)
 #   python  python3 -S running a dict/list script, PYTHONMALLOC=malloc (not
 #           -I: isolated mode ignores PYTHONMALLOC)
+#   debpy   the same script on Debian's /usr/bin/python3 (no frame
+#           pointers: stacks come from its call-frame information)
 #   sqlite  sqlite3 :memory: reading a generated script: 100k INSERTs in
 #           one transaction, an index, 20 SELECTs
+# rcgc runs with its defaults (whole stacks through the call-frame
+# information); "rcgc-fp" (rcgc run --unwind fp) is added on many and debpy.
 # Each (workload, tool) runs 5 times, the tools interleaved (plain, rcgc,
 # heaptrack, massif, memcheck, plain, ...) after one untimed plain run; the
 # table gives the median wall-clock seconds and the slowdown against the
@@ -35,7 +41,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build-release}
 rcgc=$build/tools/rcgc/rcgc
 loop=$build/bench/profiler_loop
-for f in "$rcgc" "$loop"; do
+many=$build/bench/profiler_manystacks
+for f in "$rcgc" "$loop" "$many"; do
     if [ ! -x "$f" ]; then
         echo "bench_profiler: $f not found (build the benches and the rcgc CLI first)" >&2
         exit 1
@@ -47,9 +54,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench_profiler.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 if [ $quick = 1 ]; then
-    runs=1 pairs=20000 pyn=2000 sqln=1000
+    runs=1 pairs=20000 pyn=2000 sqln=1000 manyn=20000
 else
-    runs=5 pairs=2000000 pyn=100000 sqln=100000
+    runs=5 pairs=2000000 pyn=100000 sqln=100000 manyn=1500000
 fi
 
 # ---- the tools and workloads present
@@ -60,12 +67,15 @@ if [ $quick = 0 ]; then
     if command -v valgrind >/dev/null; then tools="$tools massif memcheck"
     else echo "peer valgrind not found (skipped)"; fi
 fi
-workloads=loop
+workloads="loop many"
 # The interpreter itself, not a wrapper (a pyenv shim is a shell script:
 # the profilers would trace bash).
 py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
 if [ -n "$py" ] && [ -x "$py" ]; then workloads="$workloads python"
 else echo "workload python3 not found (skipped)"; fi
+debpy=/usr/bin/python3
+if [ -x "$debpy" ]; then workloads="$workloads debpy"
+else echo "workload debpy ($debpy) not found (skipped)"; fi
 sqlite=$(command -v sqlite3 || true)
 if [ -n "$sqlite" ]; then workloads="$workloads sqlite"
 else echo "workload sqlite3 not found (skipped; apt-get install sqlite3)"; fi
@@ -108,6 +118,7 @@ run_one() {
     case $t in
         plain) set -- ;;
         rcgc) set -- "$rcgc" run -o "$tmp/rcgc.$w.cap" -- ;;
+        rcgc-fp) set -- "$rcgc" run --unwind fp -o "$tmp/rcgc-fp.$w.cap" -- ;;
         heaptrack) rm -f "$tmp/heaptrack.$w".*
                    set -- heaptrack -o "$tmp/heaptrack.$w" ;;
         massif) set -- valgrind --tool=massif "--massif-out-file=$tmp/massif.$w.out" ;;
@@ -116,6 +127,8 @@ run_one() {
     start=$(date +%s%N)
     case $w in
         loop) "$@" "$loop" "$pairs" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
+        many) "$@" "$many" "$manyn" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
+        debpy) PYTHONMALLOC=malloc "$@" "$debpy" -S "$tmp/work.py" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
         python) PYTHONMALLOC=malloc "$@" "$py" -S "$tmp/work.py" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
         sqlite) "$@" "$sqlite" :memory: <"$tmp/work.sql" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
     esac
@@ -139,7 +152,7 @@ case " $tools " in *" massif "*) v="$v, $(valgrind --version)" ;; esac
 case " $workloads " in *" python "*) v="$v; $("$py" -c 'import sys; print("python", sys.version.split()[0])')" ;; esac
 case " $workloads " in *" sqlite "*) v="$v, sqlite $("$sqlite" --version | cut -d' ' -f1)" ;; esac
 echo "versions: $v"
-echo "workloads: loop = profiler_loop $pairs; python = $py -S (dict/list, n=$pyn, PYTHONMALLOC=malloc); sqlite = sqlite3 :memory: < ($sqln INSERTs, 22 SELECTs)"
+echo "workloads: loop = profiler_loop $pairs; many = profiler_manystacks $manyn (40,000 stacks); python = $py -S (dict/list, n=$pyn, PYTHONMALLOC=malloc); debpy = the same on $debpy; sqlite = sqlite3 :memory: < ($sqln INSERTs, 22 SELECTs)"
 echo "runs:     median of $runs, tools interleaved, after one untimed plain run"
 echo
 
@@ -153,12 +166,19 @@ for w in $workloads; do
         for t in $tools; do
             run_one "$w" "$t"
         done
+        case $w in many|debpy) run_one "$w" rcgc-fp ;; esac
         r=$((r + 1))
     done
 done
 
+# rcgc's figures; its stacks by bytes allocated (collapsed), for their depth
 for w in $workloads; do
     "$rcgc" summary --json "$tmp/rcgc.$w.cap" >"$tmp/rcgc.$w.json"
+    for t in rcgc rcgc-fp; do
+        if [ -f "$tmp/$t.$w.cap" ]; then
+            "$rcgc" flamegraph --collapsed --by total -o "$tmp/stacks.$w.$t" "$tmp/$t.$w.cap"
+        fi
+    done
 done
 
 # ---- the report
@@ -180,22 +200,52 @@ def size(pattern):
 def mb(n):
     return "%.2f MiB" % (n / 1048576) if n is not None else "-"
 
-med = {(w, t): statistics.median(times(w, t)) for w in workloads for t in tools}
+cols = tools[:2] + ["rcgc-fp"] + tools[2:]  # rcgc-fp on some workloads only
+med = {(w, t): statistics.median(times(w, t)) for w in workloads for t in cols
+       if os.path.exists(os.path.join(tmp, "time.%s.%s" % (w, t)))}
 summ = {}
 for w in workloads:
     with open(os.path.join(tmp, "rcgc.%s.json" % w)) as f:
         s = json.load(f)
     summ[w] = s[0] if isinstance(s, list) else s
 
-print("wall clock, median seconds (slowdown vs the plain program)")
-print("%-8s" % "workload" + "".join("%20s" % t for t in tools))
+print("wall clock, median seconds (slowdown vs the plain program) [min-max]")
+print("%-8s" % "workload" + "".join("%26s" % t for t in cols))
 for w in workloads:
     base = med[(w, "plain")]
     row = "%-8s" % w
-    for t in tools:
-        m = med[(w, t)]
-        row += "%20s" % ("%.3f" % m if t == "plain" else "%.3f (%.1fx)" % (m, m / base))
+    for t in cols:
+        if (w, t) not in med:
+            row += "%26s" % "-"
+            continue
+        m, ts = med[(w, t)], times(w, t)
+        spread = "[%.2f-%.2f]" % (min(ts), max(ts))
+        row += "%26s" % ("%.3f %s" % (m, spread) if t == "plain" else
+                         "%.3f (%.1fx) %s" % (m, m / base, spread))
     print(row)
+print()
+
+def reaching_main(path):
+    """Share of the bytes allocated whose stack reaches main (a stripped
+    main has no name: its caller, __libc_start_call_main, is looked for)."""
+    total = reached = 0
+    with open(path) as f:
+        for line in f:
+            stack, _, n = line.rstrip("\n").rpartition(" ")
+            frames = stack.split(";")
+            total += int(n)
+            if "__libc_start_call_main" in frames:
+                reached += int(n)
+    return reached / total if total else 0.0
+
+print("stacks: share of the bytes allocated whose stack reaches main (its caller, __libc_start_call_main)")
+for w in workloads:
+    line = "  %-8s" % w
+    for t in ("rcgc", "rcgc-fp"):
+        path = os.path.join(tmp, "stacks.%s.%s" % (w, t))
+        if os.path.exists(path):
+            line += "  %s %.1f%%" % (t, 100 * reaching_main(path))
+    print(line)
 print()
 
 ok = lambda c: "met" if c else "MISSED"

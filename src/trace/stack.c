@@ -75,22 +75,23 @@ __attribute__((noinline)) size_t rct_capture_fp(void **frames, size_t max, size_
 
 /* The thread's stack as the walks see it: loads outside it end a walk. */
 typedef struct stack_range {
-    uintptr_t lo, hi;         /* words at [lo, hi] */
+    uintptr_t lo, span;       /* a word at a is inside if a - lo <= span */
 } stack_range;
 
 static stack_range this_stack(void)
 {
     if (!stack_hi)
         rct_stack_bounds(&stack_lo, &stack_hi);
-    if (!stack_hi)
-        return (stack_range){UINTPTR_MAX, 0}; /* unknown: no loads */
-    return (stack_range){stack_lo, stack_hi - sizeof(uintptr_t)};
+    if (stack_hi - stack_lo < sizeof(uintptr_t))
+        return (stack_range){UINTPTR_MAX, 0}; /* unknown: nothing inside */
+    return (stack_range){stack_lo, stack_hi - stack_lo - sizeof(uintptr_t)};
 }
 
-/* The word at a, if it lies inside the stack. */
+/* The word at a, if it lies inside the stack (one compare: an address
+   below lo wraps around to a large difference). */
 static inline bool stack_load(stack_range s, uintptr_t a, uintptr_t *v)
 {
-    if (a < s.lo || a > s.hi || (a & 7))
+    if (a - s.lo > s.span)
         return false;
     *v = *(const uintptr_t *)a;
     return true;
@@ -100,9 +101,10 @@ static inline bool stack_load(stack_range s, uintptr_t a, uintptr_t *v)
    false: the outermost frame, or the rule leads outside the stack.  The
    common rules (CFA from rsp or rbp; rbp unchanged or saved at the CFA)
    take no switch. */
-static inline bool cfi_step(stack_range s, uintptr_t *pc, uintptr_t *sp, uintptr_t *bp)
+static inline bool cfi_step(stack_range s, rct_cfi_slot *cache, uintptr_t *pc, uintptr_t *sp,
+                            uintptr_t *bp)
 {
-    rct_frame_rule r = rct_cfi_rule(*pc - 1); /* inside the call, not after it */
+    rct_frame_rule r = rct_cfi_rule(cache, *pc - 1); /* inside the call, not after it */
     uintptr_t cfa, ra, caller_bp = *bp;
     if (LIKELY(r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP)) {
         cfa = (r.cfa == RCT_CFA_RSP ? *sp : *bp) + (intptr_t)r.cfa_off;
@@ -136,13 +138,18 @@ __attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size
               bp;
     if (!stack_load(s, fp + sizeof(uintptr_t), &pc) || !stack_load(s, fp, &bp))
         return 0;
+    rct_cfi_slot *cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
+    if (!cache) { /* the first walk of the process: the cache is made now */
+        rct_cfi_rule_slow(pc - 1);
+        cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
+    }
     for (; skip; skip--)
-        if (!pc || !cfi_step(s, &pc, &sp, &bp))
+        if (!pc || !cfi_step(s, cache, &pc, &sp, &bp))
             return 0;
     size_t n = 0;
     while (n < max && pc) {
         frames[n++] = (void *)pc;
-        if (!cfi_step(s, &pc, &sp, &bp))
+        if (!cfi_step(s, cache, &pc, &sp, &bp))
             break;
     }
     return n;
