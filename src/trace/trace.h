@@ -19,6 +19,7 @@
 
 #define RCT_HIDDEN __attribute__((visibility("hidden")))
 #define RCT_MAX_FRAMES 64
+#define RCT_MEMO_FRAMES 264   /* frames a CFI walk remembers: a capture's 256 and the skipped */
 #define RCT_NO_STACK UINT32_MAX
 
 /* Page-granular memory for the engine's tables. */
