@@ -15,7 +15,7 @@ void *nofp_lib_inner(void *(*callback)(size_t), size_t n);
 
 __attribute__((noinline)) void *nofp_lib_inner(void *(*callback)(size_t), size_t n)
 {
-    void *p = callback(n + lib_calls);
+    void *p = callback(n);
     lib_calls++;
     return p;
 }

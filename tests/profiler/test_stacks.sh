@@ -2,8 +2,9 @@
 # test_stacks.sh — whole stacks by default, through code without frame
 # pointers.  Usage:
 #   test_stacks.sh nofp RCGC NOFP_PROG   the test program (nofp_prog.c and
-#       its library, -O2 -fomit-frame-pointer): with no options the stack
-#       of its allocations runs from the leaf through the library to main;
+#       its library, -O2 -fomit-frame-pointer): with no options the stacks
+#       of its allocations run from the leaf through the library to main,
+#       each of its two callers with its own bytes;
 #       with --unwind fp it does not (the program really has no frame
 #       pointers, so this test can fail)
 #   test_stacks.sh python RCGC           Debian's /usr/bin/python3: stacks
@@ -20,22 +21,24 @@ collapsed() {
         cat "$tmp/run.err" >&2
         exit 1
     }
-    "$rcgc" flamegraph --collapsed -o "$tmp/stacks.txt" "$tmp/run.cap"
+    "$rcgc" flamegraph --collapsed --by total -o "$tmp/stacks.txt" "$tmp/run.cap"
     cat "$tmp/stacks.txt"
 }
 
 case $what in
 nofp)
     prog=$3
-    whole='main;nofp_outer;nofp_lib_middle;nofp_lib_inner;nofp_callback;nofp_leaf '
+    inner='nofp_lib_middle;nofp_lib_inner;nofp_callback;nofp_leaf'
     collapsed -- "$prog" >"$tmp/default.txt"
-    if ! grep -q "$whole" "$tmp/default.txt"; then
-        echo "test_stacks: no whole stack ($whole) by default; the stacks:" >&2
-        cat "$tmp/default.txt" >&2
-        exit 1
-    fi
+    for want in "main;nofp_outer_a;$inner 5000" "main;nofp_outer_b;$inner 10000"; do
+        if ! grep -q "__libc_start_call_main;$want\$" "$tmp/default.txt"; then
+            echo "test_stacks: no whole stack '$want' by default; the stacks:" >&2
+            cat "$tmp/default.txt" >&2
+            exit 1
+        fi
+    done
     collapsed --unwind fp -- "$prog" >"$tmp/fp.txt"
-    if grep -q "$whole" "$tmp/fp.txt"; then
+    if grep -q "main;nofp_outer_a;$inner" "$tmp/fp.txt"; then
         echo "test_stacks: the frame-pointer walk found the whole stack too: built with frame pointers?" >&2
         exit 1
     fi
