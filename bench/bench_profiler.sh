@@ -17,26 +17,33 @@
 # information); "rcgc-fp" (rcgc run --unwind fp) is added on many and debpy.
 # Each (workload, tool) runs 5 times, the tools interleaved (plain, rcgc,
 # heaptrack, massif, memcheck, plain, ...) after one untimed plain run; the
-# table gives the median wall-clock seconds and the slowdown against the
-# plain program.  Then: rcgc's slowdown as a fraction of heaptrack's (goal
+# tables give the median wall-clock and cpu seconds (user + system, with
+# /usr/bin/time), their spread and the slowdown against the plain program.  Then: rcgc's slowdown as a fraction of heaptrack's (goal
 # <= 1/3), capture sizes (rcgc's .cap vs heaptrack's .zst, goal: no
 # larger), rcgc's peak_bytes vs the loop's own exact peak (goal: within
 # 0.1%), rcgc's leaked_bytes vs memcheck's definitely + indirectly lost
 # (goal: equal).  rcgc's figures come from `rcgc summary --json`.
 #
-# Usage: bench/bench_profiler.sh [--quick] [BUILD_DIR]   (default: build-release
-# next to bench/; build it first: cmake --build build-release)
+# Usage: bench/bench_profiler.sh [--quick] [--no-valgrind] [BUILD_DIR]
+# (default: build-release next to bench/; build it first: cmake --build
+# build-release)
 # --quick: the plain program and rcgc only, tiny sizes, 1 run: proves the
 # script runs (the CTest test bench_profiler_quick); the numbers mean nothing.
+# --no-valgrind: heaptrack as the only peer (massif and memcheck take most
+# of the script's time).
 # A missing peer (heaptrack, valgrind) or workload program (python3,
 # sqlite3) is skipped with a line saying so.  Needs python3 for the report.
 set -eu
 
-quick=0
-if [ "${1:-}" = --quick ]; then
-    quick=1
+quick=0 valgrind=1
+while [ $# -gt 0 ]; do
+    case $1 in
+        --quick) quick=1 ;;
+        --no-valgrind) valgrind=0 ;;
+        *) break ;;
+    esac
     shift
-fi
+done
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build-release}
 rcgc=$build/tools/rcgc/rcgc
@@ -64,7 +71,8 @@ tools="plain rcgc"
 if [ $quick = 0 ]; then
     if command -v heaptrack >/dev/null; then tools="$tools heaptrack"
     else echo "peer heaptrack not found (skipped)"; fi
-    if command -v valgrind >/dev/null; then tools="$tools massif memcheck"
+    if [ $valgrind = 0 ]; then echo "peers massif and memcheck left out (--no-valgrind)"
+    elif command -v valgrind >/dev/null; then tools="$tools massif memcheck"
     else echo "peer valgrind not found (skipped)"; fi
 fi
 workloads="loop many"
@@ -124,6 +132,12 @@ run_one() {
         massif) set -- valgrind --tool=massif "--massif-out-file=$tmp/massif.$w.out" ;;
         memcheck) set -- valgrind --tool=memcheck --leak-check=full "--log-file=$tmp/memcheck.$w.log" ;;
     esac
+    # cpu seconds (user + system) of the process and the children it waited
+    # for (heaptrack's interpreter included): on a shared machine the wall
+    # clock also counts the time spent waiting for a processor
+    if [ -x /usr/bin/time ]; then
+        set -- /usr/bin/time -a -o "$tmp/cpu.$w.$t" -f "%U %S" "$@"
+    fi
     start=$(date +%s%N)
     case $w in
         loop) "$@" "$loop" "$pairs" >"$tmp/out.$w.$t" 2>"$tmp/err.$w.$t" || status=$? ;;
@@ -225,6 +239,34 @@ for w in workloads:
     print(row)
 print()
 
+def cpu(w, t):
+    path = os.path.join(tmp, "cpu.%s.%s" % (w, t))
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return [float(u) + float(s) for u, s in (l.split() for l in f if l.strip())]
+
+# the untimed first plain run is in the cpu file too: dropped
+cpus = {(w, t): (cpu(w, t)[1:] if t == "plain" else cpu(w, t))
+        for (w, t) in med if cpu(w, t)}
+if cpus:
+    print("cpu (user + system), median seconds (slowdown vs the plain program) [min-max]")
+    print("%-8s" % "workload" + "".join("%26s" % t for t in cols))
+    for w in workloads:
+        row = "%-8s" % w
+        base = statistics.median(cpus[(w, "plain")]) if (w, "plain") in cpus else None
+        for t in cols:
+            if (w, t) not in cpus:
+                row += "%26s" % "-"
+                continue
+            ts = cpus[(w, t)]
+            m = statistics.median(ts)
+            spread = "[%.2f-%.2f]" % (min(ts), max(ts))
+            row += "%26s" % ("%.3f %s" % (m, spread) if t == "plain" or not base else
+                             "%.3f (%.1fx) %s" % (m, m / base, spread))
+        print(row)
+    print()
+
 def reaching_main(path):
     """Share of the bytes allocated whose stack reaches main (a stripped
     main has no name: its caller, __libc_start_call_main, is looked for)."""
@@ -250,10 +292,14 @@ print()
 
 ok = lambda c: "met" if c else "MISSED"
 if "heaptrack" in tools:
-    print("rcgc's slowdown as a fraction of heaptrack's (goal <= 0.333)")
+    print("rcgc's slowdown as a fraction of heaptrack's (goal <= 0.333): wall clock, cpu")
     for w in workloads:
         f = med[(w, "rcgc")] / med[(w, "heaptrack")]
-        print("  %-8s %.3f   %s" % (w, f, ok(f <= 1 / 3)))
+        line = "  %-8s wall %.3f   %s" % (w, f, ok(f <= 1 / 3))
+        if (w, "rcgc") in cpus and (w, "heaptrack") in cpus:
+            c = statistics.median(cpus[(w, "rcgc")]) / statistics.median(cpus[(w, "heaptrack")])
+            line += "   cpu %.3f   %s" % (c, ok(c <= 1 / 3))
+        print(line)
     print()
     print("capture size: rcgc .cap vs heaptrack .zst (goal: no larger)")
     for w in workloads:
