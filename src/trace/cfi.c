@@ -230,7 +230,7 @@ static bool run_insns(const cie_info *c, const uint8_t *p, const uint8_t *end, u
     while (r.p < r.end && !r.bad) {
         uint8_t op = *r.p++, low = op & 0x3f;
         uint64_t reg, len;
-        int64_t k;
+        int64_t k = 0;
         switch (op >> 6) {
         case 1:
             loc += low * c->code_align;
@@ -355,6 +355,8 @@ static bool parse_cie(const uint8_t *p, cie_info *c)
     if (aug_len) {
         c->augmented = true;
         uint64_t n = uleb(&r);
+        if (r.bad || n > (uint64_t)(r.end - r.p))
+            return false;
         const uint8_t *after = r.p + n;
         for (const char *a = aug + 1; *a && !r.bad; a++) {
             if (*a == 'R')
@@ -389,13 +391,17 @@ static rule rule_from_fde(const uint8_t *fde, uintptr_t pc)
     uintptr_t range = pointer(&r, c.fde_enc & 0x0f, 0);
     if (r.bad || pc < start || pc - start >= range)
         return none;
-    if (c.augmented)
-        r.p += uleb(&r);
+    if (c.augmented) {
+        uint64_t skip = uleb(&r); /* the augmentation data (an LSDA pointer) */
+        if (r.bad || skip > (uint64_t)(end - r.p))
+            return none;
+        r.p += skip;
+    }
     regs_rule init = {.cfa_reg = REG_RSP}, s;
     if (!run_insns(&c, c.insns, c.insns_end, 0, UINTPTR_MAX, &init, &init))
         return none;
     s = init;
-    if (r.p > end || !run_insns(&c, r.p, end, start, pc, &s, &init))
+    if (!run_insns(&c, r.p, end, start, pc, &s, &init))
         return none;
     if (s.ra_undefined)
         return (rule){.cfa = RCT_CFA_END};
