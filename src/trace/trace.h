@@ -11,12 +11,15 @@
 #ifndef RC_TRACE_H
 #define RC_TRACE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RCT_HIDDEN __attribute__((visibility("hidden")))
 #define RCT_MAX_FRAMES 64
+#define RCT_MEMO_FRAMES 264   /* frames a CFI walk remembers: a capture's 256 and the skipped */
 #define RCT_NO_STACK UINT32_MAX
 
 /* Page-granular memory for the engine's tables. */
@@ -43,14 +46,62 @@ RCT_HIDDEN void rct_ptrmap_free(rct_ptrmap *m, const rct_pages *pg);
 /* ---- stack.c: capture ------------------------------------------------------
  * Return addresses of the calling thread, innermost first, skipping the
  * first `skip` frames (the capture function itself is never included).
- * The frame-pointer walk reads only inside the thread's stack bounds and
- * stops at the first frame that does not look like one. */
+ * The walks read only inside the thread's stack bounds and stop at the
+ * first frame that does not look like one. */
 typedef size_t (*rct_capture_fn)(void **frames, size_t max, size_t skip);
+/* Frame pointers only: the fastest; code without them ends the stack. */
 RCT_HIDDEN size_t rct_capture_fp(void **frames, size_t max, size_t skip);
+/* Call-frame information (cfi.c's rules), frame pointers where a module
+   has none: whole stacks through code without frame pointers. */
+RCT_HIDDEN size_t rct_capture_cfi(void **frames, size_t max, size_t skip);
 RCT_HIDDEN size_t rct_capture_unwind(void **frames, size_t max, size_t skip);
-/* rct_capture_fp, or rct_capture_unwind when unwind (RCGC_UNWIND's value,
-   read by the caller: the preload shim calls no getenv) is "libunwind". */
+/* The walk RCGC_UNWIND names (its value, read by the caller: the preload
+   shim calls no getenv): rct_capture_fp for "fp", rct_capture_unwind for
+   "libunwind", else (NULL, empty, anything else) rct_capture_cfi. */
 RCT_HIDDEN rct_capture_fn rct_capture_named(const char *unwind);
+
+/* ---- cfi.c: how to step from a frame to its caller ---------------------------
+ * From a code address (a return address - 1), a rule read from its
+ * module's .eh_frame once and cached: the caller's stack pointer (the CFA)
+ * is rsp + cfa_off, rbp + cfa_off or [rbp + cfa_off]; the return address is
+ * at CFA - 8; the caller's rbp is unchanged, at CFA + rbp_off or at
+ * rbp + rbp_off.  RCT_CFA_FP: no usable CFI here, follow the frame pointer;
+ * RCT_CFA_END: the outermost frame.  x86-64 with glibc >= 2.35; elsewhere
+ * every rule is RCT_CFA_FP. */
+enum { RCT_CFA_NONE, RCT_CFA_RSP, RCT_CFA_RBP, RCT_CFA_AT_RBP, RCT_CFA_END, RCT_CFA_FP };
+enum { RCT_RBP_SAME, RCT_RBP_AT_CFA, RCT_RBP_AT_RBP };
+typedef struct rct_frame_rule {
+    uint8_t cfa, rbp;
+    int16_t rbp_off;
+    int32_t cfa_off;
+} rct_frame_rule;
+/* The cache of rules, shared by every thread (cfi.c): insert-only, a
+   slot's pc claimed first and its rule stored after (0: not ready). */
+#define RCT_CFI_CACHE_BITS 16
+typedef struct rct_cfi_slot {
+    _Atomic uintptr_t pc;
+    _Atomic uint64_t rule;
+} rct_cfi_slot;
+RCT_HIDDEN extern rct_cfi_slot *_Atomic rct_cfi_cache;
+/* The rule for pc, read from .eh_frame and cached (the cache missed). */
+RCT_HIDDEN rct_frame_rule rct_cfi_rule_slow(uintptr_t pc);
+
+/* The rule for pc: its first slot in cache c (rct_cfi_cache, loaded once
+   per walk), else the slow way. */
+static inline rct_frame_rule rct_cfi_rule(rct_cfi_slot *c, uintptr_t pc)
+{
+    if (c) {
+        rct_cfi_slot *s = &c[(pc * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - RCT_CFI_CACHE_BITS)];
+        uint64_t w = atomic_load_explicit(&s->rule, memory_order_acquire);
+        if (__builtin_expect(atomic_load_explicit(&s->pc, memory_order_relaxed) == pc && w, 1)) {
+            rct_frame_rule r;
+            memcpy(&r, &w, sizeof r);
+            return r;
+        }
+    }
+    return rct_cfi_rule_slow(pc);
+}
+
 /* The calling thread's stack, [*lo, *hi); both 0 if unknown.  Asks
    pthread_getattr_np, which may allocate (the preload shim calls it with
    its reentrancy guard set, never on its hot path). */

@@ -1201,6 +1201,12 @@ static void test_unwind(void)
     check_family("RCGC_UNWIND=libunwind");
 }
 
+/* The same figures with the frame-pointer walk (the default walks CFI). */
+static void test_fp(void)
+{
+    check_family("RCGC_UNWIND=fp");
+}
+
 static void check_leaks(const char *scenario)
 {
     captured *c = record(scenario, "leaks.cap", NULL, 0, NULL);
@@ -1699,7 +1705,7 @@ int main(int argc, char **argv)
         const char *name;
         void (*fn)(void);
     } tests[] = {
-        {"family", test_family}, {"unwind", test_unwind}, {"leaks", test_leaks},   {"exits", test_exits},
+        {"family", test_family}, {"unwind", test_unwind}, {"fp", test_fp}, {"leaks", test_leaks},   {"exits", test_exits},
         {"threads", test_threads}, {"fork", test_fork},   {"exec", test_exec},
         {"churn", test_churn},     {"exit_race", test_exit_race}, {"huge", test_huge},
         {"fork_threads", test_fork_threads},

@@ -58,12 +58,36 @@ static inline bool info_hit(const info_slot *c, uint64_t fh, uint64_t size, uint
     return c->id && c->frames == fh && c->size == size && c->type == type;
 }
 
+/* A miss of the thread's info cache: the infos every thread has made
+   (known.c, no lock), else a new info made under the lock; the cache's
+   pair c gets it. */
+static NOINLINE uint32_t info_miss(info_slot *c, void *const *frames, size_t depth, uint64_t fh,
+                                   uint64_t size, uint64_t weight, uint32_t type)
+{
+    uint32_t id = known_find(&known_infos, fh, size, type);
+    if (!id) {
+        uint32_t node = stack_node(frames, depth, fh);
+        int cancel;
+        lock(&cancel);
+        id = info_intern(info_hash(size, node, type), size, weight, node, type);
+        if (id)
+            known_add(&known_infos, fh, size, type, id);
+        unlock(cancel);
+    }
+    if (id) {
+        c[1] = c[0];
+        c[0] = (info_slot){fh, size, type, id};
+    }
+    return id;
+}
+
 /* The info id of an allocation of size bytes (weight: what it stands for)
    at this stack.  A hit in the thread's cache, keyed by the frames' hash,
    costs one lookup: the stack node is only needed on a miss.  The cache is
    two-way (a new entry goes first, the older one second): direct-mapped,
-   2048 infos used at random missed about a third of the time, and a miss
-   takes the lock.  0 when out of room. */
+   2048 infos used at random missed about a third of the time.  A miss
+   looks in the infos every thread has made, and only an info new to the
+   process takes the lock.  0 when out of room. */
 static inline __attribute__((always_inline)) uint32_t info_id(tstate *t, void *const *frames,
                                                               size_t depth, uint64_t size,
                                                               uint64_t weight, uint32_t type)
@@ -75,16 +99,7 @@ static inline __attribute__((always_inline)) uint32_t info_id(tstate *t, void *c
         return c[0].id;
     if (info_hit(&c[1], fh, size, type))
         return c[1].id;
-    uint32_t node = stack_node(t, frames, depth, fh);
-    int cancel;
-    lock(&cancel);
-    uint32_t id = info_intern(info_hash(size, node, type), size, weight, node, type);
-    unlock(cancel);
-    if (id) {
-        c[1] = c[0];
-        c[0] = (info_slot){fh, size, type, id};
-    }
-    return id;
+    return info_miss(c, frames, depth, fh, size, weight, type);
 }
 
 /* ---- Sampling ----------------------------------------------------------------------- */

@@ -190,9 +190,9 @@ void module_emit(const module_scan *s)
 
 /* ---- Stack nodes ------------------------------------------------------------------------
  * A node is the pair (parent node, return address), interned in an
- * rct_stacks table as a two-frame "stack": node = its id + 1.  A thread's
- * cache maps the hash of a whole stack to its innermost node; two stacks
- * with the same 64-bit hash (and depth) would share a node. */
+ * rct_stacks table as a two-frame "stack": node = its id + 1.  known.c
+ * maps the hash of a whole stack to its innermost node; two stacks with
+ * the same 64-bit hash would share a node. */
 
 /* With the lock held: intern each prefix, outermost frame first.  The
    shim's own frames (its main wrapper, below every frame of main) are left
@@ -218,24 +218,25 @@ static uint32_t intern_stack(void *const *frames, size_t n)
     return parent;
 }
 
-/* h: hash_frames(frames, n). */
-uint32_t stack_node(tstate *t, void *const *frames, size_t n, uint64_t h)
+/* The innermost node of a stack (h: the hash of its frames): known
+   already (any thread made it), else interned now. */
+uint32_t stack_node(void *const *frames, size_t n, uint64_t h)
 {
     if (!n)
         return 0;
-    cache_slot *s = &t->cache[h & (CACHE_SLOTS - 1)];
-    if (LIKELY(s->node && s->hash == h))
-        return s->node;
+    uint32_t node = known_find(&known_nodes, h, 0, 0);
+    if (node)
+        return node;
     module_scan ms;
     module_check(&ms);
     int cancel;
     lock(&cancel);
     module_emit(&ms);
-    uint32_t node = intern_stack(frames, n);
+    node = intern_stack(frames, n);
+    if (node)
+        known_add(&known_nodes, h, 0, 0, node);
     unlock(cancel);
     module_done(&ms);
-    s->hash = h;
-    s->node = node;
     return node;
 }
 
@@ -288,8 +289,8 @@ uint32_t type_intern(const char *name)
  * without the lock: an entry is written before its id is handed out, and
  * the program's own hand-over of the block orders that write before the
  * free.  A thread caches (frames' hash, size, type) -> id (info_id); on a
- * miss the index (a hash table of (size, node, type) under the lock, grown
- * by doubling) finds or makes it. */
+ * miss known.c's table of the same keys, then the index (a hash table of
+ * (size, node, type) under the lock, grown by doubling) finds or makes it. */
 
 info_table inf;
 
@@ -299,9 +300,12 @@ uint64_t info_hash(uint64_t size, uint32_t node, uint32_t type)
     return h ^ (h >> 29) ^ ((uint64_t)node * UINT64_C(0xFF51AFD7ED558CCD));
 }
 
-/* A fresh, empty index (a capture's start; a fork child's).  false: no memory. */
+/* A fresh, empty index, and no stack or info known (a capture's start; a
+   fork child's).  false: no memory. */
 bool info_reset(void)
 {
+    known_reset(&known_nodes);
+    known_reset(&known_infos);
     if (!inf.tab)
         inf.tab = mmap(NULL, MAX_INFOS * sizeof *inf.tab, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -9,6 +9,8 @@
  *   record.c     what goes into the file: the lock, appends, modules, stack
  *                nodes, type names, allocation infos (the cold side of a
  *                cache miss)
+ *   known.c      stack nodes and infos already made, looked up without
+ *                the lock (a thread's cache missed)
  *   clock.c      clocks, the tick page, RSS
  *   hooks.c      the hot path: the malloc family, managed objects, thread
  *                states, the per-thread info cache, the shadow's stores
@@ -21,15 +23,16 @@
  * frame-pointer walk and stack interning).  Its own tables live in mmap'd
  * pages, never in the allocator being traced.
  *
- * The hot path, per allocation: one real call, a frame-pointer walk,
+ * The hot path, per allocation: one real call, a stack walk (call-frame
+ * information, src/trace/cfi.c; frame pointers with RCGC_UNWIND=fp),
  * (hash of the frames, size, type) looked up in a per-thread cache of
- * allocation infos (the stack's node is needed only on a miss), a store of
+ * allocation infos (on a miss, in the shared table of known infos; the
+ * stack's node is needed only when that misses too), a store of
  * the info id into the shadow of live blocks (no lock), an atomic add to
  * the live byte count, and a record (the info id) appended to the thread's
  * own chunk buffer.  A free takes the info id back from the shadow and
  * skips the walk.  The one global lock is taken to intern a stack or info
- * the thread has not seen (its cache missed) and to append a finished chunk
- * to the file.
+ * no thread has made yet and to append a finished chunk to the file.
  *
  * Invariants:
  *  - `busy` (thread-local) is set while the shim runs code that may
@@ -66,8 +69,11 @@
  * Configuration (environment):
  *   RCGC_CAPTURE=path      where to write; %p becomes the pid.  Unset: off.
  *   RCGC_NATIVE_FRAMES=N   frames per stack (default 32, at most 256)
- *   RCGC_UNWIND=libunwind  walk with libunwind (DWARF: code without frame
- *                          pointers, e.g. libstdc++'s operator new; several
+ *   RCGC_UNWIND=fp         walk frame pointers only (the cheapest; stacks
+ *                          stop at code built without them).  Default: the
+ *                          call-frame information of each module (whole
+ *                          stacks through Debian's binaries and libraries)
+ *   RCGC_UNWIND=libunwind  walk with libunwind (the same information, several
  *                          times slower, at most 93 frames) when built with it
  *   RCGC_SAMPLE_BYTES=N    0: every allocation; else sample about one byte
  *                          in N (Poisson), each sample weighted s/p so sums
@@ -143,7 +149,6 @@
 #define DEFAULT_CHUNK (512u << 10)
 #define META_CHUNK (1u << 20)        /* raw bytes per chunk of the meta writer */
 #define ARENA_BYTES (256u << 10)     /* bootstrap allocations (dlsym's) */
-#define CACHE_SLOTS 4096             /* per-thread stack cache, a power of two */
 #define FINE_EVERY 64                /* events between reads of the fine clock */
 #define SAMPLE_US 10000              /* timeline: a sample per 10 ms of activity */
 #define FLUSH_US 1000000             /* a thread's chunk goes out at least every 1 s */
@@ -161,7 +166,7 @@
 #define PENDING UINT32_MAX           /* shadow: a handler's block, its info not known yet */
 #define ALTSTACK_BYTES (256u << 10)  /* per thread: a crash's end of capture (zstd
                                         included) after a stack overflow */
-_Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0, "cache: a power of two");
+_Static_assert((INFO_CACHE & (INFO_CACHE - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
 /* ---- The real allocator (bootstrap.c) ------------------------------------------------ */
@@ -289,7 +294,7 @@ typedef struct shim_state {
     ino_t ino;                /*   closes every fd must not get our chunks */
     long page;                /* bytes per page (statm counts pages) */
     size_t frames;            /* frames per stack */
-    rct_capture_fn capture;   /* the frame-pointer walk, or libunwind's */
+    rct_capture_fn capture;   /* the CFI walk, frame pointers' or libunwind's */
     uint64_t sample_mean;     /* 0: exact */
     size_t chunk;             /* raw bytes per thread chunk */
     int level;                /* zstd level of the threads' chunks */
@@ -311,11 +316,6 @@ typedef struct shim_state {
 extern shim_state g;          /* the capture's state (process.c) */
 
 /* ---- Thread states (hooks.c) ------------------------------------------------------------ */
-
-typedef struct cache_slot {
-    uint64_t hash;
-    uint32_t node;            /* 0: empty */
-} cache_slot;
 
 typedef struct info_slot {
     uint64_t frames;          /* hash of the stack's frames (0: no frames) */
@@ -355,7 +355,6 @@ struct tstate {
     } queue[NESTED_MAX];
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
-    cache_slot cache[CACHE_SLOTS];
     info_slot infos[INFO_CACHE];
 };
 
@@ -402,11 +401,27 @@ typedef struct module_scan {
 void module_check(module_scan *s);
 void module_done(module_scan *s);
 void module_emit(const module_scan *s);
-uint32_t stack_node(tstate *t, void *const *frames, size_t n, uint64_t h);
+uint32_t stack_node(void *const *frames, size_t n, uint64_t h);
 uint32_t type_intern(const char *name);
 bool info_reset(void);
 uint64_t info_hash(uint64_t size, uint32_t node, uint32_t type);
 uint32_t info_intern(uint64_t h, uint64_t size, uint64_t weight, uint32_t node, uint32_t type);
+
+/* ---- known.c ------------------------------------------------------------------------------ */
+typedef struct known_map known_map;
+typedef struct known_table {
+    known_map *_Atomic map;   /* NULL until the first entry */
+    size_t n;                 /* entries (under the lock) */
+} known_table;
+extern known_table known_nodes;   /* frames' hash -> stack node */
+extern known_table known_infos;   /* (frames' hash, size, type) -> info id */
+
+/* Without the lock: the value for the key, 0 if not known (yet). */
+uint32_t known_find(const known_table *t, uint64_t hash, uint64_t size, uint32_t type);
+/* With the lock held: remember value for the key (dropped when out of memory). */
+void known_add(known_table *t, uint64_t hash, uint64_t size, uint32_t type, uint32_t value);
+/* An empty table (a capture's start; a fork child's). */
+void known_reset(known_table *t);
 
 /* ---- clock.c ----------------------------------------------------------------------------- */
 uint64_t clock_ns(clockid_t c);

@@ -19,12 +19,12 @@ static const command commands[] = {
     {"run", cmd_run,
      "run [-o FILE] [--native-frames N] [--sample-bytes N] [--unwind fp|libunwind]\n"
      "        -- PROG ARGS...\n"
-     "        run PROG under the preload shim and write a capture; --unwind libunwind\n"
-     "        walks stacks through code built without frame pointers (slower)",
+     "        run PROG under the preload shim and write a capture; stacks are walked\n"
+     "        by call-frame information (--unwind fp: frame pointers only, cheaper)",
      "  -o, --output FILE  the capture (default rcgc-PROG-PID.cap); %p: one per process\n"
      "  --native-frames N  frames per stack (default 32, at most 256)\n"
      "  --sample-bytes N   sample about one allocated byte in N (0: record every one)\n"
-     "  --unwind fp|libunwind  how stacks are walked\n"
+     "  --unwind fp|libunwind  how stacks are walked (default: call-frame information)\n"
      "Exit status: the program's, or 128+N when signal N ended it; 2 when its capture\n"
      "failed (bad -o path, static program, unfinished capture); 126/127: PROG not\n"
      "executable/found.  SIGINT, SIGTERM, SIGHUP, SIGQUIT are passed on to PROG.\n"},

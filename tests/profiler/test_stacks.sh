@@ -1,0 +1,64 @@
+#!/bin/sh
+# test_stacks.sh — whole stacks by default, through code without frame
+# pointers.  Usage:
+#   test_stacks.sh nofp RCGC NOFP_PROG   the test program (nofp_prog.c and
+#       its library, -O2 -fomit-frame-pointer): with no options the stacks
+#       of its allocations run from the leaf through the library to main,
+#       each of its two callers with its own bytes;
+#       with --unwind fp it does not (the program really has no frame
+#       pointers, so this test can fail)
+#   test_stacks.sh python RCGC           Debian's /usr/bin/python3: stacks
+#       reach main (or Py_BytesMain); exit 77 (skipped) if it is absent
+set -eu
+what=$1 rcgc=$2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcgc_test_stacks.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# collapsed OPTIONS... -- PROG ARGS: the program's collapsed stacks, one a line.
+collapsed() {
+    "$rcgc" run -o "$tmp/run.cap" "$@" >"$tmp/run.out" 2>"$tmp/run.err" || {
+        echo "test_stacks: rcgc run failed:" >&2
+        cat "$tmp/run.err" >&2
+        exit 1
+    }
+    "$rcgc" flamegraph --collapsed --by total -o "$tmp/stacks.txt" "$tmp/run.cap"
+    cat "$tmp/stacks.txt"
+}
+
+case $what in
+nofp)
+    prog=$3
+    inner='nofp_lib_middle;nofp_lib_inner;nofp_callback;nofp_leaf'
+    collapsed -- "$prog" >"$tmp/default.txt"
+    for want in "main;nofp_outer_a;$inner 5000" "main;nofp_outer_b;$inner 10000"; do
+        if ! grep -q "__libc_start_call_main;$want\$" "$tmp/default.txt"; then
+            echo "test_stacks: no whole stack '$want' by default; the stacks:" >&2
+            cat "$tmp/default.txt" >&2
+            exit 1
+        fi
+    done
+    collapsed --unwind fp -- "$prog" >"$tmp/fp.txt"
+    if grep -q "main;nofp_outer_a;$inner" "$tmp/fp.txt"; then
+        echo "test_stacks: the frame-pointer walk found the whole stack too: built with frame pointers?" >&2
+        exit 1
+    fi
+    ;;
+python)
+    py=/usr/bin/python3
+    if [ ! -x "$py" ]; then
+        echo "test_stacks: $py not found (skipped)"
+        exit 77
+    fi
+    collapsed -- "$py" -c 'x = [str(i) for i in range(1000)]' >"$tmp/py.txt"
+    if ! grep -Eq '(^|;)(main|Py_BytesMain);' "$tmp/py.txt"; then
+        echo "test_stacks: no stack of $py reaches main; the stacks:" >&2
+        head -20 "$tmp/py.txt" >&2
+        exit 1
+    fi
+    ;;
+*)
+    echo "usage: test_stacks.sh nofp RCGC PROG | python RCGC" >&2
+    exit 2
+    ;;
+esac
+echo "test_stacks: $what ok"
