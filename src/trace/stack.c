@@ -24,6 +24,8 @@
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +177,10 @@ typedef struct walk_memo {
 #define LOOK_EVERY 16
 
 static _Thread_local walk_memo memo;
+/* The memo is in use: a signal handler's walk that interrupts this one
+   walks without it (it must not swap the walks under the one it
+   interrupted). */
+static _Thread_local volatile sig_atomic_t memo_busy;
 
 static void walk_put(walk *w, size_t i, frame_state f)
 {
@@ -221,21 +227,10 @@ static bool outer_unchanged(const walk *w, size_t j, size_t n)
     return true;
 }
 
-__attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size_t skip)
+/* The walk of rct_capture_cfi with the thread's last walk (memo). */
+static size_t walk_remembered(stack_range s, rct_cfi_slot *cache, frame_state f, void **frames,
+                              size_t max, size_t skip)
 {
-    stack_range s = this_stack();
-    /* This function keeps a frame pointer (it asks for its frame address):
-       its return address, the caller's stack pointer just above it, and
-       the caller's frame pointer saved at its base start the walk. */
-    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-    frame_state f = {0, fp + 2 * sizeof(uintptr_t), 0};
-    if (!stack_load(s, fp + sizeof(uintptr_t), &f.pc) || !stack_load(s, fp, &f.bp))
-        return 0;
-    rct_cfi_slot *cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
-    if (!cache) { /* the first walk of the process: the cache is made now */
-        rct_cfi_rule_slow(f.pc - 1);
-        cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
-    }
     walk_memo *m = &memo;
     m->walks++;
     bool look = m->reuse >= REUSE_MIN || m->walks % LOOK_EVERY == 0;
@@ -293,6 +288,31 @@ __attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size
     size_t got = n > skip ? n - skip : 0;
     got = got < max ? got : max;
     memcpy(frames, &m->w[m->last].pc[skip], got * sizeof *frames);
+    return got;
+}
+
+__attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size_t skip)
+{
+    stack_range s = this_stack();
+    /* This function keeps a frame pointer (it asks for its frame address):
+       its return address, the caller's stack pointer just above it, and
+       the caller's frame pointer saved at its base start the walk. */
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    frame_state f = {0, fp + 2 * sizeof(uintptr_t), 0};
+    if (!stack_load(s, fp + sizeof(uintptr_t), &f.pc) || !stack_load(s, fp, &f.bp))
+        return 0;
+    rct_cfi_slot *cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
+    if (!cache) { /* the first walk of the process: the cache is made now */
+        rct_cfi_rule_slow(f.pc - 1);
+        cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
+    }
+    if (memo_busy) /* a signal handler's walk, inside one */
+        return walk_plain(s, cache, f, frames, max, skip);
+    memo_busy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    size_t got = walk_remembered(s, cache, f, frames, max, skip);
+    atomic_signal_fence(memory_order_seq_cst);
+    memo_busy = 0;
     return got;
 }
 

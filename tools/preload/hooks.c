@@ -285,10 +285,10 @@ static bool recording(void)
    libunwind may allocate: busy. */
 static inline __attribute__((always_inline)) size_t walk(void **frames)
 {
-    int dwarf = g.capture != rct_capture_fp;
-    busy += dwarf;
+    int allocates = g.capture == rct_capture_unwind;
+    busy += allocates;
     size_t depth = g.capture(frames, g.frames, 2);
-    busy -= dwarf;
+    busy -= allocates;
     return depth;
 }
 
