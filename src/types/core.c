@@ -46,7 +46,8 @@ const char *rc_error_name(rc_error e)
 {
     static const char *const names[] = {
         "RC_OK",       "RC_ENOMEM",   "RC_EUNHASHABLE", "RC_ETYPE",    "RC_EINDEX",
-        "RC_EKEY",     "RC_EMUTATED", "RC_EOVERFLOW",   "RC_EVALUE"};
+        "RC_EKEY",     "RC_EMUTATED", "RC_EOVERFLOW",   "RC_EVALUE",
+        "RC_EFOREIGN"};
     return (unsigned)e < sizeof names / sizeof *names ? names[e] : "RC_E?";
 }
 
