@@ -63,7 +63,7 @@ typedef struct gc_pass {
     unsigned gen;        /* oldest generation collected */
     bool garbage_only;   /* step 5: only objects already marked count */
     bool aborted;        /* a work list could not grow */
-    bool debug;          /* a debug heap: check the heap of every reference */
+    bool debug;          /* a debug heap: step 1 checks every reference's heap */
     void *parent;        /* step 1: the object whose traverse is running */
     size_t candidates, reached;
     rci_vec *garbage;    /* step 3 gathers the garbage here */
@@ -179,10 +179,6 @@ static void visit_subtract(void **slot, void *ctx)
         return;
     rc_head *hd = rci_head(child);
     gc_pass *p = ctx;
-    if (rci_unlikely(p->debug) && !rci_same_heap(p->parent, child)) {
-        foreign_ref(p, child);
-        return;
-    }
     if (!(hd->flags & RCI_F_CAND)) {
         if (p->garbage_only || !is_candidate(hd, p->gen))
             return;
@@ -201,6 +197,15 @@ static void visit_subtract(void **slot, void *ctx)
         hd->flags = with_refs(hd->flags, r - 1);
 }
 
+/* A debug heap's visit: every reference is checked first. */
+static void visit_subtract_checked(void **slot, void *ctx)
+{
+    gc_pass *p = ctx;
+    if (*slot && !rci_same_heap(p->parent, *slot))
+        foreign_ref(p, *slot); /* stops */
+    visit_subtract(slot, ctx);
+}
+
 static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
     (void)h;
@@ -212,7 +217,7 @@ static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
     }
     p->candidates++;
     p->parent = rci_obj(hd);
-    r->type->traverse(p->parent, visit_subtract, p);
+    r->type->traverse(p->parent, p->debug ? visit_subtract_checked : visit_subtract, p);
 }
 
 /* ---- Step 2: mark what is reachable from outside --------------------------
