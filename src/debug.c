@@ -229,14 +229,18 @@ static bool mapped(const void *p, size_t n)
 
 rc_heap *rci_check_object(const void *obj, const char *fn)
 {
-    const rc_head *hd = rci_head(obj);
-    const rci_arena *a = rci_arena_of(hd);
-    char d[RCI_DESCRIBE];
-    if (((uintptr_t)obj & 7) != 0 || !mapped(a, RCI_HUGE_OFFSET))
+    const rci_arena *a = rci_arena_of(rci_head(obj));
+    if (((uintptr_t)obj & 7) != 0 || !mapped(a, RCI_HUGE_OFFSET) ||
+        !mapped(a->heap, sizeof *a->heap))
         rci_fatal("%s(%p): not an object (no rcgc heap at this address)", fn, obj);
-    rc_heap *h = a->heap;
-    if (!mapped(h, sizeof *h) ||
-        (h->magic != RCI_HEAP_MAGIC && h->magic != RCI_HEAP_FREED))
+    return rci_check_live(a->heap, obj, fn);
+}
+
+rc_heap *rci_check_live(rc_heap *h, const void *obj, const char *fn)
+{
+    const rc_head *hd = rci_head(obj);
+    char d[RCI_DESCRIBE];
+    if (h->magic != RCI_HEAP_MAGIC && h->magic != RCI_HEAP_FREED)
         rci_fatal("%s(%p): not an object (no rcgc heap at this address)", fn, obj);
     if (h->magic == RCI_HEAP_FREED)
         rci_fatal("%s(%p): its heap %p was freed (rc_heap_free)", fn, obj, (void *)h);

@@ -328,7 +328,7 @@ void rc_decref_slow(void *obj)
     if (rci_likely(n == 1)) { /* a freed block's count is RCI_FREED_COUNT */
         rc_heap *h = rci_heap_of(obj);
         if (rci_unlikely(h->hooks & RCI_HOOK_DEBUG))
-            rci_check_object(obj, "rc_decref");
+            rci_check_live(h, obj, "rc_decref");
         hd->refcnt = 0;
         rci_object_dying(h, obj);
         return;
