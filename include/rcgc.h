@@ -279,7 +279,7 @@ typedef struct rc_type {
    (they only ever refer to objects created before them, say): the
    collector never examines them, while traverse still releases their
    children.  Objects of t already on h stop being tracked.  0, or -1 when
-   out of memory.  Idempotent. */
+   out of memory (RC_ENOMEM).  Idempotent. */
 RC_API int rc_type_acyclic(rc_heap *h, const rc_type *t);
 
 /* Object header; private, here only for the inline reference counting. */
@@ -449,8 +449,9 @@ typedef void (*rc_gc_callback_fn)(rc_heap *h, int phase, const rc_gc_info *info,
                                   void *ctx);
 
 /* Register fn to run at the start and stop of every collection (at most 8
-   per heap; returns -1 when full).  Callbacks may allocate and release
-   objects; a collection they request returns 0. */
+   per heap; returns -1 when full: RC_EOVERFLOW).  Callbacks may allocate
+   and release objects; a collection they request returns 0.  remove
+   returns -1 (RC_EKEY) when (fn, ctx) is not registered. */
 RC_API int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx);
 RC_API int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx);
 

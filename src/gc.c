@@ -661,6 +661,7 @@ int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
             h->gc.callbacks[i].ctx = ctx;
             return 0;
         }
+    h->error = RC_EOVERFLOW;
     return -1;
 }
 
@@ -671,6 +672,7 @@ int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
             h->gc.callbacks[i].fn = NULL;
             return 0;
         }
+    h->error = RC_EKEY;
     return -1;
 }
 

@@ -546,8 +546,10 @@ static void untrack_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 int rc_type_acyclic(rc_heap *h, const rc_type *t)
 {
     rci_typerec *r = rci_typerec_get(h, t);
-    if (!r)
+    if (!r) {
+        h->error = RC_ENOMEM;
         return -1;
+    }
     if (r->scanned) {
         rci_for_each_object(h, true, untrack_one, r);
         r->scanned = false;

@@ -105,12 +105,12 @@ static void exhaust(rc_heap *h)
 
 enum { C_NEW, C_NEW_VAR, C_WEAKREF, C_MEM_ALLOC, C_MEM_HUGE, C_CALLOC, C_REALLOC,
        C_INT, C_FLOAT, C_STR, C_BYTES, C_TUPLE, C_LIST, C_APPEND, C_DICT, C_DICT_SET,
-       C_WEAKCACHE, C_CACHE_PUT, C_COUNT };
+       C_WEAKCACHE, C_CACHE_PUT, C_ACYCLIC, C_COUNT };
 static const char *const call_names[C_COUNT] = {
     "rc_new", "rc_new_var", "rc_weakref_new", "rc_mem_alloc", "rc_mem_alloc (huge)",
     "rc_mem_calloc", "rc_mem_realloc", "rc_int", "rc_float", "rc_str", "rc_bytes",
     "rc_tuple", "rc_list", "rc_list_append", "rc_dict", "rc_dict_set",
-    "rc_weakcache_new", "rc_weakcache_put"};
+    "rc_weakcache_new", "rc_weakcache_put", "rc_type_acyclic"};
 
 /* Make what call needs in objs (before the heap is exhausted). */
 static void prepare(rc_heap *h, int call, void **objs)
@@ -152,7 +152,8 @@ static bool attempt(rc_heap *h, int call, void **objs)
     case C_DICT: return !rc_dict(h);
     case C_DICT_SET: return rc_dict_set(objs[2], objs[1], objs[0]) != 0;
     case C_WEAKCACHE: return !rc_weakcache_new(h);
-    default: return rc_weakcache_put(objs[1], "w", 1, objs[0]) != 0;
+    case C_CACHE_PUT: return rc_weakcache_put(objs[1], "w", 1, objs[0]) != 0;
+    default: return rc_type_acyclic(h, &widget_type) != 0;
     }
 }
 
