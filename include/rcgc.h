@@ -226,7 +226,9 @@ RC_API void rc_alloc_stats_print(const rc_heap *h, FILE *out);
  * such references wherever it can see the owner: rc_list_append, _set and
  * _insert, rc_dict_set (key and value), rc_tuple, rc_set_member and
  * rc_weakcache_put fail with -1 (NULL for rc_tuple) and RC_EFOREIGN, the
- * container unchanged.  The check compares the two objects' arenas (one
+ * container unchanged.  rc_dict_get and rc_dict_del refuse a key of
+ * another heap the same way: str and bytes hash with a key per heap, so
+ * such a lookup would miss an equal key.  The check compares the two objects' arenas (one
  * XOR; the arenas' owners only when they differ): about 2 instructions
  * per call, measured in docs/OBJECTS.md.  A debug heap stops instead, with
  * a message naming both objects.  A user type's traverse that reports an
@@ -839,8 +841,9 @@ RC_API int rc_list_reserve(void *list, size_t cap);
 RC_API void *rc_dict(rc_heap *h);                     /* new, empty */
 RC_API int   rc_dict_set(void *dict, void *key, void *value); /* 0 / -1 */
 /* Borrowed reference, or NULL: absent (rc_last_error unchanged), or an
-   unhashable key (RC_EUNHASHABLE), or RC_ENOMEM from hashing or comparing
-   a deep key (see rc_hash): never a miss for an equal key. */
+   unhashable key (RC_EUNHASHABLE), a key of another heap (RC_EFOREIGN), or
+   RC_ENOMEM from hashing or comparing a deep key (see rc_hash): never a
+   miss for an equal key. */
 RC_API void *rc_dict_get(const void *dict, const void *key);
 RC_API int   rc_dict_del(void *dict, const void *key); /* -1: RC_EKEY, ... */
 RC_API size_t rc_dict_len(const void *dict);

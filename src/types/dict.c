@@ -206,11 +206,15 @@ static rci_dict *as_dict(const void *o, const char *fn)
 }
 
 /* key's hash into *out; -1 with the error recorded on d's heap when key is
-   NULL, unhashable, or too deep for the memory left (rc_hash's error). */
-static int key_hash(const rci_dict *d, const void *key, uint64_t *out)
+   NULL, of another heap (whose str hashes are keyed differently: a lookup
+   would miss), unhashable, or too deep for the memory left (rc_hash's
+   error). */
+static int key_hash(const rci_dict *d, const void *key, uint64_t *out, const char *fn)
 {
     if (!key)
         return rci_fail(rci_heap_of(d), RC_EVALUE);
+    if (rci_unlikely(!rci_same_heap(d, key)))
+        return rci_foreign(rci_heap_of(d), fn, key);
     if (rc_hash(key, out) != 0)
         return rci_fail(rci_heap_of(d), rc_last_error(rci_heap_of(key)));
     return 0;
@@ -287,12 +291,10 @@ int rc_dict_set(void *dict, void *key, void *value)
     rci_dict *d = as_dict(dict, "rc_dict_set");
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash) != 0)
+    if (!d || key_hash(d, key, &hash, "rc_dict_set") != 0)
         return -1;
     if (!value)
         return rci_fail(rci_heap_of(d), RC_EVALUE);
-    if (rci_unlikely(!rci_same_heap(d, key)))
-        return rci_foreign(rci_heap_of(d), "rc_dict_set", key);
     if (rci_unlikely(!rci_same_heap(d, value)))
         return rci_foreign(rci_heap_of(d), "rc_dict_set", value);
     if (!d->table && resize(d, 0) != 0)
@@ -328,7 +330,7 @@ void *rc_dict_get(const void *dict, const void *key)
     const rci_dict *d = as_dict(dict, "rc_dict_get");
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash) != 0 || !d->table)
+    if (!d || key_hash(d, key, &hash, "rc_dict_get") != 0 || !d->table)
         return NULL;
     int64_t ix = lookup(d, key, hash, &slot);
     return ix >= 0 ? entries(d)[ix].value : NULL;
@@ -339,7 +341,7 @@ int rc_dict_del(void *dict, const void *key)
     rci_dict *d = as_dict(dict, "rc_dict_del");
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash) != 0)
+    if (!d || key_hash(d, key, &hash, "rc_dict_del") != 0)
         return -1;
     int64_t ix = d->table ? lookup(d, key, hash, &slot) : -1;
     if (ix == LOOKUP_FAILED)
