@@ -21,7 +21,7 @@ void *rc_float(rc_heap *h, double v)
 double rc_float_value(const void *o)
 {
     if (rci_likely(rci_is_live(o, &rc_float_type)))
-        return ((const rci_float *)o)->v;
+        return rci_float_v(o);
     rci_wrong_type(o, &rc_float_type, "rc_float_value", false);
     return NAN;
 }

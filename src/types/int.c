@@ -38,7 +38,7 @@ void *rc_int(rc_heap *h, int64_t v)
 int64_t rc_int_value(const void *o)
 {
     if (rci_likely(rci_is_live(o, &rc_int_type)))
-        return ((const rci_int *)o)->v;
+        return rci_int_v(o);
     rci_wrong_type(o, &rc_int_type, "rc_int_value", false);
     return 0;
 }
