@@ -10,10 +10,12 @@
  * different threads in parallel without locks; nothing is shared between
  * heaps and the library keeps no global state.
  *
- * Failure rule: a function that can fail says so (NULL or -1) and leaves the
- * heap consistent and usable.  Nothing aborts on out-of-memory.  Misuse that
- * a debug heap detects (double free, foreign pointer, damaged guard bytes)
- * stops the program with a message naming the address and its size class.
+ * Failure rule: a function that can fail says so (NULL or -1), records why
+ * on the heap (rc_last_error), and leaves the heap consistent and usable.
+ * Nothing aborts on out-of-memory.  Misuse that a debug heap detects
+ * (double free, foreign pointer, damaged guard bytes, a freed object used,
+ * an object of another heap stored) stops the program with a message
+ * naming the address and its size class or the object and its type.
  */
 #ifndef RCGC_H
 #define RCGC_H
@@ -136,15 +138,18 @@ RC_API void rc_heap_fail_page_request(rc_heap *h, unsigned long nth);
 #define RC_SMALL_MAX 16384  /* largest request served from a size class */
 
 /* n bytes, or NULL on failure (the page source refused, or n is too large
-   to represent).  n == 0 returns a unique minimal block. */
+   to represent: rc_last_error is RC_ENOMEM).  n == 0 returns a unique
+   minimal block. */
 RC_API void *rc_mem_alloc(rc_heap *h, size_t n);
 
-/* n zeroed bytes: nmemb * size, checked for overflow; NULL on failure. */
+/* n zeroed bytes: nmemb * size, checked for overflow; NULL on failure
+   (RC_EOVERFLOW or RC_ENOMEM). */
 RC_API void *rc_mem_calloc(rc_heap *h, size_t nmemb, size_t size);
 
 /* Resize p to n bytes, keeping the common prefix.  p NULL: like
-   rc_mem_alloc.  On failure returns NULL and p is untouched and still
-   owned by the caller.  n == 0 returns a minimal block (p is freed). */
+   rc_mem_alloc.  On failure returns NULL (RC_ENOMEM) and p is untouched
+   and still owned by the caller.  n == 0 returns a minimal block (p is
+   freed). */
 RC_API void *rc_mem_realloc(rc_heap *h, void *p, size_t n);
 
 /* Return p to the heap.  NULL is ignored.  p must come from this heap. */
@@ -212,6 +217,42 @@ RC_API void rc_alloc_stats_print(const rc_heap *h, FILE *out);
  * Reference rules (as in CPython): constructors return a new reference
  * (count 1); container getters return borrowed references; setters and
  * append take their own reference and never steal the caller's.
+ *
+ * Heaps stay apart: an object never holds a reference to an object of
+ * another heap.  Each heap's collector, release loop and weak references
+ * run alone, on the thread using that heap, and count only their own
+ * objects; a reference across heaps would be a cycle no collector can see,
+ * and a data race when the heaps run on two threads.  The library refuses
+ * such references wherever it can see the owner: rc_list_append, _set and
+ * _insert, rc_dict_set (key and value), rc_tuple, rc_set_member and
+ * rc_weakcache_put fail with -1 (NULL for rc_tuple) and RC_EFOREIGN, the
+ * container unchanged.  rc_dict_get and rc_dict_del refuse a key of
+ * another heap the same way: str and bytes hash with a key per heap, so
+ * such a lookup would miss an equal key.  The check compares the two objects' arenas (one
+ * XOR; the arenas' owners only when they differ): about 2 instructions
+ * per call, measured in docs/OBJECTS.md.  A debug heap stops instead, with
+ * a message naming both objects.  A user type's traverse that reports an
+ * object of another heap anyway (stored with plain rc_set) is not trusted:
+ * the collector skips that reference as if it came from outside, counts it
+ * in rc_gc_stats.foreign, and a debug heap stops naming both objects.
+ * Raw C pointers to other heaps' objects (not reported by traverse) are
+ * the program's business, as any borrowed pointer.
+ *
+ * Misuse (see docs/RELIABILITY.md): a debug heap (rc_config.debug or
+ * RCGC_DEBUG=1) stops with a message naming the object, its type and,
+ * while the heap traces, where it was allocated, for a decref of a freed
+ * object (freed objects wait in a quarantine of 4096 before their memory
+ * is reused, so a stray decref cannot hit the object that took the slot),
+ * of a raw block, of a pointer to no heap or to a freed heap's memory
+ * still mapped, for an accessor given the wrong type, and for a reference
+ * across heaps.  A freed object's payload is filled with 0xDD and poisoned
+ * for AddressSanitizer and valgrind, so a read through a stale pointer is
+ * reported where it happens.  Without debug mode the same calls fail with
+ * rc_last_error set where they return a status, and decref of a freed or
+ * stray pointer still stops with a message where it reaches the slow path
+ * (the last reference).  Not detectable: a decref through a pointer whose
+ * memory was unmapped (rc_heap_free with the default page source) faults
+ * on the read of the count, and an incref of a freed object does nothing.
  */
 typedef struct rc_heap rc_heap;
 typedef void (*rc_visit_fn)(void **slot, void *ctx);
@@ -240,7 +281,7 @@ typedef struct rc_type {
    (they only ever refer to objects created before them, say): the
    collector never examines them, while traverse still releases their
    children.  Objects of t already on h stop being tracked.  0, or -1 when
-   out of memory.  Idempotent. */
+   out of memory (RC_ENOMEM).  Idempotent. */
 RC_API int rc_type_acyclic(rc_heap *h, const rc_type *t);
 
 /* Object header; private, here only for the inline reference counting. */
@@ -252,11 +293,13 @@ typedef struct rc_head {
 #define RC_HEAD(obj) ((rc_head *)(obj) - 1)
 
 /* A new object of fixed-size type t (t->size > 0), payload zeroed, count 1.
-   May run an automatic collection first.  NULL on failure. */
+   May run an automatic collection first.  NULL on failure (rc_last_error:
+   RC_ENOMEM). */
 RC_API void *rc_new(rc_heap *h, const rc_type *t);
 
 /* A new object of type t with payload_bytes of zeroed payload (for types
-   whose size varies: strings, arrays).  NULL on failure or overflow. */
+   whose size varies: strings, arrays).  NULL on failure (RC_ENOMEM) or
+   overflow (RC_EOVERFLOW). */
 RC_API void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes);
 
 /* Out-of-line half of rc_decref; call that instead. */
@@ -295,8 +338,16 @@ RC_API inline void rc_decref(void *obj)
 }
 
 /* *slot = value, keeping counts right: incref value, store, decref the old
-   value (in that order, so value == *slot is safe).  value may be NULL. */
+   value (in that order, so value == *slot is safe).  value may be NULL.
+   rc_set cannot tell which object the slot belongs to, so it cannot check
+   that value lives on the same heap: inside an object, use rc_set_member. */
 RC_API void rc_set(void **slot, void *value);
+
+/* rc_set for a slot of owner's payload, refusing a value of another heap
+   (see "Heaps stay apart"): 0, or -1 with RC_EFOREIGN on owner's heap and
+   nothing changed.  A debug heap also stops when slot is not inside
+   owner's payload. */
+RC_API int rc_set_member(void *owner, void **slot, void *value);
 
 /* The reference count (immortal objects: a value >= RC_IMMORTAL). */
 RC_API size_t rc_refcount(const void *obj);
@@ -381,6 +432,8 @@ typedef struct rc_gc_stats {
     size_t tracked[RC_GC_GENERATIONS]; /* tracked objects per generation */
     size_t frozen;                     /* objects in the permanent generation */
     size_t failed;                     /* collections abandoned for memory */
+    size_t foreign;                    /* references to another heap's objects
+                                          that traverse reported, skipped */
 } rc_gc_stats;
 
 RC_API void rc_gc_stats_get(const rc_heap *h, rc_gc_stats *out);
@@ -398,8 +451,9 @@ typedef void (*rc_gc_callback_fn)(rc_heap *h, int phase, const rc_gc_info *info,
                                   void *ctx);
 
 /* Register fn to run at the start and stop of every collection (at most 8
-   per heap; returns -1 when full).  Callbacks may allocate and release
-   objects; a collection they request returns 0. */
+   per heap; returns -1 when full: RC_EOVERFLOW).  Callbacks may allocate
+   and release objects; a collection they request returns 0.  remove
+   returns -1 (RC_EKEY) when (fn, ctx) is not registered. */
 RC_API int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx);
 RC_API int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx);
 
@@ -457,8 +511,9 @@ RC_API void rc_gc_garbage_clear(rc_heap *h);
  */
 typedef struct rc_weakref rc_weakref;
 
-/* A new weak reference to obj (new reference), with an optional callback
-   (NULL: none) and its data.  NULL on failure or when obj is NULL.  Weak
+/* A new weak reference to obj (new reference, on obj's heap), with an
+   optional callback (NULL: none) and its data.  NULL on failure
+   (rc_last_error of obj's heap: RC_ENOMEM) or when obj is NULL.  Weak
    references to immortal objects never clear. */
 RC_API rc_weakref *rc_weakref_new(void *obj, void (*callback)(rc_weakref *, void *),
                                   void *data);
@@ -476,7 +531,8 @@ typedef struct rc_weakcache rc_weakcache;
 RC_API rc_weakcache *rc_weakcache_new(rc_heap *h);
 RC_API void rc_weakcache_free(rc_weakcache *c);
 /* Map key to obj (replacing any entry).  0, or -1 on failure (the cache
-   is unchanged). */
+   is unchanged): RC_ENOMEM, RC_EVALUE (obj NULL), RC_EFOREIGN (obj lives
+   on another heap than the cache). */
 RC_API int rc_weakcache_put(rc_weakcache *c, const void *key, size_t len, void *obj);
 /* The object for key as a new reference, or NULL (absent or dead). */
 RC_API void *rc_weakcache_get(rc_weakcache *c, const void *key, size_t len);
@@ -692,6 +748,9 @@ RC_API size_t rc_cycles_report(rc_heap *h, FILE *out);
  *
  * Errors: a function that fails returns NULL or -1 and records why on the
  * heap (rc_last_error); a failed mutation leaves the container unchanged.
+ * A container or accessor given an object of the wrong type (or a freed
+ * one) fails with RC_ETYPE, and a debug heap stops with a message; an item
+ * of another heap fails with RC_EFOREIGN (see "Heaps stay apart").
  */
 typedef enum rc_error {
     RC_OK = 0,
@@ -702,7 +761,8 @@ typedef enum rc_error {
     RC_EKEY,          /* key not present */
     RC_EMUTATED,      /* a container changed during iteration */
     RC_EOVERFLOW,     /* a size or value too large to represent */
-    RC_EVALUE         /* a bad value (invalid UTF-8, ...) */
+    RC_EVALUE,        /* a bad value (invalid UTF-8, ...) */
+    RC_EFOREIGN       /* an object of another heap (see "Heaps stay apart") */
 } rc_error;
 
 /* Why the last failing call on h failed (RC_OK if none since the last
@@ -720,9 +780,11 @@ RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type,
 #define RC_SMALL_INT_MIN (-128)
 #define RC_SMALL_INT_MAX 1024
 RC_API void *rc_int(rc_heap *h, int64_t v);           /* new reference */
+/* o's value.  o not a live int: 0 and RC_ETYPE (a debug heap stops). */
 RC_API int64_t rc_int_value(const void *o);
 
 RC_API void *rc_float(rc_heap *h, double v);          /* new reference */
+/* o's value.  o not a live float: NaN and RC_ETYPE (a debug heap stops). */
 RC_API double rc_float_value(const void *o);
 
 /* str: immutable UTF-8 text, length and hash cached.  rc_str copies n
@@ -747,7 +809,8 @@ RC_API void *rc_bytes(rc_heap *h, const void *data, size_t n);
 RC_API const void *rc_bytes_data(const void *o, size_t *n);
 
 /* tuple: immutable; holds its own references to the n items (at most
-   2^32 - 1: RC_EOVERFLOW beyond).  A tuple of
+   2^32 - 1: RC_EOVERFLOW beyond), which must live on h (else NULL and
+   RC_EFOREIGN).  A tuple of
    leaves only (no object the collector tracks) is not tracked: it cannot
    be part of a cycle, so it costs the collector nothing. */
 RC_API void *rc_tuple(rc_heap *h, size_t n, void *const *items);
@@ -778,8 +841,9 @@ RC_API int rc_list_reserve(void *list, size_t cap);
 RC_API void *rc_dict(rc_heap *h);                     /* new, empty */
 RC_API int   rc_dict_set(void *dict, void *key, void *value); /* 0 / -1 */
 /* Borrowed reference, or NULL: absent (rc_last_error unchanged), or an
-   unhashable key (RC_EUNHASHABLE), or RC_ENOMEM from hashing or comparing
-   a deep key (see rc_hash): never a miss for an equal key. */
+   unhashable key (RC_EUNHASHABLE), a key of another heap (RC_EFOREIGN), or
+   RC_ENOMEM from hashing or comparing a deep key (see rc_hash): never a
+   miss for an equal key. */
 RC_API void *rc_dict_get(const void *dict, const void *key);
 RC_API int   rc_dict_del(void *dict, const void *key); /* -1: RC_EKEY, ... */
 RC_API size_t rc_dict_len(const void *dict);

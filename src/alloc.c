@@ -700,6 +700,7 @@ void rc_alloc_stats_get(const rc_heap *h, rc_alloc_stats *s)
     s->page_requests = h->page_requests;
     s->page_failures = h->page_failures;
     s->purged_bytes = h->purged_bytes;
+    rci_quarantine_uncount(h, s);
     size_t live = s->small_bytes + s->large_bytes + s->huge_bytes;
     s->fragmentation = committed ? 1.0 - (double)live / (double)committed : 0.0;
     if (s->fragmentation < 0)

@@ -9,9 +9,39 @@
  * checks that a reused block's poison was not written after it was freed.
  * Any violation stops the program with a message naming the address and
  * its size class.  Costs a walk of the heap's arenas per free: for tests.
+ *
+ * Objects get the same care.  A freed object's block waits in a quarantine
+ * (a ring of the last RCI_QUARANTINE frees) before its pool may reuse it:
+ * its header is stamped freed (RCI_FREED_COUNT, RCI_F_FREE), so a stray
+ * decref meets a freed object instead of the live one that would otherwise
+ * have taken its slot; its payload is filled with 0xDD and poisoned for
+ * AddressSanitizer and valgrind, so a read through a stale pointer is
+ * reported where it happens; and when the block leaves the quarantine the
+ * fill must be intact (a write after free).  The misuse reports below name
+ * the object, its type and, while the heap traces, where it was allocated;
+ * rci_check_object tells a stray pointer from an object without trusting
+ * it (mincore before every read of memory it was not given).
  */
+#define _DEFAULT_SOURCE /* mincore */
 #include "rc_internal.h"
 #include "trace/trace.h"
+
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define RCI_VALGRIND 1
+#endif
+#endif
+#ifndef RCI_VALGRIND
+#define VALGRIND_MAKE_MEM_NOACCESS(p, n) ((void)(p), (void)(n))
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
+#define RCI_QUARANTINE 4096 /* freed objects held back from reuse */
 
 #define HDR 16u
 #define GUARD 16u
@@ -135,4 +165,160 @@ void rci_debug_free(rc_heap *h, void *p)
 size_t rci_debug_usable(const void *p)
 {
     return (size_t)((const debug_header *)((const unsigned char *)p - HDR))->size;
+}
+
+/* ---- Objects: describing them ---------------------------------------------- */
+
+const char *rci_describe(const void *obj, char *buf)
+{
+    const rc_head *hd = rci_head(obj);
+    const rci_pool *pool = rci_pool_of(hd);
+    const char *type = pool->bin && pool->bin->rec ? pool->bin->rec->type->name : "?";
+    char site[256];
+    snprintf(buf, RCI_DESCRIBE, "%p (type '%s'%s%s)", obj, type,
+             (hd->flags & RCI_F_FREE) ? ", freed" : "",
+             site_of(rci_heap_of(obj), hd, site, sizeof site));
+    return buf;
+}
+
+int rci_misuse(rc_heap *h, rc_error err, const char *fn, const void *obj, const char *what)
+{
+    char d[RCI_DESCRIBE];
+    if (h->cfg.debug)
+        rci_fatal("%s(%s): %s", fn, rci_describe(obj, d), what);
+    h->error = err;
+    return -1;
+}
+
+int rci_foreign(rc_heap *h, const char *fn, const void *item)
+{
+    char d[RCI_DESCRIBE];
+    if (h->cfg.debug)
+        rci_fatal("%s: %s lives on heap %p, not on this heap %p: objects never "
+                  "refer to another heap's objects", fn, rci_describe(item, d),
+                  (void *)rci_heap_of(item), (void *)h);
+    h->error = RC_EFOREIGN;
+    return -1;
+}
+
+void rci_wrong_type(const void *obj, const rc_type *want, const char *fn, bool status)
+{
+    rc_heap *h = rci_heap_of(obj);
+    char what[96];
+    if (status && !(rci_head(obj)->flags & RCI_F_FREE)) {
+        h->error = RC_ETYPE;
+        return;
+    }
+    snprintf(what, sizeof what, "not a live %s object", want->name);
+    rci_misuse(h, RC_ETYPE, fn, obj, what);
+}
+
+/* ---- Objects: telling a stray pointer from an object ------------------------- */
+
+/* Are the n bytes at p mapped?  mincore fails (ENOMEM) on any hole. */
+static bool mapped(const void *p, size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(pg - 1);
+    uintptr_t hi = ((uintptr_t)p + n + pg - 1) & ~(uintptr_t)(pg - 1);
+    unsigned char vec[64];
+    if (lo == 0 || (hi - lo) / pg > sizeof vec)
+        return false;
+    return mincore((void *)lo, hi - lo, vec) == 0;
+}
+
+rc_heap *rci_check_object(const void *obj, const char *fn)
+{
+    const rci_arena *a = rci_arena_of(rci_head(obj));
+    if (((uintptr_t)obj & 7) != 0 || !mapped(a, RCI_HUGE_OFFSET) ||
+        !mapped(a->heap, sizeof *a->heap))
+        rci_fatal("%s(%p): not an object (no rcgc heap at this address)", fn, obj);
+    return rci_check_live(a->heap, obj, fn);
+}
+
+rc_heap *rci_check_live(rc_heap *h, const void *obj, const char *fn)
+{
+    const rc_head *hd = rci_head(obj);
+    char d[RCI_DESCRIBE];
+    if (h->magic != RCI_HEAP_MAGIC && h->magic != RCI_HEAP_FREED)
+        rci_fatal("%s(%p): not an object (no rcgc heap at this address)", fn, obj);
+    if (h->magic == RCI_HEAP_FREED)
+        rci_fatal("%s(%p): its heap %p was freed (rc_heap_free)", fn, obj, (void *)h);
+    rci_pool *pool;
+    if (!rci_heap_owns_block(h, hd, &pool))
+        rci_fatal("%s(%p): not an object (not the start of a block of heap %p)", fn,
+                  obj, (void *)h);
+    if (!pool->bin || !pool->bin->rec)
+        rci_fatal("%s(%p): not an object (a raw block of heap %p: rc_mem_alloc)", fn,
+                  obj, (void *)h);
+    if (hd->flags & RCI_F_FREE)
+        rci_fatal("%s(%s): the object was already freed (one decref too many, or "
+                  "a use after free)", fn, rci_describe(obj, d));
+    return h;
+}
+
+/* ---- Objects: the quarantine -------------------------------------------------- */
+
+static void stamp_freed(rc_head *hd, size_t payload)
+{
+    hd->refcnt = RCI_FREED_COUNT;
+    hd->flags = RCI_F_FREE;
+    memset(hd + 1, FREED_BYTE, payload);
+    rci_poison(hd + 1, payload);
+    VALGRIND_MAKE_MEM_NOACCESS(hd + 1, payload);
+}
+
+/* Free a held block for good, after checking it was left alone. */
+static void release_held(rc_heap *h, rc_head *hd)
+{
+    size_t payload = rci_block_size(hd) - sizeof *hd;
+    const unsigned char *b = (const unsigned char *)(hd + 1);
+    VALGRIND_MAKE_MEM_DEFINED(b, payload);
+    rci_unpoison(b, payload);
+    for (size_t i = 0; i < payload; i++)
+        if (b[i] != FREED_BYTE) {
+            char d[RCI_DESCRIBE];
+            rci_fatal("write after free: object %s was changed at offset %zu "
+                      "after it was freed", rci_describe(rci_obj(hd), d), i);
+        }
+    rci_block_free(h, hd);
+}
+
+bool rci_quarantine_push(rc_heap *h, rc_head *hd)
+{
+    rci_vec *q = &h->quarantine;
+    if (rci_pool_of(hd)->kind != RCI_POOL_SMALL ||
+        (!q->cap && !rci_vec_reserve(h, q, RCI_QUARANTINE)))
+        return false; /* big blocks go back at once: they are pages */
+    stamp_freed(hd, rci_block_size(hd) - sizeof *hd);
+    if (q->len < q->cap) {
+        q->items[q->len++] = hd;
+        return true;
+    }
+    release_held(h, q->items[h->quarantine_next]);
+    q->items[h->quarantine_next] = hd;
+    h->quarantine_next = (h->quarantine_next + 1) % q->cap;
+    return true;
+}
+
+void rci_quarantine_flush(rc_heap *h)
+{
+    rci_vec *q = &h->quarantine;
+    for (size_t i = 0; i < q->len; i++)
+        release_held(h, q->items[i]);
+    q->len = 0;
+    h->quarantine_next = 0;
+}
+
+/* rc_alloc_stats_get: held blocks are freed objects, not live blocks. */
+void rci_quarantine_uncount(const rc_heap *h, rc_alloc_stats *s)
+{
+    const rci_vec *q = &h->quarantine;
+    for (size_t i = 0; i < q->len; i++) {
+        const rci_pool *p = rci_pool_of(q->items[i]);
+        s->classes[p->cls].blocks_used--;
+        s->classes[p->cls].blocks_free++;
+        s->small_blocks--;
+        s->small_bytes -= p->block_size;
+    }
 }

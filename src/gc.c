@@ -63,6 +63,8 @@ typedef struct gc_pass {
     unsigned gen;        /* oldest generation collected */
     bool garbage_only;   /* step 5: only objects already marked count */
     bool aborted;        /* a work list could not grow */
+    bool debug;          /* a debug heap: step 1 checks every reference's heap */
+    void *parent;        /* step 1: the object whose traverse is running */
     size_t candidates, reached;
     rci_vec *garbage;    /* step 3 gathers the garbage here */
 } gc_pass;
@@ -148,7 +150,27 @@ static bool referenced(gc_pass *p, const rc_head *hd)
     return !big || *big > 0;
 }
 
-/* ---- Step 1: subtract internal references ------------------------------- */
+/* ---- Step 1: subtract internal references -------------------------------
+ * A reference to another heap's object breaks the rule in rcgc.h, but a
+ * user type's traverse can still report one.  Such an object must never
+ * become a candidate: its flags belong to the other heap (their scratch
+ * bits hold its place in that heap's young list), and counting it as
+ * reached but not as a candidate would unbalance the totals.  It is
+ * skipped like a reference from outside; a debug heap stops and names both
+ * objects, any other counts it (rc_gc_stats.foreign).  Only a tracked
+ * object could do harm, so only those are checked, when first met; a debug
+ * heap checks every reference. */
+
+static RCI_COLD void foreign_ref(gc_pass *p, void *child)
+{
+    char a[RCI_DESCRIBE], b[RCI_DESCRIBE];
+    if (p->debug)
+        rci_fatal("rc_collect: object %s refers to %s, which lives on another "
+                  "heap (%p): references across heaps are not allowed",
+                  rci_describe(p->parent, a), rci_describe(child, b),
+                  (void *)rci_heap_of(child));
+    p->h->gc.foreign++;
+}
 
 static void visit_subtract(void **slot, void *ctx)
 {
@@ -160,6 +182,10 @@ static void visit_subtract(void **slot, void *ctx)
     if (!(hd->flags & RCI_F_CAND)) {
         if (p->garbage_only || !is_candidate(hd, p->gen))
             return;
+        if (rci_unlikely(rci_heap_of(child) != p->h)) {
+            foreign_ref(p, child);
+            return;
+        }
         make_candidate(p, hd, 0);
     }
     uint32_t r = refs_of(hd->flags);
@@ -169,6 +195,15 @@ static void visit_subtract(void **slot, void *ctx)
             --*big;
     } else if (r > 0)
         hd->flags = with_refs(hd->flags, r - 1);
+}
+
+/* A debug heap's visit: every reference is checked first. */
+static void visit_subtract_checked(void **slot, void *ctx)
+{
+    gc_pass *p = ctx;
+    if (*slot && !rci_same_heap(p->parent, *slot))
+        foreign_ref(p, *slot); /* stops */
+    visit_subtract(slot, ctx);
 }
 
 static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
@@ -181,7 +216,8 @@ static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
         make_candidate(p, hd, 0);
     }
     p->candidates++;
-    r->type->traverse(rci_obj(hd), visit_subtract, p);
+    p->parent = rci_obj(hd);
+    r->type->traverse(p->parent, p->debug ? visit_subtract_checked : visit_subtract, p);
 }
 
 /* ---- Step 2: mark what is reachable from outside --------------------------
@@ -353,8 +389,10 @@ static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
     gc_pass p = {.h = h, .garbage_only = true};
     for (size_t i = 0; i < u->len; i++)
         make_candidate(&p, rci_head(u->items[i]), 1);
-    for (size_t i = 0; i < u->len; i++)
-        rci_typerec_of(u->items[i])->type->traverse(u->items[i], visit_subtract, &p);
+    for (size_t i = 0; i < u->len; i++) {
+        p.parent = u->items[i];
+        rci_typerec_of(p.parent)->type->traverse(p.parent, visit_subtract, &p);
+    }
     for (size_t i = 0; i < u->len && !p.aborted; i++) {
         rc_head *hd = rci_head(u->items[i]);
         if (!(hd->flags & RCI_F_REACH) && referenced(&p, hd))
@@ -476,18 +514,24 @@ static size_t collect(rc_heap *h, unsigned gen)
     uint64_t t0 = now_ns();
 
     rci_vec *u = &gc->unreachable;
-    gc_pass p = {.h = h, .gen = gen, .garbage = u};
+    gc_pass p = {.h = h, .gen = gen, .garbage = u, .debug = h->cfg.debug != 0};
     if (gen == 2)
         rci_young_flatten(h, 1);
     for_each_candidate(h, gen, subtract_one, &p);
     for_each_candidate(h, gen, reach_one, &p);
     gc->big_refs.len = 0;
-    size_t unreached = p.candidates - p.reached;
+    /* every object reached was a candidate (foreign ones never are); were
+       it otherwise, abandon rather than size the garbage list from a
+       wrapped count */
+    rci_assert(p.reached <= p.candidates);
+    if (p.reached > p.candidates)
+        p.aborted = true;
+    size_t unreached = p.reached <= p.candidates ? p.candidates - p.reached : 0;
     if (!p.aborted && unreached && !rci_vec_reserve(h, u, unreached))
         p.aborted = true;
     if (gen < 2)
         settle_young(h, &p);
-    else if (unreached)
+    else if (unreached || p.aborted)
         rci_for_each_object(h, true, settle_full, &p);
     info.candidates = p.candidates;
 
@@ -606,6 +650,7 @@ void rc_gc_stats_get(const rc_heap *h, rc_gc_stats *out)
         out->tracked[g] = h->gc.tracked[g];
     out->frozen = h->gc.tracked[RCI_GEN_FROZEN];
     out->failed = h->gc.failed;
+    out->foreign = h->gc.foreign;
 }
 
 int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
@@ -616,6 +661,7 @@ int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
             h->gc.callbacks[i].ctx = ctx;
             return 0;
         }
+    h->error = RC_EOVERFLOW;
     return -1;
 }
 
@@ -626,6 +672,7 @@ int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
             h->gc.callbacks[i].fn = NULL;
             return 0;
         }
+    h->error = RC_EKEY;
     return -1;
 }
 

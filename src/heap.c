@@ -39,11 +39,13 @@ bool rci_vec_reserve(rc_heap *h, rci_vec *v, size_t cap)
 {
     if (cap <= v->cap)
         return true;
+    /* doubling stops before it would wrap (to 0, where it would spin) */
     size_t want = v->cap ? v->cap : 512;
-    while (want < cap)
+    while (want < cap && want <= SIZE_MAX / 2)
         want *= 2;
     size_t bytes;
-    if (!rci_mul_ok(want, sizeof(void *), &bytes))
+    if (want < cap || !rci_mul_ok(want, sizeof(void *), &bytes) ||
+        bytes > SIZE_MAX - (RCI_PAGE - 1))
         return false;
     bytes = (bytes + RCI_PAGE - 1) & ~(RCI_PAGE - 1);
     void **items = rci_page_alloc(h, bytes, RCI_PAGE);
@@ -129,6 +131,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     if (!h)
         return NULL;
     memset(h, 0, sizeof *h);
+    h->magic = RCI_HEAP_MAGIC;
     h->cfg = c;
     h->self_bytes = bytes;
     h->os_bytes = bytes;
@@ -153,12 +156,17 @@ void rc_heap_free(rc_heap *h)
         rc_leak_report(h, h->cfg.on_leak, h->cfg.on_leak_ctx);
     else if (h->cfg.debug)
         rc_leak_report(h, rc_leak_print, stderr);
+    rci_quarantine_flush(h);
+    rci_vec_free(h, &h->quarantine);
     rci_object_teardown(h);
     rci_trace_release(h);
     rci_gc_release(h);
     rci_vec_free(h, &h->pending);
     rci_alloc_release_all(h);
     rc_page_source pages = h->cfg.pages;
+    /* a stray pointer into a page source that keeps its memory can still
+       tell that this heap is gone (rci_check_object) */
+    h->magic = RCI_HEAP_FREED;
     pages.free(pages.ctx, h, h->self_bytes);
 }
 
@@ -166,6 +174,7 @@ size_t rc_heap_trim(rc_heap *h)
 {
     if (h->flush_caches)
         h->flush_caches(h);
+    rci_quarantine_flush(h);
     return rci_alloc_trim(h);
 }
 

@@ -9,16 +9,23 @@
 /* One test on the fast path covers debug checks and tracing. */
 void *rc_mem_alloc(rc_heap *h, size_t n)
 {
+    void *p;
     if (rci_unlikely(h->hooks))
-        return h->cfg.debug ? rci_debug_alloc(h, n) : rci_raw_alloc(h, n);
-    return rci_raw_alloc_plain(h, n);
+        p = h->cfg.debug ? rci_debug_alloc(h, n) : rci_raw_alloc(h, n);
+    else
+        p = rci_raw_alloc_plain(h, n);
+    if (rci_unlikely(!p))
+        h->error = RC_ENOMEM;
+    return p;
 }
 
 void *rc_mem_calloc(rc_heap *h, size_t nmemb, size_t size)
 {
     size_t n;
-    if (!rci_mul_ok(nmemb, size, &n))
+    if (!rci_mul_ok(nmemb, size, &n)) {
+        h->error = RC_EOVERFLOW;
         return NULL;
+    }
     void *p = rc_mem_alloc(h, n);
     if (p)
         memset(p, 0, n);

@@ -168,21 +168,27 @@ static rc_head *block_for(rc_heap *h, rci_typerec *r, size_t total)
     return hd;
 }
 
+static RCI_COLD void *new_failed(rc_heap *h, rc_error err)
+{
+    h->error = err;
+    return NULL;
+}
+
 void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
 {
     size_t total;
     if (__builtin_add_overflow(payload_bytes, sizeof(rc_head), &total))
-        return NULL;
+        return new_failed(h, RC_EOVERFLOW);
     if (rci_unlikely(h->gc.count[0] > h->gc.trigger))
         rci_gc_maybe(h);
     rci_typerec *r = rci_typerec_get(h, t);
     if (!r)
-        return NULL;
+        return new_failed(h, RC_ENOMEM);
     rc_head *hd = block_for(h, r, total);
     if (rci_unlikely(!hd)) {
         /* One emergency collection, one retry, then the caller hears. */
         if (rc_collect(h, -1) == 0 || !(hd = block_for(h, r, total)))
-            return NULL;
+            return new_failed(h, RC_ENOMEM);
     }
     h->allocs++;
     memset(hd + 1, 0, payload_bytes);
@@ -221,14 +227,16 @@ static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)
 {
     if (hd->flags & RCI_F_TRACKED)
         rci_untrack(h, hd);
-    if (rci_unlikely(h->hooks & (RCI_HOOK_TRACE | RCI_HOOK_SHIM))) {
+    r->live--;
+    h->frees++;
+    if (rci_unlikely(h->hooks)) {
         if (h->hooks & RCI_HOOK_TRACE)
             rci_trace_untrace(h, hd);
         if (h->hooks & RCI_HOOK_SHIM)
             h->shim(hd, 0, NULL, 0);
+        if ((h->hooks & RCI_HOOK_DEBUG) && rci_quarantine_push(h, hd))
+            return;
     }
-    r->live--;
-    h->frees++;
     rci_block_free(h, hd);
 }
 
@@ -310,24 +318,27 @@ void rci_object_dying(rc_heap *h, void *obj)
     }
 }
 
+/* The last reference, an immortal object, or misuse.  Whatever is not the
+   first two is checked before the object's memory is trusted any further
+   (rci_check_object), and so is every last reference on a debug heap. */
 void rc_decref_slow(void *obj)
 {
     rc_head *hd = rci_head(obj);
     uint32_t n = hd->refcnt;
-    if (n == 1) {
+    if (rci_likely(n == 1)) { /* a freed block's count is RCI_FREED_COUNT */
+        rc_heap *h = rci_heap_of(obj);
+        if (rci_unlikely(h->hooks & RCI_HOOK_DEBUG))
+            rci_check_live(h, obj, "rc_decref");
         hd->refcnt = 0;
-        rci_object_dying(rci_heap_of(obj), obj);
+        rci_object_dying(h, obj);
         return;
     }
-    if (hd->flags & RCI_F_FREE)
-        rci_fatal("rc_decref(%p): the object was already freed (one decref too "
-                  "many, or a use after free); its pool holds type '%s'",
-                  obj, rci_typerec_of(obj)->type->name);
-    if (n >= RC_IMMORTAL)
+    if (n >= RC_IMMORTAL && !(hd->flags & RCI_F_FREE))
         return;
-    rci_fatal("rc_decref(%p): object of type '%s' has no references left "
-              "(a decref too many while it is being released)",
-              obj, rci_typerec_of(obj)->type->name);
+    char d[RCI_DESCRIBE];
+    rci_check_object(obj, "rc_decref"); /* stops unless a live object */
+    rci_fatal("rc_decref(%s): the object has no references left (a decref too "
+              "many while it is being released)", rci_describe(obj, d));
 }
 
 /* Free lists (types/): a parked object leaves its list for good, or comes
@@ -379,6 +390,10 @@ static void destroy_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
         r->type->destroy(rci_obj(hd));
     if (h->hooks & RCI_HOOK_SHIM) /* its memory goes back with the arenas */
         h->shim(hd, 0, NULL, 0);
+    if (h->hooks & RCI_HOOK_DEBUG) { /* a later decref finds it freed */
+        hd->refcnt = RCI_FREED_COUNT;
+        hd->flags = RCI_F_FREE;
+    }
 }
 
 void rci_object_teardown(rc_heap *h)
@@ -471,6 +486,20 @@ void rc_set(void **slot, void *value)
     rc_decref(old);
 }
 
+int rc_set_member(void *owner, void **slot, void *value)
+{
+    rc_heap *h = rci_heap_of(owner);
+    if (rci_unlikely(value && !rci_same_heap(owner, value)))
+        return rci_foreign(h, "rc_set_member", value);
+    if (rci_unlikely(h->hooks & RCI_HOOK_DEBUG) &&
+        ((char *)slot < (char *)owner ||
+         (char *)(slot + 1) > (char *)owner + rc_sizeof(owner)))
+        return rci_misuse(h, RC_EVALUE, "rc_set_member", owner,
+                          "the slot is not inside the object");
+    rc_set(slot, value);
+    return 0;
+}
+
 size_t rc_refcount(const void *obj)
 {
     return rci_head(obj)->refcnt;
@@ -517,8 +546,10 @@ static void untrack_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 int rc_type_acyclic(rc_heap *h, const rc_type *t)
 {
     rci_typerec *r = rci_typerec_get(h, t);
-    if (!r)
+    if (!r) {
+        h->error = RC_ENOMEM;
         return -1;
+    }
     if (r->scanned) {
         rci_for_each_object(h, true, untrack_one, r);
         r->scanned = false;

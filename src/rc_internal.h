@@ -203,6 +203,10 @@ typedef struct rci_typerec {
 #define RCI_F_UNREACH (1u << 9)    /* collector: garbage */
 #define RCI_F_PARKED (1u << 10)    /* dead, kept on a type's free list */
 #define RCI_F_FREE (1u << 31)      /* never on a live object */
+/* The count of a freed object that a debug heap holds in quarantine (or
+   stamps at teardown): at or above RC_IMMORTAL, so incref leaves it and
+   decref takes the slow path, where RCI_F_FREE is noticed. */
+#define RCI_FREED_COUNT 0xDEADF00Du
 #define RCI_REFS_SHIFT 11
 #define RCI_REFS_MAX ((1u << 20) - 1) /* larger: kept in gc.big_refs */
 /* Outside a collection the same bits hold a young object's position in
@@ -228,6 +232,14 @@ static inline rc_heap *rci_heap_of(const void *obj)
     return rci_arena_of(rci_head(obj))->heap;
 }
 
+/* Do a and b live on the same heap?  Objects of one arena do without a
+   load; otherwise the arenas' owners are compared (the ownership check of
+   setters and containers: see "Heaps stay apart" in rcgc.h). */
+static inline bool rci_same_heap(const void *a, const void *b)
+{
+    return ((uintptr_t)a ^ (uintptr_t)b) < RCI_ARENA || rci_heap_of(a) == rci_heap_of(b);
+}
+
 /* A growable array of object pointers whose storage comes straight from
    the page source, so the collector never changes the pools it walks. */
 typedef struct rci_vec {
@@ -250,6 +262,7 @@ typedef struct rci_gc {
     unsigned debug;              /* RC_GC_DEBUG_* */
     rc_gc_gen_stats stats[RC_GC_GENERATIONS];
     size_t failed;               /* collections abandoned for memory */
+    size_t foreign;              /* references to other heaps' objects skipped */
     size_t trigger;              /* count[0] above this: collect (rc_new) */
     rci_vec young[2];            /* generation 0 and 1 objects (rc_head *) */
     rci_vec stack;               /* marking work list */
@@ -268,7 +281,11 @@ typedef struct rci_gc {
 #define RCI_PENDING_INLINE 64
 #define RCI_TYPE_CACHE 16                /* power of two */
 
+#define RCI_HEAP_MAGIC UINT64_C(0x72636763484541FF)  /* a live heap */
+#define RCI_HEAP_FREED UINT64_C(0x72636763DEADFEED)  /* after rc_heap_free */
+
 struct rc_heap {
+    uint64_t magic;                      /* RCI_HEAP_*: misuse reports read it */
     rc_config cfg;                       /* copy of the configuration */
     size_t self_bytes;                   /* bytes of this struct's mapping */
     rci_pool sentinel;                   /* the empty pool (see rci_bin) */
@@ -303,6 +320,9 @@ struct rc_heap {
     rc_error error;                      /* rc_last_error */
     void (*flush_caches)(rc_heap *h);    /* types: empty the free lists */
     rci_gc gc;                           /* the collector (gc.c) */
+    /* debug heaps (debug.c): freed objects held back from reuse */
+    rci_vec quarantine;                  /* ring of rc_head *, oldest at next */
+    size_t quarantine_next;              /* once full: the slot to evict */
     /* tracing (tracing.c) */
     struct rci_trace *trace;             /* NULL when not tracing */
     size_t sample_mean;                  /* tracing: 0 exact, else mean bytes */
@@ -541,5 +561,45 @@ RCI_INLINE void rci_for_each_object(rc_heap *h, bool scanned_only, rci_object_fn
 RCI_HIDDEN void *rci_debug_alloc(rc_heap *h, size_t n);
 RCI_HIDDEN void rci_debug_free(rc_heap *h, void *p);
 RCI_HIDDEN size_t rci_debug_usable(const void *p);
+/* A freed object's block, held back from reuse on a debug heap (stamped
+   freed, payload poisoned); false: not held, free it now. */
+RCI_HIDDEN bool rci_quarantine_push(rc_heap *h, rc_head *hd);
+/* Free every held block, checking that none was written since. */
+RCI_HIDDEN void rci_quarantine_flush(rc_heap *h);
+/* Take the held blocks out of the live counts of s (rc_alloc_stats_get). */
+RCI_HIDDEN void rci_quarantine_uncount(const rc_heap *h, rc_alloc_stats *s);
+
+/* Misuse reports.  rci_describe writes "0x... (type 'T', allocated in f at
+   file:line)" (the site when the heap traces it; ", freed" for a freed
+   object) into buf; RCI_DESCRIBE bytes are enough. */
+#define RCI_DESCRIBE 320
+RCI_HIDDEN const char *rci_describe(const void *obj, char *buf);
+/* Stop with a message unless obj is a live object on a live heap: checks
+   what it points at without trusting it (mapped memory, heap magic, block
+   boundaries), so a stray pointer gets a message, not a crash, wherever
+   that can be told.  Returns the object's heap. */
+RCI_HIDDEN rc_heap *rci_check_object(const void *obj, const char *fn);
+/* The same once obj's arena header and its owner h are known to be
+   readable (the caller already read them): the heap magic and the block. */
+RCI_HIDDEN rc_heap *rci_check_live(rc_heap *h, const void *obj, const char *fn);
+/* Misuse that a call can refuse: a debug heap stops with "fn: what" and
+   the object's description; another records err on h.  Returns -1. */
+RCI_HIDDEN int rci_misuse(rc_heap *h, rc_error err, const char *fn, const void *obj,
+                          const char *what);
+/* item, about to be stored in an object of heap h, lives on another heap:
+   RC_EFOREIGN (a debug heap stops naming both).  Returns -1. */
+RCI_HIDDEN int rci_foreign(rc_heap *h, const char *fn, const void *item);
+/* fn was given obj, which is not a live object of type want: RC_ETYPE.
+   A debug heap stops when obj was freed, or when the call cannot return a
+   status (status false: an accessor, which returns its documented value).
+   Containers' functions pass status true. */
+RCI_HIDDEN void rci_wrong_type(const void *obj, const rc_type *want, const char *fn,
+                               bool status);
+/* Is obj a live object of type t?  The accessors' check: the type from the
+   pool, and the header's free bit (a freed object in quarantine). */
+static inline bool rci_is_live(const void *obj, const rc_type *t)
+{
+    return rci_typerec_of(obj)->type == t && !(rci_head(obj)->flags & RCI_F_FREE);
+}
 
 #endif /* RC_INTERNAL_H */

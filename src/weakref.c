@@ -141,12 +141,13 @@ rc_weakref *rc_weakref_new(void *obj, void (*callback)(rc_weakref *, void *), vo
     if (!obj)
         return NULL;
     rc_heap *h = rci_heap_of(obj);
-    rc_weakref *w = rc_new(h, &weakref_type);
+    rc_weakref *w = rc_new(h, &weakref_type); /* records why it failed */
     if (!w)
         return NULL;
     uintptr_t *head = rct_ptrmap_insert(&h->weak, (uintptr_t)obj, &h->book);
     if (!head) {
         rc_decref(w);
+        h->error = RC_ENOMEM;
         return NULL;
     }
     w->referent = obj;
@@ -277,8 +278,17 @@ static void cache_grow(rc_weakcache *c)
 int rc_weakcache_put(rc_weakcache *c, const void *key, size_t len, void *obj)
 {
     size_t bytes;
-    if (__builtin_add_overflow(sizeof(wnode), len, &bytes))
+    if (!obj) {
+        c->heap->error = RC_EVALUE;
         return -1;
+    }
+    /* the value's weak reference calls back into the cache: one heap */
+    if (rci_heap_of(obj) != c->heap)
+        return rci_foreign(c->heap, "rc_weakcache_put", obj);
+    if (__builtin_add_overflow(sizeof(wnode), len, &bytes)) {
+        c->heap->error = RC_EOVERFLOW;
+        return -1;
+    }
     wnode *n = rc_mem_alloc(c->heap, bytes);
     if (!n)
         return -1;

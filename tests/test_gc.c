@@ -536,10 +536,12 @@ static void test_callbacks(void)
 
     /* Removing what is not there; at most 8 callbacks. */
     CHECK(rc_gc_callback_remove(h, record_cb, &records) == -1);
+    CHECK(rc_last_error(h) == RC_EKEY);
     int counter[9] = {0};
     for (int i = 0; i < 8; i++)
         CHECK(rc_gc_callback_add(h, other_cb, &counter[i]) == 0);
     CHECK(rc_gc_callback_add(h, other_cb, &counter[8]) == -1);
+    CHECK(rc_last_error(h) == RC_EOVERFLOW);
     rc_collect(h, 0);
     for (int i = 0; i < 8; i++)
         CHECK(counter[i] == 2);

@@ -46,7 +46,8 @@ const char *rc_error_name(rc_error e)
 {
     static const char *const names[] = {
         "RC_OK",       "RC_ENOMEM",   "RC_EUNHASHABLE", "RC_ETYPE",    "RC_EINDEX",
-        "RC_EKEY",     "RC_EMUTATED", "RC_EOVERFLOW",   "RC_EVALUE"};
+        "RC_EKEY",     "RC_EMUTATED", "RC_EOVERFLOW",   "RC_EVALUE",
+        "RC_EFOREIGN"};
     return (unsigned)e < sizeof names / sizeof *names ? names[e] : "RC_E?";
 }
 
@@ -231,9 +232,9 @@ static int hash_leaf(const void *o, uint64_t *out)
 {
     const rc_type *t = rc_typeof(o);
     if (t == &rc_int_type)
-        *out = rci_hash_int(rc_int_value(o));
+        *out = rci_hash_int(rci_int_v(o));
     else if (t == &rc_float_type)
-        *out = hash_float(rc_float_value(o));
+        *out = hash_float(rci_float_v(o));
     else if (t == &rc_str_type || t == &rc_bytes_type)
         *out = rci_str_hash((void *)o);
     else if (t == &rc_tuple_type)
@@ -335,11 +336,11 @@ static int equal_numbers(const void *a, const void *b)
 {
     bool ai = rci_is(a, &rc_int_type), bi = rci_is(b, &rc_int_type);
     if (ai && bi)
-        return rc_int_value(a) == rc_int_value(b);
+        return rci_int_v(a) == rci_int_v(b);
     if (!ai && !bi)
-        return rc_float_value(a) == rc_float_value(b);
-    int64_t i = rc_int_value(ai ? a : b);
-    double d = rc_float_value(ai ? b : a);
+        return rci_float_v(a) == rci_float_v(b);
+    int64_t i = rci_int_v(ai ? a : b);
+    double d = rci_float_v(ai ? b : a);
     /* exact: d must be integral, in range, and convert back to i */
     return d == floor(d) && d >= -0x1p63 && d < 0x1p63 && (int64_t)d == i;
 }
@@ -652,9 +653,9 @@ void rci_repr(rci_repr_ctx *c, const void *o)
 {
     const rc_type *t = rc_typeof(o);
     if (t == &rc_int_type)
-        putf(c, "%lld", (long long)rc_int_value(o));
+        putf(c, "%lld", (long long)rci_int_v(o));
     else if (t == &rc_float_type)
-        repr_float(c, rc_float_value(o));
+        repr_float(c, rci_float_v(o));
     else if (t == &rc_str_type || t == &rc_bytes_type)
         repr_text(c, o, t == &rc_bytes_type);
     else if (t == &rc_tuple_type && enter(c, o, "(...)")) {

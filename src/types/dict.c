@@ -195,19 +195,26 @@ static rci_dict detach(rci_dict *d)
 
 /* ---- Checks --------------------------------------------------------------------- */
 
-static rci_dict *as_dict(const void *o)
+/* o as a dict; NULL with RC_ETYPE when it is not a live dict (a debug
+   heap stops for a freed one: see rci_wrong_type). */
+static rci_dict *as_dict(const void *o, const char *fn)
 {
-    if (rci_likely(rci_typerec_of(o)->type == &rc_dict_type))
+    if (rci_likely(rci_is_live(o, &rc_dict_type)))
         return (rci_dict *)o;
-    return rci_fail_null(rci_heap_of(o), RC_ETYPE);
+    rci_wrong_type(o, &rc_dict_type, fn, true);
+    return NULL;
 }
 
 /* key's hash into *out; -1 with the error recorded on d's heap when key is
-   NULL, unhashable, or too deep for the memory left (rc_hash's error). */
-static int key_hash(const rci_dict *d, const void *key, uint64_t *out)
+   NULL, of another heap (whose str hashes are keyed differently: a lookup
+   would miss), unhashable, or too deep for the memory left (rc_hash's
+   error). */
+static int key_hash(const rci_dict *d, const void *key, uint64_t *out, const char *fn)
 {
     if (!key)
         return rci_fail(rci_heap_of(d), RC_EVALUE);
+    if (rci_unlikely(!rci_same_heap(d, key)))
+        return rci_foreign(rci_heap_of(d), fn, key);
     if (rc_hash(key, out) != 0)
         return rci_fail(rci_heap_of(d), rc_last_error(rci_heap_of(key)));
     return 0;
@@ -258,8 +265,8 @@ static bool dict_recycle(rc_heap *h, void *obj)
 
 void rci_dict_register(rc_heap *h, rci_typerec *r)
 {
-    (void)h;
-    if (rci_freelists_wanted())
+    /* a debug heap frees dead dicts, so its quarantine sees them */
+    if (rci_freelists_wanted() && !h->cfg.debug)
         r->recycle = dict_recycle;
 }
 
@@ -281,13 +288,15 @@ void *rc_dict(rc_heap *h)
 
 int rc_dict_set(void *dict, void *key, void *value)
 {
-    rci_dict *d = as_dict(dict);
+    rci_dict *d = as_dict(dict, "rc_dict_set");
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash) != 0)
+    if (!d || key_hash(d, key, &hash, "rc_dict_set") != 0)
         return -1;
     if (!value)
         return rci_fail(rci_heap_of(d), RC_EVALUE);
+    if (rci_unlikely(!rci_same_heap(d, value)))
+        return rci_foreign(rci_heap_of(d), "rc_dict_set", value);
     if (!d->table && resize(d, 0) != 0)
         return -1;
     int64_t ix = lookup(d, key, hash, &slot);
@@ -318,10 +327,10 @@ int rc_dict_set(void *dict, void *key, void *value)
 
 void *rc_dict_get(const void *dict, const void *key)
 {
-    const rci_dict *d = as_dict(dict);
+    const rci_dict *d = as_dict(dict, "rc_dict_get");
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash) != 0 || !d->table)
+    if (!d || key_hash(d, key, &hash, "rc_dict_get") != 0 || !d->table)
         return NULL;
     int64_t ix = lookup(d, key, hash, &slot);
     return ix >= 0 ? entries(d)[ix].value : NULL;
@@ -329,10 +338,10 @@ void *rc_dict_get(const void *dict, const void *key)
 
 int rc_dict_del(void *dict, const void *key)
 {
-    rci_dict *d = as_dict(dict);
+    rci_dict *d = as_dict(dict, "rc_dict_del");
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash) != 0)
+    if (!d || key_hash(d, key, &hash, "rc_dict_del") != 0)
         return -1;
     int64_t ix = d->table ? lookup(d, key, hash, &slot) : -1;
     if (ix == LOOKUP_FAILED)
@@ -352,13 +361,13 @@ int rc_dict_del(void *dict, const void *key)
 
 size_t rc_dict_len(const void *dict)
 {
-    const rci_dict *d = as_dict(dict);
+    const rci_dict *d = as_dict(dict, "rc_dict_len");
     return d ? d->len : 0;
 }
 
 void rc_dict_clear(void *dict)
 {
-    rci_dict *d = as_dict(dict);
+    rci_dict *d = as_dict(dict, "rc_dict_clear");
     if (!d)
         return;
     rci_dict old = detach(d);

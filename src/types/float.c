@@ -6,6 +6,8 @@
  */
 #include "types.h"
 
+#include <math.h>
+
 const rc_type rc_float_type = {.name = "float", .size = sizeof(rci_float)};
 
 void *rc_float(rc_heap *h, double v)
@@ -18,5 +20,8 @@ void *rc_float(rc_heap *h, double v)
 
 double rc_float_value(const void *o)
 {
-    return ((const rci_float *)o)->v;
+    if (rci_likely(rci_is_live(o, &rc_float_type)))
+        return rci_float_v(o);
+    rci_wrong_type(o, &rc_float_type, "rc_float_value", false);
+    return NAN;
 }

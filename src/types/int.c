@@ -37,5 +37,8 @@ void *rc_int(rc_heap *h, int64_t v)
 
 int64_t rc_int_value(const void *o)
 {
-    return ((const rci_int *)o)->v;
+    if (rci_likely(rci_is_live(o, &rc_int_type)))
+        return rci_int_v(o);
+    rci_wrong_type(o, &rc_int_type, "rc_int_value", false);
+    return 0;
 }

@@ -66,19 +66,22 @@ void rci_freelist_flush(rc_heap *h, void **list, size_t *n)
 
 /* ---- Checks and the item array ------------------------------------------- */
 
-static rci_list *as_list(const void *o)
+/* o as a list; NULL with RC_ETYPE when it is not a live list (a debug
+   heap stops for a freed one: see rci_wrong_type). */
+static rci_list *as_list(const void *o, const char *fn)
 {
-    if (rci_likely(rci_typerec_of(o)->type == &rc_list_type))
+    if (rci_likely(rci_is_live(o, &rc_list_type)))
         return (rci_list *)o;
-    return rci_fail_null(rci_heap_of(o), RC_ETYPE);
+    rci_wrong_type(o, &rc_list_type, fn, true);
+    return NULL;
 }
 
-/* The list o, about to change (and take item, unless item_ok is false):
-   NULL with the error recorded when o is not a list, item is NULL, or a
-   sort is running cmp. */
-static rci_list *writable(void *o, bool item_ok)
+/* The list o, about to change (and take item, unless item is NULL and
+   item_ok false): NULL with the error recorded when o is not a list, item
+   is NULL or lives on another heap, or a sort is running cmp. */
+static rci_list *writable(void *o, const void *item, bool item_ok, const char *fn)
 {
-    rci_list *l = as_list(o);
+    rci_list *l = as_list(o, fn);
     if (!l)
         return NULL;
     if (rci_unlikely(l->locked)) {
@@ -87,6 +90,10 @@ static rci_list *writable(void *o, bool item_ok)
     }
     if (rci_unlikely(!item_ok))
         return rci_fail_null(rci_heap_of(l), RC_EVALUE);
+    if (rci_unlikely(item && !rci_same_heap(l, item))) {
+        rci_foreign(rci_heap_of(l), fn, item);
+        return NULL;
+    }
     return l;
 }
 
@@ -170,8 +177,8 @@ static bool list_recycle(rc_heap *h, void *obj)
 
 void rci_list_register(rc_heap *h, rci_typerec *r)
 {
-    (void)h;
-    if (rci_freelists_wanted())
+    /* a debug heap frees dead lists, so its quarantine sees them */
+    if (rci_freelists_wanted() && !h->cfg.debug)
         r->recycle = list_recycle;
 }
 
@@ -193,7 +200,7 @@ void *rc_list(rc_heap *h)
 
 int rc_list_append(void *list, void *item)
 {
-    rci_list *l = writable(list, item != NULL);
+    rci_list *l = writable(list, item, item != NULL, "rc_list_append");
     if (!l || grow(l, l->len + 1) != 0)
         return -1;
     rc_incref(item);
@@ -204,13 +211,13 @@ int rc_list_append(void *list, void *item)
 
 size_t rc_list_len(const void *list)
 {
-    const rci_list *l = as_list(list);
+    const rci_list *l = as_list(list, "rc_list_len");
     return l ? l->len : 0;
 }
 
 void *rc_list_get(const void *list, size_t i)
 {
-    const rci_list *l = as_list(list);
+    const rci_list *l = as_list(list, "rc_list_get");
     if (!l)
         return NULL;
     if (rci_unlikely(i >= l->len))
@@ -220,7 +227,7 @@ void *rc_list_get(const void *list, size_t i)
 
 int rc_list_set(void *list, size_t i, void *item)
 {
-    rci_list *l = writable(list, item != NULL);
+    rci_list *l = writable(list, item, item != NULL, "rc_list_set");
     if (!l)
         return -1;
     if (i >= l->len)
@@ -231,7 +238,7 @@ int rc_list_set(void *list, size_t i, void *item)
 
 int rc_list_insert(void *list, size_t i, void *item)
 {
-    rci_list *l = writable(list, item != NULL);
+    rci_list *l = writable(list, item, item != NULL, "rc_list_insert");
     if (!l || grow(l, l->len + 1) != 0)
         return -1;
     if (i > l->len)
@@ -246,7 +253,7 @@ int rc_list_insert(void *list, size_t i, void *item)
 
 void *rc_list_pop(void *list, size_t i)
 {
-    rci_list *l = writable(list, true);
+    rci_list *l = writable(list, NULL, true, "rc_list_pop");
     if (!l)
         return NULL;
     if (i >= l->len)
@@ -261,7 +268,7 @@ void *rc_list_pop(void *list, size_t i)
 
 void *rc_list_slice(const void *list, size_t start, size_t stop)
 {
-    const rci_list *l = as_list(list);
+    const rci_list *l = as_list(list, "rc_list_slice");
     if (!l)
         return NULL;
     rci_list *copy = rc_list(rci_heap_of(l));
@@ -287,7 +294,7 @@ void *rc_list_slice(const void *list, size_t start, size_t stop)
 
 int rc_list_reserve(void *list, size_t cap)
 {
-    rci_list *l = writable(list, true);
+    rci_list *l = writable(list, NULL, true, "rc_list_reserve");
     if (!l)
         return -1;
     rc_error e = cap > l->cap ? set_cap(l, cap) : RC_OK;
@@ -362,7 +369,7 @@ static void merge_sort(const sorter *s, void **a, size_t n)
 int rc_list_sort(void *list, int (*cmp)(const void *a, const void *b, void *ctx),
                  void *ctx)
 {
-    rci_list *l = writable(list, cmp != NULL);
+    rci_list *l = writable(list, NULL, cmp != NULL, "rc_list_sort");
     if (!l)
         return -1;
     rc_heap *h = rci_heap_of(l);

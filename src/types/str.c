@@ -181,14 +181,17 @@ void *rc_str_concat(rc_heap *h, const void *a, const void *b)
 
 /* ---- Access ------------------------------------------------------------- */
 
-/* o's payload if o is of type t; otherwise NULL, with RC_ETYPE recorded on
-   o's heap (a programming error: the caller gets NULL or 0). */
+/* o's payload if o is a live object of type t; otherwise NULL, with
+   RC_ETYPE recorded on o's heap (a programming error: the caller gets NULL
+   or 0; a debug heap stops for a freed object: rci_wrong_type). */
 static const rci_str *view(const void *o, const rc_type *t)
 {
     if (!o)
         return NULL;
-    if (!rci_is(o, t))
-        return rci_fail_null(rci_heap_of(o), RC_ETYPE);
+    if (!rci_is_live(o, t)) {
+        rci_wrong_type(o, t, t == &rc_str_type ? "rc_str_data" : "rc_bytes_data", true);
+        return NULL;
+    }
     return o;
 }
 

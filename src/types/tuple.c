@@ -27,9 +27,14 @@ void *rc_tuple(rc_heap *h, size_t n, void *const *items)
     if (n > RCI_TUPLE_MAX || !rci_mul_ok(n, sizeof(void *), &bytes) ||
         __builtin_add_overflow(bytes, sizeof(rci_tuple), &bytes))
         return rci_fail_null(h, RC_EOVERFLOW);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (!items[i])
             return rci_fail_null(h, RC_EVALUE);
+        if (rci_unlikely(rci_heap_of(items[i]) != h)) {
+            rci_foreign(h, "rc_tuple", items[i]);
+            return NULL;
+        }
+    }
     rci_tuple *t = rci_new(h, &rc_tuple_type, bytes);
     if (!t)
         return NULL;

@@ -17,6 +17,11 @@
 typedef struct rci_int { int64_t v; } rci_int;
 typedef struct rci_float { double v; } rci_float;
 
+/* The value of an object already known to be an int or a float (the
+   public accessors check the type first, which costs a type lookup). */
+static inline int64_t rci_int_v(const void *o) { return ((const rci_int *)o)->v; }
+static inline double rci_float_v(const void *o) { return ((const rci_float *)o)->v; }
+
 /* str and bytes share one layout and one implementation (str.c). */
 #define RCI_STR_INTERNED 0x80000000u /* in len: the string is interned */
 typedef struct rci_str {
