@@ -1460,14 +1460,14 @@ static void test_hostile(void)
 
     /* L: an unknown reachability, a count of 0; every reachability and the
        largest count are fine */
-    unsigned char reach[] = {'I', 16, 0, 0, 'L', 1, 3, 1};
+    unsigned char reach[] = {'I', 16, 0, 0, 'L', 1, 4, 1};
     CHECK(read_records(reach, sizeof reach, err, sizeof err) == -1 &&
           strstr(err, "unknown reachability"));
     reach[6] = 0x80, reach[7] = 0x01; /* 128, and no count left */
     CHECK(read_records(reach, sizeof reach, err, sizeof err) == -1);
     unsigned char zero[] = {'I', 16, 0, 0, 'L', 1, 2, 0};
     CHECK(read_records(zero, sizeof zero, err, sizeof err) == -1 && strstr(err, "no blocks"));
-    for (unsigned char rch = 0; rch <= 2; rch++) {
+    for (unsigned char rch = 0; rch <= RCC_POSSIBLE; rch++) {
         unsigned char leak[] = {'I', 16, 0, 0, 'L', 1, rch, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                                 0xFF, 0xFF, 0xFF, 0x01};
         events ev = {0};

@@ -55,6 +55,7 @@
 static void *volatile sink; /* defeats dead-store elimination */
 void *g_root;               /* a global root */
 char *g_interior;           /* points into the middle of a block */
+void **g_anon;              /* an anonymous mapping of the program's own */
 void *g_kept[8];
 
 NOINLINE void *site_malloc(size_t n) { void *p = malloc(n); return p; }
@@ -125,6 +126,9 @@ NOINLINE void *site_lost_tail(void) { void *p = calloc(1, 40); return p; }
 NOINLINE void *site_lost_plain(void) { void *p = malloc(24); return p; }
 NOINLINE void *site_cycle(void) { void *p = calloc(1, sizeof(struct node)); return p; }
 NOINLINE void *site_freed(void) { void *p = malloc(56); return p; }
+NOINLINE void *site_possible_child(void) { void *p = malloc(72); return p; }
+NOINLINE void *site_reach_anon(void) { void *p = malloc(88); return p; }
+NOINLINE void *site_reach_length64(void) { void *p = malloc(48); return p; }
 
 /* Pointers to lost blocks must not linger where the scan looks: these run
    in frames that are dead by exit, and their locals are overwritten. */
@@ -134,6 +138,19 @@ NOINLINE static void make_leaks(void)
     root[0] = site_reach_child();
     g_root = root;
     g_interior = (char *)site_reach_interior() + 50;
+    /* reached only through the possibly lost block: possibly lost too */
+    void *possible = site_possible_child();
+    memcpy(g_interior - 50, &possible, sizeof possible);
+    possible = NULL;
+    /* only an anonymous mapping (an arena allocator's page) points to it */
+    g_anon = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(g_anon != MAP_FAILED);
+    g_anon[7] = site_reach_anon();
+    /* memcheck's length64: past a first word that holds the rest's size */
+    uint64_t *sized = site_reach_length64();
+    sized[0] = 48 - 8;
+    g_anon[8] = sized + 1;
+    sized = NULL;
     struct node *head = site_lost_head();
     head->next = site_lost_tail();
     head = NULL;
@@ -1065,7 +1082,7 @@ static size_t depth_of(const captured *c, uint64_t node)
 
 /* Allocations made at a site: count, bytes, how many freed, leak kinds. */
 typedef struct site_stats {
-    size_t count, freed, temporary, leak[3], no_leak_record;
+    size_t count, freed, temporary, leak[4], no_leak_record;
     uint64_t bytes;
 } site_stats;
 
@@ -1212,23 +1229,27 @@ static void check_leaks(const char *scenario)
     captured *c = record(scenario, "leaks.cap", NULL, 0, NULL);
     struct {
         const char *site;
-        size_t n, reachable, indirect, definite;
+        size_t n, reachable, indirect, definite, possible;
     } want[] = {
-        {"site_reach_root", 1, 1, 0, 0},     {"site_reach_child", 1, 1, 0, 0},
-        {"site_reach_interior", 1, 1, 0, 0}, {"site_lost_head", 1, 0, 0, 1},
-        {"site_lost_tail", 1, 0, 1, 0},      {"site_lost_plain", 1, 0, 0, 1},
-        {"site_cycle", 2, 0, 1, 1},          {"site_freed", 1, 0, 0, 0},
+        {"site_reach_root", 1, 1, 0, 0, 0},     {"site_reach_child", 1, 1, 0, 0, 0},
+        {"site_reach_interior", 1, 0, 0, 0, 1}, {"site_possible_child", 1, 0, 0, 0, 1},
+        {"site_reach_anon", 1, 1, 0, 0, 0},     {"site_reach_length64", 1, 1, 0, 0, 0},
+        {"site_lost_head", 1, 0, 0, 1, 0},      {"site_lost_tail", 1, 0, 1, 0, 0},
+        {"site_lost_plain", 1, 0, 0, 1, 0},     {"site_cycle", 2, 0, 1, 1, 0},
+        {"site_freed", 1, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         site_stats s = stats_of(c, want[i].site);
-        if (s.count != want[i].n || s.leak[RCC_REACHABLE] != want[i].reachable ||
-            s.leak[RCC_INDIRECT] != want[i].indirect ||
-            s.leak[RCC_DEFINITE] != want[i].definite)
-            fprintf(stderr, "%s: %zu blocks: %zu reachable, %zu indirect, %zu definite\n",
-                    want[i].site, s.count, s.leak[0], s.leak[1], s.leak[2]);
-        CHECK(s.count == want[i].n && s.leak[RCC_REACHABLE] == want[i].reachable &&
-              s.leak[RCC_INDIRECT] == want[i].indirect &&
-              s.leak[RCC_DEFINITE] == want[i].definite);
+        bool ok = s.count == want[i].n && s.leak[RCC_REACHABLE] == want[i].reachable &&
+                  s.leak[RCC_INDIRECT] == want[i].indirect &&
+                  s.leak[RCC_DEFINITE] == want[i].definite &&
+                  s.leak[RCC_POSSIBLE] == want[i].possible;
+        if (!ok)
+            fprintf(stderr, "%s: %zu blocks: %zu reachable, %zu indirect, %zu definite, "
+                            "%zu possible\n",
+                    want[i].site, s.count, s.leak[RCC_REACHABLE], s.leak[RCC_INDIRECT],
+                    s.leak[RCC_DEFINITE], s.leak[RCC_POSSIBLE]);
+        CHECK(ok);
     }
     free_capture(c);
 }

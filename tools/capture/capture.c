@@ -747,7 +747,7 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
         ok = get_varint(c, &e->id) && get_varint(c, &reach) && get_varint(c, &e->count);
         if (ok && (e->id == 0 || e->id > d->infos))
             return bad_record(r, start, "an allocation info not yet defined");
-        if (ok && reach > RCC_DEFINITE)
+        if (ok && reach > RCC_POSSIBLE)
             return bad_record(r, start, "an unknown reachability");
         if (ok && e->count == 0)
             return bad_record(r, start, "a leak of no blocks");

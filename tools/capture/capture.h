@@ -54,6 +54,9 @@ enum rcc_reach {
     RCC_REACHABLE = 0,  /* a pointer to it from the roots, directly or not */
     RCC_INDIRECT = 1,   /* only pointed to from lost blocks */
     RCC_DEFINITE = 2,   /* no pointer to it anywhere */
+    RCC_POSSIBLE = 3,   /* reached, but only through interior pointers or
+                           possibly lost blocks (a later value: older readers
+                           reject it) */
 };
 
 typedef struct rcc_event {

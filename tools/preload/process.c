@@ -139,8 +139,16 @@ static void fork_child(void)
     busy--;
 }
 
-static void at_exit(void)
+/* Run by exit after every other handler and after the loader's
+   destructors: registered before __libc_start_main registers _dl_fini, and
+   not tied to the shim's own module (atexit would be: its handlers run
+   when the shim's destructors do, before those of the libraries loaded
+   before it). */
+int __cxa_atexit(void (*fn)(void *), void *arg, void *dso); /* glibc's, for C++ */
+
+static void at_exit(void *unused)
 {
+    (void)unused;
     finish(!g.main_returned);
 }
 
@@ -222,7 +230,7 @@ __attribute__((constructor)) static void shim_init(void)
     if (!per_pid() && !env_get("RCGC_CAPTURE_OWNER"))
         export_owner();
     pthread_atfork(NULL, NULL, fork_child);
-    atexit(at_exit);
+    __cxa_atexit(at_exit, NULL, NULL);
     crash_handlers();
     busy--;
 }

@@ -516,13 +516,17 @@ typedef struct range {
     uintptr_t lo, hi;
 } range;
 
+#define MAX_ROOT_RANGES 16384        /* mappings scanned; ranges cut from them */
+
 typedef struct roots {
-    range r[MAX_MODULES];     /* data, bss, TLS; then stacks */
+    range r[MAX_ROOT_RANGES]; /* readable and writable mappings */
     size_t n;
+    range cut[MAX_ROOT_RANGES]; /* not roots: malloc's, the shim's, dead stack */
+    size_t ncut;
 } roots;
 
 void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me);
-void leak_scan(const roots *r);
+void leak_scan(roots *r);
 
 /* ---- process.c ---------------------------------------------------------------------------- */
 void start(void);

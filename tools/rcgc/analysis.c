@@ -40,7 +40,7 @@
  *
  * Leaks: with the shim's scan (L records), each L names an info, a
  * reachability and a count of blocks; "leaked" is definitely + indirectly
- * lost.  Without a scan (a capture of a program that was killed, or a writer
+ * + possibly lost (memcheck's kinds of "lost").  Without a scan (a capture of a program that was killed, or a writer
  * without the scan) what is live at the end counts as leaked, category
  * unknown.
  */
@@ -344,7 +344,9 @@ static int on_sample(pass *p, const rcc_event *e)
 static int on_leak(pass *p, const rcc_event *e)
 {
     rca_capture *c = p->c;
-    if (e->status < RCA_REACHABLE || e->status > RCA_DEFINITE)
+    _Static_assert((int)RCA_POSSIBLE == (int)RCC_POSSIBLE && (int)RCA_DEFINITE == (int)RCC_DEFINITE,
+                   "categories are the capture's values");
+    if (e->status < RCA_REACHABLE || e->status > RCA_POSSIBLE)
         return fail(p, "leak record with unknown reachability %lld", (long long)e->status);
     info *in = info_of(p, e);
     if (!in)
@@ -627,8 +629,9 @@ rct_symbols *rca_symbols(rca_capture *c)
 static uint64_t leaked_sum(const uint64_t *bytes, const uint64_t *blocks, uint64_t *nblocks)
 {
     if (nblocks)
-        *nblocks = blocks[RCA_DEFINITE] + blocks[RCA_INDIRECT] + blocks[RCA_UNKNOWN];
-    return bytes[RCA_DEFINITE] + bytes[RCA_INDIRECT] + bytes[RCA_UNKNOWN];
+        *nblocks = blocks[RCA_DEFINITE] + blocks[RCA_INDIRECT] + blocks[RCA_POSSIBLE] +
+                   blocks[RCA_UNKNOWN];
+    return bytes[RCA_DEFINITE] + bytes[RCA_INDIRECT] + bytes[RCA_POSSIBLE] + bytes[RCA_UNKNOWN];
 }
 
 uint64_t rca_leaked(const rca_capture *c, uint64_t *blocks)

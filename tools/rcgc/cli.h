@@ -32,9 +32,11 @@ enum { EXIT_USAGE = 1, EXIT_ERROR = 1, EXIT_BAD_CAPTURE = 2 };
  * sites one aggregate per (stack, type), the timeline at most
  * RCA_MAX_SAMPLES points (merged pairwise, keeping maxima, when it fills). */
 
-/* What became of a block still allocated at exit (memcheck's terms, plus
-   "unknown" for captures without the shim's scan). */
-enum rca_category { RCA_REACHABLE, RCA_INDIRECT, RCA_DEFINITE, RCA_UNKNOWN, RCA_NCAT };
+/* What became of a block still allocated at exit (memcheck's terms, the
+   capture's values of enum rcc_reach, plus "unknown" for captures without
+   the shim's scan). */
+enum rca_category { RCA_REACHABLE, RCA_INDIRECT, RCA_DEFINITE, RCA_POSSIBLE, RCA_UNKNOWN,
+                    RCA_NCAT };
 
 /* The figures a report can rank sites by. */
 typedef enum rca_metric {
@@ -42,7 +44,8 @@ typedef enum rca_metric {
     RCA_TOTAL,      /* bytes ever allocated */
     RCA_COUNT,      /* allocations (its "bytes" are a count) */
     RCA_TEMPORARY,  /* temporary allocations (a count) */
-    RCA_LEAKED,     /* definitely + indirectly lost (or unknown, unscanned) */
+    RCA_LEAKED,     /* definitely + indirectly + possibly lost (or unknown,
+                       unscanned) */
     RCA_AT0,        /* live at the first --at time */
     RCA_AT1,        /* live at the second --at time */
     RCA_NMETRICS
@@ -141,7 +144,7 @@ void rca_value(const rca_site *s, rca_metric m, uint64_t *bytes, uint64_t *block
 /* The sites as a snapshot of the trace engine under metric, each stack
    without its innermost frames inside rcgc; NULL when out of memory. */
 rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m);
-/* Leaked bytes (and blocks): definitely + indirectly lost, plus whatever
+/* Leaked bytes (and blocks): definitely + indirectly + possibly lost, plus whatever
    was live at exit without a word from the scan (category unknown). */
 uint64_t rca_leaked(const rca_capture *c, uint64_t *blocks);
 /* How the program ended, into buf: "exit", "signal SIGSEGV", or "no end
@@ -260,7 +263,8 @@ int report_pprof(const char *path, rca_capture *c);
 void json_string(FILE *out, const char *s);          /* null for NULL */
 /* {"function": ..., "file": ..., "line": N   (the object left open) */
 void json_place(FILE *out, const char *function, const char *file, int line);
-/* "definitely_lost", "indirectly_lost", "still_reachable", "unknown". */
+/* "definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable",
+   "unknown". */
 const char *rca_category_name(int category);
 /* The summary object (the contract's fields and more), no newline. */
 void json_summary(FILE *out, const rca_capture *c);

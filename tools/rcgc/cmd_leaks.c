@@ -1,8 +1,8 @@
 /*
  * cmd_leaks.c — `rcgc leaks [--all] [-n N] [--json] FILE...`: the blocks
  * still allocated at exit, one entry per (stack, category), largest first.
- * Categories come from the shim's scan at exit (definitely lost, indirectly
- * lost, still reachable — memcheck's terms); without the scan everything
+ * Categories come from the shim's scan at exit (definitely, indirectly and
+ * possibly lost, still reachable — memcheck's terms); without the scan everything
  * live at exit is "unknown".  Still reachable blocks are listed with --all
  * only, so the entries add up to summary's leaked_bytes by default.
  * JSON: an array of {bytes, blocks, category, type, stack: [{function,
@@ -82,7 +82,8 @@ static void print_leak(rca_capture *c, const leak *l, bool json)
         return;
     }
     static const char *const said[RCA_NCAT] = {"still reachable", "indirectly lost",
-                                               "definitely lost", "still allocated at exit"};
+                                               "definitely lost", "possibly lost",
+                                               "still allocated at exit"};
     printf("%s in %llu block%s %s", fmt_bytes(b, l->bytes), (unsigned long long)l->blocks,
            l->blocks == 1 ? "" : "s", said[l->category]);
     printf(type ? " (%s objects)\n" : "\n", type);

@@ -28,6 +28,8 @@ static void print_leaks(const rca_capture *c)
            (unsigned long long)c->leak_blocks[RCA_DEFINITE]);
     printf(", %s indirectly lost (%llu)", fmt_bytes(b, c->leak_bytes[RCA_INDIRECT]),
            (unsigned long long)c->leak_blocks[RCA_INDIRECT]);
+    printf(", %s possibly lost (%llu)", fmt_bytes(b, c->leak_bytes[RCA_POSSIBLE]),
+           (unsigned long long)c->leak_blocks[RCA_POSSIBLE]);
     printf("; %s still reachable (%llu)\n", fmt_bytes(b, c->leak_bytes[RCA_REACHABLE]),
            (unsigned long long)c->leak_blocks[RCA_REACHABLE]);
 }

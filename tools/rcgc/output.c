@@ -36,7 +36,7 @@ static double seconds(uint64_t us)
 }
 
 static const char *const category_names[RCA_NCAT] = {
-    "still_reachable", "indirectly_lost", "definitely_lost", "unknown"};
+    "still_reachable", "indirectly_lost", "definitely_lost", "possibly_lost", "unknown"};
 
 void json_summary(FILE *out, const rca_capture *c)
 {

@@ -71,6 +71,7 @@
   card('total allocated', bytes(S.total_allocated_bytes), plural(S.allocations, 'allocation'));
   card('temporary', count(S.temporary_allocations), pct(S.temporary_allocations, S.allocations) + ' of allocations');
   card('leaked', bytes(S.leaked_bytes), plural(S.leaked_blocks, 'block') + (S.leak_scan ? '' : ' (no scan)'));
+  if (S.leak_scan && S.possibly_lost_blocks) card('possibly lost', bytes(S.possibly_lost_bytes), plural(S.possibly_lost_blocks, 'block') + ' (interior pointers only)');
   if (S.leak_scan) card('still reachable', bytes(S.still_reachable_bytes), plural(S.still_reachable_blocks, 'block'));
   if (S.peak_rss_bytes) card('peak RSS', bytes(S.peak_rss_bytes),
     S.heap_rss_ratio_at_peak === null ? '' : 'heap at peak = ' + (100 * S.heap_rss_ratio_at_peak).toFixed(0) + '% of RSS');
