@@ -383,7 +383,8 @@ static void threads(const char *dir)
     close(append_fd);
 }
 
-/* types.cap: managed objects with type names, leaked. */
+/* types.cap: managed objects with type names, leaked; a raw block
+   possibly lost. */
 static void types(const char *dir)
 {
     int fd;
@@ -394,10 +395,12 @@ static void types(const char *dir)
     alloc_t(110, 0x7100, 48, DELTA, 1);
     alloc_t(120, 0x7200, 200, BETA, 2);
     alloc(130, 0x7300, 16, BETA);
+    alloc(140, 0x7400, 24, GAMMA);
     leak_t(48, DELTA, 1, RCC_DEFINITE, 2);
     leak_t(200, BETA, 2, RCC_DEFINITE, 1);
     leak(16, BETA, RCC_REACHABLE, 1);
-    end(200, 0, 312, 130);
+    leak(24, GAMMA, RCC_POSSIBLE, 1);
+    end(200, 0, 336, 140);
     finish(fd);
 }
 

@@ -214,7 +214,17 @@ class Leaks(unittest.TestCase):
         leaks = rjson("leaks", "--all", "--json", cap("types.cap"))
         self.assertEqual([(l["bytes"], l["blocks"], l["category"], l["type"]) for l in leaks],
                          [(200, 1, "definitely_lost", "dict"), (96, 2, "definitely_lost", "str"),
-                          (16, 1, "still_reachable", None)])
+                          (24, 1, "possibly_lost", None), (16, 1, "still_reachable", None)])
+
+    def test_possibly_lost(self):
+        """memcheck's "possibly lost" counts as leaked, in JSON and text."""
+        s = rjson("summary", "--json", cap("types.cap"))
+        self.assertEqual((s["possibly_lost_bytes"], s["possibly_lost_blocks"],
+                          s["leaked_bytes"], s["leaked_blocks"]), (24, 1, 320, 4))
+        text = rcgc("summary", cap("types.cap"), check=0)[1]
+        self.assertIn("24 B possibly lost (1)", text)
+        text = rcgc("leaks", cap("types.cap"), check=0)[1]
+        self.assertIn("24 B in 1 block possibly lost", text)
 
     def test_unscanned(self):
         leaks = rjson("leaks", "--json", cap("noscan.cap"))
@@ -335,7 +345,8 @@ class Flamegraph(unittest.TestCase):
                          ["driver;site_alpha 5000", "driver;site_beta 100000"])
         out = rcgc("flamegraph", "--collapsed", "--by", "leaked", cap("types.cap"), check=0)[1]
         self.assertEqual(sorted(out.splitlines()),
-                         ["driver;site_beta;[dict object] 200", "driver;site_delta;[str object] 96"])
+                         ["driver;site_beta;[dict object] 200", "driver;site_delta;[str object] 96",
+                          "driver;site_gamma 24"])
 
     def test_speedscope(self):
         out = cap("basic.speedscope.json")
