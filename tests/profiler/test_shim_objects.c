@@ -8,7 +8,9 @@
  * itself as "test_shim_objects child SCENARIO" under the shim and reads the
  * capture back.  Scenarios:
  *   keep      objects still alive at exit (no rc_heap_free): their leak
- *             records say which the program still holds
+ *             records say which the program still holds (a forgotten
+ *             pair is lost although librcgc's pool pages, anonymous
+ *             mappings, are roots: the objects in them are not)
  *   teardown  rc_heap_free at the end: every object has its free
  * Expected figures are exact: per type name, allocations, bytes (header
  * included), frees; the innermost frame of a widget's stack is rc_new_var,
@@ -32,6 +34,7 @@ enum { WIDGETS = 100, WIDGETS_KEPT = 30, ALIASES = 5, STRS = 10, STRS_KEPT = 6 }
 #define RAW_KEPT 333
 
 static const rc_type widget_type = {.name = "widget", .size = WIDGET_PAYLOAD};
+static const rc_type pair_type = {.name = "pair", .size = sizeof(void *)};
 /* The same name at another address: one type id for both. */
 static char alias_name[] = "widget";
 static const rc_type widget_alias = {.name = alias_name, .size = WIDGET_PAYLOAD};
@@ -76,6 +79,10 @@ static int child(const char *scenario)
             rc_decref(s);
     }
     CHECK(k == sizeof g_kept / sizeof *g_kept);
+    void **first = site_widget(h, &pair_type); /* forgotten: it holds the second */
+    CHECK(first);
+    first[0] = site_widget(h, &pair_type);
+    first = NULL;
     void *raw = rc_mem_alloc(h, 1000); /* a raw block of the heap: not recorded */
     CHECK(raw);
     rc_mem_free(h, raw);
@@ -292,6 +299,11 @@ static void check_scenario(const char *scenario)
         CHECK(w.frees == WIDGETS - WIDGETS_KEPT);
         CHECK(w.live == kept && w.reachable == kept && w.lost == 0);
     }
+
+    tally p = tally_of("pair");
+    CHECK(p.allocs == 2 && p.live == (teardown ? 0 : 2));
+    if (!teardown)
+        CHECK(p.reachable == 0 && p.lost == 2);
 
     tally s = tally_of("str");
     CHECK(s.allocs >= STRS);

@@ -483,6 +483,55 @@ static void sort_ranges(range *v, size_t n)
             }
 }
 
+/* The end of block b, at least one byte past its start. */
+static uintptr_t block_end(const scan *s, size_t b)
+{
+    return s->addr[b] + (s->size[b] ? s->size[b] : 1);
+}
+
+/* Mark from the root [lo, hi) but for the traced blocks in it (librcgc's
+   objects live in its mmap'd pools): a block's words count once it is
+   reached, never as a root. */
+static void mark_root_range(scan *s, uintptr_t lo, uintptr_t hi)
+{
+    size_t b = 0, z = s->n; /* the first block that ends after lo */
+    while (b < z) {
+        size_t m = b + (z - b) / 2;
+        if (block_end(s, m) <= lo)
+            b = m + 1;
+        else
+            z = m;
+    }
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    while (lo + sizeof(uintptr_t) <= hi) {
+        size_t want = hi - lo < SCAN_BUF ? (size_t)(hi - lo) : SCAN_BUF;
+        struct iovec local = {s->buf, want}, remote = {(void *)lo, want};
+        ssize_t got = read_own(s, &local, &remote, 1);
+        if (got <= 0) {
+            lo = (lo + 4096) & ~(uintptr_t)4095;
+            continue;
+        }
+        const uintptr_t *w = (const uintptr_t *)s->buf;
+        size_t n = (size_t)got / sizeof(uintptr_t);
+        for (size_t i = 0; i < n;) {
+            uintptr_t a = lo + i * sizeof(uintptr_t);
+            while (b < s->n && block_end(s, b) <= a)
+                b++;
+            if (b < s->n && s->addr[b] <= a) { /* inside block b: on past it */
+                i = (block_end(s, b) - lo + sizeof(uintptr_t) - 1) / sizeof(uintptr_t);
+                continue;
+            }
+            size_t stop = n;
+            if (b < s->n && (s->addr[b] - lo) / sizeof(uintptr_t) < n)
+                stop = (s->addr[b] - lo) / sizeof(uintptr_t);
+            mark_words(s, w + i, stop - i, true, -1);
+            i = stop;
+        }
+        lo += (uintptr_t)got;
+        drain(s, -1);
+    }
+}
+
 /* Mark from [lo, hi) less the cuts (sorted by their start). */
 static void mark_root(scan *s, const roots *r, uintptr_t lo, uintptr_t hi)
 {
@@ -490,17 +539,13 @@ static void mark_root(scan *s, const roots *r, uintptr_t lo, uintptr_t hi)
         const range *c = &r->cut[i];
         if (c->hi <= lo || c->lo >= hi)
             continue;
-        if (c->lo > lo) {
-            mark_range(s, lo, c->lo, true, -1);
-            drain(s, -1);
-        }
+        if (c->lo > lo)
+            mark_root_range(s, lo, c->lo);
         if (c->hi > lo)
             lo = c->hi;
     }
-    if (lo < hi) {
-        mark_range(s, lo, hi, true, -1);
-        drain(s, -1);
-    }
+    if (lo < hi)
+        mark_root_range(s, lo, hi);
 }
 
 /* Mark, then write an L per block (with the lock held). */
