@@ -90,9 +90,10 @@
  * the shim to the environ array when the path has no %p: no setenv, see
  * export_owner) takes the file over after exec.
  *
- * At exit (atexit handler registered first, so it runs last; also from
- * _exit/_Exit, never in a vfork child): flush every thread, find which
- * live blocks are still reachable (see leakscan.c), write L and E records.
+ * At exit (after the atexit handlers and the loader's destructors, see
+ * process.c's at_exit; also from _exit/_Exit, never in a vfork child):
+ * flush every thread, find which live blocks are still reachable (see
+ * leakscan.c), write L and E records.
  * The same at a fatal signal (process.c, "Fatal signals"), E naming it,
  * then the signal is raised again.  After a failed write nothing more is
  * written (record.c, append): no E.
