@@ -56,6 +56,7 @@ static void *volatile sink; /* defeats dead-store elimination */
 void *g_root;               /* a global root */
 char *g_interior;           /* points into the middle of a block */
 void **g_anon;              /* an anonymous mapping of the program's own */
+void *teardown_alloc(size_t n); /* shim_teardown.c (a library linked in) */
 void *g_kept[8];
 
 NOINLINE void *site_malloc(size_t n) { void *p = malloc(n); return p; }
@@ -717,6 +718,8 @@ static int child(const char *scenario)
         child_signal_alloc(!strcmp(scenario, "signal_same"));
     else if (!strcmp(scenario, "write_fail"))
         child_write_fail();
+    else if (!strcmp(scenario, "teardown"))
+        free(teardown_alloc(1)); /* (a use: the library stays linked) */
     else
         return 99;
     return 0;
@@ -1586,6 +1589,20 @@ static void check_dlopen(const captured *c)
     CHECK(a->leak == RCC_REACHABLE); /* plug_kept, in the library's data */
 }
 
+/* shim_teardown's destructor frees the block its constructor kept: the
+   scan runs after the libraries' destructors, so the block is freed, not
+   still reachable. */
+static void test_teardown(void)
+{
+    captured *c = record("teardown", "teardown.cap", "SHIM_TEARDOWN=1", 0, NULL);
+    const alloc *a = NULL;
+    for (size_t i = 0; i < c->na; i++)
+        if (c->a[i].size == 4567)
+            a = &c->a[i];
+    CHECK(a && a->freed && a->leak == -1);
+    free_capture(c);
+}
+
 static void test_peak(void)
 {
     captured *c = record("peak", "peak.cap", NULL, 0, NULL);
@@ -1735,6 +1752,7 @@ int main(int argc, char **argv)
         {"tick", test_tick},     {"crash", test_crash},   {"vfork", test_vfork},
         {"clone", test_clone},   {"write_fail", test_write_fail},
         {"libc_names", test_libc_names}, {"signal_alloc", test_signal_alloc},
+        {"teardown", test_teardown},
     };
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         if (only && strcmp(only, tests[i].name) != 0)
