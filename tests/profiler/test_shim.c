@@ -130,6 +130,7 @@ NOINLINE void *site_freed(void) { void *p = malloc(56); return p; }
 NOINLINE void *site_possible_child(void) { void *p = malloc(72); return p; }
 NOINLINE void *site_reach_anon(void) { void *p = malloc(88); return p; }
 NOINLINE void *site_reach_length64(void) { void *p = malloc(48); return p; }
+NOINLINE void *site_reach_huge_map(void) { void *p = malloc(104); return p; }
 
 /* Pointers to lost blocks must not linger where the scan looks: these run
    in frames that are dead by exit, and their locals are overwritten. */
@@ -152,6 +153,12 @@ NOINLINE static void make_leaks(void)
     sized[0] = 48 - 8;
     g_anon[8] = sized + 1;
     sized = NULL;
+    /* a 2 GiB reservation, one page touched: the scan skips the rest */
+    size_t reserve = (size_t)2 << 30;
+    void **reserved = mmap(NULL, reserve, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(reserved != MAP_FAILED);
+    reserved[reserve / 2 / sizeof *reserved] = site_reach_huge_map();
     struct node *head = site_lost_head();
     head->next = site_lost_tail();
     head = NULL;
@@ -1237,6 +1244,7 @@ static void check_leaks(const char *scenario)
         {"site_reach_root", 1, 1, 0, 0, 0},     {"site_reach_child", 1, 1, 0, 0, 0},
         {"site_reach_interior", 1, 0, 0, 0, 1}, {"site_possible_child", 1, 0, 0, 0, 1},
         {"site_reach_anon", 1, 1, 0, 0, 0},     {"site_reach_length64", 1, 1, 0, 0, 0},
+        {"site_reach_huge_map", 1, 1, 0, 0, 0},
         {"site_lost_head", 1, 0, 0, 1, 0},      {"site_lost_tail", 1, 0, 1, 0, 0},
         {"site_lost_plain", 1, 0, 0, 1, 0},     {"site_cycle", 2, 0, 1, 1, 0},
         {"site_freed", 1, 0, 0, 0, 0},

@@ -32,7 +32,8 @@
  *       have ended, but for their TCB and static TLS at the top (memcheck
  *       sees a dead thread's memory below its last stack pointer as
  *       inaccessible);
- *     - devices other than /dev/zero (reading may block).
+ *     - devices other than /dev/zero (reading may block);
+ *     - in a mapping of HUGE_ROOT or more, pieces with no page in memory.
  *   This thread's callee-saved registers are on its stack (setjmp in
  *   finish).  Other live threads' stacks are read whole; their registers
  *   are not seen.
@@ -56,6 +57,8 @@
 #define ARENA_HEAP ((uintptr_t)64 << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
 #define MMAPPED 2                         /* IS_MMAPPED in a chunk's size word */
 #define MAPS_LINE 4096                    /* longest /proc/self/maps line read */
+#define HUGE_ROOT ((uintptr_t)1 << 30)    /* in a root this large, pieces with no
+                                             resident page are skipped */
 
 enum { UNREACHED = 0, INDIRECT = 1, POSSIBLE = 2, REACHED = 3, STATE = 3, SCANNED = 4,
        QUEUED = 8 };
@@ -489,11 +492,27 @@ static uintptr_t block_end(const scan *s, size_t b)
     return s->addr[b] + (s->size[b] ? s->size[b] : 1);
 }
 
+/* Whether [lo, lo + len) has no page in memory (never touched: zeros; or
+   swapped out, the price of not reading a reservation of terabytes). */
+static bool untouched(uintptr_t lo, size_t len)
+{
+    uintptr_t page = (uintptr_t)g.page, start = lo & ~(page - 1);
+    unsigned char vec[SCAN_BUF / 4096 + 2];
+    size_t npages = (lo + len - start + page - 1) / page;
+    if (npages > sizeof vec || mincore((void *)start, lo + len - start, vec) != 0)
+        return false;
+    for (size_t i = 0; i < npages; i++)
+        if (vec[i] & 1)
+            return false;
+    return true;
+}
+
 /* Mark from the root [lo, hi) but for the traced blocks in it (librcgc's
    objects live in its mmap'd pools): a block's words count once it is
    reached, never as a root. */
 static void mark_root_range(scan *s, uintptr_t lo, uintptr_t hi)
 {
+    bool huge = hi - lo >= HUGE_ROOT;
     size_t b = 0, z = s->n; /* the first block that ends after lo */
     while (b < z) {
         size_t m = b + (z - b) / 2;
@@ -505,6 +524,10 @@ static void mark_root_range(scan *s, uintptr_t lo, uintptr_t hi)
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     while (lo + sizeof(uintptr_t) <= hi) {
         size_t want = hi - lo < SCAN_BUF ? (size_t)(hi - lo) : SCAN_BUF;
+        if (huge && untouched(lo, want)) {
+            lo += want;
+            continue;
+        }
         struct iovec local = {s->buf, want}, remote = {(void *)lo, want};
         ssize_t got = read_own(s, &local, &remote, 1);
         if (got <= 0) {
