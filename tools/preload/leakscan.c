@@ -423,11 +423,13 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
     rct_stack_bounds(&lo, &hi);
     if (!exit_called && g.main_frame > sp && g.main_frame < hi)
         sp = g.main_frame + 2 * sizeof(void *); /* main's frames are dead */
-    if (lo)
-        add_cut(r, lo, sp);
+    if (lo) /* (sp UINTPTR_MAX: a crash on an unknown stack, not read) */
+        add_cut(r, lo, sp < hi ? sp : hi);
     uintptr_t top = thread_top_bytes();
     for (tstate *t = g.threads; t; t = t->next) {
         add_cut(r, (uintptr_t)t, (uintptr_t)(t + 1));
+        if (t->altstack) /* a crash's scan runs there */
+            add_cut(r, (uintptr_t)t->altstack, (uintptr_t)t->altstack + ALTSTACK_BYTES);
         if (t != me && !t->in_use && t->gen == g.gen && t->stack_hi - t->stack_lo > top)
             add_cut(r, t->stack_lo, t->stack_hi - top); /* ended: its TCB and TLS stay */
     }
