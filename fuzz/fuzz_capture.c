@@ -51,7 +51,7 @@ static int check(const rcc_event *e, void *ctx)
         break;
     case RCC_LEAK:
         REQUIRE(e->id >= 1 && e->id <= s->infos && e->count >= 1);
-        REQUIRE(e->status >= RCC_REACHABLE && e->status <= RCC_DEFINITE);
+        REQUIRE(e->status >= RCC_REACHABLE && e->status <= RCC_POSSIBLE);
         break;
     case RCC_CLOCK:
     case RCC_SAMPLE:

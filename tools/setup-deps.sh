@@ -33,7 +33,8 @@ cd "$(dirname "$0")/.."
 build="cmake:cmake pkg-config:pkg-config libzstd-dev zlib1g-dev libiberty-dev libdw-dev libelf-dev
   libunwind-dev libprotobuf-c-dev protobuf-c-compiler:protoc-c"
 test="$build python3:python3 libc6-dev g++:g++ binutils:nm libmimalloc-dev libjemalloc-dev libgc-dev
-  chromium:chromium nodejs:node npm:npm golang-go:go"
+  chromium:chromium nodejs:node npm:npm golang-go:go valgrind:valgrind xz-utils:xz make:make
+  perl:perl sqlite3:sqlite3 jq:jq git:git"
 fuzz="clang-14:clang-14 libclang-rt-14-dev lcov:lcov"
 bench="python3:python3 heaptrack:heaptrack valgrind:valgrind sqlite3:sqlite3
   libmimalloc-dev libjemalloc-dev libgc-dev"
