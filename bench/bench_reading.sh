@@ -6,7 +6,8 @@
 # with libunwind too).  Each verb (summary, top, leaks, diff, flamegraph,
 # stats, check) and heaptrack_print run 5 times, interleaved, after one
 # untimed run; the table gives the median wall-clock seconds (min-max),
-# the peak RSS, and the ratio to heaptrack_print's median (goal: <= 1).
+# the peak RSS, and the ratio to heaptrack_print's median (goal: <= 1; diff
+# against heaptrack_print -d, which also reads two captures).
 #
 # Usage: bench/bench_reading.sh [--quick] [BUILD_DIR]   (default: build-release
 # next to bench/).  --quick: 60 functions, 1 run, no peers: proves the
@@ -63,6 +64,7 @@ verbs = {
 }
 if peer:
     verbs["heaptrack_print"] = ["heaptrack_print", peer]
+    verbs["heaptrack_print -d"] = ["heaptrack_print", "-d", peer, peer]
 
 def timed(cmd):
     t = time.monotonic()
@@ -90,10 +92,12 @@ load = open("/proc/loadavg").read().split()[0]
 print(f"capture: {os.path.getsize(cap) / 1024:.0f} KiB, {nodes} stack nodes"
       + (f"; heaptrack's: {os.path.getsize(peer) / 1024:.0f} KiB" if peer else "")
       + f"; {runs} runs, load {load}")
-ref = statistics.median(times["heaptrack_print"]) if peer else None
-print(f"{'verb':16} {'median s':>9} {'min-max':>13} {'peak RSS':>10} {'/ heaptrack_print':>18}")
+# diff reads two captures: its peer is heaptrack_print's own diff of two
+ref = {v: statistics.median(times["heaptrack_print -d" if v == "diff" else "heaptrack_print"])
+       for v in times} if peer else None
+print(f"{'verb':18} {'median s':>9} {'min-max':>13} {'peak RSS':>10} {'/ heaptrack_print':>18}")
 for v, ts in times.items():
     m = statistics.median(ts)
-    ratio = f"{m / ref:.2f}" if ref else "-"
-    print(f"{v:16} {m:9.3f} {min(ts):6.3f}-{max(ts):<6.3f} {peaks[v] / 1024:8.1f}MB {ratio:>18}")
+    ratio = f"{m / ref[v]:.2f}" if ref else "-"
+    print(f"{v:18} {m:9.3f} {min(ts):6.3f}-{max(ts):<6.3f} {peaks[v] / 1024:8.1f}MB {ratio:>18}")
 PY

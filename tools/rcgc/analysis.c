@@ -539,6 +539,7 @@ void rca_free(rca_capture *c)
     free(c->sites);
     free(c->samples);
     rct_symbols_unref(c->symbols);
+    u64map_free(c->alloc_fn_memo);
     memset(c, 0, sizeof *c);
 }
 
@@ -598,6 +599,25 @@ static bool in_shim(rct_symbols *sym, void *ip)
     return strncmp(slash ? slash + 1 : s.module, "librcgc_preload", 15) == 0;
 }
 
+/* names_is_alloc_fn, remembered per function name (the symbolizer's
+   names are interned: one pointer per text) */
+static bool is_alloc_fn(rca_capture *c, const char *function)
+{
+    if (!function)
+        return false;
+    if (!c->alloc_fn_memo)
+        c->alloc_fn_memo = u64map_new();
+    uint32_t *memo = c->alloc_fn_memo ? u64map_claim(c->alloc_fn_memo,
+                                                     (uint64_t)(uintptr_t)function)
+                                      : NULL;
+    if (memo && *memo != UINT32_MAX)
+        return *memo;
+    bool is = names_is_alloc_fn(c->options, function);
+    if (memo)
+        *memo = is;
+    return is;
+}
+
 size_t rca_frames(rca_capture *c, uint32_t node, void **frames)
 {
     rct_symbols *sym = rca_symbols(c);
@@ -610,7 +630,7 @@ size_t rca_frames(rca_capture *c, uint32_t node, void **frames)
     size_t wrappers = 0;
     rct_symbol s;
     while (wrappers + 1 < n && rct_symbols_lookup(sym, frames[wrappers], &s) == 0 &&
-           names_is_alloc_fn(c->options, s.function))
+           is_alloc_fn(c, s.function))
         wrappers++;
     if (wrappers)
         memmove(frames, frames + wrappers, (n - wrappers) * sizeof *frames);

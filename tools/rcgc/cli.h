@@ -121,6 +121,7 @@ typedef struct rca_capture {
     size_t nsamples;
     rct_symbols *symbols;             /* made on first use */
     const rca_options *options;       /* as loaded (borrowed): folding */
+    struct u64map *alloc_fn_memo;     /* function name -> an allocator wrapper? */
 } rca_capture;
 
 /* Record kinds in the order rca_capture.records counts them; NUL-ended. */

@@ -20,6 +20,9 @@
 typedef struct info_owner {
     uint64_t size;
     uint32_t node;   /* the node whose steps count this info's events */
+    uint32_t bucket; /* the bucket of its last event, plus one (0: none) */
+    uint32_t step;   /*   and that event's step: events of an info come in
+                        runs within a bucket, so most skip the map */
 } info_owner;
 
 typedef struct time_pass {
@@ -46,7 +49,7 @@ static int on_info(time_pass *p, const rcc_event *e)
     const uint32_t *site = u64map_find(p->site_of, site_key((uint32_t)e->stack,
                                                             (uint32_t)e->type));
     uint32_t node = site ? p->f->site_node[*site] : 0;
-    p->infos[p->ninfos++] = (info_owner){e->size, p->owner[node]};
+    p->infos[p->ninfos++] = (info_owner){e->size, p->owner[node], 0, 0};
     return 0;
 }
 
@@ -54,22 +57,26 @@ static int on_change(time_pass *p, const rcc_event *e)
 {
     if (e->id == 0 || e->id > p->ninfos)
         return 0; /* the first pass accepted this capture: not reached */
-    const info_owner *in = &p->infos[e->id - 1];
+    info_owner *in = &p->infos[e->id - 1];
     flame_time *t = p->t;
     uint64_t bucket = e->time_us / t->bucket_us;
     if (bucket >= t->nbuckets)
         bucket = t->nbuckets - 1;
-    uint32_t *idx = u64map_claim(p->step_of, ((uint64_t)in->node << 32 | bucket) + 1);
-    if (!idx)
-        return p->oom = true;
-    if (*idx == UINT32_MAX) {
-        if (t->nsteps >= UINT32_MAX - 1 ||
-            !cli_reserve((void **)&t->steps, &t->cap, t->nsteps + 1, sizeof *t->steps))
+    if (in->bucket != bucket + 1) {
+        uint32_t *idx = u64map_claim(p->step_of, ((uint64_t)in->node << 32 | bucket) + 1);
+        if (!idx)
             return p->oom = true;
-        t->steps[t->nsteps] = (flame_step){.node = in->node, .bucket = (uint32_t)bucket};
-        *idx = (uint32_t)t->nsteps++;
+        if (*idx == UINT32_MAX) {
+            if (t->nsteps >= UINT32_MAX - 1 ||
+                !cli_reserve((void **)&t->steps, &t->cap, t->nsteps + 1, sizeof *t->steps))
+                return p->oom = true;
+            t->steps[t->nsteps] = (flame_step){.node = in->node, .bucket = (uint32_t)bucket};
+            *idx = (uint32_t)t->nsteps++;
+        }
+        in->bucket = (uint32_t)bucket + 1;
+        in->step = *idx;
     }
-    flame_step *s = &t->steps[*idx];
+    flame_step *s = &t->steps[in->step];
     bool alloc = e->kind == RCC_ALLOC;
     s->bytes += alloc ? (int64_t)in->size : -(int64_t)in->size;
     s->blocks += alloc ? 1 : -1;
