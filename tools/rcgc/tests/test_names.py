@@ -33,10 +33,11 @@ def top_functions(capture, *options):
     return {r["function"]: r["blocks"] for r in rows}
 
 
-def record(prog, name):
+def record(prog, name, unwind="libunwind"):
     path = os.path.join(ARGS.work, name)
-    # DWARF unwinding: libstdc++'s operator new has no frame pointer
-    p = subprocess.run([ARGS.rcgc, "run", "--unwind", "libunwind", "-o", path, "--", prog],
+    # a DWARF walk: libstdc++'s operator new keeps no frame pointer
+    options = ["--unwind", unwind] if unwind else []
+    p = subprocess.run([ARGS.rcgc, "run", *options, "-o", path, "--", prog],
                        capture_output=True, text=True, timeout=120)
     if p.returncode != 0 or not os.path.exists(path):
         raise AssertionError(f"rcgc run {prog}: exit {p.returncode}\n{p.stderr}")
@@ -54,6 +55,15 @@ class Names(unittest.TestCase):
         self.assertEqual(f.get("app::pool_get(unsigned long)"), 100, f)
         for name in f:
             self.assertFalse(name.startswith(("operator new", "xmalloc", "malloc", "_Z")), f)
+
+    def test_default_walk_finds_the_caller_of_operator_new(self):
+        # the default walk (call-frame information) goes through libstdc++'s
+        # operator new, which has no frame pointer, to the function that
+        # called it
+        capture = record(ARGS.prog, "names_default.cap", unwind=None)
+        f = top_functions(capture)
+        self.assertEqual(f.get("app::make_widget()"), 1000, f)
+        self.assertEqual(f.get("app::pool_get(unsigned long)"), 100, f)
 
     def test_no_fold_shows_the_wrappers(self):
         f = top_functions(self.capture, "--no-fold")
