@@ -20,7 +20,10 @@ for t in capture cli heap; do
   log=$build/fuzz_$t.log
   echo "== fuzz_$t: $seconds s"
   # close_fd_mask=1: the verbs' output is not wanted (reports still show)
+  # a fixed seed: a run (CI's short pass) retraces the same inputs, so a
+  # failure reproduces; FUZZ_SEED=0 lets libFuzzer pick one
   "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -max_len=8192 \
+    -seed="${FUZZ_SEED:-1}" \
     -print_final_stats=1 -close_fd_mask=1 \
     -artifact_prefix="$build/artifacts/fuzz_$t-" \
     "$build/corpus/$t" "$seeds" >"$log" 2>&1

@@ -321,7 +321,9 @@ static int write_profile(builder *b, const char *path)
     p.function = func_ptrs;
     p.n_string_table = b->nstrings;
     p.string_table = (char **)b->strings;
-    p.duration_nanos = (int64_t)c->duration_us * 1000;
+    /* a crafted capture's time may be past what nanoseconds can hold */
+    p.duration_nanos = c->duration_us > (uint64_t)INT64_MAX / 1000 ? INT64_MAX
+                                                                   : (int64_t)c->duration_us * 1000;
     p.period_type = &period_type;
     p.period = 1;
     p.n_comment = 1;
