@@ -584,10 +584,12 @@ static void elf_load(elf_image *im)
         elf_symtab(im, eh, SHT_DYNSYM);
 }
 
+/* The file name of a module's path; the whole path when it ends in '/'
+   (a capture may name anything). */
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
+    return slash && slash[1] ? slash + 1 : path;
 }
 
 /* Fill what libdwfl left unknown from the recorded modules; a function

@@ -91,6 +91,8 @@ int main(void)
     dl_iterate_phdr(add_module, &ms);
     /* A module whose file is gone keeps its range: the module is named. */
     ms.m[ms.n++] = (rct_module){UINT64_C(0x10000000000), 0x1000, "/nonexistent/libgone.so"};
+    /* a path with no file name (a crafted capture): named by the whole path */
+    ms.m[ms.n++] = (rct_module){UINT64_C(0x20000000000), 0x1000, "/"};
     rct_symbols *s = rct_symbols_new_modules(ms.m, ms.n);
     CHECK(s != NULL);
     memset(ms.paths, 0, sizeof ms.paths); /* copied: not needed any more */
@@ -120,6 +122,8 @@ int main(void)
        the offset is from where it was mapped) */
     CHECK(sym.function && strcmp(sym.function, "libgone.so+0xf") == 0);
     CHECK(sym.module && strcmp(sym.module, "/nonexistent/libgone.so") == 0);
+    CHECK(rct_symbols_lookup(s, (void *)(uintptr_t)0x20000000010, &sym) == 0);
+    CHECK(sym.function && strcmp(sym.function, "/+0xf") == 0);
     /* in no module at all: the address of the call */
     CHECK(rct_symbols_lookup(s, (void *)(uintptr_t)0x20, &sym) == 0);
     CHECK(sym.function && strcmp(sym.function, "0x1f") == 0 && sym.module == NULL);
