@@ -419,6 +419,18 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
     list_maps(r);
     dl_iterate_phdr(own_segments, r);
     add_cut(r, (uintptr_t)r, (uintptr_t)(r + 1));
+    /* the shim's largest tables hold no pointer to a block: the shadow
+       (its directory alone is 64 MiB of address space, a third of the
+       scan's instructions at a small program's exit) and the infos */
+    if (sh.dir) {
+        add_cut(r, (uintptr_t)sh.dir, (uintptr_t)(sh.dir + DIR_ENTRIES));
+        unsigned leaves = atomic_load(&sh.nmade);
+        for (unsigned i = 0; i < leaves && i < MAX_LEAVES; i++)
+            add_cut(r, (uintptr_t)sh.dir[sh.made[i]],
+                    (uintptr_t)(sh.dir[sh.made[i]] + LEAF_WORDS));
+    }
+    if (inf.tab)
+        add_cut(r, (uintptr_t)inf.tab, (uintptr_t)(inf.tab + MAX_INFOS));
     uintptr_t lo, hi;
     rct_stack_bounds(&lo, &hi);
     if (!exit_called && g.main_frame > sp && g.main_frame < hi)
