@@ -97,7 +97,18 @@ typedef struct rc_config {
        (derived from it), for runs that must repeat exactly.  Do not fix it
        in a program that hashes untrusted text. */
     uint64_t hash_seed;
+    /* How long empty pool pages beyond purge_bytes may sit unused before
+       they go back to the OS (empty arenas beyond retain_bytes: unmapped).
+       Pages freed and taken again within that time stay resident, so a
+       heap that empties and refills does not fault its memory in again.
+       The allocator reads the clock only on its slow paths and every
+       1024th allocation, so a heap with no calls at all keeps its pages
+       until its next call (rc_heap_trim gives them back at once).
+       0: RC_PURGE_DELAY_MS; negative: at once, whenever more than
+       purge_bytes are empty. */
+    int purge_delay_ms;
 } rc_config;
+#define RC_PURGE_DELAY_MS 1000
 
 /* Fill *cfg with the defaults (the same as passing NULL to rc_heap_new). */
 RC_API void rc_config_init(rc_config *cfg);

@@ -190,7 +190,7 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
         if (rc_collect(h, -1) == 0 || !(hd = block_for(h, r, total)))
             return new_failed(h, RC_ENOMEM);
     }
-    h->allocs++;
+    rci_count_alloc(h);
     memset(hd + 1, 0, payload_bytes);
     hd->refcnt = 1;
     hd->flags = 0;

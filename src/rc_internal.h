@@ -295,6 +295,8 @@ struct rc_heap {
     rci_arena *arenas;                   /* all arenas, newest first */
     rci_arena *huge;                     /* list of huge mappings */
     size_t dirty_pages;                  /* free pages maybe resident */
+    size_t dirty_low;                    /* fewest dirty pages in this purge window */
+    uint64_t purge_at_ms;                /* the window's end; 0: none running */
     unsigned long fail_countdown;        /* rc_heap_fail_page_request */
     /* counters (see RC_ALLOC_STATS) */
     size_t os_bytes;                     /* bytes held from the page source */
@@ -366,6 +368,7 @@ RCI_HIDDEN void rci_block_free_slow(rc_heap *h, rci_pool *pool, void *b);
 RCI_HIDDEN void *rci_alloc_big(rc_heap *h, size_t n);
 RCI_HIDDEN size_t rci_block_size(const void *b);
 RCI_HIDDEN size_t rci_alloc_trim(rc_heap *h);
+RCI_HIDDEN void rci_alloc_tick(rc_heap *h);
 RCI_HIDDEN int rci_alloc_validate(const rc_heap *h);
 RCI_HIDDEN bool rci_heap_owns_block(const rc_heap *h, const void *p,
                                     rci_pool **pool_out);
@@ -412,11 +415,21 @@ RCI_HIDDEN bool rci_trace_site(rc_heap *h, const void *block, uint32_t *stack,
                                struct rct_symbol *site);
 RCI_HIDDEN void rci_trace_release(rc_heap *h);
 
+/* Count an allocation; every RCI_TICK_EVERY-th one lets the allocator see
+   the clock (rci_alloc_tick), so that a heap that has gone quiet still
+   returns its unused pages, as jemalloc's decay ticks do. */
+#define RCI_TICK_EVERY 1024
+static inline void rci_count_alloc(rc_heap *h)
+{
+    if (rci_unlikely(++h->allocs % RCI_TICK_EVERY == 0))
+        rci_alloc_tick(h);
+}
+
 /* Raw blocks, untraced and unchecked: the fast path, and the heap's own
    bookkeeping (type records, tables), which is not the program's memory. */
 static inline void *rci_raw_alloc_plain(rc_heap *h, size_t n)
 {
-    h->allocs++;
+    rci_count_alloc(h);
     if (rci_likely(n <= RC_SMALL_MAX))
         return rci_bin_alloc(h, &h->raw[rci_size_class(n)]);
     return rci_alloc_big(h, n);

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARENA ((uintptr_t)1 << 20)
@@ -217,13 +218,15 @@ static void test_lazy_carving(void)
     rc_heap_free(h);
 }
 
-/* Empty pages go back to the OS once more than purge_bytes pile up, and
-   empty arenas are unmapped except one spare. */
+/* With a negative purge delay, empty pages go back to the OS as soon as
+   more than purge_bytes pile up, and empty arenas are unmapped except one
+   spare. */
 static void test_memory_goes_back(void)
 {
     counting_source src = {0};
     rc_config cfg = counting_config(&src);
     cfg.purge_bytes = 64 << 10;
+    cfg.purge_delay_ms = -1;
     rc_heap *h = rc_heap_new(&cfg);
     size_t base = src.live_bytes;
     enum { N = 400000 };
@@ -257,6 +260,69 @@ static void test_memory_goes_back(void)
     free(p);
 }
 
+/* Fill and free rounds within one purge window: after the first round the
+   heap neither asks for pages nor purges any (the delay is an hour, so the
+   window cannot end during the test, however slow the machine). */
+static void test_refill_keeps_pages(void)
+{
+    counting_source src = {0};
+    rc_config cfg = counting_config(&src);
+    cfg.purge_delay_ms = 3600 * 1000;
+    rc_heap *h = rc_heap_new(&cfg);
+    enum { N = 200000 }; /* 6 MiB of 32-byte blocks */
+    void **p = malloc(N * sizeof *p);
+    rc_alloc_stats first = {0}, now;
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < N; i++)
+            p[i] = rc_mem_alloc(h, 32);
+        for (int i = 0; i < N; i++)
+            rc_mem_free(h, p[i]);
+        CHECK_VALID(h);
+        if (round == 0) {
+            rc_alloc_stats_get(h, &first);
+            continue;
+        }
+        rc_alloc_stats_get(h, &now);
+        CHECK(now.page_requests == first.page_requests);
+        CHECK(now.purged_bytes == 0);
+    }
+    rc_heap_free(h);
+    CHECK(src.live_bytes == 0);
+    free(p);
+}
+
+/* Pages left unused for a whole window go back at the next call that reads
+   the clock; a page run (a pool's worth of pages taken) is such a call. */
+static void test_idle_pages_go_back(void)
+{
+    counting_source src = {0};
+    rc_config cfg = counting_config(&src);
+    cfg.purge_delay_ms = 20;
+    rc_heap *h = rc_heap_new(&cfg);
+    size_t base = src.live_bytes;
+    enum { N = 200000 };
+    void **p = malloc(N * sizeof *p);
+    for (int i = 0; i < N; i++)
+        p[i] = rc_mem_alloc(h, 32);
+    for (int i = 0; i < N; i++)
+        rc_mem_free(h, p[i]);
+    rc_alloc_stats s;
+    rc_alloc_stats_get(h, &s);
+    CHECK(s.dirty_pages * 4096 > (4u << 20)); /* not yet: the window runs */
+    /* One whole window and more with no call at all: every dirty page idle. */
+    struct timespec pause = {0, 60 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    void *run = rc_mem_alloc(h, 40000);
+    CHECK(run != NULL);
+    rc_alloc_stats_get(h, &s);
+    CHECK(s.dirty_pages * 4096 <= (1u << 20)); /* purge_bytes' default stays */
+    CHECK(src.live_bytes <= base + (3u << 20)); /* spare arena, the run's, slack */
+    CHECK_VALID(h);
+    rc_mem_free(h, run);
+    rc_heap_free(h);
+    free(p);
+}
+
 static void test_stats_print(void)
 {
     rc_heap *h = rc_heap_new(NULL);
@@ -283,6 +349,8 @@ int main(void)
     test_prefers_fullest_arena();
     test_lazy_carving();
     test_memory_goes_back();
+    test_refill_keeps_pages();
+    test_idle_pages_go_back();
     test_stats_print();
     printf("test_alloc: ok\n");
     return 0;
