@@ -734,8 +734,8 @@ static void print_sizes(void)
     double b24 = rcgc_bytes_per_object(24);
     printf("object header, rcgc:    %.0f B (measured: rc_alloc_stats small_bytes"
            " per object is %.0f B for an 8 B payload,\n"
-           "                        %.0f B for 16 B (node, rounded to the "
-           "16 B size class), %.0f B for 24 B (GCBench node))\n",
+           "                        %.0f B for 16 B (node; classes step by "
+           "8 B up to 128 B), %.0f B for 24 B (GCBench node))\n",
            b8 - 8, b8, b16, b24);
     char line[512];
     if (!cpython.ok ||

@@ -172,7 +172,7 @@ RC_API size_t rc_mem_usable_size(const rc_heap *h, const void *p);
 /* ------------------------------------------------------------------------
  * Allocator statistics: always on, read on demand.
  */
-#define RC_SIZE_CLASSES 40
+#define RC_SIZE_CLASSES 47
 
 typedef struct rc_class_stats {
     size_t block_size;    /* bytes per block in this class */

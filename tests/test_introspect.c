@@ -53,7 +53,8 @@ enum { NODE_BYTES = 32, LEAF_BYTES = 48, BOX_BYTES = 16 }; /* their blocks */
 /* An object's block: header and payload, rounded to its size class. */
 static size_t blk(const void *o)
 {
-    return (rc_sizeof(o) + 8 + 15) / 16 * 16;
+    size_t need = rc_sizeof(o) + 8, step = need <= 128 ? 8 : 16;
+    return need <= 16 ? 16 : (need + step - 1) / step * step; /* up to 256 B */
 }
 
 /* The types layer makes its per-heap state on first use, from the heap's
