@@ -75,10 +75,12 @@ typedef struct info {
     uint32_t site;    /* index of its site, or NO_SITE (made on first use) */
     uint32_t node;    /* stack node (0: none) */
     uint32_t type;    /* managed type id (0: raw malloc) */
-    uint32_t step_key;  /* the time step of its last event: the grid's gen x
-                           TIME_CELLS + cell + 1 (0: none); events of an info
-                           come in runs within a cell, so most skip the map */
-    uint32_t step;      /*   and its index */
+    /* The report's time grid (rca_options.time_steps): this info's events
+       in its latest cell, summed here until an event comes in another
+       (flame_time.c) */
+    uint32_t cell;      /* that cell, at the grid's shift then */
+    uint32_t shift;
+    int64_t bytes, blocks;  /* allocated minus freed in it */
 } info;
 
 typedef struct pass {
@@ -237,7 +239,8 @@ static int on_info(pass *p, const rcc_event *e)
     if (!cli_reserve((void **)&p->infos, &p->infos_cap, c->ninfos + 1, sizeof *p->infos))
         return fail(p, "out of memory for %zu allocation infos", c->ninfos);
     p->infos[c->ninfos++] = (info){.size = e->size, .site = NO_SITE,
-                                   .node = (uint32_t)e->stack, .type = (uint32_t)e->type};
+                                   .node = (uint32_t)e->stack, .type = (uint32_t)e->type,
+                                   .shift = c->grid.shift};
     return 0;
 }
 
@@ -262,22 +265,30 @@ static info *info_of(pass *p, const rcc_event *e)
     return in;
 }
 
+/* Hand an info's sum for its latest cell to the grid, if it is not zero. */
+static int flush_step(pass *p, info *in)
+{
+    if ((!in->bytes && !in->blocks) || in->site == NO_SITE)
+        return 0;
+    if (time_grid_add(&p->c->grid, in->site, in->cell, in->shift, in->bytes, in->blocks) < 0)
+        return fail(p, "out of memory for the time steps");
+    in->bytes = in->blocks = 0;
+    return 0;
+}
+
 /* Count an event of in at its time in the report's grid (when kept). */
 static int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
 {
     time_grid *g = &p->c->grid;
-    uint64_t cell = time_us >> g->shift;
-    uint32_t key = g->gen * TIME_CELLS + (uint32_t)cell + 1;
-    if (cell >= TIME_CELLS || in->step_key != key) {
-        time_step *s = time_grid_step(g, in->site, time_us);
-        if (!s)
-            return fail(p, "out of memory for the time steps");
-        in->step_key = g->gen * TIME_CELLS + s->cell + 1;
-        in->step = (uint32_t)(s - g->steps.v);
-    }
-    time_step *s = &g->steps.v[in->step];
-    s->bytes += alloc ? (int64_t)in->size : -(int64_t)in->size;
-    s->blocks += alloc ? 1 : -1;
+    if (time_us >> g->shift >= TIME_CELLS && time_grid_cover(g, time_us) < 0)
+        return fail(p, "out of memory for the time steps");
+    uint32_t cell = (uint32_t)(time_us >> g->shift);
+    if ((uint64_t)in->cell >> (g->shift - in->shift) != cell && flush_step(p, in) != 0)
+        return 1;
+    in->cell = cell;
+    in->shift = g->shift;
+    in->bytes += alloc ? (int64_t)in->size : -(int64_t)in->size;
+    in->blocks += alloc ? 1 : -1;
     return 0;
 }
 
@@ -539,6 +550,7 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
               .progress_after = always ? 0 : 1};
     for (size_t k = 0; rca_kinds[k]; k++)
         p.slot_of_kind[(uint8_t)rca_kinds[k]] = (uint8_t)(k + 1);
+    c->grid.shift = TIME_MIN_SHIFT;
     c->nodes = calloc(1, sizeof *c->nodes); /* the root */
     c->nodes_cap = 1;
     for (int k = 0; o && k < o->nat && k < 2; k++)
@@ -546,6 +558,8 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
                                                                : (uint64_t)(o->at[k] * 1e6);
     clock_gettime(CLOCK_MONOTONIC, &p.started);
     int rc = p.site_of && c->nodes ? rcc_read(r, on_event, &p) : fail(&p, "out of memory");
+    for (size_t i = 0; p.steps && !p.failed && rc >= 0 && i < c->ninfos; i++)
+        flush_step(&p, &p.infos[i]); /* the sums of the cells still open */
     if (p.shown_any && p.tty)
         fprintf(stderr, "\r\033[K");
     if (p.failed)

@@ -94,20 +94,22 @@ typedef struct time_steps {
     struct u64map *index;   /* (of, cell) -> index in v */
 } time_steps;
 
-enum { TIME_CELLS = 512 };  /* a power of two */
+/* At most TIME_CELLS cells (a power of two), each at least 2^TIME_MIN_SHIFT
+   us wide: the shim's clock moves in steps of 1 ms (docs/CAPTURE.md), so
+   finer cells would tell nothing more and cost a step per site each. */
+enum { TIME_CELLS = 512, TIME_MIN_SHIFT = 10 };
 
 /* The pass's grid: by site; cell = time_us >> shift. */
 typedef struct time_grid {
     time_steps steps;
     unsigned shift;         /* log2 of the cell width in microseconds */
-    uint32_t gen;           /* coarsenings so far: a step index cached before
-                               the latest one is stale */
 } time_grid;
 
-/* The step of site at time_us, made on first use, the grid coarsened
-   first if time_us is past its last cell; NULL when out of memory (the
-   grid is then unusable: free it). */
-time_step *time_grid_step(time_grid *g, uint32_t site, uint64_t time_us);
+/* Add to site's step in the cell that holds cell, a cell of the grid when
+   its shift was shift (<= g->shift): the step is made on first use.  0, or
+   -1 when out of memory (the grid is then unusable: free it). */
+int time_grid_add(time_grid *g, uint32_t site, uint32_t cell, unsigned shift, int64_t bytes,
+                  int64_t blocks);
 /* Coarsen the grid until time_us falls in one of its cells; -1 when out
    of memory. */
 int time_grid_cover(time_grid *g, uint64_t time_us);
