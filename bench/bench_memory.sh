@@ -14,24 +14,15 @@
 # Needs python3 and GNU time (/usr/bin/time).
 set -eu
 
-quick=0
-if [ "${1:-}" = --quick ]; then
-    quick=1
-    shift
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build-release}
-rcgc=$build/tools/rcgc/rcgc
+. "$(dirname "$0")/bench_args.sh"
 gen=$build/tools/rcgc/tests/rcgc_gen_flood
-for x in "$rcgc" "$gen"; do
-    [ -x "$x" ] || { echo "bench_memory: $x not found (build it first)" >&2; exit 1; }
-done
+[ -x "$gen" ] || { echo "bench_memory: $gen not found (build it first)" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench_memory.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 if [ $quick = 1 ]; then sizes="10000 100000 1000000"; else sizes="1000000 10000000 100000000"; fi
 
 python3 - "$rcgc" "$gen" "$tmp" $sizes <<'PY'
-import os, resource, subprocess, sys, time
+import os, subprocess, sys, time
 rcgc, gen, tmp, sizes = sys.argv[1], sys.argv[2], sys.argv[3], [int(n) for n in sys.argv[4:]]
 
 def run(argv):
