@@ -270,8 +270,8 @@ const char *flame_text(const flame_label *l, char *buf, size_t len);
 
 /* The pass's grid folded onto the tree: steps by node, then cell. */
 typedef struct flame_time {
-    uint32_t nbuckets;      /* cells from 0 to the capture's end */
-    uint64_t bucket_us;     /* each cell's width */
+    uint32_t ncells;        /* cells from 0 to the capture's end (the page's "buckets") */
+    uint64_t cell_us;       /* each cell's width */
     time_steps steps;       /* of: the node; sorted by node, then cell */
     size_t *first;          /* node i's steps: [first[i], first[i + 1]) */
 } flame_time;

@@ -127,8 +127,8 @@ int flame_time_build(flame_time *t, rca_capture *c, const flame *f, const uint32
     time_grid *g = &c->grid;
     if (time_grid_cover(g, c->duration_us) < 0)
         return -1;
-    t->nbuckets = time_grid_cells(g, c->duration_us);
-    t->bucket_us = UINT64_C(1) << g->shift;
+    t->ncells = time_grid_cells(g, c->duration_us);
+    t->cell_us = UINT64_C(1) << g->shift;
     if (!(t->first = calloc(f->nnodes + 1, sizeof *t->first)))
         return -1;
     for (size_t i = 0; i < g->steps.n; i++) {

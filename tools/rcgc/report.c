@@ -146,8 +146,8 @@ static int json_data(FILE *out, rca_capture *c, const flame *f, const uint32_t *
     }
     fputs("],\n\"tree\": ", out);
     json_node(out, f, owner, t, 0);
-    fprintf(out, ",\n\"time\": {\"buckets\": %u, \"bucket_s\": %.6f}", t->nbuckets,
-            (double)t->bucket_us / 1e6);
+    fprintf(out, ",\n\"time\": {\"buckets\": %u, \"bucket_s\": %.6f}", t->ncells,
+            (double)t->cell_us / 1e6);
     fputs(",\n\"samples\": ", out);
     json_samples(out, c);
     fputs(",\n\"tables\": ", out);
