@@ -315,9 +315,15 @@ class Flamegraph(unittest.TestCase):
         self.assertEqual(data["tables"]["peak"][0]["function"], "site_beta")
         # the timeline: per node, [bucket, bytes, blocks, ...] allocated
         # minus freed; beta's block comes at 20 ms and goes at 30 ms; all of
-        # gamma's go (its temporaries come and go within a bucket)
+        # gamma's go (its temporaries come and go within a bucket).  The
+        # grid's cells are a power of two of microseconds wide, at least
+        # 1024, as few as cover the run in at most 512 of them (read once:
+        # flame_time.c); this run is 50 ms long.
         grid = data["time"]
-        self.assertEqual(grid["buckets"], 256)
+        width = int(round(grid["bucket_s"] * 1e6))
+        self.assertEqual(width, 1024)
+        duration_us = int(round(rjson("summary", "--json", cap("basic.cap"))["duration_s"] * 1e6))
+        self.assertEqual(grid["buckets"], duration_us // width + 1)
         bucket = lambda t: int(round(t * 1e6)) // int(round(grid["bucket_s"] * 1e6))
         self.assertEqual(names["site_beta"][8], [bucket(0.020), 100000, 1,
                                                  bucket(0.030), -100000, -1])
