@@ -745,12 +745,12 @@ class Python(unittest.TestCase):
         self.assertEqual(frames[2]["function"], "driver")
 
     def test_diff(self):
-        out = rcgc("diff", "--at", "150us", "--at", "600us", self.path, check=0)[1]
+        out = rcgc("diff", "--at", "1500us", "--at", "6000us", self.path, check=0)[1]
         lines = [re.sub(r"\s+", " ", l.strip()) for l in out.splitlines()[1:]]
         self.assertEqual(lines, ["+1000 B +2 blocks now 3.9 KiB build app.py:4",
                                  "+300 B +1 block now 300 B " + self.site("site_delta", " "),
                                  "+32 B +1 block now 32 B xmalloc app.py:20"])
-        out = rcgc("diff", "--native", "--at", "150us", "--at", "600us", self.path, check=0)[1]
+        out = rcgc("diff", "--native", "--at", "1500us", "--at", "6000us", self.path, check=0)[1]
         self.assertIn("now 1000 B       " + self.site("site_beta"), out)
 
     def test_flame_graphs(self):
