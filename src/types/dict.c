@@ -85,7 +85,8 @@ static int64_t tag_of(const rci_dict *d, uint64_t hash)
 }
 
 /* key's entry number, -1 when absent, or LOOKUP_FAILED when rc_equal
-   failed (out of memory comparing deep keys; the error is recorded).
+   failed (out of memory comparing deep keys, a type's eq slot failed or
+   inserted or deleted keys of d: RC_EMUTATED; the error is recorded).
    *slot receives the index slot that holds it or, when absent, the first
    free (empty or dummy) slot on its probe path: where an insertion goes.  A slot whose tag differs holds
    another key, skipped without reading it: most collisions then cost no
@@ -97,6 +98,7 @@ static int64_t lookup(const rci_dict *d, const void *key, uint64_t hash, size_t 
     size_t mask = nslots(d) - 1, i = (size_t)hash & mask, free_slot = SIZE_MAX;
     uint64_t perturb = hash;
     int64_t tag = tag_of(d, hash);
+    uint64_t stamp = d->stamp;
     for (;; i = probe_next(i, &perturb, mask)) {
         int64_t ix = ix_get(d, i);
         if (ix == IX_EMPTY) {
@@ -109,6 +111,8 @@ static int64_t lookup(const rci_dict *d, const void *key, uint64_t hash, size_t 
         } else if ((ix & ~(int64_t)mask) == tag) {
             ix &= (int64_t)mask;
             int same = ent[ix].key == key ? 1 : rc_equal(ent[ix].key, key);
+            if (rci_unlikely(d->stamp != stamp)) /* a type's eq slot changed d */
+                return rci_fail(rci_heap_of(d), RC_EMUTATED), LOOKUP_FAILED;
             if (same) {
                 *slot = i;
                 return same > 0 ? ix : LOOKUP_FAILED;
@@ -240,8 +244,8 @@ static void dict_destroy(void *self)
     rc_mem_free(rci_heap_of(d), d->table);
 }
 
-const rc_type rc_dict_type = {"dict", sizeof(rci_dict), dict_traverse, NULL,
-                              dict_destroy};
+const rc_type rc_dict_type = {.name = "dict", .size = sizeof(rci_dict),
+                              .traverse = dict_traverse, .destroy = dict_destroy};
 
 /* object.c's recycle hook: park the dead dict if the free list has room
    (see list.c), keeping a minimal table. */
