@@ -340,27 +340,108 @@ void *rc_dict_get(const void *dict, const void *key)
     return ix >= 0 ? entries(d)[ix].value : NULL;
 }
 
-int rc_dict_del(void *dict, const void *key)
+/* Remove key's entry and return its value, the dict's reference now the
+   caller's; NULL with the error recorded (RC_EKEY when absent). */
+static void *take(void *dict, const void *key, const char *fn)
 {
-    rci_dict *d = as_dict(dict, "rc_dict_del");
+    rci_dict *d = as_dict(dict, fn);
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash, "rc_dict_del") != 0)
-        return -1;
+    if (!d || key_hash(d, key, &hash, fn) != 0)
+        return NULL;
     int64_t ix = d->table ? lookup(d, key, hash, &slot) : -1;
     if (ix == LOOKUP_FAILED)
-        return -1;
+        return NULL;
     if (ix < 0)
-        return rci_fail(rci_heap_of(d), RC_EKEY);
+        return rci_fail_null(rci_heap_of(d), RC_EKEY);
     rci_entry gone = entries(d)[ix];
     entries(d)[ix] = (rci_entry){NULL, NULL};
     ix_set(d, slot, IX_DUMMY);
     d->len--;
     d->stamp++;
-    /* Release last: a finalizer run by the decref sees a consistent dict. */
-    rc_decref(gone.key);
-    rc_decref(gone.value);
-    return 0;
+    rc_decref(gone.key); /* a finalizer it runs sees a consistent dict */
+    return gone.value;
+}
+
+int rc_dict_del(void *dict, const void *key)
+{
+    void *value = take(dict, key, "rc_dict_del");
+    rc_decref(value);
+    return value ? 0 : -1;
+}
+
+void *rc_dict_pop(void *dict, const void *key)
+{
+    return take(dict, key, "rc_dict_pop");
+}
+
+int rc_dict_contains(const void *dict, const void *key)
+{
+    const rci_dict *d = as_dict(dict, "rc_dict_contains");
+    uint64_t hash;
+    size_t slot;
+    if (!d || key_hash(d, key, &hash, "rc_dict_contains") != 0)
+        return -1;
+    int64_t ix = d->table ? lookup(d, key, hash, &slot) : -1;
+    return ix == LOOKUP_FAILED ? -1 : ix >= 0;
+}
+
+void *rc_dict_setdefault(void *dict, void *key, void *dflt)
+{
+    rci_dict *d = as_dict(dict, "rc_dict_setdefault");
+    if (!d)
+        return NULL;
+    if (!dflt)
+        return rci_fail_null(rci_heap_of(d), RC_EVALUE);
+    int has = rc_dict_contains(d, key);
+    if (has < 0 || (!has && rc_dict_set(d, key, dflt) != 0))
+        return NULL;
+    return rc_dict_get(d, key);
+}
+
+/* Room for n more entries without a resize; on failure d is unchanged. */
+static int reserve(rci_dict *d, size_t n)
+{
+    size_t need, slots;
+    if (__builtin_add_overflow(d->len, n, &need) || !rci_mul_ok(need, 3, &slots))
+        return rci_fail(rci_heap_of(d), RC_EOVERFLOW);
+    if (d->table && d->used + n <= d->usable)
+        return 0;
+    return resize(d, (slots + 1) / 2);
+}
+
+int rc_dict_update(void *dict, const void *src)
+{
+    rci_dict *d = as_dict(dict, "rc_dict_update");
+    if (!d)
+        return -1;
+    if (!src || !rci_is_live(src, &rc_dict_type))
+        return rci_fail(rci_heap_of(d), RC_ETYPE);
+    if (rci_unlikely(!rci_same_heap(d, src)))
+        return rci_foreign(rci_heap_of(d), "rc_dict_update", src);
+    if (reserve(d, rc_dict_len(src)) != 0)
+        return -1;
+    rc_iter it;
+    void *k, *v;
+    int got;
+    rc_iter_init(&it, src);
+    while ((got = rc_iter_next(&it, &k, &v)) == 1)
+        if (rc_dict_set(d, k, v) != 0)
+            return -1;
+    return got;
+}
+
+void *rc_dict_copy(const void *dict)
+{
+    const rci_dict *d = as_dict(dict, "rc_dict_copy");
+    if (!d)
+        return NULL;
+    rci_dict *copy = rc_dict(rci_heap_of(d));
+    if (copy && rc_dict_update(copy, d) != 0) {
+        rc_decref(copy);
+        return NULL;
+    }
+    return copy;
 }
 
 size_t rc_dict_len(const void *dict)
