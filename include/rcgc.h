@@ -322,6 +322,35 @@ typedef struct rc_type {
     size_t (*owned_bytes)(const void *self);
 } rc_type;
 
+/* Tagged values (QuickJS's JSValue, Lua's TValue, NaN-boxed doubles): a
+   slot that holds either a reference or a plain value, in the program's
+   own encoding.  traverse describes such a slot by calling rc_visit_value
+   with the slot and a codec that decodes it, instead of calling visit
+   directly; the heap then sees the reference (if any) like any other:
+   the collector counts and clears it, release drops it, introspection
+   follows it.
+     static void *js_decode(const void *slot)
+     {   const JSValue *v = slot;
+         return JS_VALUE_HAS_REF_COUNT(*v) ? JS_VALUE_GET_PTR(*v) : NULL; }
+     static void js_clear(void *slot) { *(JSValue *)slot = JS_UNDEFINED; }
+     static const rc_value_codec js_codec = {js_decode, js_clear};
+     ... traverse: rc_visit_value(&obj->field, &js_codec, visit, ctx); */
+typedef struct rc_value_codec {
+    /* The object the value at slot refers to, or NULL when it holds a
+       plain value (a number, a boolean, an atom). */
+    void *(*decode)(const void *slot);
+    /* Store at slot a plain value that refers to nothing: the heap does
+       so when it drops the reference (breaking a garbage cycle, releasing
+       a dead object's children). */
+    void (*clear)(void *slot);
+} rc_value_codec;
+
+/* Report the tagged value at slot to visit (for use inside traverse):
+   nothing when codec->decode finds no reference; codec->clear when the
+   heap drops it. */
+RC_API void rc_visit_value(void *slot, const rc_value_codec *codec, rc_visit_fn visit,
+                           void *ctx);
+
 /* Declare that objects of type t on heap h can never be part of a cycle
    (they only ever refer to objects created before them, say): the
    collector never examines them, while traverse still releases their
