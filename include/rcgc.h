@@ -234,12 +234,14 @@ RC_API void rc_alloc_stats_print(const rc_heap *h, FILE *out);
  * run alone, on the thread using that heap, and count only their own
  * objects; a reference across heaps would be a cycle no collector can see,
  * and a data race when the heaps run on two threads.  The library refuses
- * such references wherever it can see the owner: rc_list_append, _set and
- * _insert, rc_dict_set (key and value), rc_tuple, rc_set_member and
- * rc_weakcache_put fail with -1 (NULL for rc_tuple) and RC_EFOREIGN, the
- * container unchanged.  rc_dict_get and rc_dict_del refuse a key of
- * another heap the same way: str and bytes hash with a key per heap, so
- * such a lookup would miss an equal key.  The check compares the two objects' arenas (one
+ * such references wherever it can see the owner: rc_list_append, _set,
+ * _insert and _extend, rc_dict_set (key and value) and _update, rc_tuple,
+ * rc_frozenset, rc_set_add, rc_set_member and rc_weakcache_put fail with
+ * -1 (NULL for rc_tuple and rc_frozenset) and RC_EFOREIGN, the container
+ * unchanged.  The lookups (rc_dict_get, _del, _contains, _pop,
+ * rc_set_contains, _discard) refuse a key of another heap the same way:
+ * str and bytes hash with a key per heap, so such a lookup would miss an
+ * equal key.  The check compares the two objects' arenas (one
  * XOR; the arenas' owners only when they differ): about 2 instructions
  * per call, measured in docs/OBJECTS.md.  A debug heap stops instead, with
  * a message naming both objects.  A user type's traverse that reports an
@@ -962,9 +964,10 @@ RC_API int rc_list_contains(const void *list, const void *item);
 RC_API void *rc_dict(rc_heap *h);                     /* new, empty */
 RC_API int   rc_dict_set(void *dict, void *key, void *value); /* 0 / -1 */
 /* Borrowed reference, or NULL: absent (rc_last_error unchanged), or an
-   unhashable key (RC_EUNHASHABLE), a key of another heap (RC_EFOREIGN), or
-   RC_ENOMEM from hashing or comparing a deep key (see rc_hash): never a
-   miss for an equal key. */
+   unhashable key (RC_EUNHASHABLE), a key of another heap (RC_EFOREIGN),
+   RC_ENOMEM from hashing or comparing a deep key (see rc_hash), a key
+   type's eq slot that failed (its error) or changed the dict
+   (RC_EMUTATED): never a miss for an equal key. */
 RC_API void *rc_dict_get(const void *dict, const void *key);
 RC_API int   rc_dict_del(void *dict, const void *key); /* -1: RC_EKEY, ... */
 RC_API size_t rc_dict_len(const void *dict);

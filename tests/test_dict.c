@@ -599,9 +599,7 @@ static void test_methods(void)
     /* setdefault: the existing value, or dflt stored (True finds 1) */
     CHECK(rc_dict_setdefault(d, one, a) == a && rc_dict_len(d) == 50 && rc_refcount(a) == 2);
     CHECK(rc_dict_setdefault(d, t, absent) == a && rc_dict_len(d) == 50);
-    rc_clear_error(h);
-    CHECK(!rc_dict_setdefault(d, one, NULL) && rc_last_error(h) == RC_EVALUE);
-    rc_clear_error(h);
+    CHECK_ERR(h, !rc_dict_setdefault(d, one, NULL), RC_EVALUE);
 
     /* copy: same items in the same order, shallow */
     void *c = rc_dict_copy(d);
@@ -626,21 +624,13 @@ static void test_methods(void)
 
     /* wrong types and unhashable keys: an error, nothing changed */
     void *l = rc_list(h);
-    rc_clear_error(h);
-    CHECK(rc_dict_contains(d, l) == -1 && rc_last_error(h) == RC_EUNHASHABLE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_dict_contains(d, l) == -1, RC_EUNHASHABLE);
     CHECK(!rc_dict_pop(d, l) && rc_last_error(h) == RC_EUNHASHABLE && rc_dict_len(d) == 50);
-    rc_clear_error(h);
-    CHECK(!rc_dict_setdefault(d, l, a) && rc_last_error(h) == RC_EUNHASHABLE);
-    rc_clear_error(h);
+    CHECK_ERR(h, !rc_dict_setdefault(d, l, a), RC_EUNHASHABLE);
     CHECK(rc_dict_update(d, l) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
-    CHECK(rc_dict_update(d, NULL) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_dict_update(d, NULL) == -1, RC_ETYPE);
     CHECK(rc_dict_update(l, d) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
-    CHECK(!rc_dict_copy(l) && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, !rc_dict_copy(l), RC_ETYPE);
     CHECK(rc_dict_contains(l, k) == -1 && !rc_dict_pop(l, k) && rc_last_error(h) == RC_ETYPE);
     rc_clear_error(h);
     CHECK(rc_dict_len(d) == 50);

@@ -568,9 +568,7 @@ static void test_methods(void)
     CHECK(rc_list_index(l, xf, 0, &at) == 0 && at == 6);
     CHECK(rc_list_index(l, x, 7, &at) == 0 && at == 8);
     CHECK(rc_list_index(l, rc_list_get(l, 0), 1, &at) == 0 && at == 3);
-    rc_clear_error(h);
-    CHECK(rc_list_index(l, absent, 0, &at) == -1 && rc_last_error(h) == RC_EVALUE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_list_index(l, absent, 0, &at) == -1, RC_EVALUE);
     CHECK(rc_list_index(l, x, 100, &at) == -1 && rc_last_error(h) == RC_EVALUE);
     rc_clear_error(h);
     CHECK(rc_list_contains(l, xf) == 1 && rc_list_contains(l, absent) == 0);
@@ -588,17 +586,11 @@ static void test_methods(void)
     /* wrong types: an error, the list unchanged */
     rc_clear_error(h);
     CHECK(rc_list_extend(l, x) == -1 && rc_last_error(h) == RC_ETYPE && rc_list_len(l) == 1);
-    rc_clear_error(h);
-    CHECK(rc_list_extend(l, NULL) == -1 && rc_last_error(h) == RC_EVALUE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_list_extend(l, NULL) == -1, RC_EVALUE);
     CHECK(rc_list_clear(d) == -1 && rc_last_error(h) == RC_ETYPE && rc_dict_len(d) == 1);
-    rc_clear_error(h);
-    CHECK(rc_list_reverse(t) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_list_reverse(t) == -1, RC_ETYPE);
     CHECK(rc_list_index(s, x, 0, &at) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
-    CHECK(rc_list_contains(d, x) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_list_contains(d, x) == -1, RC_ETYPE);
     CHECK(rc_list_contains(l, NULL) == -1 && rc_last_error(h) == RC_EVALUE);
     rc_clear_error(h);
     /* a cmp that clears the list during a sort is refused */

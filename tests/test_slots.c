@@ -6,7 +6,7 @@
  * rc_compare's ordering of the built-ins (CPython's rules).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "check.h"
+#include "repr_text.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -122,16 +122,6 @@ static point *point_new(rc_heap *h, int64_t x, int64_t y)
     return p;
 }
 
-static char *repr_of(const void *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(rc_repr(o, f) == 0);
-    fclose(f);
-    return buf;
-}
-
 static int by_compare(const void *a, const void *b, void *ctx)
 {
     int r = 0;
@@ -162,16 +152,11 @@ static void test_user_slots(rc_heap *h)
     CHECK(rc_list_sort(l, by_compare, NULL) == 0 && rc_list_get(l, 0) == c);
     int r = 0;
     CHECK(rc_compare(a, c, &r) == 0 && r > 0 && rc_compare(c, a, &r) == 0 && r < 0);
-    rc_clear_error(h);
-    CHECK(rc_compare(a, one, &r) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
-    CHECK(rc_compare(one, a, &r) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_compare(a, one, &r) == -1, RC_ETYPE);
+    CHECK_ERR(h, rc_compare(one, a, &r) == -1, RC_ETYPE);
 
     /* repr, in a container too */
-    char *txt = repr_of(l);
-    CHECK(strcmp(txt, "[Point(0, 9), Point(1, 2)]") == 0);
-    free(txt);
+    expect_repr(l, "[Point(0, 9), Point(1, 2)]");
 
     /* owned_bytes: counted by deep size, census and retained size */
     size_t bytes, objects, plain;
@@ -202,20 +187,14 @@ static void test_failing_slots(rc_heap *h)
     void *quiet = rc_new(h, &quiet_type), *ef1 = rc_new(h, &eqfail_type);
     void *ef2 = rc_new(h, &eqfail_type), *d = rc_dict(h), *v = rc_int(h, 3);
     uint64_t x;
-    rc_clear_error(h);
-    CHECK(rc_hash(eo, &x) == -1 && rc_last_error(h) == RC_EUNHASHABLE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_hash(eo, &x) == -1, RC_EUNHASHABLE);
     CHECK(rc_dict_set(d, eo, v) == -1 && rc_last_error(h) == RC_EUNHASHABLE);
-    rc_clear_error(h);
-    CHECK(rc_hash(loud, &x) == -1 && rc_last_error(h) == RC_EOVERFLOW);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_hash(loud, &x) == -1, RC_EOVERFLOW);
     CHECK(rc_hash(quiet, &x) == -1 && rc_last_error(h) == RC_EVALUE);
     /* an error recorded before survives a slot that succeeds */
     rc_error_set(h, RC_EKEY);
     CHECK(rc_hash(ef1, &x) == 0 && rc_last_error(h) == RC_EKEY);
-    rc_clear_error(h);
-    CHECK(rc_equal(ef1, ef2) == -1 && rc_last_error(h) == RC_ENOMEM);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_equal(ef1, ef2) == -1, RC_ENOMEM);
     CHECK(rc_dict_set(d, ef1, v) == 0);
     CHECK(rc_dict_get(d, ef2) == NULL && rc_last_error(h) == RC_ENOMEM);
     rc_clear_error(h);
@@ -241,15 +220,13 @@ static void test_mutating_eq(rc_heap *h)
         rc_decref(k);
     }
     CHECK(rc_dict_set(victim, m1, v) == 0);
-    rc_clear_error(h);
-    CHECK(rc_dict_get(victim, m2) == NULL && rc_last_error(h) == RC_EMUTATED);
+    CHECK_ERR(h, rc_dict_get(victim, m2) == NULL, RC_EMUTATED);
     CHECK(rc_dict_len(victim) == 0);
     rc_decref(victim);
 
     victim = rc_set_new(h);
     CHECK(rc_set_add(victim, m1) == 0);
-    rc_clear_error(h);
-    CHECK(rc_set_contains(victim, m2) == -1 && rc_last_error(h) == RC_EMUTATED);
+    CHECK_ERR(h, rc_set_contains(victim, m2) == -1, RC_EMUTATED);
     rc_decref(victim);
 
     victim = rc_list(h);
@@ -284,9 +261,7 @@ static void test_builtin_order(rc_heap *h)
     CHECK(cmp(huge, imax) > 0 && cmp(imax, two63) < 0 && cmp(rc_true(h), i1) == 0);
     CHECK(cmp(rc_false(h), f15) < 0);
     int r;
-    rc_clear_error(h);
-    CHECK(rc_compare(nan, i1, &r) == -1 && rc_last_error(h) == RC_EVALUE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_compare(nan, i1, &r) == -1, RC_EVALUE);
     CHECK(rc_compare(f15, nan, &r) == -1 && rc_last_error(h) == RC_EVALUE);
 
     RC_AUTO void *a = rc_str_cstr(h, "a"), *ab = rc_str_cstr(h, "ab"), *b = rc_str_cstr(h, "b");
@@ -296,13 +271,9 @@ static void test_builtin_order(rc_heap *h)
     CHECK(cmp(emoji, ufffd) > 0); /* U+1F600 > U+FFFD: code point order */
     RC_AUTO void *by1 = rc_bytes(h, "\x00\xff", 2), *by2 = rc_bytes(h, "\x01", 1);
     CHECK(cmp(by1, by2) < 0);
-    rc_clear_error(h);
-    CHECK(rc_compare(a, by1, &r) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_compare(a, by1, &r) == -1, RC_ETYPE);
     CHECK(rc_compare(a, i1, &r) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
-    CHECK(rc_compare(rc_none(h), rc_none(h), &r) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_compare(rc_none(h), rc_none(h), &r) == -1, RC_ETYPE);
 
     /* sequences: the first unequal items decide, then the length */
     RC_AUTO void *t12 = rc_tuple(h, 2, (void *[]){i1, i2});

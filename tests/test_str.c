@@ -661,13 +661,9 @@ static void test_find_and_order(void)
     CHECK(rc_str_find(b, nul, 0, SIZE_MAX, &pos) == 1 && pos == 4);
     /* str in bytes, an int, NULL: RC_ETYPE */
     void *i = rc_int(h, 5000);
-    rc_clear_error(h);
-    CHECK(rc_str_find(s, nul, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_str_find(s, nul, 0, SIZE_MAX, &pos) == -1, RC_ETYPE);
     CHECK(rc_str_find(b, ab, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
-    CHECK(rc_str_find(i, ab, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
-    rc_clear_error(h);
+    CHECK_ERR(h, rc_str_find(i, ab, 0, SIZE_MAX, &pos) == -1, RC_ETYPE);
     CHECK(rc_str_find(s, NULL, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
     CHECK(rc_str_find(NULL, s, 0, SIZE_MAX, &pos) == -1);
     rc_clear_error(h);
