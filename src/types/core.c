@@ -382,13 +382,20 @@ static eq_shallow eq_answer(int r)
 }
 
 /* A user type's eq slot: a's type first, else b's with the arguments
-   swapped. */
+   swapped.  Both are held while it runs: a slot may drop the last other
+   reference (removing a key from the dict being searched), as CPython
+   holds the key it compares. */
 static eq_shallow equal_user(const rc_type *ta, const void *a, const void *b)
 {
     rc_heap *h = rci_heap_of(a);
     rc_error before = rci_error_begin(h);
+    rc_incref((void *)a);
+    rc_incref((void *)b);
     int r = ta->eq ? ta->eq(a, b) : rc_typeof(b)->eq(b, a);
-    return eq_answer(rci_error_end(h, before, r));
+    r = rci_error_end(h, before, r);
+    rc_decref((void *)a);
+    rc_decref((void *)b);
+    return eq_answer(r);
 }
 
 /* Cached hashes that differ prove two strs or tuples unequal, when both
@@ -466,6 +473,18 @@ static int dict_value(const void *d, const void *key, void **out)
     return 0;
 }
 
+/* Item i of a tuple or list, NULL past its end (read again at each step:
+   an eq slot run by rc_equal may change a list). */
+static void *seq_item(const void *o, size_t i)
+{
+    if (rci_is(o, &rc_tuple_type)) {
+        const rci_tuple *t = o;
+        return i < t->n ? t->items[i] : NULL;
+    }
+    const rci_list *l = o;
+    return i < l->len ? l->items[i] : NULL;
+}
+
 /* The next pair of items of f's containers into *x, *y. */
 static pair_step next_pair(eq_frame *f, const void **x, const void **y)
 {
@@ -482,19 +501,12 @@ static pair_step next_pair(eq_frame *f, const void **x, const void **y)
         *y = w;
         return w ? PAIR_NEXT : PAIR_DIFFER;
     }
-    void *const *ia, *const *ib;
-    size_t n;
-    if (t == &rc_tuple_type) {
-        ia = ((const rci_tuple *)a)->items, ib = ((const rci_tuple *)f->b)->items;
-        n = ((const rci_tuple *)a)->n;
-    } else {
-        ia = ((const rci_list *)a)->items, ib = ((const rci_list *)f->b)->items;
-        n = ((const rci_list *)a)->len;
-    }
-    if (f->it.pos == n)
-        return PAIR_DONE;
-    *x = ia[f->it.pos];
-    *y = ib[f->it.pos++];
+    /* a list an eq slot shortened ends the walk, as in Python: the longer
+       list is unequal */
+    *x = seq_item(a, f->it.pos);
+    *y = seq_item(f->b, f->it.pos++);
+    if (!*x || !*y)
+        return !*x && !*y ? PAIR_DONE : PAIR_DIFFER;
     return PAIR_NEXT;
 }
 
@@ -584,27 +596,21 @@ static int compare_numbers(const void *a, const void *b, int *out)
     return 0;
 }
 
-/* A user type's compare slot: a's type first, else b's (result negated). */
+/* A user type's compare slot: a's type first, else b's (result
+   negated); both held while it runs, as in equal_user. */
 static int compare_user(const rc_type *ta, const void *a, const void *b, int *out)
 {
     rc_heap *h = rci_heap_of(a);
     rc_error before = rci_error_begin(h);
+    rc_incref((void *)a);
+    rc_incref((void *)b);
     int r = ta->compare ? ta->compare(a, b, out) : rc_typeof(b)->compare(b, a, out);
     if (r == 0 && !ta->compare)
         *out = -*out;
-    return rci_error_end(h, before, r == 0 ? 0 : -1);
-}
-
-/* Items and length of a tuple or list (re-read at each step: an eq slot
-   run by rc_equal may change a list). */
-static void *seq_item(const void *o, size_t i)
-{
-    if (rci_is(o, &rc_tuple_type)) {
-        const rci_tuple *t = o;
-        return i < t->n ? t->items[i] : NULL;
-    }
-    const rci_list *l = o;
-    return i < l->len ? l->items[i] : NULL;
+    r = rci_error_end(h, before, r == 0 ? 0 : -1);
+    rc_decref((void *)a);
+    rc_decref((void *)b);
+    return r;
 }
 
 /* The first index where a and b hold unequal items, into *at (the

@@ -294,10 +294,13 @@ int rci_set_equal(const void *a, const void *b)
         return rci_fail(h, RC_EOVERFLOW);
     ts->set_eq_depth++;
     int result = 1;
+    uint64_t stamp = x->stamp;
     for (size_t i = 0; x->table && i <= x->mask && result == 1; i++) {
         const void *k = x->table[i].key;
         if (k && k != DUMMY)
             result = rc_set_contains(b, k);
+        if (x->stamp != stamp) /* an eq slot changed a */
+            result = rci_fail(h, RC_EMUTATED);
     }
     ts->set_eq_depth--;
     return result;
