@@ -65,13 +65,6 @@ static void ix_set(rci_dict *d, size_t i, int64_t ix)
     }
 }
 
-/* The next slot on a key's probe path. */
-static size_t probe_next(size_t i, uint64_t *perturb, size_t mask)
-{
-    *perturb >>= 5;
-    return (size_t)(i * 5 + *perturb + 1) & mask;
-}
-
 /* The tag of a hash in d's index: an entry number needs log2 bits of a
    slot, and the spare bits above it (below the sign) hold a tag made from
    all the bits of the key's hash (Fibonacci hashing: str hashes have only
@@ -99,7 +92,7 @@ static int64_t lookup(const rci_dict *d, const void *key, uint64_t hash, size_t 
     uint64_t perturb = hash;
     int64_t tag = tag_of(d, hash);
     uint64_t stamp = d->stamp;
-    for (;; i = probe_next(i, &perturb, mask)) {
+    for (;; i = rci_probe_next(i, &perturb, mask)) {
         int64_t ix = ix_get(d, i);
         if (ix == IX_EMPTY) {
             *slot = free_slot != SIZE_MAX ? free_slot : i;
@@ -127,7 +120,7 @@ static size_t free_slot_for(const rci_dict *d, uint64_t hash)
     size_t mask = nslots(d) - 1, i = (size_t)hash & mask;
     uint64_t perturb = hash;
     while (ix_get(d, i) >= 0)
-        i = probe_next(i, &perturb, mask);
+        i = rci_probe_next(i, &perturb, mask);
     return i;
 }
 

@@ -88,8 +88,7 @@ static int64_t lookup(const rci_set *s, const void *key, uint64_t hash, size_t *
                 return (int64_t)i;
             }
         }
-        perturb >>= 5;
-        i = (i * 5 + perturb + 1) & s->mask;
+        i = rci_probe_next(i, &perturb, s->mask);
     }
 }
 
@@ -99,10 +98,8 @@ static size_t empty_slot(const rci_setentry *tab, size_t mask, uint64_t hash)
 {
     size_t i = (size_t)hash & mask;
     uint64_t perturb = hash;
-    while (tab[i].key) {
-        perturb >>= 5;
-        i = (i * 5 + perturb + 1) & mask;
-    }
+    while (tab[i].key)
+        i = rci_probe_next(i, &perturb, mask);
     return i;
 }
 

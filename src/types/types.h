@@ -131,6 +131,14 @@ static inline uint32_t rci_hash_text(const rc_heap *h, const void *p, size_t n)
     return v ? v : 1;
 }
 
+/* The next slot on a key's probe path in a dict's or set's table
+   (CPython's: every bit of the hash takes part through perturb). */
+static inline size_t rci_probe_next(size_t i, uint64_t *perturb, size_t mask)
+{
+    *perturb >>= 5;
+    return (size_t)(i * 5 + *perturb + 1) & mask;
+}
+
 /* Numbers: int, bool (an int that prints as True/False), float. */
 static inline bool rci_is_intlike(const rc_type *t)
 {
