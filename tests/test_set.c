@@ -259,6 +259,12 @@ static void test_foreign(rc_heap *h)
     rc_clear_error(h);
     CHECK(rc_set_add(s, alien) == -1 && rc_last_error(h) == RC_EFOREIGN && rc_set_len(s) == 0);
     CHECK_ERR(h, !rc_frozenset(h, 1, &alien), RC_EFOREIGN);
+    void *l = rc_list(h), *d = rc_dict(h), *alien_l = rc_list(other), *alien_d = rc_dict(other);
+    CHECK_ERR(h, rc_list_extend(l, alien_l) == -1, RC_EFOREIGN);
+    CHECK_ERR(h, rc_dict_update(d, alien_d) == -1, RC_EFOREIGN);
+    void *objs[] = {l, d, alien_l, alien_d};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        rc_decref(objs[i]);
     rc_decref(alien);
     rc_decref(s);
     rc_heap_free(other);

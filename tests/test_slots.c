@@ -166,6 +166,9 @@ static void test_user_slots(rc_heap *h)
     CHECK(rc_deep_size(a, &bytes, &objects) == 0 && objects == 1);
     point *leaf = rc_new(h, &point_type); /* no label: owns nothing */
     CHECK(rc_deep_size(leaf, &plain, NULL) == 0 && bytes == plain + 100);
+    size_t kept, kept_objects;
+    CHECK(rc_retained_size(h, a, &kept, &kept_objects) == 0);
+    CHECK(kept == bytes && kept_objects == 1);
     rc_census *cs = rc_census_take(h);
     rc_census_row rows[32];
     size_t n = rc_census_rows(cs, rows, 32);
