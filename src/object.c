@@ -228,6 +228,20 @@ void rci_visit_release(void **slot, void *ctx)
     }
 }
 
+/* Every visitor in the heap reads *slot or sets it to NULL (to drop the
+   reference), so a tagged value is reported through a decoded copy, and a
+   copy set to NULL means the value must be cleared. */
+void rc_visit_value(void *slot, const rc_value_codec *codec, rc_visit_fn visit, void *ctx)
+{
+    void *obj = codec->decode(slot);
+    if (!obj)
+        return;
+    void *reported = obj;
+    visit(&obj, ctx);
+    if (obj != reported)
+        codec->clear(slot);
+}
+
 static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)
 {
     if (hd->flags & RCI_F_TRACKED)
