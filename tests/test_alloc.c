@@ -56,7 +56,7 @@ static void test_object_classes(void)
     enum { N = 64 };
     void *objs[N];
     for (size_t payload = 1; payload <= 240; payload++) {
-        rc_type t = {"sized", payload, NULL, NULL, NULL};
+        rc_type t = {.name = "sized", .size = payload};
         rc_heap *h = rc_heap_new(NULL);
         objs[0] = rc_new(h, &t); /* the type's record comes first */
         rc_alloc_stats a, b;
