@@ -108,8 +108,8 @@ typedef struct frame_state {
     uintptr_t pc, sp, bp;
 } frame_state;
 
-/* One step from frame f to its caller's, by f's rule (its first slot in
-   cache, which is never NULL; else the slow way); *bp_at: where the
+/* One step from frame f to its caller's, by f's rule (its first or second
+   slot in cache, which is never NULL; else the slow way); *bp_at: where the
    caller's rbp was read (0: rbp unchanged).  false: the outermost frame,
    or the rule leads outside the stack.  The common rules (CFA from rsp or
    rbp; rbp unchanged or saved at the CFA) take no switch. */
@@ -117,16 +117,22 @@ static inline bool cfi_step(stack_range s, const rct_cfi_slot *cache, frame_stat
                             uintptr_t *bp_at)
 {
     uintptr_t pc = f->pc - 1; /* inside the call, not after it */
-    const rct_cfi_slot *slot = &cache[rct_cfi_index(pc)];
-    uint64_t w = atomic_load_explicit(&slot->rule, memory_order_acquire);
-    rct_frame_rule r;
-    memcpy(&r, &w, sizeof r); /* an empty slot: kind RCT_CFA_NONE */
-    bool common = r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP;
-    if (UNLIKELY(!common) || atomic_load_explicit(&slot->pc, memory_order_relaxed) != pc) {
-        if (!w || atomic_load_explicit(&slot->pc, memory_order_relaxed) != pc)
-            r = rct_cfi_rule_slow(pc); /* else a cached END or FP rule */
-        common = r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP;
+    size_t i = rct_cfi_index(pc);
+    uint64_t w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
+    if (UNLIKELY(atomic_load_explicit(&cache[i].pc, memory_order_relaxed) != pc)) {
+        /* Taken by another: where probing put it, most often the next one
+           (a return address walked on every event that met another in its
+           first slot cost 40 instructions an event the slow way). */
+        i = (i + 1) & (((size_t)1 << RCT_CFI_CACHE_BITS) - 1);
+        w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
+        if (atomic_load_explicit(&cache[i].pc, memory_order_relaxed) != pc)
+            w = 0;
     }
+    rct_frame_rule r;
+    memcpy(&r, &w, sizeof r);
+    if (UNLIKELY(!w)) /* not cached (yet) */
+        r = rct_cfi_rule_slow(pc);
+    bool common = r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP;
     uintptr_t cfa, ra, caller_bp = f->bp;
     if (LIKELY(common)) {
         cfa = (r.cfa == RCT_CFA_RSP ? f->sp : f->bp) + (intptr_t)r.cfa_off;
