@@ -443,7 +443,7 @@ static rule rule_lookup(uintptr_t pc)
 }
 
 /* ---- The cache: code address -> rule, shared by every thread ----------------------
- * Insert-only open addressing (trace.h probes the first slot inline): a
+ * Insert-only open addressing (stack.c probes the first slot inline): a
  * slot's pc is claimed by compare-and-swap and its rule stored after; a
  * reader that finds the pc before the rule works the rule out itself.
  * When a probe finds no room the rule is not kept. */
@@ -475,7 +475,7 @@ rct_frame_rule rct_cfi_rule_slow(uintptr_t pc)
     rct_cfi_slot *c = cache_get();
     if (!c)
         return rule_lookup(pc);
-    size_t i = (size_t)((pc * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - RCT_CFI_CACHE_BITS));
+    size_t i = rct_cfi_index(pc);
     for (int probe = 0; probe < CACHE_PROBES; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
         uintptr_t k = atomic_load_explicit(&c[i].pc, memory_order_acquire);
         if (k == pc) {

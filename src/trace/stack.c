@@ -108,16 +108,33 @@ typedef struct frame_state {
     uintptr_t pc, sp, bp;
 } frame_state;
 
-/* One step from frame f to its caller's, by f's rule; *bp_at: where the
-   caller's rbp was read (0: rbp unchanged).  false: the outermost frame, or
-   the rule leads outside the stack.  The common rules (CFA from rsp or
+/* One step from frame f to its caller's, by f's rule (its first or second
+   slot in cache, which is never NULL; else the slow way); *bp_at: where the
+   caller's rbp was read (0: rbp unchanged).  false: the outermost frame,
+   or the rule leads outside the stack.  The common rules (CFA from rsp or
    rbp; rbp unchanged or saved at the CFA) take no switch. */
-static inline bool cfi_step(stack_range s, rct_cfi_slot *cache, frame_state *f,
+static inline bool cfi_step(stack_range s, const rct_cfi_slot *cache, frame_state *f,
                             uintptr_t *bp_at)
 {
-    rct_frame_rule r = rct_cfi_rule(cache, f->pc - 1); /* inside the call, not after it */
+    uintptr_t pc = f->pc - 1; /* inside the call, not after it */
+    size_t i = rct_cfi_index(pc);
+    uint64_t w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
+    if (UNLIKELY(atomic_load_explicit(&cache[i].pc, memory_order_relaxed) != pc)) {
+        /* Taken by another: where probing put it, most often the next one
+           (a return address walked on every event that met another in its
+           first slot cost 40 instructions an event the slow way). */
+        i = (i + 1) & (((size_t)1 << RCT_CFI_CACHE_BITS) - 1);
+        w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
+        if (atomic_load_explicit(&cache[i].pc, memory_order_relaxed) != pc)
+            w = 0;
+    }
+    rct_frame_rule r;
+    memcpy(&r, &w, sizeof r);
+    if (UNLIKELY(!w)) /* not cached (yet) */
+        r = rct_cfi_rule_slow(pc);
+    bool common = r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP;
     uintptr_t cfa, ra, caller_bp = f->bp;
-    if (LIKELY(r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP)) {
+    if (LIKELY(common)) {
         cfa = (r.cfa == RCT_CFA_RSP ? f->sp : f->bp) + (intptr_t)r.cfa_off;
     } else if (r.cfa == RCT_CFA_FP) { /* no CFI: the frame pointer, if it looks like one */
         if (f->bp < f->sp)
@@ -151,21 +168,27 @@ static inline bool cfi_step(stack_range s, rct_cfi_slot *cache, frame_state *f,
  * give the same addresses, so equal values there mean the walk would have
  * found exactly the same frames (each check is one load; a step is a rule
  * lookup and up to three loads).  A value that changed (the outer frames
- * returned and others were called in their place) makes it walk on. */
+ * returned and others were called in their place) makes it walk on.
+ *
+ * The walk is kept outermost frame first: the frames a new walk shares
+ * stay where they are, and only its new inner frames are stored, after
+ * them.  It holds the innermost frames the walk wanted (a deeper stack's
+ * outermost frames are dropped); `whole` says its first frame is the
+ * outermost, else a shallower walk later goes on from there. */
 
 #define MEMO_FRAMES (RCT_MEMO_FRAMES)
 
-/* One walk's frames, innermost first, field by field (the pcs are copied
-   out in one piece, the stack pointers scanned for a junction). */
-typedef struct walk {
-    uintptr_t pc[MEMO_FRAMES], sp[MEMO_FRAMES], bp[MEMO_FRAMES];
-    uintptr_t bp_at[MEMO_FRAMES]; /* where the step to the caller read rbp; 0: none */
-} walk;
+/* A frame as remembered: its state, and where the step to its caller read
+   the caller's rbp (0: rbp unchanged). */
+typedef struct memo_frame {
+    uintptr_t pc, sp, bp, bp_at;
+} memo_frame;
 
 typedef struct walk_memo {
-    walk w[2];                /* the last walk and the next, swapped */
-    int last;                 /* which holds the last walk */
+    memo_frame f[MEMO_FRAMES]; /* the last walk, outermost first */
     size_t n;                 /* its frames */
+    bool whole;               /* f[0] is the stack's outermost frame */
+    memo_frame fresh[MEMO_FRAMES]; /* a walk's new frames, innermost first */
     unsigned reuse;           /* sixteenths of a walk's frames taken from the
                                  last one, a running average */
     unsigned walks;           /* walks made (to look now and then) */
@@ -180,29 +203,15 @@ typedef struct walk_memo {
 
 static _Thread_local walk_memo memo;
 /* The memo is in use: a signal handler's walk that interrupts this one
-   walks without it (it must not swap the walks under the one it
+   walks without it (it must not change the walk under the one it
    interrupted). */
 static _Thread_local volatile sig_atomic_t memo_busy;
 
-static void walk_put(walk *w, size_t i, frame_state f)
-{
-    w->pc[i] = f.pc;
-    w->sp[i] = f.sp;
-    w->bp[i] = f.bp;
-}
-
-static void walk_copy(walk *to, size_t i, const walk *from, size_t j, size_t n)
-{
-    memcpy(&to->pc[i], &from->pc[j], n * sizeof(uintptr_t));
-    memcpy(&to->sp[i], &from->sp[j], n * sizeof(uintptr_t));
-    memcpy(&to->bp[i], &from->bp[j], n * sizeof(uintptr_t));
-    memcpy(&to->bp_at[i], &from->bp_at[j], n * sizeof(uintptr_t));
-}
-
 /* The walk from frame f, nothing remembered. */
-static size_t walk_plain(stack_range s, rct_cfi_slot *cache, frame_state f, void **frames,
+static size_t walk_plain(stack_range s, rct_cfi_slot *cache, frame_state from, void **frames,
                          size_t max, size_t skip)
 {
+    frame_state f = from; /* a local: kept in registers (an argument stays in memory) */
     uintptr_t bp_at;
     for (; skip; skip--)
         if (!f.pc || !cfi_step(s, cache, &f, &bp_at))
@@ -216,23 +225,50 @@ static size_t walk_plain(stack_range s, rct_cfi_slot *cache, frame_state f, void
     return n;
 }
 
-/* The frames from w's frame j outward are as they were: every return
-   address and saved rbp the walk read above frame j holds the same value. */
-static bool outer_unchanged(const walk *w, size_t j, size_t n)
+/* The frames of the last walk from its frame k outward are as they were:
+   every return address and saved rbp the walk read above frame k holds
+   the same value. */
+static bool outer_unchanged(const memo_frame *w, size_t k)
 {
-    for (size_t k = j; k + 1 < n; k++) {
-        if (*(const uintptr_t *)(w->sp[k + 1] - sizeof(uintptr_t)) != w->pc[k + 1])
+    for (size_t i = 0; i < k; i++) {
+        if (*(const uintptr_t *)(w[i].sp - sizeof(uintptr_t)) != w[i].pc)
             return false;
-        if (w->bp_at[k] && *(const uintptr_t *)w->bp_at[k] != w->bp[k + 1])
+        if (w[i + 1].bp_at && *(const uintptr_t *)w[i + 1].bp_at != w[i].bp)
             return false;
     }
     return true;
 }
 
-/* The walk of rct_capture_cfi with the thread's last walk (memo). */
-static size_t walk_remembered(stack_range s, rct_cfi_slot *cache, frame_state f, void **frames,
-                              size_t max, size_t skip)
+/* The last walk's frames outward of its first, when it was cut short and
+   this walk wants more: walked on, and put before them.  want: the frames
+   wanted in all. */
+static void walk_outward(stack_range s, rct_cfi_slot *cache, walk_memo *m, size_t want)
 {
+    memo_frame *first = &m->f[0], *more = m->fresh; /* innermost first */
+    frame_state f = {first->pc, first->sp, first->bp};
+    uintptr_t bp_at = 0;
+    size_t k = 0;
+    bool ended = false;
+    while (m->n + k < want) {
+        if (!cfi_step(s, cache, &f, &bp_at) || !f.pc) {
+            ended = true;
+            break;
+        }
+        (k ? &more[k - 1] : first)->bp_at = bp_at;
+        more[k++] = (memo_frame){f.pc, f.sp, f.bp, 0};
+    }
+    memmove(&m->f[k], &m->f[0], m->n * sizeof *m->f);
+    for (size_t i = 0; i < k; i++)
+        m->f[i] = more[k - 1 - i];
+    m->n += k;
+    m->whole = ended;
+}
+
+/* The walk of rct_capture_cfi with the thread's last walk (memo). */
+static size_t walk_remembered(stack_range s, rct_cfi_slot *cache, frame_state from,
+                              void **frames, size_t max, size_t skip)
+{
+    frame_state f = from; /* a local: kept in registers */
     walk_memo *m = &memo;
     m->walks++;
     bool look = m->reuse >= REUSE_MIN || m->walks % LOOK_EVERY == 0;
@@ -241,55 +277,53 @@ static size_t walk_remembered(stack_range s, rct_cfi_slot *cache, frame_state f,
         return walk_plain(s, cache, f, frames, max, skip);
     }
     size_t want = max + skip < MEMO_FRAMES ? max + skip : MEMO_FRAMES;
-    walk *last = &m->w[m->last], *next = &m->w[!m->last];
-    size_t n = 0, j = 0, last_n = m->n;
-    uintptr_t junction_sp = look && last_n ? last->sp[0] : UINTPTR_MAX; /* the last
-                                                                  walk's next frame */
-    size_t taken = 0;
+    memo_frame *last = m->f, *fresh = m->fresh;
+    size_t k = look ? m->n : 0; /* last[k - 1]: the last walk's frame to meet next */
+    uintptr_t junction_sp = k ? last[k - 1].sp : UINTPTR_MAX;
+    size_t nn = 0;
     bool ended = false, joined = false;
     /* New frames, until one is the last walk's. */
-    while (n < want && !ended) {
+    while (nn < want) {
         if (UNLIKELY(f.sp >= junction_sp)) {
-            while (j < last_n && last->sp[j] < f.sp)
-                j++;
-            if (j < last_n && last->sp[j] == f.sp && last->pc[j] == f.pc &&
-                last->bp[j] == f.bp) {
-                if (outer_unchanged(last, j, last_n)) {
+            while (k && last[k - 1].sp < f.sp)
+                k--;
+            if (k && last[k - 1].sp == f.sp && last[k - 1].pc == f.pc && last[k - 1].bp == f.bp) {
+                if (outer_unchanged(last, k - 1)) {
                     joined = true;
                     break;
                 }
-                j = last_n; /* the outer frames changed: walk them */
+                k = 0; /* the outer frames changed: walk them */
             }
-            junction_sp = j < last_n ? last->sp[j] : UINTPTR_MAX;
+            junction_sp = k ? last[k - 1].sp : UINTPTR_MAX;
         }
-        walk_put(next, n, f);
-        ended = !cfi_step(s, cache, &f, &next->bp_at[n]) || !f.pc;
-        n++;
+        fresh[nn] = (memo_frame){f.pc, f.sp, f.bp, 0};
+        ended = !cfi_step(s, cache, &f, &fresh[nn].bp_at) || !f.pc;
+        nn++;
+        if (ended)
+            break;
     }
-    if (joined) { /* at the last walk's frame j */
-        size_t outer = last_n - j < want - n ? last_n - j : want - n;
-        if (n == j) { /* the same depth: only the inner frames are new */
-            walk_copy(last, 0, next, 0, n);
-        } else {
-            walk_copy(next, n, last, j, outer);
-            m->last = !m->last;
-        }
-        n += outer;
-        taken = outer;
-        walk *w = &m->w[m->last];
-        /* Where the last walk stopped, this one may go on. */
-        f = (frame_state){w->pc[n - 1], w->sp[n - 1], w->bp[n - 1]};
-        while (n < want && cfi_step(s, cache, &f, &w->bp_at[n - 1]) && f.pc)
-            walk_put(w, n++, f);
-    } else {
-        m->last = !m->last;
+    /* The new walk, outermost first: the last walk's frames up to the
+       junction (k of them), then the new ones. */
+    size_t kept = joined ? k : 0;
+    if (kept + nn > want) { /* deeper than wanted: drop the outermost */
+        size_t drop = kept + nn - want;
+        memmove(&last[0], &last[drop], (kept - drop) * sizeof *last);
+        kept -= drop;
+        m->whole = false;
+    } else if (!joined) {
+        m->whole = ended;
     }
-    m->n = n;
+    for (size_t i = 0; i < nn; i++)
+        last[kept + i] = fresh[nn - 1 - i];
+    m->n = kept + nn;
+    if (joined && !m->whole && m->n < want)
+        walk_outward(s, cache, m, want); /* where the last walk stopped, this one goes on */
     if (look)
-        m->reuse = (3 * m->reuse + (n ? (unsigned)(16 * taken / n) : 0) + 3) / 4;
-    size_t got = n > skip ? n - skip : 0;
+        m->reuse = (3 * m->reuse + (m->n ? (unsigned)(16 * kept / m->n) : 0) + 3) / 4;
+    size_t got = m->n > skip ? m->n - skip : 0;
     got = got < max ? got : max;
-    memcpy(frames, &m->w[m->last].pc[skip], got * sizeof *frames);
+    for (size_t i = 0; i < got; i++)
+        frames[i] = (void *)m->f[m->n - 1 - skip - i].pc;
     return got;
 }
 
@@ -307,6 +341,8 @@ __attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size
     if (!cache) { /* the first walk of the process: the cache is made now */
         rct_cfi_rule_slow(f.pc - 1);
         cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
+        if (!cache) /* no memory for it: frame pointers (from our caller) */
+            return rct_capture_fp(frames, max, skip + 1);
     }
     if (memo_busy) /* a signal handler's walk, inside one */
         return walk_plain(s, cache, f, frames, max, skip);

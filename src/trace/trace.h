@@ -86,20 +86,10 @@ RCT_HIDDEN extern rct_cfi_slot *_Atomic rct_cfi_cache;
 /* The rule for pc, read from .eh_frame and cached (the cache missed). */
 RCT_HIDDEN rct_frame_rule rct_cfi_rule_slow(uintptr_t pc);
 
-/* The rule for pc: its first slot in cache c (rct_cfi_cache, loaded once
-   per walk), else the slow way. */
-static inline rct_frame_rule rct_cfi_rule(rct_cfi_slot *c, uintptr_t pc)
+/* The first slot of pc's rule in the cache (stack.c probes it inline). */
+static inline size_t rct_cfi_index(uintptr_t pc)
 {
-    if (c) {
-        rct_cfi_slot *s = &c[(pc * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - RCT_CFI_CACHE_BITS)];
-        uint64_t w = atomic_load_explicit(&s->rule, memory_order_acquire);
-        if (__builtin_expect(atomic_load_explicit(&s->pc, memory_order_relaxed) == pc && w, 1)) {
-            rct_frame_rule r;
-            memcpy(&r, &w, sizeof r);
-            return r;
-        }
-    }
-    return rct_cfi_rule_slow(pc);
+    return (size_t)((pc * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - RCT_CFI_CACHE_BITS));
 }
 
 /* The calling thread's stack, [*lo, *hi); both 0 if unknown.  Asks
