@@ -2,8 +2,9 @@
  * fuzz_capture.c — the capture reader (tools/capture): rcc_reader_open and
  * rcc_read on a capture-shaped input (fuzz.h), checking what the reader
  * promises of every record it gives: strings NUL-ended within their bound,
- * stack nodes and infos numbered 1, 2, ... and referring only to ones
- * before them, L records with a known reachability and at least one block;
+ * stack nodes, infos and Python code locations numbered 1, 2, ... and
+ * referring only to ones before them (a Python frame to a code location),
+ * L records with a known reachability and at least one block;
  * stopping early (the callback's nonzero) and reading on gives the same
  * records; the final status is repeated by a second call; the message of
  * a bad capture names a byte offset.
@@ -24,7 +25,7 @@
     } while (0)
 
 typedef struct seen {
-    uint64_t nodes, infos, records;
+    uint64_t nodes, infos, pycodes, records;
     uint64_t stop_every;  /* stop after every this many records (0: never) */
 } seen;
 
@@ -40,6 +41,13 @@ static int check(const rcc_event *e, void *ctx)
         break;
     case RCC_STACK:
         REQUIRE(e->id == ++s->nodes && e->stack < e->id && e->id <= RCC_MAX_NODES);
+        if (e->ip & RCC_PYFRAME_BIT)
+            REQUIRE((e->ip & ~RCC_PYFRAME_BIT) >= 1 && (e->ip & ~RCC_PYFRAME_BIT) <= s->pycodes);
+        break;
+    case RCC_PYCODE:
+        REQUIRE(e->id == ++s->pycodes && e->id <= RCC_MAX_INFOS);
+        REQUIRE(e->text && strlen(e->text) <= RCC_MAX_STRING);
+        REQUIRE(e->name && strlen(e->name) <= RCC_MAX_STRING);
         break;
     case RCC_INFO:
         REQUIRE(e->id == ++s->infos && e->stack <= s->nodes && e->id <= RCC_MAX_INFOS);
@@ -56,6 +64,7 @@ static int check(const rcc_event *e, void *ctx)
     case RCC_CLOCK:
     case RCC_SAMPLE:
     case RCC_END:
+    case RCC_PYTHON:
         break;
     default:
         fprintf(stderr, "fuzz_capture: a record of unknown kind %d\n", e->kind);

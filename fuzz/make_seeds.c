@@ -32,8 +32,10 @@ static void save(const char *sub, const char *name, uint8_t mode, const void *p,
 }
 
 /* A capture through the writer: two modules (one a real library, so the
-   symbolizer reads an ELF file), a stack tree, a type, allocations, frees,
-   a temporary, samples, leaks of each kind and the end record. */
+   symbolizer reads an ELF file), a stack tree with Python frames (their
+   code locations in the first chunk when there are two, the frames in the
+   second), a type, allocations, frees, a temporary, samples, leaks of each
+   kind and the end record. */
 static size_t whole_capture(uint8_t **out, bool two_chunks)
 {
     char path[] = "/tmp/rcgc_seed_XXXXXX";
@@ -54,10 +56,17 @@ static size_t whole_capture(uint8_t **out, bool two_chunks)
         {.kind = RCC_STACK, .stack = 1, .ip = 0x401100},
         {.kind = RCC_STACK, .stack = 2, .ip = 0x7f0000001234},
         {.kind = RCC_STACK, .stack = 1, .ip = 0x401200},
+        {.kind = RCC_PYTHON, .count = 0x030B02F0},
+        {.kind = RCC_PYCODE, .id = 1, .line = 12, .text = "/app/main.py", .name = "main"},
+        {.kind = RCC_PYCODE, .id = 2, .line = 3, .text = "/app/util.py", .name = "Cache.fill"},
         {.kind = RCC_TYPE, .id = 1, .text = "list"},
+        {.kind = RCC_STACK, .stack = 2, .ip = RCC_PYFRAME_BIT | 1},
+        {.kind = RCC_STACK, .stack = 5, .ip = RCC_PYFRAME_BIT | 2},
+        {.kind = RCC_STACK, .stack = 6, .ip = 0x7f0000001300},
         {.kind = RCC_INFO, .size = 64, .stack = 3, .type = 0},
         {.kind = RCC_INFO, .size = 4096, .stack = 4, .type = 1},
         {.kind = RCC_INFO, .size = 24, .stack = 0, .type = 0},
+        {.kind = RCC_INFO, .size = 100, .stack = 7, .type = 0},
         {.kind = RCC_CLOCK, .time_us = 10},
         {.kind = RCC_ALLOC, .id = 1, .time_us = 10},
         {.kind = RCC_ALLOC, .id = 2, .time_us = 20},
@@ -67,11 +76,13 @@ static size_t whole_capture(uint8_t **out, bool two_chunks)
         {.kind = RCC_FREE, .id = 1, .time_us = 900},
         {.kind = RCC_ALLOC, .id = 1, .time_us = 1200},
         {.kind = RCC_ALLOC, .id = 3, .time_us = 1300},
-        {.kind = RCC_SAMPLE, .time_us = 1500, .heap_bytes = 4184, .rss_bytes = 2 << 20},
+        {.kind = RCC_ALLOC, .id = 4, .time_us = 1400},
+        {.kind = RCC_SAMPLE, .time_us = 1500, .heap_bytes = 4284, .rss_bytes = 2 << 20},
         {.kind = RCC_LEAK, .id = 1, .status = RCC_DEFINITE, .count = 1},
         {.kind = RCC_LEAK, .id = 2, .status = RCC_INDIRECT, .count = 1},
         {.kind = RCC_LEAK, .id = 3, .status = RCC_REACHABLE, .count = 1},
-        {.kind = RCC_END, .time_us = 2000, .status = 3, .heap_bytes = 4184,
+        {.kind = RCC_LEAK, .id = 4, .status = RCC_DEFINITE, .count = 1},
+        {.kind = RCC_END, .time_us = 2000, .status = 3, .heap_bytes = 4284,
          .peak_time_us = 1300},
     };
     for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
@@ -95,7 +106,11 @@ static const uint8_t records[] = {
     'S', 0, 0x90, 0x80, 0x01, 'S', 1, 0xA0, 0x80, 0x01,
     'T', 1, 3, 's', 't', 'r',
     'I', 16, 2, 0, 'I', 48, 1, 1,
-    'C', 5, 'A', 1, 'A', 2, 'X', 'A', 1,
+    'Y', 0xF0, 0x85, 0xAC, 0x18,             /* Python 3.11.2 */
+    'K', 1, 9, 4, 'a', '.', 'p', 'y', 1, 'f',
+    'S', 2, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, /* frame of K 1 */
+    'S', 3, 0x90, 0x80, 0x01, 'I', 32, 4, 0,
+    'C', 5, 'A', 1, 'A', 2, 'X', 'A', 1, 'A', 3,
     'C', 'H', 'N', 'K',                      /* next chunk */
     'C', 40, 'F', 1, 'P', 41, 64, 0x80, 0x20,
     'C', 'H', 'N', 'K', 'C', 'H', 'N', 'K',  /* a zero-length chunk between */

@@ -16,6 +16,8 @@
  * that thread, not shared state).  A frame that points outside, backwards,
  * or misaligned ends the walk: code built without frame pointers leaves
  * garbage in the register, and that is where the frame-pointer walk stops.
+ * So does a return address with the top bit set: never user space (x86-64,
+ * AArch64 Linux), and the capture format's mark of a Python frame.
  */
 #define _GNU_SOURCE
 #include "trace.h"
@@ -63,7 +65,7 @@ __attribute__((noinline)) size_t rct_capture_fp(void **frames, size_t max, size_
             break;
         const uintptr_t *f = (const uintptr_t *)fp;
         uintptr_t next = f[0], ret = f[1];
-        if (!ret)
+        if (!ret || (intptr_t)ret < 0)
             break;
         if (skip)
             skip--;
@@ -126,7 +128,7 @@ static inline bool cfi_step(stack_range s, rct_cfi_slot *cache, frame_state *f,
     } else if (r.cfa != RCT_CFA_AT_RBP || !stack_load(s, f->bp + (intptr_t)r.cfa_off, &cfa)) {
         return false; /* the outermost frame, or outside the stack */
     }
-    if (cfa <= f->sp || !stack_load(s, cfa - sizeof(uintptr_t), &ra))
+    if (cfa <= f->sp || !stack_load(s, cfa - sizeof(uintptr_t), &ra) || (intptr_t)ra < 0)
         return false;
     *bp_at = 0;
     if (r.rbp != RCT_RBP_SAME) {

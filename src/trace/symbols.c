@@ -67,6 +67,10 @@
  *       having no module boundary to go by.
  *   Unknown addresses (and out of memory) are not in the library.
  *
+ * Defined names (rct_symbols_define): an address that is no code of a
+ * module, a capture's Python frame, gets its answer given, not looked up:
+ * the cache entry is filled and marked resolved and outside the library.
+ *
  * Memory.  One open-addressing table of cache entries keyed by return
  * address, and one of interned strings keyed by their text; the strings
  * themselves are packed into malloc'd chunks freed with the symbolizer.  So
@@ -790,6 +794,20 @@ void rct_symbols_unref(rct_symbols *s)
     free(s->cache.slots);
     free(s->strings.slots);
     free(s);
+}
+
+int rct_symbols_define(rct_symbols *s, const void *addr, const char *function,
+                       const char *file, int line)
+{
+    sym_entry *e = entry(s, addr);
+    rct_symbol sym = {function, file, line, NULL};
+    if (e == NULL || !intern(s, &sym.function) || !intern(s, &sym.file))
+        return -1;
+    if (sym.file == NULL)
+        sym.line = 0;
+    e->sym = sym;
+    e->state = SYM_RESOLVED | LIB_DECIDED; /* never rcgc, whatever its name */
+    return 0;
 }
 
 int rct_symbols_lookup(rct_symbols *s, const void *addr, rct_symbol *out)

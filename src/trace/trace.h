@@ -194,6 +194,11 @@ RCT_HIDDEN void rct_symbols_unref(rct_symbols *s);
    Returns 0, or -1 when nothing is known (out is then all NULL/0; never
    for an offline symbolizer, which names every address). */
 RCT_HIDDEN int rct_symbols_lookup(rct_symbols *s, const void *addr, rct_symbol *out);
+/* Give addr (no code address: a capture's Python frame) its answer: later
+   lookups of addr return function, file and line (copied; no module), and
+   it is never in the library.  0, or -1 when out of memory. */
+RCT_HIDDEN int rct_symbols_define(rct_symbols *s, const void *addr, const char *function,
+                                  const char *file, int line);
 /* Is addr (a return address) inside rcgc itself?  True for code of the
    library (its shared object, or in a static build its functions: names
    starting with rc_ or rci_/rct_, or source files under the library's

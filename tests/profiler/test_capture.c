@@ -68,14 +68,13 @@ static bool is_event(int kind) /* A, F, X: an info id (an X's is its A's) */
 
 typedef struct stored_event {
     rcc_event e;
-    char *text;               /* MODULE, TYPE: a copy */
+    char *text;               /* MODULE, TYPE, PYCODE: a copy */
+    char *name;               /* PYCODE: a copy */
 } stored_event;
 
-static char *copy_text(const rcc_event *e)
+static char *copy_string(const char *s)
 {
-    if (e->kind != RCC_MODULE && e->kind != RCC_TYPE)
-        return NULL;
-    char *t = strdup(e->text ? e->text : "");
+    char *t = strdup(s ? s : "");
     CHECK(t);
     return t;
 }
@@ -95,14 +94,18 @@ static void push(events *ev, const rcc_event *e)
     }
     stored_event *s = &ev->v[ev->n++];
     s->e = *e;
-    s->e.text = NULL;
-    s->text = copy_text(e);
+    s->e.text = s->e.name = NULL;
+    bool named = e->kind == RCC_MODULE || e->kind == RCC_TYPE || e->kind == RCC_PYCODE;
+    s->text = named ? copy_string(e->text) : NULL;
+    s->name = e->kind == RCC_PYCODE ? copy_string(e->name) : NULL;
 }
 
 static void free_events(events *ev)
 {
-    for (size_t i = 0; i < ev->n; i++)
+    for (size_t i = 0; i < ev->n; i++) {
         free(ev->v[i].text);
+        free(ev->v[i].name);
+    }
     free(ev->v);
     ev->v = NULL;
     ev->n = ev->cap = 0;
@@ -147,6 +150,11 @@ static bool same_event(const stored_event *a, const stored_event *b)
         return x->time_us == y->time_us && x->status == y->status &&
                x->heap_bytes == y->heap_bytes && x->peak_time_us == y->peak_time_us &&
                x->signal == y->signal;
+    case RCC_PYTHON:
+        return x->count == y->count;
+    case RCC_PYCODE:
+        return x->id == y->id && x->line == y->line && strcmp(a->text, b->text) == 0 &&
+               strcmp(a->name, b->name) == 0;
     }
     return false;
 }
@@ -477,10 +485,19 @@ static void test_every_kind(void)
         {.kind = RCC_MODULE, .ip = MAX, .size = 0, .text = ""},
         {.kind = RCC_MODULE, .ip = 1, .size = MAX, .text = longest},
         {.kind = RCC_STACK, .stack = 0, .ip = 0x401234, .id = 1},
-        {.kind = RCC_STACK, .stack = 1, .ip = MAX, .id = 2},
+        {.kind = RCC_STACK, .stack = 1, .ip = RCC_PYFRAME_BIT - 1, .id = 2}, /* native */
         {.kind = RCC_STACK, .stack = 2, .ip = 0, .id = 3},
         {.kind = RCC_TYPE, .id = 1, .text = "widget"},
         {.kind = RCC_TYPE, .id = MAX, .text = longest},
+        /* Python: its version, code locations, frames naming them */
+        {.kind = RCC_PYTHON, .count = 0x030B02F0},
+        {.kind = RCC_PYCODE, .id = 1, .line = 42, .text = "/app/main.py", .name = "Loader.load"},
+        {.kind = RCC_PYCODE, .id = 2, .line = 0, .text = "", .name = ""},
+        {.kind = RCC_PYCODE, .id = 3, .line = MAX, .text = longest, .name = longest},
+        {.kind = RCC_STACK, .stack = 3, .ip = RCC_PYFRAME_BIT | 1, .id = 4},
+        {.kind = RCC_STACK, .stack = 4, .ip = RCC_PYFRAME_BIT | 3, .id = 5},
+        {.kind = RCC_STACK, .stack = 5, .ip = 0x401300, .id = 6},
+        {.kind = RCC_PYTHON, .count = MAX},
         ev_info(1, 24, 3, 1),
         ev_info(2, 0, 0, 0),
         ev_info(3, MAX, 2, MAX),
@@ -565,6 +582,10 @@ static void test_every_kind(void)
     CHECK(rcc_write(w, &(rcc_event){.kind = 'Z'}) == -1);
     CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TYPE, .id = 9, .text = too_long}) == -1);
     CHECK(rcc_write(w, &(rcc_event){.kind = RCC_MODULE, .text = too_long}) == -1);
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_PYCODE, .id = 4, .text = too_long,
+                                    .name = "f"}) == -1);
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_PYCODE, .id = 4, .text = "f.py",
+                                    .name = too_long}) == -1);
     CHECK(rcc_writer_pending(w) == pending);
     /* a new chunk starts its own time: its first event gets a C, absolute
        (the largest time, 10 varint bytes), even though the time did not
@@ -756,12 +777,12 @@ static void test_grain(void)
        last record of a chunk) */
     cap_open(&c, "full.cap", 1000, 8192);
     model_write(&c.m, EV_INFO(1, 8, 0, 0), false);
-    for (int i = 0; i < 10000; i++)
+    for (int i = 0; i < 16000; i++)
         model_write(&c.m, EV(i & 1 ? (i & 2 ? RCC_TEMP : RCC_FREE) : RCC_ALLOC, 42, 1), i & 4);
     cap_close(&c, &ev);
     CHECK(c.fs.nchunks >= 3 && count_kind(&ev, RCC_CLOCK) == c.fs.nchunks);
-    CHECK(c.m.temps_x + c.m.temps_f == 2500 && c.m.temps_x >= 2500 - c.fs.nchunks);
-    CHECK(ev.n == 1 + 10000 + c.fs.nchunks);
+    CHECK(c.m.temps_x + c.m.temps_f == 4000 && c.m.temps_x >= 4000 - c.fs.nchunks);
+    CHECK(ev.n == 1 + 16000 + c.fs.nchunks);
     for (size_t i = 0; i < ev.n; i++)
         CHECK(ev.v[i].e.time_us == (ev.v[i].e.kind == RCC_INFO ? 0 : 42));
     free_events(&ev);
@@ -825,6 +846,7 @@ static void test_write_errors(void)
 typedef struct gen {
     uint64_t rng;
     uint64_t nodes, infos;    /* stack nodes and infos written so far (file-wide) */
+    uint64_t pycodes;         /* Python code locations written so far */
     uint64_t time[2];         /* per writer */
 } gen;
 
@@ -848,7 +870,9 @@ static rcc_event random_event(gen *g, const model *m, int k, char *text)
     if (k == 0 && kind < 8) {
         e.kind = RCC_STACK;
         e.stack = g->nodes ? test_rand(&g->rng) % (g->nodes + 1) : 0;
-        e.ip = v;
+        /* a native frame, or now and then a Python one */
+        e.ip = g->pycodes && big % 4 == 0 ? RCC_PYFRAME_BIT | (1 + v % g->pycodes)
+                                          : v & ~RCC_PYFRAME_BIT;
         e.id = ++g->nodes;
     } else if (k == 0 && (kind < 16 || !info)) {
         e.kind = RCC_INFO;
@@ -862,15 +886,18 @@ static rcc_event random_event(gen *g, const model *m, int k, char *text)
         e.heap_bytes = v;
         e.rss_bytes = big;
     } else if (k == 0 && kind < 17) {
-        e.kind = test_rand(&g->rng) & 1 ? RCC_MODULE : RCC_TYPE;
+        static const int named[] = {RCC_MODULE, RCC_TYPE, RCC_PYCODE};
+        e.kind = named[test_rand(&g->rng) % 3];
         size_t len = test_rand(&g->rng) % 64;
         for (size_t i = 0; i < len; i++)
             text[i] = (char)('a' + test_rand(&g->rng) % 26);
         text[len] = 0;
         e.text = text;
+        e.name = text + len / 2;
         e.ip = v;
         e.size = big;
-        e.id = v | 1;
+        e.line = big;
+        e.id = e.kind == RCC_PYCODE ? ++g->pycodes : v | 1;
     } else if (kind < 50) {
         e = ev_event(RCC_ALLOC, t, info);
     } else if (kind < 75) {
@@ -894,6 +921,9 @@ static rcc_event random_event(gen *g, const model *m, int k, char *text)
         e.id = info;
         e.status = (int64_t)(v % 3);
         e.count = v ? v : 1;
+    } else if (k == 0 && kind < 99) {
+        e.kind = RCC_PYTHON;
+        e.count = v;
     } else {
         e.kind = RCC_END;
         e.time_us = t;
@@ -922,7 +952,8 @@ static int replay_check(const rcc_event *e, void *ctx)
         p->chunk++;
     CHECK(p->chunk < p->ord->n);
     int k = p->ord->v[p->chunk].k;
-    stored_event got = {.e = *e, .text = (char *)(uintptr_t)e->text};
+    stored_event got = {.e = *e, .text = (char *)(uintptr_t)e->text,
+                        .name = (char *)(uintptr_t)e->name};
     const stored_event *want = &p->m[k]->q.v[p->at[k]];
     if (!same_event(&got, want)) {
         show("read", p->given, &got);
@@ -943,7 +974,7 @@ static void test_random(size_t count)
     CHECK(fs.fd >= 0);
     CHECK(rcc_write_header(fs.fd, 7, 1) == 0);
     fs.bytes = 64;
-    /* Small chunks (the minimum, 8 KiB) so deltas restart often; the
+    /* Small chunks (near the minimum, 9 KiB) so deltas restart often; the
        thread's writer with a grain, the meta writer without. */
     order ord = {0};
     model m[2] = {{.grain = 0}, {.grain = 250}};
@@ -1239,15 +1270,15 @@ static void test_hostile(void)
     spill(path, buf, n);
     CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "not an rcgc capture"));
     /* version 1 (addresses and times in events), CRC right: refused by
-       name; version 4 too */
+       name; version 5 too */
     n = craft_header(buf, 1);
     spill(path, buf, n);
     CHECK(!rcc_reader_open(path, err, sizeof err));
-    CHECK(strstr(err, "format version 1") && strstr(err, "versions 2 to 3") && strstr(err, path));
-    n = craft_header(buf, 4);
+    CHECK(strstr(err, "format version 1") && strstr(err, "versions 2 to 4") && strstr(err, path));
+    n = craft_header(buf, 5);
     n += craft_chunk(buf + n, "", 0, 0, 0, 0);
     spill(path, buf, n);
-    CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "format version 4"));
+    CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "format version 5"));
     /* version 2's E has no signal field; version 3's has one, at most 64 */
     {
         const unsigned char end2[] = {'E', 5, 2, 7, 3}, end3[] = {'E', 5, 2, 7, 3, 11},
@@ -1357,6 +1388,64 @@ static void test_hostile(void)
     unsigned char nostack[] = {'I', 16, 1, 0};
     CHECK(read_records(nostack, sizeof nostack, err, sizeof err) == -1 &&
           strstr(err, "stack node not yet defined"));
+
+    /* Python: a frame (return address with bit 63) names a K defined
+       before it, in this chunk or an earlier one; K ids go 1, 2, 3...;
+       K's strings are bounded; a record cut short is corrupt */
+    {
+#define PYFRAME(k) 0x80 | (k), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01
+        unsigned char py[] = {'Y', 0xF0, 0x85, 0xAC, 0x18, 'K', 1, 7, 4, 'a', '.', 'p', 'y',
+                              1,   'f',  'S',  0,    PYFRAME(1), 'S', 1, 0x10};
+        events ev = {0};
+        const unsigned char *parts[] = {py};
+        size_t lens[] = {sizeof py};
+        CHECK(read_chunks(parts, lens, 1, &ev, err, sizeof err) == 0);
+        CHECK(strcmp(kinds(&ev), "YKSS") == 0 && ev.v[0].e.count == 0x030B02F0);
+        CHECK(ev.v[1].e.id == 1 && ev.v[1].e.line == 7 && strcmp(ev.v[1].text, "a.py") == 0 &&
+              strcmp(ev.v[1].name, "f") == 0);
+        CHECK(ev.v[2].e.ip == (RCC_PYFRAME_BIT | 1) && ev.v[3].e.stack == 1 && ev.v[3].e.id == 2);
+        free_events(&ev);
+        /* the K in the chunk before the S */
+        const unsigned char *split[] = {py, py + 15};
+        size_t split_lens[] = {15, sizeof py - 15};
+        CHECK(read_chunks(split, split_lens, 2, &ev, err, sizeof err) == 0 && ev.n == 4);
+        free_events(&ev);
+        /* a frame of K 0, of K 2 (only 1 defined), of a K that comes later */
+        unsigned char k0[] = {'K', 1, 7, 0, 0, 'S', 0, PYFRAME(0)};
+        CHECK(read_records(k0, sizeof k0, err, sizeof err) == -1 &&
+              strstr(err, "Python frame whose code location is not yet defined") &&
+              strstr(err, "tag 'S'"));
+        k0[7] = 0x82;
+        CHECK(read_records(k0, sizeof k0, err, sizeof err) == -1 &&
+              strstr(err, "code location is not yet defined"));
+        k0[7] = 0x81;
+        CHECK(read_records(k0, sizeof k0, err, sizeof err) == 0);
+        unsigned char later[] = {'S', 0, PYFRAME(1), 'K', 1, 7, 0, 0};
+        CHECK(read_records(later, sizeof later, err, sizeof err) == -1 &&
+              strstr(err, "code location is not yet defined"));
+        /* K ids out of order: 0 first, 2 first, 1 twice */
+        unsigned char ids[] = {'K', 0, 7, 0, 0, 'K', 1, 7, 0, 0};
+        CHECK(read_records(ids, 5, err, sizeof err) == -1 && strstr(err, "out of order"));
+        ids[1] = 2;
+        CHECK(read_records(ids, 5, err, sizeof err) == -1 && strstr(err, "out of order"));
+        ids[1] = 1;
+        CHECK(read_records(ids, sizeof ids, err, sizeof err) == -1 &&
+              strstr(err, "out of order") && strstr(err, "offset 5"));
+        ids[6] = 2;
+        CHECK(read_records(ids, sizeof ids, err, sizeof err) == 0);
+        /* strings over the bound or past the end; fields cut short */
+        unsigned char kstr[] = {'K', 1, 7, 0x81, 0x20};
+        CHECK(read_records(kstr, sizeof kstr, err, sizeof err) == -1);
+        unsigned char kname[] = {'K', 1, 7, 0, 0x81, 0x20};
+        CHECK(read_records(kname, sizeof kname, err, sizeof err) == -1);
+        unsigned char kpast[] = {'K', 1, 7, 1, 'a', 3, 'f'};
+        CHECK(read_records(kpast, sizeof kpast, err, sizeof err) == -1 &&
+              strstr(err, "overruns"));
+        for (size_t len = 1; len < 5; len++)
+            CHECK(read_records(ids, len, err, sizeof err) == -1 && strstr(err, "overruns"));
+        CHECK(read_records(py, 1, err, sizeof err) == -1 && strstr(err, "overruns"));
+#undef PYFRAME
+    }
 
     /* A, F and L name info 1..(infos so far): not 0, not one defined
        later or never (an X names none: see below) */
@@ -1801,7 +1890,7 @@ static void test_hostile_limited(void)
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-/* A file of n records of one kind (I or S), which zstd shrinks to almost
+/* A file of n records of one kind (I, S or K), which zstd shrinks to almost
    nothing: the reader stops at its bound (RCC_MAX_INFOS, RCC_MAX_NODES)
    instead of growing its tables without end. */
 static int count_records(const rcc_event *e, void *ctx)
@@ -1821,7 +1910,7 @@ static void check_table_bound(int kind, size_t bound, const char *why)
         &(rcc_writer_options){.sink = sink_write, .sink_ctx = &fs, .chunk_bytes = RCC_MAX_CHUNK});
     CHECK(w);
     for (size_t i = 0; i <= bound; i++)
-        CHECK(rcc_write(w, &(rcc_event){.kind = kind, .size = 8, .ip = 1}) == 0);
+        CHECK(rcc_write(w, &(rcc_event){.kind = kind, .size = 8, .ip = 1, .id = i + 1}) == 0);
     CHECK(rcc_writer_close(w) == 0);
     close(fs.fd);
     rcc_reader *r = rcc_reader_open(path, err, sizeof err);
@@ -1838,6 +1927,7 @@ static void test_table_bounds(void)
 {
     check_table_bound(RCC_INFO, RCC_MAX_INFOS, "more allocation infos than");
     check_table_bound(RCC_STACK, RCC_MAX_NODES, "more stack nodes than");
+    check_table_bound(RCC_PYCODE, RCC_MAX_INFOS, "more Python code locations than");
 }
 
 int main(int argc, char **argv)
@@ -1849,7 +1939,7 @@ int main(int argc, char **argv)
     test_every_kind();
     test_grain();
     test_write_errors();
-    test_random(small ? 10000 : 1000000);
+    test_random(small ? 15000 : 1000000);
     test_truncation();
     test_bit_flips();
     test_hostile();

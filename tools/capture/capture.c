@@ -14,8 +14,9 @@
  * Reader: one chunk at a time.  Every length and count from the file is
  * checked against what remains and against a hard bound before it is used
  * (chunks ≤ RCC_MAX_CHUNK, strings ≤ RCC_MAX_STRING, stacks ≤ RCC_MAX_DEPTH,
- * nodes ≤ RCC_MAX_NODES, infos ≤ RCC_MAX_INFOS, varints ≤ 10 bytes), and
- * every stack node and info id against those defined so far, so hostile
+ * nodes ≤ RCC_MAX_NODES, infos and Python code locations ≤ RCC_MAX_INFOS,
+ * varints ≤ 10 bytes), and every stack node, info id and Python frame's
+ * code id against those defined so far, so hostile
  * input costs at most one chunk's buffers plus two bytes per stack node
  * (32 MiB at most): a small file may decode to many records, so no bound
  * comes from the file's size.  A chunk is decoded twice: once to check
@@ -46,12 +47,12 @@
 #define CHUNK_HEADER 24
 #define STORED_SLACK (64u << 10)      /* stored ≤ raw + this */
 #define DEFAULT_CHUNK (1u << 20)
-#define MIN_CHUNK (8u << 10)          /* room for the largest record */
-#define RECORD_MAX (1 + 5 * 10 + 10)  /* tag, five varints, a string length */
+#define MIN_CHUNK (9u << 10)          /* room for the largest record (a K) */
+#define RECORD_MAX (1 + 5 * 10 + 2 * 10) /* tag, five varints, two string lengths */
 #define WINDOW_LOG_MAX 25             /* a chunk is ≤ 16 MiB: a larger zstd
                                          window is never needed */
 _Static_assert(RCC_MAX_CHUNK + STORED_SLACK <= UINT32_MAX, "lengths fit 32 bits");
-_Static_assert(MIN_CHUNK >= RECORD_MAX + RCC_MAX_STRING, "a chunk holds any record");
+_Static_assert(MIN_CHUNK >= RECORD_MAX + 2 * RCC_MAX_STRING, "a chunk holds any record");
 _Static_assert((1u << WINDOW_LOG_MAX) >= RCC_MAX_CHUNK, "the window covers a chunk");
 
 static const char file_magic[8] = {'R', 'C', 'G', 'C', 'C', 'A', 'P', 0};
@@ -364,13 +365,14 @@ int rcc_write(rcc_writer *w, const rcc_event *e)
     }
     if (w->failed)
         return -1;
-    size_t tlen = 0;
-    if (e->kind == RCC_MODULE || e->kind == RCC_TYPE) {
+    size_t tlen = 0, nlen = 0;
+    if (e->kind == RCC_MODULE || e->kind == RCC_TYPE || e->kind == RCC_PYCODE) {
         tlen = e->text ? strlen(e->text) : 0;
-        if (tlen > RCC_MAX_STRING)
+        nlen = e->kind == RCC_PYCODE && e->name ? strlen(e->name) : 0;
+        if (tlen > RCC_MAX_STRING || nlen > RCC_MAX_STRING)
             return -1;
     }
-    if (w->len + RECORD_MAX + tlen > w->cap && rcc_writer_flush(w) != 0)
+    if (w->len + RECORD_MAX + tlen + nlen > w->cap && rcc_writer_flush(w) != 0)
         return -1;
     uint8_t *p = w->raw + w->len;
     *p++ = (uint8_t)e->kind;
@@ -413,6 +415,15 @@ int rcc_write(rcc_writer *w, const rcc_event *e)
         p = put_varint(p, e->peak_time_us);
         p = put_varint(p, e->signal);
         break;
+    case RCC_PYTHON:
+        p = put_varint(p, e->count);
+        break;
+    case RCC_PYCODE:
+        p = put_varint(p, e->id);
+        p = put_varint(p, e->line);
+        p = put_text(p, e->text, tlen);
+        p = put_text(p, e->name, nlen);
+        break;
     default:
         return -1; /* nothing was written */
     }
@@ -428,6 +439,7 @@ typedef struct decode_state {
     bool have_time;
     uint64_t last_alloc;     /* info of the A just before, 0 if none (for X) */
     uint64_t nodes, infos;   /* stack nodes and infos numbered so far (file-wide) */
+    uint64_t pycodes;        /* Python code locations defined so far (file-wide) */
 } decode_state;
 
 struct rcc_reader {
@@ -445,9 +457,11 @@ struct rcc_reader {
     uint16_t *depth;         /* depth of stack node i + 1 (checking pass) */
     size_t depth_cap;        /*   entries */
     uint64_t nodes, infos;   /* nodes and infos checked so far */
+    uint64_t pycodes;        /* Python code locations checked so far */
     int status;              /* 2: more to read; else rcc_read's final value */
     char err[256];
     char text[RCC_MAX_STRING + 1]; /* the current record's string */
+    char name[RCC_MAX_STRING + 1]; /*   and its second one (PYCODE) */
 };
 _Static_assert(RCC_MAX_DEPTH <= UINT16_MAX, "node depths fit 16 bits");
 
@@ -663,14 +677,15 @@ static inline bool get_time(cursor *c, decode_state *d, uint64_t *t)
 }
 
 
-static bool get_text(cursor *c, rcc_reader *r, bool copy)
+/* A string into buf (RCC_MAX_STRING + 1 bytes) when copy is set. */
+static bool get_text(cursor *c, char *buf, bool copy)
 {
     uint64_t n;
     if (!get_varint(c, &n) || n > RCC_MAX_STRING || n > (uint64_t)(c->end - c->p))
         return false;
     if (copy) {
-        memcpy(r->text, c->p, (size_t)n);
-        r->text[n] = 0;
+        memcpy(buf, c->p, (size_t)n);
+        buf[n] = 0;
     }
     c->p += n;
     return true;
@@ -685,7 +700,7 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
     uint64_t reach = 0;
     switch (e->kind) {
     case RCC_MODULE:
-        ok = get_varint(c, &e->ip) && get_varint(c, &e->size) && get_text(c, r, !check);
+        ok = get_varint(c, &e->ip) && get_varint(c, &e->size) && get_text(c, r->text, !check);
         e->text = r->text;
         break;
     case RCC_STACK:
@@ -696,6 +711,9 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
             return bad_record(r, start, "a stack node whose parent comes later");
         if (d->nodes >= RCC_MAX_NODES)
             return bad_record(r, start, "more stack nodes than a capture may hold");
+        if ((e->ip & RCC_PYFRAME_BIT) &&
+            ((e->ip & ~RCC_PYFRAME_BIT) == 0 || (e->ip & ~RCC_PYFRAME_BIT) > d->pycodes))
+            return bad_record(r, start, "a Python frame whose code location is not yet defined");
         e->id = ++d->nodes;
         if (check) {
             unsigned depth = e->stack ? r->depth[e->stack - 1] + 1u : 1u;
@@ -707,7 +725,7 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
         }
         break;
     case RCC_TYPE:
-        ok = get_varint(c, &e->id) && get_text(c, r, !check);
+        ok = get_varint(c, &e->id) && get_text(c, r->text, !check);
         e->text = r->text;
         if (ok && !e->id)
             return bad_record(r, start, "type id 0");
@@ -764,6 +782,20 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
         e->status = (int64_t)unzigzag(st);
         break;
     }
+    case RCC_PYTHON:
+        ok = get_varint(c, &e->count);
+        break;
+    case RCC_PYCODE:
+        ok = get_varint(c, &e->id) && get_varint(c, &e->line) &&
+             get_text(c, r->text, !check) && get_text(c, r->name, !check);
+        e->text = r->text;
+        e->name = r->name;
+        if (ok && d->pycodes >= RCC_MAX_INFOS)
+            return bad_record(r, start, "more Python code locations than a capture may hold");
+        if (ok && e->id != d->pycodes + 1)
+            return bad_record(r, start, "a Python code location out of order");
+        d->pycodes += ok;
+        break;
     default:
         return bad_record(r, start, "an unknown record tag");
     }
@@ -846,15 +878,16 @@ static int next_chunk(rcc_reader *r)
     r->rec_len = raw;
     r->pos = 0;
     /* First pass: check every record. */
-    decode_state d = {.nodes = r->nodes, .infos = r->infos};
+    decode_state d = {.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes};
     cursor c = {r->rec, r->rec + raw};
     rcc_event e;
     while (c.p < c.end)
         if (decode(r, &c, &d, &e, true) != 0)
             return r->status;
-    r->give = (decode_state){.nodes = r->nodes, .infos = r->infos};
+    r->give = (decode_state){.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes};
     r->nodes = d.nodes;
     r->infos = d.infos;
+    r->pycodes = d.pycodes;
     return 2;
 }
 

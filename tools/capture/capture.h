@@ -23,16 +23,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RCC_VERSION 3          /* written; readers also take version 2 (E without
-                                      its signal field) */
+#define RCC_VERSION 4          /* written; readers also take versions 2 (E without
+                                      its signal field) and 3 (no Python records) */
 #define RCC_VERSION_MIN 2
 #define RCC_MAX_CHUNK (16u << 20)  /* bytes of one chunk's records */
 #define RCC_MAX_DEPTH 256          /* frames of one stack */
-#define RCC_MAX_STRING 4096        /* bytes of a module path or type name */
+#define RCC_MAX_STRING 4096        /* bytes of a module path, type name, Python
+                                      file or function name */
 #define RCC_MAX_NODES (1u << 24)   /* stack nodes in one capture */
 #define RCC_MAX_INFOS (1u << 24)   /* allocation infos in one capture (zstd lets a
                                       small file decode to many records: readers
-                                      size their tables by these, not the file) */
+                                      size their tables by these, not the file);
+                                      also the bound on Python code locations */
+/* A stack node whose return address has this bit is a Python frame: the
+   rest of the address is the id of a PYCODE record written before it.
+   User-space addresses never have it (x86-64, aarch64 Linux). */
+#define RCC_PYFRAME_BIT (UINT64_C(1) << 63)
 
 /* Record kinds (one tag byte each; payloads in docs/CAPTURE.md). */
 enum rcc_kind {
@@ -47,6 +53,8 @@ enum rcc_kind {
     RCC_SAMPLE = 'P',   /* time, heap bytes, RSS */
     RCC_LEAK = 'L',     /* info, reachability, blocks (after the scan at exit) */
     RCC_END = 'E',      /* time, exit status, peak bytes and its time, signal */
+    RCC_PYTHON = 'Y',   /* the process runs CPython from here on: its version */
+    RCC_PYCODE = 'K',   /* a Python code location: id, line, file, function */
 };
 
 /* Reachability of a block still allocated at exit (memcheck's terms). */
@@ -68,16 +76,22 @@ typedef struct rcc_event {
     uint64_t stack;         /* INFO: stack node (0: none); STACK: parent */
     uint64_t ip;            /* STACK: return address; MODULE: base */
     uint64_t id;            /* STACK, INFO: its own id (given by the reader);
-                               TYPE: type id; ALLOC, FREE, TEMP, LEAK: info id */
+                               TYPE: type id; ALLOC, FREE, TEMP, LEAK: info id;
+                               PYCODE: its id (1, 2, 3... in file order) */
     uint64_t type;          /* INFO: type id (0: raw malloc) */
-    uint64_t count;         /* LEAK: blocks (>= 1) */
+    uint64_t count;         /* LEAK: blocks (>= 1); PYTHON: the version,
+                               PY_VERSION_HEX style (0x030B02F0 is 3.11.2) */
     uint64_t heap_bytes;    /* SAMPLE; END: peak bytes */
     uint64_t rss_bytes;     /* SAMPLE */
     uint64_t peak_time_us;  /* END */
     int64_t status;         /* END: exit status; LEAK: enum rcc_reach */
     uint64_t signal;        /* END: the fatal signal that ended the process (its
                                L records were scanned then); 0: it exited */
-    const char *text;       /* MODULE: path; TYPE: name (valid during the call) */
+    uint64_t line;          /* PYCODE: line number (0: unknown) */
+    const char *text;       /* MODULE: path; TYPE: name; PYCODE: file (valid
+                               during the call) */
+    const char *name;       /* PYCODE: function (its qualname; valid during the
+                               call) */
 } rcc_event;
 
 /* ---- Writer ----------------------------------------------------------------
@@ -90,7 +104,9 @@ typedef struct rcc_writer rcc_writer;
 rcc_writer *rcc_writer_open(int fd, uint32_t pid);
 /* Append one record to the current chunk; the chunk is written (compressed)
    when it is full or on rcc_writer_flush.  0, or -1 on a write error (or a
-   string longer than 4096 bytes); after a write error every call fails. */
+   string longer than 4096 bytes, or an unknown kind); after a write error
+   every call fails.  A PYCODE's id is written as given: the writer's caller
+   numbers them 1, 2, 3... in the order they reach the file. */
 int rcc_write(rcc_writer *w, const rcc_event *e);
 int rcc_writer_flush(rcc_writer *w);
 /* The time of the events written next (microseconds since the start).

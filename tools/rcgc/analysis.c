@@ -54,7 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
-const char rca_kinds[] = "MSTICAFXPLE";
+const char rca_kinds[] = "MSTICAFXPLEYK";
 _Static_assert(sizeof rca_kinds - 1 == sizeof ((rca_capture *)0)->records /
                                            sizeof ((rca_capture *)0)->records[0],
                "one count per kind");
@@ -415,6 +415,8 @@ static int on_event(const rcc_event *e, void *ctx)
     case RCC_SAMPLE: return on_sample(p, e);
     case RCC_LEAK: return on_leak(p, e);
     case RCC_END: return on_end(p, e);
+    case RCC_PYTHON: p->c->python_version = e->count; return 0;
+    case RCC_PYCODE: return rca_python_code(p->c, e) ? fail(p, "out of memory") : 0;
     default: return 0; /* a clock: its time is all */
     }
 }
@@ -538,6 +540,7 @@ void rca_free(rca_capture *c)
     free(c->nodes);
     free(c->sites);
     free(c->samples);
+    rca_python_free(c);
     rct_symbols_unref(c->symbols);
     u64map_free(c->alloc_fn_memo);
     memset(c, 0, sizeof *c);
@@ -629,8 +632,8 @@ size_t rca_frames(rca_capture *c, uint32_t node, void **frames)
     }
     size_t wrappers = 0;
     rct_symbol s;
-    while (wrappers + 1 < n && rct_symbols_lookup(sym, frames[wrappers], &s) == 0 &&
-           is_alloc_fn(c, s.function))
+    while (wrappers + 1 < n && !rca_is_pyframe(frames[wrappers]) &&
+           rct_symbols_lookup(sym, frames[wrappers], &s) == 0 && is_alloc_fn(c, s.function))
         wrappers++;
     if (wrappers)
         memmove(frames, frames + wrappers, (n - wrappers) * sizeof *frames);
@@ -642,6 +645,10 @@ rct_symbols *rca_symbols(rca_capture *c)
     if (!c->symbols) {
         c->symbols = rct_symbols_new_modules(c->modules, c->nmodules);
         rct_symbols_set_demangler(c->symbols, names_demangle);
+        if (c->symbols && rca_python_symbols(c, c->symbols) != 0) {
+            rct_symbols_unref(c->symbols);
+            c->symbols = NULL;
+        }
     }
     return c->symbols;
 }
@@ -703,7 +710,8 @@ rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m)
         rca_value(&c->sites[i], m, &bytes, &blocks);
         if (!bytes && !blocks)
             continue;
-        size_t n = rca_frames(c, c->sites[i].node, frames), skip = 0;
+        size_t n = rca_frames(c, c->sites[i].node, frames);
+        size_t skip = c->options && c->options->native ? 0 : rca_python_innermost(frames, n);
         while (n - skip > 1 && rct_symbols_in_library(sym, frames[skip]))
             skip++;
         if (rct_snapshot_add(snap, frames + skip, n - skip, bytes, blocks) != 0) {

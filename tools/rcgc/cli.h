@@ -83,6 +83,8 @@ typedef struct rca_options {
     int nat;          /* how many of them are set */
     bool progress;    /* report progress on stderr (when it is a terminal) */
     bool no_fold;     /* --no-fold: keep allocator wrappers as frames */
+    bool native;      /* --native: group by the innermost frame even when a
+                         stack has Python frames */
     const char *alloc_fns[NAMES_MAX_ALLOC_FNS]; /* --alloc-fn patterns (argv's) */
     size_t nalloc_fns;
 } rca_options;
@@ -106,7 +108,10 @@ typedef struct rca_capture {
     uint64_t end_signal;                 /* from E: the fatal signal (0: it exited) */
     uint64_t duration_us;
     uint64_t peak_rss, rss_at_peak;      /* from P samples (0: none) */
-    uint64_t records[11];                /* by kind, in rca_kinds order */
+    uint64_t records[13];                /* by kind, in rca_kinds order */
+    uint64_t python_version;             /* Y: PY_VERSION_HEX; 0: not Python */
+    struct rca_pycode *pycodes;          /* K records: code location id i at [i - 1] */
+    size_t npycodes, pycodes_cap;
     /* what the records define */
     rca_node *nodes;                  /* [0] is the root; ids 1..nnodes */
     size_t nnodes, nodes_cap;
@@ -134,7 +139,8 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
 void rca_free(rca_capture *c);
 /* Frames of a stack node, innermost first, without the preload shim's own
    (librcgc_preload.so) and, unless --no-fold, without the allocator
-   wrappers at the innermost end (names.c); returns how many (at most
+   wrappers at the innermost end (names.c; a Python frame is never one,
+   and ends them); returns how many (at most
    RCC_MAX_DEPTH, which frames must hold). */
 size_t rca_frames(rca_capture *c, uint32_t node, void **frames);
 /* The offline symbolizer for the capture's modules; NULL when out of memory. */
@@ -143,7 +149,9 @@ rct_symbols *rca_symbols(rca_capture *c);
    RCA_TEMPORARY, bytes is the count and blocks the bytes). */
 void rca_value(const rca_site *s, rca_metric m, uint64_t *bytes, uint64_t *blocks);
 /* The sites as a snapshot of the trace engine under metric, each stack
-   without its innermost frames inside rcgc; NULL when out of memory. */
+   without its innermost frames inside rcgc, and (unless --native) without
+   those inside its innermost Python frame, so rows group by the Python
+   line; NULL when out of memory. */
 rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m);
 /* Leaked bytes (and blocks): definitely + indirectly + possibly lost, plus whatever
    was live at exit without a word from the scan (category unknown). */
@@ -164,17 +172,43 @@ int rca_with(char **paths, int n, const rca_options *o,
 int rca_each(char **paths, int n, const rca_options *o,
              int (*fn)(rca_capture *cs, int n, void *ctx), void *ctx);
 
+/* ---- python.c: Python frames (docs/CAPTURE.md, version 4) -------------------- */
+typedef struct rca_pycode {
+    char *file, *function;  /* malloc'd; function is the qualname */
+    int line;               /* 0: unknown */
+} rca_pycode;
+/* A frame's return address names a Python code location. */
+static inline bool rca_is_pyframe(const void *ip)
+{
+    return ((uint64_t)(uintptr_t)ip & RCC_PYFRAME_BIT) != 0;
+}
+/* Keep a K record; 0, or -1 when out of memory. */
+int rca_python_code(rca_capture *c, const rcc_event *e);
+/* Give the symbolizer every Python frame's answer; 0, or -1 when out of memory. */
+int rca_python_symbols(const rca_capture *c, rct_symbols *s);
+void rca_python_free(rca_capture *c);
+/* The index of the innermost Python frame of frames (innermost first), 0
+   when there is none: where `top` starts a stack to group it by the
+   Python line. */
+size_t rca_python_innermost(void *const *frames, size_t n);
+/* The innermost Python frame's node on node's path outward, else node
+   itself: where `leaks` groups a stack. */
+uint32_t rca_python_group(const rca_capture *c, uint32_t node);
+/* "3.11.2", "3.13.0rc1": the version of a Y record. */
+const char *rca_python_version(const rca_capture *c, char *buf, size_t len);
+
 /* ---- names.c: demangling and allocator wrappers ------------------------------ */
 /* The readable form of a mangled C++ or Rust name (malloc'd), or NULL. */
 char *names_demangle(const char *name);
 /* function (demangled) is an allocator wrapper to fold into its caller. */
 bool names_is_alloc_fn(const rca_options *o, const char *function);
-/* The verbs that show stacks take --alloc-fn NAME and --no-fold: their
-   getopt values, and the long options to put in each verb's table. */
-enum { NAMES_OPT_ALLOC_FN = 0x100, NAMES_OPT_NO_FOLD };
+/* The verbs that show stacks take --alloc-fn NAME, --no-fold and --native:
+   their getopt values, and the long options to put in each verb's table. */
+enum { NAMES_OPT_ALLOC_FN = 0x100, NAMES_OPT_NO_FOLD, NAMES_OPT_NATIVE };
 #define NAMES_LONGOPTS                                                \
     {"alloc-fn", required_argument, NULL, NAMES_OPT_ALLOC_FN},       \
-    {"no-fold", no_argument, NULL, NAMES_OPT_NO_FOLD}
+    {"no-fold", no_argument, NULL, NAMES_OPT_NO_FOLD},               \
+    {"native", no_argument, NULL, NAMES_OPT_NATIVE}
 /* Take opt if it is one of those: 0 taken, -1 a bad argument (too many
    or empty), 1 not one of them. */
 int names_option(rca_options *o, int opt, const char *arg);
@@ -197,6 +231,7 @@ enum flame_kind {
     FLAME_UNKNOWN,   /* nothing known about the address (name "[unknown]") */
     FLAME_TYPE,      /* a managed object's type: name is the type's */
     FLAME_ROOT,      /* the root (name "all") */
+    FLAME_PYTHON,    /* a Python frame: name is its function, with file and line */
 };
 
 typedef struct flame_label {
@@ -223,7 +258,8 @@ uint64_t flame_self(const flame *f, uint32_t i, int v, uint64_t *blocks);
 /* The labels on the path from the root (excluded) to node i, root side
    first; returns how many (at most RCC_MAX_DEPTH + 1, which labels holds). */
 size_t flame_path(const flame *f, uint32_t i, uint32_t *labels);
-/* A label as shown: the function, "[libc.so.6]", "[unknown]", "[str object]". */
+/* A label as shown: the function, "[libc.so.6]", "[unknown]", "[str object]",
+   a Python frame "Loader.load (main.py:42)". */
 const char *flame_text(const flame_label *l, char *buf, size_t len);
 
 /* ---- flame_time.c: the tree's growth over time ---------------------------------

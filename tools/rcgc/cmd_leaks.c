@@ -4,7 +4,9 @@
  * Categories come from the shim's scan at exit (definitely, indirectly and
  * possibly lost, still reachable — memcheck's terms); without the scan everything
  * live at exit is "unknown".  Still reachable blocks are listed with --all
- * only, so the entries add up to summary's leaked_bytes by default.
+ * only, so the entries add up to summary's leaked_bytes by default.  A
+ * stack with Python frames is grouped by its innermost one (the line of the
+ * program that allocated) and shown from there outward, unless --native.
  * JSON: an array of {bytes, blocks, category, type, stack: [{function,
  * file, line, address, module}]}, innermost frame first.
  */
@@ -15,12 +17,13 @@
 
 typedef struct leak {
     uint64_t bytes, blocks;
-    size_t site;
+    size_t site;        /* the first site in it (the order among equals) */
+    uint32_t node, type; /* the stack shown, and the managed type */
     int category;
 } leak;
 
 typedef struct leaks_args {
-    bool all, json;
+    bool all, json, native;
     uint64_t max;       /* entries per capture; 0: all */
     bool max_given;
 } leaks_args;
@@ -35,15 +38,36 @@ static int by_bytes_desc(const void *x, const void *y)
     return a->site < b->site ? -1 : a->site > b->site;
 }
 
-/* The (site, category) entries, sorted; NULL when out of memory. */
-static leak *collect(const rca_capture *c, bool all, size_t *n)
+/* The (stack, type, category) entries, sorted; NULL when out of memory.
+   The stack is the site's, or its innermost Python frame's. */
+static leak *collect(const rca_capture *c, const leaks_args *a, size_t *n)
 {
     leak *l = malloc((c->nsites ? c->nsites : 1) * RCA_NCAT * sizeof *l);
+    u64map *entry_of = u64map_new(); /* (node, type, category) -> entry */
     *n = 0;
-    for (size_t i = 0; l && i < c->nsites; i++)
-        for (int k = all ? RCA_REACHABLE : RCA_INDIRECT; k < RCA_NCAT; k++)
-            if (c->sites[i].leak_blocks[k])
-                l[(*n)++] = (leak){c->sites[i].leak_bytes[k], c->sites[i].leak_blocks[k], i, k};
+    for (size_t i = 0; l && entry_of && i < c->nsites; i++) {
+        const rca_site *s = &c->sites[i];
+        uint32_t node = a->native ? s->node : rca_python_group(c, s->node);
+        for (int k = a->all ? RCA_REACHABLE : RCA_INDIRECT; k < RCA_NCAT; k++) {
+            if (!s->leak_blocks[k])
+                continue;
+            /* nodes < 2^25, types < 2^16, categories < 2^4 */
+            uint32_t *at = u64map_claim(entry_of, ((uint64_t)node << 24 | (uint64_t)s->type << 4 |
+                                                   (uint64_t)k) + 1);
+            if (!at) {
+                free(l);
+                l = NULL;
+                break;
+            }
+            if (*at == UINT32_MAX) {
+                *at = (uint32_t)*n;
+                l[(*n)++] = (leak){0, 0, i, node, s->type, k};
+            }
+            l[*at].bytes += s->leak_bytes[k];
+            l[*at].blocks += s->leak_blocks[k];
+        }
+    }
+    u64map_free(entry_of);
     if (l)
         qsort(l, *n, sizeof *l, by_bytes_desc);
     return l;
@@ -68,8 +92,7 @@ static void print_stack(rca_capture *c, uint32_t node, bool json)
 
 static void print_leak(rca_capture *c, const leak *l, bool json)
 {
-    const rca_site *s = &c->sites[l->site];
-    const char *type = rca_type_name(c, s->type);
+    const char *type = rca_type_name(c, l->type);
     char b[32];
     if (json) {
         printf("{\"bytes\": %llu, \"blocks\": %llu, \"category\": \"%s\", \"type\": ",
@@ -77,7 +100,7 @@ static void print_leak(rca_capture *c, const leak *l, bool json)
                rca_category_name(l->category));
         json_string(stdout, type);
         fputs(", \"stack\": [", stdout);
-        print_stack(c, s->node, true);
+        print_stack(c, l->node, true);
         fputs("]}", stdout);
         return;
     }
@@ -87,7 +110,7 @@ static void print_leak(rca_capture *c, const leak *l, bool json)
     printf("%s in %llu block%s %s", fmt_bytes(b, l->bytes), (unsigned long long)l->blocks,
            l->blocks == 1 ? "" : "s", said[l->category]);
     printf(type ? " (%s objects)\n" : "\n", type);
-    print_stack(c, s->node, false);
+    print_stack(c, l->node, false);
 }
 
 static int leaks_all(rca_capture *cs, int n, void *ctx)
@@ -95,7 +118,7 @@ static int leaks_all(rca_capture *cs, int n, void *ctx)
     const leaks_args *a = ctx;
     for (int i = 0; i < n; i++) {
         size_t count;
-        leak *l = collect(&cs[i], a->all, &count);
+        leak *l = collect(&cs[i], a, &count);
         if (!l || !rca_symbols(&cs[i])) {
             free(l);
             cli_error("out of memory");
@@ -147,5 +170,6 @@ int cmd_leaks(int argc, char **argv)
         return cli_usage("leaks", "no capture given");
     if (!a.max_given && !a.json)
         a.max = 20;
+    a.native = o.native;
     return rca_each(argv + optind, argc - optind, &o, leaks_all, &a);
 }

@@ -3,7 +3,8 @@
  * happened, totals, temporaries, leaks by category, RSS.  With --json, one
  * object per capture (the contract's fields: peak_bytes,
  * total_allocated_bytes, allocations, leaked_bytes, leaked_blocks,
- * duration_s, and more); several captures give an array.
+ * duration_s, and more); several captures give an array.  A capture of
+ * CPython names its version ("interpreter  Python 3.11.2"; JSON "python").
  */
 #include "cli.h"
 
@@ -45,6 +46,8 @@ static void print_summary(const rca_capture *c)
         printf(", exit status %lld\n", (long long)c->exit_status);
     else
         printf(", no end record%s\n", c->truncated ? " (cut short)" : "");
+    if (c->python_version)
+        printf("  interpreter      Python %s\n", rca_python_version(c, b, sizeof b));
     printf("  peak heap        %s (%llu bytes) at %.3f s%s\n", fmt_bytes(b, c->peak_bytes),
            (unsigned long long)c->peak_bytes, (double)c->peak_time_us / 1e6,
            c->peak_exact ? "" : " (replayed)");

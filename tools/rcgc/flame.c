@@ -5,7 +5,9 @@
  * name, or for a frame without one its module ("[libc.so.6]") or
  * "[unknown]"; a managed object's type is its own last frame.  Labels are
  * compared by pointer: the symbolizer interns its strings, so equal names
- * are one pointer.
+ * are one pointer.  A Python frame's label is its code location (function,
+ * file and line: a K record of the capture), keyed by its return address,
+ * which no pointer equals (bit 63).
  *
  * Each node carries inclusive bytes and blocks for three figures: live at
  * the peak, leaked, allocated in total, and each site knows its node (for
@@ -20,11 +22,12 @@
 static const char unknown_name[] = "[unknown]";
 static const char root_name[] = "all";
 
-/* The label index for (name, kind), added on first use; -1 when out of
-   memory. */
-static int64_t label_of(flame *f, const char *name, int kind, const rct_symbol *sym)
+/* The label index for key (an interned name, or a Python frame's return
+   address), named name, added on first use; -1 when out of memory. */
+static int64_t label_of(flame *f, uint64_t key, const char *name, int kind,
+                        const rct_symbol *sym)
 {
-    uint32_t *idx = u64map_claim(f->by_name, (uint64_t)(uintptr_t)name);
+    uint32_t *idx = u64map_claim(f->by_name, key);
     if (!idx)
         return -1;
     if (*idx == UINT32_MAX) {
@@ -41,11 +44,14 @@ static int64_t frame_label(flame *f, rct_symbols *symbols, void *ip)
 {
     rct_symbol sym = {0};
     rct_symbols_lookup(symbols, ip, &sym);
+    if (rca_is_pyframe(ip))
+        return label_of(f, (uint64_t)(uintptr_t)ip, sym.function ? sym.function : unknown_name,
+                        FLAME_PYTHON, &sym);
     if (sym.function)
-        return label_of(f, sym.function, FLAME_FUNCTION, &sym);
+        return label_of(f, (uint64_t)(uintptr_t)sym.function, sym.function, FLAME_FUNCTION, &sym);
     if (sym.module)
-        return label_of(f, sym.module, FLAME_MODULE, NULL);
-    return label_of(f, unknown_name, FLAME_UNKNOWN, NULL);
+        return label_of(f, (uint64_t)(uintptr_t)sym.module, sym.module, FLAME_MODULE, NULL);
+    return label_of(f, (uint64_t)(uintptr_t)unknown_name, unknown_name, FLAME_UNKNOWN, NULL);
 }
 
 /* The child of parent with this label, made on first use; -1 when out of
@@ -98,7 +104,7 @@ static int add_site(flame *f, rca_capture *c, size_t site, rct_symbols *symbols)
     }
     const char *type = rca_type_name(c, s->type);
     if (type && at >= 0) {
-        int64_t label = label_of(f, type, FLAME_TYPE, NULL);
+        int64_t label = label_of(f, (uint64_t)(uintptr_t)type, type, FLAME_TYPE, NULL);
         at = label < 0 ? -1 : child(f, (uint32_t)at, (uint32_t)label);
         if (at >= 0)
             add(&f->nodes[at], bytes, blocks);
@@ -115,7 +121,7 @@ int flame_build(flame *f, rca_capture *c)
     rct_symbols *symbols = rca_symbols(c);
     f->children = u64map_new();
     f->by_name = u64map_new();
-    if (!symbols || !f->children || !f->by_name || label_of(f, root_name, FLAME_ROOT, NULL) != 0 ||
+    if (!symbols || !f->children || !f->by_name || label_of(f, (uint64_t)(uintptr_t)root_name, root_name, FLAME_ROOT, NULL) != 0 ||
         !cli_reserve((void **)&f->nodes, &f->cap, 1, sizeof *f->nodes) ||
         !(f->site_node = calloc(c->nsites ? c->nsites : 1, sizeof *f->site_node)))
         goto fail;
@@ -172,6 +178,13 @@ const char *flame_text(const flame_label *l, char *buf, size_t len)
         return buf;
     case FLAME_TYPE:
         snprintf(buf, len, "[%s object]", l->name);
+        return buf;
+    case FLAME_PYTHON:
+        if (!l->file)
+            return l->name;
+        slash = strrchr(l->file, '/');
+        snprintf(buf, len, l->line ? "%s (%s:%d)" : "%s (%s)", l->name, slash ? slash + 1 : l->file,
+                 l->line);
         return buf;
     default:
         return l->name;

@@ -15,6 +15,14 @@ typedef struct command {
     const char *help;         /* what --help adds: options, one per line */
 } command;
 
+/* The options of every verb that shows stacks (names_option). */
+#define STACK_HELP                                                                     \
+    "  --alloc-fn NAME    fold NAME (NAME* : a prefix) into its callers, like the\n"     \
+    "                     built-in allocator wrappers (repeatable)\n"                    \
+    "  --no-fold          keep allocator wrappers as frames\n"                           \
+    "  --native           group a Python program's stacks by their innermost frame,\n"   \
+    "                     not by the innermost Python frame (file:line of your code)\n"
+
 static const command commands[] = {
     {"run", cmd_run,
      "run [-o FILE] [--native-frames N] [--sample-bytes N] [--unwind fp|libunwind]\n"
@@ -36,17 +44,13 @@ static const command commands[] = {
      "  --by METRIC        peak (default), total, count or temporary\n"
      "  -n N               rows per capture (default 10; 0: all)\n"
      "  --json             rows as JSON\n"
-     "  --alloc-fn NAME    fold NAME (NAME* : a prefix) into its callers, like the\n"
-     "                     built-in allocator wrappers (repeatable)\n"
-     "  --no-fold          keep allocator wrappers as frames\n"},
+     STACK_HELP},
     {"leaks", cmd_leaks, "leaks [--all] [-n N] [--json] FILE...\n"
                          "        blocks never freed, grouped by stack, largest first",
      "  --all              still reachable blocks too\n"
      "  -n N               stacks per capture (default 20; 0: all)\n"
      "  --json             an array of {bytes, blocks, category, type, stack}\n"
-     "  --alloc-fn NAME    fold NAME (NAME* : a prefix) into its callers, like the\n"
-     "                     built-in allocator wrappers (repeatable)\n"
-     "  --no-fold          keep allocator wrappers as frames\n"},
+     STACK_HELP},
     {"diff", cmd_diff, "diff [--by peak|total|leaked|count] [-n N] [--json] OLD NEW\n"
                        "   or diff --at T1 --at T2 [-n N] [--json] FILE\n"
                        "        growth by site between two captures or two times",
@@ -54,9 +58,7 @@ static const command commands[] = {
      "  --at T             a time of the capture (1.5, 1.5s, 250ms); give two\n"
      "  -n N               rows (default 20; 0: all)\n"
      "  --json             rows as JSON\n"
-     "  --alloc-fn NAME    fold NAME (NAME* : a prefix) into its callers, like the\n"
-     "                     built-in allocator wrappers (repeatable)\n"
-     "  --no-fold          keep allocator wrappers as frames\n"},
+     STACK_HELP},
     {"flamegraph", cmd_flamegraph,
      "flamegraph [-o FILE.html] FILE\n"
      "   or flamegraph --collapsed [--by peak|leaked|total] [-o OUT] FILE\n"
@@ -68,9 +70,7 @@ static const command commands[] = {
      "  --by METRIC        for --collapsed: peak (default), leaked or total\n"
      "  --speedscope OUT   speedscope's JSON format\n"
      "  --pprof OUT        pprof's gzipped profile.proto (go tool pprof)\n"
-     "  --alloc-fn NAME    fold NAME (NAME* : a prefix) into its callers, like the\n"
-     "                     built-in allocator wrappers (repeatable)\n"
-     "  --no-fold          keep allocator wrappers as frames\n"},
+     STACK_HELP},
     {"stats", cmd_stats, "stats [--json] FILE...\n"
                          "        records, chunks, compression, stacks, modules",
      "  --json             one object per capture\n"},

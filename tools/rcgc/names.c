@@ -75,8 +75,9 @@ bool names_is_alloc_fn(const rca_options *o, const char *function)
 
 int names_option(rca_options *o, int opt, const char *arg)
 {
-    if (opt == NAMES_OPT_NO_FOLD) {
-        o->no_fold = true;
+    if (opt == NAMES_OPT_NO_FOLD || opt == NAMES_OPT_NATIVE) {
+        o->no_fold |= opt == NAMES_OPT_NO_FOLD;
+        o->native |= opt == NAMES_OPT_NATIVE;
         return 0;
     }
     if (opt != NAMES_OPT_ALLOC_FN)

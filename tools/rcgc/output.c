@@ -76,6 +76,9 @@ void json_summary(FILE *out, const rca_capture *c)
         fputs("null", out);
     char ended[32];
     fprintf(out, ", \"ended\": \"%s\"", rca_ended(c, ended, sizeof ended));
+    char version[32];
+    fputs(", \"python\": ", out);
+    json_string(out, c->python_version ? rca_python_version(c, version, sizeof version) : NULL);
     fprintf(out, ", \"distinct_stacks\": %zu, \"samples\": %zu}", c->nsites, c->nsamples);
 }
 

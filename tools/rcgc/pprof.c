@@ -9,7 +9,11 @@
  * inuse_objects and inuse_space (live when the heap peaked: the profile's
  * comment says so).  One location per return address, with its function,
  * file and line already resolved (has_functions: pprof does not symbolize
- * again); one mapping per module with the build ID of its ELF file.
+ * again); one mapping per module with the build ID of its ELF file.  A
+ * Python frame's location has no address and no mapping: its function is
+ * the code location's (name and file, one per K record), its line the K's,
+ * and no system name: pprof then takes the name as already demangled (it
+ * would read "<module>" as C++ template arguments and drop it).
  */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -43,9 +47,9 @@ typedef struct builder {
     const char **strings;          /* string_table */
     size_t nstrings, strings_cap;
     u64map *string_of;             /* interned pointer -> index */
-    int64_t *func_names, *func_files; /* by function id - 1 */
-    size_t nfuncs, funcs_cap, files_cap;
-    u64map *func_of;               /* name pointer -> function id */
+    int64_t *func_names, *func_files, *func_systems; /* by function id - 1 */
+    size_t nfuncs, funcs_cap, files_cap, systems_cap;
+    u64map *func_of;               /* name pointer (Python: return address) -> function id */
     loc *locs;                     /* by location id - 1 */
     size_t nlocs, locs_cap;
     u64map *loc_of;                /* address -> location id (types: name pointer) */
@@ -77,21 +81,25 @@ static int64_t str(builder *b, const char *s)
     return *idx;
 }
 
-/* The id of the function named name (file: where it is); 0 when out of
-   memory. */
-static uint64_t function_of(builder *b, const char *name, const char *file)
+/* The id of the function named name (file: where it is; python: a Python
+   function, without a system name), known by key; 0 when out of memory. */
+static uint64_t function_of(builder *b, uint64_t key, const char *name, const char *file,
+                            bool python)
 {
-    uint32_t *idx = u64map_claim(b->func_of, (uint64_t)(uintptr_t)name);
+    uint32_t *idx = u64map_claim(b->func_of, key);
     if (!idx)
         return 0;
     if (*idx == UINT32_MAX) {
         int64_t n = str(b, name), f = str(b, file);
         if (n < 0 || f < 0 ||
             !cli_reserve((void **)&b->func_names, &b->funcs_cap, b->nfuncs + 1, sizeof(int64_t)) ||
-            !cli_reserve((void **)&b->func_files, &b->files_cap, b->nfuncs + 1, sizeof(int64_t)))
+            !cli_reserve((void **)&b->func_files, &b->files_cap, b->nfuncs + 1, sizeof(int64_t)) ||
+            !cli_reserve((void **)&b->func_systems, &b->systems_cap, b->nfuncs + 1,
+                         sizeof(int64_t)))
             return 0;
         b->func_names[b->nfuncs] = n;
         b->func_files[b->nfuncs] = f;
+        b->func_systems[b->nfuncs] = python ? 0 : n;
         *idx = (uint32_t)++b->nfuncs;
     }
     return *idx;
@@ -109,7 +117,9 @@ static uint64_t mapping_of(const rca_capture *c, uint64_t ip)
    "[type object]"); 0 when out of memory. */
 static uint64_t location_of(builder *b, uint64_t ip, const char *type)
 {
-    uint32_t *idx = u64map_claim(b->loc_of, type ? (uint64_t)(uintptr_t)type | 1ull << 63 : ip);
+    /* keys: a native return address, a Python frame's (bit 63), a type
+       name's pointer with bit 62 (no pointer has either bit) */
+    uint32_t *idx = u64map_claim(b->loc_of, type ? (uint64_t)(uintptr_t)type | 1ull << 62 : ip);
     if (!idx)
         return 0;
     if (*idx == UINT32_MAX) {
@@ -121,15 +131,19 @@ static uint64_t location_of(builder *b, uint64_t ip, const char *type)
                 !(copy = b->owned[b->nowned] = strdup(name)))
                 return 0;
             b->nowned++;
-            l.function = function_of(b, copy, NULL);
+            l.function = function_of(b, (uint64_t)(uintptr_t)copy, copy, NULL, false);
             if (!l.function)
                 return 0;
         } else {
             rct_symbol s = {0};
             rct_symbols_lookup(b->symbols, (void *)(uintptr_t)ip, &s);
-            l.function = function_of(b, s.function ? s.function : "[unknown]", s.file);
+            const char *name = s.function ? s.function : "[unknown]";
+            bool python = rca_is_pyframe((void *)(uintptr_t)ip);
+            l.function = function_of(b, python ? ip : (uint64_t)(uintptr_t)name, name, s.file,
+                                     python);
             l.line = s.line;
-            l.mapping = mapping_of(b->c, ip);
+            l.mapping = python ? 0 : mapping_of(b->c, ip);
+            l.address = python ? 0 : ip;
             if (!l.function)
                 return 0;
         }
@@ -295,7 +309,8 @@ static int write_profile(builder *b, const char *path)
     for (size_t i = 0; i < nf; i++) {
         funcs[i] = (Rcgc__Pprof__Function)RCGC__PPROF__FUNCTION__INIT;
         funcs[i].id = i + 1;
-        funcs[i].name = funcs[i].system_name = b->func_names[i];
+        funcs[i].name = b->func_names[i];
+        funcs[i].system_name = b->func_systems[i];
         funcs[i].filename = b->func_files[i];
         func_ptrs[i] = &funcs[i];
     }
@@ -378,7 +393,7 @@ done:
     for (size_t i = 0; i < b.nowned; i++)
         free(b.owned[i]);
     free(b.owned);
-    free(b.strings), free(b.func_names), free(b.func_files), free(b.locs);
+    free(b.strings), free(b.func_names), free(b.func_files), free(b.func_systems), free(b.locs);
     free(b.stack_ids), free(b.samples), free(b.build_ids);
     u64map_free(b.string_of), u64map_free(b.func_of), u64map_free(b.loc_of);
     return rc;

@@ -34,7 +34,7 @@ static void json_label(FILE *out, const flame_label *l)
     json_string(out, flame_text(l, buf, sizeof buf));
     fputc(',', out);
     json_string(out, l->file);
-    fprintf(out, ",%d]", l->line);
+    fprintf(out, ",%d,%d]", l->line, l->kind == FLAME_PYTHON);
 }
 
 static bool kept(const flame *f, uint32_t i)

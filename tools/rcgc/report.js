@@ -6,7 +6,9 @@
  * zoom, search box, tooltips) and the top tables.  No libraries, no network.
  *
  * A tree node is [label, peak bytes, blocks, leaked bytes, blocks, total
- * bytes, blocks, [children], steps]; labels[i] is [name, file, line].
+ * bytes, blocks, [children], steps]; labels[i] is [name, file, line,
+ * python] (python 1: a Python frame, drawn in violet whatever the metric;
+ * "dim C frames", shown when there are some, greys out the others).
  * steps are [bucket, bytes, blocks, ...] on the grid of data.time (buckets
  * of bucket_s seconds from 0): what the node's own sites (and its pruned
  * descendants') allocated minus what they freed in each bucket.
@@ -241,7 +243,17 @@
   var search = el('input', { type: 'search', placeholder: 'search functions (regexp)', id: 'search' });
   var reset = el('button', { id: 'reset', type: 'button' }, 'reset zoom');
   var info = el('span', { 'class': 'info', id: 'info' });
-  bar.appendChild(tabs); bar.appendChild(search); bar.appendChild(reset); bar.appendChild(info);
+  bar.appendChild(tabs); bar.appendChild(search); bar.appendChild(reset);
+  var dimC = null;
+  if (data.labels.some(function (l) { return l[3] === 1; })) {
+    var dimLabel = el('label', { 'class': 'dimc', title: 'Python frames are violet; this greys out the native (C) frames' });
+    dimC = el('input', { type: 'checkbox', id: 'dim-c' });
+    dimLabel.appendChild(dimC);
+    dimLabel.appendChild(document.createTextNode(' dim C frames'));
+    dimC.addEventListener('change', function () { draw(); });
+    bar.appendChild(dimLabel);
+  }
+  bar.appendChild(info);
   var flame = el('div', { id: 'flame' });
   var tip = el('div', { id: 'tip' });
 
@@ -268,6 +280,11 @@
     for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
     var r = METRICS[state.metric].hue, span = (r[1] - r[0] + 360) % 360;
     return 'hsl(' + ((r[0] + h % (span + 1)) % 360) + ',' + (60 + h % 25) + '%,' + (58 + (h >> 8) % 14) + '%)';
+  }
+  function pythonColor(name) {
+    var h = 0;
+    for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
+    return 'hsl(' + (255 + h % 30) + ',' + (45 + h % 20) + '%,' + (66 + (h >> 8) % 10) + '%)';
   }
   function matches(n) {
     return state.query !== null && state.query.test(data.labels[n[0]][0]);
@@ -324,13 +341,15 @@
   }
 
   function frame(n, depth, x, w, ancestor) {
-    var name = data.labels[n[0]][0];
-    var d = el('div', { 'class': 'fr' + (ancestor ? ' anc' : '') + (matches(n) ? ' match' : ''),
+    var name = data.labels[n[0]][0], python = data.labels[n[0]][3] === 1;
+    var dim = !python && dimC !== null && dimC.checked && n !== data.tree;
+    var d = el('div', { 'class': 'fr' + (ancestor ? ' anc' : '') + (matches(n) ? ' match' : '') +
+                        (python ? ' py' : '') + (dim ? ' dim' : ''),
                         'data-i': String(drawn.length) });
     d.style.left = x + 'px';
     d.style.width = w + 'px';
     d.style.top = (depth * ROW) + 'px';
-    d.style.background = color(name);
+    if (!dim) d.style.background = python ? pythonColor(name) : color(name);
     if (w > 30) d.textContent = name;
     drawn.push(n);
     flame.appendChild(d);
@@ -346,7 +365,7 @@
     var i = ev.target.getAttribute && ev.target.getAttribute('data-i');
     if (i === null || i === undefined) { tip.style.display = 'none'; return; }
     var n = drawn[+i], l = data.labels[n[0]], root = data.tree;
-    tip.textContent = where(l[0], l[1], 0) + '\n' +
+    tip.textContent = (l[3] === 1 ? l[0] + ' \u2014 Python, ' + l[1] : where(l[0], l[1], 0)) + '\n' +
       'at peak: ' + bytes(n[1]) + ' in ' + plural(n[2], 'block') + ' (' + pct(n[1], root[1]) + ')\n' +
       'leaked: ' + bytes(n[3]) + ' in ' + plural(n[4], 'block') + '\n' +
       'allocated: ' + bytes(n[5]) + ' in ' + plural(n[6], 'allocation') +

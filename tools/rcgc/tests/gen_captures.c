@@ -5,8 +5,9 @@
  *   gen_captures DIR
  *
  * writes DIR/basic.cap, noscan.cap, threads.cap, types.cap, old.cap,
- * new.cap and DIR/sites.json (each site's function, file and line, for the
- * checks of symbolized output).  The stacks are real return addresses of
+ * new.cap, python.cap (native and Python frames mixed) and DIR/sites.json
+ * (each site's function, file and line, for the checks of symbolized
+ * output).  The stacks are real return addresses of
  * this program, with its modules recorded, so rcgc symbolizes them offline
  * like any capture.  The figures the test expects are worked out by hand in
  * test_rcgc.py from the event lists below; keep the two in step.
@@ -54,11 +55,13 @@ DEFINE_SITE(site_beta)
 DEFINE_SITE(site_gamma)
 DEFINE_SITE(site_delta)
 DEFINE_SITE(site_epsilon)
+DEFINE_SITE(PyMem_Malloc) /* an allocator wrapper by name: folded */
 
 enum { ALPHA, BETA, GAMMA, DELTA, EPSILON, NSITES };
 static site sites[NSITES] = {{.name = "site_alpha"}, {.name = "site_beta"},
                              {.name = "site_gamma"}, {.name = "site_delta"},
                              {.name = "site_epsilon"}};
+static site pymem = {.name = "PyMem_Malloc"}; /* python.cap's only */
 
 static FRAME void driver(void)
 {
@@ -67,6 +70,7 @@ static FRAME void driver(void)
     site_gamma(&sites[GAMMA]);
     site_delta(&sites[DELTA]);
     site_epsilon(&sites[EPSILON]);
+    PyMem_Malloc(&pymem);
 }
 
 /* ---- writing ------------------------------------------------------------------
@@ -122,25 +126,30 @@ static uint64_t *last_alloc(void)
     exit(1);
 }
 
-/* The info of (size, site, type): defined by an I record through meta at
-   first use (and its chunk written at once when that is not the current
-   writer's, so the definition comes first in the file). */
-static uint64_t info_of(uint64_t size, int s, uint64_t type)
+/* The info of (size, stack node, type): defined by an I record through
+   meta at first use (and its chunk written at once when that is not the
+   current writer's, so the definition comes first in the file). */
+static uint64_t info_at(uint64_t size, uint64_t node, uint64_t type)
 {
     for (uint64_t i = 0; i < ninfos; i++)
-        if (infos[i].size == size && infos[i].node == sites[s].node && infos[i].type == type)
+        if (infos[i].size == size && infos[i].node == node && infos[i].type == type)
             return i + 1;
     if (ninfos == MAX_INFOS) {
         fprintf(stderr, "gen_captures: too many infos\n");
         exit(1);
     }
     infos[ninfos].size = size;
-    infos[ninfos].node = sites[s].node;
+    infos[ninfos].node = node;
     infos[ninfos].type = type;
-    rcc_event e = {.kind = RCC_INFO, .size = size, .stack = sites[s].node, .type = type};
+    rcc_event e = {.kind = RCC_INFO, .size = size, .stack = node, .type = type};
     if (rcc_write(meta, &e) != 0 || (meta != w && rcc_writer_flush(meta) != 0))
         die("rcc_write");
     return ++ninfos;
+}
+
+static uint64_t info_of(uint64_t size, int s, uint64_t type)
+{
+    return info_at(size, sites[s].node, type);
 }
 
 static int module(struct dl_phdr_info *info, size_t size, void *ctx)
@@ -179,9 +188,10 @@ static void stacks(void)
     }
 }
 
-static void alloc_t(uint64_t t, uint64_t addr, uint64_t size, int s, uint64_t type)
+/* A block of size at addr, allocated at time t under stack node. */
+static void alloc_at(uint64_t t, uint64_t addr, uint64_t size, uint64_t node, uint64_t type)
 {
-    uint64_t id = info_of(size, s, type);
+    uint64_t id = info_at(size, node, type);
     int i = 0;
     while (i < MAX_BLOCKS && blocks[i].addr)
         i++;
@@ -196,6 +206,11 @@ static void alloc_t(uint64_t t, uint64_t addr, uint64_t size, int s, uint64_t ty
         die("rcc_write_alloc");
     *last_alloc() = addr;
     live += size;
+}
+
+static void alloc_t(uint64_t t, uint64_t addr, uint64_t size, int s, uint64_t type)
+{
+    alloc_at(t, addr, size, sites[s].node, type);
 }
 
 static void alloc(uint64_t t, uint64_t addr, uint64_t size, int s)
@@ -230,11 +245,16 @@ static void sample(uint64_t t)
                     .rss_bytes = live + (1u << 20)});
 }
 
-/* count blocks of (size, site, type) still live at exit, with reach. */
+/* count blocks of (size, stack node, type) still live at exit, with reach. */
+static void leak_at(uint64_t size, uint64_t node, uint64_t type, int reach, uint64_t count)
+{
+    put((rcc_event){.kind = RCC_LEAK, .id = info_at(size, node, type), .status = reach,
+                    .count = count});
+}
+
 static void leak_t(uint64_t size, int s, uint64_t type, int reach, uint64_t count)
 {
-    put((rcc_event){.kind = RCC_LEAK, .id = info_of(size, s, type), .status = reach,
-                    .count = count});
+    leak_at(size, sites[s].node, type, reach, count);
 }
 
 static void leak(uint64_t size, int s, int reach, uint64_t count)
@@ -418,6 +438,54 @@ static void run(const char *dir, const char *name, int alphas, bool gamma)
     finish(fd);
 }
 
+/* python.cap: a CPython program's stacks, native frames (this program's)
+   and Python frames (K records) mixed, outermost first:
+     A  driver > <module> app.py:10 > build app.py:4 > site_alpha     3 x 1000
+     B  driver > <module> app.py:10 > build app.py:4 > site_beta > PyMem_Malloc
+                                                                     2 x 500
+     C  driver > <module> app.py:10 > site_gamma                     64, temporary
+     D  driver > xmalloc app.py:20 (a Python function named like a wrapper)  32
+     E  driver > site_delta (no Python frame)                        300
+   All but C leaked, definitely; the peak is the end, 4332 bytes at 500 us. */
+static void python(const char *dir)
+{
+    int fd;
+    begin(dir, "python.cap", &fd);
+    static const struct {
+        const char *function;
+        int line;
+    } codes[] = {{"<module>", 10}, {"build", 4}, {"xmalloc", 20}};
+    put((rcc_event){.kind = RCC_PYTHON, .count = 0x030B02F0}); /* 3.11.2 */
+    for (uint64_t i = 0; i < 3; i++)
+        put((rcc_event){.kind = RCC_PYCODE, .id = i + 1, .line = (uint64_t)codes[i].line,
+                        .text = "/app/app.py", .name = codes[i].function});
+    uint64_t node = 2 * NSITES; /* stacks() wrote two per site */
+    uint64_t driver = ++node, module = ++node, build = ++node;
+    put((rcc_event){.kind = RCC_STACK, .stack = 0, .ip = (uintptr_t)sites[ALPHA].outer});
+    put((rcc_event){.kind = RCC_STACK, .stack = driver, .ip = RCC_PYFRAME_BIT | 1});
+    put((rcc_event){.kind = RCC_STACK, .stack = module, .ip = RCC_PYFRAME_BIT | 2});
+    uint64_t a = ++node, beta = ++node, b = ++node, c = ++node, d = ++node;
+    put((rcc_event){.kind = RCC_STACK, .stack = build, .ip = (uintptr_t)sites[ALPHA].inner});
+    put((rcc_event){.kind = RCC_STACK, .stack = build, .ip = (uintptr_t)sites[BETA].inner});
+    put((rcc_event){.kind = RCC_STACK, .stack = beta, .ip = (uintptr_t)pymem.inner});
+    put((rcc_event){.kind = RCC_STACK, .stack = module, .ip = (uintptr_t)sites[GAMMA].inner});
+    put((rcc_event){.kind = RCC_STACK, .stack = driver, .ip = RCC_PYFRAME_BIT | 3});
+    for (uint64_t i = 0; i < 3; i++)
+        alloc_at(100, 0x10000 + i * 0x1000, 1000, a, 0);
+    for (uint64_t i = 0; i < 2; i++)
+        alloc_at(200, 0x20000 + i * 0x1000, 500, b, 0);
+    alloc_at(300, 0x30000, 64, c, 0);
+    release(310, 0x30000, 64);
+    alloc_at(400, 0x40000, 32, d, 0);
+    alloc(500, 0x50000, 300, DELTA);
+    leak_at(1000, a, 0, RCC_DEFINITE, 3);
+    leak_at(500, b, 0, RCC_DEFINITE, 2);
+    leak_at(32, d, 0, RCC_DEFINITE, 1);
+    leak(300, DELTA, RCC_DEFINITE, 1);
+    end(600, 0, 4332, 500);
+    finish(fd);
+}
+
 static void sites_json(const char *dir)
 {
     char path[PATH_MAX];
@@ -430,6 +498,7 @@ static void sites_json(const char *dir)
     fprintf(f, "{\"file\": \"%s\"", __FILE__);
     for (int i = 0; i < NSITES; i++)
         fprintf(f, ", \"%s\": %d", sites[i].name, sites[i].line);
+    fprintf(f, ", \"%s\": %d", pymem.name, pymem.line);
     fprintf(f, "}\n");
     fclose(f);
 }
@@ -448,6 +517,7 @@ int main(int argc, char **argv)
     types(argv[1]);
     run(argv[1], "old.cap", 3, false);
     run(argv[1], "new.cap", 5, true);
+    python(argv[1]);
     sites_json(argv[1]);
     return 0;
 }

@@ -439,7 +439,8 @@ class Stats(unittest.TestCase):
         self.assertEqual(st["records"], {"modules": st["modules"], "stack_nodes": 10, "types": 0,
                                          "infos": 5, "clocks": 62, "allocations": 37,
                                          "frees": 7, "temporary_frees": 21, "samples": 5,
-                                         "leak_records": 3, "end": 1})
+                                         "leak_records": 3, "end": 1, "python": 0,
+                                         "python_codes": 0})
         # stacks, three phases, the scan and end record at close
         self.assertEqual((st["chunks"], st["distinct_stacks"], st["infos"]), (5, 5, 5))
         self.assertGreater(st["compression_ratio"], 0)
@@ -665,6 +666,123 @@ class Habits(unittest.TestCase):
         self.assertIn("--at 99 s is past the end of", err)
         code, _, err = rcgc("diff", "--at", "0.015", "--at", "0.025", cap("basic.cap"))
         self.assertEqual(err, "")
+
+
+class Python(unittest.TestCase):
+    """python.cap (gen_captures.c): native and Python frames mixed.  A
+    Python frame reads "function  file:line" like a native one; top, leaks
+    and diff group by the innermost Python frame unless --native; a Python
+    frame is never folded, the native wrappers inside one are."""
+
+    def setUp(self):
+        self.path = cap("python.cap")
+
+    def site(self, name, sep="  "):
+        return "%s%sgen_captures.c:%d" % (name, sep, SITES[name])
+
+    def test_summary(self):
+        out = rcgc("summary", self.path, check=0)[1]
+        self.assertIn("\n  interpreter      Python 3.11.2\n", out)
+        self.assertEqual(rjson("summary", "--json", self.path)["python"], "3.11.2")
+        self.assertIsNone(rjson("summary", "--json", cap("basic.cap"))["python"])
+        self.assertNotIn("interpreter", rcgc("summary", cap("basic.cap"), check=0)[1])
+        st = rjson("stats", "--json", self.path)
+        self.assertEqual((st["records"]["python"], st["records"]["python_codes"]), (1, 3))
+
+    def rows(self, *args):
+        out = rcgc("top", *args, self.path, check=0)[1].splitlines()
+        return [re.sub(r"\s+", " ", line.strip()) for line in out[2:]]
+
+    def test_top(self):
+        self.assertEqual(self.rows(), ["3.9 KiB 5 build app.py:4",
+                                       "300 B 1 " + self.site("site_delta", " "),
+                                       "32 B 1 xmalloc app.py:20"])
+        # native grouping: PyMem_Malloc folded into site_beta; the Python
+        # frame named like a wrapper is kept
+        self.assertEqual(self.rows("--native"), ["2.9 KiB 3 " + self.site("site_alpha", " "),
+                                                 "1000 B 2 " + self.site("site_beta", " "),
+                                                 "300 B 1 " + self.site("site_delta", " "),
+                                                 "32 B 1 xmalloc app.py:20"])
+        self.assertEqual(self.rows("--native", "--no-fold")[1],
+                         "1000 B 2 " + self.site("PyMem_Malloc", " "))
+        self.assertEqual(self.rows("--by", "total"), ["3.9 KiB 5 build app.py:4",
+                                                      "300 B 1 " + self.site("site_delta", " "),
+                                                      "64 B 1 <module> app.py:10",
+                                                      "32 B 1 xmalloc app.py:20"])
+        rows = rjson("top", "--json", self.path)["rows"]
+        self.assertEqual(rows[0], {"function": "build", "file": "/app/app.py", "line": 4,
+                                   "bytes": 4000, "blocks": 5})
+        self.assertEqual(rows[2], {"function": "xmalloc", "file": "/app/app.py", "line": 20,
+                                   "bytes": 32, "blocks": 1})
+
+    def test_leaks(self):
+        out = rcgc("leaks", self.path, check=0)[1]
+        driver = r"    at driver  gen_captures\.c:\d+\n"
+        self.assertRegex(out, "^" + re.escape(self.path) + r": 3 leaks\n"
+                         r"3\.9 KiB in 5 blocks definitely lost\n"
+                         r"    at build  app\.py:4\n    at <module>  app\.py:10\n" + driver +
+                         r"300 B in 1 block definitely lost\n    at " +
+                         re.escape(self.site("site_delta")) + r"\n" + driver +
+                         r"32 B in 1 block definitely lost\n    at xmalloc  app\.py:20\n" +
+                         driver + "$")
+        out = rcgc("leaks", "--native", self.path, check=0)[1]
+        self.assertIn(": 4 leaks\n2.9 KiB in 3 blocks definitely lost\n    at %s\n"
+                      "    at build  app.py:4\n" % self.site("site_alpha"), out)
+        self.assertIn("1000 B in 2 blocks definitely lost\n    at %s\n" % self.site("site_beta"),
+                      out)
+        leaks = rjson("leaks", "--json", self.path)
+        self.assertEqual([(l["bytes"], l["blocks"]) for l in leaks], [(4000, 5), (300, 1), (32, 1)])
+        frames = leaks[0]["stack"]
+        self.assertEqual([(f["function"], f["file"], f["line"]) for f in frames[:2]],
+                         [("build", "/app/app.py", 4), ("<module>", "/app/app.py", 10)])
+        self.assertNotIn("module", frames[0])   # no module: a Python frame
+        self.assertEqual(frames[2]["function"], "driver")
+
+    def test_diff(self):
+        out = rcgc("diff", "--at", "150us", "--at", "600us", self.path, check=0)[1]
+        lines = [re.sub(r"\s+", " ", l.strip()) for l in out.splitlines()[1:]]
+        self.assertEqual(lines, ["+1000 B +2 blocks now 3.9 KiB build app.py:4",
+                                 "+300 B +1 block now 300 B " + self.site("site_delta", " "),
+                                 "+32 B +1 block now 32 B xmalloc app.py:20"])
+        out = rcgc("diff", "--native", "--at", "150us", "--at", "600us", self.path, check=0)[1]
+        self.assertIn("now 1000 B       " + self.site("site_beta"), out)
+
+    def test_flame_graphs(self):
+        out = rcgc("flamegraph", "--collapsed", self.path, check=0)[1]
+        self.assertEqual(sorted(out.splitlines()), [
+            "driver;<module> (app.py:10);build (app.py:4);site_alpha 3000",
+            "driver;<module> (app.py:10);build (app.py:4);site_beta 1000",
+            "driver;site_delta 300",
+            "driver;xmalloc (app.py:20) 32"])
+        out = rcgc("flamegraph", "--collapsed", "--by", "total", "--no-fold", self.path,
+                   check=0)[1]
+        self.assertIn("driver;<module> (app.py:10);build (app.py:4);site_beta;PyMem_Malloc 1000\n",
+                      out)
+        self.assertIn("driver;<module> (app.py:10);site_gamma 64\n", out)
+        speedscope = cap("python.speedscope.json")
+        rcgc("flamegraph", "--speedscope", speedscope, self.path, check=0)
+        with open(speedscope) as f:
+            frames = json.load(f)["shared"]["frames"]
+        self.assertIn({"name": "build (app.py:4)", "file": "/app/app.py", "line": 4}, frames)
+        html = cap("python.html")
+        rcgc("flamegraph", "-o", html, self.path, check=0)
+        with open(html) as f:
+            page = f.read()
+        labels = json.loads(re.search(r'"labels": (\[.*\]),\n', page).group(1))
+        self.assertIn(["build (app.py:4)", "/app/app.py", 4, 1], labels)
+        self.assertIn(["driver", labels[1][1], labels[1][2], 0], labels)
+
+    def test_pprof(self):
+        profile = cap("python.pb.gz")
+        rcgc("flamegraph", "--pprof", profile, self.path, check=0)
+        raw = go_pprof("-raw", profile)
+        if raw is None:
+            self.skipTest("go is not installed")
+        # a Python frame: no address, no mapping, its name kept as is
+        self.assertRegex(raw, r"\n +\d+: 0x0 build /app/app\.py:4 s=0\(\)\n")
+        self.assertRegex(raw, r"\n +\d+: 0x0 <module> /app/app\.py:10 s=0\(\)\n")
+        top = go_pprof("-top", "-unit=byte", "-sample_index=inuse_space", profile)
+        self.assertRegex(top, r"\n +0 +0% +\S+ +4000B +92\.34% +build\n")
 
 
 class Browser(unittest.TestCase):

@@ -128,6 +128,21 @@ int main(void)
     CHECK(rct_symbols_lookup(s, (void *)(uintptr_t)0x20, &sym) == 0);
     CHECK(sym.function && strcmp(sym.function, "0x1f") == 0 && sym.module == NULL);
 
+    /* A defined name (a capture's Python frame): given as is, copied, no
+       module, never rcgc's own even when named like it; defined again, the
+       new answer; no file, no line */
+    void *py = (void *)(uintptr_t)(UINT64_C(1) << 63 | 7);
+    char function[] = "rc_load", file[] = "/app/main.py";
+    CHECK(rct_symbols_define(s, py, function, file, 42) == 0);
+    memset(function, 0, sizeof function);
+    CHECK(rct_symbols_lookup(s, py, &sym) == 0);
+    CHECK(sym.function && strcmp(sym.function, "rc_load") == 0 && sym.file &&
+          strcmp(sym.file, "/app/main.py") == 0 && sym.line == 42 && sym.module == NULL);
+    CHECK(!rct_symbols_in_library(s, py));
+    CHECK(rct_symbols_define(s, py, "Loader.load", "", 9) == 0);
+    CHECK(rct_symbols_lookup(s, py, &sym) == 0);
+    CHECK(strcmp(sym.function, "Loader.load") == 0 && sym.file == NULL && sym.line == 0);
+
     rct_symbols_unref(s);
     printf("test_symbols_offline: %s\n", failures ? "FAILED" : "ok");
     return failures != 0;
