@@ -16,6 +16,7 @@
  *                states, the per-thread info cache, the shadow's stores
  *   shadow.c     the shadow's leaves and their walk in address order
  *   leakscan.c   the exit scan: reachability of the live blocks
+ *   python.c     CPython's frames in the stacks, its mem and obj domains
  *   process.c    configuration, start, fork, exit and the end of a capture
  *
  * What it may call: the real allocator (found with dlsym(RTLD_NEXT)), the
@@ -161,6 +162,7 @@
 #define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
 #define MAX_INFOS RCC_MAX_INFOS       /* distinct (size, stack, type) per capture */
 #define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
+#define PY_CODE_CACHE 1024           /* per-thread: Python (code, offset) -> K id */
 #define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 #define TICK_STALE_NS 100000000u     /* a tick page this far behind has stopped */
 #define NESTED_MAX 64                /* per thread: events of signal handlers queued */
@@ -357,6 +359,11 @@ struct tstate {
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
     info_slot infos[INFO_CACHE];
+    struct py_code_slot {     /* Python code locations: (code, offset) -> K id */
+        uintptr_t code, file, name;
+        int32_t off;
+        uint32_t id;          /* 0: empty */
+    } py[PY_CODE_CACHE];
 };
 
 extern TLS tstate *self;
@@ -511,6 +518,22 @@ tstate *attach(void);
 void enter(tstate *t);
 void leave(tstate *t);
 void thread_gone(void *v);
+bool recording(void);
+bool tracing_frees(void);
+void on_alloc(void *p, size_t n, const char *type);
+uint32_t on_release(void *p);
+void on_free(void *p, uint32_t id);
+
+/* ---- python.c ----------------------------------------------------------------------------- */
+enum { PY_OFF, PY_WAITING, PY_ON };
+extern int python_mode;       /* PY_OFF unless the process is CPython */
+static inline bool python_on(void)
+{
+    return __atomic_load_n(&python_mode, __ATOMIC_RELAXED) != PY_OFF;
+}
+void python_capture_start(void);
+size_t python_stack(tstate *t, void **frames, size_t depth);
+extern uint32_t python_obj_type;
 
 /* ---- leakscan.c --------------------------------------------------------------------------- */
 typedef struct range {
@@ -527,6 +550,7 @@ typedef struct roots {
 } roots;
 
 void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me);
+void python_tables(range *codes, range *triples);
 void leak_scan(roots *r);
 
 /* ---- process.c ---------------------------------------------------------------------------- */
