@@ -16,6 +16,11 @@ CASE:
              tracemalloc also counts the raw domain, rcgc counts it as malloc)
   profiled   profiled.py (sys.setprofile, sys.settrace): same output
   modes      RCGC_PYTHON=frames (no domains recorded), =off (no Python at all)
+  leaks      the leak scan with the domains recorded gives malloc's blocks
+             (pymalloc's larger blocks are malloc's too) the reachability
+             they have without (as memcheck sees them: tests/real), a ctypes
+             malloc leak definitely lost, and no Python block of pymalloc's
+             own definitely lost
   native     a program that is not Python: no Python record, no K record
 
 An interpreter that is not installed skips the case (exit 77), except
@@ -68,6 +73,8 @@ def parse(text):
                                  "module": w[5]})
         elif w[0] == "frames":
             res["codes"] = int(w[1])
+        elif w[0] == "leaks":
+            res.setdefault("leaks", {})[w[1]] = [int(x) for x in w[2:6]]
         elif w[0] == "stack":
             res["stack"] = w[1:]
     return res
@@ -159,6 +166,28 @@ def case_modes(args):
     if off.get("version") or off["blocks"] or off["codes"]:
         fail(f"RCGC_PYTHON=off: {off}")
     print("modes: ok")
+
+
+LEAKY = ("import json, sqlite3, decimal, ctypes; sqlite3.connect(':memory:'); "
+         "ctypes.CDLL(None).malloc(4000)")
+
+
+def case_leaks(args):
+    # the same environment's length in both runs (Python copies it)
+    plain = parse(record(args, [args.python, "-c", LEAKY], {"RCGC_PYTHON": "frames"}))
+    full = parse(record(args, [args.python, "-c", LEAKY], {"RCGC_PYTHON": "all___"}))
+    seen = [a + b for a, b in zip(full["leaks"]["malloc"], full["leaks"]["python_big"])]
+    before = plain["leaks"]["malloc"]
+    print("leaks (reachable, indirect, definite, possible): malloc", before,
+          "then malloc + pymalloc's large", seen, "pymalloc's own", full["leaks"]["python"])
+    if plain["leaks"]["python"] != [0, 0, 0, 0] or plain["leaks"]["python_big"] != [0, 0, 0, 0]:
+        fail("RCGC_PYTHON=frames recorded the domains")
+    if before[2] < 4000 or seen[1:3] != before[1:3]:
+        fail("indirectly or definitely lost differ with the domains recorded")
+    if abs((seen[0] + seen[3]) - (before[0] + before[3])) > 64:
+        fail("reachable and possibly lost differ with the domains recorded")
+    if full["leaks"]["python"][2]:
+        fail("pymalloc blocks definitely lost in a program that loses none")
 
 
 def case_native(args):

@@ -13,6 +13,10 @@
  *                          then: what tracemalloc.start() there counts)
  *     site BYTES BLOCKS FILE:LINE FUNCTION MODULE     (N sites, most bytes first)
  *     frames K S           (K records, stack nodes holding a Python frame)
+ *     leaks WHOSE REACHABLE_B INDIRECT_B DEFINITE_B POSSIBLE_B   (the scan at
+ *                          exit; WHOSE: malloc; python: the domains' blocks
+ *                          of at most 512 bytes, pymalloc's own; python_big:
+ *                          the larger ones, which pymalloc gets from malloc)
  *     stack FRAME...       (with -s FILE:LINE: the largest site's stack whose
  *                          innermost Python frame is there, innermost first)
  */
@@ -41,6 +45,7 @@ static struct {
     const char *from;         /* -f: count from the first allocation under it */
     bool counting;
     uint64_t base;            /* the live bytes then */
+    uint64_t leaks[3][4];     /* [malloc, python, python_big][reachability]: bytes */
     site *sites; size_t nsites, csites;
 } c;
 
@@ -181,6 +186,12 @@ static int on_event(const rcc_event *e, void *ctx)
         GROW(c.infos, c.ninfos, c.cinfos);
         c.infos[c.ninfos++] = (info){e->size, e->stack, e->type};
         break;
+    case RCC_LEAK: {
+        const info *in = &c.infos[e->id - 1];
+        c.leaks[python_type(in->type) ? in->size > 512 ? 2 : 1 : 0][e->status & 3] +=
+            e->count * in->size;
+        break;
+    }
     case RCC_ALLOC: c.last_info = e->id; count(e->id, 1); break;
     case RCC_FREE: count(e->id ? e->id : c.last_info, -1); break;
     default: break;
@@ -240,6 +251,13 @@ int main(int argc, char **argv)
                k->name, mod);
     }
     printf("frames %zu %llu\n", c.ncodes, (unsigned long long)c.pyframe_nodes);
+    static const char *const whose[] = {"malloc", "python", "python_big"};
+    for (int p = 0; p < 3; p++)
+        printf("leaks %s %llu %llu %llu %llu\n", whose[p],
+               (unsigned long long)c.leaks[p][RCC_REACHABLE],
+               (unsigned long long)c.leaks[p][RCC_INDIRECT],
+               (unsigned long long)c.leaks[p][RCC_DEFINITE],
+               (unsigned long long)c.leaks[p][RCC_POSSIBLE]);
     for (size_t i = 0; at && i < c.nsites; i++) {
         const code *k = &c.codes[(c.sites[i].key >> 16) - 1];
         char where[4200];
