@@ -83,6 +83,9 @@
  *   RCGC_CHUNK_BYTES=N     raw bytes per thread chunk (default 512 KiB)
  *   RCGC_ZSTD_LEVEL=N      zstd level of the chunks (default 2; negative:
  *                          faster, larger)
+ *   RCGC_PYTHON=off|frames in a CPython process (python.c): off, as any
+ *                          program; frames: Python frames but pymalloc's
+ *                          domains not recorded; otherwise both
  *
  * fork: with %p in the path the child starts a capture of its own (its pid,
  * a new time base, no blocks inherited); without %p the child records
