@@ -14,6 +14,8 @@ CASE:
              at the first allocation of the line after it).  -X tracemalloc starts at
              another moment of startup than rcgc attaches: 0.7 MB apart.
              tracemalloc also counts the raw domain, rcgc counts it as malloc)
+  coroutines coroutines.py: asyncio's coroutines (the line as a site) and a
+             subinterpreter where there are (3.8-3.13 have them): unharmed
   profiled   profiled.py (sys.setprofile, sys.settrace): same output
   modes      RCGC_PYTHON=frames (no domains recorded), =off (no Python at all)
   leaks      the leak scan with the domains recorded gives malloc's blocks
@@ -142,6 +144,18 @@ def case_peak(args):
     print(f"peak: rcgc {res['peak']}, tracemalloc {peak} ({off * 100:+.1f}%)")
     if off > 0.01:
         fail("the domains' peak differs from tracemalloc's by more than 1%")
+
+
+def case_coroutines(args):
+    script = os.path.join(HERE, "coroutines.py")
+    out = []
+    res = parse(record(args, [args.python, script], out=out))
+    line = marked_lines(script)["coroutine"]
+    if out[0].strip() != "done 20":
+        fail(f"output: {out[0]!r}")
+    if not any(s["at"].endswith(f"coroutines.py:{line}") for s in res["sites"]):
+        fail(f"no site at coroutines.py:{line}")
+    print("coroutines: ok")
 
 
 def case_profiled(args):
