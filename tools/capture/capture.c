@@ -316,10 +316,13 @@ static inline uint8_t *put_clock(rcc_writer *w, uint8_t *p)
     return put_time(w, p, w->now);
 }
 
+/* s may be NULL when n is 0 (a record without its string), which memcpy
+   must not be given. */
 static uint8_t *put_text(uint8_t *p, const char *s, size_t n)
 {
     p = put_varint(p, n);
-    memcpy(p, s, n);
+    if (n)
+        memcpy(p, s, n);
     return p + n;
 }
 

@@ -787,8 +787,8 @@ class Python(unittest.TestCase):
 
 class Browser(unittest.TestCase):
     """The HTML report in headless Chromium (browser/test_report.mjs); run
-    with --browser only.  The report is of the end-to-end program's capture
-    when the shim is built, else of basic.cap."""
+    with --browser only.  The reports are of the end-to-end program's
+    capture when the shim is built, else of basic.cap, and of python.cap."""
 
     def test_report(self):
         node = shutil.which("node")
@@ -801,17 +801,19 @@ class Browser(unittest.TestCase):
             source = cap("browser.cap")
             subprocess.run([ARGS.rcgc, "run", "-o", source, "--", os.environ["RCGC_E2E_PROG"],
                             "basic"], capture_output=True, timeout=120)
-        page = cap("report.html")
-        rcgc("flamegraph", "-o", page, source, check=0)
-        shot = os.environ.get("RCGC_SCREENSHOT") or cap("report.png")
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser",
                               "test_report.mjs")
-        p = subprocess.run([node, script, page, shot], capture_output=True, text=True,
-                           timeout=300)
-        print(p.stdout, p.stderr, sep="", file=sys.stderr)
-        if p.returncode == 77:
-            self.skipTest(p.stdout.strip().splitlines()[-1])
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        shot = os.environ.get("RCGC_SCREENSHOT") or cap("report.png")
+        for source, page, shot in ((source, cap("report.html"), shot),
+                                   (cap("python.cap"), cap("python.html"),
+                                    re.sub(r"(\.png)?$", "-python.png", shot, count=1))):
+            rcgc("flamegraph", "-o", page, source, check=0)
+            p = subprocess.run([node, script, page, shot], capture_output=True, text=True,
+                               timeout=300)
+            print(p.stdout, p.stderr, sep="", file=sys.stderr)
+            if p.returncode == 77:
+                self.skipTest(p.stdout.strip().splitlines()[-1])
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
 def main():

@@ -11,7 +11,10 @@
 // plot selects a time range (the range graph switches in, its info line
 // names the range, the whole run's range holds what was live at exit, its
 // frames zoom), "clear range" turns it off; no "1 blocks"; the tables are
-// filled.  Saves screenshots when asked: SCREENSHOT (the page as opened)
+// filled.  A report with Python frames draws them violet (class py) and has a
+// "dim C frames" toggle that greys out every other frame but the root, and
+// back; a report without has no toggle.  Saves screenshots when asked:
+// SCREENSHOT (the page as opened)
 // and SCREENSHOT with -range before .png (a range selected).  Prints
 // "N passed, M failed" and exits non-zero on any failure.
 // Environment: CHROMIUM (default /usr/bin/chromium).
@@ -181,6 +184,28 @@ try {
 
   const rows = await page.locator('#table-peak tr').count();
   check(rows > 1, `the peak table has rows (${rows - 1})`);
+
+  // Python frames: violet, and C frames dimmed by the toggle.
+  const python = await page.evaluate(() =>
+    JSON.parse(document.getElementById('rcgc-data').textContent).labels.some((l) => l[3] === 1));
+  const toggle = page.locator('#dim-c');
+  check(await toggle.count() === (python ? 1 : 0),
+        python ? 'a report with Python frames has "dim C frames"' : 'no "dim C frames" without Python frames');
+  if (python) {
+    // the browser gives the colour back as rgb(): violet is more blue and red than green
+    const rgb = await page.locator('#flame .fr.py').evaluateAll((els) => els.map((e) => e.style.background));
+    check(rgb.length > 0 && rgb.every((c) => {
+      const [r, g, b] = c.match(/\d+/g).map(Number);
+      return b > g && r > g;
+    }), `Python frames are violet (${rgb.slice(0, 2).join(' ')})`);
+    await toggle.check();
+    const dimmed = await page.locator('#flame .fr').evaluateAll((els) => els.map((e) =>
+      [e.classList.contains('py'), e.classList.contains('dim'), e.offsetTop === 0]));
+    check(dimmed.every(([py, dim, root]) => dim === (!py && !root)) && dimmed.some(([, dim]) => dim),
+          'checking "dim C frames" greys out every frame but the Python ones and the root');
+    await toggle.uncheck();
+    check(await page.locator('#flame .fr.dim').count() === 0, 'unchecking it brings the colours back');
+  }
 
   if (screenshot) {
     await page.locator('#search').fill('');
