@@ -453,6 +453,8 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
     uintptr_t top = thread_top_bytes();
     for (tstate *t = g.threads; t; t = t->next) {
         add_cut(r, (uintptr_t)t, (uintptr_t)(t + 1));
+        if (t->py) /* code objects' addresses, not references */
+            add_cut(r, (uintptr_t)t->py, (uintptr_t)(t->py + PY_CODE_CACHE));
         if (t->altstack) /* a crash's scan runs there */
             add_cut(r, (uintptr_t)t->altstack, (uintptr_t)t->altstack + ALTSTACK_BYTES);
         if (t != me && !t->in_use && t->gen == g.gen && t->stack_hi - t->stack_lo > top)

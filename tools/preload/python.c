@@ -451,11 +451,14 @@ static size_t read_frames(py_frame *out, size_t cap)
 }
 
 /* The frame word of a Python frame: RCC_PYFRAME_BIT | K id; NULL when out of
-   room. */
+   room.  The thread's cache is made here, not with its state: a process
+   that is not Python keeps the shim's memory as it was. */
 static inline void *code_frame(tstate *t, const py_frame *f)
 {
     const char *code = (const char *)f->code;
     uintptr_t file = AT(code, py.L.co_filename, uintptr_t), name = AT(code, py.L.co_name, uintptr_t);
+    if (UNLIKELY(!t->py) && !(t->py = pages_alloc(NULL, PY_CODE_CACHE * sizeof *t->py)))
+        return NULL;
     struct py_code_slot *c =
         &t->py[mix(f->code ^ (uint64_t)(uint32_t)f->off << 48) & (PY_CODE_CACHE - 1)];
     if (!(c->id && c->code == f->code && c->off == f->off && c->file == file && c->name == name)) {

@@ -362,11 +362,11 @@ struct tstate {
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
     info_slot infos[INFO_CACHE];
-    struct py_code_slot {     /* Python code locations: (code, offset) -> K id */
-        uintptr_t code, file, name;
-        int32_t off;
-        uint32_t id;          /* 0: empty */
-    } py[PY_CODE_CACHE];
+    struct py_code_slot {     /* Python code locations: (code, offset) -> K id, */
+        uintptr_t code, file, name; /* PY_CODE_CACHE of them, mmap'd at the */
+        int32_t off;          /* thread's first Python frame (python.c); NULL */
+        uint32_t id;          /* before.  id 0: empty */
+    } *py;
 };
 
 extern TLS tstate *self;
