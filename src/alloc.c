@@ -558,6 +558,8 @@ void rci_alloc_init(rc_heap *h)
         h->raw[c].block_size = rci_class_size[c];
         h->raw[c].cls = (uint8_t)c;
     }
+    for (size_t i = 0; i < RCI_DIRECT_SLOTS; i++)
+        h->direct[i] = &h->raw[rci_size_class(i * 16)];
     if (!h->cfg.purge_bytes)
         h->cfg.purge_bytes = (size_t)1 << 20;
     if (!h->cfg.purge_delay_ms)

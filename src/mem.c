@@ -6,8 +6,9 @@
  */
 #include "rc_internal.h"
 
-/* One test on the fast path covers debug checks and tracing. */
-void *rc_mem_alloc(rc_heap *h, size_t n)
+/* Any call the fast path below does not take: a debug heap, tracing, a
+   size past the direct table, an empty pool, or the clock's turn. */
+static RCI_NOINLINE void *mem_alloc(rc_heap *h, size_t n)
 {
     void *p;
     if (rci_unlikely(h->hooks))
@@ -17,6 +18,24 @@ void *rc_mem_alloc(rc_heap *h, size_t n)
     if (rci_unlikely(!p))
         h->error = RC_ENOMEM;
     return p;
+}
+
+/* The fast path is a leaf: one table load for the bin, one pop from its
+   first pool; everything else is a tail call. */
+void *rc_mem_alloc(rc_heap *h, size_t n)
+{
+    if (rci_likely(!h->hooks && n <= RCI_DIRECT_MAX)) {
+        rci_pool *pool = h->direct[(n + 15) >> 4]->avail;
+        void *b = pool->free;
+        if (rci_likely(b != NULL && (h->allocs + 1) % RCI_TICK_EVERY != 0)) {
+            h->allocs++;
+            rci_unpoison((char *)b + RCI_LINK_BYTES, pool->block_size - RCI_LINK_BYTES);
+            pool->free = *rci_link(b);
+            pool->used++;
+            return b;
+        }
+    }
+    return mem_alloc(h, n);
 }
 
 void *rc_mem_calloc(rc_heap *h, size_t nmemb, size_t size)
@@ -32,15 +51,24 @@ void *rc_mem_calloc(rc_heap *h, size_t nmemb, size_t size)
     return p;
 }
 
-void rc_mem_free(rc_heap *h, void *p)
+static RCI_NOINLINE void mem_free(rc_heap *h, void *p)
 {
     if (!p)
         return;
-    if (rci_unlikely(h->hooks & RCI_HOOK_DEBUG)) {
+    if (h->hooks & RCI_HOOK_DEBUG)
         rci_debug_free(h, p);
+    else
+        rci_raw_free(h, p);
+}
+
+/* A leaf like rc_mem_alloc: NULL, debug and tracing go out of line. */
+void rc_mem_free(rc_heap *h, void *p)
+{
+    if (rci_likely(p != NULL && !h->hooks)) {
+        rci_raw_free_plain(h, p);
         return;
     }
-    rci_raw_free(h, p);
+    mem_free(h, p);
 }
 
 size_t rc_mem_usable_size(const rc_heap *h, const void *p)

@@ -284,12 +284,18 @@ typedef struct rci_gc {
 #define RCI_HEAP_MAGIC UINT64_C(0x72636763484541FF)  /* a live heap */
 #define RCI_HEAP_FREED UINT64_C(0x72636763DEADFEED)  /* after rc_heap_free */
 
+/* rc_mem_alloc's table: the raw bin for n <= RCI_DIRECT_MAX bytes is
+   direct[(n + 15) >> 4], one load instead of computing the class. */
+#define RCI_DIRECT_MAX 1024
+#define RCI_DIRECT_SLOTS (RCI_DIRECT_MAX / 16 + 1)
+
 struct rc_heap {
     uint64_t magic;                      /* RCI_HEAP_*: misuse reports read it */
     rc_config cfg;                       /* copy of the configuration */
     size_t self_bytes;                   /* bytes of this struct's mapping */
     rci_pool sentinel;                   /* the empty pool (see rci_bin) */
     rci_bin raw[RC_SIZE_CLASSES];        /* raw-block bins, by class */
+    rci_bin *direct[RCI_DIRECT_SLOTS];   /* raw bin of each size by 16 B steps */
     rci_arena *bucket[RCI_BUCKETS];      /* arenas by number of free pages */
     uint64_t bucket_map[(RCI_BUCKETS + 63) / 64]; /* nonempty buckets */
     rci_arena *arenas;                   /* all arenas, newest first */
