@@ -151,15 +151,15 @@ static void gnode_traverse(void *self, rc_visit_fn visit, void *ctx)
     visit(&n->right, ctx);
 }
 
-static const rc_type node_type = {"node", sizeof(node), node_traverse,
-                                  NULL, NULL};
-static const rc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, NULL};
-static const rc_type gnode_type = {"gcbench_node", sizeof(gnode),
-                                   gnode_traverse, NULL, NULL};
-static const rc_type gnode_acyclic_type = {"gcbench_node_acyclic",
-                                           sizeof(gnode), gnode_traverse,
-                                           NULL, NULL};
-static const rc_type doubles_type = {"double_array", 0, NULL, NULL, NULL};
+static const rc_type node_type = {.name = "node", .size = sizeof(node),
+                                  .traverse = node_traverse};
+static const rc_type leaf_type = {.name = "leaf", .size = sizeof(node)};
+static const rc_type gnode_type = {.name = "gcbench_node", .size = sizeof(gnode),
+                                   .traverse = gnode_traverse};
+static const rc_type gnode_acyclic_type = {.name = "gcbench_node_acyclic",
+                                           .size = sizeof(gnode),
+                                           .traverse = gnode_traverse};
+static const rc_type doubles_type = {.name = "double_array", .size = 0};
 
 static rc_heap *heap_open(void)
 {
@@ -711,7 +711,7 @@ static double rcgc_bytes_per_object(size_t payload)
 {
     enum { N = 4096 };
     static void *objs[N];
-    const rc_type t = {"sized_leaf", payload, NULL, NULL, NULL};
+    const rc_type t = {.name = "sized_leaf", .size = payload};
     rc_heap *h = heap_open();
     rc_alloc_stats a, b;
     objs[0] = rc_must_new(h, &t); /* the type's record is made first */
@@ -734,8 +734,8 @@ static void print_sizes(void)
     double b24 = rcgc_bytes_per_object(24);
     printf("object header, rcgc:    %.0f B (measured: rc_alloc_stats small_bytes"
            " per object is %.0f B for an 8 B payload,\n"
-           "                        %.0f B for 16 B (node, rounded to the "
-           "16 B size class), %.0f B for 24 B (GCBench node))\n",
+           "                        %.0f B for 16 B (node; classes step by "
+           "8 B up to 128 B), %.0f B for 24 B (GCBench node))\n",
            b8 - 8, b8, b16, b24);
     char line[512];
     if (!cpython.ok ||

@@ -11,19 +11,12 @@
 #
 # Usage: bench/bench_reading.sh [--quick] [BUILD_DIR]   (default: build-release
 # next to bench/).  --quick: 60 functions, 1 run, no peers: proves the
-# script runs; the numbers mean nothing.  Needs python3; heaptrack and cc1
-# are skipped with a line saying so when missing.
+# script runs; the numbers mean nothing.  Needs python3 and GNU time
+# (/usr/bin/time); heaptrack and cc1 are skipped with a line saying so when
+# missing.
 set -eu
 
-quick=0
-if [ "${1:-}" = --quick ]; then
-    quick=1
-    shift
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build-release}
-rcgc=$build/tools/rcgc/rcgc
-[ -x "$rcgc" ] || { echo "bench_reading: $rcgc not found (build it first)" >&2; exit 1; }
+. "$(dirname "$0")/bench_args.sh"
 cc1=$(gcc -print-prog-name=cc1 2>/dev/null || true)
 [ -x "$cc1" ] || { echo "bench_reading: gcc's cc1 not found (skipped)"; exit 0; }
 
@@ -50,7 +43,7 @@ fi
 [ -n "$peer" ] || echo "peer heaptrack_print not run (quick, or heaptrack missing)"
 
 python3 - "$rcgc" "$tmp" "$runs" "$peer" <<'PY'
-import os, resource, statistics, subprocess, sys, time
+import os, statistics, subprocess, sys, time
 rcgc, tmp, runs, peer = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 cap = os.path.join(tmp, "cc1.cap")
 verbs = {
@@ -78,14 +71,11 @@ for _ in range(runs):
     for v, cmd in verbs.items():
         times[v].append(timed(cmd))
 peaks = {}
-for v, cmd in verbs.items():  # peak RSS, one run each in a child of its own
-    p = subprocess.run(["/usr/bin/env", "python3", "-c",
-                        "import resource,subprocess,sys;"
-                        "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,"
-                        "stderr=subprocess.DEVNULL);"
-                        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
-                        *cmd], capture_output=True, text=True)
-    peaks[v] = int(p.stdout.strip() or 0)
+for v, cmd in verbs.items():  # peak RSS by GNU time: a child forked from python
+    # would count python's RSS (Linux keeps the high-water mark across exec)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", os.path.join(tmp, "rss"), *cmd],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peaks[v] = int(open(os.path.join(tmp, "rss")).read().split()[-1])
 stats = subprocess.run([rcgc, "stats", cap], capture_output=True, text=True).stdout
 nodes = next((l.split()[1] for l in stats.splitlines() if l.strip().startswith("stack_nodes")), "?")
 load = open("/proc/loadavg").read().split()[0]

@@ -22,7 +22,8 @@ static void node_traverse(void *self, rc_visit_fn visit, void *ctx)
     visit(&n->label, ctx);
 }
 
-static const rc_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL};
+static const rc_type node_type = {.name = "node", .size = sizeof(node),
+                                  .traverse = node_traverse};
 
 /* A record like one line of a JSON array: {"id": i, "name": "item-i", "tags": [...]} */
 __attribute__((noinline)) static void *make_record(rc_heap *h, int64_t i)

@@ -110,11 +110,13 @@ static void node_finalize(void *self)
     }
 }
 
-static const rc_type node_type = {"fuzz_node", sizeof(node), node_traverse, NULL,
-                                  node_destroy};
-static const rc_type fnode_type = {"fuzz_fnode", sizeof(node), node_traverse,
-                                   node_finalize, node_destroy};
-static const rc_type leaf_type = {"fuzz_leaf", sizeof(node), NULL, NULL, node_destroy};
+static const rc_type node_type = {.name = "fuzz_node", .size = sizeof(node),
+                                  .traverse = node_traverse, .destroy = node_destroy};
+static const rc_type fnode_type = {.name = "fuzz_fnode", .size = sizeof(node),
+                                   .traverse = node_traverse, .finalize = node_finalize,
+                                   .destroy = node_destroy};
+static const rc_type leaf_type = {.name = "fuzz_leaf", .size = sizeof(node),
+                                  .destroy = node_destroy};
 
 static void weak_callback(rc_weakref *w, void *data)
 {

@@ -172,7 +172,7 @@ RC_API size_t rc_mem_usable_size(const rc_heap *h, const void *p);
 /* ------------------------------------------------------------------------
  * Allocator statistics: always on, read on demand.
  */
-#define RC_SIZE_CLASSES 40
+#define RC_SIZE_CLASSES 47
 
 typedef struct rc_class_stats {
     size_t block_size;    /* bytes per block in this class */
@@ -234,12 +234,14 @@ RC_API void rc_alloc_stats_print(const rc_heap *h, FILE *out);
  * run alone, on the thread using that heap, and count only their own
  * objects; a reference across heaps would be a cycle no collector can see,
  * and a data race when the heaps run on two threads.  The library refuses
- * such references wherever it can see the owner: rc_list_append, _set and
- * _insert, rc_dict_set (key and value), rc_tuple, rc_set_member and
- * rc_weakcache_put fail with -1 (NULL for rc_tuple) and RC_EFOREIGN, the
- * container unchanged.  rc_dict_get and rc_dict_del refuse a key of
- * another heap the same way: str and bytes hash with a key per heap, so
- * such a lookup would miss an equal key.  The check compares the two objects' arenas (one
+ * such references wherever it can see the owner: rc_list_append, _set,
+ * _insert and _extend, rc_dict_set (key and value) and _update, rc_tuple,
+ * rc_frozenset, rc_set_add, rc_set_member and rc_weakcache_put fail with
+ * -1 (NULL for rc_tuple and rc_frozenset) and RC_EFOREIGN, the container
+ * unchanged.  The lookups (rc_dict_get, _del, _contains, _pop,
+ * rc_set_contains, _discard) refuse a key of another heap the same way:
+ * str and bytes hash with a key per heap, so such a lookup would miss an
+ * equal key.  The check compares the two objects' arenas (one
  * XOR; the arenas' owners only when they differ): about 2 instructions
  * per call, measured in docs/OBJECTS.md.  A debug heap stops instead, with
  * a message naming both objects.  A user type's traverse that reports an
@@ -286,7 +288,70 @@ typedef struct rc_type {
        Managed children are released by the heap through traverse; destroy
        must not touch them (they may already be NULL or gone). */
     void (*destroy)(void *self);
+
+    /* Behaviour (all optional, added after the five fields above so that
+       initializers written for them still compile; NULL means Python's
+       default for an object without the method).  The library calls them
+       from rc_hash, rc_equal, rc_compare, rc_repr and the size
+       introspection, and so from every container that hashes, compares
+       or prints its items.  They may call back into the library (compare
+       or print the object's own fields with rc_equal, rc_repr, ...), but
+       must not change a container the call came from (a dict or set being
+       looked up notices and fails with RC_EMUTATED) nor release self.
+       Errors: a slot that fails returns -1 after recording why with
+       rc_error_set on self's heap (nothing recorded: RC_EVALUE). */
+
+    /* self's hash into *out, 0; or -1 when self is unhashable (record
+       RC_EUNHASHABLE, as a mutable object should).  Objects that compare
+       equal must hash alike.  NULL: hash by identity (unless eq is set:
+       then the type is unhashable, as a Python class that defines __eq__
+       without __hash__). */
+    int (*hash)(const void *self, uint64_t *out);
+    /* 1 if self equals other, 0 if not, -1 on error.  other may be of any
+       type; rc_equal asks a's type first, then b's with the arguments
+       swapped.  NULL: equal only to itself. */
+    int (*eq)(const void *self, const void *other);
+    /* Order self against other: 0 with *out < 0, 0 or > 0; -1 when they
+       cannot be ordered (record RC_ETYPE).  Asked as eq is (b's with the
+       result negated).  NULL: not orderable. */
+    int (*compare)(const void *self, const void *other, int *out);
+    /* Write self's text to out (as Python's repr), 0; -1 on an output
+       error.  NULL: "<name object at 0x...>". */
+    int (*repr)(const void *self, FILE *out);
+    /* Bytes of memory self owns outside its payload (a malloc'd buffer):
+       counted by rc_deep_size, rc_retained_size, rc_top_retainers and the
+       census.  NULL: none. */
+    size_t (*owned_bytes)(const void *self);
 } rc_type;
+
+/* Tagged values (QuickJS's JSValue, Lua's TValue, NaN-boxed doubles): a
+   slot that holds either a reference or a plain value, in the program's
+   own encoding.  traverse describes such a slot by calling rc_visit_value
+   with the slot and a codec that decodes it, instead of calling visit
+   directly; the heap then sees the reference (if any) like any other:
+   the collector counts and clears it, release drops it, introspection
+   follows it.
+     static void *js_decode(const void *slot)
+     {   const JSValue *v = slot;
+         return JS_VALUE_HAS_REF_COUNT(*v) ? JS_VALUE_GET_PTR(*v) : NULL; }
+     static void js_clear(void *slot) { *(JSValue *)slot = JS_UNDEFINED; }
+     static const rc_value_codec js_codec = {js_decode, js_clear};
+     ... traverse: rc_visit_value(&obj->field, &js_codec, visit, ctx); */
+typedef struct rc_value_codec {
+    /* The object the value at slot refers to, or NULL when it holds a
+       plain value (a number, a boolean, an atom). */
+    void *(*decode)(const void *slot);
+    /* Store at slot a plain value that refers to nothing: the heap does
+       so when it drops the reference (breaking a garbage cycle, releasing
+       a dead object's children). */
+    void (*clear)(void *slot);
+} rc_value_codec;
+
+/* Report the tagged value at slot to visit (for use inside traverse):
+   nothing when codec->decode finds no reference; codec->clear when the
+   heap drops it. */
+RC_API void rc_visit_value(void *slot, const rc_value_codec *codec, rc_visit_fn visit,
+                           void *ctx);
 
 /* Declare that objects of type t on heap h can never be part of a cycle
    (they only ever refer to objects created before them, say): the
@@ -683,8 +748,9 @@ RC_API size_t rc_snapshot_compare(const rc_snapshot *newer, const rc_snapshot *o
  * allocate their results from the C library's malloc (never from the heap
  * they inspect, which they leave unchanged).  Object pointers they return
  * are borrowed: valid until the heap changes.  Sizes count each object's
- * block (header included) and the raw blocks the built-in types own
- * (list items, dict tables); a user type's malloc'd memory is unknown.
+ * block (header included), the raw blocks the built-in types own
+ * (list items, dict and set tables) and what a user type's owned_bytes
+ * slot reports.
  */
 
 /* Census: live objects and bytes per type, largest first. */
@@ -749,7 +815,8 @@ RC_API size_t rc_cycles_report(rc_heap *h, FILE *out);
  * Built-in types
  *
  * Python's core values as managed objects on a heap: int (64-bit), float,
- * str (UTF-8), bytes, tuple, list, dict.  Their buffers are raw blocks of
+ * str (UTF-8), bytes, tuple, list, dict, set, frozenset, None, True and
+ * False.  Their buffers are raw blocks of
  * the same heap, so they show up in statistics and traces.
  *
  * Ownership: constructors and rc_*_pop return new references; getters
@@ -781,17 +848,37 @@ typedef enum rc_error {
 RC_API rc_error rc_last_error(const rc_heap *h);
 RC_API void rc_clear_error(rc_heap *h);
 RC_API const char *rc_error_name(rc_error e);
+/* Record err on h and return -1: for a type's slots (rc_type.hash, eq,
+   ...) to say why they fail, in one statement. */
+RC_API int rc_error_set(rc_heap *h, rc_error err);
 
 /* The built-in types' descriptors, for rc_typeof comparisons. */
 RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type,
-    rc_bytes_type, rc_tuple_type, rc_list_type, rc_dict_type;
+    rc_bytes_type, rc_tuple_type, rc_list_type, rc_dict_type, rc_bool_type,
+    rc_none_type, rc_set_type, rc_frozenset_type;
+
+/* None, True and False: one immortal object each per heap (made on first
+   use; never tracked, never freed before rc_heap_free), so a program
+   compares them by address: rc_true(h) == x.  They return a reference the
+   caller may decref or not (immortal: it changes nothing); NULL only when
+   the heap cannot make the object (RC_ENOMEM).  As in Python, bool is a
+   kind of int: True equals 1 and hashes as 1 (so 1 and True are one dict
+   key and one set item), False likewise 0, and rc_int_value reads them. */
+RC_API void *rc_none(rc_heap *h);
+RC_API void *rc_true(rc_heap *h);
+RC_API void *rc_false(rc_heap *h);
+RC_API void *rc_bool(rc_heap *h, int v);              /* v != 0: True */
+/* 1 for True, 0 for False; o not a live bool: -1 and RC_ETYPE. */
+RC_API int rc_bool_value(const void *o);
+RC_API int rc_is_none(const void *o);                 /* 1 or 0; NULL: 0 */
 
 /* int: values in [RC_SMALL_INT_MIN, RC_SMALL_INT_MAX] are cached per heap
    as immortal objects (each value made once, on first use). */
 #define RC_SMALL_INT_MIN (-128)
 #define RC_SMALL_INT_MAX 1024
 RC_API void *rc_int(rc_heap *h, int64_t v);           /* new reference */
-/* o's value.  o not a live int: 0 and RC_ETYPE (a debug heap stops). */
+/* o's value (a bool reads as 1 or 0).  o not a live int or bool: 0 and
+   RC_ETYPE (a debug heap stops). */
 RC_API int64_t rc_int_value(const void *o);
 
 RC_API void *rc_float(rc_heap *h, double v);          /* new reference */
@@ -814,6 +901,14 @@ RC_API int rc_str_is_interned(const void *o);
 RC_API const char *rc_str_data(const void *o, size_t *n);
 RC_API size_t rc_str_len(const void *o);              /* in bytes */
 RC_API void *rc_str_concat(rc_heap *h, const void *a, const void *b);
+/* Python's s.find(sub, start, end) with byte offsets: the first offset
+   >= start where sub occurs wholly inside [start, end) (end clamped to
+   the length; an empty sub is found at start when start <= length).
+   Works on two strs or two bytes.  1 and *pos set; 0 when absent; -1
+   with RC_ETYPE when s and sub are not both str or both bytes.  Offsets
+   count bytes of UTF-8, not code points. */
+RC_API int rc_str_find(const void *s, const void *sub, size_t start, size_t end,
+                       size_t *pos);
 
 /* bytes: immutable byte strings (any content). */
 RC_API void *rc_bytes(rc_heap *h, const void *data, size_t n);
@@ -845,23 +940,85 @@ RC_API void *rc_list_slice(const void *list, size_t start, size_t stop);
 RC_API int rc_list_sort(void *list, int (*cmp)(const void *a, const void *b, void *ctx),
                         void *ctx);
 RC_API int rc_list_reserve(void *list, size_t cap);
+/* Append every item of src (a list, which may be list itself, a tuple, a
+   set, a frozenset, or a dict's keys), in its iteration order.  0, or -1
+   (RC_ETYPE, RC_ENOMEM) with list unchanged. */
+RC_API int rc_list_extend(void *list, const void *src);
+/* Remove every item (released after the list is empty, so a finalizer
+   they run sees it empty).  0, or -1 (RC_ETYPE, RC_EMUTATED in a sort). */
+RC_API int rc_list_clear(void *list);
+/* Reverse in place.  0, or -1 (RC_ETYPE, RC_EMUTATED in a sort). */
+RC_API int rc_list_reverse(void *list);
+/* The first index i >= start with item equal to list[i] (rc_equal), into
+   *index: 0; -1 when absent (RC_EVALUE, as Python's ValueError) or when a
+   comparison failed (its error). */
+RC_API int rc_list_index(const void *list, const void *item, size_t start, size_t *index);
+/* item in list: 1, 0, or -1 (RC_ETYPE, or a comparison's error). */
+RC_API int rc_list_contains(const void *list, const void *item);
 
 /* dict: insertion-ordered compact hash table (CPython 3.6+ layout).  Keys:
-   int, float, str, bytes and tuples of those (by value; 1 and 1.0 are the
-   same key), any other type by identity; lists and dicts are unhashable. */
+   int, float, bool, str, bytes, None, frozensets and tuples of those (by
+   value; 1, 1.0 and True are the same key), a type with hash and eq
+   slots by them, any other type by identity; lists, dicts and sets are
+   unhashable. */
 RC_API void *rc_dict(rc_heap *h);                     /* new, empty */
 RC_API int   rc_dict_set(void *dict, void *key, void *value); /* 0 / -1 */
 /* Borrowed reference, or NULL: absent (rc_last_error unchanged), or an
-   unhashable key (RC_EUNHASHABLE), a key of another heap (RC_EFOREIGN), or
-   RC_ENOMEM from hashing or comparing a deep key (see rc_hash): never a
-   miss for an equal key. */
+   unhashable key (RC_EUNHASHABLE), a key of another heap (RC_EFOREIGN),
+   RC_ENOMEM from hashing or comparing a deep key (see rc_hash), a key
+   type's eq slot that failed (its error) or changed the dict
+   (RC_EMUTATED): never a miss for an equal key. */
 RC_API void *rc_dict_get(const void *dict, const void *key);
 RC_API int   rc_dict_del(void *dict, const void *key); /* -1: RC_EKEY, ... */
 RC_API size_t rc_dict_len(const void *dict);
 RC_API void  rc_dict_clear(void *dict);
+/* key in dict: 1, 0, or -1 (the errors of rc_dict_get). */
+RC_API int rc_dict_contains(const void *dict, const void *key);
+/* Remove key and return its value (new reference); NULL when absent
+   (RC_EKEY) or on rc_dict_get's errors, the dict unchanged. */
+RC_API void *rc_dict_pop(void *dict, const void *key);
+/* dict.setdefault(key, dflt): the value key has, or, when absent, dflt
+   after storing it under key.  Borrowed reference; NULL on failure (the
+   errors of rc_dict_set; dflt NULL: RC_EVALUE). */
+RC_API void *rc_dict_setdefault(void *dict, void *key, void *dflt);
+/* Set every key of src (a dict) in dict, in src's order.  0, or -1
+   (RC_ETYPE, RC_ENOMEM, a comparison's error): as Python's update, the
+   keys set before the failure stay set. */
+RC_API int rc_dict_update(void *dict, const void *src);
+/* A new dict with the same keys and values in the same order (shallow:
+   the objects are shared).  NULL on failure. */
+RC_API void *rc_dict_copy(const void *dict);
 
-/* Iteration over a list (items) or a dict (keys and values, in insertion
-   order) without copies.  The references are borrowed.  Changing the
+/* set and frozenset: hash sets of hashable objects (the same keys and
+   the same equality as dict: 1, 1.0 and True are one item).  A set is
+   mutable and unhashable; a frozenset is fixed at creation and hashable
+   (a set equals a frozenset with the same items, as in Python).  Items
+   must live on the set's heap (RC_EFOREIGN).  A set of leaves (ints,
+   strs, tuples of leaves...) is not tracked by the collector; adding an
+   item the collector tracks makes it tracked (it could now be part of a
+   cycle), as does a frozenset holding one from birth.  Iteration
+   (rc_iter) yields each item once, in no particular order; adding or
+   removing items during it is detected (RC_EMUTATED). */
+RC_API void *rc_set_new(rc_heap *h);                  /* new, empty */
+/* A new frozenset of the n items (duplicates kept once); NULL on failure:
+   an unhashable item (RC_EUNHASHABLE), NULL items (RC_EVALUE),
+   RC_EFOREIGN, RC_ENOMEM. */
+RC_API void *rc_frozenset(rc_heap *h, size_t n, void *const *items);
+/* Add item to a set (not a frozenset: RC_ETYPE); 0 whether or not it was
+   there, -1 on failure (RC_EUNHASHABLE, RC_EFOREIGN, RC_ENOMEM), the set
+   unchanged. */
+RC_API int rc_set_add(void *set, void *item);
+/* Remove item from a set: 1 removed, 0 absent (set.discard), -1 on
+   failure (RC_ETYPE, RC_EUNHASHABLE). */
+RC_API int rc_set_discard(void *set, const void *item);
+/* item in a set or frozenset: 1, 0, or -1 (RC_ETYPE, RC_EUNHASHABLE). */
+RC_API int rc_set_contains(const void *set, const void *item);
+/* Items of a set or frozenset (0 and RC_ETYPE for anything else). */
+RC_API size_t rc_set_len(const void *set);
+
+/* Iteration over a list (items), a tuple (items), a set or frozenset
+   (items), or a dict (keys and values, in insertion order) without
+   copies.  The references are borrowed.  Changing the
    container's size during iteration (and, for a dict, any insertion or
    deletion) is detected: next returns -1 with RC_EMUTATED. */
 typedef struct rc_iter {
@@ -870,7 +1027,7 @@ typedef struct rc_iter {
     uint64_t stamp;      /* the container's mutation stamp at start */
 } rc_iter;
 RC_API void rc_iter_init(rc_iter *it, const void *container);
-/* 1 and *key (list: the item) and *value (dict only; may be NULL) set; 0 at
+/* 1 and *key (list, tuple, set: the item) and *value (dict only; may be NULL) set; 0 at
    the end; -1 on error (RC_EMUTATED, RC_ETYPE). */
 RC_API int rc_iter_next(rc_iter *it, void **key, void **value);
 
@@ -895,8 +1052,19 @@ RC_API int rc_iter_next(rc_iter *it, void **key, void **value);
 RC_API int rc_hash(const void *o, uint64_t *out);
 RC_API int rc_equal(const void *a, const void *b);
 
-/* Python-like repr of o (containers recursively, cycles shown as [...])
-   written to out.  Returns 0, or -1 on an output error. */
+/* Python's ordering (a < b, a == b, a > b) as one call: 0 with *out < 0,
+   0 or > 0; -1 when a and b cannot be ordered (RC_ETYPE on a's heap:
+   different kinds of values, None, dicts, sets, a type without compare)
+   or a comparison failed.  Numbers (int, float, bool) by value; NaN is
+   unordered (RC_EVALUE); str by code point (the UTF-8 bytes in order),
+   bytes by byte; tuples and lists lexicographically (the first items that
+   differ decide, then the length), at any depth without recursion. */
+RC_API int rc_compare(const void *a, const void *b, int *out);
+
+/* Python-like repr of o (containers recursively, cycles shown as [...];
+   None, True, False; {1, 2}, set(), frozenset({1})); a user type's repr
+   slot writes its objects) written to out.  Returns 0, or -1 on an
+   output error or a failing repr slot. */
 RC_API int rc_repr(const void *o, FILE *out);
 
 /* String builder: text built without quadratic copies (the join lesson).

@@ -47,15 +47,20 @@
 #include "rc_internal.h"
 #include <time.h>
 
+/* By 8 B up to 128 B (an object's 8-byte header and a 16-byte payload take
+   24 B, not 32), by 16 B up to 256 B, then 4 classes per doubling.  Raw
+   blocks (16-byte aligned) use only the classes that are multiples of 16:
+   rci_raw_class. */
 const uint32_t rci_class_size[RC_SIZE_CLASSES] = {
-    16,   32,   48,   64,   80,   96,   112,  128,  144,  160,
-    176,  192,  208,  224,  240,  256,  320,  384,  448,  512,
-    640,  768,  896,  1024, 1280, 1536, 1792, 2048, 2560, 3072,
-    3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384};
+    16,   24,   32,   40,   48,   56,   64,   72,   80,   88,   96,   104,
+    112,  120,  128,  144,  160,  176,  192,  208,  224,  240,  256,  320,
+    384,  448,  512,  640,  768,  896,  1024, 1280, 1536, 1792, 2048, 2560,
+    3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384};
 
 const uint8_t rci_class_pages[RC_SIZE_CLASSES] = {
     16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 20, 24, 28, 32};
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 20, 24, 28, 32};
 
 _Static_assert(RCI_USABLE_PAGES >= 64, "the largest pool fits an arena twice");
 _Static_assert(RCI_ARENA_PAGES <= 256, "head_of holds page numbers in a byte");

@@ -86,7 +86,7 @@ static bool fits_in_place(const rc_heap *h, const void *p, size_t n)
         return false;
     size_t have = rci_block_size(p);
     if (have <= RC_SMALL_MAX)
-        return n <= RC_SMALL_MAX && rci_size_class(n) == rci_size_class(have);
+        return n <= RC_SMALL_MAX && rci_raw_class(n) == rci_raw_class(have);
     return n <= have && n > have / 2;
 }
 

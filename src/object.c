@@ -158,10 +158,15 @@ void rci_untrack(rc_heap *h, rc_head *hd)
 
 /* ---- Creation ------------------------------------------------------------- */
 
+/* An object's block is 8-byte aligned (its class may step by 8 B), except
+   under the profiler's shim, whose shadow has one slot per 16 bytes. */
 static rc_head *block_for(rc_heap *h, rci_typerec *r, size_t total)
 {
-    if (total <= RC_SMALL_MAX)
-        return rci_bin_alloc(h, &r->bins[rci_size_class(total)]);
+    if (total <= RC_SMALL_MAX) {
+        unsigned c = rci_unlikely(h->hooks & RCI_HOOK_SHIM) ? rci_raw_class(total)
+                                                           : rci_size_class(total);
+        return rci_bin_alloc(h, &r->bins[c]);
+    }
     rc_head *hd = rci_alloc_big(h, total);
     if (hd)
         rci_pool_of(hd)->bin = &r->big;
@@ -221,6 +226,20 @@ void rci_visit_release(void **slot, void *ctx)
         *slot = NULL;
         rc_decref(child);
     }
+}
+
+/* Every visitor in the heap reads *slot or sets it to NULL (to drop the
+   reference), so a tagged value is reported through a decoded copy, and a
+   copy set to NULL means the value must be cleared. */
+void rc_visit_value(void *slot, const rc_value_codec *codec, rc_visit_fn visit, void *ctx)
+{
+    void *obj = codec->decode(slot);
+    if (!obj)
+        return;
+    void *reported = obj;
+    visit(&obj, ctx);
+    if (obj != reported)
+        codec->clear(slot);
 }
 
 static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)

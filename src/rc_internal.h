@@ -353,12 +353,20 @@ extern RCI_HIDDEN const uint8_t rci_class_pages[RC_SIZE_CLASSES];
 
 static inline unsigned rci_size_class(size_t n)
 {
+    if (n <= 128)
+        return n <= 16 ? 0 : (unsigned)((n - 1) >> 3) - 1u;
     if (n <= 256)
-        return n == 0 ? 0 : (unsigned)((n - 1) >> 4);
+        return 14u + (unsigned)((n - 113) >> 4);
     /* above 256: 4 classes per power of two */
     unsigned top = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
     unsigned step = (unsigned)((n - 1) >> (top - 2)) & 3u;
-    return 16u + (top - 8u) * 4u + step;
+    return 23u + (top - 8u) * 4u + step;
+}
+
+/* The class of a raw block: a multiple of 16 bytes, so 16-byte aligned. */
+static inline unsigned rci_raw_class(size_t n)
+{
+    return rci_size_class((n + 15) & ~(size_t)15);
 }
 
 /* page.c */
@@ -437,7 +445,7 @@ static inline void *rci_raw_alloc_plain(rc_heap *h, size_t n)
 {
     rci_count_alloc(h);
     if (rci_likely(n <= RC_SMALL_MAX))
-        return rci_bin_alloc(h, &h->raw[rci_size_class(n)]);
+        return rci_bin_alloc(h, &h->raw[rci_raw_class(n)]);
     return rci_alloc_big(h, n);
 }
 

@@ -24,6 +24,15 @@
 
 #define CHECK_VALID(h) CHECK(rc_heap_validate(h) == 0)
 
+/* cond (a call that fails) holds and records code on h; h's error is
+   clear before and after. */
+#define CHECK_ERR(h, cond, code)                                             \
+    do {                                                                     \
+        rc_clear_error(h);                                                   \
+        CHECK((cond) && rc_last_error(h) == (code));                         \
+        rc_clear_error(h);                                                   \
+    } while (0)
+
 /* splitmix64: the same sequence on every run and machine. */
 static inline uint64_t test_rand(uint64_t *state)
 {

@@ -96,14 +96,14 @@ static inline void node_destroy(void *self)
 }
 
 static const rc_type node_type TEST_UNUSED = {
-    "node", 0, node_traverse, NULL, node_destroy};
+    .name = "node", .traverse = node_traverse, .destroy = node_destroy};
 static const rc_type fnode_type TEST_UNUSED = {
-    "fnode", 0, node_traverse, node_finalize, node_destroy};
+    .name = "fnode", .traverse = node_traverse, .finalize = node_finalize,
+    .destroy = node_destroy};
 /* acyclic on every heap: node_try declares it (rc_type_acyclic) */
 static const rc_type acyclic_type TEST_UNUSED = {
-    "acyclic", 0, node_traverse, NULL, node_destroy};
-static const rc_type leaf_type TEST_UNUSED = {
-    "leaf", 0, NULL, NULL, node_destroy};
+    .name = "acyclic", .traverse = node_traverse, .destroy = node_destroy};
+static const rc_type leaf_type TEST_UNUSED = {.name = "leaf", .destroy = node_destroy};
 
 /* A node with nslots empty slots, or NULL when the heap refuses. */
 static inline node *node_try(rc_heap *h, const rc_type *t, uint32_t nslots, int64_t id)

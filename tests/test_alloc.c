@@ -49,6 +49,33 @@ static void test_every_small_size(void)
     rc_heap_free(h);
 }
 
+/* Objects step by 8 B up to 128 B: the header (8 B) and a 16-byte payload
+   take a 24-byte block.  Their payloads are 8-byte aligned. */
+static void test_object_classes(void)
+{
+    enum { N = 64 };
+    void *objs[N];
+    for (size_t payload = 1; payload <= 240; payload++) {
+        rc_type t = {.name = "sized", .size = payload};
+        rc_heap *h = rc_heap_new(NULL);
+        objs[0] = rc_new(h, &t); /* the type's record comes first */
+        rc_alloc_stats a, b;
+        rc_alloc_stats_get(h, &a);
+        for (int i = 1; i < N; i++) {
+            objs[i] = rc_new(h, &t);
+            CHECK(objs[i] && ((uintptr_t)objs[i] & 7) == 0);
+        }
+        rc_alloc_stats_get(h, &b);
+        size_t need = payload + 8, step = need <= 128 ? 8 : 16;
+        size_t want = need <= 16 ? 16 : (need + step - 1) / step * step;
+        CHECK(b.small_bytes - a.small_bytes == (N - 1) * want);
+        for (int i = 0; i < N; i++)
+            rc_decref(objs[i]);
+        CHECK_VALID(h);
+        rc_heap_free(h);
+    }
+}
+
 static void test_zero_and_huge_requests(void)
 {
     rc_heap *h = rc_heap_new(NULL);
@@ -146,7 +173,7 @@ static void test_stats_count_blocks(void)
     rc_alloc_stats s;
     rc_alloc_stats_get(h, &s);
     CHECK(s.small_blocks == 100 && s.small_bytes == 100 * 48);
-    CHECK(s.classes[2].block_size == 48 && s.classes[2].blocks_used == 100);
+    CHECK(s.classes[4].block_size == 48 && s.classes[4].blocks_used == 100);
     CHECK(s.large_blocks == 1 && s.large_bytes == 100000);
     CHECK(s.huge_blocks == 1 && s.huge_bytes >= (3u << 20));
     CHECK(s.os_bytes >= s.committed_bytes && s.arenas >= 1);
@@ -341,6 +368,7 @@ static void test_stats_print(void)
 int main(void)
 {
     test_every_small_size();
+    test_object_classes();
     test_zero_and_huge_requests();
     test_random_mix();
     test_realloc_across_kinds();

@@ -13,7 +13,9 @@ static void box_traverse(void *self, rc_visit_fn visit, void *ctx)
 static int finalized;
 static void box_finalize(void *self) { (void)self; finalized++; }
 static void box_destroy(void *self) { (void)self; }
-static const rc_type box_type = {"box", sizeof(box), box_traverse, box_finalize, box_destroy};
+static const rc_type box_type = {.name = "box", .size = sizeof(box),
+                                 .traverse = box_traverse, .finalize = box_finalize,
+                                 .destroy = box_destroy};
 
 static int called;
 static void on_dead(rc_weakref *w, void *data) { (void)w; (void)data; called++; }

@@ -525,6 +525,16 @@ static int oom_workload(rc_heap *h, int64_t n)
         rc_decref(key);
         rc_decref(value);
     }
+    /* a copy under the same pressure: whole, or nothing left behind */
+    rc_clear_error(h);
+    void *copy = rc_dict_copy(d);
+    if (copy) {
+        CHECK(rc_dict_len(copy) == rc_dict_len(d) && rc_equal(copy, d) == 1);
+        rc_decref(copy);
+    } else {
+        failures++;
+        CHECK(rc_last_error(h) == RC_ENOMEM);
+    }
     rc_decref(d);
     free(s.key);
     CHECK_VALID(h);
@@ -566,8 +576,76 @@ static void test_oom(void)
     printf("test_dict: oom sweep over %lu failure points\n", swept);
 }
 
+/* Python's `in`, pop, setdefault, update and copy. */
+static void test_methods(void)
+{
+    rc_heap *h = test_heap(0);
+    void *d = rc_dict(h);
+    for (int64_t i = 0; i < 50; i++)
+        CHECK(set_ii(h, d, 10000 + i, 20000 + i) == 0);
+    void *k = rc_int(h, 10007), *kf = rc_float(h, 10007.0), *absent = rc_int(h, 5);
+    void *one = rc_int(h, 1), *t = rc_true(h), *a = rc_str_cstr(h, "a");
+    CHECK(rc_dict_contains(d, k) == 1 && rc_dict_contains(d, kf) == 1);
+    CHECK(rc_dict_contains(d, absent) == 0);
+
+    /* pop: the value as a new reference, the entry gone */
+    void *v = rc_dict_pop(d, kf);
+    CHECK(v && rc_int_value(v) == 20007 && rc_refcount(v) == 1 && rc_dict_len(d) == 49);
+    rc_decref(v);
+    rc_clear_error(h);
+    CHECK(!rc_dict_pop(d, k) && rc_last_error(h) == RC_EKEY && rc_dict_len(d) == 49);
+    rc_clear_error(h);
+
+    /* setdefault: the existing value, or dflt stored (True finds 1) */
+    CHECK(rc_dict_setdefault(d, one, a) == a && rc_dict_len(d) == 50 && rc_refcount(a) == 2);
+    CHECK(rc_dict_setdefault(d, t, absent) == a && rc_dict_len(d) == 50);
+    CHECK_ERR(h, !rc_dict_setdefault(d, one, NULL), RC_EVALUE);
+
+    /* copy: same items in the same order, shallow */
+    void *c = rc_dict_copy(d);
+    CHECK(c && c != d && rc_dict_len(c) == 50 && rc_equal(c, d) == 1 && rc_refcount(a) == 3);
+    rc_iter i1, i2;
+    void *k1, *k2;
+    rc_iter_init(&i1, d);
+    rc_iter_init(&i2, c);
+    while (rc_iter_next(&i1, &k1, NULL) == 1) {
+        CHECK(rc_iter_next(&i2, &k2, NULL) == 1 && k1 == k2);
+    }
+    /* update: replaces values, adds keys at the end, keeps d's order */
+    void *u = rc_dict(h);
+    CHECK(set_ii(h, u, 10000, -1) == 0 && set_ii(h, u, 90000, -2) == 0);
+    CHECK(rc_dict_update(c, u) == 0 && rc_dict_len(c) == 51);
+    void *k0 = rc_int(h, 10000), *k9 = rc_int(h, 90000);
+    CHECK(rc_int_value(rc_dict_get(c, k0)) == -1 && rc_int_value(rc_dict_get(c, k9)) == -2);
+    CHECK(rc_dict_update(c, c) == 0 && rc_dict_len(c) == 51); /* with itself: no change */
+    void *e = rc_dict(h);
+    CHECK(rc_dict_update(e, c) == 0 && rc_equal(e, c) == 1); /* into an empty one */
+    CHECK(rc_dict_contains(d, k9) == 0); /* the original kept its own */
+
+    /* wrong types and unhashable keys: an error, nothing changed */
+    void *l = rc_list(h);
+    CHECK_ERR(h, rc_dict_contains(d, l) == -1, RC_EUNHASHABLE);
+    CHECK(!rc_dict_pop(d, l) && rc_last_error(h) == RC_EUNHASHABLE && rc_dict_len(d) == 50);
+    CHECK_ERR(h, !rc_dict_setdefault(d, l, a), RC_EUNHASHABLE);
+    CHECK(rc_dict_update(d, l) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK_ERR(h, rc_dict_update(d, NULL) == -1, RC_ETYPE);
+    CHECK(rc_dict_update(l, d) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK_ERR(h, !rc_dict_copy(l), RC_ETYPE);
+    CHECK(rc_dict_contains(l, k) == -1 && !rc_dict_pop(l, k) && rc_last_error(h) == RC_ETYPE);
+    rc_clear_error(h);
+    CHECK(rc_dict_len(d) == 50);
+
+    void *objs[] = {d, k, kf, absent, a, c, u, k0, k9, e, l};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        rc_decref(objs[i]);
+    CHECK(rc_collect(h, -1) == 0);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
 int main(void)
 {
+    test_methods();
     test_basics(0);
     test_basics(1);
     test_keys();

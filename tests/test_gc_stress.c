@@ -56,8 +56,8 @@ static void junk_destroy(void *self)
     junk_freed++;
 }
 
-static const rc_type junk_type = {"junk", sizeof(junk), junk_traverse, NULL,
-                                  junk_destroy};
+static const rc_type junk_type = {.name = "junk", .size = sizeof(junk),
+                                  .traverse = junk_traverse, .destroy = junk_destroy};
 
 static void make_junk(void)
 {

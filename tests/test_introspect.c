@@ -43,17 +43,20 @@ static void box_traverse(void *self, rc_visit_fn visit, void *ctx)
     visit(&((box_obj *)self)->item, ctx);
 }
 
-static const rc_type node_type = {"Node", sizeof(node_obj), node_traverse, NULL, NULL};
-static const rc_type leaf_type = {"Leaf", 40, NULL, NULL, NULL};
-static const rc_type box_type = {"Box", sizeof(box_obj), box_traverse, NULL, NULL};
-static const rc_type extra_type = {"Extra", 100, NULL, NULL, NULL};
+static const rc_type node_type = {.name = "Node", .size = sizeof(node_obj),
+                                  .traverse = node_traverse};
+static const rc_type leaf_type = {.name = "Leaf", .size = 40};
+static const rc_type box_type = {.name = "Box", .size = sizeof(box_obj),
+                                 .traverse = box_traverse};
+static const rc_type extra_type = {.name = "Extra", .size = 100};
 
 enum { NODE_BYTES = 32, LEAF_BYTES = 48, BOX_BYTES = 16 }; /* their blocks */
 
 /* An object's block: header and payload, rounded to its size class. */
 static size_t blk(const void *o)
 {
-    return (rc_sizeof(o) + 8 + 15) / 16 * 16;
+    size_t need = rc_sizeof(o) + 8, step = need <= 128 ? 8 : 16;
+    return need <= 16 ? 16 : (need + step - 1) / step * step; /* up to 256 B */
 }
 
 /* The types layer makes its per-heap state on first use, from the heap's

@@ -490,6 +490,14 @@ static int oom_workload(rc_heap *h, size_t target)
     } else {
         failures++;
     }
+    /* extend (doubling the list) under the same pressure: all or nothing */
+    rc_clear_error(h);
+    if (rc_list_extend(l, l) != 0) {
+        failures++;
+        CHECK(rc_last_error(h) == RC_ENOMEM && rc_list_len(l) == n);
+    } else {
+        CHECK(rc_list_len(l) == 2 * n && (n == 0 || rc_list_get(l, n) == shadow[0]));
+    }
     rc_decref(l);
     free(shadow);
     CHECK_VALID(h);
@@ -529,8 +537,78 @@ static void test_oom(void)
     printf("test_list: oom sweep over %lu failure points\n", swept);
 }
 
+/* A cmp that tries to clear the list being sorted. */
+static int clearing_cmp(const void *a, const void *b, void *ctx)
+{
+    rc_list_clear(ctx);
+    return (int)(rc_int_value(a) - rc_int_value(b));
+}
+
+/* Python's list.extend, clear, reverse, index and `in`. */
+static void test_methods(void)
+{
+    rc_heap *h = test_heap(0);
+    static const int64_t v[] = {5000, 6000, 7000};
+    void *l = list_of(h, v, 3);
+    /* l.extend(l) doubles it */
+    CHECK(rc_list_extend(l, l) == 0 && rc_list_len(l) == 6 && ival(l, 3) == 5000 &&
+          ival(l, 5) == 7000);
+    CHECK(rc_refcount(rc_list_get(l, 0)) == 2);
+    /* from a tuple, a set, a dict's keys */
+    void *x = rc_int(h, 8000), *y = rc_str_cstr(h, "y");
+    void *t = rc_tuple(h, 2, (void *[]){x, y});
+    void *s = rc_set_new(h), *d = rc_dict(h);
+    CHECK(rc_set_add(s, x) == 0 && rc_dict_set(d, y, x) == 0);
+    CHECK(rc_list_extend(l, t) == 0 && rc_list_extend(l, s) == 0 && rc_list_extend(l, d) == 0);
+    CHECK(rc_list_len(l) == 10 && rc_list_get(l, 6) == x && rc_list_get(l, 7) == y &&
+          rc_list_get(l, 8) == x && rc_list_get(l, 9) == y);
+    /* index and contains by value (8000.0 finds 8000, True finds 1) */
+    void *xf = rc_float(h, 8000.0), *absent = rc_int(h, 1);
+    size_t at = 99;
+    CHECK(rc_list_index(l, xf, 0, &at) == 0 && at == 6);
+    CHECK(rc_list_index(l, x, 7, &at) == 0 && at == 8);
+    CHECK(rc_list_index(l, rc_list_get(l, 0), 1, &at) == 0 && at == 3);
+    CHECK_ERR(h, rc_list_index(l, absent, 0, &at) == -1, RC_EVALUE);
+    CHECK(rc_list_index(l, x, 100, &at) == -1 && rc_last_error(h) == RC_EVALUE);
+    rc_clear_error(h);
+    CHECK(rc_list_contains(l, xf) == 1 && rc_list_contains(l, absent) == 0);
+    CHECK(rc_list_append(l, absent) == 0 && rc_list_contains(l, rc_true(h)) == 1);
+    /* reverse: odd, even, empty, one */
+    CHECK(rc_list_reverse(l) == 0 && rc_list_get(l, 0) == absent && rc_list_get(l, 1) == y &&
+          ival(l, 10) == 5000);
+    CHECK(rc_list_pop(l, 0) == absent && rc_list_reverse(l) == 0 && ival(l, 0) == 5000 &&
+          rc_list_get(l, 9) == y);
+    /* clear releases every item */
+    size_t before = rc_refcount(x);
+    CHECK(rc_list_clear(l) == 0 && rc_list_len(l) == 0 && rc_refcount(x) == before - 2);
+    CHECK(rc_list_reverse(l) == 0 && rc_list_clear(l) == 0 && rc_list_contains(l, x) == 0);
+    CHECK(rc_list_append(l, x) == 0 && rc_list_reverse(l) == 0 && rc_list_get(l, 0) == x);
+    /* wrong types: an error, the list unchanged */
+    rc_clear_error(h);
+    CHECK(rc_list_extend(l, x) == -1 && rc_last_error(h) == RC_ETYPE && rc_list_len(l) == 1);
+    CHECK_ERR(h, rc_list_extend(l, NULL) == -1, RC_EVALUE);
+    CHECK(rc_list_clear(d) == -1 && rc_last_error(h) == RC_ETYPE && rc_dict_len(d) == 1);
+    CHECK_ERR(h, rc_list_reverse(t) == -1, RC_ETYPE);
+    CHECK(rc_list_index(s, x, 0, &at) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK_ERR(h, rc_list_contains(d, x) == -1, RC_ETYPE);
+    CHECK(rc_list_contains(l, NULL) == -1 && rc_last_error(h) == RC_EVALUE);
+    rc_clear_error(h);
+    /* a cmp that clears the list during a sort is refused */
+    void *sorted = list_of(h, v, 3);
+    CHECK(rc_list_sort(sorted, clearing_cmp, sorted) == -1 && rc_last_error(h) == RC_EMUTATED);
+    CHECK(rc_list_len(sorted) == 3);
+    rc_clear_error(h);
+    void *objs[] = {l, x, y, t, s, d, xf, absent, sorted};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        rc_decref(objs[i]);
+    CHECK(rc_collect(h, -1) == 0);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
 int main(void)
 {
+    test_methods();
     test_basics(0);
     test_basics(1);
     test_iteration();

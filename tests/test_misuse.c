@@ -18,8 +18,8 @@
 typedef struct widget {
     uint64_t a, b, c;
 } widget;
-static const rc_type widget_type = {"widget", sizeof(widget), NULL, NULL, NULL};
-static const rc_type blob_type = {"blob", 0, NULL, NULL, NULL};
+static const rc_type widget_type = {.name = "widget", .size = sizeof(widget)};
+static const rc_type blob_type = {.name = "blob", .size = 0};
 
 #define FREED_COUNT 0xDEADF00Du /* a freed object's count on a debug heap */
 

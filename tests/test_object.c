@@ -27,9 +27,9 @@ static void widget_destroy(void *self)
     widgets_destroyed++;
 }
 
-static const rc_type widget_type = {"widget", sizeof(widget), NULL, NULL,
-                                    widget_destroy};
-static const rc_type blob_type = {"blob", 0, NULL, NULL, NULL};
+static const rc_type widget_type = {.name = "widget", .size = sizeof(widget),
+                                    .destroy = widget_destroy};
+static const rc_type blob_type = {.name = "blob", .size = 0};
 
 static rc_heap *heap_new(void)
 {
@@ -546,11 +546,13 @@ static void count_destroy(void *self)
     deep_destroyed++;
 }
 
-static const rc_type chain_type = {"chain", sizeof(chain), chain_traverse, NULL,
-                                  count_destroy};
-static const rc_type tnode_type = {"tnode", sizeof(tnode), tnode_traverse, NULL,
-                                   count_destroy};
-static const rc_type tleaf_type = {"tleaf", 8, NULL, NULL, count_destroy};
+static const rc_type chain_type = {.name = "chain", .size = sizeof(chain),
+                                   .traverse = chain_traverse,
+                                   .destroy = count_destroy};
+static const rc_type tnode_type = {.name = "tnode", .size = sizeof(tnode),
+                                   .traverse = tnode_traverse,
+                                   .destroy = count_destroy};
+static const rc_type tleaf_type = {.name = "tleaf", .size = 8, .destroy = count_destroy};
 
 static void *deep_main(void *arg)
 {

@@ -5,32 +5,12 @@
  * [...].
  */
 #define _POSIX_C_SOURCE 200809L
-#include "check.h"
-
-static char *repr_of(const void *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(rc_repr(o, f) == 0);
-    fclose(f);
-    return buf;
-}
-
-static void expect(const void *o, const char *want)
-{
-    char *got = repr_of(o);
-    if (strcmp(got, want) != 0) {
-        fprintf(stderr, "repr: got %s, want %s\n", got, want);
-        exit(1);
-    }
-    free(got);
-}
+#include "repr_text.h"
 
 static void expect_float(rc_heap *h, double d, const char *want)
 {
     void *f = rc_float(h, d);
-    expect(f, want);
+    expect_repr(f, want);
     rc_decref(f);
 }
 
@@ -67,9 +47,9 @@ static void containers(rc_heap *h)
     CHECK(rc_list_append(l, i) == 0 && rc_list_append(l, s) == 0 &&
           rc_list_append(l, b) == 0 && rc_list_append(l, t1) == 0);
     CHECK(rc_dict_set(d, s, l) == 0);
-    expect(l, "[-42, 'it\\'s\\n', b'a\\xff', (-42,)]");
-    expect(d, "{'it\\'s\\n': [-42, 'it\\'s\\n', b'a\\xff', (-42,)]}");
+    expect_repr(l, "[-42, 'it\\'s\\n', b'a\\xff', (-42,)]");
+    expect_repr(d, "{'it\\'s\\n': [-42, 'it\\'s\\n', b'a\\xff', (-42,)]}");
     CHECK(rc_list_append(l, l) == 0); /* a cycle */
-    expect(l, "[-42, 'it\\'s\\n', b'a\\xff', (-42,), [...]]");
+    expect_repr(l, "[-42, 'it\\'s\\n', b'a\\xff', (-42,), [...]]");
     rc_decref(rc_list_pop(l, 4)); /* pop returns a new reference */
 }

@@ -638,8 +638,50 @@ static void test_oom_sweep(void)
     }
 }
 
+/* Python's s.find(sub, start, end), with byte offsets; and the order of
+   strs (rc_compare: code point order, which UTF-8's byte order is). */
+static void test_find_and_order(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    void *s = rc_str_cstr(h, "abcab\xc3\xa9" "ab"), *ab = rc_str_cstr(h, "ab");
+    void *e = rc_str_cstr(h, "\xc3\xa9"), *empty = rc_str_cstr(h, ""), *zz = rc_str_cstr(h, "zz");
+    size_t pos = 99;
+    CHECK(rc_str_find(s, ab, 0, SIZE_MAX, &pos) == 1 && pos == 0);
+    CHECK(rc_str_find(s, ab, 1, SIZE_MAX, &pos) == 1 && pos == 3);
+    CHECK(rc_str_find(s, ab, 4, SIZE_MAX, &pos) == 1 && pos == 7);
+    CHECK(rc_str_find(s, ab, 8, SIZE_MAX, &pos) == 0);
+    CHECK(rc_str_find(s, ab, 3, 4, &pos) == 0); /* must fit inside [start, end) */
+    CHECK(rc_str_find(s, e, 0, SIZE_MAX, &pos) == 1 && pos == 5);
+    CHECK(rc_str_find(s, zz, 0, SIZE_MAX, &pos) == 0);
+    CHECK(rc_str_find(s, empty, 9, SIZE_MAX, &pos) == 1 && pos == 9); /* "".find at len */
+    CHECK(rc_str_find(s, empty, 10, SIZE_MAX, &pos) == 0);
+    CHECK(rc_str_find(empty, empty, 0, 0, &pos) == 1 && pos == 0);
+    CHECK(rc_str_find(ab, s, 0, SIZE_MAX, &pos) == 0); /* longer than the text */
+    void *b = rc_bytes(h, "x\0yx\0z", 6), *nul = rc_bytes(h, "\0z", 2);
+    CHECK(rc_str_find(b, nul, 0, SIZE_MAX, &pos) == 1 && pos == 4);
+    /* str in bytes, an int, NULL: RC_ETYPE */
+    void *i = rc_int(h, 5000);
+    CHECK_ERR(h, rc_str_find(s, nul, 0, SIZE_MAX, &pos) == -1, RC_ETYPE);
+    CHECK(rc_str_find(b, ab, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK_ERR(h, rc_str_find(i, ab, 0, SIZE_MAX, &pos) == -1, RC_ETYPE);
+    CHECK(rc_str_find(s, NULL, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK(rc_str_find(NULL, s, 0, SIZE_MAX, &pos) == -1);
+    rc_clear_error(h);
+
+    int r = 0;
+    CHECK(rc_compare(ab, s, &r) == 0 && r < 0 && rc_compare(s, ab, &r) == 0 && r > 0);
+    CHECK(rc_compare(e, zz, &r) == 0 && r > 0 && rc_compare(empty, ab, &r) == 0 && r < 0);
+    void *ab2 = rc_str_cstr(h, "ab");
+    CHECK(rc_compare(ab, ab2, &r) == 0 && r == 0);
+    void *objs[] = {s, ab, e, empty, zz, b, nul, i, ab2};
+    for (size_t k = 0; k < sizeof objs / sizeof *objs; k++)
+        rc_decref(objs[k]);
+    rc_heap_free(h);
+}
+
 int main(void)
 {
+    test_find_and_order();
     test_construction();
     test_utf8();
     test_length_limit();

@@ -244,7 +244,7 @@ static void test_leak_report(void)
           now.rows[0].bytes == 4 * 48 && now.rows[0].line == line_cell &&
           strcmp(now.rows[0].function, "make_cell") == 0);
     CHECK(now.rows[1].type == &pair_type && now.rows[1].objects == 2 &&
-          now.rows[1].bytes == 2 * 32 && now.rows[1].line == line_c);
+          now.rows[1].bytes == 2 * 24 && now.rows[1].line == line_c);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);

@@ -42,6 +42,11 @@ void rc_clear_error(rc_heap *h)
     h->error = RC_OK;
 }
 
+int rc_error_set(rc_heap *h, rc_error err)
+{
+    return rci_fail(h, err);
+}
+
 const char *rc_error_name(rc_error e)
 {
     static const char *const names[] = {
@@ -101,6 +106,10 @@ size_t rci_owned_bytes(const void *obj)
         block = ((const rci_list *)obj)->items;
     else if (t == &rc_dict_type)
         block = ((const rci_dict *)obj)->table;
+    else if (rci_is_setlike(t))
+        block = rci_set_table(obj);
+    else if (t->owned_bytes)
+        return t->owned_bytes(obj);
     /* buffers come from rc_mem_*: a debug heap's sizes are its own */
     return block ? rc_mem_usable_size(rci_heap_of(obj), block) : 0;
 }
@@ -227,11 +236,26 @@ static uint64_t hash_float(double d)
     return mix64(bits ^ UINT64_C(0xF10A7F10A7F10A7));
 }
 
+/* A user type's hash slot; one with eq but no hash is unhashable (as a
+   Python class defining __eq__ alone); neither: by identity. */
+static int hash_user(const rc_type *t, const void *o, uint64_t *out)
+{
+    rc_heap *h = rci_heap_of(o);
+    if (!t->hash && t->eq)
+        return rci_fail(h, RC_EUNHASHABLE);
+    if (!t->hash) {
+        *out = mix64((uint64_t)(uintptr_t)o);
+        return 0;
+    }
+    rc_error before = rci_error_begin(h);
+    return rci_error_end(h, before, t->hash(o, out) == 0 ? 0 : -1);
+}
+
 /* The hash of anything but a tuple whose hash is not cached yet. */
 static int hash_leaf(const void *o, uint64_t *out)
 {
     const rc_type *t = rc_typeof(o);
-    if (t == &rc_int_type)
+    if (rci_is_intlike(t)) /* True hashes as 1, as in Python */
         *out = rci_hash_int(rci_int_v(o));
     else if (t == &rc_float_type)
         *out = hash_float(rci_float_v(o));
@@ -239,10 +263,12 @@ static int hash_leaf(const void *o, uint64_t *out)
         *out = rci_str_hash((void *)o);
     else if (t == &rc_tuple_type)
         *out = ((const rci_tuple *)o)->hash;
-    else if (t == &rc_list_type || t == &rc_dict_type)
+    else if (t == &rc_frozenset_type)
+        *out = rci_set_hash(o);
+    else if (t == &rc_list_type || t == &rc_dict_type || t == &rc_set_type)
         return rci_fail(rci_heap_of(o), RC_EUNHASHABLE);
     else
-        *out = mix64((uint64_t)(uintptr_t)o);
+        return hash_user(t, o, out);
     return 0;
 }
 
@@ -330,11 +356,11 @@ int rc_hash(const void *o, uint64_t *out)
  * period p entered at depth s is seen by depth 2 max(s, p) + p, at one
  * comparison per push. */
 
-typedef enum { EQ_NO, EQ_YES, EQ_DESCEND } eq_shallow;
+typedef enum { EQ_NO, EQ_YES, EQ_DESCEND, EQ_FAILED } eq_shallow;
 
 static int equal_numbers(const void *a, const void *b)
 {
-    bool ai = rci_is(a, &rc_int_type), bi = rci_is(b, &rc_int_type);
+    bool ai = rci_is_intlike(rc_typeof(a)), bi = rci_is_intlike(rc_typeof(b));
     if (ai && bi)
         return rci_int_v(a) == rci_int_v(b);
     if (!ai && !bi)
@@ -347,7 +373,29 @@ static int equal_numbers(const void *a, const void *b)
 
 static bool is_number(const rc_type *t)
 {
-    return t == &rc_int_type || t == &rc_float_type;
+    return rci_is_intlike(t) || t == &rc_float_type;
+}
+
+static eq_shallow eq_answer(int r)
+{
+    return r < 0 ? EQ_FAILED : r ? EQ_YES : EQ_NO;
+}
+
+/* A user type's eq slot: a's type first, else b's with the arguments
+   swapped.  Both are held while it runs: a slot may drop the last other
+   reference (removing a key from the dict being searched), as CPython
+   holds the key it compares. */
+static eq_shallow equal_user(const rc_type *ta, const void *a, const void *b)
+{
+    rc_heap *h = rci_heap_of(a);
+    rc_error before = rci_error_begin(h);
+    rc_incref((void *)a);
+    rc_incref((void *)b);
+    int r = ta->eq ? ta->eq(a, b) : rc_typeof(b)->eq(b, a);
+    r = rci_error_end(h, before, r);
+    rc_decref((void *)a);
+    rc_decref((void *)b);
+    return eq_answer(r);
 }
 
 /* Cached hashes that differ prove two strs or tuples unequal, when both
@@ -366,6 +414,15 @@ static eq_shallow equal_shallow(const void *a, const void *b)
     const rc_type *ta = rc_typeof(a), *tb = rc_typeof(b);
     if (is_number(ta) && is_number(tb))
         return equal_numbers(a, b) ? EQ_YES : EQ_NO;
+    if (ta->eq || tb->eq)
+        return equal_user(ta, a, b);
+    if (rci_is_setlike(ta) && rci_is_setlike(tb)) {
+        if (rc_set_len(a) != rc_set_len(b) ||
+            (ta == tb && ta == &rc_frozenset_type && rci_set_hash(a) != rci_set_hash(b) &&
+             rci_heap_of(a) == rci_heap_of(b)))
+            return EQ_NO;
+        return eq_answer(rci_set_equal(a, b));
+    }
     if (ta != tb)
         return EQ_NO;
     size_t n;
@@ -416,6 +473,18 @@ static int dict_value(const void *d, const void *key, void **out)
     return 0;
 }
 
+/* Item i of a tuple or list, NULL past its end (read again at each step:
+   an eq slot run by rc_equal may change a list). */
+static void *seq_item(const void *o, size_t i)
+{
+    if (rci_is(o, &rc_tuple_type)) {
+        const rci_tuple *t = o;
+        return i < t->n ? t->items[i] : NULL;
+    }
+    const rci_list *l = o;
+    return i < l->len ? l->items[i] : NULL;
+}
+
 /* The next pair of items of f's containers into *x, *y. */
 static pair_step next_pair(eq_frame *f, const void **x, const void **y)
 {
@@ -432,19 +501,12 @@ static pair_step next_pair(eq_frame *f, const void **x, const void **y)
         *y = w;
         return w ? PAIR_NEXT : PAIR_DIFFER;
     }
-    void *const *ia, *const *ib;
-    size_t n;
-    if (t == &rc_tuple_type) {
-        ia = ((const rci_tuple *)a)->items, ib = ((const rci_tuple *)f->b)->items;
-        n = ((const rci_tuple *)a)->n;
-    } else {
-        ia = ((const rci_list *)a)->items, ib = ((const rci_list *)f->b)->items;
-        n = ((const rci_list *)a)->len;
-    }
-    if (f->it.pos == n)
-        return PAIR_DONE;
-    *x = ia[f->it.pos];
-    *y = ib[f->it.pos++];
+    /* a list an eq slot shortened ends the walk, as in Python: the longer
+       list is unequal */
+    *x = seq_item(a, f->it.pos);
+    *y = seq_item(f->b, f->it.pos++);
+    if (!*x || !*y)
+        return !*x && !*y ? PAIR_DONE : PAIR_DIFFER;
     return PAIR_NEXT;
 }
 
@@ -471,7 +533,7 @@ int rc_equal(const void *a, const void *b)
 {
     eq_shallow s = equal_shallow(a, b);
     if (s != EQ_DESCEND)
-        return s == EQ_YES;
+        return s == EQ_FAILED ? -1 : s == EQ_YES;
     walk_stack w;
     walk_init(&w, rci_heap_of(a), sizeof(eq_frame));
     int result = 1;
@@ -483,13 +545,126 @@ int rc_equal(const void *a, const void *b)
             walk_pop(&w);
         else if (step != PAIR_NEXT)
             result = step == PAIR_DIFFER ? 0 : -1;
-        else if ((s = equal_shallow(x, y)) == EQ_NO)
-            result = 0;
+        else if ((s = equal_shallow(x, y)) == EQ_NO || s == EQ_FAILED)
+            result = s == EQ_NO ? 0 : -1;
         else if (s == EQ_DESCEND && !pair_repeats(&w, x, y) && !equal_push(&w, x, y))
             result = -1;
     }
     walk_release(&w);
     return result;
+}
+
+/* ---- Ordering ---------------------------------------------------------------- *
+ * Sequences compare as Python's do: the first pair of items that are not
+ * equal (rc_equal) decides, compared in turn; all equal: the shorter is
+ * smaller.  Descending into that one pair is a tail call, so the walk is a
+ * loop with no stack.  A pair of self-containing lists can descend for
+ * ever (a = [a, 1] against b = [b, 2]: their first items never differ by
+ * equality yet never settle); Brent's trick spots the pair coming back
+ * and the answer is "unordered" (Python raises RecursionError). */
+
+/* Exact: a float is not rounded to an int nor an int to a double. */
+static int compare_numbers(const void *a, const void *b, int *out)
+{
+    bool ai = rci_is_intlike(rc_typeof(a)), bi = rci_is_intlike(rc_typeof(b));
+    if (ai && bi) {
+        int64_t x = rci_int_v(a), y = rci_int_v(b);
+        *out = (x > y) - (x < y);
+        return 0;
+    }
+    double d = rci_float_v(ai ? b : a);
+    if (isnan(d) || (!ai && !bi && isnan(rci_float_v(b))))
+        return rci_fail(rci_heap_of(a), RC_EVALUE);
+    if (!ai && !bi) {
+        double e = rci_float_v(b);
+        *out = (d > e) - (d < e);
+        return 0;
+    }
+    /* one int i against the float d: the sign of d - i */
+    int64_t i = rci_int_v(ai ? a : b);
+    int r;
+    if (d >= 0x1p63)
+        r = 1;
+    else if (d < -0x1p63)
+        r = -1;
+    else {
+        double fl = floor(d);
+        int64_t f = (int64_t)fl;
+        r = f != i ? (f > i ? 1 : -1) : d > fl;
+    }
+    *out = ai ? -r : r;
+    return 0;
+}
+
+/* A user type's compare slot: a's type first, else b's (result
+   negated); both held while it runs, as in equal_user. */
+static int compare_user(const rc_type *ta, const void *a, const void *b, int *out)
+{
+    rc_heap *h = rci_heap_of(a);
+    rc_error before = rci_error_begin(h);
+    rc_incref((void *)a);
+    rc_incref((void *)b);
+    int r = ta->compare ? ta->compare(a, b, out) : rc_typeof(b)->compare(b, a, out);
+    if (r == 0 && !ta->compare)
+        *out = -*out;
+    r = rci_error_end(h, before, r == 0 ? 0 : -1);
+    rc_decref((void *)a);
+    rc_decref((void *)b);
+    return r;
+}
+
+/* The first index where a and b hold unequal items, into *at (the
+   shorter length when none); -1 when a comparison failed. */
+static int first_difference(const void *a, const void *b, size_t *at)
+{
+    size_t i = 0;
+    for (;; i++) {
+        void *x = seq_item(a, i), *y = seq_item(b, i);
+        int same = x && y ? rc_equal(x, y) : 0;
+        if (same <= 0) {
+            *at = i;
+            return same < 0 ? -1 : 0;
+        }
+    }
+}
+
+int rc_compare(const void *a, const void *b, int *out)
+{
+    const void *saved_a = NULL, *saved_b = NULL;
+    size_t steps = 0, power = 1;
+    for (;;) {
+        const rc_type *ta = rc_typeof(a), *tb = rc_typeof(b);
+        if (is_number(ta) && is_number(tb))
+            return compare_numbers(a, b, out);
+        if (ta->compare || tb->compare)
+            return compare_user(ta, a, b, out);
+        if (ta != tb)
+            return rci_fail(rci_heap_of(a), RC_ETYPE);
+        if (ta == &rc_str_type || ta == &rc_bytes_type) {
+            size_t na = rci_str_len(a), nb = rci_str_len(b);
+            int r = memcmp(rci_as_str(a)->data, rci_as_str(b)->data, na < nb ? na : nb);
+            *out = r ? (r > 0) - (r < 0) : (na > nb) - (na < nb);
+            return 0;
+        }
+        if (ta != &rc_tuple_type && ta != &rc_list_type)
+            return rci_fail(rci_heap_of(a), RC_ETYPE);
+        size_t i;
+        if (first_difference(a, b, &i) != 0)
+            return -1;
+        const void *x = seq_item(a, i), *y = seq_item(b, i);
+        if (!x || !y) {
+            *out = (x != NULL) - (y != NULL);
+            return 0;
+        }
+        if (x == saved_a && y == saved_b)
+            return rci_fail(rci_heap_of(a), RC_EVALUE);
+        if (++steps == power) {
+            saved_a = x, saved_b = y;
+            power *= 2;
+        }
+        a = x;
+        b = y;
+    }
 }
 
 /* ---- Iteration ------------------------------------------------------------ */
@@ -501,6 +676,7 @@ void rc_iter_init(rc_iter *it, const void *container)
     it->pos = 0;
     it->stamp = t == &rc_list_type ? rci_list_stamp(container)
               : t == &rc_dict_type ? rci_dict_stamp(container)
+              : rci_is_setlike(t)  ? rci_set_stamp(container)
                                    : 0;
 }
 
@@ -513,6 +689,8 @@ int rc_iter_next(rc_iter *it, void **key, void **value)
         return rci_list_iter_next(it, key);
     if (t == &rc_dict_type)
         return rci_dict_iter_next(it, key, value);
+    if (rci_is_setlike(t))
+        return rci_set_iter_next(it, key);
     if (t == &rc_tuple_type) {
         const rci_tuple *tu = it->container;
         if (it->pos >= tu->n)
@@ -632,6 +810,22 @@ static void repr_dict(rci_repr_ctx *c, const void *d)
     put(c, "}");
 }
 
+/* {1, 2}, set(), frozenset({1, 2}), frozenset() */
+static void repr_set(rci_repr_ctx *c, const void *o, bool frozen)
+{
+    rc_iter it;
+    void *k;
+    size_t i = 0;
+    put(c, frozen ? "frozenset(" : "");
+    rc_iter_init(&it, o);
+    while (rc_iter_next(&it, &k, NULL) == 1) {
+        put(c, i++ ? ", " : "{");
+        rci_repr(c, k);
+    }
+    put(c, i ? "}" : frozen ? "" : "set(");
+    put(c, i && !frozen ? "" : ")");
+}
+
 /* Containers print once per chain: a container already being printed
    further up shows as [...], {...} or (...), like Python's reprlib. */
 static bool enter(rci_repr_ctx *c, const void *o, const char *ellipsis)
@@ -652,7 +846,11 @@ static bool enter(rci_repr_ctx *c, const void *o, const char *ellipsis)
 void rci_repr(rci_repr_ctx *c, const void *o)
 {
     const rc_type *t = rc_typeof(o);
-    if (t == &rc_int_type)
+    if (t == &rc_bool_type)
+        put(c, rci_int_v(o) ? "True" : "False");
+    else if (t == &rc_none_type)
+        put(c, "None");
+    else if (t == &rc_int_type)
         putf(c, "%lld", (long long)rci_int_v(o));
     else if (t == &rc_float_type)
         repr_float(c, rci_float_v(o));
@@ -669,8 +867,16 @@ void rci_repr(rci_repr_ctx *c, const void *o)
     } else if (t == &rc_dict_type && enter(c, o, "{...}")) {
         repr_dict(c, o);
         c->depth--;
-    } else if (t != &rc_tuple_type && t != &rc_list_type && t != &rc_dict_type)
+    } else if (rci_is_setlike(t) && enter(c, o, "{...}")) {
+        repr_set(c, o, t == &rc_frozenset_type);
+        c->depth--;
+    } else if (t->repr) {
+        if (t->repr(o, c->out) != 0)
+            c->err = 1;
+    } else if (t != &rc_tuple_type && t != &rc_list_type && t != &rc_dict_type &&
+               !rci_is_setlike(t)) {
         putf(c, "<%s object at %p>", t->name, o);
+    }
 }
 
 int rc_repr(const void *o, FILE *out)

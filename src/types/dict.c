@@ -65,13 +65,6 @@ static void ix_set(rci_dict *d, size_t i, int64_t ix)
     }
 }
 
-/* The next slot on a key's probe path. */
-static size_t probe_next(size_t i, uint64_t *perturb, size_t mask)
-{
-    *perturb >>= 5;
-    return (size_t)(i * 5 + *perturb + 1) & mask;
-}
-
 /* The tag of a hash in d's index: an entry number needs log2 bits of a
    slot, and the spare bits above it (below the sign) hold a tag made from
    all the bits of the key's hash (Fibonacci hashing: str hashes have only
@@ -85,7 +78,8 @@ static int64_t tag_of(const rci_dict *d, uint64_t hash)
 }
 
 /* key's entry number, -1 when absent, or LOOKUP_FAILED when rc_equal
-   failed (out of memory comparing deep keys; the error is recorded).
+   failed (out of memory comparing deep keys, a type's eq slot failed or
+   inserted or deleted keys of d: RC_EMUTATED; the error is recorded).
    *slot receives the index slot that holds it or, when absent, the first
    free (empty or dummy) slot on its probe path: where an insertion goes.  A slot whose tag differs holds
    another key, skipped without reading it: most collisions then cost no
@@ -97,7 +91,8 @@ static int64_t lookup(const rci_dict *d, const void *key, uint64_t hash, size_t 
     size_t mask = nslots(d) - 1, i = (size_t)hash & mask, free_slot = SIZE_MAX;
     uint64_t perturb = hash;
     int64_t tag = tag_of(d, hash);
-    for (;; i = probe_next(i, &perturb, mask)) {
+    uint64_t stamp = d->stamp;
+    for (;; i = rci_probe_next(i, &perturb, mask)) {
         int64_t ix = ix_get(d, i);
         if (ix == IX_EMPTY) {
             *slot = free_slot != SIZE_MAX ? free_slot : i;
@@ -109,6 +104,8 @@ static int64_t lookup(const rci_dict *d, const void *key, uint64_t hash, size_t 
         } else if ((ix & ~(int64_t)mask) == tag) {
             ix &= (int64_t)mask;
             int same = ent[ix].key == key ? 1 : rc_equal(ent[ix].key, key);
+            if (rci_unlikely(d->stamp != stamp)) /* a type's eq slot changed d */
+                return rci_fail(rci_heap_of(d), RC_EMUTATED), LOOKUP_FAILED;
             if (same) {
                 *slot = i;
                 return same > 0 ? ix : LOOKUP_FAILED;
@@ -123,7 +120,7 @@ static size_t free_slot_for(const rci_dict *d, uint64_t hash)
     size_t mask = nslots(d) - 1, i = (size_t)hash & mask;
     uint64_t perturb = hash;
     while (ix_get(d, i) >= 0)
-        i = probe_next(i, &perturb, mask);
+        i = rci_probe_next(i, &perturb, mask);
     return i;
 }
 
@@ -240,8 +237,8 @@ static void dict_destroy(void *self)
     rc_mem_free(rci_heap_of(d), d->table);
 }
 
-const rc_type rc_dict_type = {"dict", sizeof(rci_dict), dict_traverse, NULL,
-                              dict_destroy};
+const rc_type rc_dict_type = {.name = "dict", .size = sizeof(rci_dict),
+                              .traverse = dict_traverse, .destroy = dict_destroy};
 
 /* object.c's recycle hook: park the dead dict if the free list has room
    (see list.c), keeping a minimal table. */
@@ -336,27 +333,108 @@ void *rc_dict_get(const void *dict, const void *key)
     return ix >= 0 ? entries(d)[ix].value : NULL;
 }
 
-int rc_dict_del(void *dict, const void *key)
+/* Remove key's entry and return its value, the dict's reference now the
+   caller's; NULL with the error recorded (RC_EKEY when absent). */
+static void *take(void *dict, const void *key, const char *fn)
 {
-    rci_dict *d = as_dict(dict, "rc_dict_del");
+    rci_dict *d = as_dict(dict, fn);
     uint64_t hash;
     size_t slot;
-    if (!d || key_hash(d, key, &hash, "rc_dict_del") != 0)
-        return -1;
+    if (!d || key_hash(d, key, &hash, fn) != 0)
+        return NULL;
     int64_t ix = d->table ? lookup(d, key, hash, &slot) : -1;
     if (ix == LOOKUP_FAILED)
-        return -1;
+        return NULL;
     if (ix < 0)
-        return rci_fail(rci_heap_of(d), RC_EKEY);
+        return rci_fail_null(rci_heap_of(d), RC_EKEY);
     rci_entry gone = entries(d)[ix];
     entries(d)[ix] = (rci_entry){NULL, NULL};
     ix_set(d, slot, IX_DUMMY);
     d->len--;
     d->stamp++;
-    /* Release last: a finalizer run by the decref sees a consistent dict. */
-    rc_decref(gone.key);
-    rc_decref(gone.value);
-    return 0;
+    rc_decref(gone.key); /* a finalizer it runs sees a consistent dict */
+    return gone.value;
+}
+
+int rc_dict_del(void *dict, const void *key)
+{
+    void *value = take(dict, key, "rc_dict_del");
+    rc_decref(value);
+    return value ? 0 : -1;
+}
+
+void *rc_dict_pop(void *dict, const void *key)
+{
+    return take(dict, key, "rc_dict_pop");
+}
+
+int rc_dict_contains(const void *dict, const void *key)
+{
+    const rci_dict *d = as_dict(dict, "rc_dict_contains");
+    uint64_t hash;
+    size_t slot;
+    if (!d || key_hash(d, key, &hash, "rc_dict_contains") != 0)
+        return -1;
+    int64_t ix = d->table ? lookup(d, key, hash, &slot) : -1;
+    return ix == LOOKUP_FAILED ? -1 : ix >= 0;
+}
+
+void *rc_dict_setdefault(void *dict, void *key, void *dflt)
+{
+    rci_dict *d = as_dict(dict, "rc_dict_setdefault");
+    if (!d)
+        return NULL;
+    if (!dflt)
+        return rci_fail_null(rci_heap_of(d), RC_EVALUE);
+    int has = rc_dict_contains(d, key);
+    if (has < 0 || (!has && rc_dict_set(d, key, dflt) != 0))
+        return NULL;
+    return rc_dict_get(d, key);
+}
+
+/* Room for n more entries without a resize; on failure d is unchanged. */
+static int reserve(rci_dict *d, size_t n)
+{
+    size_t need, slots;
+    if (__builtin_add_overflow(d->len, n, &need) || !rci_mul_ok(need, 3, &slots))
+        return rci_fail(rci_heap_of(d), RC_EOVERFLOW);
+    if (d->table && d->used + n <= d->usable)
+        return 0;
+    return resize(d, (slots + 1) / 2);
+}
+
+int rc_dict_update(void *dict, const void *src)
+{
+    rci_dict *d = as_dict(dict, "rc_dict_update");
+    if (!d)
+        return -1;
+    if (!src || !rci_is_live(src, &rc_dict_type))
+        return rci_fail(rci_heap_of(d), RC_ETYPE);
+    if (rci_unlikely(!rci_same_heap(d, src)))
+        return rci_foreign(rci_heap_of(d), "rc_dict_update", src);
+    if (reserve(d, rc_dict_len(src)) != 0)
+        return -1;
+    rc_iter it;
+    void *k, *v;
+    int got;
+    rc_iter_init(&it, src);
+    while ((got = rc_iter_next(&it, &k, &v)) == 1)
+        if (rc_dict_set(d, k, v) != 0)
+            return -1;
+    return got;
+}
+
+void *rc_dict_copy(const void *dict)
+{
+    const rci_dict *d = as_dict(dict, "rc_dict_copy");
+    if (!d)
+        return NULL;
+    rci_dict *copy = rc_dict(rci_heap_of(d));
+    if (copy && rc_dict_update(copy, d) != 0) {
+        rc_decref(copy);
+        return NULL;
+    }
+    return copy;
 }
 
 size_t rc_dict_len(const void *dict)

@@ -37,7 +37,7 @@ void *rc_int(rc_heap *h, int64_t v)
 
 int64_t rc_int_value(const void *o)
 {
-    if (rci_likely(rci_is_live(o, &rc_int_type)))
+    if (rci_likely(rci_is_live(o, &rc_int_type)) || rci_is_live(o, &rc_bool_type))
         return rci_int_v(o);
     rci_wrong_type(o, &rc_int_type, "rc_int_value", false);
     return 0;

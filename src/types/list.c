@@ -152,8 +152,8 @@ static void list_destroy(void *self)
     rc_mem_free(rci_heap_of(l), l->items);
 }
 
-const rc_type rc_list_type = {"list", sizeof(rci_list), list_traverse, NULL,
-                              list_destroy};
+const rc_type rc_list_type = {.name = "list", .size = sizeof(rci_list),
+                              .traverse = list_traverse, .destroy = list_destroy};
 
 /* object.c's recycle hook: park the dead list if the free list has room. */
 static bool list_recycle(rc_heap *h, void *obj)
@@ -299,6 +299,127 @@ int rc_list_reserve(void *list, size_t cap)
         return -1;
     rc_error e = cap > l->cap ? set_cap(l, cap) : RC_OK;
     return e ? rci_fail(rci_heap_of(l), e) : 0;
+}
+
+/* The items of src, a container rc_list_extend takes, into *n; for a
+   list or tuple also their array (*items; NULL for sets and dicts, read
+   through rc_iter).  false with RC_ETYPE for anything else. */
+static bool extend_source(const void *src, void *const **items, size_t *n)
+{
+    const rc_type *t = src ? rc_typeof(src) : NULL;
+    *items = NULL;
+    if (t == &rc_list_type) {
+        *items = ((const rci_list *)src)->items;
+        *n = ((const rci_list *)src)->len;
+    } else if (t == &rc_tuple_type) {
+        *items = ((const rci_tuple *)src)->items;
+        *n = ((const rci_tuple *)src)->n;
+    } else if (rci_is_setlike(t)) {
+        *n = rc_set_len(src);
+    } else if (t == &rc_dict_type) {
+        *n = rc_dict_len(src);
+    } else {
+        return false;
+    }
+    return !(rci_head(src)->flags & RCI_F_FREE);
+}
+
+int rc_list_extend(void *list, const void *src)
+{
+    rci_list *l = writable(list, src, src != NULL, "rc_list_extend");
+    void *const *items;
+    size_t n, total;
+    if (!l)
+        return -1;
+    if (!extend_source(src, &items, &n))
+        return rci_fail(rci_heap_of(l), RC_ETYPE);
+    if (__builtin_add_overflow(l->len, n, &total))
+        return rci_fail(rci_heap_of(l), RC_EOVERFLOW);
+    if (grow(l, total) != 0)
+        return -1;
+    if (src == l)
+        items = l->items; /* l.extend(l): its array may have moved */
+    rc_iter it;
+    rc_iter_init(&it, src);
+    for (size_t k = 0; k < n; k++) {
+        void *item;
+        if (items)
+            item = items[k];
+        else
+            rc_iter_next(&it, &item, NULL); /* nothing runs in between: cannot fail */
+        rc_incref(item);
+        l->items[l->len + k] = item;
+    }
+    l->len = total;
+    l->stamp++;
+    return 0;
+}
+
+int rc_list_clear(void *list)
+{
+    rci_list *l = writable(list, NULL, true, "rc_list_clear");
+    if (!l)
+        return -1;
+    rci_list old = *l;
+    l->items = NULL;
+    l->len = l->cap = 0;
+    l->stamp++;
+    /* release last: a finalizer an item runs sees the list empty */
+    list_traverse(&old, rci_visit_release, NULL);
+    rc_mem_free(rci_heap_of(l), old.items);
+    return 0;
+}
+
+int rc_list_reverse(void *list)
+{
+    rci_list *l = writable(list, NULL, true, "rc_list_reverse");
+    if (!l)
+        return -1;
+    for (size_t i = 0, j = l->len; i + 1 < j; i++, j--) {
+        void *x = l->items[i];
+        l->items[i] = l->items[j - 1];
+        l->items[j - 1] = x;
+    }
+    return 0;
+}
+
+/* Where item is from start on: 1 and *index, 0 absent, -1 failed.  The
+   length is read again at each step: an eq slot may change the list. */
+static int find(const rci_list *l, const void *item, size_t start, size_t *index)
+{
+    for (size_t i = start; i < l->len; i++) {
+        void *x = l->items[i];
+        int same = x == item ? 1 : rc_equal(x, item);
+        if (same != 0) {
+            *index = i;
+            if (same < 0)
+                rci_fail(rci_heap_of(l), rc_last_error(rci_heap_of(x)));
+            return same;
+        }
+    }
+    return 0;
+}
+
+int rc_list_index(const void *list, const void *item, size_t start, size_t *index)
+{
+    const rci_list *l = as_list(list, "rc_list_index");
+    if (!l)
+        return -1;
+    if (!item)
+        return rci_fail(rci_heap_of(l), RC_EVALUE);
+    int found = find(l, item, start, index);
+    return found > 0 ? 0 : found < 0 ? -1 : rci_fail(rci_heap_of(l), RC_EVALUE);
+}
+
+int rc_list_contains(const void *list, const void *item)
+{
+    const rci_list *l = as_list(list, "rc_list_contains");
+    size_t index;
+    if (!l)
+        return -1;
+    if (!item)
+        return rci_fail(rci_heap_of(l), RC_EVALUE);
+    return find(l, item, 0, &index);
 }
 
 /* ---- Sort ---------------------------------------------------------------------

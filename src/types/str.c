@@ -219,6 +219,37 @@ size_t rc_str_len(const void *o)
     return s ? rci_str_len(s) : 0;
 }
 
+int rc_str_find(const void *s, const void *sub, size_t start, size_t end, size_t *pos)
+{
+    const rc_type *t = s ? rc_typeof(s) : NULL;
+    if (!s || !sub || (t != &rc_str_type && t != &rc_bytes_type) || !rci_is_live(sub, t) ||
+        !rci_is_live(s, t))
+        return s ? rci_fail(rci_heap_of(s), RC_ETYPE) : -1;
+    size_t n = rci_str_len(s), m = rci_str_len(sub);
+    if (end > n)
+        end = n;
+    if (start > end || end - start < m)
+        return 0;
+    if (m == 0) { /* Python finds "" at start, even at the end of the text */
+        *pos = start;
+        return 1;
+    }
+    /* memchr to each candidate first byte, then compare: O(n m) at worst
+       (CPython's fastsearch is linear; texts here are short keys mostly) */
+    const char *hay = rci_as_str(s)->data, *needle = rci_as_str(sub)->data;
+    for (size_t i = start; i + m <= end; i++) {
+        const char *hit = memchr(hay + i, needle[0], end - m - i + 1);
+        if (!hit)
+            return 0;
+        i = (size_t)(hit - hay);
+        if (memcmp(hit, needle, m) == 0) {
+            *pos = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int rc_str_is_interned(const void *o)
 {
     return is_str(o) && (rci_as_str(o)->len & RCI_STR_INTERNED) != 0;

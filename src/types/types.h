@@ -3,7 +3,8 @@
  * per-heap state of the types layer, and cross-file helpers.
  *
  * One type per file (int.c, float.c, str.c for str and bytes, tuple.c,
- * list.c, dict.c); core.c holds errors, hashing, equality, repr and
+ * list.c, dict.c, set.c for set and frozenset, singletons.c for None and
+ * bool); core.c holds errors, hashing, equality, repr and
  * iteration dispatch.  Everything here is internal (rci_ names).
  */
 #ifndef RC_TYPES_H
@@ -65,6 +66,23 @@ typedef struct rci_dict {
     uint64_t stamp;  /* bumped on insertion and deletion */
 } rci_dict;
 
+/* set and frozenset share one layout (set.c): open addressing over
+   {key, hash} entries, CPython's probe sequence.  A removed item leaves a
+   dummy mark so the probe paths through it stay whole. */
+typedef struct rci_setentry {
+    void *key;       /* NULL: empty; RCI_SET_DUMMY: removed */
+    uint64_t hash;   /* the key's rc_hash (a resize never hashes again) */
+} rci_setentry;
+
+typedef struct rci_set {
+    size_t len;      /* items */
+    size_t fill;     /* items + dummies */
+    size_t mask;     /* slots - 1 (0 while table is NULL) */
+    rci_setentry *table; /* raw block of mask + 1 entries; NULL: no item yet */
+    uint64_t stamp;  /* bumped on every addition and removal */
+    uint64_t hash;   /* frozenset: its hash, fixed at creation */
+} rci_set;
+
 static inline rci_str *rci_as_str(const void *o) { return (rci_str *)o; }
 static inline size_t rci_str_len(const rci_str *s) { return s->len & ~RCI_STR_INTERNED; }
 
@@ -84,6 +102,9 @@ typedef struct rci_types {
     size_t free_lists;
     void *free_dict[RCI_FREELIST_MAX];
     size_t free_dicts;
+    void *none;                        /* immortal, made on first use */
+    void *bools[2];                    /* False, True: immortal, on first use */
+    unsigned set_eq_depth;             /* nested set comparisons (set.c) */
 } rci_types;
 
 /* The heap's types state, made on first use; NULL when out of memory. */
@@ -110,6 +131,44 @@ static inline uint32_t rci_hash_text(const rc_heap *h, const void *p, size_t n)
     return v ? v : 1;
 }
 
+/* The next slot on a key's probe path in a dict's or set's table
+   (CPython's: every bit of the hash takes part through perturb). */
+static inline size_t rci_probe_next(size_t i, uint64_t *perturb, size_t mask)
+{
+    *perturb >>= 5;
+    return (size_t)(i * 5 + *perturb + 1) & mask;
+}
+
+/* Numbers: int, bool (an int that prints as True/False), float. */
+static inline bool rci_is_intlike(const rc_type *t)
+{
+    return t == &rc_int_type || t == &rc_bool_type;
+}
+
+static inline bool rci_is_setlike(const rc_type *t)
+{
+    return t == &rc_set_type || t == &rc_frozenset_type;
+}
+
+/* Run a type's slot: error_begin clears the heap's error and returns the
+   one to restore; error_end restores it after success, or makes sure a
+   failure recorded something (RC_EVALUE when the slot said nothing). */
+static inline rc_error rci_error_begin(rc_heap *h)
+{
+    rc_error before = h->error;
+    h->error = RC_OK;
+    return before;
+}
+
+static inline int rci_error_end(rc_heap *h, rc_error before, int result)
+{
+    if (result >= 0)
+        h->error = before;
+    else if (h->error == RC_OK)
+        h->error = RC_EVALUE;
+    return result;
+}
+
 /* str.c */
 RCI_HIDDEN uint32_t rci_str_hash(void *o);            /* str or bytes */
 RCI_HIDDEN bool rci_utf8_valid(const char *s, size_t n);
@@ -130,6 +189,13 @@ RCI_HIDDEN void rci_freelist_flush(rc_heap *h, void **list, size_t *n);
    records (the recycle hook for free lists). */
 RCI_HIDDEN void rci_list_register(rc_heap *h, rci_typerec *r);
 RCI_HIDDEN void rci_dict_register(rc_heap *h, rci_typerec *r);
+
+/* set.c: for core.c's hashing, equality and iteration */
+RCI_HIDDEN uint64_t rci_set_hash(const void *frozenset);
+RCI_HIDDEN int rci_set_equal(const void *a, const void *b);   /* 1, 0, -1 */
+RCI_HIDDEN int rci_set_iter_next(rc_iter *it, void **item);
+RCI_HIDDEN uint64_t rci_set_stamp(const void *set);
+RCI_HIDDEN const void *rci_set_table(const void *set);
 
 /* Bytes of raw blocks a built-in object owns (list items, dict table);
    0 for other types (core.c). */

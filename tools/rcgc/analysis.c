@@ -10,8 +10,11 @@
  * node, type: docs/CAPTURE.md), so there is nothing to match: the pass keeps
  * one entry per info (its size and site), one aggregate per site (stack,
  * managed type), the stack nodes, type names and modules as the records
- * define them, and a timeline merged pairwise (maxima kept) when it reaches
- * RCA_MAX_SAMPLES points.  Nothing grows with the number of events.
+ * define them, a timeline merged pairwise (maxima kept) when it reaches
+ * RCA_MAX_SAMPLES points, and for the report (rca_options.time_steps) each
+ * site's allocations minus frees per cell of a time grid that coarsens as
+ * the run goes on (flame_time.c: at most TIME_CELLS cells per site).
+ * Nothing grows with the number of events, and the capture is read once.
  *
  * An A adds its info's size to the site's live figures, an F or X takes it
  * back (an X is also a temporary: heaptrack's, a block freed by the thread
@@ -72,6 +75,12 @@ typedef struct info {
     uint32_t site;    /* index of its site, or NO_SITE (made on first use) */
     uint32_t node;    /* stack node (0: none) */
     uint32_t type;    /* managed type id (0: raw malloc) */
+    /* The report's time grid (rca_options.time_steps): this info's events
+       in its latest cell, summed here until an event comes in another
+       (flame_time.c) */
+    uint32_t cell;      /* that cell, at the grid's shift then */
+    uint32_t shift;
+    int64_t bytes, blocks;  /* allocated minus freed in it */
 } info;
 
 typedef struct pass {
@@ -86,8 +95,13 @@ typedef struct pass {
     int nat;
     uint64_t max_time;        /* latest time seen */
     size_t stride, fill;      /* samples per timeline point; in the last */
-    bool progress;
+    bool steps;               /* keep the time grid (rca_options.time_steps) */
+    bool progress;            /* on stderr (a terminal, or RCGC_PROGRESS=always) */
+    bool tty;                 /* stderr is a terminal: one line, redrawn */
+    bool shown_any;           /* a progress line is on stderr */
+    double progress_after;    /* seconds of reading before the first line */
     uint64_t events;
+    struct timespec started;  /* when the pass began */
     struct timespec shown;    /* when progress was last shown */
     char err[200];            /* why the pass stopped (failed) */
     bool failed;
@@ -225,7 +239,8 @@ static int on_info(pass *p, const rcc_event *e)
     if (!cli_reserve((void **)&p->infos, &p->infos_cap, c->ninfos + 1, sizeof *p->infos))
         return fail(p, "out of memory for %zu allocation infos", c->ninfos);
     p->infos[c->ninfos++] = (info){.size = e->size, .site = NO_SITE,
-                                   .node = (uint32_t)e->stack, .type = (uint32_t)e->type};
+                                   .node = (uint32_t)e->stack, .type = (uint32_t)e->type,
+                                   .shift = c->grid.shift};
     return 0;
 }
 
@@ -248,6 +263,33 @@ static info *info_of(pass *p, const rcc_event *e)
         in->site = (uint32_t)(s - c->sites);
     }
     return in;
+}
+
+/* Hand an info's sum for its latest cell to the grid, if it is not zero. */
+static int flush_step(pass *p, info *in)
+{
+    if ((!in->bytes && !in->blocks) || in->site == NO_SITE)
+        return 0;
+    if (time_grid_add(&p->c->grid, in->site, in->cell, in->shift, in->bytes, in->blocks) < 0)
+        return fail(p, "out of memory for the time steps");
+    in->bytes = in->blocks = 0;
+    return 0;
+}
+
+/* Count an event of in at its time in the report's grid (when kept). */
+static int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
+{
+    time_grid *g = &p->c->grid;
+    if (time_us >> g->shift >= TIME_CELLS && time_grid_cover(g, time_us) < 0)
+        return fail(p, "out of memory for the time steps");
+    uint32_t cell = (uint32_t)(time_us >> g->shift);
+    if ((uint64_t)in->cell >> (g->shift - in->shift) != cell && flush_step(p, in) != 0)
+        return 1;
+    in->cell = cell;
+    in->shift = g->shift;
+    in->bytes += alloc ? (int64_t)in->size : -(int64_t)in->size;
+    in->blocks += alloc ? 1 : -1;
+    return 0;
 }
 
 static int on_alloc(pass *p, const rcc_event *e)
@@ -276,7 +318,7 @@ static int on_alloc(pass *p, const rcc_event *e)
         p->peak_seq = p->seq;
         p->replay_peak_time = e->time_us;
     }
-    return 0;
+    return p->steps ? add_step(p, in, e->time_us, true) : 0;
 }
 
 /* An F, or an X (temporary). */
@@ -304,7 +346,7 @@ static int on_free(pass *p, const rcc_event *e, bool temporary)
         c->temps++;
         c->temp_bytes += in->size;
     }
-    return 0;
+    return p->steps ? add_step(p, in, e->time_us, false) : 0;
 }
 
 static void merge_sample(rca_sample *into, const rca_sample *s)
@@ -382,15 +424,19 @@ static double seconds_since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-/* Every 64Ki events, at most 5 times a second: "reading FILE  42%". */
+/* Once the read has taken progress_after seconds, every 64Ki events, at
+   most 5 times a second: "reading FILE  42%". */
 static void show_progress(pass *p)
 {
-    if (!p->progress || (++p->events & 0xffff) || seconds_since(&p->shown) < 0.2)
+    if (!p->progress || (++p->events & 0xffff) ||
+        seconds_since(&p->started) < p->progress_after ||
+        (p->shown_any && seconds_since(&p->shown) < 0.2))
         return;
     clock_gettime(CLOCK_MONOTONIC, &p->shown);
+    p->shown_any = true;
     uint64_t size = rcc_reader_size(p->reader), at = rcc_reader_offset(p->reader);
-    fprintf(stderr, "\rrcgc: reading %s %3d%%", p->c->path,
-            size ? (int)(100.0 * (double)at / (double)size) : 0);
+    fprintf(stderr, "%srcgc: reading %s %3d%%%s", p->tty ? "\r" : "", p->c->path,
+            size ? (int)(100.0 * (double)at / (double)size) : 0, p->tty ? "" : "\n");
 }
 
 static int on_event(const rcc_event *e, void *ctx)
@@ -496,18 +542,27 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
     if (!r)
         return -1;
     c->header = *rcc_reader_header(r);
+    /* RCGC_PROGRESS=always: progress from the start, also into a file or
+       pipe (one line each); by default only on a terminal, after 1 s */
+    const char *env = getenv("RCGC_PROGRESS");
+    bool always = env && strcmp(env, "always") == 0, tty = isatty(STDERR_FILENO);
     pass p = {.c = c, .reader = r, .site_of = u64map_new(), .stride = 1,
-              .progress = o && o->progress && isatty(STDERR_FILENO)};
+              .steps = o && o->time_steps,
+              .progress = o && o->progress && (always || tty), .tty = tty,
+              .progress_after = always ? 0 : 1};
     for (size_t k = 0; rca_kinds[k]; k++)
         p.slot_of_kind[(uint8_t)rca_kinds[k]] = (uint8_t)(k + 1);
+    c->grid.shift = TIME_MIN_SHIFT;
     c->nodes = calloc(1, sizeof *c->nodes); /* the root */
     c->nodes_cap = 1;
     for (int k = 0; o && k < o->nat && k < 2; k++)
         p.at_us[p.nat++] = o->at[k] <= 0 ? 0 : o->at[k] >= 1e12 ? UINT64_MAX - 1
                                                                : (uint64_t)(o->at[k] * 1e6);
-    clock_gettime(CLOCK_MONOTONIC, &p.shown);
+    clock_gettime(CLOCK_MONOTONIC, &p.started);
     int rc = p.site_of && c->nodes ? rcc_read(r, on_event, &p) : fail(&p, "out of memory");
-    if (p.progress)
+    for (size_t i = 0; p.steps && !p.failed && rc >= 0 && i < c->ninfos; i++)
+        flush_step(&p, &p.infos[i]); /* the sums of the cells still open */
+    if (p.shown_any && p.tty)
         fprintf(stderr, "\r\033[K");
     if (p.failed)
         snprintf(err, errlen, "%s: %s", path, p.err);
@@ -540,6 +595,7 @@ void rca_free(rca_capture *c)
     free(c->nodes);
     free(c->sites);
     free(c->samples);
+    time_grid_free(&c->grid);
     rca_python_free(c);
     rct_symbols_unref(c->symbols);
     u64map_free(c->alloc_fn_memo);

@@ -1,7 +1,7 @@
 /*
  * cli.h — the rcgc command line's internals: the analysis of a capture
  * (analysis.c), the frame tree behind flame graphs and exports (flame.c)
- * and its growth over time (flame_time.c), the HTML report and the
+ * and the time grid of its growth (flame_time.c), the HTML report and the
  * collapsed and speedscope exports (report.c), the pprof export (pprof.c),
  * output helpers (output.c), and one entry
  * point per subcommand (cmd_<verb>.c, dispatched by main.c).
@@ -30,7 +30,8 @@ enum { EXIT_USAGE = 1, EXIT_ERROR = 1, EXIT_BAD_CAPTURE = 2 };
  * Memory grows with allocation infos, distinct stacks and modules, never
  * with the number of events: one entry per info (its size and site), the
  * sites one aggregate per (stack, type), the timeline at most
- * RCA_MAX_SAMPLES points (merged pairwise, keeping maxima, when it fills). */
+ * RCA_MAX_SAMPLES points (merged pairwise, keeping maxima, when it fills),
+ * and for the report at most TIME_CELLS time steps per site. */
 
 /* What became of a block still allocated at exit (memcheck's terms, the
    capture's values of enum rcc_reach, plus "unknown" for captures without
@@ -77,12 +78,52 @@ typedef struct rca_sample {
 
 enum { RCA_MAX_SAMPLES = 4096 };
 
+/* ---- flame_time.c: the time grid of the report's range selection ----------------
+ * Bytes and blocks allocated minus freed, per site or tree node ("of") and
+ * per cell of a grid whose cells double in width as the run goes on, at
+ * most TIME_CELLS of them. */
+typedef struct time_step {
+    uint32_t of;            /* a site (analysis.c's grid) or a tree node (flame_time) */
+    uint32_t cell;          /* [cell, cell + 1) x the cell width */
+    int64_t bytes, blocks;  /* allocated minus freed in the cell */
+} time_step;
+
+typedef struct time_steps {
+    time_step *v;
+    size_t n, cap;
+    struct u64map *index;   /* (of, cell) -> index in v */
+} time_steps;
+
+/* At most TIME_CELLS cells (a power of two), each at least 2^TIME_MIN_SHIFT
+   us wide: the shim's clock moves in steps of 1 ms (docs/CAPTURE.md), so
+   finer cells would tell nothing more and cost a step per site each. */
+enum { TIME_CELLS = 512, TIME_MIN_SHIFT = 10 };
+
+/* The pass's grid: by site; cell = time_us >> shift. */
+typedef struct time_grid {
+    time_steps steps;
+    unsigned shift;         /* log2 of the cell width in microseconds */
+} time_grid;
+
+/* Add to site's step in the cell that holds cell, a cell of the grid when
+   its shift was shift (<= g->shift): the step is made on first use.  0, or
+   -1 when out of memory (the grid is then unusable: free it). */
+int time_grid_add(time_grid *g, uint32_t site, uint32_t cell, unsigned shift, int64_t bytes,
+                  int64_t blocks);
+/* Coarsen the grid until time_us falls in one of its cells; -1 when out
+   of memory. */
+int time_grid_cover(time_grid *g, uint64_t time_us);
+/* Cells from 0 to duration_us, once the grid covers it. */
+uint32_t time_grid_cells(const time_grid *g, uint64_t duration_us);
+void time_grid_free(time_grid *g);
+
 enum { NAMES_MAX_ALLOC_FNS = 64 };
 typedef struct rca_options {
     double at[2];     /* seconds, for RCA_AT0 / RCA_AT1 */
     int nat;          /* how many of them are set */
     bool progress;    /* report progress on stderr (when it is a terminal) */
     bool no_fold;     /* --no-fold: keep allocator wrappers as frames */
+    bool time_steps;  /* keep the time grid (rca_capture.grid), for the report */
     bool native;      /* --native: group by the innermost frame even when a
                          stack has Python frames */
     const char *alloc_fns[NAMES_MAX_ALLOC_FNS]; /* --alloc-fn patterns (argv's) */
@@ -124,6 +165,7 @@ typedef struct rca_capture {
     size_t nmodules, modules_cap;
     rca_sample *samples;              /* time order */
     size_t nsamples;
+    time_grid grid;                   /* by site (rca_options.time_steps) */
     rct_symbols *symbols;             /* made on first use */
     const rca_options *options;       /* as loaded (borrowed): folding */
     struct u64map *alloc_fn_memo;     /* function name -> an allocator wrapper? */
@@ -262,32 +304,24 @@ size_t flame_path(const flame *f, uint32_t i, uint32_t *labels);
    a Python frame "Loader.load (main.py:42)". */
 const char *flame_text(const flame_label *l, char *buf, size_t len);
 
-/* ---- flame_time.c: the tree's growth over time ---------------------------------
- * Per node and per bucket of a grid of nbuckets equal spans from 0 to the
- * capture's end, counted by a second pass over the capture. */
-typedef struct flame_step {
-    uint32_t node, bucket;
-    int64_t bytes, blocks;  /* allocated minus freed in the bucket */
-} flame_step;
-
+/* The pass's grid folded onto the tree: steps by node, then cell. */
 typedef struct flame_time {
-    uint32_t nbuckets;
-    uint64_t bucket_us;     /* each bucket's span */
-    flame_step *steps;      /* by node, then bucket */
-    size_t nsteps, cap;
+    uint32_t ncells;        /* cells from 0 to the capture's end (the page's "buckets") */
+    uint64_t cell_us;       /* each cell's width */
+    time_steps steps;       /* of: the node; sorted by node, then cell */
     size_t *first;          /* node i's steps: [first[i], first[i + 1]) */
 } flame_time;
 
-/* owner[node] is the node that counts node's events (the report draws
-   pruned nodes in an ancestor).  0, or -1 with a message in err. */
-int flame_time_build(flame_time *t, const rca_capture *c, const flame *f,
-                     const uint32_t *owner, uint32_t nbuckets, char *err, size_t errlen);
+/* c's grid (rca_options.time_steps) by tree node: owner[node] is the node
+   that counts node's steps (the report draws pruned nodes in an
+   ancestor).  0, or -1 when out of memory. */
+int flame_time_build(flame_time *t, rca_capture *c, const flame *f, const uint32_t *owner);
 void flame_time_free(flame_time *t);
 
 /* ---- report.c: the HTML page and the exports ------------------------------- */
 /* Each writes to out; a write error shows in ferror(out).  report_html
-   returns -1 (its message printed) when out of memory or when the capture
-   cannot be read again for the timeline, else 0. */
+   needs a capture loaded with rca_options.time_steps; it returns -1 (its
+   message printed) when out of memory, else 0. */
 int report_html(FILE *out, rca_capture *c, const flame *f);
 void report_collapsed(FILE *out, const flame *f, int v);
 void report_speedscope(FILE *out, const rca_capture *c, const flame *f);

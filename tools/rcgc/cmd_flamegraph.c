@@ -116,5 +116,6 @@ int cmd_flamegraph(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage("flamegraph", "give one capture");
+    o.time_steps = a.fmt == HTML; /* the page's time range; the exports have none */
     return rca_with(argv + optind, 1, &o, flamegraph, &a);
 }

@@ -23,9 +23,7 @@
 
 extern const unsigned char report_css[], report_js[]; /* embed.cmake, NUL-ended */
 
-/* TIME_BUCKETS: the grid of the time range selection (a bucket of a 10 s
-   run is 39 ms). */
-enum { PRUNE = 20000, TABLE_ROWS = 25, TIME_BUCKETS = 256 };
+enum { PRUNE = 20000, TABLE_ROWS = 25 };
 
 static void json_label(FILE *out, const flame_label *l)
 {
@@ -61,17 +59,17 @@ static uint32_t *drawn_owners(const flame *f)
     return owner;
 }
 
-/* A node's steps: [bucket, bytes, blocks, ...], allocated minus freed, for
-   the buckets where that is not zero. */
+/* A node's steps: [cell, bytes, blocks, ...], allocated minus freed, for
+   the cells where that is not zero. */
 static void json_steps(FILE *out, const flame_time *t, uint32_t i)
 {
     const char *sep = "";
     fputs(",[", out);
     for (size_t k = t->first[i]; k < t->first[i + 1]; k++) {
-        const flame_step *s = &t->steps[k];
+        const time_step *s = &t->steps.v[k];
         if (!s->bytes && !s->blocks)
             continue;
-        fprintf(out, "%s%u,%lld,%lld", sep, s->bucket, (long long)s->bytes, (long long)s->blocks);
+        fprintf(out, "%s%u,%lld,%lld", sep, s->cell, (long long)s->bytes, (long long)s->blocks);
         sep = ",";
     }
     fputc(']', out);
@@ -148,8 +146,8 @@ static int json_data(FILE *out, rca_capture *c, const flame *f, const uint32_t *
     }
     fputs("],\n\"tree\": ", out);
     json_node(out, f, owner, t, 0);
-    fprintf(out, ",\n\"time\": {\"buckets\": %u, \"bucket_s\": %.6f}", t->nbuckets,
-            (double)t->bucket_us / 1e6);
+    fprintf(out, ",\n\"time\": {\"buckets\": %u, \"bucket_s\": %.6f}", t->ncells,
+            (double)t->cell_us / 1e6);
     fputs(",\n\"samples\": ", out);
     json_samples(out, c);
     fputs(",\n\"tables\": ", out);
@@ -161,11 +159,10 @@ static int json_data(FILE *out, rca_capture *c, const flame *f, const uint32_t *
 
 int report_html(FILE *out, rca_capture *c, const flame *f)
 {
-    char err[300];
     flame_time t;
     uint32_t *owner = drawn_owners(f);
-    if (!owner || flame_time_build(&t, c, f, owner, TIME_BUCKETS, err, sizeof err) < 0) {
-        cli_error("%s", owner ? err : "out of memory");
+    if (!owner || flame_time_build(&t, c, f, owner) < 0) {
+        cli_error("out of memory for the report's timeline");
         free(owner);
         return -1;
     }

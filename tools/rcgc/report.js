@@ -402,7 +402,8 @@
     tabs.children[RANGE].disabled = false;
     rangeInfo.textContent = 'Selected ' + secs(range.t0) + ' \u2013 ' + secs(range.t1) + ': ' +
       bytes(data.tree.r[0]) + ' in ' + plural(data.tree.r[1], 'block') +
-      ' allocated and still live at its end (for each function: what it allocated in the range minus what it freed).';
+      ' allocated in it and still live at its end, at least (for each function: what it allocated in the range minus what it freed there;' +
+      ' a block allocated before the range and freed in it counts against one allocated in it).';
     state.zoom = [data.tree];
     show(RANGE);
   }

@@ -315,9 +315,15 @@ class Flamegraph(unittest.TestCase):
         self.assertEqual(data["tables"]["peak"][0]["function"], "site_beta")
         # the timeline: per node, [bucket, bytes, blocks, ...] allocated
         # minus freed; beta's block comes at 20 ms and goes at 30 ms; all of
-        # gamma's go (its temporaries come and go within a bucket)
+        # gamma's go (its temporaries come and go within a bucket).  The
+        # grid's cells are a power of two of microseconds wide, at least
+        # 1024, as few as cover the run in at most 512 of them (read once:
+        # flame_time.c); this run is 50 ms long.
         grid = data["time"]
-        self.assertEqual(grid["buckets"], 256)
+        width = int(round(grid["bucket_s"] * 1e6))
+        self.assertEqual(width, 1024)
+        duration_us = int(round(rjson("summary", "--json", cap("basic.cap"))["duration_s"] * 1e6))
+        self.assertEqual(grid["buckets"], duration_us // width + 1)
         bucket = lambda t: int(round(t * 1e6)) // int(round(grid["bucket_s"] * 1e6))
         self.assertEqual(names["site_beta"][8], [bucket(0.020), 100000, 1,
                                                  bucket(0.030), -100000, -1])
@@ -739,12 +745,12 @@ class Python(unittest.TestCase):
         self.assertEqual(frames[2]["function"], "driver")
 
     def test_diff(self):
-        out = rcgc("diff", "--at", "150us", "--at", "600us", self.path, check=0)[1]
+        out = rcgc("diff", "--at", "1500us", "--at", "6000us", self.path, check=0)[1]
         lines = [re.sub(r"\s+", " ", l.strip()) for l in out.splitlines()[1:]]
         self.assertEqual(lines, ["+1000 B +2 blocks now 3.9 KiB build app.py:4",
                                  "+300 B +1 block now 300 B " + self.site("site_delta", " "),
                                  "+32 B +1 block now 32 B xmalloc app.py:20"])
-        out = rcgc("diff", "--native", "--at", "150us", "--at", "600us", self.path, check=0)[1]
+        out = rcgc("diff", "--native", "--at", "1500us", "--at", "6000us", self.path, check=0)[1]
         self.assertIn("now 1000 B       " + self.site("site_beta"), out)
 
     def test_flame_graphs(self):
