@@ -268,7 +268,7 @@ static uint64_t now_us(tstate *t)
 
 /* ---- Events ------------------------------------------------------------------------- */
 
-static bool recording(void)
+bool recording(void)
 {
     int m = atomic_load_explicit(&g.mode, memory_order_relaxed);
     if (LIKELY(m == ACTIVE))
@@ -398,7 +398,7 @@ static void drain(tstate *t)
 /* Called from the exported function itself (the walk skips this frame and
    that one), after the real allocation succeeded.  type: a managed
    object's type name (rcgc_preload_object), NULL for the malloc family. */
-static NOINLINE void on_alloc(void *p, size_t n, const char *type)
+NOINLINE void on_alloc(void *p, size_t n, const char *type)
 {
     guard_enter();
     tstate *t = state();
@@ -425,6 +425,8 @@ static NOINLINE void on_alloc(void *p, size_t n, const char *type)
         goto done;
     }
     size_t depth = walk(frames);
+    if (UNLIKELY(python_on()))
+        depth = python_stack(t, frames, depth);
     uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
     if (id && shadow_put((uintptr_t)p, id))
         write_alloc(t, (uintptr_t)p, now, weight, id);
@@ -436,13 +438,13 @@ out:
 
 /* Before the real free/realloc releases p: take it out of the shadow.
    Its info id, or 0 if it was not traced. */
-static uint32_t on_release(void *p)
+uint32_t on_release(void *p)
 {
     return shadow_take((uintptr_t)p);
 }
 
 /* A traced block was released (after on_release gave its info id). */
-static NOINLINE void on_free(void *p, uint32_t id)
+NOINLINE void on_free(void *p, uint32_t id)
 {
     guard_enter();
     tstate *t = state();
@@ -467,7 +469,7 @@ out:
     guard_leave();
 }
 
-static bool tracing_frees(void)
+bool tracing_frees(void)
 {
     return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !busy;
 }

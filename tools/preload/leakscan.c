@@ -189,18 +189,27 @@ static ptrdiff_t find_block(const scan *s, uintptr_t v)
 }
 
 /* When an interior pointer counts as a start pointer.  A managed object's
-   block starts with its rc_head and the program holds the object past it.
+   block starts with its rc_head and the program holds the object past it;
+   a Python object's block (the obj domain) may start with the cycle
+   collector's PyGC_Head and, from 3.11, a managed dict's two words before
+   that: the PyObject * points 16 or 32 bytes in.
    Then memcheck's heuristics (--leak-check-heuristics=all, its default):
    "stdstring" (a pointer to the characters of a std::string with the old
    ABI's header, length capacity refcount, the block just big enough) and
    "length64" (a pointer past a first word that holds the rest's size, as
    sqlite3's allocator does).  ("newarray" needs to know the block came from new[],
    "multipleinheritance" vtables: not done.) */
+#define PY_GC_HEAD 16    /* sizeof(PyGC_Head), 3.8-3.13 */
+#define PY_PRE_HEADER 16 /* a managed dict and its weakrefs' pointers (3.11+) */
+
 static bool counts_as_start(const scan *s, size_t b, uintptr_t v)
 {
     size_t off = v - s->addr[b], z = s->size[b];
     uint64_t w[3];
     if (off == sizeof(rc_head) && inf.tab[s->info[b] - 1].type)
+        return true;
+    if (python_obj_type && inf.tab[s->info[b] - 1].type == python_obj_type &&
+        (off == PY_GC_HEAD || off == PY_GC_HEAD + PY_PRE_HEADER))
         return true;
     if ((off != 8 && off != 24) || z < off)
         return false;
@@ -431,6 +440,10 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
     }
     if (inf.tab)
         add_cut(r, (uintptr_t)inf.tab, (uintptr_t)(inf.tab + MAX_INFOS));
+    range codes, triples; /* Python code objects' addresses, not references */
+    python_tables(&codes, &triples);
+    add_cut(r, codes.lo, codes.hi);
+    add_cut(r, triples.lo, triples.hi);
     uintptr_t lo, hi;
     rct_stack_bounds(&lo, &hi);
     if (!exit_called && g.main_frame > sp && g.main_frame < hi)
@@ -440,6 +453,8 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
     uintptr_t top = thread_top_bytes();
     for (tstate *t = g.threads; t; t = t->next) {
         add_cut(r, (uintptr_t)t, (uintptr_t)(t + 1));
+        if (t->py) /* code objects' addresses, not references */
+            add_cut(r, (uintptr_t)t->py, (uintptr_t)(t->py + PY_CODE_CACHE));
         if (t->altstack) /* a crash's scan runs there */
             add_cut(r, (uintptr_t)t->altstack, (uintptr_t)t->altstack + ALTSTACK_BYTES);
         if (t != me && !t->in_use && t->gen == g.gen && t->stack_hi - t->stack_lo > top)

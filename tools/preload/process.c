@@ -111,6 +111,7 @@ static bool open_capture(void)
         }
     module_emit(&ms);
     module_done(&ms);
+    python_capture_start();
     rcc_writer_flush(g.meta);
     return true;
 }

@@ -16,6 +16,7 @@
  *                states, the per-thread info cache, the shadow's stores
  *   shadow.c     the shadow's leaves and their walk in address order
  *   leakscan.c   the exit scan: reachability of the live blocks
+ *   python.c     CPython's frames in the stacks, its mem and obj domains
  *   process.c    configuration, start, fork, exit and the end of a capture
  *
  * What it may call: the real allocator (found with dlsym(RTLD_NEXT)), the
@@ -82,6 +83,9 @@
  *   RCGC_CHUNK_BYTES=N     raw bytes per thread chunk (default 512 KiB)
  *   RCGC_ZSTD_LEVEL=N      zstd level of the chunks (default 2; negative:
  *                          faster, larger)
+ *   RCGC_PYTHON=off|frames in a CPython process (python.c): off, as any
+ *                          program; frames: Python frames but pymalloc's
+ *                          domains not recorded; otherwise both
  *
  * fork: with %p in the path the child starts a capture of its own (its pid,
  * a new time base, no blocks inherited); without %p the child records
@@ -161,6 +165,7 @@
 #define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
 #define MAX_INFOS RCC_MAX_INFOS       /* distinct (size, stack, type) per capture */
 #define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
+#define PY_CODE_CACHE 1024           /* per-thread: Python (code, offset) -> K id */
 #define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 #define TICK_STALE_NS 100000000u     /* a tick page this far behind has stopped */
 #define NESTED_MAX 64                /* per thread: events of signal handlers queued */
@@ -357,6 +362,11 @@ struct tstate {
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
     info_slot infos[INFO_CACHE];
+    struct py_code_slot {     /* Python code locations: (code, offset) -> K id, */
+        uintptr_t code, file, name; /* PY_CODE_CACHE of them, mmap'd at the */
+        int32_t off;          /* thread's first Python frame (python.c); NULL */
+        uint32_t id;          /* before.  id 0: empty */
+    } *py;
 };
 
 extern TLS tstate *self;
@@ -511,6 +521,22 @@ tstate *attach(void);
 void enter(tstate *t);
 void leave(tstate *t);
 void thread_gone(void *v);
+bool recording(void);
+bool tracing_frees(void);
+void on_alloc(void *p, size_t n, const char *type);
+uint32_t on_release(void *p);
+void on_free(void *p, uint32_t id);
+
+/* ---- python.c ----------------------------------------------------------------------------- */
+enum { PY_OFF, PY_WAITING, PY_ON };
+extern int python_mode;       /* PY_OFF unless the process is CPython */
+static inline bool python_on(void)
+{
+    return __atomic_load_n(&python_mode, __ATOMIC_RELAXED) != PY_OFF;
+}
+void python_capture_start(void);
+size_t python_stack(tstate *t, void **frames, size_t depth);
+extern uint32_t python_obj_type;
 
 /* ---- leakscan.c --------------------------------------------------------------------------- */
 typedef struct range {
@@ -527,6 +553,7 @@ typedef struct roots {
 } roots;
 
 void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me);
+void python_tables(range *codes, range *triples);
 void leak_scan(roots *r);
 
 /* ---- process.c ---------------------------------------------------------------------------- */

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""check.py — `rcgc run` on CPython programs: Python frames and pymalloc.
+
+    check.py --rcgc RCGC --pysites PYSITES --python INTERPRETER CASE
+
+CASE:
+  sites      sites.py: the top allocation sites' file:line and function
+             (a function, a class's __init__, a comprehension, a generator,
+             four threads, json, sqlite3's native allocations under the
+             calling line, the stack interleaving native and Python frames)
+  peak       peak.py: the mem and obj domains' peak within 1% of
+             tracemalloc's, both counted from the script's start
+             (tracemalloc.start() there; rcgc: the peak less the live bytes
+             at the first allocation of the line after it).  -X tracemalloc starts at
+             another moment of startup than rcgc attaches: 0.7 MB apart.
+             tracemalloc also counts the raw domain, rcgc counts it as malloc)
+  coroutines coroutines.py: asyncio's coroutines (the line as a site) and a
+             subinterpreter where there are (3.8-3.13 have them): unharmed
+  profiled   profiled.py (sys.setprofile, sys.settrace): same output
+  modes      RCGC_PYTHON=frames (no domains recorded), =off (no Python at all)
+  leaks      the leak scan with the domains recorded gives malloc's blocks
+             (pymalloc's larger blocks are malloc's too) the reachability
+             they have without (as memcheck sees them: tests/real), a ctypes
+             malloc leak definitely lost, and no Python block of pymalloc's
+             own definitely lost
+  native     a program that is not Python: no Python record, no K record
+
+An interpreter that is not installed skips the case (exit 77), except
+/usr/bin/python3 under CI=true.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def record(args, argv, env=None, out=None, since=None):
+    """Run argv under rcgc run; the capture's pysites lines."""
+    cap = os.path.join(args.work, "run.cap")
+    run_env = dict(os.environ, **(env or {}))
+    p = subprocess.run([args.rcgc, "run", "-o", cap, "--"] + argv, capture_output=True,
+                       text=True, env=run_env, cwd=args.work)
+    if p.returncode != 0:
+        fail(f"{argv}: exit {p.returncode}\n{p.stderr}")
+    if out is not None:
+        out.append(p.stdout)
+    q = subprocess.run([args.pysites, cap, "-n", "40"] + (["-s", "sites.py:34"] if "sites.py" in
+                                                           " ".join(argv) else []) +
+                       (["-f", since] if since else []), capture_output=True, text=True)
+    if q.returncode != 0:
+        fail(f"pysites: {q.stderr}")
+    return q.stdout
+
+
+def parse(text):
+    res = {"sites": [], "stack": None}
+    for line in text.splitlines():
+        w = line.split(" ")
+        if w[0] == "python":
+            res["version"] = int(w[1], 16)
+        elif w[0] == "domains":
+            res["total"], res["peak"], res["blocks"] = map(int, w[1:4])
+        elif w[0] == "site":
+            res["sites"].append({"bytes": int(w[1]), "at": w[3], "function": w[4],
+                                 "module": w[5]})
+        elif w[0] == "frames":
+            res["codes"] = int(w[1])
+        elif w[0] == "leaks":
+            res.setdefault("leaks", {})[w[1]] = [int(x) for x in w[2:6]]
+        elif w[0] == "stack":
+            res["stack"] = w[1:]
+    return res
+
+
+def marked_lines(path):
+    """SITE name -> line number, from the script's comments."""
+    out = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            m = re.search(r"# SITE (\w+)", line)
+            if m:
+                out[m.group(1)] = n
+    return out
+
+
+def find(res, line, function=None, module=None):
+    for s in res["sites"]:
+        if s["at"].endswith(f"sites.py:{line}") and \
+                (function is None or s["function"].split(".")[-1] == function or
+                 s["function"] == function) and \
+                (module is None or s["module"].startswith(module)):
+            return s
+    return None
+
+
+def case_sites(args):
+    script = os.path.join(HERE, "sites.py")
+    marks = marked_lines(script)
+    res = parse(record(args, [args.python, script]))
+    if not res.get("version"):
+        fail("no Python record")
+    # (mark, the function as 3.12+ names it, as 3.11 does, as 3.8-3.10 do)
+    want = [("init", "__init__"), ("comprehension", ("squares", "<listcomp>")),
+            ("generator", "chunks"), ("thread", ("worker", "<listcomp>")),
+            ("json", ("encode", "<dictcomp>"))]
+    for mark, funcs in want:
+        funcs = funcs if isinstance(funcs, tuple) else (funcs,)
+        if not any(find(res, marks[mark], f) for f in funcs):
+            fail(f"no site at sites.py:{marks[mark]} ({mark}, {funcs}) in:\n" +
+                 "\n".join(f"{s['at']} {s['function']} {s['bytes']}" for s in res["sites"]))
+    if not find(res, marks["sqlite"], "database", "libsqlite3"):
+        fail(f"no sqlite3 allocation under sites.py:{marks['sqlite']}")
+    if not any("json/encoder.py" in s["at"] and "iterencode" in s["function"]
+               for s in res["sites"]):
+        fail("no allocation in json's encoder")
+    stack = res["stack"] or []
+    # innermost first: sqlite's frames, the line that called it, main's call
+    i_sql = next((i for i, f in enumerate(stack) if f.startswith("[libsqlite3")), None)
+    i_line = next((i for i, f in enumerate(stack) if f.endswith(f"sites.py:{marks['sqlite']}")),
+                  None)
+    i_main = next((i for i, f in enumerate(stack) if re.search(r"sites\.py:5[0-9]$", f)), None)
+    if None in (i_sql, i_line, i_main) or not i_sql < i_line < i_main:
+        fail(f"sqlite3's stack is not interleaved as expected: {stack}")
+    print("sites: ok;", " ".join(f"{k}={v}" for k, v in marks.items()))
+
+
+def case_peak(args):
+    script = os.path.join(HERE, "peak.py")
+    p = subprocess.run([args.python, script, "tracemalloc"], capture_output=True,
+                       text=True, check=True)
+    _, current, peak = p.stdout.split()
+    res = parse(record(args, [args.python, script], since=f"peak.py:{marked_lines(script)['start']}"))
+    off = abs(res["peak"] - int(peak)) / int(peak)
+    print(f"peak: rcgc {res['peak']}, tracemalloc {peak} ({off * 100:+.1f}%)")
+    if off > 0.01:
+        fail("the domains' peak differs from tracemalloc's by more than 1%")
+
+
+def case_coroutines(args):
+    script = os.path.join(HERE, "coroutines.py")
+    out = []
+    res = parse(record(args, [args.python, script], out=out))
+    line = marked_lines(script)["coroutine"]
+    if out[0].strip() != "done 20":
+        fail(f"output: {out[0]!r}")
+    if not any(s["at"].endswith(f"coroutines.py:{line}") for s in res["sites"]):
+        fail(f"no site at coroutines.py:{line}")
+    print("coroutines: ok")
+
+
+def case_profiled(args):
+    script = os.path.join(HERE, "profiled.py")
+    base = subprocess.run([args.python, script], capture_output=True, text=True,
+                          check=True).stdout
+    out = []
+    res = parse(record(args, [args.python, script], out=out))
+    if out[0] != base:
+        fail(f"output changed under rcgc run: {out[0]!r} vs {base!r}")
+    if not res.get("version") or not res["codes"]:
+        fail("no Python frames")
+    print("profiled: ok,", base.strip()[-40:])
+
+
+def case_modes(args):
+    script = os.path.join(HERE, "peak.py")
+    frames = parse(record(args, [args.python, script], {"RCGC_PYTHON": "frames"}))
+    if not frames.get("version") or frames["blocks"] or not frames["codes"]:
+        fail(f"RCGC_PYTHON=frames: {frames}")
+    off = parse(record(args, [args.python, script], {"RCGC_PYTHON": "off"}))
+    if off.get("version") or off["blocks"] or off["codes"]:
+        fail(f"RCGC_PYTHON=off: {off}")
+    print("modes: ok")
+
+
+LEAKY = ("import json, sqlite3, decimal, ctypes; sqlite3.connect(':memory:'); "
+         "ctypes.CDLL(None).malloc(4000)")
+
+
+def case_leaks(args):
+    # the same environment's length in both runs (Python copies it)
+    plain = parse(record(args, [args.python, "-c", LEAKY], {"RCGC_PYTHON": "frames"}))
+    full = parse(record(args, [args.python, "-c", LEAKY], {"RCGC_PYTHON": "all___"}))
+    seen = [a + b for a, b in zip(full["leaks"]["malloc"], full["leaks"]["python_big"])]
+    before = plain["leaks"]["malloc"]
+    print("leaks (reachable, indirect, definite, possible): malloc", before,
+          "then malloc + pymalloc's large", seen, "pymalloc's own", full["leaks"]["python"])
+    if plain["leaks"]["python"] != [0, 0, 0, 0] or plain["leaks"]["python_big"] != [0, 0, 0, 0]:
+        fail("RCGC_PYTHON=frames recorded the domains")
+    if before[2] < 4000 or seen[1:3] != before[1:3]:
+        fail("indirectly or definitely lost differ with the domains recorded")
+    if abs((seen[0] + seen[3]) - (before[0] + before[3])) > 64:
+        fail("reachable and possibly lost differ with the domains recorded")
+    if full["leaks"]["python"][2]:
+        fail("pymalloc blocks definitely lost in a program that loses none")
+
+
+def case_native(args):
+    res = parse(record(args, ["/bin/sh", "-c", "echo hi | sort > /dev/null"]))
+    if res.get("version") or res["codes"] or res["blocks"]:
+        fail(f"a program that is not Python has Python records: {res}")
+    print("native: ok")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rcgc", required=True)
+    ap.add_argument("--pysites", required=True)
+    ap.add_argument("--python", required=True)
+    ap.add_argument("case")
+    args = ap.parse_args()
+    if not os.access(args.python, os.X_OK):
+        if os.environ.get("CI") == "true" and args.python == "/usr/bin/python3":
+            fail(f"{args.python} is missing")
+        print(f"skipped: {args.python} is not installed")
+        sys.exit(SKIP)
+    with tempfile.TemporaryDirectory() as work:
+        args.work = work
+        globals()["case_" + args.case](args)
+
+
+if __name__ == "__main__":
+    main()
