@@ -1,10 +1,10 @@
 /*
  * process.c — a capture's life in the process: configuration from the
  * environment, opening the file, start (constructor or first allocation),
- * fork, exec's hand-over, exit and _exit, and the end record.  May call:
- * everything in the shim; the libc calls that take locks (atexit,
- * pthread_atfork) only from the constructor; no libc name a program may
- * define itself (getenv, setenv: see env_get).
+ * fork, exec's hand-over, exit and _exit, dlclose, and the end record.
+ * May call: everything in the shim; the libc calls that take locks
+ * (atexit, pthread_atfork) only from the constructor; no libc name a
+ * program may define itself (getenv, setenv: see env_get).
  */
 #include "shim.h"
 
@@ -97,7 +97,7 @@ static bool open_capture(void)
         return false;
     g.dev = st.st_dev;
     g.ino = st.st_ino;
-    g.nmods = 0;
+    g.nmods = g.nreplacing = 0;
     g.adds = g.subs = ~0ull;
     g.threads = NULL;
     atomic_store(&g.live, 0);
@@ -398,6 +398,53 @@ static NOINLINE void end_capture(bool exit_called, uintptr_t sp)
     unlock(cancel);
     if (r)
         pages_free(NULL, r, sizeof *r);
+}
+
+/* ---- dlclose --------------------------------------------------------------------------------
+ * A library unloaded, and another loaded later at its addresses: the same
+ * return addresses are the other library's functions.  When dlclose unmaps
+ * something (the loader's count of removals moves), the seed of the
+ * frames' hashes changes, so the caches of stacks and infos (hooks.c,
+ * known.c) answer nothing from before, and record.c gives the frames of a
+ * module that replaced another nodes of their own. */
+
+_Atomic uint64_t frame_seed = UINT64_C(0x9E3779B97F4A7C15);
+
+static int removals_cb(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    *(unsigned long long *)ctx = info->dlpi_subs;
+    return 1;
+}
+
+static unsigned long long removals(void)
+{
+    unsigned long long subs = 0;
+    dl_iterate_phdr(removals_cb, &subs);
+    return subs;
+}
+
+EXPORT int dlclose(void *handle);
+EXPORT int dlclose(void *handle)
+{
+    static void *_Atomic found;
+    void *f = atomic_load_explicit(&found, memory_order_relaxed);
+    if (!f) {
+        busy++; /* dlsym may allocate */
+        f = dlsym(RTLD_NEXT, "dlclose");
+        busy--;
+        if (!f)
+            die("rcgc preload: cannot find dlclose\n");
+        atomic_store_explicit(&found, f, memory_order_relaxed);
+    }
+    int (*real_dlclose)(void *);
+    memcpy(&real_dlclose, &f, sizeof f);
+    unsigned long long before = removals();
+    int rc = real_dlclose(handle);
+    if (removals() != before)
+        atomic_fetch_add_explicit(&frame_seed, UINT64_C(0x9E3779B97F4A7C15),
+                                  memory_order_relaxed);
+    return rc;
 }
 
 /* ---- Exit status ---------------------------------------------------------------------------
