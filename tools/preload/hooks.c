@@ -22,7 +22,8 @@ static inline uint64_t mix_frame(uint64_t h, const void *f)
    latency, and a chain of final mixes cost shallow stacks as much. */
 static uint64_t hash_frames(void *const *f, size_t n)
 {
-    uint64_t h[4] = {UINT64_C(0x9E3779B97F4A7C15) ^ n, UINT64_C(0xC2B2AE3D27D4EB4F),
+    uint64_t h[4] = {atomic_load_explicit(&frame_seed, memory_order_relaxed) ^ n,
+                     UINT64_C(0xC2B2AE3D27D4EB4F),
                      UINT64_C(0x165667B19E3779F9), UINT64_C(0x27D4EB2F165667C5)};
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
