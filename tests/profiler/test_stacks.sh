@@ -9,6 +9,10 @@
 #       pointers, so this test can fail)
 #   test_stacks.sh python RCGC           Debian's /usr/bin/python3: stacks
 #       reach main (or Py_BytesMain); exit 77 (skipped) if it is absent
+#   test_stacks.sh dlswap RCGC SWAP_PROG ONE.so TWO.so   two libraries of the
+#       same code loaded one where the other was (swap_prog.c), with each
+#       walk: each function has its own bytes (10,000 and 5,000), none
+#       named as the other
 set -eu
 what=$1 rcgc=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcgc_test_stacks.XXXXXX")
@@ -43,6 +47,26 @@ nofp)
         exit 1
     fi
     ;;
+dlswap)
+    prog=$3 one=$4 two=$5
+    for walk in default fp; do
+        opts=
+        [ $walk = default ] || opts="--unwind $walk"
+        collapsed $opts -- "$prog" "$one" "$two" >"$tmp/swap.txt"
+        for want in "main;phase;plug_one_alloc 10000" "main;phase;plug_two_alloc 5000"; do
+            if ! grep -q ";$want\$" "$tmp/swap.txt"; then
+                echo "test_stacks: no '$want' with the $walk walk; the stacks:" >&2
+                cat "$tmp/swap.txt" >&2
+                exit 1
+            fi
+        done
+        if [ "$(grep -c 'plug_' "$tmp/swap.txt")" != 2 ]; then
+            echo "test_stacks: other stacks through the plugins with the $walk walk:" >&2
+            cat "$tmp/swap.txt" >&2
+            exit 1
+        fi
+    done
+    ;;
 python)
     py=/usr/bin/python3
     if [ ! -x "$py" ]; then
@@ -57,7 +81,7 @@ python)
     fi
     ;;
 *)
-    echo "usage: test_stacks.sh nofp RCGC PROG | python RCGC" >&2
+    echo "usage: test_stacks.sh nofp RCGC PROG | python RCGC | dlswap RCGC PROG ONE TWO" >&2
     exit 2
     ;;
 esac
