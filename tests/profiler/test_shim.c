@@ -486,6 +486,15 @@ NOINLINE static int overflow(int depth)
     return (forever ? overflow(depth + 1) : 0) + pad[0];
 }
 
+/* glibc's abort() from inside free: a small block's is found in the
+   thread's cache, a large one's with the arena's lock held. */
+static void double_free(size_t n)
+{
+    void *volatile p = malloc(n);
+    free(p);
+    free(p);
+}
+
 /* A fatal signal after 200 allocations; no core file. */
 static void child_crash(const char *how)
 {
@@ -501,6 +510,8 @@ static void child_crash(const char *how)
         raise(SIGFPE);
     else if (!strcmp(how, "overflow"))
         sink = (void *)(intptr_t)overflow(0);
+    else if (!strcmp(how, "double_free") || !strcmp(how, "double_free_big"))
+        double_free(how[11] ? 4000 : 24);
     CHECK(!"still alive");
 }
 
@@ -1363,8 +1374,10 @@ static void test_crash(void)
     struct {
         const char *scenario;
         int sig;
-    } cases[] = {{"crash_segv", SIGSEGV}, {"crash_abort", SIGABRT}, {"crash_term", SIGTERM},
-                 {"crash_fpe", SIGFPE},   {"crash_overflow", SIGSEGV}};
+    } cases[] = {{"crash_segv", SIGSEGV},        {"crash_abort", SIGABRT},
+                 {"crash_term", SIGTERM},        {"crash_fpe", SIGFPE},
+                 {"crash_overflow", SIGSEGV},    {"crash_double_free", SIGABRT},
+                 {"crash_double_free_big", SIGABRT}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         captured *c = record(cases[i].scenario, "crash.cap", NULL, 128 + cases[i].sig, NULL);
         expect_200(c, 128 + cases[i].sig, cases[i].sig);
