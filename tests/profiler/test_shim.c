@@ -1370,15 +1370,23 @@ static void test_churn(void)
     free_capture(c);
 }
 
+/* The scenario's capture, from a run that exited with 0 and ended it so
+   (without check_common's balance checks). */
+static captured *record_exit0(const char *scenario, const char *path)
+{
+    run r = run_child(scenario, path, NULL, true, 0);
+    CHECK(r.status == 0);
+    captured *c = read_capture(path);
+    CHECK(c->rc == 0 && c->ended && c->status == 0);
+    return c;
+}
+
 static void test_exit_race(void)
 {
     char path[512];
     capture_path(path, sizeof path, "race.cap");
     for (int i = 0; i < 3; i++) {
-        run r = run_child("exit_race", path, NULL, true, 0);
-        CHECK(r.status == 0);
-        captured *c = read_capture(path);
-        CHECK(c->rc == 0 && c->ended && c->status == 0);
+        captured *c = record_exit0("exit_race", path);
         CHECK(c->na > 1000 && c->unmatched_frees == 0 && c->leaks_without_block == 0);
         free_capture(c);
     }
@@ -1482,13 +1490,8 @@ static void test_signal_exit(void)
 {
     char path[512];
     capture_path(path, sizeof path, "signal.cap");
-    for (int i = 0; i < 5; i++) {
-        run r = run_child("signal_exit", path, NULL, true, 0);
-        CHECK(r.status == 0);
-        captured *c = read_capture(path);
-        CHECK(c->rc == 0 && c->ended && c->status == 0);
-        free_capture(c);
-    }
+    for (int i = 0; i < 5; i++)
+        free_capture(record_exit0("signal_exit", path));
 }
 
 /* The file may not grow past 64 KiB (EFBIG): the program runs on, the shim

@@ -29,18 +29,27 @@ collapsed() {
     cat "$tmp/stacks.txt"
 }
 
+# expect FILE PREFIX WHAT LINE...: each LINE ends a line of FILE, right
+# after PREFIX; else the stacks are printed and the test fails.
+expect() {
+    e_file=$1 e_prefix=$2 e_what=$3
+    shift 3
+    for want in "$@"; do
+        if ! grep -q "$e_prefix$want\$" "$e_file"; then
+            echo "test_stacks: no $e_what '$want'; the stacks:" >&2
+            cat "$e_file" >&2
+            exit 1
+        fi
+    done
+}
+
 case $what in
 nofp)
     prog=$3
     inner='nofp_lib_middle;nofp_lib_inner;nofp_callback;nofp_leaf'
     collapsed -- "$prog" >"$tmp/default.txt"
-    for want in "main;nofp_outer_a;$inner 5000" "main;nofp_outer_b;$inner 10000"; do
-        if ! grep -q "__libc_start_call_main;$want\$" "$tmp/default.txt"; then
-            echo "test_stacks: no whole stack '$want' by default; the stacks:" >&2
-            cat "$tmp/default.txt" >&2
-            exit 1
-        fi
-    done
+    expect "$tmp/default.txt" "__libc_start_call_main;" "whole stack by default" \
+        "main;nofp_outer_a;$inner 5000" "main;nofp_outer_b;$inner 10000"
     collapsed --unwind fp -- "$prog" >"$tmp/fp.txt"
     if grep -q "main;nofp_outer_a;$inner" "$tmp/fp.txt"; then
         echo "test_stacks: the frame-pointer walk found the whole stack too: built with frame pointers?" >&2
@@ -53,13 +62,8 @@ dlswap)
         opts=
         [ $walk = default ] || opts="--unwind $walk"
         collapsed $opts -- "$prog" "$one" "$two" >"$tmp/swap.txt"
-        for want in "main;phase;plug_one_alloc 10000" "main;phase;plug_two_alloc 5000"; do
-            if ! grep -q ";$want\$" "$tmp/swap.txt"; then
-                echo "test_stacks: no '$want' with the $walk walk; the stacks:" >&2
-                cat "$tmp/swap.txt" >&2
-                exit 1
-            fi
-        done
+        expect "$tmp/swap.txt" ";" "stack with the $walk walk" \
+            "main;phase;plug_one_alloc 10000" "main;phase;plug_two_alloc 5000"
         if [ "$(grep -c 'plug_' "$tmp/swap.txt")" != 2 ]; then
             echo "test_stacks: other stacks through the plugins with the $walk walk:" >&2
             cat "$tmp/swap.txt" >&2
