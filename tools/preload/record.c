@@ -186,12 +186,15 @@ void module_emit(const module_scan *s)
         uint64_t h = UINT64_C(0xCBF29CE484222325); /* FNV-1a */
         for (const char *c = m->path; *c; c++)
             h = (h ^ (uint8_t)*c) * UINT64_C(0x100000001B3);
+        h &= ~(UINT64_C(1) << 63); /* the field's 63 bits */
         const module *last = module_over(m->base, m->size);
         if ((last && last->base == m->base && last->size == m->size &&
              last->path_hash == h) ||
             g.nmods == MAX_MODULES)
             continue; /* written, and still the one mapped there */
-        g.mods[g.nmods++] = (module){m->base, m->size, h, last != NULL};
+        module *w = &g.mods[g.nmods++];
+        *w = (module){.base = m->base, .size = m->size, .replaces = last != NULL};
+        w->path_hash = h & ~(UINT64_C(1) << 63); /* (as above: for -Wconversion) */
         g.nreplacing += last != NULL;
         meta_write(&(rcc_event){.kind = RCC_MODULE, .ip = m->base, .size = m->size,
                                 .text = m->path});

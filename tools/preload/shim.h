@@ -267,10 +267,12 @@ enum { UNSTARTED, ACTIVE, FINISHING, OFF };
 
 typedef struct module {
     uintptr_t base, size;     /* as written in its M record */
-    uint64_t path_hash;       /* a library dlopen'ed where another was */
-    bool replaces;            /* it overlaps a module written before it (that
+    uint64_t path_hash : 63;  /* a library dlopen'ed where another was */
+    uint64_t replaces : 1;    /* it overlaps a module written before it (that
                                  one was unloaded): its frames' nodes are its
-                                 own (record.c, "Stack nodes") */
+                                 own (record.c, "Stack nodes").  A bit of the
+                                 word: the table's size, and so where the
+                                 program's next mappings go, is as before */
 } module;
 
 typedef struct tstate tstate;
