@@ -26,7 +26,7 @@ static inline uint64_t fold(uint64_t a, uint64_t b)
 static uint64_t hash_frames(void *const *f, size_t n)
 {
     const uint64_t k0 = UINT64_C(0xA0761D6478BD642F), k1 = UINT64_C(0xE7037ED1A0B428DB);
-    uint64_t h = UINT64_C(0x9E3779B97F4A7C15) ^ n;
+    uint64_t h = atomic_load_explicit(&frame_seed, memory_order_relaxed) ^ n;
     size_t i = 0;
     for (; i + 2 <= n; i += 2)
         h = fold((uint64_t)(uintptr_t)f[i] ^ k0, (uint64_t)(uintptr_t)f[i + 1] ^ k1 ^ h);
@@ -184,15 +184,20 @@ void enter(tstate *t)
         atomic_signal_fence(memory_order_seq_cst);
 }
 
-static void drain(tstate *t);
+static void drain_queue(tstate *t);
+
+static inline void flag_down(tstate *t)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    t->in_event = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+}
 
 void leave(tstate *t)
 {
-    if (UNLIKELY(__atomic_load_n(&t->nqueued, __ATOMIC_RELAXED)) &&
-        atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE)
-        drain(t); /* signal handlers' events, queued meanwhile */
-    atomic_signal_fence(memory_order_seq_cst);
-    t->in_event = 0;
+    flag_down(t);
+    if (UNLIKELY(__atomic_load_n(&t->nqueued, __ATOMIC_RELAXED)))
+        drain_queue(t); /* signal handlers' events, queued meanwhile */
 }
 
 /* pthread key destructor: a thread is ending; its records go out now. */
@@ -310,9 +315,13 @@ static tstate *state(void)
  * events wait in the thread's queue and are written, in order, when the
  * event leaves (leave).  A handler's block goes into the shadow at once as
  * PENDING, so that a free of it (in the handler, or in another before the
- * queue is written) finds it.  A handler that interrupts the shim where it
- * may allocate (busy: a chunk being compressed, libunwind) is not traced,
- * nor are events past NESTED_MAX waiting. */
+ * queue is written) finds it.  The queue is written with the signals held
+ * back (quiet_begin): a stream of handlers interrupting the writing, each
+ * slower to write than to queue (a new stack per interrupted place), made
+ * it outgrow NESTED_MAX and lose events.  It is checked after the event's
+ * flag drops, so a handler that came just before finds it again.  A
+ * handler that interrupts the shim where it may allocate (busy: libunwind)
+ * is not traced, nor are events past NESTED_MAX waiting in one event. */
 
 static struct nested *queue_slot(tstate *t)
 {
@@ -357,21 +366,12 @@ static inline __attribute__((always_inline)) void write_free(tstate *t, uintptr_
     quiet_end(q);
 }
 
-/* Inside an event (in_event set): write the queued events. */
+/* Inside an event, signals held back: write the queued events. */
 static void drain(tstate *t)
 {
-    for (uint32_t i = 0;; i++) {
-        uint32_t n = __atomic_load_n(&t->nqueued, __ATOMIC_RELAXED);
-        if (i >= n) {
-            if (__atomic_compare_exchange_n(&t->nqueued, &n, 0, false, __ATOMIC_RELAXED,
-                                            __ATOMIC_RELAXED))
-                return;
-            i--; /* one more came: go on */
-            continue;
-        }
+    uint32_t n = __atomic_load_n(&t->nqueued, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < n && i < NESTED_MAX; i++) {
         const struct nested *e = &t->queue[i];
-        if (i >= NESTED_MAX)
-            continue;
         if (e->id) {
             write_free(t, e->p, e->id);
             continue;
@@ -392,6 +392,27 @@ static void drain(tstate *t)
             atomic_fetch_sub_explicit(&g.live, weight, memory_order_relaxed);
             write_free(t, e->p, id);
         }
+    }
+    __atomic_store_n(&t->nqueued, 0, __ATOMIC_RELAXED);
+}
+
+/* After an event (its flag down), handlers' events are waiting: an event
+   of its own writes them.  A handler that comes while they are written
+   waits (quiet_begin), then queues again: the loop takes it; one that
+   comes once the flag is down writes its own and the waiting ones. */
+static NOINLINE void drain_queue(tstate *t)
+{
+    while (__atomic_load_n(&t->nqueued, __ATOMIC_RELAXED)) {
+        enter(t);
+        bool active = atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE;
+        if (active) {
+            quiet q = quiet_begin(true);
+            drain(t);
+            quiet_end(q);
+        }
+        flag_down(t);
+        if (!active)
+            return; /* the capture is ending */
     }
 }
 

@@ -153,8 +153,8 @@ static size_t each_block(scan *s)
                     any |= __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
                 for (size_t k = 0; any && k < 16; k++) {
                     uint32_t v = __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
-                    if (!v)
-                        continue;
+                    if (!v || v == PENDING)
+                        continue; /* PENDING: a signal handler's, never written */
                     if (s) {
                         if (count == s->n)
                             return count; /* more than counted: another thread allocated */

@@ -1,10 +1,10 @@
 /*
  * process.c — a capture's life in the process: configuration from the
  * environment, opening the file, start (constructor or first allocation),
- * fork, exec's hand-over, exit and _exit, and the end record.  May call:
- * everything in the shim; the libc calls that take locks (atexit,
- * pthread_atfork) only from the constructor; no libc name a program may
- * define itself (getenv, setenv: see env_get).
+ * fork, exec's hand-over, exit and _exit, dlclose, and the end record.
+ * May call: everything in the shim; the libc calls that take locks
+ * (atexit, pthread_atfork) only from the constructor; no libc name a
+ * program may define itself (getenv, setenv: see env_get).
  */
 #include "shim.h"
 
@@ -97,7 +97,7 @@ static bool open_capture(void)
         return false;
     g.dev = st.st_dev;
     g.ino = st.st_ino;
-    g.nmods = 0;
+    g.nmods = g.nreplacing = 0;
     g.adds = g.subs = ~0ull;
     g.threads = NULL;
     atomic_store(&g.live, 0);
@@ -268,9 +268,14 @@ NOINLINE void finish(bool exit_called)
  * replaces ours: its handler wins, and it ends the process as it likes.
  * A signal that arrives while the thread is inside the shim or the real
  * allocator (their locks may be held) is handled when the thread leaves
- * them (guard_leave) if it was sent (kill, raise: the thread can go on);
- * a fault there, or abort() from inside the allocator (glibc's heap checks),
- * only re-raises: that capture has no end record. */
+ * them (guard_leave) if it was sent (kill, raise: the thread can go on).
+ * A fault inside the real allocator, or its abort() (glibc's heap checks:
+ * "free(): double free detected"), cannot wait: the thread is outside the
+ * shim's events, so the capture can end, but the allocator's locks may be
+ * this thread's.  From then on every call of the malloc family is served
+ * by mmap (below, "After a crash inside the allocator"), and the capture
+ * ends as for any fatal signal.  One inside the shim's own work (an event,
+ * or zstd's allocations while busy) only re-raises: no end record. */
 
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM};
 
@@ -321,14 +326,110 @@ static void crash(int sig, uintptr_t sp)
     busy--;
 }
 
+/* ---- After a crash inside the allocator ----------------------------------------------------
+ * The real functions are replaced by these (in `real`, which every exported
+ * function calls through): each block is a mapping of its own, headed by
+ * its size; free does nothing, the process is ending; realloc copies a
+ * real block out by its usable size (read from its header, no lock). */
+
+#define PRIVATE_MAGIC UINT64_C(0x726367632D656E64)
+
+static size_t (*real_usable)(void *);
+
+static void *private_alloc(size_t align, size_t n)
+{
+    size_t off = align < 16 ? 16 : align; /* the header fits before the block */
+    if (align & (align - 1) || off > 4096 || n > SIZE_MAX - 2 * off)
+        return NULL;
+    char *m = pages_alloc(NULL, off + n);
+    if (!m)
+        return NULL;
+    uint64_t *head = (uint64_t *)(m + off) - 2;
+    head[0] = PRIVATE_MAGIC;
+    head[1] = n;
+    return m + off;
+}
+
+static size_t private_usable(void *p)
+{
+    const uint64_t *head = (const uint64_t *)p - 2;
+    return head[0] == PRIVATE_MAGIC ? head[1] : real_usable(p);
+}
+
+static void *private_malloc(size_t n)
+{
+    return private_alloc(16, n);
+}
+
+static void *private_calloc(size_t n, size_t size)
+{
+    return size && n > SIZE_MAX / size ? NULL : private_alloc(16, n * size); /* zeroed */
+}
+
+static void private_free(void *p)
+{
+    (void)p;
+}
+
+static void *private_realloc(void *p, size_t n)
+{
+    void *q = private_alloc(16, n);
+    if (q && p) {
+        size_t old = private_usable(p);
+        memcpy(q, p, old < n ? old : n);
+    }
+    return q;
+}
+
+static int private_posix_memalign(void **out, size_t align, size_t n)
+{
+    void *p = private_alloc(align, n);
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+static void *private_memalign(size_t align, size_t n)
+{
+    return private_alloc(align, n);
+}
+
+static void *private_valloc(size_t n)
+{
+    return private_alloc(4096, n);
+}
+
+/* From now on the malloc family never enters the real allocator.  Other
+   threads see the new functions at their next call (each pointer is one
+   aligned word; a thread inside the real allocator finishes there). */
+static void allocator_private(void)
+{
+    real_usable = real.malloc_usable_size;
+    real.malloc = private_malloc;
+    real.calloc = private_calloc;
+    real.realloc = private_realloc;
+    real.free = private_free;
+    real.posix_memalign = private_posix_memalign;
+    real.aligned_alloc = private_memalign;
+    real.memalign = private_memalign;
+    real.valloc = private_valloc;
+    real.pvalloc = private_valloc;
+    real.malloc_usable_size = private_usable;
+}
+
 static void on_fatal(int sig, siginfo_t *info, void *ctx)
 {
     int saved = errno;
     if (atomic_load(&g.mode) == ACTIVE && getpid() == g.pid) {
-        if (!busy && !guarded)
+        if (!busy && !guarded) {
             crash(sig, interrupted_sp(ctx));
-        else if (info->si_code <= 0 && sig != SIGABRT)
+        } else if (info->si_code <= 0 && sig != SIGABRT) {
             deferred = sig; /* sent, and the thread can go on: guard_leave */
+        } else if (!busy && (!self || !self->in_event)) { /* in the real allocator */
+            allocator_private();
+            crash(sig, interrupted_sp(ctx));
+        }
     }
     if (!deferred)
         reraise(sig); /* pending until this handler returns */
@@ -399,6 +500,53 @@ static NOINLINE void end_capture(bool exit_called, uintptr_t sp)
     unlock(cancel);
     if (r)
         pages_free(NULL, r, sizeof *r);
+}
+
+/* ---- dlclose --------------------------------------------------------------------------------
+ * A library unloaded, and another loaded later at its addresses: the same
+ * return addresses are the other library's functions.  When dlclose unmaps
+ * something (the loader's count of removals moves), the seed of the
+ * frames' hashes changes, so the caches of stacks and infos (hooks.c,
+ * known.c) answer nothing from before, and record.c gives the frames of a
+ * module that replaced another nodes of their own. */
+
+_Atomic uint64_t frame_seed = UINT64_C(0x9E3779B97F4A7C15);
+
+static int removals_cb(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    *(unsigned long long *)ctx = info->dlpi_subs;
+    return 1;
+}
+
+static unsigned long long removals(void)
+{
+    unsigned long long subs = 0;
+    dl_iterate_phdr(removals_cb, &subs);
+    return subs;
+}
+
+EXPORT int dlclose(void *handle);
+EXPORT int dlclose(void *handle)
+{
+    static void *_Atomic found;
+    void *f = atomic_load_explicit(&found, memory_order_relaxed);
+    if (!f) {
+        busy++; /* dlsym may allocate */
+        f = dlsym(RTLD_NEXT, "dlclose");
+        busy--;
+        if (!f)
+            die("rcgc preload: cannot find dlclose\n");
+        atomic_store_explicit(&found, f, memory_order_relaxed);
+    }
+    int (*real_dlclose)(void *);
+    memcpy(&real_dlclose, &f, sizeof f);
+    unsigned long long before = removals();
+    int rc = real_dlclose(handle);
+    if (removals() != before)
+        atomic_fetch_add_explicit(&frame_seed, UINT64_C(0x9E3779B97F4A7C15),
+                                  memory_order_relaxed);
+    return rc;
 }
 
 /* ---- Exit status ---------------------------------------------------------------------------

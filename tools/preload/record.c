@@ -164,7 +164,19 @@ void module_done(module_scan *s)
         pages_free(NULL, s->list, s->cap * sizeof *s->list);
 }
 
-/* With the lock held: write the modules not written yet. */
+/* With the lock held: the module written last that overlaps [base,
+   base + size), or NULL. */
+static const module *module_over(uintptr_t base, uintptr_t size)
+{
+    for (size_t j = g.nmods; j-- > 0;)
+        if (g.mods[j].base < base + size && base < g.mods[j].base + g.mods[j].size)
+            return &g.mods[j];
+    return NULL;
+}
+
+/* With the lock held: write the modules not written yet, and those mapped
+   again where another was since (a reader resolves a node's frame against
+   the M records before it: docs/CAPTURE.md). */
 void module_emit(const module_scan *s)
 {
     if (!s->list)
@@ -174,13 +186,16 @@ void module_emit(const module_scan *s)
         uint64_t h = UINT64_C(0xCBF29CE484222325); /* FNV-1a */
         for (const char *c = m->path; *c; c++)
             h = (h ^ (uint8_t)*c) * UINT64_C(0x100000001B3);
-        bool known = false;
-        for (size_t j = 0; j < g.nmods && !known; j++)
-            known = g.mods[j].base == m->base && g.mods[j].size == m->size &&
-                    g.mods[j].path_hash == h;
-        if (known || g.nmods == MAX_MODULES)
-            continue;
-        g.mods[g.nmods++] = (module){m->base, m->size, h};
+        h &= ~(UINT64_C(1) << 63); /* the field's 63 bits */
+        const module *last = module_over(m->base, m->size);
+        if ((last && last->base == m->base && last->size == m->size &&
+             last->path_hash == h) ||
+            g.nmods == MAX_MODULES)
+            continue; /* written, and still the one mapped there */
+        module *w = &g.mods[g.nmods++];
+        *w = (module){.base = m->base, .size = m->size, .replaces = last != NULL};
+        w->path_hash = h & ~(UINT64_C(1) << 63); /* (as above: for -Wconversion) */
+        g.nreplacing += last != NULL;
         meta_write(&(rcc_event){.kind = RCC_MODULE, .ip = m->base, .size = m->size,
                                 .text = m->path});
     }
@@ -192,7 +207,27 @@ void module_emit(const module_scan *s)
  * A node is the pair (parent node, return address), interned in an
  * rct_stacks table as a two-frame "stack": node = its id + 1.  known.c
  * maps the hash of a whole stack to its innermost node; two stacks with
- * the same 64-bit hash would share a node. */
+ * the same 64-bit hash would share a node.
+ *
+ * A library dlclose'd and another dlopen'ed at its addresses: the same
+ * return address means another function.  A frame inside a module that
+ * replaced another (module.replaces) is interned with that module's index
+ * as a third word of its key, so its nodes are new ones, written after the
+ * module's M record; the reader gives such a module's frames their own
+ * addresses (docs/CAPTURE.md).  dlclose changes the seed of the frames'
+ * hashes (frame_seed), so no cache answers with the old library's stack. */
+
+/* With the lock held: the key word of a frame's module (above), 0 for a
+   module that replaced none. */
+static uintptr_t frame_module(uintptr_t ip)
+{
+    if (!g.nreplacing)
+        return 0;
+    for (size_t j = g.nmods; j-- > 0;)
+        if (ip - g.mods[j].base < g.mods[j].size)
+            return g.mods[j].replaces ? j + 1 : 0;
+    return 0;
+}
 
 /* With the lock held: intern each prefix, outermost frame first.  The
    shim's own frames (its main wrapper, below every frame of main) are left
@@ -203,11 +238,12 @@ static uint32_t intern_stack(void *const *frames, size_t n)
     for (size_t i = n; i-- > 0;) {
         if ((uintptr_t)frames[i] - g.self_lo < g.self_size)
             continue;
-        void *pair[2] = {(void *)(uintptr_t)parent, frames[i]};
+        uintptr_t mod = frame_module((uintptr_t)frames[i]);
+        void *key[3] = {(void *)(uintptr_t)parent, frames[i], (void *)mod};
         size_t before = rct_stacks_count(g.nodes);
         if (before >= RCC_MAX_NODES)
             break; /* full (readers refuse more): the stack keeps its outer frames */
-        uint32_t id = rct_stacks_intern(g.nodes, pair, 2);
+        uint32_t id = rct_stacks_intern(g.nodes, key, mod ? 3 : 2);
         if (id == RCT_NO_STACK)
             break; /* out of memory: the same */
         if (rct_stacks_count(g.nodes) != before)

@@ -17,7 +17,8 @@
  *   shadow.c     the shadow's leaves and their walk in address order
  *   leakscan.c   the exit scan: reachability of the live blocks
  *   python.c     CPython's frames in the stacks, its mem and obj domains
- *   process.c    configuration, start, fork, exit and the end of a capture
+ *   process.c    configuration, start, fork, exit, dlclose and the end of a
+ *                capture
  *
  * What it may call: the real allocator (found with dlsym(RTLD_NEXT)), the
  * capture writer (tools/capture), and the trace engine (src/trace: the
@@ -271,7 +272,12 @@ enum { UNSTARTED, ACTIVE, FINISHING, OFF };
 
 typedef struct module {
     uintptr_t base, size;     /* as written in its M record */
-    uint64_t path_hash;       /* a library dlopen'ed where another was */
+    uint64_t path_hash : 63;  /* a library dlopen'ed where another was */
+    uint64_t replaces : 1;    /* it overlaps a module written before it (that
+                                 one was unloaded): its frames' nodes are its
+                                 own (record.c, "Stack nodes").  A bit of the
+                                 word: the table's size, and so where the
+                                 program's next mappings go, is as before */
 } module;
 
 typedef struct tstate tstate;
@@ -287,9 +293,10 @@ typedef struct shim_state {
     pthread_mutex_t lock;     /* file appends, stack nodes, modules, registry */
     int fd;                   /* the capture file */
     rcc_writer *meta;         /* stack nodes, modules, leaks, end */
-    rct_stacks *nodes;        /* (parent node, return address) -> node - 1 */
+    rct_stacks *nodes;        /* (parent node, return address[, module]) -> node - 1 */
     module *mods;             /* modules already written, MAX_MODULES */
     size_t nmods;             /*   how many */
+    size_t nreplacing;        /*   how many of them replace another */
     unsigned long long adds, subs; /* loader counters at the last module scan */
     tstate *threads;          /* registry of thread states */
     pthread_key_t key;        /* its destructor flushes a finished thread */
@@ -561,5 +568,9 @@ void start(void);
 void finish(bool exit_called);
 void crash_handlers(void);
 const char *env_get(const char *name);
+/* The seed of the frames' hashes that key the caches of stacks and infos
+   (hooks.c, known.c): changed when dlclose unmaps a library, so a library
+   loaded later at its addresses never finds the frames of the one before. */
+extern _Atomic uint64_t frame_seed;
 
 #endif

@@ -142,18 +142,53 @@ bool cli_reserve(void **array, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
+/* A library unloaded and another loaded at its addresses: an M record
+   overlapping one before it (docs/CAPTURE.md).  A stack node's frame
+   belongs to the module the records before it say was mapped there, so
+   such a module gets addresses of its own, above any process's (one
+   REPLACED_SPAN each from REPLACED_BASE), and its nodes' frames are moved
+   there: the symbolizer and every verb see two modules apart.  Past
+   RCA_MAX_REPLACING of them (a crafted capture: each node looks through
+   them), later ones keep their addresses. */
+#define REPLACED_BASE (UINT64_C(1) << 62)
+#define REPLACED_SPAN (UINT64_C(1) << 36)
+
 static int on_module(pass *p, const rcc_event *e)
 {
     rca_capture *c = p->c;
     if (c->nmodules >= MAX_MODULES)
         return fail(p, "more than %u modules", MAX_MODULES);
-    if (!cli_reserve((void **)&c->modules, &c->modules_cap, c->nmodules + 1, sizeof *c->modules))
+    if (!cli_reserve((void **)&c->modules, &c->modules_cap, c->nmodules + 1, sizeof *c->modules) ||
+        !cli_reserve((void **)&c->module_at, &c->module_at_cap, c->nmodules + 1,
+                     sizeof *c->module_at))
         return fail(p, "out of memory");
+    bool replaces = false;
+    for (size_t i = 0; i < c->nmodules && !replaces && c->nreplacing < RCA_MAX_REPLACING; i++)
+        replaces = c->module_at[i] < e->ip + e->size && e->ip < c->module_at[i] + c->modules[i].size;
+    uint64_t base = e->ip;
+    if (replaces && e->size <= REPLACED_SPAN) {
+        base = REPLACED_BASE + c->nreplacing * REPLACED_SPAN;
+        c->replacing[c->nreplacing++] = (uint32_t)c->nmodules;
+    }
     char *path = strdup(e->text ? e->text : "");
     if (!path)
         return fail(p, "out of memory");
-    c->modules[c->nmodules++] = (rct_module){e->ip, e->size, path};
+    c->module_at[c->nmodules] = e->ip;
+    c->modules[c->nmodules++] = (rct_module){base, e->size, path};
     return 0;
+}
+
+/* A frame's address as the symbolizer knows it: moved when the module
+   mapped there last replaced another (a module mapped there after one
+   that did overlaps it, so it did too: only those are looked at). */
+static uint64_t frame_address(const rca_capture *c, uint64_t ip)
+{
+    for (size_t k = c->nreplacing; k-- > 0;) {
+        uint32_t i = c->replacing[k];
+        if (ip - c->module_at[i] < c->modules[i].size)
+            return ip - c->module_at[i] + c->modules[i].base;
+    }
+    return ip;
 }
 
 static int on_stack(pass *p, const rcc_event *e)
@@ -172,7 +207,8 @@ static int on_stack(pass *p, const rcc_event *e)
     if (c->nnodes >= UINT32_MAX - 1 ||
         !cli_reserve((void **)&c->nodes, &c->nodes_cap, c->nnodes + 2, sizeof *c->nodes))
         return fail(p, "out of memory for %zu stack nodes", c->nnodes);
-    c->nodes[++c->nnodes] = (rca_node){e->ip, (uint32_t)e->stack, depth};
+    uint64_t ip = c->nreplacing ? frame_address(c, e->ip) : e->ip;
+    c->nodes[++c->nnodes] = (rca_node){ip, (uint32_t)e->stack, depth};
     return 0;
 }
 
@@ -591,6 +627,7 @@ void rca_free(rca_capture *c)
     for (size_t i = 0; i < c->ntypes; i++)
         free(c->types[i]);
     free(c->modules);
+    free(c->module_at);
     free(c->types);
     free(c->nodes);
     free(c->sites);

@@ -77,6 +77,7 @@ typedef struct rca_sample {
 } rca_sample;
 
 enum { RCA_MAX_SAMPLES = 4096 };
+enum { RCA_MAX_REPLACING = 64 }; /* modules loaded where another was, told apart */
 
 /* ---- flame_time.c: the time grid of the report's range selection ----------------
  * Bytes and blocks allocated minus freed, per site or tree node ("of") and
@@ -163,6 +164,12 @@ typedef struct rca_capture {
     size_t ntypes;
     rct_module *modules;              /* paths malloc'd */
     size_t nmodules, modules_cap;
+    uint64_t *module_at;              /* where each was mapped: modules[i].base
+                                         unless it replaced another (analysis.c,
+                                         on_module) */
+    size_t module_at_cap;
+    uint32_t replacing[RCA_MAX_REPLACING]; /* those modules, in file order */
+    size_t nreplacing;
     rca_sample *samples;              /* time order */
     size_t nsamples;
     time_grid grid;                   /* by site (rca_options.time_steps) */

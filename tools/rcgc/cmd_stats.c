@@ -94,7 +94,7 @@ static void print_stats(const rca_capture *c, const chunk_stats *st, bool json, 
            c->nnodes);
     printf("  modules        %zu\n", c->nmodules);
     for (size_t m = 0; m < c->nmodules; m++)
-        printf("    %#llx %s\n", (unsigned long long)c->modules[m].base, c->modules[m].path);
+        printf("    %#llx %s\n", (unsigned long long)c->module_at[m], c->modules[m].path);
 }
 
 static int stats_all(rca_capture *cs, int n, void *ctx)
