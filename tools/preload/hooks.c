@@ -177,7 +177,7 @@ NOINLINE tstate *attach(void)
 
 void enter(tstate *t)
 {
-    t->in_event = 1;
+    __atomic_store_n(&t->in_event, 1, __ATOMIC_RELAXED);
     if (g.strong_fence)
         atomic_thread_fence(memory_order_seq_cst);
     else
@@ -191,8 +191,7 @@ void leave(tstate *t)
     if (UNLIKELY(__atomic_load_n(&t->nqueued, __ATOMIC_RELAXED)) &&
         atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE)
         drain(t); /* signal handlers' events, queued meanwhile */
-    atomic_signal_fence(memory_order_seq_cst);
-    t->in_event = 0;
+    __atomic_store_n(&t->in_event, 0, __ATOMIC_RELEASE); /* the finisher reads its writer */
 }
 
 /* pthread key destructor: a thread is ending; its records go out now. */
