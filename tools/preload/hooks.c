@@ -267,7 +267,7 @@ static uint64_t now_us(tstate *t)
 
 /* ---- Events ------------------------------------------------------------------------- */
 
-static bool recording(void)
+static inline __attribute__((always_inline)) bool recording(void)
 {
     int m = atomic_load_explicit(&g.mode, memory_order_relaxed);
     if (LIKELY(m == ACTIVE))
@@ -466,7 +466,7 @@ out:
     guard_leave();
 }
 
-static bool tracing_frees(void)
+static inline __attribute__((always_inline)) bool tracing_frees(void)
 {
     return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !busy;
 }
@@ -516,16 +516,6 @@ EXPORT void free(void *p)
     else if (tracing && self)
         self->last_alloc = 0; /* an untraced block: still a free in between */
     guard_leave();
-}
-
-static void *arena_realloc(void *p, size_t n)
-{
-    void *q = malloc(n);
-    if (q) {
-        size_t old = arena_size(p);
-        memcpy(q, p, old < n ? old : n);
-    }
-    return q;
 }
 
 /* realloc and reallocarray: the old block leaves the table before the real

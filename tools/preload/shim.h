@@ -5,7 +5,8 @@
  * *
  * The shim's rooms (this header holds what they share: the capture's state,
  * the thread states, the shadow's geometry and the inline fast helpers):
- *   bootstrap.c  finding the real allocator; the arena used before that
+ *   bootstrap.c  finding the real allocator; the arena used before that;
+ *                in the TSan build (make tsan), which threads may be traced
  *   record.c     what goes into the file: the lock, appends, modules, stack
  *                nodes, type names, allocation infos (the cold side of a
  *                cache miss)
@@ -138,7 +139,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* make tsan (RCGC_TSAN): the exported functions are not instrumented: they
+   are called where TSan does not know the thread, and what they run there
+   (always inlined) is not either (bootstrap.c, "TSan"). */
+#ifdef RCGC_TSAN
+#define EXPORT __attribute__((visibility("default"), no_sanitize_thread))
+#else
 #define EXPORT __attribute__((visibility("default")))
+#endif
 
 #define NOINLINE __attribute__((noinline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -203,13 +211,13 @@ void crash_deferred(void);
 /* Around the shim's events and its calls of the real allocator: a fatal
    signal sent meanwhile (kill, raise) waits until the thread leaves, since
    the end of the capture needs the allocator and the shim's lock. */
-static inline void guard_enter(void)
+static inline __attribute__((always_inline)) void guard_enter(void)
 {
     guarded++;
     atomic_signal_fence(memory_order_seq_cst);
 }
 
-static inline void guard_leave(void)
+static inline __attribute__((always_inline)) void guard_leave(void)
 {
     atomic_signal_fence(memory_order_seq_cst);
     if (--guarded == 0 && UNLIKELY(deferred))
@@ -221,6 +229,7 @@ void resolve(void);
 bool in_arena(const void *p);
 void *arena_alloc(size_t n, size_t align);
 size_t arena_size(const void *p);
+void *arena_realloc(void *p, size_t n);
 
 /* Around the shim's work that may allocate inside an event (compressing
    a chunk: zstd): busy, and the signals a handler could take here held
@@ -251,8 +260,9 @@ static inline void quiet_end(quiet q)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &q.mask, NULL, sizeof q.mask);
 }
 
-/* The real functions are known (resolving them if nobody has yet). */
-static inline bool ready(void)
+/* The real functions are known (resolving them if nobody has yet).
+   Always inlined: an exported function runs it before TSan is ready. */
+static inline __attribute__((always_inline)) bool ready(void)
 {
     if (LIKELY(atomic_load_explicit(&real_state, memory_order_acquire) == 2))
         return true;
