@@ -3,6 +3,7 @@
 #   make test   build with internal asserts and run every test (CTest)
 #   make asan   the whole suite under AddressSanitizer + UBSan
 #   make valgrind  the whole suite under valgrind memcheck
+#   make tsan   the threaded tests under ThreadSanitizer, the shim's included
 #   make bench  optimized build, then the side-by-side benchmarks
 #   make install PREFIX=/usr/local   an optimized build, installed
 #   make fuzz SECONDS=N   libFuzzer targets (clang), each run N seconds (fuzz/)
@@ -26,7 +27,7 @@ FUZZ_CC  ?= clang-14
 # configure(dir, flags...): CMake's progress is quiet, its errors are not.
 configure = $(CMAKE) -S . -B $(1) $(2) $(CMAKE_FLAGS) >/dev/null
 
-.PHONY: all build demo test asan valgrind bench release install clean fuzz coverage
+.PHONY: all build demo test asan valgrind tsan bench release install clean fuzz coverage
 
 all: build
 
@@ -58,6 +59,16 @@ valgrind:
 	  "-DCMAKE_CROSSCOMPILING_EMULATOR=valgrind;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite;--quiet")
 	$(CMAKE) --build build-vg -j $(JOBS)
 	cd build-vg && $(CTEST) --output-on-failure -j $(JOBS) -LE novalgrind
+
+# The tests labelled tsan (the shim's threads, exits, signals and forks;
+# librcgc's tests that start threads) built with gcc's ThreadSanitizer, the
+# preload shim and its test programs included (RCGC_TSAN; tools/preload/
+# bootstrap.c, "TSan").  A report fails the test (TSan's exit status 66).
+tsan:
+	@$(SETUP) build test
+	$(call configure,build-tsan,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRCGC_ASSERTS=ON -DRCGC_TSAN=ON -DRCGC_BUILD_BENCH=OFF -DRCGC_WERROR=$(WERROR))
+	$(CMAKE) --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=second_deadlock_stack=1 $(CTEST) --output-on-failure -j $(JOBS) -L tsan
 
 # The optimized build of the benchmarks.
 release:
@@ -116,4 +127,4 @@ coverage:
 	@echo "report: build-cov/html/index.html"
 
 clean:
-	rm -rf build build-asan build-vg build-release build-install build-fuzz build-cov
+	rm -rf build build-asan build-vg build-tsan build-release build-install build-fuzz build-cov

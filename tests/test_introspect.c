@@ -870,10 +870,10 @@ static void test_long_chain(size_t n)
  * failure value or the right answer, leak nothing and leave the heap as it
  * was.  Skipped under sanitizers and when the replacement is not reached
  * (valgrind substitutes its own malloc). */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define FAULTS 0
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define FAULTS 0
 #endif
 #endif

@@ -283,11 +283,14 @@ static void child_churn(void)
 
 /* exit while other threads allocate and free as fast as they can: the
    capture ends cleanly and nothing crashes. */
+static atomic_uint spun; /* allocations made by spin_main (slow under TSan) */
+
 static void *spin_main(void *arg)
 {
     (void)arg;
     void *keep[64] = {0};
     for (unsigned i = 0;; i++) {
+        atomic_fetch_add_explicit(&spun, 1, memory_order_relaxed);
         unsigned k = (i * 2654435761u) >> 26;
         free(keep[k]);
         keep[k] = site_malloc(16 + (i & 1023) * 64); /* some large, mmap'd */
@@ -301,6 +304,8 @@ static void child_exit_race(void)
     for (int t = 0; t < 4; t++)
         CHECK(pthread_create(&th[t], NULL, spin_main, NULL) == 0);
     usleep(50000);
+    while (atomic_load(&spun) < 2000) /* the checker wants over 1000 */
+        usleep(1000);
     exit(0);
 }
 
@@ -618,10 +623,12 @@ static atomic_int handled, sending_done;
 static void on_usr1(int sig)
 {
     (void)sig;
+    int saved = errno; /* malloc may set it */
     int k = atomic_load(&handled);
     free(site_handler(77));
     handler_kept[k] = site_handler_kept(55);
     atomic_store(&handled, k + 1);
+    errno = saved;
 }
 
 static void *sleeper(void *arg)

@@ -1,14 +1,19 @@
 /*
  * bootstrap.c — finding the real allocator (dlsym(RTLD_NEXT)), and the
  * static arena that serves allocations made before it is found (dlsym
- * itself calls calloc).  May call: libc and the loader only.
+ * itself calls calloc); built for TSan, when a thread may run instrumented
+ * code.  May call: libc and the loader only (and TSan's start).
  */
 #include "shim.h"
 
 real_fns real;
 atomic_int real_state;
 
+#ifdef RCGC_TSAN
+TLS int busy = 1; /* see "TSan" below */
+#else
 TLS int busy;
+#endif
 TLS int guarded;
 TLS volatile sig_atomic_t deferred;
 
@@ -53,6 +58,89 @@ size_t arena_size(const void *p)
     memcpy(&n, (const char *)p - sizeof n, sizeof n);
     return n;
 }
+
+/* A realloc of an arena block: a new block (the arena never frees). */
+void *arena_realloc(void *p, size_t n)
+{
+    void *q = malloc(n);
+    if (q) {
+        size_t old = arena_size(p);
+        memcpy(q, p, old < n ? old : n);
+    }
+    return q;
+}
+
+/* ---- TSan ----------------------------------------------------------------------------
+ * make tsan builds the shim with ThreadSanitizer (RCGC_TSAN), all but this
+ * file.  Instrumented code must not run on a thread TSan does not know:
+ * before its runtime has started (its shadow memory is mapped then), in a
+ * new thread before TSan has set it up (it calls pthread_getattr_np, which
+ * allocates), and after TSan has torn it down (glibc frees thread buffers
+ * after the last key destructor).  But the shim's malloc is called there:
+ * by the loader, by libc's start, by TSan's own start (its dlsym calls)
+ * and in those thread ends.  So the exported functions are not
+ * instrumented (EXPORT), nor is what they run while `busy` is set (the real
+ * call, inlined), and in this build every thread starts busy: the main
+ * thread leaves it in the shim's first constructor, after TSan has
+ * started, other threads when pthread_create's trampoline below runs their
+ * function (TSan has set them up), and they take it back when it returns
+ * or exits.  Threads made otherwise (clone) are not traced in this build,
+ * nor is what a thread frees in its key destructors. */
+#ifdef RCGC_TSAN
+void __tsan_init(void);
+
+__attribute__((constructor(101))) static void tsan_start(void)
+{
+    __tsan_init(); /* a program built without TSan: started here */
+    busy--;        /* the main thread */
+}
+
+typedef struct thread_start {
+    void *(*fn)(void *);
+    void *arg;
+} thread_start;
+
+static void thread_done(void *unused)
+{
+    (void)unused;
+    busy++;
+}
+
+static void *thread_main(void *v)
+{
+    thread_start s = *(thread_start *)v;
+    real.free(v);
+    busy--;
+    void *rc;
+    pthread_cleanup_push(thread_done, NULL);
+    rc = s.fn(s.arg);
+    pthread_cleanup_pop(1);
+    return rc;
+}
+
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                          void *arg)
+{
+    static _Atomic(create_fn) next;
+    create_fn f = atomic_load(&next);
+    if (!f) {
+        *(void **)&f = dlsym(RTLD_NEXT, "pthread_create");
+        if (!f)
+            die("rcgc preload: dlsym(RTLD_NEXT) cannot find pthread_create\n");
+        atomic_store(&next, f);
+    }
+    thread_start *s = ready() ? real.malloc(sizeof *s) : NULL; /* untraced */
+    if (!s)
+        return EAGAIN;
+    *s = (thread_start){fn, arg};
+    int rc = f(th, attr, thread_main, s);
+    if (rc != 0)
+        real.free(s);
+    return rc;
+}
+#endif
 
 static void *next_symbol(const char *name)
 {

@@ -177,7 +177,7 @@ NOINLINE tstate *attach(void)
 
 void enter(tstate *t)
 {
-    t->in_event = 1;
+    __atomic_store_n(&t->in_event, 1, __ATOMIC_RELAXED);
     if (g.strong_fence)
         atomic_thread_fence(memory_order_seq_cst);
     else
@@ -189,7 +189,7 @@ static void drain_queue(tstate *t);
 static inline void flag_down(tstate *t)
 {
     atomic_signal_fence(memory_order_seq_cst);
-    t->in_event = 0;
+    __atomic_store_n(&t->in_event, 0, __ATOMIC_RELEASE); /* the finisher reads its writer */
     atomic_signal_fence(memory_order_seq_cst);
 }
 
@@ -273,17 +273,6 @@ static uint64_t now_us(tstate *t)
 
 /* ---- Events ------------------------------------------------------------------------- */
 
-bool recording(void)
-{
-    int m = atomic_load_explicit(&g.mode, memory_order_relaxed);
-    if (LIKELY(m == ACTIVE))
-        return !busy;
-    if (m == UNSTARTED && !busy) {
-        start();
-        return atomic_load(&g.mode) == ACTIVE;
-    }
-    return false;
-}
 
 /* The allocation's stack, from the exported function's caller: called
    from on_alloc (the walk skips that frame and the exported function's).
@@ -490,10 +479,6 @@ out:
     guard_leave();
 }
 
-bool tracing_frees(void)
-{
-    return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !busy;
-}
 
 /* ---- The malloc family ---------------------------------------------------------------- */
 
@@ -540,16 +525,6 @@ EXPORT void free(void *p)
     else if (tracing && self)
         self->last_alloc = 0; /* an untraced block: still a free in between */
     guard_leave();
-}
-
-static void *arena_realloc(void *p, size_t n)
-{
-    void *q = malloc(n);
-    if (q) {
-        size_t old = arena_size(p);
-        memcpy(q, p, old < n ? old : n);
-    }
-    return q;
 }
 
 /* realloc and reallocarray: the old block leaves the table before the real

@@ -444,6 +444,12 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
     python_tables(&codes, &triples);
     add_cut(r, codes.lo, codes.hi);
     add_cut(r, triples.lo, triples.hi);
+#if defined(RCGC_TSAN) && defined(__x86_64__)
+    /* make tsan: libtsan's own terabytes (shadow, meta, its heap, whose
+       blocks are scanned as blocks) in gcc 12's x86-64 layout */
+    add_cut(r, 0x010000000000, 0x550000000000);
+    add_cut(r, 0x568000000000, 0x7e8000000000);
+#endif
     uintptr_t lo, hi;
     rct_stack_bounds(&lo, &hi);
     if (!exit_called && g.main_frame > sp && g.main_frame < hi)
@@ -465,6 +471,12 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
 /* Cut the heaps of glibc's thread arenas: each starts at a 64 MiB
    boundary with a heap_info (its arena, in the first heap just after the
    heap_info; the previous heap; its size). */
+#ifdef RCGC_TSAN
+static const bool glibc_heaps = false; /* make tsan: libtsan's allocator replaces glibc's */
+#else
+static const bool glibc_heaps = true;
+#endif
+
 static void cut_arena_heaps(scan *s, roots *r)
 {
     for (size_t i = 0, n = r->n; i < n; i++) {
@@ -632,8 +644,10 @@ void leak_scan(roots *r)
         add_cut(r, (uintptr_t)s.buf, (uintptr_t)(s.buf + SCAN_BUF));
         add_cut(r, (uintptr_t)s.local, (uintptr_t)(s.local + IOV_BATCH));
         add_cut(r, (uintptr_t)s.remote, (uintptr_t)(s.remote + IOV_BATCH));
-        cut_arena_heaps(&s, r);
-        cut_mmapped(&s, r);
+        if (glibc_heaps) {
+            cut_arena_heaps(&s, r);
+            cut_mmapped(&s, r);
+        }
         sort_ranges(r->cut, r->ncut);
         for (size_t i = 0; i < r->n; i++)
             mark_root(&s, r, r->r[i].lo, r->r[i].hi);

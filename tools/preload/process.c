@@ -472,10 +472,12 @@ static NOINLINE void end_capture(bool exit_called, uintptr_t sp)
     tstate *list = g.threads;
     unlock(cancel);
     for (tstate *t = list; t; t = t->next) {
-        for (int spins = 0; t != me && t->in_event && spins < 100000; spins++)
+        for (int spins = 0; t != me && __atomic_load_n(&t->in_event, __ATOMIC_ACQUIRE) &&
+                            spins < 100000; spins++)
             sched_yield(); /* a thread mid-event finishes it */
-        if (!t->in_event) /* (this thread: unless exit came from a signal
-                             handler that interrupted its event) */
+        /* (this thread: unless exit came from a signal handler that
+           interrupted its event); acquire: its writer's last records */
+        if (!__atomic_load_n(&t->in_event, __ATOMIC_ACQUIRE))
             rcc_writer_flush(t->w);
     }
     roots *r = pages_alloc(NULL, sizeof *r);

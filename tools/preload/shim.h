@@ -5,7 +5,8 @@
  * *
  * The shim's rooms (this header holds what they share: the capture's state,
  * the thread states, the shadow's geometry and the inline fast helpers):
- *   bootstrap.c  finding the real allocator; the arena used before that
+ *   bootstrap.c  finding the real allocator; the arena used before that;
+ *                in the TSan build (make tsan), which threads may be traced
  *   record.c     what goes into the file: the lock, appends, modules, stack
  *                nodes, type names, allocation infos (the cold side of a
  *                cache miss)
@@ -143,7 +144,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* make tsan (RCGC_TSAN): the exported functions are not instrumented: they
+   are called where TSan does not know the thread, and what they run there
+   (always inlined) is not either (bootstrap.c, "TSan"). */
+#ifdef RCGC_TSAN
+#define EXPORT __attribute__((visibility("default"), no_sanitize_thread))
+#else
 #define EXPORT __attribute__((visibility("default")))
+#endif
 
 #define NOINLINE __attribute__((noinline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -209,13 +217,13 @@ void crash_deferred(void);
 /* Around the shim's events and its calls of the real allocator: a fatal
    signal sent meanwhile (kill, raise) waits until the thread leaves, since
    the end of the capture needs the allocator and the shim's lock. */
-static inline void guard_enter(void)
+static inline __attribute__((always_inline)) void guard_enter(void)
 {
     guarded++;
     atomic_signal_fence(memory_order_seq_cst);
 }
 
-static inline void guard_leave(void)
+static inline __attribute__((always_inline)) void guard_leave(void)
 {
     atomic_signal_fence(memory_order_seq_cst);
     if (--guarded == 0 && UNLIKELY(deferred))
@@ -227,6 +235,7 @@ void resolve(void);
 bool in_arena(const void *p);
 void *arena_alloc(size_t n, size_t align);
 size_t arena_size(const void *p);
+void *arena_realloc(void *p, size_t n);
 
 /* Around the shim's work that may allocate inside an event (compressing
    a chunk: zstd): busy, and the signals a handler could take here held
@@ -257,8 +266,9 @@ static inline void quiet_end(quiet q)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &q.mask, NULL, sizeof q.mask);
 }
 
-/* The real functions are known (resolving them if nobody has yet). */
-static inline bool ready(void)
+/* The real functions are known (resolving them if nobody has yet).
+   Always inlined: an exported function runs it before TSan is ready. */
+static inline __attribute__((always_inline)) bool ready(void)
 {
     if (LIKELY(atomic_load_explicit(&real_state, memory_order_acquire) == 2))
         return true;
@@ -528,8 +538,6 @@ tstate *attach(void);
 void enter(tstate *t);
 void leave(tstate *t);
 void thread_gone(void *v);
-bool recording(void);
-bool tracing_frees(void);
 void on_alloc(void *p, size_t n, const char *type);
 uint32_t on_release(void *p);
 void on_free(void *p, uint32_t id);
@@ -566,6 +574,26 @@ void leak_scan(roots *r);
 /* ---- process.c ---------------------------------------------------------------------------- */
 void start(void);
 void finish(bool exit_called);
+
+/* Should this event be recorded (starting the capture at the first one)?
+   Inlined into the exported functions, which the TSan build leaves
+   uninstrumented (see bootstrap.c). */
+static inline __attribute__((always_inline)) bool recording(void)
+{
+    int m = atomic_load_explicit(&g.mode, memory_order_relaxed);
+    if (LIKELY(m == ACTIVE))
+        return !busy;
+    if (m == UNSTARTED && !busy) {
+        start();
+        return atomic_load(&g.mode) == ACTIVE;
+    }
+    return false;
+}
+
+static inline __attribute__((always_inline)) bool tracing_frees(void)
+{
+    return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !busy;
+}
 void crash_handlers(void);
 const char *env_get(const char *name);
 /* The seed of the frames' hashes that key the caches of stacks and infos
