@@ -159,6 +159,17 @@ static size_t spare_bytes(const rc_heap *h)
     return n;
 }
 
+/* spare_bytes(h) > cfg.retain_bytes, walking no further than it must: the
+   purge tick asks on slow paths, after a free-all with many empty arenas. */
+static bool spare_over_retain(const rc_heap *h)
+{
+    size_t n = 0;
+    for (const rci_arena *a = h->bucket[RCI_USABLE_PAGES]; a; a = a->next)
+        if ((n += RCI_ARENA) > h->cfg.retain_bytes)
+            return true;
+    return false;
+}
+
 static rci_arena *arena_new(rc_heap *h)
 {
     rci_arena *a = rci_page_alloc(h, RCI_ARENA, RCI_ARENA);
@@ -274,7 +285,7 @@ static void purge_window_start(rc_heap *h, uint64_t now)
 void rci_alloc_tick(rc_heap *h)
 {
     size_t keep = h->cfg.purge_bytes / RCI_PAGE;
-    if (h->dirty_pages <= keep && spare_bytes(h) <= h->cfg.retain_bytes) {
+    if (h->dirty_pages <= keep && !spare_over_retain(h)) {
         h->purge_at_ms = 0;
         return;
     }
@@ -741,7 +752,7 @@ int rci_alloc_validate(const rc_heap *h)
         }
     }
     /* Beyond the limits, a purge window must be running to take it back. */
-    bool over = spare_bytes(h) > h->cfg.retain_bytes && h->bucket[RCI_USABLE_PAGES]->next;
+    bool over = spare_over_retain(h) && h->bucket[RCI_USABLE_PAGES]->next;
     CHECK(!over || (h->cfg.purge_delay_ms > 0 && h->purge_at_ms),
           "%zu bytes of empty arenas kept, retain_bytes is %zu, and no purge is due",
           spare_bytes(h), h->cfg.retain_bytes);
