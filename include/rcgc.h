@@ -635,8 +635,9 @@ RC_API size_t rc_weakcache_len(const rc_weakcache *c);
  */
 
 /* Start recording with up to `frames` frames per stack (1..64).  0, or -1
-   on failure (no memory; frames out of range).  Starting a heap that
-   already traces changes nothing and returns 0. */
+   on failure (rc_last_error: RC_ENOMEM, or RC_EVALUE for frames out of
+   range).  Starting a heap that already traces changes nothing and
+   returns 0. */
 RC_API int  rc_trace_start(rc_heap *h, int frames);
 /* Stop and forget every trace; snapshots already taken stay valid.  Does
    nothing when not tracing. */
@@ -664,7 +665,7 @@ typedef struct rc_mem_sample {
     size_t heap_bytes;     /* held from the page source */
     size_t rss_bytes;      /* resident set of the process (0 if unknown) */
 } rc_mem_sample;
-/* Take a sample now.  0, or -1 when the timeline cannot grow. */
+/* Take a sample now.  0, or -1 when the timeline cannot grow (RC_ENOMEM). */
 RC_API int rc_timeline_sample(rc_heap *h);
 /* While tracing, take a sample on allocation whenever ms milliseconds
    have passed since the last one (0: only rc_timeline_sample). */
@@ -700,7 +701,8 @@ typedef struct rc_trace_stat {
 } rc_trace_stat;
 
 /* A copy of the live traces, grouped by stack (new, owned by the caller).
-   NULL when not tracing or on failure. */
+   NULL when not tracing (rc_last_error: RC_EVALUE) or out of memory
+   (RC_ENOMEM). */
 RC_API rc_snapshot *rc_trace_snapshot(rc_heap *h);
 RC_API void   rc_snapshot_free(rc_snapshot *s);
 RC_API size_t rc_snapshot_by_line(const rc_snapshot *s, rc_trace_stat *out, size_t cap);
@@ -747,7 +749,13 @@ RC_API size_t rc_snapshot_compare(const rc_snapshot *newer, const rc_snapshot *o
  * These walk the heap: they cost time proportional to the live objects and
  * allocate their results from the C library's malloc (never from the heap
  * they inspect, which they leave unchanged).  Object pointers they return
- * are borrowed: valid until the heap changes.  Sizes count each object's
+ * are borrowed: valid until the heap changes.  A call that fails records
+ * why in rc_last_error of the heap it inspects (the heap given, or obj's):
+ * RC_ENOMEM when malloc refused, RC_EVALUE for a NULL or dead object or a
+ * bad argument, RC_EFOREIGN for an object of another heap (a debug heap
+ * stops with a message naming it); a NULL obj for the calls that take no
+ * heap just returns -1.  Write errors on `out` are left to ferror(out).
+ * Sizes count each object's
  * block (header included), the raw blocks the built-in types own
  * (list items, dict and set tables) and what a user type's owned_bytes
  * slot reports.
@@ -759,7 +767,7 @@ typedef struct rc_census_row {
     const rc_type *type;
     size_t objects, bytes;
 } rc_census_row;
-RC_API rc_census *rc_census_take(rc_heap *h);       /* NULL on failure */
+RC_API rc_census *rc_census_take(rc_heap *h);       /* NULL on failure (RC_ENOMEM) */
 RC_API size_t rc_census_rows(const rc_census *c, rc_census_row *out, size_t cap);
 RC_API void rc_census_print(const rc_census *c, FILE *out);
 RC_API void rc_census_free(rc_census *c);
@@ -782,7 +790,8 @@ RC_API int rc_deep_size(const void *obj, size_t *bytes, size_t *objects);
    the heap (computed with dominators over the whole heap).  0, or -1. */
 RC_API int rc_retained_size(rc_heap *h, const void *obj, size_t *bytes, size_t *objects);
 
-/* The objects retaining the most memory, largest first. */
+/* The objects retaining the most memory, largest first.  Returns how many
+   were written to out; 0 on failure too (rc_last_error tells them apart). */
 typedef struct rc_retainer {
     const void *object;           /* borrowed */
     const rc_type *type;
@@ -793,7 +802,8 @@ RC_API size_t rc_top_retainers(rc_heap *h, rc_retainer *out, size_t cap);
 /* Why is target alive?  The shortest chain of references from a root (an
    object referenced from outside the heap) to target: path[0] is the root,
    the last is target.  NULL when target is unreachable from any root (it
-   is garbage the collector will free) or on failure. */
+   is garbage the collector will free; rc_last_error unchanged) or on
+   failure (rc_last_error set). */
 typedef struct rc_path rc_path;
 RC_API rc_path *rc_path_to(rc_heap *h, const void *target);
 RC_API size_t rc_path_len(const rc_path *p);
@@ -808,7 +818,7 @@ RC_API int rc_graph_dot(const void *obj, int max_depth, FILE *out);
 
 /* The reference cycles in the heap (strongly connected components of more
    than one object, or one referring to itself), one line each with their
-   size and types.  Returns how many. */
+   size and types.  Returns how many (0 on failure: RC_ENOMEM). */
 RC_API size_t rc_cycles_report(rc_heap *h, FILE *out);
 
 /* ------------------------------------------------------------------------

@@ -507,24 +507,35 @@ static void domtree_free(domtree *d)
     free(d->objects);
 }
 
+/* The checks every call about one object of h makes: -1 with
+   rc_last_error set when obj cannot be asked about (no heap: -1 alone). */
+static int check_subject(rc_heap *h, const void *obj, const char *fn)
+{
+    if (!h)
+        return -1;
+    if (!obj)
+        return rci_fail(h, RC_EVALUE);
+    if (rci_heap_of(obj) != h)
+        return rci_misuse(h, RC_EFOREIGN, fn, obj, "an object of another heap");
+    return 0;
+}
+
 int rc_retained_size(rc_heap *h, const void *obj, size_t *bytes, size_t *objects)
 {
     domtree d;
-    int rc = -1;
-    if (!obj)
+    rc_error err = RC_ENOMEM;
+    if (check_subject(h, obj, "rc_retained_size") != 0)
         return -1;
     if (domtree_build(h, &d)) {
         node v = objmap_find(&d.g.map, obj);
-        if (v != NONE) {
-            if (bytes)
-                *bytes = d.bytes[v];
-            if (objects)
-                *objects = d.objects[v];
-            rc = 0;
-        }
+        err = v == NONE ? RC_EVALUE : RC_OK; /* not found: freed or being released */
+        if (v != NONE && bytes)
+            *bytes = d.bytes[v];
+        if (v != NONE && objects)
+            *objects = d.objects[v];
     }
     domtree_free(&d);
-    return rc;
+    return err == RC_OK ? 0 : rci_fail(h, err);
 }
 
 /* ---- Top retainers -----------------------------------------------------------
@@ -587,9 +598,15 @@ size_t rc_top_retainers(rc_heap *h, rc_retainer *out, size_t cap)
 {
     domtree d;
     size_t len = 0;
-    if (!out || !cap)
+    if (!h || !cap)
         return 0;
-    if (domtree_build(h, &d)) {
+    if (!out) {
+        rci_fail(h, RC_EVALUE);
+        return 0;
+    }
+    if (!domtree_build(h, &d)) {
+        rci_fail(h, RC_ENOMEM);
+    } else {
         for (size_t i = 0; i + 1 < d.reached; i++) {
             node v = d.post[i];
             const void *obj = d.g.map.objs[v];
@@ -638,10 +655,13 @@ static node *bfs_parents(const graph *g, node target)
     return parent;
 }
 
-static rc_path *path_build(const graph *g, node target)
+/* The path to target; NULL with *failed false when target is unreachable,
+   with *failed true when memory ran out. */
+static rc_path *path_build(const graph *g, node target, bool *failed)
 {
     node *parent = bfs_parents(g, target);
     rc_path *p = NULL;
+    *failed = !parent;
     if (parent && parent[target] != NONE) {
         size_t len = 0;
         for (node v = target; v != g->n; v = parent[v])
@@ -652,6 +672,7 @@ static rc_path *path_build(const graph *g, node target)
             for (node v = target; v != g->n; v = parent[v])
                 p->steps[--len] = g->map.objs[v];
         }
+        *failed = !p;
     }
     free(parent);
     return p;
@@ -661,14 +682,19 @@ rc_path *rc_path_to(rc_heap *h, const void *target)
 {
     graph g;
     rc_path *p = NULL;
-    if (!target)
+    rc_error err = RC_ENOMEM;
+    if (check_subject(h, target, "rc_path_to") != 0)
         return NULL;
     if (graph_build(h, &g)) {
         node t = objmap_find(&g.map, target);
+        bool failed = false;
         if (t != NONE)
-            p = path_build(&g, t);
+            p = path_build(&g, t, &failed);
+        err = t == NONE ? RC_EVALUE : failed ? RC_ENOMEM : RC_OK;
     }
     graph_free(&g);
+    if (err != RC_OK)
+        rci_fail(h, err);
     return p;
 }
 
@@ -875,6 +901,8 @@ int rc_deep_size(const void *obj, size_t *bytes, size_t *objects)
         if (objects)
             *objects = w.seen.len;
         rc = 0;
+    } else if (obj) {
+        rc = rci_fail(rci_heap_of(obj), RC_ENOMEM);
     }
     objmap_free(&w.seen);
     return rc;
@@ -889,13 +917,17 @@ static void dot_edge(walk *w, node to, bool fresh)
 
 int rc_graph_dot(const void *obj, int max_depth, FILE *out)
 {
-    if (!obj || !out || max_depth < 0)
+    if (!obj)
         return -1;
+    if (!out || max_depth < 0)
+        return rci_fail(rci_heap_of(obj), RC_EVALUE);
     walk w = {.edge = dot_edge, .out = out};
     dot_begin(out, "refs");
     dot_node(out, 0, obj, false);
     bool ok = walk_from(&w, obj, (size_t)max_depth);
     objmap_free(&w.seen);
+    if (!ok)
+        rci_fail(rci_heap_of(obj), RC_ENOMEM);
     /* the braces close even after a failure, so the output stays readable */
     return dot_end(out) == 0 && ok ? 0 : -1;
 }
@@ -965,13 +997,15 @@ static void census_object(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 
 rc_census *rc_census_take(rc_heap *h)
 {
-    rc_census *c = h ? calloc(1, sizeof *c) : NULL;
-    if (!c)
+    if (!h)
         return NULL;
+    rc_census *c = calloc(1, sizeof *c);
+    if (!c)
+        return rci_fail_null(h, RC_ENOMEM);
     rci_for_each_object(h, false, census_object, &c->t);
     if (c->t.failed) {
         rc_census_free(c);
-        return NULL;
+        return rci_fail_null(h, RC_ENOMEM);
     }
     sort(c->t.rows, c->t.len, sizeof *c->t.rows, row_cmp);
     for (size_t i = 0; i < c->t.len; i++) {
@@ -1234,8 +1268,12 @@ size_t rc_cycles_report(rc_heap *h, FILE *out)
     graph g;
     cycles c;
     size_t found = 0;
+    if (!h)
+        return 0;
     memset(&c, 0, sizeof c);
-    if (graph_build(h, &g) && find_cycles(&g, &c)) {
+    if (!graph_build(h, &g) || !find_cycles(&g, &c)) {
+        rci_fail(h, RC_ENOMEM);
+    } else {
         found = c.len;
         sort(c.list, c.len, sizeof *c.list, scc_cmp);
         tally types = {.rows = NULL};

@@ -609,6 +609,9 @@ RCI_HIDDEN rc_heap *rci_check_object(const void *obj, const char *fn);
 /* The same once obj's arena header and its owner h are known to be
    readable (the caller already read them): the heap magic and the block. */
 RCI_HIDDEN rc_heap *rci_check_live(rc_heap *h, const void *obj, const char *fn);
+/* Record err on h and return -1 (for int results) or NULL (types/core.c). */
+RCI_HIDDEN int rci_fail(rc_heap *h, rc_error err);
+RCI_HIDDEN void *rci_fail_null(rc_heap *h, rc_error err);
 /* Misuse that a call can refuse: a debug heap stops with "fn: what" and
    the object's description; another records err on h.  Returns -1. */
 RCI_HIDDEN int rci_misuse(rc_heap *h, rc_error err, const char *fn, const void *obj,

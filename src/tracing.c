@@ -133,7 +133,7 @@ int rc_timeline_sample(rc_heap *h)
     rci_vec *v = &h->timeline;
     size_t per = sizeof(rc_mem_sample) / sizeof(void *);
     if (!rci_vec_reserve(h, v, v->len + per))
-        return -1;
+        return rci_fail(h, RC_ENOMEM);
     rc_mem_sample *smp = (rc_mem_sample *)(v->items + v->len);
     smp->time_ns = now_ns();
     smp->traced_bytes = h->trace ? h->trace->current : 0;
@@ -249,13 +249,13 @@ void rci_trace_resize(rc_heap *h, void *block, size_t size)
 int rc_trace_start(rc_heap *h, int frames)
 {
     if (frames < 1 || frames > RCT_MAX_FRAMES)
-        return -1;
+        return rci_fail(h, RC_EVALUE);
     if (h->trace)
         return 0;
     size_t self = (sizeof(rci_trace) + RCI_PAGE - 1) & ~(RCI_PAGE - 1);
     rci_trace *t = trace_pages_alloc(h, self);
     if (!t)
-        return -1;
+        return rci_fail(h, RC_ENOMEM);
     memset(t, 0, sizeof *t);
     t->pages = (rct_pages){trace_pages_alloc, trace_pages_free, h};
     t->stacks = rct_stacks_new(&t->pages);
@@ -264,7 +264,7 @@ int rc_trace_start(rc_heap *h, int frames)
         rct_stacks_free(t->stacks);
         rct_blocks_free(t->blocks);
         trace_pages_free(h, t, self);
-        return -1;
+        return rci_fail(h, RC_ENOMEM);
     }
     t->capture = rct_capture_named(getenv("RCGC_UNWIND"));
     t->frames = (size_t)frames;
@@ -376,6 +376,7 @@ rc_snapshot *rc_trace_snapshot(rc_heap *h)
 {
     rci_trace *t = h->trace;
     if (!t)
-        return NULL;
-    return rct_snapshot_build(t->blocks, t->stacks, symbols_of(t));
+        return rci_fail_null(h, RC_EVALUE);
+    rc_snapshot *s = rct_snapshot_build(t->blocks, t->stacks, symbols_of(t));
+    return s ? s : rci_fail_null(h, RC_ENOMEM);
 }

@@ -864,6 +864,40 @@ static void test_long_chain(size_t n)
     pthread_attr_destroy(&attr);
 }
 
+/* ---- Errors: what each call records on a bad argument ------------------------------ */
+
+static void test_errors(void)
+{
+    rc_heap *h = new_heap(), *other = new_heap();
+    node_obj *n = mknode(h, NULL, NULL), *theirs = mknode(other, NULL, NULL);
+    node_obj *garbage = mknode(h, NULL, NULL);
+    rc_set(&garbage->left, garbage);
+    rc_decref(garbage); /* a self-loop nobody holds: unreachable, not yet collected */
+    FILE *sink = fopen("/dev/null", "w");
+    size_t bytes;
+    rc_retainer top[2];
+    CHECK(sink);
+
+    CHECK_ERR(h, rc_retained_size(h, NULL, &bytes, NULL) == -1, RC_EVALUE);
+    CHECK_ERR(h, rc_retained_size(h, theirs, &bytes, NULL) == -1, RC_EFOREIGN);
+    CHECK_ERR(h, rc_path_to(h, NULL) == NULL, RC_EVALUE);
+    CHECK_ERR(h, rc_path_to(h, theirs) == NULL, RC_EFOREIGN);
+    CHECK_ERR(h, rc_top_retainers(h, NULL, 2) == 0, RC_EVALUE);
+    CHECK_ERR(h, rc_graph_dot(n, -1, sink) == -1, RC_EVALUE);
+    CHECK_ERR(h, rc_graph_dot(n, 1, NULL) == -1, RC_EVALUE);
+    CHECK(rc_last_error(other) == RC_OK);
+    /* not failures: nothing asked for, no path */
+    CHECK_ERR(h, rc_top_retainers(h, top, 0) == 0, RC_OK);
+    CHECK_ERR(h, rc_path_to(h, garbage) == NULL, RC_OK);
+    CHECK(rc_deep_size(NULL, &bytes, NULL) == -1 && rc_graph_dot(NULL, 1, sink) == -1);
+
+    fclose(sink);
+    rc_decref(n);
+    rc_decref(theirs);
+    rc_heap_free(other);
+    rc_heap_free(h); /* frees the self-loop too */
+}
+
 /* ---- malloc failures --------------------------------------------------------------
  * The test replaces malloc to fail the Nth call, then sweeps N = 1, 2, ...
  * over every function until one run sees no failure: each must return its
@@ -923,13 +957,24 @@ void free(void *p)
     __libc_free(p);
 }
 
+/* ok: the call succeeded; a call that failed recorded RC_ENOMEM on h
+   (cleared for the next call). */
+static bool succeeded(rc_heap *h, bool ok)
+{
+    CHECK(ok ? rc_last_error(h) == RC_OK : rc_last_error(h) == RC_ENOMEM);
+    rc_clear_error(h);
+    return ok;
+}
+
 /* Every function once; returns whether all succeeded with the known answers. */
 static bool run_all(rc_heap *h, void *root, void *deep, FILE *sink)
 {
     bool ok = true;
     size_t bytes, objects;
-    rc_census *c = rc_census_take(h), *c2 = rc_census_take(h);
-    ok &= c && c2;
+    rc_census *c = rc_census_take(h);
+    ok &= succeeded(h, c != NULL);
+    rc_census *c2 = rc_census_take(h);
+    ok &= succeeded(h, c2 != NULL);
     if (c && c2) {
         rc_census_diff d[4];
         rc_census_rows(c, NULL, 0);
@@ -939,26 +984,26 @@ static bool run_all(rc_heap *h, void *root, void *deep, FILE *sink)
     rc_census_free(c);
     rc_census_free(c2);
     int rc = rc_deep_size(root, &bytes, &objects);
-    ok &= rc == 0;
+    ok &= succeeded(h, rc == 0);
     CHECK(rc == -1 || (rc == 0 && objects == 8));
     rc = rc_retained_size(h, root, &bytes, &objects);
-    ok &= rc == 0;
+    ok &= succeeded(h, rc == 0);
     CHECK(rc == -1 || (rc == 0 && objects == 8));
     rc_retainer top[3];
     size_t n = rc_top_retainers(h, top, 3);
-    ok &= n == 3;
+    ok &= succeeded(h, n == 3);
     CHECK(n == 0 || (n == 3 && top[0].object == root));
     rc_path *p = rc_path_to(h, deep);
-    ok &= p != NULL;
+    ok &= succeeded(h, p != NULL);
     CHECK(!p || rc_path_len(p) == 3);
     if (p) { /* labels may fail alone: the lines still print */
         ok &= rc_path_print(p, sink) == 0;
         ok &= rc_path_dot(p, sink) == 0;
     }
     rc_path_free(p);
-    ok &= rc_graph_dot(root, 5, sink) == 0;
+    ok &= succeeded(h, rc_graph_dot(root, 5, sink) == 0);
     size_t cycles = rc_cycles_report(h, sink);
-    ok &= cycles == 1;
+    ok &= succeeded(h, cycles == 1);
     CHECK(cycles <= 1);
     return ok;
 }
@@ -1033,6 +1078,7 @@ int main(int argc, char **argv)
     test_cycles();
     test_graph_dot();
     test_random_graphs();
+    test_errors();
     test_malloc_failures();
     test_long_chain(20000);
     printf("test_introspect: ok\n");

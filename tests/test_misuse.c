@@ -105,12 +105,13 @@ static void exhaust(rc_heap *h)
 
 enum { C_NEW, C_NEW_VAR, C_WEAKREF, C_MEM_ALLOC, C_MEM_HUGE, C_CALLOC, C_REALLOC,
        C_INT, C_FLOAT, C_STR, C_BYTES, C_TUPLE, C_LIST, C_APPEND, C_DICT, C_DICT_SET,
-       C_WEAKCACHE, C_CACHE_PUT, C_ACYCLIC, C_COUNT };
+       C_WEAKCACHE, C_CACHE_PUT, C_ACYCLIC, C_TRACE_START, C_TIMELINE, C_COUNT };
 static const char *const call_names[C_COUNT] = {
     "rc_new", "rc_new_var", "rc_weakref_new", "rc_mem_alloc", "rc_mem_alloc (huge)",
     "rc_mem_calloc", "rc_mem_realloc", "rc_int", "rc_float", "rc_str", "rc_bytes",
     "rc_tuple", "rc_list", "rc_list_append", "rc_dict", "rc_dict_set",
-    "rc_weakcache_new", "rc_weakcache_put", "rc_type_acyclic"};
+    "rc_weakcache_new", "rc_weakcache_put", "rc_type_acyclic", "rc_trace_start",
+    "rc_timeline_sample"};
 
 /* Make what call needs in objs (before the heap is exhausted). */
 static void prepare(rc_heap *h, int call, void **objs)
@@ -153,7 +154,9 @@ static bool attempt(rc_heap *h, int call, void **objs)
     case C_DICT_SET: return rc_dict_set(objs[2], objs[1], objs[0]) != 0;
     case C_WEAKCACHE: return !rc_weakcache_new(h);
     case C_CACHE_PUT: return rc_weakcache_put(objs[1], "w", 1, objs[0]) != 0;
-    default: return rc_type_acyclic(h, &widget_type) != 0;
+    case C_ACYCLIC: return rc_type_acyclic(h, &widget_type) != 0;
+    case C_TRACE_START: return rc_trace_start(h, 8) != 0;
+    default: return rc_timeline_sample(h) != 0;
     }
 }
 
@@ -177,7 +180,7 @@ static void test_last_error_exhausted(void)
         CHECK_VALID(h);
         rc_heap_free(h); /* reclaims the objects and the exhausting blocks */
     }
-    printf("test_misuse: %d constructors each refused memory: rc_last_error RC_ENOMEM\n",
+    printf("test_misuse: %d calls each refused memory: rc_last_error RC_ENOMEM\n",
            C_COUNT);
 }
 

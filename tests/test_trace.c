@@ -256,6 +256,22 @@ static void test_leak_report(void)
     CHECK(at_free.n == 2 && at_free.rows[0].objects == 4);
 }
 
+/* What the tracing calls record when asked wrongly (running out of pages:
+   test_misuse). */
+static void test_errors(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(h);
+    CHECK_ERR(h, rc_trace_snapshot(h) == NULL, RC_EVALUE); /* not tracing */
+    CHECK_ERR(h, rc_trace_start(h, 0) == -1, RC_EVALUE);
+    CHECK_ERR(h, rc_trace_start(h, 65) == -1, RC_EVALUE);
+    CHECK(!rc_trace_is_tracing(h) && rc_trace_start(h, 64) == 0);
+    rc_snapshot *s = rc_trace_snapshot(h);
+    CHECK(s && rc_last_error(h) == RC_OK);
+    rc_snapshot_free(s);
+    rc_heap_free(h);
+}
+
 static void test_timeline_and_env(void)
 {
     rc_heap *h = rc_heap_new(NULL);
@@ -293,6 +309,7 @@ int main(void)
 {
     test_sites_and_snapshots();
     test_leak_report();
+    test_errors();
     test_timeline_and_env();
     test_sampling_estimates();
     test_trace_under_faults();

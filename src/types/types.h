@@ -110,10 +110,6 @@ typedef struct rci_types {
 /* The heap's types state, made on first use; NULL when out of memory. */
 RCI_HIDDEN rci_types *rci_types_of(rc_heap *h);
 
-/* Record err on h and return -1 (for int results) or NULL. */
-RCI_HIDDEN int rci_fail(rc_heap *h, rc_error err);
-RCI_HIDDEN void *rci_fail_null(rc_heap *h, rc_error err);
-
 /* A new built-in object; records RC_ENOMEM on failure. */
 RCI_HIDDEN void *rci_new(rc_heap *h, const rc_type *t, size_t payload);
 
