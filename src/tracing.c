@@ -161,13 +161,16 @@ size_t rc_timeline_get(const rc_heap *h, rc_mem_sample *out, size_t cap)
 
 /* ---- Recording ---------------------------------------------------------------- */
 
+/* What the walks keep per thread: the stack's bounds, the last walk. */
+static _Thread_local rct_walker walker;
+
 /* Walk the stack and find the first frame outside the library; *first
    receives its index.  Returns the frames walked. */
 static size_t walk(rci_trace *t, void **raw, size_t *first)
 {
     for (;;) {
         size_t want = t->frames + t->slack;
-        size_t n = t->capture(raw, want, 1), k = 0; /* 1: skip walk() itself */
+        size_t n = t->capture(&walker, raw, want, 1), k = 0; /* 1: skip walk() itself */
         while (k < n && in_library(t, raw[k]))
             k++;
         *first = k;

@@ -13,7 +13,10 @@
  *
  * The walks never read outside the thread's stack: its bounds come from
  * pthread_getattr_np once per thread (a per-thread cache of a fact about
- * that thread, not shared state).  A frame that points outside, backwards,
+ * that thread, not shared state).  That cache and the last CFI walk are
+ * the caller's rct_walker, one per thread: the library keeps it in a
+ * thread-local, the preload shim in its thread state (the shim has no TLS
+ * of its own, see tools/preload/shim.h).  Nothing here is thread-local.  A frame that points outside, backwards,
  * or misaligned ends the walk: code built without frame pointers leaves
  * garbage in the register, and that is where the frame-pointer walk stops.
  * So does a return address with the top bit set: never user space (x86-64,
@@ -37,8 +40,6 @@
 #include <libunwind.h>
 #endif
 
-static _Thread_local uintptr_t stack_lo, stack_hi;
-
 void rct_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
     pthread_attr_t attr;
@@ -54,10 +55,12 @@ void rct_stack_bounds(uintptr_t *lo, uintptr_t *hi)
     pthread_attr_destroy(&attr);
 }
 
-__attribute__((noinline)) size_t rct_capture_fp(void **frames, size_t max, size_t skip)
+__attribute__((noinline)) size_t rct_capture_fp(rct_walker *w, void **frames, size_t max,
+                                                size_t skip)
 {
-    if (!stack_hi)
-        rct_stack_bounds(&stack_lo, &stack_hi);
+    if (!w->stack_hi)
+        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
+    uintptr_t stack_lo = w->stack_lo, stack_hi = w->stack_hi;
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
     size_t n = 0;
     while (n < max) {
@@ -83,13 +86,13 @@ typedef struct stack_range {
     uintptr_t lo, span;       /* a word at a is inside if a - lo <= span */
 } stack_range;
 
-static stack_range this_stack(void)
+static stack_range this_stack(rct_walker *w)
 {
-    if (!stack_hi)
-        rct_stack_bounds(&stack_lo, &stack_hi);
-    if (stack_hi - stack_lo < sizeof(uintptr_t))
+    if (!w->stack_hi)
+        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
+    if (w->stack_hi - w->stack_lo < sizeof(uintptr_t))
         return (stack_range){UINTPTR_MAX, 0}; /* unknown: nothing inside */
-    return (stack_range){stack_lo, stack_hi - stack_lo - sizeof(uintptr_t)};
+    return (stack_range){w->stack_lo, w->stack_hi - w->stack_lo - sizeof(uintptr_t)};
 }
 
 /* The word at a, if it lies inside the stack (one compare: an address
@@ -176,23 +179,11 @@ static inline bool cfi_step(stack_range s, const rct_cfi_slot *cache, frame_stat
  * outermost frames are dropped); `whole` says its first frame is the
  * outermost, else a shallower walk later goes on from there. */
 
+/* Its types, memo_frame and walk_memo, are in trace.h (the caller's
+   rct_walker holds one). */
+typedef rct_memo_frame memo_frame;
+typedef rct_walk_memo walk_memo;
 #define MEMO_FRAMES (RCT_MEMO_FRAMES)
-
-/* A frame as remembered: its state, and where the step to its caller read
-   the caller's rbp (0: rbp unchanged). */
-typedef struct memo_frame {
-    uintptr_t pc, sp, bp, bp_at;
-} memo_frame;
-
-typedef struct walk_memo {
-    memo_frame f[MEMO_FRAMES]; /* the last walk, outermost first */
-    size_t n;                 /* its frames */
-    bool whole;               /* f[0] is the stack's outermost frame */
-    memo_frame fresh[MEMO_FRAMES]; /* a walk's new frames, innermost first */
-    unsigned reuse;           /* sixteenths of a walk's frames taken from the
-                                 last one, a running average */
-    unsigned walks;           /* walks made (to look now and then) */
-} walk_memo;
 
 /* Looking for the junction costs a few instructions a frame, and keeping
    the walk a few more: a thread whose walks take less than half their
@@ -200,12 +191,6 @@ typedef struct walk_memo {
    looks once in LOOK_EVERY walks only. */
 #define REUSE_MIN 8
 #define LOOK_EVERY 16
-
-static _Thread_local walk_memo memo;
-/* The memo is in use: a signal handler's walk that interrupts this one
-   walks without it (it must not change the walk under the one it
-   interrupted). */
-static _Thread_local volatile sig_atomic_t memo_busy;
 
 /* The walk from frame f, nothing remembered. */
 static size_t walk_plain(stack_range s, rct_cfi_slot *cache, frame_state from, void **frames,
@@ -265,11 +250,10 @@ static void walk_outward(stack_range s, rct_cfi_slot *cache, walk_memo *m, size_
 }
 
 /* The walk of rct_capture_cfi with the thread's last walk (memo). */
-static size_t walk_remembered(stack_range s, rct_cfi_slot *cache, frame_state from,
-                              void **frames, size_t max, size_t skip)
+static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
+                              frame_state from, void **frames, size_t max, size_t skip)
 {
     frame_state f = from; /* a local: kept in registers */
-    walk_memo *m = &memo;
     m->walks++;
     bool look = m->reuse >= REUSE_MIN || m->walks % LOOK_EVERY == 0;
     if (!look && (m->walks + 1) % LOOK_EVERY != 0) { /* not kept: no use looking next */
@@ -327,9 +311,10 @@ static size_t walk_remembered(stack_range s, rct_cfi_slot *cache, frame_state fr
     return got;
 }
 
-__attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size_t skip)
+__attribute__((noinline)) size_t rct_capture_cfi(rct_walker *w, void **frames, size_t max,
+                                                 size_t skip)
 {
-    stack_range s = this_stack();
+    stack_range s = this_stack(w);
     /* This function keeps a frame pointer (it asks for its frame address):
        its return address, the caller's stack pointer just above it, and
        the caller's frame pointer saved at its base start the walk. */
@@ -342,19 +327,20 @@ __attribute__((noinline)) size_t rct_capture_cfi(void **frames, size_t max, size
         rct_cfi_rule_slow(f.pc - 1);
         cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
         if (!cache) /* no memory for it: frame pointers (from our caller) */
-            return rct_capture_fp(frames, max, skip + 1);
+            return rct_capture_fp(w, frames, max, skip + 1);
     }
-    if (memo_busy) /* a signal handler's walk, inside one */
+    if (w->memo_busy) /* a signal handler's walk, inside one */
         return walk_plain(s, cache, f, frames, max, skip);
-    memo_busy = 1;
+    w->memo_busy = 1;
     atomic_signal_fence(memory_order_seq_cst);
-    size_t got = walk_remembered(s, cache, f, frames, max, skip);
+    size_t got = walk_remembered(&w->memo, s, cache, f, frames, max, skip);
     atomic_signal_fence(memory_order_seq_cst);
-    memo_busy = 0;
+    w->memo_busy = 0;
     return got;
 }
 
-__attribute__((noinline)) size_t rct_capture_unwind(void **frames, size_t max, size_t skip)
+__attribute__((noinline)) size_t rct_capture_unwind(rct_walker *w, void **frames, size_t max,
+                                                    size_t skip)
 {
 #ifdef RCGC_HAVE_LIBUNWIND
     void *buf[RCT_MAX_FRAMES + 32];
@@ -370,10 +356,11 @@ __attribute__((noinline)) size_t rct_capture_unwind(void **frames, size_t max, s
     n -= first;
     if (n > max)
         n = max;
+    (void)w; /* libunwind keeps its own */
     memcpy(frames, buf + first, n * sizeof *frames);
     return n;
 #else
-    return rct_capture_fp(frames, max, skip);
+    return rct_capture_fp(w, frames, max, skip);
 #endif
 }
 

@@ -47,14 +47,46 @@ RCT_HIDDEN void rct_ptrmap_free(rct_ptrmap *m, const rct_pages *pg);
  * Return addresses of the calling thread, innermost first, skipping the
  * first `skip` frames (the capture function itself is never included).
  * The walks read only inside the thread's stack bounds and stop at the
- * first frame that does not look like one. */
-typedef size_t (*rct_capture_fn)(void **frames, size_t max, size_t skip);
+ * first frame that does not look like one.
+ *
+ * What the walks keep per thread is the caller's: an rct_walker, zeroed
+ * before a thread's first walk and used by that thread only (the library
+ * keeps one in a thread-local; the preload shim, which has no TLS, in its
+ * thread state).  A signal handler's walk may interrupt a walk with the
+ * same walker (memo_busy). */
+
+/* A frame as remembered: its state, and where the step to its caller read
+   the caller's rbp (0: rbp unchanged). */
+typedef struct rct_memo_frame {
+    uintptr_t pc, sp, bp, bp_at;
+} rct_memo_frame;
+
+/* The thread's last CFI walk (stack.c, "The last walk, remembered"). */
+typedef struct rct_walk_memo {
+    rct_memo_frame f[RCT_MEMO_FRAMES]; /* the last walk, outermost first */
+    size_t n;                 /* its frames */
+    bool whole;               /* f[0] is the stack's outermost frame */
+    rct_memo_frame fresh[RCT_MEMO_FRAMES]; /* a walk's new frames, innermost first */
+    unsigned reuse;           /* sixteenths of a walk's frames taken from the
+                                 last one, a running average */
+    unsigned walks;           /* walks made (to look now and then) */
+} rct_walk_memo;
+
+typedef struct rct_walker {
+    uintptr_t stack_lo, stack_hi; /* the thread's stack; 0: not asked yet */
+    volatile int memo_busy;   /* the memo is in use: a signal handler's walk
+                                 that interrupts this one walks without it
+                                 (an int: sig_atomic_t without <signal.h>) */
+    rct_walk_memo memo;       /* the last CFI walk */
+} rct_walker;
+
+typedef size_t (*rct_capture_fn)(rct_walker *w, void **frames, size_t max, size_t skip);
 /* Frame pointers only: the fastest; code without them ends the stack. */
-RCT_HIDDEN size_t rct_capture_fp(void **frames, size_t max, size_t skip);
+RCT_HIDDEN size_t rct_capture_fp(rct_walker *w, void **frames, size_t max, size_t skip);
 /* Call-frame information (cfi.c's rules), frame pointers where a module
    has none: whole stacks through code without frame pointers. */
-RCT_HIDDEN size_t rct_capture_cfi(void **frames, size_t max, size_t skip);
-RCT_HIDDEN size_t rct_capture_unwind(void **frames, size_t max, size_t skip);
+RCT_HIDDEN size_t rct_capture_cfi(rct_walker *w, void **frames, size_t max, size_t skip);
+RCT_HIDDEN size_t rct_capture_unwind(rct_walker *w, void **frames, size_t max, size_t skip);
 /* The walk RCGC_UNWIND names (its value, read by the caller: the preload
    shim calls no getenv): rct_capture_fp for "fp", rct_capture_unwind for
    "libunwind", else (NULL, empty, anything else) rct_capture_cfi. */

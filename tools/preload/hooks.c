@@ -161,10 +161,10 @@ NOINLINE tstate *attach(void)
     unlock(cancel);
     if (!t)
         return NULL;
-    rct_stack_bounds(&t->stack_lo, &t->stack_hi);
+    memset(&t->walker, 0, sizeof t->walker); /* a reused state: the last thread's walk is not ours */
+    rct_stack_bounds(&t->walker.stack_lo, &t->walker.stack_hi); /* found now: walks never
+                                                                   allocate */
     altstack(t);
-    void *first[1];
-    rct_capture_fp(first, 1, 0); /* its bounds, found now: later walks never allocate */
     t->rng = (clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t) | 1; /* never 0 */
     if (g.sample_mean)
         t->countdown = rct_sample_gap(&t->rng, (double)g.sample_mean);
@@ -277,11 +277,11 @@ static uint64_t now_us(tstate *t)
 /* The allocation's stack, from the exported function's caller: called
    from on_alloc (the walk skips that frame and the exported function's).
    libunwind may allocate: busy. */
-static inline __attribute__((always_inline)) size_t walk(void **frames)
+static inline __attribute__((always_inline)) size_t walk(tstate *t, void **frames)
 {
     int allocates = g.capture == rct_capture_unwind;
     busy += allocates;
-    size_t depth = g.capture(frames, g.frames, 2);
+    size_t depth = g.capture(&t->walker, frames, g.frames, 2);
     busy -= allocates;
     return depth;
 }
@@ -419,7 +419,7 @@ NOINLINE void on_alloc(void *p, size_t n, const char *type)
         struct nested *e = queue_slot(t);
         if (e && shadow_put((uintptr_t)p, PENDING)) {
             *e = (struct nested){.p = (uintptr_t)p, .size = n, .type = type};
-            e->depth = walk(e->frames);
+            e->depth = walk(t, e->frames);
         } else if (e) {
             e->p = 0; /* an untraced block: nothing to write */
             e->freed = true;
@@ -434,7 +434,7 @@ NOINLINE void on_alloc(void *p, size_t n, const char *type)
         t->last_alloc = 0; /* an allocation in between */
         goto done;
     }
-    size_t depth = walk(frames);
+    size_t depth = walk(t, frames);
     if (UNLIKELY(python_on()))
         depth = python_stack(t, frames, depth);
     uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);

@@ -463,8 +463,8 @@ void list_roots(roots *r, bool exit_called, uintptr_t sp, tstate *me)
             add_cut(r, (uintptr_t)t->py, (uintptr_t)(t->py + PY_CODE_CACHE));
         if (t->altstack) /* a crash's scan runs there */
             add_cut(r, (uintptr_t)t->altstack, (uintptr_t)t->altstack + ALTSTACK_BYTES);
-        if (t != me && !t->in_use && t->gen == g.gen && t->stack_hi - t->stack_lo > top)
-            add_cut(r, t->stack_lo, t->stack_hi - top); /* ended: its TCB and TLS stay */
+        if (t != me && !t->in_use && t->gen == g.gen && t->walker.stack_hi - t->walker.stack_lo > top)
+            add_cut(r, t->walker.stack_lo, t->walker.stack_hi - top); /* ended: its TCB and TLS stay */
     }
 }
 

@@ -286,7 +286,7 @@ static void reraise(int sig)
 
 static bool on_own_stack(const tstate *t, uintptr_t sp)
 {
-    return t && sp >= t->stack_lo && sp < t->stack_hi;
+    return t && sp >= t->walker.stack_lo && sp < t->walker.stack_hi;
 }
 
 /* Where the scan of this thread's stack starts: the stack pointer the
@@ -306,7 +306,7 @@ static uintptr_t interrupted_sp(const ucontext_t *uc)
     size_t regs = sizeof uc->uc_mcontext;
     if (!on_own_stack(t, sp))
         return UINTPTR_MAX;
-    if (sp < t->stack_lo + (64u << 10))
+    if (sp < t->walker.stack_lo + (64u << 10))
         return sp;
     uintptr_t at = (sp - 128 - regs) & ~(uintptr_t)15;
     memcpy((void *)at, &uc->uc_mcontext, regs);

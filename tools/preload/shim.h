@@ -363,7 +363,9 @@ struct tstate {
                                  (every rise of the count is some thread's add) */
     double countdown;         /* sampling: bytes to the next sample */
     uint64_t rng;             /* xorshift64 state */
-    uintptr_t stack_lo, stack_hi; /* for the leak scan; 0 if unknown */
+    rct_walker walker;        /* the stack walks' state: the stack's bounds
+                                 (also the leak scan's; 0 if unknown), the
+                                 last walk */
     void *altstack;           /* ALTSTACK_BYTES for the crash handler, or NULL */
     uint32_t nqueued;         /* events of signal handlers waiting (may pass
                                  NESTED_MAX: those past it were dropped) */
