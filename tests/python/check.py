@@ -24,11 +24,18 @@ CASE:
              malloc leak definitely lost, and no Python block of pymalloc's
              own definitely lost
   native     a program that is not Python: no Python record, no K record
+  census     census.py: the census at exit (rcgc summary --json) has the
+             script's own objects as gc.get_objects() counts them, their
+             bytes as sys.getsizeof says, at least its dicts and lists (at
+             most the lists gc knows: dead ones on the free list are not
+             counted), and gc.garbage's items by type; the text summary
+             names them
 
 An interpreter that is not installed skips the case (exit 77), except
 /usr/bin/python3 under CI=true.
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -209,6 +216,42 @@ def case_native(args):
     if res.get("version") or res["codes"] or res["blocks"]:
         fail(f"a program that is not Python has Python records: {res}")
     print("native: ok")
+
+
+def case_census(args):
+    script = os.path.join(HERE, "census.py")
+    expected_path = os.path.join(args.work, "expected.json")
+    cap = os.path.join(args.work, "census.cap")
+    p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script, expected_path],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        fail(f"census.py: exit {p.returncode}\n{p.stderr}")
+    with open(expected_path) as f:
+        want = json.load(f)
+    q = subprocess.run([args.rcgc, "summary", "--json", cap], capture_output=True, text=True)
+    census = json.loads(q.stdout)["python_objects"]
+    if not census:
+        fail("no census in the capture")
+    live = {t["type"]: (t["objects"], t["bytes"]) for t in census["live"]["types"]}
+    for name, (objects, exact, least) in want["own"].items():
+        got = live.get(name, (0, 0))
+        if got[0] != objects or (exact is not None and got[1] != exact) or got[1] < least:
+            fail(f"{name}: census {got}, gc.get_objects and sys.getsizeof {objects}, "
+                 f"{exact} (at least {least})")
+    for name, least in want["at_least"].items():
+        if live.get(name, (0, 0))[0] < least:
+            fail(f"{name}: census {live.get(name)}, the script keeps {least}")
+    for name, most in want["at_most"].items():
+        if live.get(name, (0, 0))[0] > most:
+            fail(f"{name}: census {live.get(name)}, gc knows {most}: dead ones counted")
+    garbage = {t["type"]: t["objects"] for t in census["garbage"]["types"]}
+    if garbage != want["garbage"]:
+        fail(f"gc.garbage: census {garbage}, the script's {want['garbage']}")
+    text = subprocess.run([args.rcgc, "summary", cap], capture_output=True, text=True).stdout
+    if not re.search(r"gc\.garbage +%d objects: .*Cycle \(10\)" % sum(garbage.values()), text) or \
+            not re.search(r"Python objects +\d+ live at exit", text):
+        fail(f"the summary's census lines:\n{text}")
+    print("census: ok;", {k: live.get(k) for k in want["own"]}, "garbage", garbage)
 
 
 def main():

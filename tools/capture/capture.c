@@ -369,7 +369,8 @@ int rcc_write(rcc_writer *w, const rcc_event *e)
     if (w->failed)
         return -1;
     size_t tlen = 0, nlen = 0;
-    if (e->kind == RCC_MODULE || e->kind == RCC_TYPE || e->kind == RCC_PYCODE) {
+    if (e->kind == RCC_MODULE || e->kind == RCC_TYPE || e->kind == RCC_PYCODE ||
+        e->kind == RCC_PYOBJECTS) {
         tlen = e->text ? strlen(e->text) : 0;
         nlen = e->kind == RCC_PYCODE && e->name ? strlen(e->name) : 0;
         if (tlen > RCC_MAX_STRING || nlen > RCC_MAX_STRING)
@@ -427,6 +428,12 @@ int rcc_write(rcc_writer *w, const rcc_event *e)
         p = put_text(p, e->text, tlen);
         p = put_text(p, e->name, nlen);
         break;
+    case RCC_PYOBJECTS:
+        p = put_varint(p, (uint64_t)e->status);
+        p = put_varint(p, e->count);
+        p = put_varint(p, e->size);
+        p = put_text(p, e->text, tlen);
+        break;
     default:
         return -1; /* nothing was written */
     }
@@ -443,6 +450,7 @@ typedef struct decode_state {
     uint64_t last_alloc;     /* info of the A just before, 0 if none (for X) */
     uint64_t nodes, infos;   /* stack nodes and infos numbered so far (file-wide) */
     uint64_t pycodes;        /* Python code locations defined so far (file-wide) */
+    uint64_t pyobjects;      /* Python objects records so far (file-wide) */
 } decode_state;
 
 struct rcc_reader {
@@ -461,6 +469,7 @@ struct rcc_reader {
     size_t depth_cap;        /*   entries */
     uint64_t nodes, infos;   /* nodes and infos checked so far */
     uint64_t pycodes;        /* Python code locations checked so far */
+    uint64_t pyobjects;      /* Python objects records checked so far */
     int status;              /* 2: more to read; else rcc_read's final value */
     char err[256];
     char text[RCC_MAX_STRING + 1]; /* the current record's string */
@@ -799,6 +808,21 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
             return bad_record(r, start, "a Python code location out of order");
         d->pycodes += ok;
         break;
+    case RCC_PYOBJECTS: {
+        uint64_t list = 0;
+        ok = get_varint(c, &list) && get_varint(c, &e->count) && get_varint(c, &e->size) &&
+             get_text(c, r->text, !check);
+        e->text = r->text;
+        e->status = (int64_t)list;
+        if (ok && list > RCC_PY_GARBAGE)
+            return bad_record(r, start, "an unknown list of Python objects");
+        if (ok && e->count == 0)
+            return bad_record(r, start, "a Python objects record of no objects");
+        if (ok && d->pyobjects >= RCC_MAX_INFOS)
+            return bad_record(r, start, "more Python objects records than a capture may hold");
+        d->pyobjects += ok;
+        break;
+    }
     default:
         return bad_record(r, start, "an unknown record tag");
     }
@@ -881,16 +905,19 @@ static int next_chunk(rcc_reader *r)
     r->rec_len = raw;
     r->pos = 0;
     /* First pass: check every record. */
-    decode_state d = {.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes};
+    decode_state d = {.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes,
+                      .pyobjects = r->pyobjects};
     cursor c = {r->rec, r->rec + raw};
     rcc_event e;
     while (c.p < c.end)
         if (decode(r, &c, &d, &e, true) != 0)
             return r->status;
-    r->give = (decode_state){.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes};
+    r->give = (decode_state){.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes,
+                             .pyobjects = r->pyobjects};
     r->nodes = d.nodes;
     r->infos = d.infos;
     r->pycodes = d.pycodes;
+    r->pyobjects = d.pyobjects;
     return 2;
 }
 

@@ -55,6 +55,14 @@ enum rcc_kind {
     RCC_END = 'E',      /* time, exit status, peak bytes and its time, signal */
     RCC_PYTHON = 'Y',   /* the process runs CPython from here on: its version */
     RCC_PYCODE = 'K',   /* a Python code location: id, line, file, function */
+    RCC_PYOBJECTS = 'O', /* at exit, Python objects of one type: list, objects,
+                            bytes, type name (a later tag: older readers reject it) */
+};
+
+/* The lists of a Python objects record. */
+enum rcc_pylist {
+    RCC_PY_LIVE = 0,    /* the census of live objects, before finalization */
+    RCC_PY_GARBAGE = 1, /* gc.garbage's items (the cycle collector's leftovers) */
 };
 
 /* Reachability of a block still allocated at exit (memcheck's terms). */
@@ -72,7 +80,8 @@ typedef struct rcc_event {
     uint64_t time_us;       /* since the capture started: CLOCK, SAMPLE, END their
                                own; ALLOC, FREE, TEMP, LEAK the chunk's latest
                                time record's (0 before any) */
-    uint64_t size;          /* INFO: bytes; MODULE: module size */
+    uint64_t size;          /* INFO: bytes; MODULE: module size; PYOBJECTS: bytes
+                               of the objects' blocks */
     uint64_t stack;         /* INFO: stack node (0: none); STACK: parent */
     uint64_t ip;            /* STACK: return address; MODULE: base */
     uint64_t id;            /* STACK, INFO: its own id (given by the reader);
@@ -80,16 +89,18 @@ typedef struct rcc_event {
                                PYCODE: its id (1, 2, 3... in file order) */
     uint64_t type;          /* INFO: type id (0: raw malloc) */
     uint64_t count;         /* LEAK: blocks (>= 1); PYTHON: the version,
-                               PY_VERSION_HEX style (0x030B02F0 is 3.11.2) */
+                               PY_VERSION_HEX style (0x030B02F0 is 3.11.2);
+                               PYOBJECTS: objects (>= 1) */
     uint64_t heap_bytes;    /* SAMPLE; END: peak bytes */
     uint64_t rss_bytes;     /* SAMPLE */
     uint64_t peak_time_us;  /* END */
-    int64_t status;         /* END: exit status; LEAK: enum rcc_reach */
+    int64_t status;         /* END: exit status; LEAK: enum rcc_reach;
+                               PYOBJECTS: enum rcc_pylist */
     uint64_t signal;        /* END: the fatal signal that ended the process (its
                                L records were scanned then); 0: it exited */
     uint64_t line;          /* PYCODE: line number (0: unknown) */
-    const char *text;       /* MODULE: path; TYPE: name; PYCODE: file (valid
-                               during the call) */
+    const char *text;       /* MODULE: path; TYPE: name; PYCODE: file;
+                               PYOBJECTS: the type's name (valid during the call) */
     const char *name;       /* PYCODE: function (its qualname; valid during the
                                call) */
 } rcc_event;

@@ -119,56 +119,37 @@ static void unmap_array(void *p, size_t n, size_t elem)
         pages_free(NULL, p, n * elem);
 }
 
-/* Visit the traced blocks in address order; returns how many. */
+static bool count_block(uintptr_t addr, uint32_t id, void *ctx)
+{
+    (void)addr, (void)id, (void)ctx;
+    return true;
+}
+
+/* One block into the scan's tables (shadow_walk); false when they are
+   full (another thread allocated since they were sized). */
+static bool take_block(uintptr_t addr, uint32_t id, void *ctx)
+{
+    scan *s = ctx;
+    if (s->nwork == s->n)
+        return false;
+    s->addr[s->nwork] = addr;
+    s->size[s->nwork] = inf.tab[id - 1].size;
+    s->info[s->nwork++] = id;
+    return true;
+}
+
+/* The traced blocks in address order into s (s->n of them at most; the
+   work list, empty until marking, counts them), or only counted (s NULL);
+   returns how many. */
 static size_t each_block(scan *s)
 {
-    unsigned n = atomic_load(&sh.nmade);
-    if (n > MAX_LEAVES)
-        n = MAX_LEAVES;
-    /* the leaves in address order: insertion sort, there are few */
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j && sh.made[j - 1] > sh.made[j]; j--) {
-            uint32_t t = sh.made[j];
-            sh.made[j] = sh.made[j - 1];
-            sh.made[j - 1] = t;
-        }
-    size_t count = 0, page_words = (size_t)g.page / sizeof(uint32_t);
-    unsigned char touched[LEAF_WORDS * sizeof(uint32_t) / 4096];
-    for (unsigned i = 0; i < n; i++) {
-        const uint32_t *leaf = sh.dir[sh.made[i]];
-        /* pages of the leaf never written are not resident: skip them */
-        size_t step = page_words; /* words per entry of touched */
-        if (step * sizeof touched < LEAF_WORDS ||
-            mincore((void *)leaf, LEAF_WORDS * sizeof *leaf, touched) != 0) {
-            step = LEAF_WORDS / sizeof touched;
-            memset(touched, 1, sizeof touched);
-        }
-        for (size_t pg = 0; pg < LEAF_WORDS / step; pg++) {
-            if (!(touched[pg] & 1))
-                continue;
-            /* most words are 0: test them 16 at a time, without a branch each */
-            for (size_t w = pg * step; w < (pg + 1) * step; w += 16) {
-                uint32_t any = 0;
-                for (size_t k = 0; k < 16; k++)
-                    any |= __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
-                for (size_t k = 0; any && k < 16; k++) {
-                    uint32_t v = __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
-                    if (!v || v == PENDING)
-                        continue; /* PENDING: a signal handler's, never written */
-                    if (s) {
-                        if (count == s->n)
-                            return count; /* more than counted: another thread allocated */
-                        s->addr[count] = (uintptr_t)sh.made[i] << LEAF_SHIFT |
-                                         (w + k) << GRANULE_SHIFT;
-                        s->size[count] = inf.tab[v - 1].size;
-                        s->info[count] = v;
-                    }
-                    count++;
-                }
-            }
-        }
-    }
-    return count;
+    if (!s)
+        return shadow_walk(count_block, NULL);
+    s->nwork = 0;
+    shadow_walk(take_block, s);
+    size_t n = s->nwork;
+    s->nwork = 0;
+    return n;
 }
 
 /* The block holding v, or -1. */

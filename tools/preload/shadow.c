@@ -1,6 +1,7 @@
 /*
  * shadow.c — the shadow of live blocks (its layout: shim.h): making leaves
- * on first use, dropping them all in a fork child.  The stores and loads
+ * on first use, dropping them all in a fork child, walking the blocks in
+ * address order (the leak scan, the Python census).  The stores and loads
  * of the hot path are inline in shim.h.  May call: mmap.
  */
 #include "shim.h"
@@ -46,4 +47,53 @@ uint32_t *leaf_make(size_t d)
     if (i < MAX_LEAVES)
         sh.made[i] = (uint32_t)d;
     return fresh;
+}
+
+/* Visit the traced blocks in address order until visit returns false;
+   returns how many were visited.  Other threads may allocate and free
+   meanwhile: a block is seen or not. */
+size_t shadow_walk(bool (*visit)(uintptr_t addr, uint32_t id, void *ctx), void *ctx)
+{
+    unsigned n = atomic_load(&sh.nmade);
+    if (n > MAX_LEAVES)
+        n = MAX_LEAVES;
+    /* the leaves in address order: insertion sort, there are few */
+    for (unsigned i = 1; i < n; i++)
+        for (unsigned j = i; j && sh.made[j - 1] > sh.made[j]; j--) {
+            uint32_t t = sh.made[j];
+            sh.made[j] = sh.made[j - 1];
+            sh.made[j - 1] = t;
+        }
+    size_t count = 0, page_words = (size_t)g.page / sizeof(uint32_t);
+    unsigned char touched[LEAF_WORDS * sizeof(uint32_t) / 4096];
+    for (unsigned i = 0; i < n; i++) {
+        const uint32_t *leaf = sh.dir[sh.made[i]];
+        /* pages of the leaf never written are not resident: skip them */
+        size_t step = page_words; /* words per entry of touched */
+        if (step * sizeof touched < LEAF_WORDS ||
+            mincore((void *)leaf, LEAF_WORDS * sizeof *leaf, touched) != 0) {
+            step = LEAF_WORDS / sizeof touched;
+            memset(touched, 1, sizeof touched);
+        }
+        for (size_t pg = 0; pg < LEAF_WORDS / step; pg++) {
+            if (!(touched[pg] & 1))
+                continue;
+            /* most words are 0: test them 16 at a time, without a branch each */
+            for (size_t w = pg * step; w < (pg + 1) * step; w += 16) {
+                uint32_t any = 0;
+                for (size_t k = 0; k < 16; k++)
+                    any |= __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
+                for (size_t k = 0; any && k < 16; k++) {
+                    uint32_t v = __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
+                    if (!v || v == PENDING)
+                        continue; /* PENDING: a signal handler's, never written */
+                    uintptr_t a = (uintptr_t)sh.made[i] << LEAF_SHIFT | (w + k) << GRANULE_SHIFT;
+                    if (!visit(a, v, ctx))
+                        return count;
+                    count++;
+                }
+            }
+        }
+    }
+    return count;
 }

@@ -18,6 +18,7 @@
  *   shadow.c     the shadow's leaves and their walk in address order
  *   leakscan.c   the exit scan: reachability of the live blocks
  *   python.c     CPython's frames in the stacks, its mem and obj domains
+ *   pycensus.c   CPython's live objects by type and gc.garbage, at exit
  *   process.c    configuration, start, fork, exit, dlclose and the end of a
  *                capture
  *
@@ -504,6 +505,7 @@ extern shadow sh;
 bool shadow_init(void);
 void shadow_drop(void);
 uint32_t *leaf_make(size_t d);
+size_t shadow_walk(bool (*visit)(uintptr_t addr, uint32_t id, void *ctx), void *ctx);
 
 static inline uint32_t *slot_of(uintptr_t a, bool make)
 {
@@ -554,6 +556,9 @@ static inline bool python_on(void)
 void python_capture_start(void);
 size_t python_stack(tstate *t, void **frames, size_t depth);
 extern uint32_t python_obj_type;
+
+/* ---- pycensus.c --------------------------------------------------------------------------- */
+void python_census_arm(uint32_t version);
 
 /* ---- leakscan.c --------------------------------------------------------------------------- */
 typedef struct range {

@@ -57,7 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
-const char rca_kinds[] = "MSTICAFXPLEYK";
+const char rca_kinds[] = "MSTICAFXPLEYKO";
 _Static_assert(sizeof rca_kinds - 1 == sizeof ((rca_capture *)0)->records /
                                            sizeof ((rca_capture *)0)->records[0],
                "one count per kind");
@@ -499,6 +499,7 @@ static int on_event(const rcc_event *e, void *ctx)
     case RCC_END: return on_end(p, e);
     case RCC_PYTHON: p->c->python_version = e->count; return 0;
     case RCC_PYCODE: return rca_python_code(p->c, e) ? fail(p, "out of memory") : 0;
+    case RCC_PYOBJECTS: return rca_python_objects(p->c, e) ? fail(p, "out of memory") : 0;
     default: return 0; /* a clock: its time is all */
     }
 }
@@ -566,6 +567,7 @@ static void finish(pass *p)
         }
     }
     finish_rss(c);
+    rca_python_census_sort(c);
 }
 
 int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,

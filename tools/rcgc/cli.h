@@ -150,10 +150,14 @@ typedef struct rca_capture {
     uint64_t end_signal;                 /* from E: the fatal signal (0: it exited) */
     uint64_t duration_us;
     uint64_t peak_rss, rss_at_peak;      /* from P samples (0: none) */
-    uint64_t records[13];                /* by kind, in rca_kinds order */
+    uint64_t records[14];                /* by kind, in rca_kinds order */
     uint64_t python_version;             /* Y: PY_VERSION_HEX; 0: not Python */
     struct rca_pycode *pycodes;          /* K records: code location id i at [i - 1] */
     size_t npycodes, pycodes_cap;
+    struct rca_pyobjects *pyobjects;     /* O records merged by type name, most
+                                            bytes first once loaded; NULL: no census */
+    size_t npyobjects, pyobjects_cap;
+    struct u64map *pyobjects_of;         /* while loading: name hash -> index */
     /* what the records define */
     rca_node *nodes;                  /* [0] is the root; ids 1..nnodes */
     size_t nnodes, nodes_cap;
@@ -243,6 +247,18 @@ size_t rca_python_innermost(void *const *frames, size_t n);
 /* The innermost Python frame's node on node's path outward, else node
    itself: where `leaks` groups a stack. */
 uint32_t rca_python_group(const rca_capture *c, uint32_t node);
+/* The census at exit (O records): a type's live objects and its items in
+   gc.garbage, indexed by enum rcc_pylist. */
+typedef struct rca_pyobjects {
+    char *type;             /* malloc'd */
+    uint64_t objects[2], bytes[2];
+} rca_pyobjects;
+/* Add an O record (types of equal names merged); 0, or -1 when out of memory. */
+int rca_python_objects(rca_capture *c, const rcc_event *e);
+/* Once loaded: the census's types, most live bytes first. */
+void rca_python_census_sort(rca_capture *c);
+/* The census's totals of one list: objects (returned) and bytes. */
+uint64_t rca_python_census_total(const rca_capture *c, int list, uint64_t *bytes);
 /* "3.11.2", "3.13.0rc1": the version of a Y record. */
 const char *rca_python_version(const rca_capture *c, char *buf, size_t len);
 
@@ -346,6 +362,10 @@ void json_place(FILE *out, const char *function, const char *file, int line);
 const char *rca_category_name(int category);
 /* The summary object (the contract's fields and more), no newline. */
 void json_summary(FILE *out, const rca_capture *c);
+/* The census at exit: {"live": LIST, "garbage": LIST}, each LIST {"objects",
+   "bytes", "types": [{"type", "objects", "bytes"}]} (most live bytes
+   first); null when the capture has none. */
+void json_census(FILE *out, const rca_capture *c);
 /* One frame {function, file, line} of a symbolized stack. */
 void json_frame(FILE *out, const rct_symbol *sym, const void *ip);
 /* Rows of a snapshot grouped by line, as a JSON array; bytes and blocks

@@ -54,11 +54,11 @@ static void walk_chunks(const char *path, chunk_stats *st)
 
 static void print_stats(const rca_capture *c, const chunk_stats *st, bool json, int i, int n)
 {
-    /* In rca_kinds order: M S T I C A F X P L E Y K. */
+    /* In rca_kinds order: M S T I C A F X P L E Y K O. */
     static const char *const names[] = {"modules", "stack_nodes", "types", "infos",
                                         "clocks", "allocations", "frees", "temporary_frees",
                                         "samples", "leak_records", "end", "python",
-                                        "python_codes"};
+                                        "python_codes", "python_objects"};
     enum { NKINDS = sizeof names / sizeof *names };
     _Static_assert(NKINDS == sizeof c->records / sizeof *c->records, "a name per kind");
     char a[32], b[32];

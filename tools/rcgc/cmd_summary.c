@@ -4,7 +4,9 @@
  * object per capture (the contract's fields: peak_bytes,
  * total_allocated_bytes, allocations, leaked_bytes, leaked_blocks,
  * duration_s, and more); several captures give an array.  A capture of
- * CPython names its version ("interpreter  Python 3.11.2"; JSON "python").
+ * CPython names its version ("interpreter  Python 3.11.2"; JSON "python")
+ * and, when the shim took it, the census of live Python objects at exit
+ * and gc.garbage (JSON "python_objects").
  */
 #include "cli.h"
 
@@ -35,6 +37,35 @@ static void print_leaks(const rca_capture *c)
            (unsigned long long)c->leak_blocks[RCA_REACHABLE]);
 }
 
+#define CENSUS_ROWS 10 /* types listed by the text summary */
+
+static void print_census(const rca_capture *c)
+{
+    char b[32];
+    uint64_t bytes, objects = rca_python_census_total(c, RCC_PY_LIVE, &bytes);
+    printf("  Python objects   %llu live at exit in %s (before finalization; docs/PYTHON.md)\n",
+           (unsigned long long)objects, fmt_bytes(b, bytes));
+    for (size_t i = 0; i < c->npyobjects && i < CENSUS_ROWS; i++) {
+        const rca_pyobjects *o = &c->pyobjects[i];
+        if (o->objects[RCC_PY_LIVE])
+            printf("    %10s %9llu  %s\n", fmt_bytes(b, o->bytes[RCC_PY_LIVE]),
+                   (unsigned long long)o->objects[RCC_PY_LIVE], o->type);
+    }
+    if (c->npyobjects > CENSUS_ROWS)
+        printf("    ... %zu types in all (--json lists them)\n", c->npyobjects);
+    objects = rca_python_census_total(c, RCC_PY_GARBAGE, &bytes);
+    printf("  gc.garbage       %llu object%s", (unsigned long long)objects, objects == 1 ? "" : "s");
+    const char *sep = objects ? ": " : "\n";
+    for (size_t i = 0; i < c->npyobjects; i++)
+        if (c->pyobjects[i].objects[RCC_PY_GARBAGE]) {
+            printf("%s%s (%llu)", sep, c->pyobjects[i].type,
+                   (unsigned long long)c->pyobjects[i].objects[RCC_PY_GARBAGE]);
+            sep = ", ";
+        }
+    if (objects)
+        putchar('\n');
+}
+
 static void print_summary(const rca_capture *c)
 {
     char b[32];
@@ -62,6 +93,8 @@ static void print_summary(const rca_capture *c)
                    percent(c->peak_bytes, c->rss_at_peak), fmt_bytes(b, c->rss_at_peak));
         putchar('\n');
     }
+    if (c->npyobjects)
+        print_census(c);
 }
 
 static int print_all(rca_capture *cs, int n, void *ctx)

@@ -79,7 +79,42 @@ void json_summary(FILE *out, const rca_capture *c)
     char version[32];
     fputs(", \"python\": ", out);
     json_string(out, c->python_version ? rca_python_version(c, version, sizeof version) : NULL);
+    fputs(", \"python_objects\": ", out);
+    json_census(out, c);
     fprintf(out, ", \"distinct_stacks\": %zu, \"samples\": %zu}", c->nsites, c->nsamples);
+}
+
+/* One list of the census: {"objects", "bytes", "types": [{type, objects, bytes}]}. */
+static void json_census_list(FILE *out, const rca_capture *c, int list)
+{
+    uint64_t bytes, objects = rca_python_census_total(c, list, &bytes);
+    fprintf(out, "{\"objects\": %llu, \"bytes\": %llu, \"types\": [", (unsigned long long)objects,
+            (unsigned long long)bytes);
+    const char *sep = "";
+    for (size_t i = 0; i < c->npyobjects; i++) {
+        const rca_pyobjects *o = &c->pyobjects[i];
+        if (!o->objects[list])
+            continue;
+        fprintf(out, "%s{\"type\": ", sep);
+        json_string(out, o->type);
+        fprintf(out, ", \"objects\": %llu, \"bytes\": %llu}", (unsigned long long)o->objects[list],
+                (unsigned long long)o->bytes[list]);
+        sep = ", ";
+    }
+    fputs("]}", out);
+}
+
+void json_census(FILE *out, const rca_capture *c)
+{
+    if (!c->npyobjects) {
+        fputs("null", out);
+        return;
+    }
+    fputs("{\"live\": ", out);
+    json_census_list(out, c, RCC_PY_LIVE);
+    fputs(", \"garbage\": ", out);
+    json_census_list(out, c, RCC_PY_GARBAGE);
+    fputc('}', out);
 }
 
 const char *rca_category_name(int k)

@@ -1,0 +1,296 @@
+/*
+ * pycensus.c — in a CPython process, at exit before finalization: the
+ * census of live Python objects by type (heapy's hpy().heap(), pympler's
+ * summary) and gc.garbage's items, written as O records
+ * (docs/CAPTURE.md, docs/PYTHON.md "Objects at exit").  May call: the
+ * interpreter's C API (dlsym(RTLD_DEFAULT)), the shadow's walk, the meta
+ * writer, process_vm_readv.
+ *
+ * When: a Python atexit callback.  The interpreter's own C-level hooks
+ * (_Py_AtExit in 3.12, PyUnstable_AtExit in 3.13) run after modules are
+ * cleared (measured: a module global's __del__ has run, Py_IsInitialized()
+ * is 0), too late for a census; Python's atexit callbacks run before
+ * anything is torn down, in every version.  So at attach (python.c) the
+ * shim asks for a pending call (Py_AddPendingCall: the main thread runs it
+ * between two bytecodes, the GIL held, outside any allocation), and that
+ * call registers a C function (PyCFunction_NewEx) with atexit.register.
+ * Registered first, it runs last of the program's atexit callbacks.
+ *
+ * What is counted: the shim's knowledge of live blocks, no Python code.
+ * Each live block the object domain allocated (typed PyObject_Malloc in
+ * the shadow, whatever its size: pymalloc hands blocks over 512 bytes to
+ * malloc inside the domain call, so large objects are there too) is looked
+ * at where its PyObject would start: 0 bytes in (not a GC type), 16 (a GC
+ * type: the GC header first) or 32 (3.11+: a GC type with a pre-header,
+ * managed dict or weakref pointers, before the GC header).  Its ob_type
+ * must be a type object (its own ob_type `type` or a metatype whose type
+ * is `type`, READY set, read with process_vm_readv so a stray word costs
+ * a failed read), whose GC and pre-header flags put the PyObject at that
+ * place, and its refcount must be above 0 (free lists keep dead lists,
+ * dicts and tuples with their type).  Blocks of the domain that are not
+ * objects (dict keys) fail these checks.  Bytes per type are the blocks'
+ * sizes as asked for (the object's own block: a list's item array is a
+ * PyMem_Malloc block of its own, not counted).  Objects allocated before
+ * the shim attached (interpreter start-up: builtins, sys, what site
+ * imported) and static objects (built-in types, None, small ints) are not
+ * in the shadow and not counted.
+ *
+ * gc.garbage: read through the gc module when the program imported it
+ * (PyImport_GetModule: no import is run); its items by type, their bytes
+ * from the shadow.
+ */
+#include "shim.h"
+
+/* The C API's pieces used here (stable 3.8-3.13). */
+typedef struct py_method_def {
+    const char *name;
+    void *(*fn)(void *owner, void *arg);
+    int flags;
+    const char *doc;
+} py_method_def;
+#define METH_NOARGS 0x0004
+
+#define OB_REFCNT 0
+#define OB_TYPE 8
+#define TP_NAME 24
+#define TP_FLAGS 168
+#define TPF_MANAGED_WEAKREF (1ul << 3) /* 3.12+ */
+#define TPF_MANAGED_DICT (1ul << 4)    /* 3.11+ */
+#define TPF_READY (1ul << 12)
+#define TPF_HAVE_GC (1ul << 14)
+#define TPF_TYPE_SUBCLASS (1ul << 31)
+#define GC_HEAD 16
+#define PRE_HEADER 16 /* the managed dict and weakref words */
+
+#define CENSUS_SLOTS (1u << 16) /* distinct words taken for a type, cached */
+#define TYPE_NAME_MAX 256       /* bytes of a type's name kept */
+
+static struct {
+    int minor;                /* 3.minor */
+    const void *type_type;    /* &PyType_Type */
+    unsigned long preheader;  /* the flags that put a pre-header before a GC object */
+    bool done;                /* the census was taken (once per process) */
+    void *(*import)(const char *);
+    void *(*get_attr)(void *, const char *);
+    void *(*call1)(void *, ...);
+    void *(*new_fn)(py_method_def *, void *, void *);
+    void (*decref)(void *), (*incref)(void *), (*err_clear)(void);
+    void *(*get_module)(void *);
+    void *(*unicode)(const char *);
+    ptrdiff_t (*list_size)(void *);
+    void *(*list_item)(void *, ptrdiff_t);
+    void *none;
+} pc;
+
+/* A word taken for a type: whether it is one, and its objects. */
+typedef struct census_slot {
+    uintptr_t type;           /* 0: empty */
+    bool valid;               /* a type object */
+    unsigned long flags;      /* its tp_flags */
+    uint64_t objects[2], bytes[2]; /* by list: live, gc.garbage */
+} census_slot;
+
+typedef struct census {
+    census_slot *slots;       /* CENSUS_SLOTS, mmap'd */
+    size_t used;              /*   how many taken */
+    pid_t pid;
+} census;
+
+/* n bytes at addr, or false where nothing is mapped. */
+static bool peek(const census *c, uintptr_t addr, void *out, size_t n)
+{
+    struct iovec l = {out, n}, r = {(void *)addr, n};
+    return process_vm_readv(c->pid, &l, 1, &r, 1, 0) == (ssize_t)n;
+}
+
+/* Is t a type object?  Its type is `type` or a metatype whose type is. */
+static bool is_type(const census *c, uintptr_t t, unsigned long *flags)
+{
+    uintptr_t meta, meta_type;
+    if (!t || t % 8 || t >> ADDR_BITS || !peek(c, t + OB_TYPE, &meta, sizeof meta) ||
+        !peek(c, t + TP_FLAGS, flags, sizeof *flags) || !(*flags & TPF_READY))
+        return false;
+    if (meta == (uintptr_t)pc.type_type)
+        return true;
+    unsigned long meta_flags;
+    return meta && meta % 8 == 0 && peek(c, meta + OB_TYPE, &meta_type, sizeof meta_type) &&
+           meta_type == (uintptr_t)pc.type_type &&
+           peek(c, meta + TP_FLAGS, &meta_flags, sizeof meta_flags) &&
+           (meta_flags & TPF_TYPE_SUBCLASS);
+}
+
+/* The slot of word t, checked once; NULL when t is not a type (or the
+   table is full and it is not in it). */
+static census_slot *type_slot(census *c, uintptr_t t)
+{
+    size_t i = (t >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> 48 & (CENSUS_SLOTS - 1);
+    for (; c->slots[i].type; i = (i + 1) & (CENSUS_SLOTS - 1))
+        if (c->slots[i].type == t)
+            return c->slots[i].valid ? &c->slots[i] : NULL;
+    unsigned long flags = 0;
+    bool valid = is_type(c, t, &flags);
+    if (2 * (c->used + 1) > CENSUS_SLOTS)
+        return NULL; /* full: a type seen first now is left out */
+    c->slots[i] = (census_slot){.type = t, .valid = valid, .flags = flags};
+    c->used++;
+    return valid ? &c->slots[i] : NULL;
+}
+
+/* Where a PyObject of a type with these flags starts in its block. */
+static size_t object_offset(unsigned long flags)
+{
+    if (!(flags & TPF_HAVE_GC))
+        return 0;
+    return GC_HEAD + (flags & pc.preheader ? PRE_HEADER : 0);
+}
+
+/* The type slot of the live object in a block (size bytes), or NULL. */
+static census_slot *block_object(census *c, uintptr_t block, uint64_t size)
+{
+    static const size_t at[] = {0, GC_HEAD, GC_HEAD + PRE_HEADER};
+    for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
+        if (size < at[k] + OB_TYPE + sizeof(uintptr_t))
+            break;
+        const uintptr_t *o = (const uintptr_t *)(block + at[k]);
+        census_slot *s = type_slot(c, o[OB_TYPE / 8]);
+        if (s && object_offset(s->flags) == at[k])
+            return (intptr_t)o[OB_REFCNT / 8] > 0 ? s : NULL;
+    }
+    return NULL;
+}
+
+static bool count_block(uintptr_t addr, uint32_t id, void *ctx)
+{
+    const alloc_info *info = &inf.tab[id - 1];
+    if (info->type == python_obj_type) {
+        census_slot *s = block_object(ctx, addr, info->size);
+        if (s) {
+            s->objects[RCC_PY_LIVE]++;
+            s->bytes[RCC_PY_LIVE] += info->size;
+        }
+    }
+    return true;
+}
+
+/* The block size of the object at o, from the shadow; 0 if not traced. */
+static uint64_t object_bytes(uintptr_t o, unsigned long flags)
+{
+    uint32_t *slot = slot_of(o - object_offset(flags), false);
+    uint32_t id = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
+    return id && id != PENDING ? inf.tab[id - 1].size : 0;
+}
+
+/* gc.garbage's items by type (the GIL held; the program imported gc). */
+static void count_garbage(census *c)
+{
+    void *name = pc.unicode("gc");
+    void *gc = name ? pc.get_module(name) : NULL;
+    void *garbage = gc ? pc.get_attr(gc, "garbage") : NULL;
+    ptrdiff_t n = garbage ? pc.list_size(garbage) : 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uintptr_t o = (uintptr_t)pc.list_item(garbage, i);
+        census_slot *s = o ? type_slot(c, *(const uintptr_t *)(o + OB_TYPE)) : NULL;
+        if (s) {
+            s->objects[RCC_PY_GARBAGE]++;
+            s->bytes[RCC_PY_GARBAGE] += object_bytes(o, s->flags);
+        }
+    }
+    pc.decref(garbage);
+    pc.decref(gc);
+    pc.decref(name);
+    pc.err_clear(); /* no gc module, or no garbage list: none */
+}
+
+/* With the lock held: an O record per type and list. */
+static void write_census(const census *c)
+{
+    for (size_t i = 0; i < CENSUS_SLOTS; i++) {
+        const census_slot *s = &c->slots[i];
+        if (!s->valid)
+            continue;
+        char name[TYPE_NAME_MAX];
+        const char *tp_name = *(const char *const *)(s->type + TP_NAME);
+        size_t len = tp_name ? strnlen(tp_name, sizeof name - 1) : 0;
+        memcpy(name, tp_name ? tp_name : "", len);
+        name[len] = 0;
+        for (int list = RCC_PY_LIVE; list <= RCC_PY_GARBAGE; list++)
+            if (s->objects[list])
+                meta_write(&(rcc_event){.kind = RCC_PYOBJECTS, .status = list,
+                                        .count = s->objects[list], .size = s->bytes[list],
+                                        .text = name});
+    }
+}
+
+/* The atexit callback: the census, once. */
+static void *take_census(void *owner, void *arg)
+{
+    (void)owner, (void)arg;
+    busy++; /* what the API calls here allocate is the shim's */
+    if (!pc.done && atomic_load(&g.mode) == ACTIVE && python_obj_type && !g.sample_mean) {
+        pc.done = true;
+        census c = {.slots = pages_alloc(NULL, CENSUS_SLOTS * sizeof *c.slots), .pid = getpid()};
+        if (c.slots) {
+            shadow_walk(count_block, &c);
+            count_garbage(&c);
+            int cancel;
+            lock(&cancel);
+            write_census(&c);
+            unlock(cancel);
+            pages_free(NULL, c.slots, CENSUS_SLOTS * sizeof *c.slots);
+        }
+    }
+    busy--;
+    pc.incref(pc.none);
+    return pc.none;
+}
+
+static py_method_def census_def = {"rcgc_census", take_census, METH_NOARGS, NULL};
+
+/* The pending call: atexit.register(the census).  Recorded as the
+   program's allocations (one function object; the atexit module where
+   the program had not imported it). */
+static int register_census(void *arg)
+{
+    (void)arg;
+    void *atexit = pc.import("atexit");
+    void *reg = atexit ? pc.get_attr(atexit, "register") : NULL;
+    void *fn = reg ? pc.new_fn(&census_def, NULL, NULL) : NULL;
+    void *r = fn ? pc.call1(reg, fn, NULL) : NULL;
+    pc.decref(r);
+    pc.decref(fn);
+    pc.decref(reg);
+    pc.decref(atexit);
+    pc.err_clear();
+    return 0;
+}
+
+#define API(fn, name) (*(void **)&(fn) = dlsym(RTLD_DEFAULT, name))
+
+/* At attach (python.c: the GIL held, the object domain wrapped): arrange
+   the census for exit. */
+void python_census_arm(uint32_t version)
+{
+    int (*pending)(int (*)(void *), void *);
+    pc.minor = (int)(version >> 16 & 0xff);
+    pc.preheader = pc.minor >= 12   ? TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF
+                   : pc.minor == 11 ? TPF_MANAGED_DICT
+                                    : 0;
+    pc.type_type = dlsym(RTLD_DEFAULT, "PyType_Type");
+    pc.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
+    API(pending, "Py_AddPendingCall");
+    API(pc.import, "PyImport_ImportModule");
+    API(pc.get_attr, "PyObject_GetAttrString");
+    API(pc.call1, "PyObject_CallFunctionObjArgs");
+    API(pc.new_fn, "PyCFunction_NewEx");
+    API(pc.decref, "Py_DecRef");
+    API(pc.incref, "Py_IncRef");
+    API(pc.err_clear, "PyErr_Clear");
+    API(pc.get_module, "PyImport_GetModule");
+    API(pc.unicode, "PyUnicode_FromString");
+    API(pc.list_size, "PyList_Size");
+    API(pc.list_item, "PyList_GetItem");
+    if (version >> 24 == 3 && pc.minor >= 8 && pc.type_type && pc.none && pending &&
+        pc.import && pc.get_attr && pc.call1 && pc.new_fn && pc.decref && pc.incref &&
+        pc.err_clear && pc.get_module && pc.unicode && pc.list_size && pc.list_item)
+        pending(register_census, NULL);
+}
