@@ -61,6 +61,10 @@ static int check(const rcc_event *e, void *ctx)
         REQUIRE(e->id >= 1 && e->id <= s->infos && e->count >= 1);
         REQUIRE(e->status >= RCC_REACHABLE && e->status <= RCC_POSSIBLE);
         break;
+    case RCC_PYOBJECTS:
+        REQUIRE(e->status == RCC_PY_LIVE || e->status == RCC_PY_GARBAGE);
+        REQUIRE(e->count >= 1 && e->text && strlen(e->text) <= RCC_MAX_STRING);
+        break;
     case RCC_CLOCK:
     case RCC_SAMPLE:
     case RCC_END:

@@ -82,6 +82,11 @@ static size_t whole_capture(uint8_t **out, bool two_chunks)
         {.kind = RCC_LEAK, .id = 2, .status = RCC_INDIRECT, .count = 1},
         {.kind = RCC_LEAK, .id = 3, .status = RCC_REACHABLE, .count = 1},
         {.kind = RCC_LEAK, .id = 4, .status = RCC_DEFINITE, .count = 1},
+        {.kind = RCC_PYOBJECTS, .status = RCC_PY_LIVE, .count = 1000, .size = 56000,
+         .text = "Leaf"},
+        {.kind = RCC_PYOBJECTS, .status = RCC_PY_LIVE, .count = 12, .size = 768, .text = "Cycle"},
+        {.kind = RCC_PYOBJECTS, .status = RCC_PY_GARBAGE, .count = 2, .size = 128,
+         .text = "Cycle"},
         {.kind = RCC_END, .time_us = 2000, .status = 3, .heap_bytes = 4284,
          .peak_time_us = 1300},
     };
@@ -115,6 +120,8 @@ static const uint8_t records[] = {
     'C', 40, 'F', 1, 'P', 41, 64, 0x80, 0x20,
     'C', 'H', 'N', 'K', 'C', 'H', 'N', 'K',  /* a zero-length chunk between */
     'L', 2, 2, 3, 'L', 1, 0, 1,
+    'O', 0, 3, 0x80, 0x01, 4, 'd', 'i', 'c', 't', /* 3 dicts, 128 bytes */
+    'O', 1, 1, 48, 1, 'N',                        /* a node in gc.garbage */
     'E', 50, 1, 64, 5,
 };
 

@@ -95,7 +95,8 @@ static void push(events *ev, const rcc_event *e)
     stored_event *s = &ev->v[ev->n++];
     s->e = *e;
     s->e.text = s->e.name = NULL;
-    bool named = e->kind == RCC_MODULE || e->kind == RCC_TYPE || e->kind == RCC_PYCODE;
+    bool named = e->kind == RCC_MODULE || e->kind == RCC_TYPE || e->kind == RCC_PYCODE ||
+                 e->kind == RCC_PYOBJECTS;
     s->text = named ? copy_string(e->text) : NULL;
     s->name = e->kind == RCC_PYCODE ? copy_string(e->name) : NULL;
 }
@@ -155,6 +156,9 @@ static bool same_event(const stored_event *a, const stored_event *b)
     case RCC_PYCODE:
         return x->id == y->id && x->line == y->line && strcmp(a->text, b->text) == 0 &&
                strcmp(a->name, b->name) == 0;
+    case RCC_PYOBJECTS:
+        return x->status == y->status && x->count == y->count && x->size == y->size &&
+               strcmp(a->text, b->text) == 0;
     }
     return false;
 }
@@ -498,6 +502,12 @@ static void test_every_kind(void)
         {.kind = RCC_STACK, .stack = 4, .ip = RCC_PYFRAME_BIT | 3, .id = 5},
         {.kind = RCC_STACK, .stack = 5, .ip = 0x401300, .id = 6},
         {.kind = RCC_PYTHON, .count = MAX},
+        /* the census at exit: live objects and gc.garbage's by type */
+        {.kind = RCC_PYOBJECTS, .status = RCC_PY_LIVE, .count = 1000, .size = 56000,
+         .text = "Leaf"},
+        {.kind = RCC_PYOBJECTS, .status = RCC_PY_GARBAGE, .count = MAX, .size = MAX,
+         .text = longest},
+        {.kind = RCC_PYOBJECTS, .status = RCC_PY_LIVE, .count = 1, .size = 0, .text = ""},
         ev_info(1, 24, 3, 1),
         ev_info(2, 0, 0, 0),
         ev_info(3, MAX, 2, MAX),
@@ -1445,6 +1455,34 @@ static void test_hostile(void)
             CHECK(read_records(ids, len, err, sizeof err) == -1 && strstr(err, "overruns"));
         CHECK(read_records(py, 1, err, sizeof err) == -1 && strstr(err, "overruns"));
 #undef PYFRAME
+    }
+
+    /* O (the census at exit): list 0 or 1, objects >= 1, bytes, a type
+       name; any other list, no objects, a name past the bound or the end:
+       corrupt */
+    {
+        unsigned char census[] = {'O', 0, 3, 0x80, 0x01, 3, 'F', 'o', 'o', 'O', 1, 2, 64, 0};
+        events ev = {0};
+        const unsigned char *parts[] = {census};
+        size_t lens[] = {sizeof census};
+        CHECK(read_chunks(parts, lens, 1, &ev, err, sizeof err) == 0);
+        CHECK(strcmp(kinds(&ev), "OO") == 0 && ev.v[0].e.status == RCC_PY_LIVE &&
+              ev.v[0].e.count == 3 && ev.v[0].e.size == 128 && strcmp(ev.v[0].text, "Foo") == 0);
+        CHECK(ev.v[1].e.status == RCC_PY_GARBAGE && ev.v[1].e.count == 2 &&
+              ev.v[1].e.size == 64 && strcmp(ev.v[1].text, "") == 0);
+        free_events(&ev);
+        census[1] = 2;
+        CHECK(read_records(census, sizeof census, err, sizeof err) == -1 &&
+              strstr(err, "an unknown list of Python objects") && strstr(err, "tag 'O'"));
+        census[1] = 0, census[2] = 0;
+        CHECK(read_records(census, sizeof census, err, sizeof err) == -1 &&
+              strstr(err, "a Python objects record of no objects"));
+        census[2] = 3, census[5] = 0x81, census[6] = 0x20; /* a name of 4097 bytes */
+        CHECK(read_records(census, sizeof census, err, sizeof err) == -1 &&
+              strstr(err, "overruns"));
+        census[5] = 3, census[6] = 'F';
+        for (size_t len = 1; len < 9; len++)
+            CHECK(read_records(census, len, err, sizeof err) == -1 && strstr(err, "overruns"));
     }
 
     /* A, F and L name info 1..(infos so far): not 0, not one defined

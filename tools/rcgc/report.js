@@ -423,6 +423,7 @@
   body.appendChild(tip);
 
   /* ---- tables ---- */
+  var TABLE_ROWS = 25;
   body.appendChild(el('h2', {}, 'Top sites (by line)'));
   var tables = el('div', { 'class': 'tables' });
   body.appendChild(tables);
@@ -458,6 +459,48 @@
     });
     tables.appendChild(table);
   });
+
+  /* ---- Python objects at exit (the census, when the capture has one) ---- */
+  var census = S.python_objects;
+  if (census) {
+    body.appendChild(el('h2', {}, 'Python objects at exit'));
+    body.appendChild(el('div', { 'class': 'sub' },
+      plural(census.live.objects, 'object') + ' live in ' + bytes(census.live.bytes) +
+      ', taken before finalization: the objects the program made after rcgc attached (docs/PYTHON.md);' +
+      ' bytes are each object\'s own block.'));
+    var ctables = el('div', { 'class': 'tables' });
+    body.appendChild(ctables);
+    [['live', 'Live objects by type'], ['garbage', 'gc.garbage (the cycle collector could not free)']]
+      .forEach(function (t) {
+        var list = census[t[0]];
+        var table = el('table', { id: 'census-' + t[0] });
+        table.appendChild(el('caption', {}, t[1]));
+        var head = el('tr');
+        head.appendChild(el('th', { 'class': 'num' }, 'bytes'));
+        head.appendChild(el('th', { 'class': 'num' }, 'objects'));
+        head.appendChild(el('th', {}, 'type'));
+        table.appendChild(head);
+        if (!list.types.length) {
+          var tr0 = el('tr');
+          tr0.appendChild(el('td', { colspan: '3', 'class': 'site' }, 'none'));
+          table.appendChild(tr0);
+        }
+        list.types.slice(0, TABLE_ROWS).forEach(function (r) {
+          var tr = el('tr');
+          tr.appendChild(el('td', { 'class': 'num' }, bytes(r.bytes)));
+          tr.appendChild(el('td', { 'class': 'num' }, count(r.objects)));
+          tr.appendChild(el('td', { 'class': 'site' }, r.type));
+          table.appendChild(tr);
+        });
+        if (list.types.length > TABLE_ROWS) {
+          var more = el('tr');
+          more.appendChild(el('td', { colspan: '3', 'class': 'site' },
+            '\u2026 ' + plural(list.types.length, 'type') + ' in all (rcgc summary --json lists them)'));
+          table.appendChild(more);
+        }
+        ctables.appendChild(table);
+      });
+  }
 
   draw();
 })();

@@ -446,7 +446,7 @@ class Stats(unittest.TestCase):
                                          "infos": 5, "clocks": 62, "allocations": 37,
                                          "frees": 7, "temporary_frees": 21, "samples": 5,
                                          "leak_records": 3, "end": 1, "python": 0,
-                                         "python_codes": 0})
+                                         "python_codes": 0, "python_objects": 0})
         # stacks, three phases, the scan and end record at close
         self.assertEqual((st["chunks"], st["distinct_stacks"], st["infos"]), (5, 5, 5))
         self.assertGreater(st["compression_ratio"], 0)
@@ -489,6 +489,18 @@ class BadInput(unittest.TestCase):
         self.bad(write("info_type.cap", head + chunk(record)), "type id 1048576 out of range")
         record = node + b"C" + varint(5) + b"A" + varint(1)
         self.bad(write("info_undefined.cap", head + chunk(record)), "allocation info not yet defined")
+
+    def test_bad_census(self):
+        # an O record of an unknown list, of no objects, or cut short
+        head = read("basic.cap")[:64]
+        record = b"O" + varint(2) + varint(1) + varint(8) + varint(1) + b"T"
+        self.bad(write("census_list.cap", head + chunk(record)),
+                 "an unknown list of Python objects")
+        record = b"O" + varint(0) + varint(0) + varint(8) + varint(1) + b"T"
+        self.bad(write("census_none.cap", head + chunk(record)),
+                 "a Python objects record of no objects")
+        record = b"O" + varint(1) + varint(1) + varint(8) + varint(5) + b"T"
+        self.bad(write("census_cut.cap", head + chunk(record)), "overruns the chunk")
 
     def test_free_without_its_allocation(self):
         # A free whose allocation was never read (cut from the capture):
@@ -693,7 +705,33 @@ class Python(unittest.TestCase):
         self.assertIsNone(rjson("summary", "--json", cap("basic.cap"))["python"])
         self.assertNotIn("interpreter", rcgc("summary", cap("basic.cap"), check=0)[1])
         st = rjson("stats", "--json", self.path)
-        self.assertEqual((st["records"]["python"], st["records"]["python_codes"]), (1, 3))
+        self.assertEqual((st["records"]["python"], st["records"]["python_codes"],
+                          st["records"]["python_objects"]), (1, 3, 5))
+
+    def test_census(self):
+        # types of one name merged, most bytes first; gc.garbage's apart
+        out = rcgc("summary", self.path, check=0)[1]
+        self.assertIn("\n  Python objects   1042 live at exit in 57.1 KiB (before finalization; "
+                      "docs/PYTHON.md)\n"
+                      "      54.7 KiB      1000  Leaf\n"
+                      "       1.9 KiB        30  dict\n"
+                      "         576 B        12  Cycle\n"
+                      "  gc.garbage       2 objects: Cycle (2)\n", out)
+        census = rjson("summary", "--json", self.path)["python_objects"]
+        self.assertEqual(census["live"], {"objects": 1042, "bytes": 58496, "types": [
+            {"type": "Leaf", "objects": 1000, "bytes": 56000},
+            {"type": "dict", "objects": 30, "bytes": 1920},
+            {"type": "Cycle", "objects": 12, "bytes": 576}]})
+        self.assertEqual(census["garbage"], {"objects": 2, "bytes": 96, "types": [
+            {"type": "Cycle", "objects": 2, "bytes": 96}]})
+        self.assertIsNone(rjson("summary", "--json", cap("basic.cap"))["python_objects"])
+        self.assertNotIn("Python objects", rcgc("summary", cap("basic.cap"), check=0)[1])
+        html = cap("census.html")
+        rcgc("flamegraph", "-o", html, self.path, check=0)
+        with open(html) as f:
+            page = f.read()
+        summary = json.loads(re.search(r'\{"summary": (\{.*\}),\n"labels"', page).group(1))
+        self.assertEqual(summary["python_objects"], census)
 
     def rows(self, *args):
         out = rcgc("top", *args, self.path, check=0)[1].splitlines()
