@@ -13,7 +13,8 @@
 // frames zoom), "clear range" turns it off; no "1 blocks"; the tables are
 // filled.  A report with Python frames draws them violet (class py) and has a
 // "dim C frames" toggle that greys out every other frame but the root, and
-// back; a report without has no toggle.  Saves screenshots when asked:
+// back; a report without has no toggle.  A report with a census at exit
+// has its tables (live objects by type, gc.garbage).  Saves screenshots when asked:
 // SCREENSHOT (the page as opened)
 // and SCREENSHOT with -range before .png (a range selected).  Prints
 // "N passed, M failed" and exits non-zero on any failure.
@@ -205,6 +206,22 @@ try {
           'checking "dim C frames" greys out every frame but the Python ones and the root');
     await toggle.uncheck();
     check(await page.locator('#flame .fr.dim').count() === 0, 'unchecking it brings the colours back');
+  }
+
+  // The census at exit: a table of live objects by type and one of
+  // gc.garbage, as in the summary's JSON; none without a census.
+  const census = await page.evaluate(() =>
+    JSON.parse(document.getElementById('rcgc-data').textContent).summary.python_objects);
+  check(await page.locator('#census-live').count() === (census ? 1 : 0),
+        census ? 'a report with a census has its table' : 'no census table without a census');
+  if (census) {
+    const cells = await page.locator('#census-live tr').evaluateAll((trs) =>
+      trs.slice(1).map((tr) => tr.lastChild.textContent));
+    check(cells.join() === census.live.types.slice(0, 25).map((t) => t.type).join(),
+          `the census table lists the types, most bytes first (${cells.slice(0, 3).join(' ')})`);
+    const garbage = await page.locator('#census-garbage tr').count();
+    check(garbage === 1 + Math.max(1, census.garbage.types.length),
+          `the gc.garbage table has a row per type (${garbage - 1})`);
   }
 
   if (screenshot) {
