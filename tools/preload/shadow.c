@@ -51,23 +51,31 @@ uint32_t *leaf_make(size_t d)
 
 /* Visit the traced blocks in address order until visit returns false;
    returns how many were visited.  Other threads may allocate and free
-   meanwhile: a block is seen or not. */
+   meanwhile (the census runs while they do): a block is seen or not, and
+   the leaves are sorted in a copy, since a thread making a leaf writes
+   its index into sh.made after counting it. */
 size_t shadow_walk(bool (*visit)(uintptr_t addr, uint32_t id, void *ctx), void *ctx)
 {
     unsigned n = atomic_load(&sh.nmade);
     if (n > MAX_LEAVES)
         n = MAX_LEAVES;
+    uint32_t *made = n ? pages_alloc(NULL, n * sizeof *made) : NULL;
+    if (!made)
+        return 0;
+    memcpy(made, sh.made, n * sizeof *made);
     /* the leaves in address order: insertion sort, there are few */
     for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j && sh.made[j - 1] > sh.made[j]; j--) {
-            uint32_t t = sh.made[j];
-            sh.made[j] = sh.made[j - 1];
-            sh.made[j - 1] = t;
+        for (unsigned j = i; j && made[j - 1] > made[j]; j--) {
+            uint32_t t = made[j];
+            made[j] = made[j - 1];
+            made[j - 1] = t;
         }
     size_t count = 0, page_words = (size_t)g.page / sizeof(uint32_t);
     unsigned char touched[LEAF_WORDS * sizeof(uint32_t) / 4096];
     for (unsigned i = 0; i < n; i++) {
-        const uint32_t *leaf = sh.dir[sh.made[i]];
+        const uint32_t *leaf = __atomic_load_n(&sh.dir[made[i]], __ATOMIC_ACQUIRE);
+        if (!leaf || (i && made[i] == made[i - 1]))
+            continue; /* an index not written yet (its leaf comes later) */
         /* pages of the leaf never written are not resident: skip them */
         size_t step = page_words; /* words per entry of touched */
         if (step * sizeof touched < LEAF_WORDS ||
@@ -87,13 +95,15 @@ size_t shadow_walk(bool (*visit)(uintptr_t addr, uint32_t id, void *ctx), void *
                     uint32_t v = __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
                     if (!v || v == PENDING)
                         continue; /* PENDING: a signal handler's, never written */
-                    uintptr_t a = (uintptr_t)sh.made[i] << LEAF_SHIFT | (w + k) << GRANULE_SHIFT;
+                    uintptr_t a = (uintptr_t)made[i] << LEAF_SHIFT | (w + k) << GRANULE_SHIFT;
                     if (!visit(a, v, ctx))
-                        return count;
+                        goto out;
                     count++;
                 }
             }
         }
     }
+out:
+    pages_free(NULL, made, n * sizeof *made);
     return count;
 }
