@@ -4,7 +4,7 @@
  * summary) and gc.garbage's items, written as O records
  * (docs/CAPTURE.md, docs/PYTHON.md "Objects at exit").  May call: the
  * interpreter's C API (dlsym(RTLD_DEFAULT)), the shadow's walk, the meta
- * writer, process_vm_readv.
+ * writer, the loader (dl_iterate_phdr).
  *
  * When: a Python atexit callback.  The interpreter's own C-level hooks
  * (_Py_AtExit in 3.12, PyUnstable_AtExit in 3.13) run after modules are
@@ -24,8 +24,8 @@
  * type: the GC header first) or 32 (3.11+: a GC type with a pre-header,
  * managed dict or weakref pointers, before the GC header).  Its ob_type
  * must be a type object (its own ob_type `type` or a metatype whose type
- * is `type`, READY set, read with process_vm_readv so a stray word costs
- * a failed read), whose GC and pre-header flags put the PyObject at that
+ * is `type`, READY set; only read where a type can be: see readable),
+ * whose GC and pre-header flags put the PyObject at that
  * place, and its refcount must be above 0 (free lists keep dead lists,
  * dicts and tuples with their type).  Blocks of the domain that are not
  * objects (dict keys) fail these checks.  Bytes per type are the blocks'
@@ -62,7 +62,8 @@ typedef struct py_method_def {
 #define GC_HEAD 16
 #define PRE_HEADER 16 /* the managed dict and weakref words */
 
-#define CENSUS_SLOTS (1u << 16) /* distinct words taken for a type, cached */
+#define CENSUS_SLOTS (1u << 14) /* types met: half of them at most */
+#define STATIC_RANGES 4096      /* modules' writable segments */
 #define TYPE_NAME_MAX 256       /* bytes of a type's name kept */
 
 static struct {
@@ -82,58 +83,96 @@ static struct {
     void *none;
 } pc;
 
-/* A word taken for a type: whether it is one, and its objects. */
+/* A type met in the census, and its objects. */
 typedef struct census_slot {
     uintptr_t type;           /* 0: empty */
-    bool valid;               /* a type object */
     unsigned long flags;      /* its tp_flags */
     uint64_t objects[2], bytes[2]; /* by list: live, gc.garbage */
 } census_slot;
 
 typedef struct census {
-    census_slot *slots;       /* CENSUS_SLOTS, mmap'd */
-    size_t used;              /*   how many taken */
-    pid_t pid;
+    census_slot slots[CENSUS_SLOTS]; /* the types met (at most half full) */
+    size_t used;              /*   how many */
+    range statics[STATIC_RANGES]; /* the modules' writable segments, sorted */
+    size_t nstatics;
 } census;
 
-/* n bytes at addr, or false where nothing is mapped. */
-static bool peek(const census *c, uintptr_t addr, void *out, size_t n)
+static int writable_segments(struct dl_phdr_info *info, size_t size, void *ctx)
 {
-    struct iovec l = {out, n}, r = {(void *)addr, n};
-    return process_vm_readv(c->pid, &l, 1, &r, 1, 0) == (ssize_t)n;
+    (void)size;
+    census *c = ctx;
+    for (size_t i = 0; i < info->dlpi_phnum && c->nstatics < STATIC_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && ph->p_memsz) {
+            uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+            c->statics[c->nstatics++] = (range){lo, lo + ph->p_memsz};
+        }
+    }
+    return 0;
 }
+
+static int by_start(const void *a, const void *b)
+{
+    const range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Can n bytes at t be read without a fault?  A type object is either
+   static, in a module's writable segment, or a heap type, a GC object
+   whose block (malloc's or the object domain's: they are over 512 bytes)
+   starts GC_HEAD before it.  Anything else, a stray word taken for a type
+   pointer, is not read at all. */
+static bool readable(const census *c, uintptr_t t, size_t n)
+{
+    if (t < GC_HEAD || t % 8 || t >> ADDR_BITS)
+        return false;
+    const uint32_t *slot = slot_of(t - GC_HEAD, false);
+    uint32_t id = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
+    if (id && id != PENDING && inf.tab[id - 1].size >= GC_HEAD + n)
+        return true;
+    size_t lo = 0, hi = c->nstatics; /* the last range starting at or below t */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->statics[mid].lo <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo && t + n <= c->statics[lo - 1].hi;
+}
+
+#define WORD(p, off, T) (*(const T *)((p) + (off)))
 
 /* Is t a type object?  Its type is `type` or a metatype whose type is. */
 static bool is_type(const census *c, uintptr_t t, unsigned long *flags)
 {
-    uintptr_t meta, meta_type;
-    if (!t || t % 8 || t >> ADDR_BITS || !peek(c, t + OB_TYPE, &meta, sizeof meta) ||
-        !peek(c, t + TP_FLAGS, flags, sizeof *flags) || !(*flags & TPF_READY))
+    if (!readable(c, t, TP_FLAGS + sizeof *flags))
+        return false;
+    uintptr_t meta = WORD(t, OB_TYPE, uintptr_t);
+    *flags = WORD(t, TP_FLAGS, unsigned long);
+    if (!(*flags & TPF_READY))
         return false;
     if (meta == (uintptr_t)pc.type_type)
         return true;
-    unsigned long meta_flags;
-    return meta && meta % 8 == 0 && peek(c, meta + OB_TYPE, &meta_type, sizeof meta_type) &&
-           meta_type == (uintptr_t)pc.type_type &&
-           peek(c, meta + TP_FLAGS, &meta_flags, sizeof meta_flags) &&
-           (meta_flags & TPF_TYPE_SUBCLASS);
+    return readable(c, meta, TP_FLAGS + sizeof *flags) &&
+           WORD(meta, OB_TYPE, uintptr_t) == (uintptr_t)pc.type_type &&
+           (WORD(meta, TP_FLAGS, unsigned long) & TPF_TYPE_SUBCLASS);
 }
 
-/* The slot of word t, checked once; NULL when t is not a type (or the
-   table is full and it is not in it). */
+/* The slot of type t, made at its first object; NULL when t is not a type
+   (or is one first met with the table full: left out). */
 static census_slot *type_slot(census *c, uintptr_t t)
 {
     size_t i = (t >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> 48 & (CENSUS_SLOTS - 1);
     for (; c->slots[i].type; i = (i + 1) & (CENSUS_SLOTS - 1))
         if (c->slots[i].type == t)
-            return c->slots[i].valid ? &c->slots[i] : NULL;
-    unsigned long flags = 0;
-    bool valid = is_type(c, t, &flags);
-    if (2 * (c->used + 1) > CENSUS_SLOTS)
-        return NULL; /* full: a type seen first now is left out */
-    c->slots[i] = (census_slot){.type = t, .valid = valid, .flags = flags};
+            return &c->slots[i];
+    unsigned long flags;
+    if (!is_type(c, t, &flags) || 2 * (c->used + 1) > CENSUS_SLOTS)
+        return NULL;
+    c->slots[i] = (census_slot){.type = t, .flags = flags};
     c->used++;
-    return valid ? &c->slots[i] : NULL;
+    return &c->slots[i];
 }
 
 /* Where a PyObject of a type with these flags starts in its block. */
@@ -206,7 +245,7 @@ static void write_census(const census *c)
 {
     for (size_t i = 0; i < CENSUS_SLOTS; i++) {
         const census_slot *s = &c->slots[i];
-        if (!s->valid)
+        if (!s->type)
             continue;
         char name[TYPE_NAME_MAX];
         const char *tp_name = *(const char *const *)(s->type + TP_NAME);
@@ -228,15 +267,17 @@ static void *take_census(void *owner, void *arg)
     busy++; /* what the API calls here allocate is the shim's */
     if (!pc.done && atomic_load(&g.mode) == ACTIVE && python_obj_type && !g.sample_mean) {
         pc.done = true;
-        census c = {.slots = pages_alloc(NULL, CENSUS_SLOTS * sizeof *c.slots), .pid = getpid()};
-        if (c.slots) {
-            shadow_walk(count_block, &c);
-            count_garbage(&c);
+        census *c = pages_alloc(NULL, sizeof *c);
+        if (c) {
+            dl_iterate_phdr(writable_segments, c);
+            qsort(c->statics, c->nstatics, sizeof *c->statics, by_start);
+            shadow_walk(count_block, c);
+            count_garbage(c);
             int cancel;
             lock(&cancel);
-            write_census(&c);
+            write_census(c);
             unlock(cancel);
-            pages_free(NULL, c.slots, CENSUS_SLOTS * sizeof *c.slots);
+            pages_free(NULL, c, sizeof *c);
         }
     }
     busy--;
