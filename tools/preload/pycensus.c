@@ -4,7 +4,7 @@
  * summary) and gc.garbage's items, written as O records
  * (docs/CAPTURE.md, docs/PYTHON.md "Objects at exit").  May call: the
  * interpreter's C API (dlsym(RTLD_DEFAULT)), the shadow's walk, the meta
- * writer, the loader (dl_iterate_phdr).
+ * writer.
  *
  * When: a Python atexit callback.  The interpreter's own C-level hooks
  * (_Py_AtExit in 3.12, PyUnstable_AtExit in 3.13) run after modules are
@@ -16,16 +16,16 @@
  * call registers a C function (PyCFunction_NewEx) with atexit.register.
  * Registered first, it runs last of the program's atexit callbacks.
  *
- * What is counted: the shim's knowledge of live blocks, no Python code.
- * Each live block the object domain allocated (typed PyObject_Malloc in
+ * What is counted: the shim's knowledge of live blocks, and the
+ * interpreter's types (no Python code: type.__subclasses__ from object
+ * down, C functions).  Each live block the object domain allocated (typed PyObject_Malloc in
  * the shadow, whatever its size: pymalloc hands blocks over 512 bytes to
  * malloc inside the domain call, so large objects are there too) is looked
  * at where its PyObject would start: 0 bytes in (not a GC type), 16 (a GC
  * type: the GC header first) or 32 (3.11+: a GC type with a pre-header,
  * managed dict or weakref pointers, before the GC header).  Its ob_type
- * must be a type object (its own ob_type `type` or a metatype whose type
- * is `type`, READY set; only read where a type can be: see readable),
- * whose GC and pre-header flags put the PyObject at that
+ * must be one of the interpreter's types (a word that is not is never
+ * read through), whose GC and pre-header flags put the PyObject at that
  * place, and its refcount must be above 0 (free lists keep dead lists,
  * dicts and tuples with their type).  Blocks of the domain that are not
  * objects (dict keys) fail these checks.  Bytes per type are the blocks'
@@ -56,19 +56,17 @@ typedef struct py_method_def {
 #define TP_FLAGS 168
 #define TPF_MANAGED_WEAKREF (1ul << 3) /* 3.12+ */
 #define TPF_MANAGED_DICT (1ul << 4)    /* 3.11+ */
-#define TPF_READY (1ul << 12)
 #define TPF_HAVE_GC (1ul << 14)
-#define TPF_TYPE_SUBCLASS (1ul << 31)
 #define GC_HEAD 16
 #define PRE_HEADER 16 /* the managed dict and weakref words */
 
-#define CENSUS_SLOTS (1u << 14) /* types met: half of them at most */
-#define STATIC_RANGES 4096      /* modules' writable segments */
+#define CENSUS_SLOTS (1u << 16) /* the types: half of them at most */
 #define TYPE_NAME_MAX 256       /* bytes of a type's name kept */
 
 static struct {
     int minor;                /* 3.minor */
-    const void *type_type;    /* &PyType_Type */
+    void *type_type;          /* &PyType_Type */
+    void *object_type;        /* &PyBaseObject_Type */
     unsigned long preheader;  /* the flags that put a pre-header before a GC object */
     bool done;                /* the census was taken (once per process) */
     void *(*import)(const char *);
@@ -80,6 +78,7 @@ static struct {
     void *(*unicode)(const char *);
     ptrdiff_t (*list_size)(void *);
     void *(*list_item)(void *, ptrdiff_t);
+    int (*gc_disable)(void), (*gc_enable)(void); /* 3.10+, else NULL */
     void *none;
 } pc;
 
@@ -91,88 +90,62 @@ typedef struct census_slot {
 } census_slot;
 
 typedef struct census {
-    census_slot slots[CENSUS_SLOTS]; /* the types met (at most half full) */
+    census_slot slots[CENSUS_SLOTS]; /* every type (at most half full) */
+    uintptr_t order[CENSUS_SLOTS / 2]; /* the types in the order found */
     size_t used;              /*   how many */
-    range statics[STATIC_RANGES]; /* the modules' writable segments, sorted */
-    size_t nstatics;
 } census;
 
-static int writable_segments(struct dl_phdr_info *info, size_t size, void *ctx)
-{
-    (void)size;
-    census *c = ctx;
-    for (size_t i = 0; i < info->dlpi_phnum && c->nstatics < STATIC_RANGES; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && ph->p_memsz) {
-            uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-            c->statics[c->nstatics++] = (range){lo, lo + ph->p_memsz};
-        }
-    }
-    return 0;
-}
-
-static int by_start(const void *a, const void *b)
-{
-    const range *x = a, *y = b;
-    return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Can n bytes at t be read without a fault?  A type object is either
-   static, in a module's writable segment, or a heap type, a GC object
-   whose block (malloc's or the object domain's: they are over 512 bytes)
-   starts GC_HEAD before it.  Anything else, a stray word taken for a type
-   pointer, is not read at all. */
-static bool readable(const census *c, uintptr_t t, size_t n)
-{
-    if (t < GC_HEAD || t % 8 || t >> ADDR_BITS)
-        return false;
-    const uint32_t *slot = slot_of(t - GC_HEAD, false);
-    uint32_t id = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
-    if (id && id != PENDING && inf.tab[id - 1].size >= GC_HEAD + n)
-        return true;
-    size_t lo = 0, hi = c->nstatics; /* the last range starting at or below t */
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->statics[mid].lo <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo && t + n <= c->statics[lo - 1].hi;
-}
-
-#define WORD(p, off, T) (*(const T *)((p) + (off)))
-
-/* Is t a type object?  Its type is `type` or a metatype whose type is. */
-static bool is_type(const census *c, uintptr_t t, unsigned long *flags)
-{
-    if (!readable(c, t, TP_FLAGS + sizeof *flags))
-        return false;
-    uintptr_t meta = WORD(t, OB_TYPE, uintptr_t);
-    *flags = WORD(t, TP_FLAGS, unsigned long);
-    if (!(*flags & TPF_READY))
-        return false;
-    if (meta == (uintptr_t)pc.type_type)
-        return true;
-    return readable(c, meta, TP_FLAGS + sizeof *flags) &&
-           WORD(meta, OB_TYPE, uintptr_t) == (uintptr_t)pc.type_type &&
-           (WORD(meta, TP_FLAGS, unsigned long) & TPF_TYPE_SUBCLASS);
-}
-
-/* The slot of type t, made at its first object; NULL when t is not a type
-   (or is one first met with the table full: left out). */
-static census_slot *type_slot(census *c, uintptr_t t)
+/* Where type t is in the table, or the empty slot where it would go. */
+static census_slot *probe(census *c, uintptr_t t)
 {
     size_t i = (t >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> 48 & (CENSUS_SLOTS - 1);
-    for (; c->slots[i].type; i = (i + 1) & (CENSUS_SLOTS - 1))
-        if (c->slots[i].type == t)
-            return &c->slots[i];
-    unsigned long flags;
-    if (!is_type(c, t, &flags) || 2 * (c->used + 1) > CENSUS_SLOTS)
-        return NULL;
-    c->slots[i] = (census_slot){.type = t, .flags = flags};
-    c->used++;
+    while (c->slots[i].type && c->slots[i].type != t)
+        i = (i + 1) & (CENSUS_SLOTS - 1);
     return &c->slots[i];
+}
+
+/* The slot of type t; NULL when t is not a type of this interpreter. */
+static census_slot *type_slot(census *c, uintptr_t t)
+{
+    census_slot *s = probe(c, t);
+    return s->type ? s : NULL;
+}
+
+/* Add type t if new (and there is room). */
+static void add_type(census *c, uintptr_t t)
+{
+    census_slot *s = probe(c, t);
+    if (s->type || 2 * (c->used + 1) > CENSUS_SLOTS)
+        return;
+    *s = (census_slot){.type = t, .flags = *(const unsigned long *)(t + TP_FLAGS)};
+    c->order[c->used++] = t;
+}
+
+/* Every type of the interpreter into the table, the GIL held: object,
+   its subclasses (type.__subclasses__, a C function: static types are
+   there once ready, heap types, metatypes under type), theirs, and so on.
+   Only an object whose ob_type is one of them is counted, so a word of a
+   block that is not an object is never taken for a type, nor read.  The
+   lists made here are freed at once, so they do not add up to a
+   collection; from 3.10 the collector is off meanwhile all the same (a
+   collection's finalizers would run Python code, and its frees would go
+   unrecorded: the shim is busy). */
+static void find_types(census *c)
+{
+    int was_enabled = pc.gc_disable ? pc.gc_disable() : 0;
+    void *subclasses = pc.get_attr(pc.type_type, "__subclasses__");
+    add_type(c, (uintptr_t)pc.object_type);
+    for (size_t i = 0; subclasses && i < c->used; i++) {
+        void *list = pc.call1(subclasses, (void *)c->order[i], NULL);
+        ptrdiff_t n = list ? pc.list_size(list) : 0;
+        for (ptrdiff_t k = 0; k < n; k++)
+            add_type(c, (uintptr_t)pc.list_item(list, k));
+        pc.decref(list);
+    }
+    pc.decref(subclasses);
+    pc.err_clear();
+    if (was_enabled)
+        pc.gc_enable();
 }
 
 /* Where a PyObject of a type with these flags starts in its block. */
@@ -269,8 +242,7 @@ static void *take_census(void *owner, void *arg)
         pc.done = true;
         census *c = pages_alloc(NULL, sizeof *c);
         if (c) {
-            dl_iterate_phdr(writable_segments, c);
-            qsort(c->statics, c->nstatics, sizeof *c->statics, by_start);
+            find_types(c);
             shadow_walk(count_block, c);
             count_garbage(c);
             int cancel;
@@ -317,6 +289,7 @@ void python_census_arm(uint32_t version)
                    : pc.minor == 11 ? TPF_MANAGED_DICT
                                     : 0;
     pc.type_type = dlsym(RTLD_DEFAULT, "PyType_Type");
+    pc.object_type = dlsym(RTLD_DEFAULT, "PyBaseObject_Type");
     pc.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
     API(pending, "Py_AddPendingCall");
     API(pc.import, "PyImport_ImportModule");
@@ -330,7 +303,12 @@ void python_census_arm(uint32_t version)
     API(pc.unicode, "PyUnicode_FromString");
     API(pc.list_size, "PyList_Size");
     API(pc.list_item, "PyList_GetItem");
-    if (version >> 24 == 3 && pc.minor >= 8 && pc.type_type && pc.none && pending &&
+    API(pc.gc_disable, "PyGC_Disable");
+    API(pc.gc_enable, "PyGC_Enable");
+    if (!pc.gc_enable)
+        pc.gc_disable = NULL;
+    if (version >> 24 == 3 && pc.minor >= 8 && pc.type_type && pc.object_type && pc.none &&
+        pending &&
         pc.import && pc.get_attr && pc.call1 && pc.new_fn && pc.decref && pc.incref &&
         pc.err_clear && pc.get_module && pc.unicode && pc.list_size && pc.list_item)
         pending(register_census, NULL);
