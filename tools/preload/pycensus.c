@@ -277,8 +277,6 @@ static int register_census(void *arg)
     return 0;
 }
 
-#define API(fn, name) (*(void **)&(fn) = dlsym(RTLD_DEFAULT, name))
-
 /* At attach (python.c: the GIL held, the object domain wrapped): arrange
    the census for exit. */
 void python_census_arm(uint32_t version)
@@ -288,28 +286,36 @@ void python_census_arm(uint32_t version)
     pc.preheader = pc.minor >= 12   ? TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF
                    : pc.minor == 11 ? TPF_MANAGED_DICT
                                     : 0;
-    pc.type_type = dlsym(RTLD_DEFAULT, "PyType_Type");
-    pc.object_type = dlsym(RTLD_DEFAULT, "PyBaseObject_Type");
-    pc.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
-    API(pending, "Py_AddPendingCall");
-    API(pc.import, "PyImport_ImportModule");
-    API(pc.get_attr, "PyObject_GetAttrString");
-    API(pc.call1, "PyObject_CallFunctionObjArgs");
-    API(pc.new_fn, "PyCFunction_NewEx");
-    API(pc.decref, "Py_DecRef");
-    API(pc.incref, "Py_IncRef");
-    API(pc.err_clear, "PyErr_Clear");
-    API(pc.get_module, "PyImport_GetModule");
-    API(pc.unicode, "PyUnicode_FromString");
-    API(pc.list_size, "PyList_Size");
-    API(pc.list_item, "PyList_GetItem");
-    API(pc.gc_disable, "PyGC_Disable");
-    API(pc.gc_enable, "PyGC_Enable");
+    /* the C API's pieces (ISO C has no cast from dlsym's void * to a
+       function pointer: each is stored through a void ** to it) */
+    const struct {
+        void **at;
+        const char *name;
+        bool optional;
+    } api[] = {
+        {(void **)&pc.type_type, "PyType_Type", false},
+        {(void **)&pc.object_type, "PyBaseObject_Type", false},
+        {(void **)&pc.none, "_Py_NoneStruct", false},
+        {(void **)&pending, "Py_AddPendingCall", false},
+        {(void **)&pc.import, "PyImport_ImportModule", false},
+        {(void **)&pc.get_attr, "PyObject_GetAttrString", false},
+        {(void **)&pc.call1, "PyObject_CallFunctionObjArgs", false},
+        {(void **)&pc.new_fn, "PyCFunction_NewEx", false},
+        {(void **)&pc.decref, "Py_DecRef", false},
+        {(void **)&pc.incref, "Py_IncRef", false},
+        {(void **)&pc.err_clear, "PyErr_Clear", false},
+        {(void **)&pc.get_module, "PyImport_GetModule", false},
+        {(void **)&pc.unicode, "PyUnicode_FromString", false},
+        {(void **)&pc.list_size, "PyList_Size", false},
+        {(void **)&pc.list_item, "PyList_GetItem", false},
+        {(void **)&pc.gc_disable, "PyGC_Disable", true}, /* 3.10+ */
+        {(void **)&pc.gc_enable, "PyGC_Enable", true},
+    };
+    bool found = version >> 24 == 3 && pc.minor >= 8;
+    for (size_t i = 0; i < sizeof api / sizeof *api; i++)
+        found &= (*api[i].at = dlsym(RTLD_DEFAULT, api[i].name)) || api[i].optional;
     if (!pc.gc_enable)
         pc.gc_disable = NULL;
-    if (version >> 24 == 3 && pc.minor >= 8 && pc.type_type && pc.object_type && pc.none &&
-        pending &&
-        pc.import && pc.get_attr && pc.call1 && pc.new_fn && pc.decref && pc.incref &&
-        pc.err_clear && pc.get_module && pc.unicode && pc.list_size && pc.list_item)
+    if (found)
         pending(register_census, NULL);
 }
