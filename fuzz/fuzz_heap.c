@@ -224,6 +224,15 @@ static void reach_within(const bool *set, bool *reached)
     }
 }
 
+/* Does dict i hold leaves only (which can never be tracked)? */
+static bool leaves_only(int i)
+{
+    for (int s = 0; s < objs[i].nitems; s++)
+        if (objs[i].item[s] >= 0 && objs[objs[i].item[s]].k != LEAF)
+            return false;
+    return true;
+}
+
 /* A collection of generations 0..gen of heap h; returns the objects freed. */
 static size_t model_collect(int h, int gen)
 {
@@ -235,6 +244,8 @@ static size_t model_collect(int h, int gen)
     bool any = false;
     for (int i = 0; i < nobjs; i++) {
         garbage[i] = cand[i] && !reached[i];
+        if (gen == 2 && cand[i] && reached[i] && objs[i].k == DICT && leaves_only(i))
+            objs[i].tracked = false; /* a full collection untracks it */
         any |= garbage[i];
         if (cand[i])
             objs[i].gen = garbage[i] || gen > 0 ? 2 : 1;
@@ -460,6 +471,10 @@ static void link(int from, unsigned s, int t)
             REQUIRE(rc_dict_set(o->p, key, objs[t].p) == 0);
         else
             REQUIRE(rc_dict_del(o->p, key) == (o->item[s] >= 0 ? 0 : -1));
+        if (t >= 0 && objs[t].k != LEAF && !o->tracked) { /* tracked again */
+            o->tracked = true;
+            o->gen = 0;
+        }
         rc_decref(key);
     } else {
         s %= SLOTS;

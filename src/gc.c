@@ -61,12 +61,16 @@ static uint32_t with_refs(uint32_t flags, uint32_t refs)
 typedef struct gc_pass {
     rc_heap *h;
     unsigned gen;        /* oldest generation collected */
+    bool untrack;        /* a full collection: untrack dicts and tuples of leaves */
+    uint32_t child_flags;/* step 2: the flags of the scanned object's children, or'd */
     bool garbage_only;   /* step 5: only objects already marked count */
     bool aborted;        /* a work list could not grow */
     bool debug;          /* a debug heap: step 1 checks every reference's heap */
     void *parent;        /* step 1: the object whose traverse is running */
     size_t candidates, reached;
     rci_vec *garbage;    /* step 3 gathers the garbage here */
+    rci_vec *stack;      /* step 2's work list: h->gc.stack */
+    size_t weakly_referenced; /* garbage with RCI_F_WEAKREFS (step 3 counts) */
 } gc_pass;
 
 /* Type lookups for objects met in no particular order: consecutive ones
@@ -104,11 +108,14 @@ RCI_INLINE void for_each_candidate(rc_heap *h, unsigned gen, rci_object_fn fn, g
     }
 }
 
-static bool is_candidate(const rc_head *hd, unsigned gen)
+static bool is_candidate(uint32_t flags, unsigned gen)
 {
-    return (hd->flags & (RCI_F_TRACKED | RCI_F_DYING)) == RCI_F_TRACKED &&
-           (hd->flags & RCI_GEN_MASK) <= gen;
+    return (flags & (RCI_F_TRACKED | RCI_F_DYING)) == RCI_F_TRACKED &&
+           (flags & RCI_GEN_MASK) <= gen;
 }
+
+/* One in the gc_refs field of the flags word. */
+#define REFS_ONE (1u << RCI_REFS_SHIFT)
 
 /* gc_refs too large for the flags word (an object with 2^20 - 1 or more
    references) lives in a side table for the collection: rare, so a short
@@ -122,21 +129,26 @@ static size_t *big_refs(gc_pass *p, const rc_head *hd)
     return NULL;
 }
 
+/* gc_refs n of hd is too large for the flags: into the side table. */
+static RCI_NOINLINE uint32_t big_candidate(gc_pass *p, rc_head *hd, uint32_t n)
+{
+    rci_vec *v = &p->h->gc.big_refs;
+    if (!rci_vec_reserve(p->h, v, v->len + 2))
+        p->aborted = true; /* n stays capped: it will look referenced */
+    else {
+        v->items[v->len++] = hd;
+        v->items[v->len++] = (void *)(uintptr_t)n;
+    }
+    return RCI_REFS_MAX;
+}
+
 /* Make hd a candidate with gc_refs = its count less `held`. */
 static void make_candidate(gc_pass *p, rc_head *hd, uint32_t held)
 {
-    uint32_t n = hd->refcnt - held;
+    uint32_t n = hd->refcnt > held ? hd->refcnt - held : 0;
     uint32_t f = (hd->flags & ~RCI_F_REACH) | RCI_F_CAND;
-    if (n >= RCI_REFS_MAX) {
-        rci_vec *v = &p->h->gc.big_refs;
-        if (!rci_vec_reserve(p->h, v, v->len + 2))
-            p->aborted = true; /* n stays capped: it will look referenced */
-        else {
-            v->items[v->len++] = hd;
-            v->items[v->len++] = (void *)(uintptr_t)n;
-        }
-        n = RCI_REFS_MAX;
-    }
+    if (rci_unlikely(n >= RCI_REFS_MAX))
+        n = big_candidate(p, hd, n);
     hd->flags = with_refs(f, n);
 }
 
@@ -172,29 +184,52 @@ static RCI_COLD void foreign_ref(gc_pass *p, void *child)
     p->h->gc.foreign++;
 }
 
+/* One reference to a candidate less; gc_refs 0 stays 0, a count in the
+   side table is decremented there. */
+static RCI_NOINLINE void subtract_big(gc_pass *p, rc_head *hd)
+{
+    if (refs_of(hd->flags) != RCI_REFS_MAX)
+        return;
+    size_t *big = big_refs(p, hd);
+    if (big && *big > 0)
+        --*big;
+}
+
+/* A reference to child, not a candidate (yet): a tracked object met for
+   the first time becomes one, with this reference already taken off. */
+static RCI_NOINLINE void subtract_first(gc_pass *p, rc_head *hd, void *child)
+{
+    if (!is_candidate(hd->flags, p->gen) || p->garbage_only)
+        return;
+    if (rci_unlikely(((uintptr_t)child ^ (uintptr_t)p->parent) >= RCI_ARENA) &&
+        rci_heap_of(child) != p->h) {
+        foreign_ref(p, child);
+        return;
+    }
+    if (rci_likely(hd->refcnt <= RCI_REFS_MAX))
+        make_candidate(p, hd, 1);
+    else { /* the side table's entry is made with the full count */
+        make_candidate(p, hd, 0);
+        subtract_big(p, hd);
+    }
+}
+
+/* The hot visit of every collection: a candidate's gc_refs in 1..MAX-1
+   takes one subtraction.  The rest is out of line (tail calls), so that
+   this part saves no registers. */
 static void visit_subtract(void **slot, void *ctx)
 {
     void *child = *slot;
     if (!child)
         return;
     rc_head *hd = rci_head(child);
-    gc_pass *p = ctx;
-    if (!(hd->flags & RCI_F_CAND)) {
-        if (p->garbage_only || !is_candidate(hd, p->gen))
-            return;
-        if (rci_unlikely(rci_heap_of(child) != p->h)) {
-            foreign_ref(p, child);
-            return;
-        }
-        make_candidate(p, hd, 0);
-    }
-    uint32_t r = refs_of(hd->flags);
-    if (r == RCI_REFS_MAX) {
-        size_t *big = big_refs(p, hd);
-        if (big && *big > 0)
-            --*big;
-    } else if (r > 0)
-        hd->flags = with_refs(hd->flags, r - 1);
+    uint32_t f = hd->flags;
+    if (!(f & RCI_F_CAND))
+        subtract_first(ctx, hd, child);
+    else if (rci_likely((f & RCI_REFS_MASK) - REFS_ONE < RCI_REFS_MASK - REFS_ONE))
+        hd->flags = f - REFS_ONE;
+    else
+        subtract_big(ctx, hd);
 }
 
 /* A debug heap's visit: every reference is checked first. */
@@ -206,12 +241,12 @@ static void visit_subtract_checked(void **slot, void *ctx)
     visit_subtract(slot, ctx);
 }
 
-static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+RCI_INLINE void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
     (void)h;
     gc_pass *p = ctx;
     if (!(hd->flags & RCI_F_CAND)) {
-        if (!is_candidate(hd, p->gen))
+        if (!is_candidate(hd->flags, p->gen))
             return;
         make_candidate(p, hd, 0);
     }
@@ -221,14 +256,27 @@ static void subtract_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 }
 
 /* ---- Step 2: mark what is reachable from outside --------------------------
- * A candidate is marked REACH when first seen and pushed; when taken off
- * the work list its scratch (CAND, gc_refs) is cleared.  A full collection
- * moved every candidate to generation 2 before it started, so one that
- * finds no garbage needs no third walk: REACH is simply left behind, and it
- * is harmless, since every test that reads it also requires CAND (which
- * make_candidate sets and clears REACH) or a younger generation (only
- * generation-2 objects keep a stale REACH; rci_track clears it). */
+ * A candidate reached is taken at once: its scratch (CAND, gc_refs) is
+ * cleared, REACH set, and it goes on the work list to be scanned; an
+ * object is never pushed twice.  A full collection moved every candidate
+ * to generation 2 before it started, so one that finds no garbage needs
+ * no third walk: REACH is simply left behind, and it is harmless, since
+ * every test that reads it also requires CAND (which make_candidate sets
+ * and clears REACH) or a younger generation (only generation-2 objects
+ * keep a stale REACH; rci_track clears it).
+ *
+ * A full collection also untracks the dicts and tuples it scans whose
+ * children can never be tracked (CPython's untracking of dicts and
+ * tuples): such a container cannot be part of a cycle until something
+ * that can be is stored in it, and rc_dict_set tracks it again then. */
 
+static RCI_NOINLINE void push_grow(gc_pass *p, void *child)
+{
+    if (!rci_vec_push(p->h, p->stack, child))
+        p->aborted = true;
+}
+
+/* Like visit_subtract, nothing here needs a saved register. */
 static void visit_reach(void **slot, void *ctx)
 {
     void *child = *slot;
@@ -236,36 +284,67 @@ static void visit_reach(void **slot, void *ctx)
         return;
     rc_head *hd = rci_head(child);
     gc_pass *p = ctx;
-    if ((hd->flags & (RCI_F_CAND | RCI_F_REACH)) != RCI_F_CAND)
+    uint32_t f = hd->flags;
+    p->child_flags |= f;
+    if ((f & (RCI_F_CAND | RCI_F_REACH)) != RCI_F_CAND)
         return;
-    hd->flags |= RCI_F_REACH;
-    if (!rci_vec_push(p->h, &p->h->gc.stack, child))
-        p->aborted = true;
+    hd->flags = (f & ~(RCI_F_CAND | RCI_REFS_MASK)) | RCI_F_REACH;
+    p->reached++;
+    rci_vec *stack = p->stack;
+    if (rci_unlikely(stack->len == stack->cap))
+        push_grow(p, child);
+    else
+        stack->items[stack->len++] = child;
 }
 
-static void take(gc_pass *p, void *obj, void (*traverse)(void *, rc_visit_fn, void *))
+/* Does a child of a container keep it tracked?  Yes unless it can never
+   be tracked (see rci_may_be_tracked). */
+static void visit_pins(void **slot, void *ctx)
 {
-    rci_head(obj)->flags &= ~(RCI_F_CAND | RCI_REFS_MASK);
-    p->reached++;
-    traverse(obj, visit_reach, p);
+    bool *pinned = ctx;
+    if (*slot && !*pinned)
+        *pinned = rci_may_be_tracked(*slot);
+}
+
+/* obj, a dict or tuple just scanned, none of whose children is tracked:
+   untrack it unless a child may become tracked.  Only in full
+   collections, which emptied the young lists first (an object's position
+   there shares the bits of gc_refs). */
+static RCI_NOINLINE void maybe_untrack(gc_pass *p, const rc_type *t, void *obj)
+{
+    bool pinned = false;
+    t->traverse(obj, visit_pins, &pinned);
+    if (!pinned)
+        rci_untrack(p->h, rci_head(obj));
+}
+
+static void scan(gc_pass *p, const rc_type *t, void *obj)
+{
+    p->child_flags = 0;
+    t->traverse(obj, visit_reach, p);
+    if (rci_unlikely(!(p->child_flags & RCI_F_TRACKED)) && p->untrack &&
+        (t == &rc_dict_type || t == &rc_tuple_type))
+        maybe_untrack(p, t, obj);
 }
 
 /* Mark obj and everything it reaches.  Objects on the work list are mostly
    neighbours in one pool: the pool's type is looked up once per run. */
 static void mark_from(gc_pass *p, const rc_type *t, void *obj)
 {
-    rci_vec *stack = &p->h->gc.stack;
-    rci_head(obj)->flags |= RCI_F_REACH;
-    take(p, obj, t->traverse);
+    rci_vec *stack = p->stack;
+    rc_head *hd = rci_head(obj);
+    hd->flags = (hd->flags & ~(RCI_F_CAND | RCI_REFS_MASK)) | RCI_F_REACH;
+    p->reached++;
+    scan(p, t, obj);
     type_cache tc = {0};
     while (stack->len && !p->aborted) {
         void *x = stack->items[--stack->len];
-        take(p, x, type_of(&tc, rci_head(x))->type->traverse);
+        scan(p, type_of(&tc, rci_head(x))->type, x);
     }
     stack->len = 0;
 }
 
-static void reach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+RCI_INLINE void reach_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
     (void)h;
     gc_pass *p = ctx;
@@ -283,11 +362,12 @@ static void gather(gc_pass *p, rc_head *hd)
 {
     hd->flags = (hd->flags & ~(RCI_F_CAND | RCI_REFS_MASK)) | RCI_F_UNREACH;
     hd->refcnt++;
+    p->weakly_referenced += (hd->flags & RCI_F_WEAKREFS) != 0;
     p->garbage->items[p->garbage->len++] = rci_obj(hd);
 }
 
 /* Full collection: everything is in generation 2 already. */
-static void settle_full(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
+RCI_INLINE void settle_full(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 {
     (void)h;
     (void)r;
@@ -369,10 +449,11 @@ static bool run_user_code(rci_vec *u, rci_vec *calls)
         rc_decref(w);
     }
     bool ran = calls->len > 0;
+    type_cache tc = {0};
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
         rc_head *hd = rci_head(obj);
-        const rc_type *t = rci_typerec_of(obj)->type;
+        const rc_type *t = type_of(&tc, hd)->type;
         if (t->finalize && !(hd->flags & RCI_F_FINALIZED)) {
             hd->flags |= RCI_F_FINALIZED;
             t->finalize(obj);
@@ -386,7 +467,7 @@ static bool run_user_code(rci_vec *u, rci_vec *calls)
    callback made reachable again leaves it.  Returns how many. */
 static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
 {
-    gc_pass p = {.h = h, .garbage_only = true};
+    gc_pass p = {.h = h, .garbage_only = true, .stack = &h->gc.stack};
     for (size_t i = 0; i < u->len; i++)
         make_candidate(&p, rci_head(u->items[i]), 1);
     for (size_t i = 0; i < u->len; i++) {
@@ -424,10 +505,11 @@ static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
    the pending list. */
 static void clear_garbage(rci_vec *u)
 {
+    type_cache tc = {0};
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
         rci_head(obj)->flags &= ~RCI_F_UNREACH;
-        rci_typerec_of(obj)->type->traverse(obj, rci_visit_release, NULL);
+        type_of(&tc, rci_head(obj))->type->traverse(obj, rci_visit_release, NULL);
         rc_decref(obj);
     }
 }
@@ -458,11 +540,11 @@ static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
 /* Steps 4-6 over the gathered garbage.  false: no memory before anything
    was done.  A failure after user code ran (the resurrection check could
    not finish) keeps everything alive and sets *aborted. */
-static bool dispose(rc_heap *h, rci_vec *u, rc_gc_info *info, size_t *resurrected,
-                    bool *aborted)
+static bool dispose(rc_heap *h, rci_vec *u, bool weakly_referenced, rc_gc_info *info,
+                    size_t *resurrected, bool *aborted)
 {
     rci_vec calls = {0};
-    if (!clear_weakrefs(h, u, &calls))
+    if (weakly_referenced && !clear_weakrefs(h, u, &calls))
         return false;
     if (run_user_code(u, &calls))
         *resurrected = resurrect(h, u, aborted);
@@ -514,7 +596,8 @@ static size_t collect(rc_heap *h, unsigned gen)
     uint64_t t0 = now_ns();
 
     rci_vec *u = &gc->unreachable;
-    gc_pass p = {.h = h, .gen = gen, .garbage = u, .debug = h->cfg.debug != 0};
+    gc_pass p = {.h = h, .gen = gen, .untrack = gen == 2, .garbage = u,
+                 .stack = &gc->stack, .debug = h->cfg.debug != 0};
     if (gen == 2)
         rci_young_flatten(h, 1);
     for_each_candidate(h, gen, subtract_one, &p);
@@ -536,7 +619,7 @@ static size_t collect(rc_heap *h, unsigned gen)
     info.candidates = p.candidates;
 
     size_t resurrected = 0;
-    if (u->len && !dispose(h, u, &info, &resurrected, &p.aborted)) {
+    if (u->len && !dispose(h, u, p.weakly_referenced > 0, &info, &resurrected, &p.aborted)) {
         release_holds(h, u);
         p.aborted = true;
     }

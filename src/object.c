@@ -589,6 +589,18 @@ void rc_gc_track(void *obj)
         rci_track(rci_heap_of(obj), hd);
 }
 
+/* Can obj be tracked, now or later?  An untracked object of a type the
+   collector does not scan never can, nor can an untracked tuple (its
+   items are fixed; see rc_tuple); anything else may be, or become so.  A
+   container whose children all answer no cannot be part of a cycle. */
+bool rci_may_be_tracked(const void *obj)
+{
+    if (rci_head(obj)->flags & RCI_F_TRACKED)
+        return true;
+    const rci_typerec *r = rci_typerec_of(obj);
+    return r->scanned && r->type != &rc_tuple_type;
+}
+
 void rc_gc_untrack(void *obj)
 {
     rc_head *hd = rci_head(obj);

@@ -516,6 +516,7 @@ RCI_HIDDEN void rci_visit_release(void **slot, void *ctx);
 RCI_HIDDEN void rci_object_free_parked(rc_heap *h, void *obj);
 RCI_HIDDEN void rci_object_unpark(rc_heap *h, void *obj);
 RCI_HIDDEN int rci_object_validate(const rc_heap *h);
+RCI_HIDDEN bool rci_may_be_tracked(const void *obj);
 
 /* gc.c */
 RCI_HIDDEN void rci_gc_init(rc_heap *h);

@@ -1170,6 +1170,100 @@ static void test_many_referrers(void)
     rc_heap_free(h);
 }
 
+/* ---- Untracking (CPython's, for dicts and tuples) -------------------------- */
+
+/* A dict of ints is untracked by a full collection (not by a young one),
+   tracked again when a list is stored in it, and a cycle through it is
+   then collected. */
+static void test_untrack_dict(void)
+{
+    rc_heap *h = quiet_heap();
+    void *d = rc_dict(h);
+    for (int64_t i = 0; i < 10; i++) {
+        void *k = rc_int(h, i), *v = rc_int(h, 1000 + i);
+        CHECK(rc_dict_set(d, k, v) == 0);
+        rc_decref(k);
+        rc_decref(v);
+    }
+    CHECK(rc_gc_is_tracked(d));
+    CHECK(rc_collect(h, 0) == 0);
+    CHECK(rc_gc_is_tracked(d)); /* young collections leave dicts alone */
+    CHECK(rc_collect(h, -1) == 0);
+    CHECK(!rc_gc_is_tracked(d));
+    CHECK(tracked(h, 0) + tracked(h, 1) + tracked(h, 2) == 0);
+    CHECK_VALID(h);
+
+    void *k = rc_int(h, 7), *v = rc_int(h, 7);
+    CHECK(rc_dict_set(d, k, v) == 0); /* a leaf: stays untracked */
+    CHECK(!rc_gc_is_tracked(d));
+    void *l = rc_list(h);
+    CHECK(rc_dict_set(d, k, l) == 0);
+    CHECK(rc_gc_is_tracked(d) && tracked(h, 0) == 2); /* the dict, the list */
+    CHECK(rc_list_append(l, d) == 0);
+    rc_decref(k);
+    rc_decref(v);
+    rc_decref(l);
+    rc_decref(d);
+    CHECK(rc_collect(h, -1) == 2); /* the dict and the list */
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
+/* A dict holding an untracked dict (or set) stays tracked: the inner one
+   may take a tracked object later.  So does a tuple holding one. */
+static void test_untrack_keeps_mutable_children(void)
+{
+    rc_heap *h = quiet_heap();
+    void *outer = rc_dict(h), *inner = rc_dict(h), *k = rc_int(h, 1);
+    CHECK(rc_dict_set(outer, k, inner) == 0);
+    void *t = rc_tuple(h, 1, &inner);
+    CHECK(rc_collect(h, -1) == 0);
+    CHECK(!rc_gc_is_tracked(inner)); /* empty */
+    CHECK(rc_gc_is_tracked(outer) && rc_gc_is_tracked(t));
+    void *s = rc_set_new(h), *ts = rc_tuple(h, 1, &s);
+    CHECK(!rc_gc_is_tracked(s) && rc_gc_is_tracked(ts));
+    rc_decref(t);
+    rc_decref(k);
+    rc_decref(inner);
+    rc_decref(outer);
+
+    /* set -> node -> tuple -> set: the set became tracked after the tuple
+       was made, and the cycle is still found */
+    node_reset();
+    node *n = node_new(h, &node_type, 1, 1);
+    n->slot[0] = ts; /* the tuple's creation reference moves into n */
+    CHECK(rc_set_add(s, n) == 0);
+    CHECK(rc_gc_is_tracked(s));
+    rc_decref(n);
+    rc_decref(s);
+    CHECK(rc_collect(h, -1) == 3);
+    CHECK(nodes.destroyed == 1);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
+/* A tuple tracked by hand (rc_gc_track) that holds leaves only is
+   untracked again by the next full collection; a tuple of tuples of
+   leaves is untracked at birth. */
+static void test_untrack_tuple(void)
+{
+    rc_heap *h = quiet_heap();
+    void *items[2] = {rc_int(h, 1), rc_str(h, "x", 1)};
+    void *inner = rc_tuple(h, 2, items);
+    void *outer = rc_tuple(h, 1, &inner);
+    CHECK(!rc_gc_is_tracked(inner) && !rc_gc_is_tracked(outer));
+    rc_gc_track(outer);
+    CHECK(rc_gc_is_tracked(outer));
+    CHECK(rc_collect(h, -1) == 0);
+    CHECK(!rc_gc_is_tracked(outer));
+    CHECK_VALID(h);
+    rc_decref(outer);
+    rc_decref(inner);
+    rc_decref(items[0]);
+    rc_decref(items[1]);
+    rc_heap_free(h);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "many_referrers") == 0) {
@@ -1194,5 +1288,8 @@ int main(int argc, char **argv)
     test_saveall();
     test_oom_during_collection();
     test_fault_sweep();
+    test_untrack_dict();
+    test_untrack_keeps_mutable_children();
+    test_untrack_tuple();
     return expect_status("test_gc");
 }

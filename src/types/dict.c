@@ -294,6 +294,11 @@ int rc_dict_set(void *dict, void *key, void *value)
         return rci_fail(rci_heap_of(d), RC_EVALUE);
     if (rci_unlikely(!rci_same_heap(d, value)))
         return rci_foreign(rci_heap_of(d), "rc_dict_set", value);
+    /* a full collection untracks a dict of leaves (gc.c); it can be part of
+       a cycle again once it holds something that may be tracked */
+    if (!(rci_head(d)->flags & RCI_F_TRACKED) &&
+        (rci_may_be_tracked(key) || rci_may_be_tracked(value)))
+        rc_gc_track(d);
     if (!d->table && resize(d, 0) != 0)
         return -1;
     int64_t ix = lookup(d, key, hash, &slot);

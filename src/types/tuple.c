@@ -1,10 +1,13 @@
 /*
  * tuple.c — immutable sequences, items inline after the length.
  *
- * A tuple whose items are all untracked (leaves: ints, strs, tuples of
- * leaves...) cannot be part of a cycle, so it is untracked at birth and the
- * collector never looks at it (CPython untracks such tuples lazily, during
- * collections; knowing the items up front we can decide at once).
+ * A tuple whose items can never be tracked (leaves: ints, strs, tuples of
+ * leaves...; see rci_may_be_tracked) cannot be part of a cycle, so it is
+ * untracked at birth and the collector never looks at it (CPython untracks
+ * such tuples lazily, during collections; knowing the items up front we
+ * can decide at once).  One holding an untracked dict or set is tracked,
+ * since that item may take a tracked object later; a full collection
+ * untracks it once the item is a leaf for good (gc.c).
  */
 #include "types.h"
 
@@ -43,7 +46,7 @@ void *rc_tuple(rc_heap *h, size_t n, void *const *items)
     for (size_t i = 0; i < n; i++) {
         rc_incref(items[i]);
         t->items[i] = items[i];
-        holds_tracked |= rc_gc_is_tracked(items[i]) != 0;
+        holds_tracked |= rci_may_be_tracked(items[i]);
     }
     if (!holds_tracked)
         rc_gc_untrack(t);
