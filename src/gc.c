@@ -629,6 +629,11 @@ static size_t collect(rc_heap *h, unsigned gen)
         rci_vec_free(h, &gc->stack);
     if (u->cap > RCI_GC_KEEP)
         rci_vec_free(h, u);
+    /* and young lists that a burst of allocation grew: once emptied (every
+       full collection empties them) they give their pages back */
+    for (unsigned g = 0; g < 2; g++)
+        if (!gc->young[g].len && gc->young[g].cap > RCI_GC_KEEP)
+            rci_vec_free(h, &gc->young[g]);
     gc->failed += p.aborted;
     info.time_ns = now_ns() - t0;
     account(h, gen, &info, resurrected);

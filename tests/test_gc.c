@@ -1170,6 +1170,31 @@ static void test_many_referrers(void)
     rc_heap_free(h);
 }
 
+/* The young lists give their pages back once a full collection empties
+   them: a burst of 100,000 young objects leaves nothing behind. */
+static void test_young_list_shrinks(void)
+{
+    enum { N = 100000 };
+    rc_heap *h = quiet_heap();
+    node **keep = malloc(N * sizeof *keep);
+    CHECK(keep);
+    rc_alloc_stats grown, after;
+    for (size_t i = 0; i < N; i++)
+        keep[i] = node_new(h, &node_type, 1, (int64_t)i);
+    rc_alloc_stats_get(h, &grown);
+    CHECK(tracked(h, 0) == N);
+    CHECK(rc_collect(h, -1) == 0);
+    CHECK(tracked(h, 2) == N);
+    rc_alloc_stats_get(h, &after);
+    /* 8 bytes per young object were held; they are gone */
+    CHECK(grown.os_bytes - after.os_bytes >= N * sizeof(void *));
+    for (size_t i = 0; i < N; i++)
+        rc_decref(keep[i]);
+    free(keep);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
 /* ---- Untracking (CPython's, for dicts and tuples) -------------------------- */
 
 /* A dict of ints is untracked by a full collection (not by a young one),
@@ -1291,5 +1316,6 @@ int main(int argc, char **argv)
     test_untrack_dict();
     test_untrack_keeps_mutable_children();
     test_untrack_tuple();
+    test_young_list_shrinks();
     return expect_status("test_gc");
 }
