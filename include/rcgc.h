@@ -542,8 +542,11 @@ RC_API void rc_gc_unfreeze(rc_heap *h);
 /* Is obj examined by the collector?  Objects of types with traverse are
    tracked when created; a container that holds only leaves may untrack
    itself (it cannot be part of a cycle) and track again when that
-   changes.  track/untrack do nothing for leaves, acyclic types and
-   immortal objects. */
+   changes: tuples and sets at creation or insertion, dicts after a full
+   collection has examined them (see rc_dict, rc_tuple).  track/untrack do
+   nothing for leaves, acyclic types and immortal objects.  A tuple tracked
+   by hand goes back to untracked at the next full collection if its items
+   are leaves. */
 RC_API int rc_gc_is_tracked(const void *obj);
 RC_API void rc_gc_track(void *obj);
 RC_API void rc_gc_untrack(void *obj);
@@ -927,8 +930,10 @@ RC_API const void *rc_bytes_data(const void *o, size_t *n);
 /* tuple: immutable; holds its own references to the n items (at most
    2^32 - 1: RC_EOVERFLOW beyond), which must live on h (else NULL and
    RC_EFOREIGN).  A tuple of
-   leaves only (no object the collector tracks) is not tracked: it cannot
-   be part of a cycle, so it costs the collector nothing. */
+   leaves only (objects that can never be tracked: leaf types, untracked
+   tuples) is not tracked: it cannot be part of a cycle, so it costs the
+   collector nothing.  One holding a dict or set is tracked even while
+   that item is not, since the item may take a tracked object later. */
 RC_API void *rc_tuple(rc_heap *h, size_t n, void *const *items);
 RC_API size_t rc_tuple_len(const void *t);
 RC_API void *rc_tuple_get(const void *t, size_t i);   /* borrowed; NULL: RC_EINDEX */
@@ -970,7 +975,9 @@ RC_API int rc_list_contains(const void *list, const void *item);
    int, float, bool, str, bytes, None, frozensets and tuples of those (by
    value; 1, 1.0 and True are the same key), a type with hash and eq
    slots by them, any other type by identity; lists, dicts and sets are
-   unhashable. */
+   unhashable.  A full collection untracks a dict whose keys and values
+   can never be tracked (ints, strs, tuples of leaves...: it cannot be part
+   of a cycle); rc_dict_set tracks it again when it stores anything else. */
 RC_API void *rc_dict(rc_heap *h);                     /* new, empty */
 RC_API int   rc_dict_set(void *dict, void *key, void *value); /* 0 / -1 */
 /* Borrowed reference, or NULL: absent (rc_last_error unchanged), or an
