@@ -772,6 +772,8 @@ static void repr_text(rci_repr_ctx *c, const rci_str *s, bool bytes)
             put(c, "\\n");
         else if (ch == '\t')
             put(c, "\\t");
+        else if (ch == '\r')
+            put(c, "\\r");
         else if (ch < 0x20 || ch == 0x7F || (bytes && ch >= 0x80))
             putf(c, "\\x%02x", ch);
         else if (fputc(ch, c->out) == EOF)
