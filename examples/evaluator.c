@@ -6,7 +6,8 @@
  * and `memo` keeps results in a weak cache (rc_weakcache): an entry lives
  * as long as its value does.
  *
- *   evaluator [N]     runs the program below with N (default 200000)
+ *   evaluator [N [T0]]   runs the program below with N (default 200000),
+ *                        generation 0's threshold set to T0 if given
  *
  * Prints each top-level result, then the collector's pauses (max and p99,
  * from rc_gc_callback_add), its share of the run time and the peak RSS;
@@ -45,9 +46,14 @@ static const char PROGRAM[] =
 
 /* ---- Values ------------------------------------------------------------------ */
 
+/* A frame's variables are pairs in a raw block (name, value, name,
+   value...), searched by address (symbols are interned): frames hold a
+   handful of variables, and a frame that is one object, not an object and
+   a dict, is one object less for the collector in every cycle. */
 typedef struct env {
-    void *vars;    /* dict: symbol -> value */
     void *parent;  /* env or NULL (the global one) */
+    size_t n, cap; /* variables, room */
+    void **vars;   /* raw block of 2 * cap slots */
 } env;
 
 /* A closure points into the form that made it, so making one allocates
@@ -68,8 +74,20 @@ typedef struct prim {
 static void env_traverse(void *self, rc_visit_fn visit, void *ctx)
 {
     env *e = self;
-    visit(&e->vars, ctx);
     visit(&e->parent, ctx);
+    for (size_t i = 0; i < 2 * e->n; i++)
+        visit(&e->vars[i], ctx);
+}
+
+static void env_destroy(void *self)
+{
+    env *e = self;
+    rc_mem_free(rc_heap_of(self), e->vars);
+}
+
+static size_t env_owned_bytes(const void *self)
+{
+    return 2 * ((const env *)self)->cap * sizeof(void *);
 }
 
 static void closure_traverse(void *self, rc_visit_fn visit, void *ctx)
@@ -80,7 +98,8 @@ static void closure_traverse(void *self, rc_visit_fn visit, void *ctx)
     visit(&c->env, ctx);
 }
 
-static const rc_type env_type = {.name = "env", .size = sizeof(env), .traverse = env_traverse};
+static const rc_type env_type = {.name = "env", .size = sizeof(env), .traverse = env_traverse,
+                                  .destroy = env_destroy, .owned_bytes = env_owned_bytes};
 static const rc_type closure_type = {.name = "closure", .size = sizeof(closure),
                                      .traverse = closure_traverse};
 static const rc_type prim_type = {.name = "prim", .size = sizeof(prim)};
@@ -113,11 +132,6 @@ static void *new_env(vm *m, void *parent)
     env *e = rc_new(m->h, &env_type);
     if (!e)
         return error(m, "out of memory", NULL);
-    e->vars = rc_dict(m->h);
-    if (!e->vars) {
-        rc_decref(e);
-        return error(m, "out of memory", NULL);
-    }
     if (parent)
         rc_set_member(e, &e->parent, parent);
     return e;
@@ -136,9 +150,33 @@ static void *new_closure(vm *m, void *params, size_t params_from, void *body, vo
     return c;
 }
 
+/* name's value slot in e, or NULL. */
+static void **slot_of(env *e, const void *name)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (e->vars[2 * i] == name)
+            return &e->vars[2 * i + 1];
+    return NULL;
+}
+
 static int define(vm *m, env *e, void *name, void *value)
 {
-    return rc_dict_set(e->vars, name, value) == 0 ? 0 : (error(m, "out of memory", NULL), -1);
+    void **slot = slot_of(e, name);
+    if (slot)
+        return rc_set_member(e, slot, value);
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 4;
+        void **vars = rc_mem_realloc(m->h, e->vars, 2 * cap * sizeof *vars);
+        if (!vars)
+            return error(m, "out of memory", NULL), -1;
+        e->vars = vars;
+        e->cap = cap;
+    }
+    e->vars[2 * e->n] = e->vars[2 * e->n + 1] = NULL;
+    rc_set_member(e, &e->vars[2 * e->n], name);
+    rc_set_member(e, &e->vars[2 * e->n + 1], value);
+    e->n++;
+    return 0;
 }
 
 /* ---- Reading --------------------------------------------------------------------- */
@@ -195,10 +233,10 @@ static void *eval(vm *m, void *expr, void *where);
 static void *lookup(vm *m, env *e, const void *sym)
 {
     for (; e; e = e->parent) {
-        void *v = rc_dict_get(e->vars, sym);
-        if (v) {
-            rc_incref(v);
-            return v;
+        void **slot = slot_of(e, sym);
+        if (slot) {
+            rc_incref(*slot);
+            return *slot;
         }
     }
     return error(m, "unbound symbol", sym);
@@ -491,6 +529,8 @@ int main(int argc, char **argv)
         return 2;
     pauses p = {0};
     rc_gc_callback_add(m.h, on_gc, &p);
+    if (argc > 2) /* as Python's gc.set_threshold(t0) */
+        rc_gc_set_threshold(m.h, (unsigned)atoi(argv[2]), 10, 10);
     env *global = new_env(&m, NULL);
     if (!global)
         return 2;

@@ -5,7 +5,7 @@ variables and a parent; a closure holds its parameters, body and
 environment; memo is a weakref.WeakValueDictionary).  Prints the same
 results and the same report, timing the collector with gc.callbacks.
 
-Usage: evaluator.py [N]
+Usage: evaluator.py [N [T0]]   (T0: gc.set_threshold(T0))
 """
 import gc
 import re
@@ -142,6 +142,8 @@ def main():
             pauses.append(time.thread_time_ns() - started[0])
 
     gc.callbacks.append(on_gc)
+    if len(sys.argv) > 2:
+        gc.set_threshold(int(sys.argv[2]))
     vm = VM()
     glob = Env(None)
     glob.vars.update({sys.intern(k): v for k, v in PRIMS.items()})
