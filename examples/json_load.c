@@ -75,6 +75,8 @@ static void skip_ws(parser *ps)
 
 static bool buf_put(parser *ps, size_t at, const char *s, size_t n)
 {
+    if (!n)
+        return true;
     if (at + n > ps->buf_cap) {
         size_t cap = ps->buf_cap ? ps->buf_cap * 2 : 256;
         while (cap < at + n)

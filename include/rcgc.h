@@ -899,7 +899,8 @@ RC_API int64_t rc_int_value(const void *o);
    2.0**64 are one dict key); rc_int_value of a big int is 0 with
    RC_EOVERFLOW. */
 RC_API extern const rc_type rc_bigint_type;
-/* 1 if o is an int of either form or a bool (Python's isinstance(o, int)). */
+/* 1 if o is an int of either form or a bool (Python's isinstance(o, int));
+   NULL: 0. */
 RC_API int rc_is_int(const void *o);
 /* o's value into *out, 0; -1 with RC_EOVERFLOW when it does not fit int64
    (*out unchanged), RC_ETYPE when o is not an int. */

@@ -33,7 +33,7 @@ static void test_forms(rc_heap *h)
     CHECK(five == rc_int(h, 5) && sum == five); /* the small-int cache is kept */
     void *big = num(h, "18446744073709551616"); /* 2**64 */
     CHECK(rc_typeof(big) == &rc_bigint_type && rc_is_int(big) && rc_is_int(five));
-    CHECK(rc_is_int(rc_true(h)) && !rc_is_int(rc_float(h, 1.0)) && !rc_gc_is_tracked(big));
+    CHECK(rc_is_int(rc_true(h)) && !rc_is_int(NULL) && !rc_gc_is_tracked(big));
     CHECK(repr_is(big, "18446744073709551616"));
     int64_t v = 42;
     CHECK(rc_int_to_int64(big, &v) == -1 && rc_last_error(h) == RC_EOVERFLOW && v == 42);
@@ -136,6 +136,7 @@ static void test_errors(rc_heap *h)
     CHECK(!rc_int_mod(seven, zero) && rc_last_error(h) == RC_EVALUE);
     /* not ints */
     void *l = rc_list(h), *fl = rc_float(h, 1.0);
+    CHECK(!rc_is_int(fl) && !rc_is_int(l));
     rc_clear_error(h);
     CHECK(!rc_int_add(seven, fl) && rc_last_error(h) == RC_ETYPE);
     rc_clear_error(h);

@@ -63,7 +63,7 @@ static int int_form(const void *o)
 
 int rc_is_int(const void *o)
 {
-    return int_form(o) != 0;
+    return o && int_form(o) != 0;
 }
 
 /* Both operands' forms, or 0 after reporting the first that is not an
