@@ -3,7 +3,7 @@
  * RFC 8259 text to dicts, lists, str, int (any size), float, None, True
  * and False, like Python's json.load.
  *
- *   json_load [--repr] [--no-gc] FILE
+ *   json_load [--repr] [--no-gc] FILE     (a regular file: it is mapped)
  *
  * Prints what it loaded (counts by type), the load's CPU time (reading
  * the file included), the collector's work and the peak RSS; --repr prints the value's repr instead (Python's
