@@ -827,7 +827,7 @@ RC_API size_t rc_cycles_report(rc_heap *h, FILE *out);
 /* ------------------------------------------------------------------------
  * Built-in types
  *
- * Python's core values as managed objects on a heap: int (64-bit), float,
+ * Python's core values as managed objects on a heap: int (any size), float,
  * str (UTF-8), bytes, tuple, list, dict, set, frozenset, None, True and
  * False.  Their buffers are raw blocks of
  * the same heap, so they show up in statistics and traces.
@@ -893,6 +893,43 @@ RC_API void *rc_int(rc_heap *h, int64_t v);           /* new reference */
 /* o's value (a bool reads as 1 or 0).  o not a live int or bool: 0 and
    RC_ETYPE (a debug heap stops). */
 RC_API int64_t rc_int_value(const void *o);
+
+/* Ints of any size.  A value that fits int64 is an rc_int_type object (as
+   above); any other is an rc_bigint_type object (its type's name is also
+   "int"), made only by the calls below.  Each value has one form, so
+   rc_equal, rc_hash, rc_compare and rc_repr treat them as one type: a big
+   int equals, orders against and hashes as an equal float (2**64 and
+   2.0**64 are one dict key); rc_int_value of a big int is 0 with
+   RC_EOVERFLOW. */
+RC_API extern const rc_type rc_bigint_type;
+/* 1 if o is an int of either form or a bool (Python's isinstance(o, int));
+   NULL: 0. */
+RC_API int rc_is_int(const void *o);
+/* o's value into *out, 0; -1 with RC_EOVERFLOW when it does not fit int64
+   (*out unchanged), RC_ETYPE when o is not an int. */
+RC_API int rc_int_to_int64(const void *o, int64_t *out);
+/* Most decimal digits rc_int_from_str reads and rc_int_to_str / rc_repr
+   write (CPython's default sys.get_int_max_str_digits()): conversion is
+   quadratic, so a longer text is refused at once (RC_EVALUE), never slow. */
+#define RC_INT_MAX_STR_DIGITS 4300
+/* The int written in decimal in s[0..n): an optional '+' or '-', then
+   digits (no spaces, no '_').  NULL with RC_EVALUE for any other text or
+   more than RC_INT_MAX_STR_DIGITS digits, RC_ENOMEM.  New reference. */
+RC_API void *rc_int_from_str(rc_heap *h, const char *s, size_t n);
+/* o (an int or bool) in decimal, as a new str on o's heap: "-12", a bool as
+   "1" or "0".  NULL with RC_EVALUE past RC_INT_MAX_STR_DIGITS digits. */
+RC_API void *rc_int_to_str(const void *o);
+/* Python's a + b, a - b, a * b, a // b (floor), a % b (b's sign), -a on
+   ints or bools of either form: a new int on a's heap (b may be a plain
+   borrowed int of another heap).  NULL with RC_ETYPE (not ints), RC_EVALUE
+   (dividing by zero: Python's ZeroDivisionError), RC_ENOMEM, RC_EOVERFLOW
+   (a result beyond 2^31 bits). */
+RC_API void *rc_int_add(const void *a, const void *b);
+RC_API void *rc_int_sub(const void *a, const void *b);
+RC_API void *rc_int_mul(const void *a, const void *b);
+RC_API void *rc_int_floordiv(const void *a, const void *b);
+RC_API void *rc_int_mod(const void *a, const void *b);
+RC_API void *rc_int_neg(const void *a);
 
 RC_API void *rc_float(rc_heap *h, double v);          /* new reference */
 /* o's value.  o not a live float: NaN and RC_ETYPE (a debug heap stops). */

@@ -224,8 +224,9 @@ uint64_t rci_hash_int(int64_t v)
     return mix64((uint64_t)v);
 }
 
-/* A float equal to an int hashes as that int (1.0 and 1 are one key). */
-static uint64_t hash_float(double d)
+/* A float equal to an int hashes as that int (1.0 and 1 are one key; a
+   big int equal to a float hashes through here too). */
+uint64_t rci_hash_float(double d)
 {
     if (d == 0)
         return rci_hash_int(0);
@@ -258,7 +259,7 @@ static int hash_leaf(const void *o, uint64_t *out)
     if (rci_is_intlike(t)) /* True hashes as 1, as in Python */
         *out = rci_hash_int(rci_int_v(o));
     else if (t == &rc_float_type)
-        *out = hash_float(rci_float_v(o));
+        *out = rci_hash_float(rci_float_v(o));
     else if (t == &rc_str_type || t == &rc_bytes_type)
         *out = rci_str_hash((void *)o);
     else if (t == &rc_tuple_type)
@@ -771,6 +772,8 @@ static void repr_text(rci_repr_ctx *c, const rci_str *s, bool bytes)
             put(c, "\\n");
         else if (ch == '\t')
             put(c, "\\t");
+        else if (ch == '\r')
+            put(c, "\\r");
         else if (ch < 0x20 || ch == 0x7F || (bytes && ch >= 0x80))
             putf(c, "\\x%02x", ch);
         else if (fputc(ch, c->out) == EOF)

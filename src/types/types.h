@@ -17,6 +17,13 @@
 
 typedef struct rci_int { int64_t v; } rci_int;
 typedef struct rci_float { double v; } rci_float;
+/* An int outside int64 (bigint.c): n limbs of 32 bits, least significant
+   first, the top one nonzero; neg: negative.  Never a value int64 holds. */
+typedef struct rci_bigint {
+    uint32_t n;
+    uint32_t neg;
+    uint32_t d[];
+} rci_bigint;
 
 /* The value of an object already known to be an int or a float (the
    public accessors check the type first, which costs a type lookup). */
@@ -117,6 +124,19 @@ static inline bool rci_is(const void *o, const rc_type *t) { return rc_typeof(o)
 
 /* hashing helpers (core.c) */
 RCI_HIDDEN uint64_t rci_hash_int(int64_t v);
+RCI_HIDDEN uint64_t rci_hash_float(double d);  /* as an equal int when integral */
+
+/* bigint.c: the slow paths of int.c's operations, on ints, bools or big
+   ints (any mix); results are int64 objects when they fit.  NULL / -1
+   with the error recorded. */
+RCI_HIDDEN void *rci_bigint_addsub(rc_heap *h, const void *a, const void *b, bool subtract);
+RCI_HIDDEN void *rci_bigint_mul(rc_heap *h, const void *a, const void *b);
+RCI_HIDDEN int rci_bigint_divmod(rc_heap *h, const void *a, const void *b, void **q, void **r);
+RCI_HIDDEN void *rci_bigint_neg(rc_heap *h, const void *a);
+/* The int of the decimal digits s[0..n) (no sign; at most
+   RC_INT_MAX_STR_DIGITS), negated if neg. */
+RCI_HIDDEN void *rci_bigint_from_digits(rc_heap *h, bool neg, const char *s, size_t n);
+RCI_HIDDEN void *rci_bigint_to_str(rc_heap *h, const void *big);
 
 /* The keyed hash of text on heap h (SipHash-1-3 under h's key), folded to
    the 32 bits a str or tuple caches; never 0 (0 means "not computed"). */

@@ -1,0 +1,575 @@
+/*
+ * bigint.c — ints beyond int64: the big variant of int and the magnitude
+ * arithmetic behind rc_int_add, _sub, _mul, _floordiv, _mod and _neg.
+ *
+ * An int is stored in one of two ways, and each value has exactly one:
+ * a value that fits int64 is an rc_int_type object (8 bytes, small values
+ * cached), anything else an rc_bigint_type object holding its magnitude in
+ * 32-bit limbs, least significant first, and a sign.  So ints that fit pay
+ * nothing for the big variant, and a big int never equals an int64 one.
+ * CPython keeps every int in 30-bit digits (with a compact form for one
+ * digit); QuickJS has a separate BigInt type with its own literals; Lua
+ * 5.4 wraps around at 64 bits.  32-bit limbs with 64-bit intermediates
+ * are the simplest choice in C11 and use every bit.
+ *
+ * The big variant behaves through the type slots (hash, eq, compare,
+ * repr), as a user type would: rc_hash, rc_equal, rc_compare and rc_repr
+ * need no case of their own for it.  A big int equal to a float (2**64 and
+ * 2.0**64) hashes as that float does, so the two are one dict key.
+ *
+ * Algorithms are the schoolbook ones: multiplication and division are
+ * O(n*m) in limbs, and decimal conversion is quadratic, which is why text
+ * is limited to RC_INT_MAX_STR_DIGITS digits (CPython's default limit).
+ */
+#include "types.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LIMB_BITS 32
+#define DEC_BASE 1000000000u /* 10^9: nine decimal digits per chunk */
+/* Most limbs of a result: 2^26 limbs is 2^31 bits (646 million digits). */
+#define MAX_LIMBS ((size_t)1 << 26)
+/* Limbs a scratch buffer holds on the C stack before asking the heap. */
+#define LOCAL_LIMBS 64
+
+/* ---- Magnitudes ----------------------------------------------------------- */
+
+/* An int's magnitude and sign, read in place: limbs of a big int, or the
+   two limbs of an int64's absolute value held in buf. */
+typedef struct mag {
+    const uint32_t *d;
+    size_t n;          /* limbs; no leading zero limb; 0 for zero */
+    bool neg;
+    uint32_t buf[2];
+} mag;
+
+static size_t trim(const uint32_t *d, size_t n)
+{
+    while (n && !d[n - 1])
+        n--;
+    return n;
+}
+
+static void mag_of_int64(mag *m, int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    m->buf[0] = (uint32_t)u;
+    m->buf[1] = (uint32_t)(u >> 32);
+    m->d = m->buf;
+    m->n = trim(m->buf, 2);
+    m->neg = v < 0;
+}
+
+/* o is an int, a bool or a big int. */
+static void mag_of(mag *m, const void *o)
+{
+    if (rc_typeof(o) == &rc_bigint_type) {
+        const rci_bigint *b = o;
+        m->d = b->d;
+        m->n = b->n;
+        m->neg = b->neg;
+    } else {
+        mag_of_int64(m, rci_int_v(o));
+    }
+}
+
+static int mag_cmp(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+{
+    if (na != nb)
+        return na > nb ? 1 : -1;
+    while (na--)
+        if (a[na] != b[na])
+            return a[na] > b[na] ? 1 : -1;
+    return 0;
+}
+
+/* r = a + b, na >= nb; r has room for na + 1 limbs.  Returns the limbs. */
+static size_t mag_add(uint32_t *r, const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+{
+    uint64_t carry = 0;
+    for (size_t i = 0; i < na; i++) {
+        carry += (uint64_t)a[i] + (i < nb ? b[i] : 0);
+        r[i] = (uint32_t)carry;
+        carry >>= LIMB_BITS;
+    }
+    r[na] = (uint32_t)carry;
+    return trim(r, na + 1);
+}
+
+/* r = a - b, a >= b (as magnitudes); r has room for na limbs. */
+static size_t mag_sub(uint32_t *r, const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+{
+    uint32_t borrow = 0;
+    for (size_t i = 0; i < na; i++) {
+        uint64_t x = (uint64_t)a[i] - (i < nb ? b[i] : 0) - borrow;
+        r[i] = (uint32_t)x;
+        borrow = (uint32_t)(x >> 63);
+    }
+    return trim(r, na);
+}
+
+/* r = a * b; r has room for na + nb limbs. */
+static size_t mag_mul(uint32_t *r, const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+{
+    memset(r, 0, (na + nb) * sizeof *r);
+    for (size_t i = 0; i < na; i++) {
+        uint64_t carry = 0;
+        for (size_t j = 0; j < nb; j++) {
+            carry += (uint64_t)a[i] * b[j] + r[i + j];
+            r[i + j] = (uint32_t)carry;
+            carry >>= LIMB_BITS;
+        }
+        r[i + nb] = (uint32_t)carry;
+    }
+    return trim(r, na + nb);
+}
+
+/* a /= d in place (a has n limbs); returns the remainder. */
+static uint32_t mag_div_small(uint32_t *a, size_t n, uint32_t d)
+{
+    uint64_t rem = 0;
+    while (n--) {
+        uint64_t x = rem << LIMB_BITS | a[n];
+        a[n] = (uint32_t)(x / d);
+        rem = x % d;
+    }
+    return (uint32_t)rem;
+}
+
+/* a = a * m + add in place; a has room for one more limb than n. */
+static size_t mag_mul_add_small(uint32_t *a, size_t n, uint32_t m, uint32_t add)
+{
+    uint64_t carry = add;
+    for (size_t i = 0; i < n; i++) {
+        carry += (uint64_t)a[i] * m;
+        a[i] = (uint32_t)carry;
+        carry >>= LIMB_BITS;
+    }
+    a[n] = (uint32_t)carry;
+    return trim(a, n + 1);
+}
+
+/* out = in << s (0 <= s < 32), n limbs in, n + 1 out (the top may be 0). */
+static void shift_left(uint32_t *out, const uint32_t *in, size_t n, unsigned s)
+{
+    out[n] = s ? in[n - 1] >> (LIMB_BITS - s) : 0;
+    for (size_t i = n - 1; i > 0; i--)
+        out[i] = s ? in[i] << s | in[i - 1] >> (LIMB_BITS - s) : in[i];
+    out[0] = in[0] << s;
+}
+
+/* Knuth's algorithm D (TAOCP 4.3.1): q = u / v, r = u % v for nu >= nv >= 2.
+   un (nu + 1 limbs) and vn (nv limbs) are scratch for the normalized
+   operands; q has room for nu - nv + 1 limbs, r for nv. */
+static void mag_divmod_long(const uint32_t *u, size_t nu, const uint32_t *v, size_t nv,
+                            uint32_t *q, uint32_t *r, uint32_t *un, uint32_t *vn)
+{
+    const uint64_t B = (uint64_t)1 << LIMB_BITS;
+    unsigned s = (unsigned)__builtin_clz(v[nv - 1]);
+    shift_left(un, u, nu, s);
+    /* vn gets nv limbs: the shifted top limb cannot carry out */
+    for (size_t i = nv - 1; i > 0; i--)
+        vn[i] = s ? v[i] << s | v[i - 1] >> (LIMB_BITS - s) : v[i];
+    vn[0] = v[0] << s;
+    for (size_t j = nu - nv + 1; j-- > 0;) {
+        uint64_t top = (uint64_t)un[j + nv] << LIMB_BITS | un[j + nv - 1];
+        uint64_t qhat = top / vn[nv - 1], rhat = top % vn[nv - 1];
+        while (qhat >= B || qhat * vn[nv - 2] > (rhat << LIMB_BITS | un[j + nv - 2])) {
+            qhat--;
+            rhat += vn[nv - 1];
+            if (rhat >= B)
+                break;
+        }
+        /* un[j .. j + nv] -= qhat * vn */
+        int64_t borrow = 0;
+        uint64_t carry = 0;
+        for (size_t i = 0; i < nv; i++) {
+            uint64_t p = qhat * vn[i] + carry;
+            carry = p >> LIMB_BITS;
+            int64_t t = (int64_t)un[i + j] - borrow - (int64_t)(uint32_t)p;
+            un[i + j] = (uint32_t)t;
+            borrow = t < 0;
+        }
+        int64_t t = (int64_t)un[j + nv] - borrow - (int64_t)carry;
+        un[j + nv] = (uint32_t)t;
+        if (t < 0) { /* qhat was one too many: add vn back */
+            qhat--;
+            uint64_t c = 0;
+            for (size_t i = 0; i < nv; i++) {
+                c += (uint64_t)un[i + j] + vn[i];
+                un[i + j] = (uint32_t)c;
+                c >>= LIMB_BITS;
+            }
+            un[j + nv] += (uint32_t)c;
+        }
+        q[j] = (uint32_t)qhat;
+    }
+    for (size_t i = 0; i < nv; i++) /* un >> s */
+        r[i] = s ? un[i] >> s | un[i + 1] << (LIMB_BITS - s) : un[i];
+}
+
+/* ---- Scratch limbs: on the stack when few, else a raw block ---------------- */
+
+typedef struct scratch {
+    rc_heap *h;
+    uint32_t *d;
+    uint32_t local[LOCAL_LIMBS];
+} scratch;
+
+/* n limbs (n >= 1), or NULL with RC_ENOMEM / RC_EOVERFLOW recorded. */
+static uint32_t *scratch_get(scratch *s, rc_heap *h, size_t n)
+{
+    s->h = h;
+    if (n > MAX_LIMBS * 2 + 4)
+        return s->d = rci_fail_null(h, RC_EOVERFLOW);
+    if (n <= LOCAL_LIMBS)
+        return s->d = s->local;
+    s->d = rc_mem_alloc(h, n * sizeof *s->d);
+    return s->d ? s->d : rci_fail_null(h, RC_ENOMEM);
+}
+
+static void scratch_put(scratch *s)
+{
+    if (s->d && s->d != s->local)
+        rc_mem_free(s->h, s->d);
+}
+
+/* ---- Results -------------------------------------------------------------- */
+
+/* The int with magnitude d[0..n) and sign neg: an int64 object when it
+   fits (so each value has one form), else a new big int. */
+static void *make_int(rc_heap *h, bool neg, const uint32_t *d, size_t n)
+{
+    n = trim(d, n);
+    if (n <= 2) {
+        uint64_t u = n ? d[0] | (n > 1 ? (uint64_t)d[1] << LIMB_BITS : 0) : 0;
+        if (!neg && u <= INT64_MAX)
+            return rc_int(h, (int64_t)u);
+        if (neg && u <= (uint64_t)INT64_MAX + 1)
+            return rc_int(h, u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u);
+    }
+    if (n > MAX_LIMBS)
+        return rci_fail_null(h, RC_EOVERFLOW);
+    rci_bigint *b = rci_new(h, &rc_bigint_type, sizeof *b + n * sizeof *d);
+    if (!b)
+        return NULL;
+    b->n = (uint32_t)n;
+    b->neg = neg;
+    memcpy(b->d, d, n * sizeof *d);
+    return b;
+}
+
+/* ---- Arithmetic (the slow paths of int.c's operations) ------------------- */
+
+void *rci_bigint_addsub(rc_heap *h, const void *a, const void *b, bool subtract)
+{
+    mag ma, mb;
+    mag_of(&ma, a);
+    mag_of(&mb, b);
+    mb.neg = mb.neg != subtract;
+    const mag *x = &ma, *y = &mb; /* x: the larger magnitude */
+    if (mag_cmp(ma.d, ma.n, mb.d, mb.n) < 0) {
+        x = &mb;
+        y = &ma;
+    }
+    scratch s;
+    uint32_t *r = scratch_get(&s, h, x->n + 1);
+    if (!r)
+        return NULL;
+    size_t n = x->neg == y->neg ? mag_add(r, x->d, x->n, y->d, y->n)
+                                : mag_sub(r, x->d, x->n, y->d, y->n);
+    void *out = make_int(h, x->neg && n, r, n);
+    scratch_put(&s);
+    return out;
+}
+
+void *rci_bigint_mul(rc_heap *h, const void *a, const void *b)
+{
+    mag x, y;
+    mag_of(&x, a);
+    mag_of(&y, b);
+    if (!x.n || !y.n)
+        return rc_int(h, 0);
+    scratch s;
+    uint32_t *r = scratch_get(&s, h, x.n + y.n);
+    if (!r)
+        return NULL;
+    size_t n = mag_mul(r, x.d, x.n, y.d, y.n);
+    void *out = make_int(h, x.neg != y.neg, r, n);
+    scratch_put(&s);
+    return out;
+}
+
+/* Python's floor division: the quotient rounded toward minus infinity,
+   and the remainder a - q * b, which has b's sign.  *q or *r may be NULL
+   when not wanted.  b must not be zero (int.c checks). */
+int rci_bigint_divmod(rc_heap *h, const void *a, const void *b, void **q, void **r)
+{
+    mag x, y;
+    mag_of(&x, a);
+    mag_of(&y, b);
+    size_t nq = x.n >= y.n ? x.n - y.n + 1 : 1;
+    /* one block: quotient (+1 for the floor step), remainder (+1),
+       normalized dividend, normalized divisor */
+    scratch s;
+    uint32_t *buf = scratch_get(&s, h, (nq + 1) + (y.n + 1) + (x.n + 1) + y.n);
+    if (!buf)
+        return -1;
+    uint32_t *qd = buf, *rd = qd + nq + 1, *un = rd + y.n + 1, *vn = un + x.n + 1;
+    memset(qd, 0, (nq + 1) * sizeof *qd);
+    memset(rd, 0, (y.n + 1) * sizeof *rd);
+    if (mag_cmp(x.d, x.n, y.d, y.n) < 0) {
+        memcpy(rd, x.d, x.n * sizeof *rd);
+    } else if (y.n == 1) {
+        memcpy(qd, x.d, x.n * sizeof *qd);
+        rd[0] = mag_div_small(qd, x.n, y.d[0]);
+    } else {
+        mag_divmod_long(x.d, x.n, y.d, y.n, qd, rd, un, vn);
+    }
+    size_t qn = trim(qd, nq), rn = trim(rd, y.n);
+    if (rn && x.neg != y.neg) { /* truncated to floored: q - 1, r + b */
+        uint32_t one = 1;
+        qn = qn ? mag_add(qd, qd, qn, &one, 1) : (qd[0] = 1);
+        rn = mag_sub(rd, y.d, y.n, rd, rn);
+    }
+    int result = 0;
+    if (q && !(*q = make_int(h, x.neg != y.neg && qn, qd, qn)))
+        result = -1;
+    if (result == 0 && r && !(*r = make_int(h, y.neg && rn, rd, rn))) {
+        if (q)
+            rc_decref(*q);
+        result = -1;
+    }
+    scratch_put(&s);
+    return result;
+}
+
+void *rci_bigint_neg(rc_heap *h, const void *a)
+{
+    mag x;
+    mag_of(&x, a);
+    return make_int(h, !x.neg && x.n, x.d, x.n);
+}
+
+/* ---- Decimal text --------------------------------------------------------- */
+
+void *rci_bigint_from_digits(rc_heap *h, bool neg, const char *s, size_t n)
+{
+    /* 9 digits fit 29.9 bits: one limb per 9 digits, and one to carry */
+    scratch sc;
+    uint32_t *d = scratch_get(&sc, h, n / 9 + 2);
+    if (!d)
+        return NULL;
+    size_t limbs = 0;
+    size_t first = n % 9 ? n % 9 : 9; /* the leading chunk is the short one */
+    for (size_t i = 0; i < n;) {
+        size_t len = i ? 9 : first;
+        uint32_t chunk = 0, scale = 1;
+        for (size_t k = 0; k < len; k++, i++) {
+            chunk = chunk * 10 + (uint32_t)(s[i] - '0');
+            scale *= 10;
+        }
+        limbs = mag_mul_add_small(d, limbs, scale, chunk);
+    }
+    void *out = make_int(h, neg, d, limbs);
+    scratch_put(&sc);
+    return out;
+}
+
+/* Write chunk's decimal digits at out + at (all nine when padded, else
+   without leading zeros); returns the new end. */
+static size_t put_chunk(char *out, size_t at, uint32_t chunk, bool padded)
+{
+    char tmp[9];
+    size_t k = 0;
+    do {
+        tmp[k++] = (char)('0' + chunk % 10);
+        chunk /= 10;
+    } while (chunk || (padded && k < 9));
+    while (k)
+        out[at++] = tmp[--k];
+    return at;
+}
+
+/* The decimal digits of b (no sign) into a new raw block of *len bytes +
+   NUL; NULL with RC_EVALUE past RC_INT_MAX_STR_DIGITS digits, RC_ENOMEM. */
+static char *big_digits(rc_heap *h, const rci_bigint *b, size_t *len)
+{
+    /* bits >= 32 (n - 1) + 1, so digits > (bits - 1) log10(2): refuse
+       before any work when even that is past the limit */
+    size_t bits = (size_t)b->n * LIMB_BITS - (size_t)__builtin_clz(b->d[b->n - 1]);
+    if ((double)(bits - 1) * 0.30102999566398119 >= RC_INT_MAX_STR_DIGITS)
+        return rci_fail_null(h, RC_EVALUE);
+    size_t chunks_max = b->n * 32 / 29 + 2; /* 10^9 > 2^29 */
+    scratch sc;
+    uint32_t *w = scratch_get(&sc, h, b->n + chunks_max);
+    if (!w)
+        return NULL;
+    uint32_t *chunks = w + b->n;
+    memcpy(w, b->d, b->n * sizeof *w);
+    size_t n = b->n, nchunks = 0;
+    while (n) {
+        chunks[nchunks++] = mag_div_small(w, n, DEC_BASE);
+        n = trim(w, n);
+    }
+    char *out = rc_mem_alloc(h, nchunks * 9 + 1);
+    if (!out) {
+        scratch_put(&sc);
+        return rci_fail_null(h, RC_ENOMEM);
+    }
+    size_t at = 0;
+    for (size_t i = nchunks; i-- > 0;) /* the top chunk without leading zeros */
+        at = put_chunk(out, at, chunks[i], i + 1 < nchunks);
+    out[at] = 0;
+    scratch_put(&sc);
+    if (at > RC_INT_MAX_STR_DIGITS) {
+        rc_mem_free(h, out);
+        return rci_fail_null(h, RC_EVALUE);
+    }
+    *len = at;
+    return out;
+}
+
+void *rci_bigint_to_str(rc_heap *h, const void *o)
+{
+    size_t n;
+    char *digits = big_digits(h, o, &n);
+    if (!digits)
+        return NULL;
+    void *s = NULL;
+    if (((const rci_bigint *)o)->neg) {
+        char *t = rc_mem_alloc(h, n + 2);
+        if (t) {
+            t[0] = '-';
+            memcpy(t + 1, digits, n + 1);
+            s = rc_str(h, t, n + 1);
+            rc_mem_free(h, t);
+        } else {
+            rci_fail(h, RC_ENOMEM);
+        }
+    } else {
+        s = rc_str(h, digits, n);
+    }
+    rc_mem_free(h, digits);
+    return s;
+}
+
+/* ---- The type's slots ----------------------------------------------------- */
+
+/* The double equal to m exactly, if there is one. */
+static bool exact_double(const mag *m, double *out)
+{
+    size_t top = m->n - 1;
+    size_t bits = top * LIMB_BITS + (LIMB_BITS - (size_t)__builtin_clz(m->d[top]));
+    size_t low_zero = 0;
+    while (!m->d[low_zero / LIMB_BITS])
+        low_zero += LIMB_BITS;
+    low_zero += (size_t)__builtin_ctz(m->d[low_zero / LIMB_BITS]);
+    if (bits > 1024 || bits - low_zero > 53)
+        return false;
+    double d = 0;
+    for (size_t i = m->n; i-- > 0;) /* exact: at most 53 significant bits */
+        d = d * 4294967296.0 + m->d[i];
+    *out = m->neg ? -d : d;
+    return true;
+}
+
+static int big_hash(const void *self, uint64_t *out)
+{
+    mag m;
+    mag_of(&m, self);
+    double d;
+    if (exact_double(&m, &d)) { /* equal to a float: hash as that float */
+        *out = rci_hash_float(d);
+        return 0;
+    }
+    uint64_t x = m.neg ? UINT64_C(0x9E3779B97F4A7C15) : 0;
+    for (size_t i = 0; i < m.n; i++)
+        x = rci_hash_int((int64_t)(x ^ m.d[i]));
+    *out = x;
+    return 0;
+}
+
+/* The integral double d (|d| >= 2^63, finite) as a magnitude into buf
+   (room for 33 limbs: 2^1024 needs 33). */
+static void mag_of_double(mag *m, double d, uint32_t *buf)
+{
+    int e;
+    double f = frexp(fabs(d), &e); /* |d| = f * 2^e, f in [0.5, 1) */
+    uint64_t mant = (uint64_t)ldexp(f, 53);
+    unsigned shift = (unsigned)(e - 53); /* >= 10: |d| >= 2^63 */
+    size_t limb = shift / LIMB_BITS;
+    unsigned bit = shift % LIMB_BITS;
+    memset(buf, 0, 33 * sizeof *buf);
+    buf[limb] = (uint32_t)(mant << bit);
+    buf[limb + 1] = (uint32_t)(mant >> (LIMB_BITS - bit));
+    if (limb + 2 < 33)
+        buf[limb + 2] = bit ? (uint32_t)(mant >> (2 * LIMB_BITS - bit)) : 0;
+    m->d = buf;
+    m->n = trim(buf, 33);
+    m->neg = d < 0;
+}
+
+/* self (a big int) against other (any number), exactly: 0 and *out, or -1
+   (RC_ETYPE: not a number; RC_EVALUE: NaN, which has no order). */
+static int big_compare(const void *self, const void *other, int *out)
+{
+    rc_heap *h = rci_heap_of(self);
+    const rc_type *t = rc_typeof(other);
+    mag x, y;
+    uint32_t buf[33];
+    mag_of(&x, self);
+    if (t == &rc_float_type) {
+        double d = rci_float_v(other);
+        if (isnan(d))
+            return rc_error_set(h, RC_EVALUE);
+        if (fabs(d) < 0x1p63 || isinf(d)) { /* |self| >= 2^63 > |d|, or d is infinite */
+            *out = isinf(d) ? (d > 0 ? -1 : 1) : (x.neg ? -1 : 1);
+            return 0;
+        }
+        mag_of_double(&y, d, buf);
+    } else if (rci_is_intlike(t) || t == &rc_bigint_type) {
+        mag_of(&y, other);
+    } else {
+        return rc_error_set(h, RC_ETYPE);
+    }
+    if (x.neg != y.neg) {
+        *out = x.neg ? -1 : 1;
+        return 0;
+    }
+    int c = mag_cmp(x.d, x.n, y.d, y.n);
+    *out = x.neg ? -c : c;
+    return 0;
+}
+
+static int big_eq(const void *self, const void *other)
+{
+    const rc_type *t = rc_typeof(other);
+    if (!rci_is_intlike(t) && t != &rc_bigint_type && t != &rc_float_type)
+        return 0;
+    if (t == &rc_float_type && isnan(rci_float_v(other)))
+        return 0;
+    int c;
+    return big_compare(self, other, &c) == 0 ? c == 0 : -1;
+}
+
+static int big_repr(const void *self, FILE *out)
+{
+    rc_heap *h = rci_heap_of(self);
+    size_t n;
+    char *digits = big_digits(h, self, &n);
+    if (!digits)
+        return -1;
+    int r = fprintf(out, "%s%s", ((const rci_bigint *)self)->neg ? "-" : "", digits) < 0 ? -1 : 0;
+    rc_mem_free(h, digits);
+    return r;
+}
+
+const rc_type rc_bigint_type = {.name = "int",
+                                .size = sizeof(rci_bigint),
+                                .hash = big_hash,
+                                .eq = big_eq,
+                                .compare = big_compare,
+                                .repr = big_repr};
