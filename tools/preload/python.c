@@ -338,6 +338,16 @@ static uint64_t mix(uint64_t h)
     return h ^ (h >> 32);
 }
 
+/* The slot hash of a code location (the caches below take its low bits).
+   The offset goes in at bit 32, where the multiply carries it into the
+   bits the xor brings down: at bit 48 it reached none of the low ten, so
+   every offset of a code object shared one slot of a thread's cache, and
+   a loop's three allocation sites evicted each other on every event. */
+static uint64_t code_hash(uintptr_t code, int32_t off)
+{
+    return mix(code ^ (uint64_t)(uint32_t)off << 32);
+}
+
 static uint64_t text_hash(uint64_t h, const char *s)
 {
     for (; *s; s++)
@@ -384,7 +394,7 @@ static NOINLINE uint32_t code_intern(uintptr_t code, int32_t off, uintptr_t file
     if (!py.codes || !py.triples)
         goto out;
     struct code_slot *s = NULL;
-    for (size_t i = mix(code ^ (uint64_t)(uint32_t)off << 48) & (PY_CODES - 1);;
+    for (size_t i = code_hash(code, off) & (PY_CODES - 1);;
          i = (i + 1) & (PY_CODES - 1)) {
         s = &py.codes[i];
         if (!s->id || (s->code == code && s->off == off && s->file == file && s->name == name))
@@ -462,7 +472,7 @@ static inline void *code_frame(tstate *t, const py_frame *f)
     if (UNLIKELY(!t->py) && !(t->py = pages_alloc(NULL, PY_CODE_CACHE * sizeof *t->py)))
         return NULL;
     struct py_code_slot *c =
-        &t->py[mix(f->code ^ (uint64_t)(uint32_t)f->off << 48) & (PY_CODE_CACHE - 1)];
+        &t->py[code_hash(f->code, f->off) & (PY_CODE_CACHE - 1)];
     if (!(c->id && c->code == f->code && c->off == f->off && c->file == file && c->name == name)) {
         uint32_t id = code_intern(f->code, f->off, file, name);
         if (!id)
