@@ -491,17 +491,22 @@ static bool in_eval(const void *ip)
    native ones, innermost first; each of them in _PyEval_EvalFrameDefault
    is replaced by the Python frames it was running; Python frames left when
    the native ones end (a walk cut short) go at the outer end.  The new
-   depth. */
+   depth.  The native frames inward of the first frame of the loop stay
+   where they are, and those outward of the last one placed are copied in
+   one go: only the stretch between is looked at frame by frame. */
 static size_t join_frames(tstate *t, void **frames, size_t depth)
 {
     py_frame pf[PY_MAX_FRAMES];
     size_t m = read_frames(pf, PY_MAX_FRAMES);
     if (!m)
         return depth;
-    void *out[RCC_MAX_DEPTH];
-    size_t o = 0, p = 0;
-    for (size_t i = 0; i <= depth && o < RCC_MAX_DEPTH; i++) {
-        if (i < depth && (p == m || !in_eval(frames[i]))) {
+    size_t first = 0;
+    while (first < depth && !in_eval(frames[first]))
+        first++;
+    void *out[RCC_MAX_DEPTH]; /* the new frames from first on, at their places */
+    size_t o = first, p = 0, i = first;
+    for (; i <= depth && p < m && o < RCC_MAX_DEPTH; i++) {
+        if (i < depth && !in_eval(frames[i])) {
             out[o++] = frames[i];
             continue;
         }
@@ -512,7 +517,12 @@ static size_t join_frames(tstate *t, void **frames, size_t depth)
                 out[o++] = k;
         }
     }
-    memcpy(frames, out, o * sizeof *out);
+    size_t rest = i < depth ? depth - i : 0; /* every Python frame placed */
+    if (rest > RCC_MAX_DEPTH - o)
+        rest = RCC_MAX_DEPTH - o;
+    memcpy(out + o, frames + i, rest * sizeof *out);
+    o += rest;
+    memcpy(frames + first, out + first, (o - first) * sizeof *out);
     return o;
 }
 
