@@ -17,7 +17,8 @@
 # The shim's work that follows the clock (timeline samples reading RSS, time
 # records, flushes) would follow valgrind's slowness and the machine's
 # load: every run gets a clock of its own that moves 5 ns a reading
-# (its coarse clock in 4 ms steps), so the count is the same from run to run.
+# (its coarse clock in 4 ms steps), and Python the same hash seed, so the
+# count is the same from run to run.
 #
 # Usage: bench/profiler_instructions.sh [SHIM.so] [BUILD_DIR]
 # (defaults: BUILD_DIR build-release next to bench/, its librcgc_preload.so)
@@ -33,6 +34,7 @@ for f in "$shim" "$rcgc" "$build/bench/profiler_loop" "$build/bench/profiler_man
     [ -e "$f" ] || { echo "profiler_instructions: $f not found (build it first)" >&2; exit 1; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/profiler_instructions.XXXXXX")
+export PYTHONHASHSEED=0 # the same dict layout in every run
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 cat >"$tmp/clock.c" <<'EOF'
