@@ -194,13 +194,10 @@ typedef rct_walk_memo walk_memo;
 
 /* The walk from frame f, nothing remembered. */
 static size_t walk_plain(stack_range s, rct_cfi_slot *cache, frame_state from, void **frames,
-                         size_t max, size_t skip)
+                         size_t max)
 {
     frame_state f = from; /* a local: kept in registers (an argument stays in memory) */
     uintptr_t bp_at;
-    for (; skip; skip--)
-        if (!f.pc || !cfi_step(s, cache, &f, &bp_at))
-            return 0;
     size_t n = 0;
     while (n < max && f.pc) {
         frames[n++] = (void *)f.pc;
@@ -212,14 +209,17 @@ static size_t walk_plain(stack_range s, rct_cfi_slot *cache, frame_state from, v
 
 /* The frames of the last walk from its frame k outward are as they were:
    every return address and saved rbp the walk read above frame k holds
-   the same value. */
-static bool outer_unchanged(const memo_frame *w, size_t k)
+   the same value.  Their return addresses go to out[0, k] as they are
+   checked, frame k's first (a second pass cost 6 instructions a frame). */
+static bool outer_unchanged(const memo_frame *w, size_t k, void **out)
 {
+    out[0] = (void *)w[k].pc;
     for (size_t i = 0; i < k; i++) {
         if (*(const uintptr_t *)(w[i].sp - sizeof(uintptr_t)) != w[i].pc)
             return false;
         if (w[i + 1].bp_at && *(const uintptr_t *)w[i + 1].bp_at != w[i].bp)
             return false;
+        out[k - i] = (void *)w[i].pc;
     }
     return true;
 }
@@ -249,19 +249,22 @@ static void walk_outward(stack_range s, rct_cfi_slot *cache, walk_memo *m, size_
     m->whole = ended;
 }
 
-/* The walk of rct_capture_cfi with the thread's last walk (memo). */
+/* The walk of rct_capture_cfi with the thread's last walk (memo).  The
+   new frames go to frames as they are walked, the kept ones after them as
+   they are checked: no second pass over the whole walk. */
 static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
-                              frame_state from, void **frames, size_t max, size_t skip)
+                              frame_state from, void **frames, size_t max)
 {
     frame_state f = from; /* a local: kept in registers */
     m->walks++;
     bool look = m->reuse >= REUSE_MIN || m->walks % LOOK_EVERY == 0;
     if (!look && (m->walks + 1) % LOOK_EVERY != 0) { /* not kept: no use looking next */
         m->n = 0;
-        return walk_plain(s, cache, f, frames, max, skip);
+        return walk_plain(s, cache, f, frames, max);
     }
-    size_t want = max + skip < MEMO_FRAMES ? max + skip : MEMO_FRAMES;
+    size_t want = max < MEMO_FRAMES ? max : MEMO_FRAMES;
     memo_frame *last = m->f, *fresh = m->fresh;
+    void *spill[MEMO_FRAMES];
     size_t k = look ? m->n : 0; /* last[k - 1]: the last walk's frame to meet next */
     uintptr_t junction_sp = k ? last[k - 1].sp : UINTPTR_MAX;
     size_t nn = 0;
@@ -272,14 +275,19 @@ static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
             while (k && last[k - 1].sp < f.sp)
                 k--;
             if (k && last[k - 1].sp == f.sp && last[k - 1].pc == f.pc && last[k - 1].bp == f.bp) {
-                if (outer_unchanged(last, k - 1)) {
+                size_t room = want - nn; /* more kept frames than that: the outermost are
+                                            dropped (below), so they go to spill first */
+                if (outer_unchanged(last, k - 1, k <= room ? frames + nn : spill)) {
                     joined = true;
+                    if (k > room)
+                        memcpy(frames + nn, spill, room * sizeof *frames);
                     break;
                 }
                 k = 0; /* the outer frames changed: walk them */
             }
             junction_sp = k ? last[k - 1].sp : UINTPTR_MAX;
         }
+        frames[nn] = (void *)f.pc;
         fresh[nn] = (memo_frame){f.pc, f.sp, f.bp, 0};
         ended = !cfi_step(s, cache, &f, &fresh[nn].bp_at) || !f.pc;
         nn++;
@@ -300,15 +308,14 @@ static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
     for (size_t i = 0; i < nn; i++)
         last[kept + i] = fresh[nn - 1 - i];
     m->n = kept + nn;
-    if (joined && !m->whole && m->n < want)
+    if (joined && !m->whole && m->n < want) {
         walk_outward(s, cache, m, want); /* where the last walk stopped, this one goes on */
+        for (size_t i = kept + nn; i < m->n; i++)
+            frames[i] = (void *)m->f[m->n - 1 - i].pc;
+    }
     if (look)
         m->reuse = (3 * m->reuse + (m->n ? (unsigned)(16 * kept / m->n) : 0) + 3) / 4;
-    size_t got = m->n > skip ? m->n - skip : 0;
-    got = got < max ? got : max;
-    for (size_t i = 0; i < got; i++)
-        frames[i] = (void *)m->f[m->n - 1 - skip - i].pc;
-    return got;
+    return m->n;
 }
 
 __attribute__((noinline)) size_t rct_capture_cfi(rct_walker *w, void **frames, size_t max,
@@ -329,11 +336,25 @@ __attribute__((noinline)) size_t rct_capture_cfi(rct_walker *w, void **frames, s
         if (!cache) /* no memory for it: frame pointers (from our caller) */
             return rct_capture_fp(w, frames, max, skip + 1);
     }
+    /* The frames skipped are the callers' own, built with frame pointers
+       (the library and the shim are): stepped over through them, as their
+       call-frame information would (the CFA at rbp + 16, the return
+       address and the caller's rbp below it), with no rule looked up
+       (two such steps were about 90 instructions of every event). */
+    for (size_t i = 0; i < skip; i++) {
+        uintptr_t cfa = f.bp + 2 * sizeof(uintptr_t);
+        if (!f.pc || cfa <= f.sp || !stack_load(s, cfa - sizeof(uintptr_t), &f.pc) ||
+            (intptr_t)f.pc < 0 || !stack_load(s, f.bp, &f.bp))
+            return 0;
+        f.sp = cfa;
+    }
+    if (!f.pc)
+        return 0;
     if (w->memo_busy) /* a signal handler's walk, inside one */
-        return walk_plain(s, cache, f, frames, max, skip);
+        return walk_plain(s, cache, f, frames, max);
     w->memo_busy = 1;
     atomic_signal_fence(memory_order_seq_cst);
-    size_t got = walk_remembered(&w->memo, s, cache, f, frames, max, skip);
+    size_t got = walk_remembered(&w->memo, s, cache, f, frames, max);
     atomic_signal_fence(memory_order_seq_cst);
     w->memo_busy = 0;
     return got;

@@ -34,8 +34,9 @@ static size_t round_pages(size_t bytes)
     return (bytes + 4095) & ~(size_t)4095;
 }
 
-/* Grow an array of elem-sized items to hold at least need; false on failure. */
-static bool grow(rct_stacks *s, void **array, size_t *cap, size_t need, size_t elem,
+/* Grow an array of elem-sized items to hold at least need; false on failure
+   (out of line: the caller tests for room first, and nearly always has it). */
+static __attribute__((noinline)) bool grow(rct_stacks *s, void **array, size_t *cap, size_t need, size_t elem,
                  size_t used)
 {
     if (need <= *cap)
@@ -98,6 +99,16 @@ void rct_stacks_free(rct_stacks *s)
     pg.free(pg.ctx, s, s->self_bytes);
 }
 
+/* The same frames: a loop, not memcmp (the shim's keys are two or three
+   words, where the call cost as much as the compare). */
+static bool same_frames(void *const *a, void *const *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static bool index_grow(rct_stacks *s)
 {
     size_t cap = s->index_cap ? s->index_cap * 2 : 1024;
@@ -127,16 +138,17 @@ uint32_t rct_stacks_intern(rct_stacks *s, void *const *frames, size_t n)
             if (!id)
                 break;
             const stack_rec *r = &s->recs[id - 1];
-            if (r->hash == h && r->depth == n &&
-                memcmp(&s->frames[r->offset], frames, n * sizeof *frames) == 0)
+            if (r->hash == h && r->depth == n && same_frames(&s->frames[r->offset], frames, n))
                 return id - 1;
         }
     }
     if (s->nrecs + 1 >= RCT_NO_STACK ||
         ((s->nrecs + 1) * 3 > s->index_cap * 2 && !index_grow(s)) ||
-        !grow(s, (void **)&s->recs, &s->recs_cap, s->nrecs + 1, sizeof *s->recs, s->nrecs) ||
-        !grow(s, (void **)&s->frames, &s->frames_cap, s->nframes + n, sizeof *s->frames,
-              s->nframes))
+        (s->nrecs + 1 > s->recs_cap &&
+         !grow(s, (void **)&s->recs, &s->recs_cap, s->nrecs + 1, sizeof *s->recs, s->nrecs)) ||
+        (s->nframes + n > s->frames_cap &&
+         !grow(s, (void **)&s->frames, &s->frames_cap, s->nframes + n, sizeof *s->frames,
+               s->nframes)))
         return RCT_NO_STACK;
     uint32_t id = (uint32_t)s->nrecs++;
     s->recs[id] = (stack_rec){h, (uint32_t)s->nframes, (uint32_t)n};

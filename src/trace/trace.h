@@ -46,6 +46,9 @@ RCT_HIDDEN void rct_ptrmap_free(rct_ptrmap *m, const rct_pages *pg);
 /* ---- stack.c: capture ------------------------------------------------------
  * Return addresses of the calling thread, innermost first, skipping the
  * first `skip` frames (the capture function itself is never included).
+ * The skipped frames are the caller's own and must keep frame pointers
+ * (librcgc and the shim are built with them): the CFI walk steps over
+ * them through those.
  * The walks read only inside the thread's stack bounds and stop at the
  * first frame that does not look like one.
  *

@@ -338,6 +338,16 @@ static uint64_t mix(uint64_t h)
     return h ^ (h >> 32);
 }
 
+/* The slot hash of a code location (the caches below take its low bits).
+   The offset goes in at bit 32, where the multiply carries it into the
+   bits the xor brings down: at bit 48 it reached none of the low ten, so
+   every offset of a code object shared one slot of a thread's cache, and
+   a loop's three allocation sites evicted each other on every event. */
+static uint64_t code_hash(uintptr_t code, int32_t off)
+{
+    return mix(code ^ (uint64_t)(uint32_t)off << 32);
+}
+
 static uint64_t text_hash(uint64_t h, const char *s)
 {
     for (; *s; s++)
@@ -384,7 +394,7 @@ static NOINLINE uint32_t code_intern(uintptr_t code, int32_t off, uintptr_t file
     if (!py.codes || !py.triples)
         goto out;
     struct code_slot *s = NULL;
-    for (size_t i = mix(code ^ (uint64_t)(uint32_t)off << 48) & (PY_CODES - 1);;
+    for (size_t i = code_hash(code, off) & (PY_CODES - 1);;
          i = (i + 1) & (PY_CODES - 1)) {
         s = &py.codes[i];
         if (!s->id || (s->code == code && s->off == off && s->file == file && s->name == name))
@@ -462,7 +472,7 @@ static inline void *code_frame(tstate *t, const py_frame *f)
     if (UNLIKELY(!t->py) && !(t->py = pages_alloc(NULL, PY_CODE_CACHE * sizeof *t->py)))
         return NULL;
     struct py_code_slot *c =
-        &t->py[mix(f->code ^ (uint64_t)(uint32_t)f->off << 48) & (PY_CODE_CACHE - 1)];
+        &t->py[code_hash(f->code, f->off) & (PY_CODE_CACHE - 1)];
     if (!(c->id && c->code == f->code && c->off == f->off && c->file == file && c->name == name)) {
         uint32_t id = code_intern(f->code, f->off, file, name);
         if (!id)
@@ -481,17 +491,22 @@ static bool in_eval(const void *ip)
    native ones, innermost first; each of them in _PyEval_EvalFrameDefault
    is replaced by the Python frames it was running; Python frames left when
    the native ones end (a walk cut short) go at the outer end.  The new
-   depth. */
+   depth.  The native frames inward of the first frame of the loop stay
+   where they are, and those outward of the last one placed are copied in
+   one go: only the stretch between is looked at frame by frame. */
 static size_t join_frames(tstate *t, void **frames, size_t depth)
 {
     py_frame pf[PY_MAX_FRAMES];
     size_t m = read_frames(pf, PY_MAX_FRAMES);
     if (!m)
         return depth;
-    void *out[RCC_MAX_DEPTH];
-    size_t o = 0, p = 0;
-    for (size_t i = 0; i <= depth && o < RCC_MAX_DEPTH; i++) {
-        if (i < depth && (p == m || !in_eval(frames[i]))) {
+    size_t first = 0;
+    while (first < depth && !in_eval(frames[first]))
+        first++;
+    void *out[RCC_MAX_DEPTH]; /* the new frames from first on, at their places */
+    size_t o = first, p = 0, i = first;
+    for (; i <= depth && p < m && o < RCC_MAX_DEPTH; i++) {
+        if (i < depth && !in_eval(frames[i])) {
             out[o++] = frames[i];
             continue;
         }
@@ -502,7 +517,12 @@ static size_t join_frames(tstate *t, void **frames, size_t depth)
                 out[o++] = k;
         }
     }
-    memcpy(frames, out, o * sizeof *out);
+    size_t rest = i < depth ? depth - i : 0; /* every Python frame placed */
+    if (rest > RCC_MAX_DEPTH - o)
+        rest = RCC_MAX_DEPTH - o;
+    memcpy(out + o, frames + i, rest * sizeof *out);
+    o += rest;
+    memcpy(frames + first, out + first, (o - first) * sizeof *out);
     return o;
 }
 

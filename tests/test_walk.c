@@ -1,0 +1,59 @@
+/*
+ * test_walk.c — the CFI walk gives the same frames whichever way it goes:
+ * with the thread's last walk remembered (src/trace/stack.c, "The last
+ * walk, remembered") as with none, and with the caller's own frames
+ * skipped through their frame pointers as when walked by their call-frame
+ * information.  The stacks are walk_paths.c's, without frame pointers:
+ * thousands of different paths 1 to 90 frames deep, in a scrambled order
+ * (consecutive walks share some outer frames, or none), walked with room
+ * for all their frames and with room for only a few (the remembered walk
+ * then drops its outermost frames and later walks on from where it
+ * stopped).
+ */
+#include "check.h"
+#include "trace.h"
+
+
+typedef void (*walk_probe)(unsigned path);
+void walk_path(int level, unsigned path, int depth, walk_probe probe);
+
+#define ROOM 100
+
+static rct_walker remembered[2], plain; /* remembered: room ROOM and room 12 */
+static const size_t rooms[2] = {ROOM, 12};
+static unsigned long walks, frames_seen;
+
+/* Called from the leaf of a path: every walk of the stack must agree. */
+static __attribute__((noinline)) void probe(unsigned path)
+{
+    for (int r = 0; r < 2; r++) {
+        void *a[ROOM + 1], *b[ROOM + 1], *c[ROOM + 2];
+        size_t room = rooms[r];
+        size_t na = rct_capture_cfi(&remembered[r], a, room, 1); /* from probe's caller */
+        size_t nb = rct_capture_cfi(&plain, b, room, 1);
+        size_t nc = rct_capture_cfi(&plain, c, room + 1, 0); /* probe's frame walked */
+        if (na != nb || memcmp(a, b, na * sizeof *a) != 0 || nc != nb + 1 ||
+            memcmp(c + 1, b, nb * sizeof *b) != 0)
+            fprintf(stderr, "path %u, room %zu: %zu frames remembered, %zu plain, %zu with "
+                            "probe's\n", path, room, na, nb, nc);
+        CHECK(na == nb && memcmp(a, b, na * sizeof *a) == 0);
+        CHECK(nc == nb + 1 && memcmp(c + 1, b, nb * sizeof *b) == 0);
+        walks++;
+        frames_seen += na;
+    }
+}
+
+int main(void)
+{
+    plain.memo_busy = 1; /* as a signal handler's walk: nothing remembered */
+    uint64_t seed = 1;
+    for (int i = 0; i < 20000; i++) {
+        uint64_t x = test_rand(&seed); /* scrambled paths and depths */
+        int depth = i % 97 == 0 ? 60 + (int)(x >> 60) * 2 : 1 + (int)((x >> 32) % 24);
+        walk_path(0, (unsigned)x, depth, probe);
+    }
+    CHECK(walks == 40000);
+    CHECK(frames_seen > 40000 * 8); /* the stacks went through the paths */
+    printf("test_walk: %lu walks, %lu frames, the same each way\n", walks, frames_seen);
+    return 0;
+}
