@@ -9,14 +9,6 @@
 real_fns real;
 atomic_int real_state;
 
-#ifdef RCGC_TSAN
-TLS int busy = 1; /* see "TSan" below */
-#else
-TLS int busy;
-#endif
-TLS int guarded;
-TLS volatile sig_atomic_t deferred;
-
 void die(const char *msg)
 {
     ssize_t rc = write(2, msg, strlen(msg));
@@ -84,7 +76,7 @@ void *arena_realloc(void *p, size_t n)
  * thread leaves it in the shim's first constructor, after TSan has
  * started, other threads when pthread_create's trampoline below runs their
  * function (TSan has set them up), and they take it back when it returns
- * or exits.  Threads made otherwise (clone) are not traced in this build,
+ * or exits (a thread's slot starts busy in this build: slots.c).  Threads made otherwise (clone) are not traced in this build,
  * nor is what a thread frees in its key destructors. */
 #ifdef RCGC_TSAN
 void __tsan_init(void);

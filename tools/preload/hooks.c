@@ -116,8 +116,6 @@ static uint64_t sample(tstate *t, size_t size)
 
 /* ---- Thread states ------------------------------------------------------------------ */
 
-TLS tstate *self;
-
 /* An alternate signal stack for the thread, unless it has one: the crash
    handler (process.c) then runs after a stack overflow too.  Kept with the
    state, which a later thread reuses. */

@@ -4,9 +4,10 @@
  * loader (dl_iterate_phdr, dlsym), /proc/self/maps (open/read, no stdio),
  * process_vm_readv, mmap, record.c's meta writer.
  */
-#include "shim.h"
+#define _GNU_SOURCE
+#include "rcgc.h" /* first: shim.h names the thread's flags with macros (busy, self) */
 
-#include "rcgc.h"
+#include "shim.h"
 
 #include <dlfcn.h>
 
