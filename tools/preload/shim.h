@@ -242,10 +242,10 @@ typedef struct tslot {
 } tslot;
 #define SLOT_FREE ((uintptr_t)1)
 
-extern tslot slots[1u << SLOT_BITS];
+extern RCT_HIDDEN tslot slots[1u << SLOT_BITS]; /* hidden: no GOT, one load less */
+extern RCT_HIDDEN tslot spare;
 tslot *slot_slow(uintptr_t tp);
 void slots_after_fork(void);
-extern tslot spare;
 
 static inline __attribute__((always_inline)) uintptr_t thread_pointer(void)
 {
@@ -258,10 +258,11 @@ static inline __attribute__((always_inline)) size_t slot_home(uintptr_t tp)
 }
 
 /* The calling thread's slot: its home slot (one multiply, one load and a
-   compare; the compiler keeps the thread pointer and the address between
-   uses, and so each use of busy costs a load and a compare more), else
-   found or claimed (slot_slow).  Always inlined: an exported function runs
-   it before TSan is ready. */
+   compare), else found or claimed (slot_slow).  The hot path (hooks.c)
+   finds it once per exported call and passes it on; elsewhere each use of
+   busy finds it again (the compiler keeps the thread pointer and the
+   address: a load and a compare more).  Always inlined: an exported
+   function runs it before TSan is ready. */
 static inline __attribute__((always_inline)) tslot *my_slot(void)
 {
     uintptr_t tp = thread_pointer();
@@ -281,17 +282,27 @@ void crash_deferred(void);
 /* Around the shim's events and its calls of the real allocator: a fatal
    signal sent meanwhile (kill, raise) waits until the thread leaves, since
    the end of the capture needs the allocator and the shim's lock. */
+static inline __attribute__((always_inline)) void guard_enter_at(tslot *s)
+{
+    s->guard_depth++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline __attribute__((always_inline)) void guard_leave_at(tslot *s)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--s->guard_depth == 0 && UNLIKELY(s->deferred_sig))
+        crash_deferred();
+}
+
 static inline __attribute__((always_inline)) void guard_enter(void)
 {
-    guarded++;
-    atomic_signal_fence(memory_order_seq_cst);
+    guard_enter_at(my_slot());
 }
 
 static inline __attribute__((always_inline)) void guard_leave(void)
 {
-    atomic_signal_fence(memory_order_seq_cst);
-    if (--guarded == 0 && UNLIKELY(deferred))
-        crash_deferred();
+    guard_leave_at(my_slot());
 }
 
 __attribute__((noreturn)) void die(const char *msg);
@@ -601,9 +612,20 @@ tstate *attach(void);
 void enter(tstate *t);
 void leave(tstate *t);
 void thread_gone(void *v);
-void on_alloc(void *p, size_t n, const char *type);
+void on_alloc_at(tslot *s, void *p, size_t n, const char *type);
 uint32_t on_release(void *p);
-void on_free(void *p, uint32_t id);
+void on_free_at(tslot *s, void *p, uint32_t id);
+
+/* (Inlined: the walk skips the caller's frame and on_alloc_at's.) */
+static inline __attribute__((always_inline)) void on_alloc(void *p, size_t n, const char *type)
+{
+    on_alloc_at(my_slot(), p, n, type);
+}
+
+static inline __attribute__((always_inline)) void on_free(void *p, uint32_t id)
+{
+    on_free_at(my_slot(), p, id);
+}
 
 /* ---- unwind.c ----------------------------------------------------------------------------- */
 bool unwind_load(void);
@@ -647,21 +669,31 @@ void finish(bool exit_called);
 /* Should this event be recorded (starting the capture at the first one)?
    Inlined into the exported functions, which the TSan build leaves
    uninstrumented (see bootstrap.c). */
-static inline __attribute__((always_inline)) bool recording(void)
+static inline __attribute__((always_inline)) bool recording_at(const tslot *s)
 {
     int m = atomic_load_explicit(&g.mode, memory_order_relaxed);
     if (LIKELY(m == ACTIVE))
-        return !busy;
-    if (m == UNSTARTED && !busy) {
+        return !s->busy_depth;
+    if (m == UNSTARTED && !s->busy_depth) {
         start();
         return atomic_load(&g.mode) == ACTIVE;
     }
     return false;
 }
 
+static inline __attribute__((always_inline)) bool recording(void)
+{
+    return recording_at(my_slot());
+}
+
+static inline __attribute__((always_inline)) bool tracing_frees_at(const tslot *s)
+{
+    return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !s->busy_depth;
+}
+
 static inline __attribute__((always_inline)) bool tracing_frees(void)
 {
-    return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !busy;
+    return tracing_frees_at(my_slot());
 }
 void crash_handlers(void);
 const char *env_get(const char *name);
