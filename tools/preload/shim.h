@@ -90,6 +90,8 @@
  *   RCGC_UNWIND=libunwind  walk with libunwind (the same information, several
  *                          times slower, at most 93 frames), loaded then
  *                          (unwind.c); without it, the default walk
+ *   RCGC_UNWIND_LIB=file   the libunwind to load (default: the soname the
+ *                          build found, libunwind.so.8)
  *   RCGC_SAMPLE_BYTES=N    0: every allocation; else sample about one byte
  *                          in N (Poisson), each sample weighted s/p so sums
  *                          stay unbiased (src/trace/sample.c, shared with
