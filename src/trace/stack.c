@@ -38,6 +38,9 @@
 #ifdef RCGC_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+rct_backtrace_fn rct_unwind_backtrace = unw_backtrace;
+#else
+rct_backtrace_fn rct_unwind_backtrace; /* the preload shim's, once it has loaded libunwind */
 #endif
 
 void rct_stack_bounds(uintptr_t *lo, uintptr_t *hi)
@@ -363,12 +366,14 @@ __attribute__((noinline)) size_t rct_capture_cfi(rct_walker *w, void **frames, s
 __attribute__((noinline)) size_t rct_capture_unwind(rct_walker *w, void **frames, size_t max,
                                                     size_t skip)
 {
-#ifdef RCGC_HAVE_LIBUNWIND
+    rct_backtrace_fn unw = rct_unwind_backtrace;
+    if (!unw)
+        return rct_capture_fp(w, frames, max, skip);
     void *buf[RCT_MAX_FRAMES + 32];
     size_t want = max + skip + 1;
     if (want > sizeof buf / sizeof *buf)
         want = sizeof buf / sizeof *buf;
-    int got = unw_backtrace(buf, (int)want);
+    int got = unw(buf, (int)want);
     /* unw_backtrace starts with its caller, this function: drop that entry
        so both walkers start at the return into our caller. */
     size_t first = 1 + skip, n = got > 0 ? (size_t)got : 0;
@@ -377,12 +382,8 @@ __attribute__((noinline)) size_t rct_capture_unwind(rct_walker *w, void **frames
     n -= first;
     if (n > max)
         n = max;
-    (void)w; /* libunwind keeps its own */
     memcpy(frames, buf + first, n * sizeof *frames);
     return n;
-#else
-    return rct_capture_fp(w, frames, max, skip);
-#endif
 }
 
 rct_capture_fn rct_capture_named(const char *unwind)

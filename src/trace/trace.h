@@ -89,7 +89,13 @@ RCT_HIDDEN size_t rct_capture_fp(rct_walker *w, void **frames, size_t max, size_
 /* Call-frame information (cfi.c's rules), frame pointers where a module
    has none: whole stacks through code without frame pointers. */
 RCT_HIDDEN size_t rct_capture_cfi(rct_walker *w, void **frames, size_t max, size_t skip);
+/* libunwind's unw_backtrace (frame pointers while there is none). */
 RCT_HIDDEN size_t rct_capture_unwind(rct_walker *w, void **frames, size_t max, size_t skip);
+/* The unw_backtrace it calls: linked into the library when it was built
+   with libunwind; the preload shim, which links no library with TLS,
+   sets it after loading libunwind (dlopen, tools/preload/unwind.c). */
+typedef int (*rct_backtrace_fn)(void **frames, int max);
+RCT_HIDDEN extern rct_backtrace_fn rct_unwind_backtrace;
 /* The walk RCGC_UNWIND names (its value, read by the caller: the preload
    shim calls no getenv): rct_capture_fp for "fp", rct_capture_unwind for
    "libunwind", else (NULL, empty, anything else) rct_capture_cfi. */

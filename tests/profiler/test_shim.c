@@ -316,8 +316,21 @@ static void wait_clean(pid_t pid)
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-/* fork while other threads allocate: the child (with %p) writes its own. */
-static void child_fork_threads(void)
+NOINLINE void *site_in_child_thread(void) { void *p = malloc(321); return p; }
+
+static void *child_thread_main(void *arg)
+{
+    (void)arg;
+    g_kept[2] = site_in_child_thread();
+    return NULL;
+}
+
+/* fork while other threads allocate: the child (with %p) writes its own.
+   with_thread: the child starts a thread too; glibc starts it on one of
+   the parent's threads' stacks, so it gets that thread's thread pointer,
+   and must not find that thread's flags or state (tools/preload/slots.c).
+   (Not under TSan, which does not support threads after such a fork.) */
+static void child_fork_threads(bool with_thread)
 {
     pthread_t th[2];
     for (int t = 0; t < 2; t++)
@@ -328,6 +341,11 @@ static void child_fork_threads(void)
         CHECK(pid >= 0);
         if (pid == 0) {
             g_kept[1] = site_in_child();
+            pthread_t th_child;
+            if (with_thread) {
+                CHECK(pthread_create(&th_child, NULL, child_thread_main, NULL) == 0);
+                CHECK(pthread_join(th_child, NULL) == 0);
+            }
             _exit(0);
         }
         wait_clean(pid);
@@ -712,6 +730,20 @@ static void child_forever(void)
         free(site_malloc(32));
 }
 
+/* Whether libunwind is loaded in this process. */
+static void child_maps_unwind(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    CHECK(f);
+    char line[4096];
+    bool found = false;
+    while (fgets(line, sizeof line, f))
+        found |= strstr(line, "/libunwind.so") != NULL;
+    fclose(f);
+    free(site_malloc(64)); /* a walk */
+    printf("libunwind %s\n", found ? "loaded" : "not loaded");
+}
+
 static int child(const char *scenario)
 {
     if (!strcmp(scenario, "family") || !strcmp(scenario, "noenv"))
@@ -734,8 +766,8 @@ static int child(const char *scenario)
         child_churn();
     else if (!strcmp(scenario, "exit_race"))
         child_exit_race();
-    else if (!strcmp(scenario, "fork_threads"))
-        child_fork_threads();
+    else if (!strcmp(scenario, "fork_threads") || !strcmp(scenario, "fork_child_thread"))
+        child_fork_threads(!strcmp(scenario, "fork_child_thread"));
     else if (!strcmp(scenario, "fork") || !strcmp(scenario, "fork_nopid"))
         child_fork();
     else if (!strcmp(scenario, "exec"))
@@ -772,6 +804,8 @@ static int child(const char *scenario)
         child_signal_exit();
     else if (!strcmp(scenario, "write_fail"))
         child_write_fail();
+    else if (!strcmp(scenario, "maps_unwind"))
+        child_maps_unwind();
     else if (!strcmp(scenario, "teardown"))
         free(teardown_alloc(1)); /* (a use: the library stays linked) */
     else
@@ -793,6 +827,7 @@ typedef struct run {
 } run;
 
 static rlim_t child_fsize;     /* RLIMIT_FSIZE for the next children (0: none) */
+static bool child_stderr;     /* the next children's stderr in r.out too */
 static const char *child_exe; /* another program to run (NULL: this one) */
 
 /* Run "test_shim child SCENARIO" under the shim (or child_exe SCENARIO),
@@ -808,7 +843,7 @@ static run run_child(const char *scenario, const char *capture, const char *extr
     CHECK(pid >= 0);
     if (pid == 0) {
         dup2(fds[1], 1);
-        if (child_exe || child_fsize)
+        if (child_exe || child_fsize || child_stderr)
             dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
@@ -1286,6 +1321,42 @@ static void test_unwind(void)
     check_family("RCGC_UNWIND=libunwind");
 }
 
+/* --unwind libunwind loads libunwind then and only then (the shim links
+   none: its TLS would make every thread's TLS vector larger); one it
+   cannot load is named on stderr, once, and the walk is CFI's. */
+static void test_unwind_load(void)
+{
+    char path[512];
+    capture_path(path, sizeof path, "unwind_load.cap");
+    child_stderr = true;
+    run r = run_child("maps_unwind", path, NULL, true, 0);
+    CHECK(r.status == 0 && strcmp(r.out, "libunwind not loaded\n") == 0);
+    r = run_child("maps_unwind", path, "RCGC_UNWIND=libunwind", true, 0);
+#ifdef SHIM_HAS_LIBUNWIND
+    CHECK(r.status == 0 && strcmp(r.out, "libunwind loaded\n") == 0);
+    setenv("RCGC_UNWIND_LIB", "/nonexistent/libunwind.so.8", 1);
+    r = run_child("maps_unwind", path, "RCGC_UNWIND=libunwind", true, 0);
+    unsetenv("RCGC_UNWIND_LIB");
+    const char *said = "rcgc preload: --unwind libunwind: cannot load it: /nonexistent/"
+                       "libunwind.so.8: cannot open shared object file: No such file or "
+                       "directory; stacks from call-frame information instead\n"
+                       "libunwind not loaded\n";
+#else
+    const char *said = "rcgc preload: --unwind libunwind: this build has no libunwind "
+                       "support: libunwind.h was not found when it was built; stacks from "
+                       "call-frame information instead\nlibunwind not loaded\n";
+#endif
+    if (strcmp(r.out, said) != 0)
+        fprintf(stderr, "got: %s", r.out);
+    CHECK(r.status == 0 && strcmp(r.out, said) == 0);
+    child_stderr = false;
+    captured *c = read_capture(path);
+    check_common(c, 0);
+    EXPECT_SITE(c, "site_malloc", 1, 64, 1);
+    CHECK(depth_of(c, first_at(c, "site_malloc")->stack) >= 3); /* the CFI walk's */
+    free_capture(c);
+}
+
 /* The same figures with the frame-pointer walk (the default walks CFI). */
 static void test_fp(void)
 {
@@ -1600,11 +1671,11 @@ static void test_fork(void)
     CHECK(list_files("nofork", names, 8) == 1);
 }
 
-static void test_fork_threads(void)
+static void check_fork_threads(const char *scenario, bool with_thread)
 {
     char path[512];
     capture_path(path, sizeof path, "ft.%p.cap");
-    run r = run_child("fork_threads", path, NULL, true, 0);
+    run r = run_child(scenario, path, NULL, true, 0);
     CHECK(r.status == 0);
     char names[8][256];
     CHECK(list_files("ft.", names, 8) == 4);
@@ -1617,10 +1688,21 @@ static void test_fork_threads(void)
         if (!parent) { /* a child: its one allocation, nothing inherited */
             check_common(c, 0);
             EXPECT_SITE(c, "site_in_child", 1, 222, 0);
+            EXPECT_SITE(c, "site_in_child_thread", with_thread, with_thread ? 321 : 0, 0);
             EXPECT_SITE(c, "site_malloc", 0, 0, 0);
         }
         free_capture(c);
     }
+}
+
+static void test_fork_threads(void)
+{
+    check_fork_threads("fork_threads", false);
+}
+
+static void test_fork_child_thread(void)
+{
+    check_fork_threads("fork_child_thread", true);
 }
 
 static void test_exec(void)
@@ -1829,10 +1911,10 @@ int main(int argc, char **argv)
         const char *name;
         void (*fn)(void);
     } tests[] = {
-        {"family", test_family}, {"unwind", test_unwind}, {"fp", test_fp}, {"leaks", test_leaks},   {"exits", test_exits},
+        {"family", test_family}, {"unwind", test_unwind}, {"unwind_load", test_unwind_load}, {"fp", test_fp}, {"leaks", test_leaks},   {"exits", test_exits},
         {"threads", test_threads}, {"fork", test_fork},   {"exec", test_exec},
         {"churn", test_churn},     {"exit_race", test_exit_race}, {"huge", test_huge},
-        {"fork_threads", test_fork_threads},
+        {"fork_threads", test_fork_threads}, {"fork_child_thread", test_fork_child_thread},
         {"dlopen", test_dlopen}, {"peak", test_peak},     {"sample", test_sample},
         {"frames", test_frames}, {"noenv", test_noenv},   {"killed", test_killed},
         {"tick", test_tick},     {"crash", test_crash},   {"vfork", test_vfork},

@@ -9,14 +9,6 @@
 real_fns real;
 atomic_int real_state;
 
-#ifdef RCGC_TSAN
-TLS int busy = 1; /* see "TSan" below */
-#else
-TLS int busy;
-#endif
-TLS int guarded;
-TLS volatile sig_atomic_t deferred;
-
 void die(const char *msg)
 {
     ssize_t rc = write(2, msg, strlen(msg));
@@ -84,7 +76,7 @@ void *arena_realloc(void *p, size_t n)
  * thread leaves it in the shim's first constructor, after TSan has
  * started, other threads when pthread_create's trampoline below runs their
  * function (TSan has set them up), and they take it back when it returns
- * or exits.  Threads made otherwise (clone) are not traced in this build,
+ * or exits (a thread's slot starts busy in this build: slots.c).  Threads made otherwise (clone) are not traced in this build,
  * nor is what a thread frees in its key destructors. */
 #ifdef RCGC_TSAN
 void __tsan_init(void);
@@ -109,8 +101,12 @@ static void thread_done(void *unused)
 static void *thread_main(void *v)
 {
     thread_start s = *(thread_start *)v;
-    real.free(v);
+    /* Not busy before anything TSan intercepts: TSan runs a signal that
+       came meanwhile (before the thread got here) at the exit of the next
+       intercepted call, and busy, its handler's allocations would pass
+       untraced (shim_signal_alloc lost one handler's in 20 runs so). */
     busy--;
+    real.free(v);
     void *rc;
     pthread_cleanup_push(thread_done, NULL);
     rc = s.fn(s.arg);

@@ -116,8 +116,6 @@ static uint64_t sample(tstate *t, size_t size)
 
 /* ---- Thread states ------------------------------------------------------------------ */
 
-TLS tstate *self;
-
 /* An alternate signal stack for the thread, unless it has one: the crash
    handler (process.c) then runs after a stack overflow too.  Kept with the
    state, which a later thread reuses. */
@@ -277,24 +275,24 @@ static uint64_t now_us(tstate *t)
 /* The allocation's stack, from the exported function's caller: called
    from on_alloc (the walk skips that frame and the exported function's).
    libunwind may allocate: busy. */
-static inline __attribute__((always_inline)) size_t walk(tstate *t, void **frames)
+static inline __attribute__((always_inline)) size_t walk(tslot *s, tstate *t, void **frames)
 {
     int allocates = g.capture == rct_capture_unwind;
-    busy += allocates;
+    s->busy_depth += allocates;
     size_t depth = g.capture(&t->walker, frames, g.frames, 2);
-    busy -= allocates;
+    s->busy_depth -= allocates;
     return depth;
 }
 
 /* The thread's state, attached on its first event (which allocates). */
-static tstate *state(void)
+static inline __attribute__((always_inline)) tstate *state(tslot *s)
 {
-    tstate *t = self;
+    tstate *t = s->state;
     if (LIKELY(t != NULL))
         return t;
-    busy++;
+    s->busy_depth++;
     t = attach();
-    busy--;
+    s->busy_depth--;
     return t;
 }
 
@@ -408,10 +406,10 @@ static NOINLINE void drain_queue(tstate *t)
 /* Called from the exported function itself (the walk skips this frame and
    that one), after the real allocation succeeded.  type: a managed
    object's type name (rcgc_preload_object), NULL for the malloc family. */
-NOINLINE void on_alloc(void *p, size_t n, const char *type)
+NOINLINE void on_alloc_at(tslot *s, void *p, size_t n, const char *type)
 {
-    guard_enter();
-    tstate *t = state();
+    guard_enter_at(s);
+    tstate *t = state(s);
     if (!t)
         goto out;
     void *frames[RCC_MAX_DEPTH];
@@ -419,7 +417,7 @@ NOINLINE void on_alloc(void *p, size_t n, const char *type)
         struct nested *e = queue_slot(t);
         if (e && shadow_put((uintptr_t)p, PENDING)) {
             *e = (struct nested){.p = (uintptr_t)p, .size = n, .type = type};
-            e->depth = walk(t, e->frames);
+            e->depth = walk(s, t, e->frames);
         } else if (e) {
             e->p = 0; /* an untraced block: nothing to write */
             e->freed = true;
@@ -434,7 +432,7 @@ NOINLINE void on_alloc(void *p, size_t n, const char *type)
         t->last_alloc = 0; /* an allocation in between */
         goto done;
     }
-    size_t depth = walk(t, frames);
+    size_t depth = walk(s, t, frames);
     if (UNLIKELY(python_on()))
         depth = python_stack(t, frames, depth);
     uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
@@ -443,7 +441,7 @@ NOINLINE void on_alloc(void *p, size_t n, const char *type)
 done:
     leave(t);
 out:
-    guard_leave();
+    guard_leave_at(s);
 }
 
 /* Before the real free/realloc releases p: take it out of the shadow.
@@ -454,10 +452,10 @@ uint32_t on_release(void *p)
 }
 
 /* A traced block was released (after on_release gave its info id). */
-NOINLINE void on_free(void *p, uint32_t id)
+NOINLINE void on_free_at(tslot *s, void *p, uint32_t id)
 {
-    guard_enter();
-    tstate *t = state();
+    guard_enter_at(s);
+    tstate *t = state(s);
     if (!t)
         goto out;
     if (id == PENDING) { /* a handler's block, not written yet */
@@ -476,7 +474,7 @@ NOINLINE void on_free(void *p, uint32_t id)
         write_free(t, (uintptr_t)p, id);
     leave(t);
 out:
-    guard_leave();
+    guard_leave_at(s);
 }
 
 
@@ -486,11 +484,12 @@ EXPORT void *malloc(size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, 16);
-    guard_enter();
+    tslot *s = my_slot();
+    guard_enter_at(s);
     void *p = real.malloc(n);
-    guard_leave();
-    if (LIKELY(p != NULL) && recording())
-        on_alloc(p, n, NULL);
+    guard_leave_at(s);
+    if (LIKELY(p != NULL) && recording_at(s))
+        on_alloc_at(s, p, n, NULL);
     return p;
 }
 
@@ -502,11 +501,12 @@ EXPORT void *calloc(size_t n, size_t size)
     }
     if (UNLIKELY(!ready()))
         return arena_alloc(n * size, 16); /* the arena is zeroed, never reused */
-    guard_enter();
+    tslot *s = my_slot();
+    guard_enter_at(s);
     void *p = real.calloc(n, size);
-    guard_leave();
-    if (LIKELY(p != NULL) && recording())
-        on_alloc(p, n * size, NULL);
+    guard_leave_at(s);
+    if (LIKELY(p != NULL) && recording_at(s))
+        on_alloc_at(s, p, n * size, NULL);
     return p;
 }
 
@@ -516,15 +516,16 @@ EXPORT void free(void *p)
         return;
     if (UNLIKELY(!ready()))
         return; /* cannot happen: p came from somewhere */
-    bool tracing = tracing_frees();
-    guard_enter(); /* from taking the block out of the shadow to its F record */
+    tslot *s = my_slot();
+    bool tracing = tracing_frees_at(s);
+    guard_enter_at(s); /* from taking the block out of the shadow to its F record */
     uint32_t id = tracing ? on_release(p) : 0;
     real.free(p);
     if (id)
-        on_free(p, id);
-    else if (tracing && self)
-        self->last_alloc = 0; /* an untraced block: still a free in between */
-    guard_leave();
+        on_free_at(s, p, id);
+    else if (tracing && s->state)
+        s->state->last_alloc = 0; /* an untraced block: still a free in between */
+    guard_leave_at(s);
 }
 
 /* realloc and reallocarray: the old block leaves the table before the real
@@ -539,21 +540,22 @@ static void restore(void *p, uint32_t id)
    function's own frame (the walk skips a fixed number of frames). */
 static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_t n)
 {
-    bool tracing = p && tracing_frees();
-    guard_enter(); /* from taking the block out of the shadow to its F record */
+    tslot *s = my_slot();
+    bool tracing = p && tracing_frees_at(s);
+    guard_enter_at(s); /* from taking the block out of the shadow to its F record */
     uint32_t old = tracing ? on_release(p) : 0;
     void *q = real.realloc(p, n);
     if (!q && (n || !p)) { /* failed (glibc: realloc(p, 0) frees p, gives NULL) */
         if (old)
             restore(p, old);
-        guard_leave();
+        guard_leave_at(s);
         return NULL;
     }
     if (old)
-        on_free(p, old);
-    guard_leave();
-    if (q && recording())
-        on_alloc(q, n, NULL);
+        on_free_at(s, p, old);
+    guard_leave_at(s);
+    if (q && recording_at(s))
+        on_alloc_at(s, q, n, NULL);
     return q;
 }
 
@@ -588,11 +590,12 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
         *out = p;
         return 0;
     }
-    guard_enter();
+    tslot *s = my_slot();
+    guard_enter_at(s);
     int rc = real.posix_memalign(out, align, n);
-    guard_leave();
-    if (rc == 0 && recording())
-        on_alloc(*out, n, NULL);
+    guard_leave_at(s);
+    if (rc == 0 && recording_at(s))
+        on_alloc_at(s, *out, n, NULL);
     return rc;
 }
 
@@ -600,11 +603,12 @@ EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, align);
-    guard_enter();
+    tslot *s = my_slot();
+    guard_enter_at(s);
     void *p = real.aligned_alloc(align, n);
-    guard_leave();
-    if (p && recording())
-        on_alloc(p, n, NULL);
+    guard_leave_at(s);
+    if (p && recording_at(s))
+        on_alloc_at(s, p, n, NULL);
     return p;
 }
 
@@ -612,11 +616,12 @@ EXPORT void *memalign(size_t align, size_t n)
 {
     if (UNLIKELY(!ready()))
         return arena_alloc(n, align);
-    guard_enter();
+    tslot *s = my_slot();
+    guard_enter_at(s);
     void *p = real.memalign(align, n);
-    guard_leave();
-    if (p && recording())
-        on_alloc(p, n, NULL);
+    guard_leave_at(s);
+    if (p && recording_at(s))
+        on_alloc_at(s, p, n, NULL);
     return p;
 }
 
@@ -624,11 +629,12 @@ EXPORT void *valloc(size_t n)
 {
     if (UNLIKELY(!ready()) || !real.valloc)
         return memalign((size_t)sysconf(_SC_PAGESIZE), n);
-    guard_enter();
+    tslot *s = my_slot();
+    guard_enter_at(s);
     void *p = real.valloc(n);
-    guard_leave();
-    if (p && recording())
-        on_alloc(p, n, NULL);
+    guard_leave_at(s);
+    if (p && recording_at(s))
+        on_alloc_at(s, p, n, NULL);
     return p;
 }
 
@@ -638,11 +644,12 @@ EXPORT void *pvalloc(size_t n)
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     if (UNLIKELY(!ready()) || !real.pvalloc)
         return memalign(pg, n ? (n + pg - 1) & ~(pg - 1) : pg);
-    guard_enter();
+    tslot *s = my_slot();
+    guard_enter_at(s);
     void *p = real.pvalloc(n);
-    guard_leave();
-    if (p && recording())
-        on_alloc(p, n, NULL);
+    guard_leave_at(s);
+    if (p && recording_at(s))
+        on_alloc_at(s, p, n, NULL);
     return p;
 }
 

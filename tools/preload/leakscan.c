@@ -4,9 +4,10 @@
  * loader (dl_iterate_phdr, dlsym), /proc/self/maps (open/read, no stdio),
  * process_vm_readv, mmap, record.c's meta writer.
  */
-#include "shim.h"
+#define _GNU_SOURCE
+#include "rcgc.h" /* first: shim.h names the thread's flags with macros (busy, self) */
 
-#include "rcgc.h"
+#include "shim.h"
 
 #include <dlfcn.h>
 
@@ -35,8 +36,8 @@
  *     - devices other than /dev/zero (reading may block);
  *     - in a mapping of HUGE_ROOT or more, pieces with no page in memory.
  *   This thread's callee-saved registers are on its stack (setjmp in
- *   finish).  Other live threads' stacks are read whole; their registers
- *   are not seen.
+ *   end_here, process.c).  Other live threads' stacks are read whole;
+ *   their registers are not seen.
  * A pointer to a block's first byte is a start pointer; into its middle,
  * an interior one, which counts as a start pointer where memcheck's
  * heuristics do (a std::string's characters, a block whose first word is

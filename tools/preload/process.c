@@ -131,6 +131,7 @@ static void fork_child(void)
     g.fd = -1;
     g.gen++;
     self = NULL;
+    slots_after_fork();
     shadow_drop();
     bool ok = per_pid() && open_capture();
     if (ok && !g.strong_fence &&
@@ -191,10 +192,8 @@ static void start_capture(void)
         bool mine = per_pid() || !owner || strcmp(owner, me) == 0;
         g.frames = env_size("RCGC_NATIVE_FRAMES", DEFAULT_FRAMES, 1, RCC_MAX_DEPTH);
         g.capture = rct_capture_named(env_get("RCGC_UNWIND"));
-#ifdef RCGC_HAVE_LIBUNWIND
-        if (g.capture == rct_capture_unwind) /* as heaptrack does: cache per thread */
-            unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-#endif
+        if (g.capture == rct_capture_unwind)
+            g.capture = rct_capture_cfi; /* until the constructor has loaded libunwind */
         g.sample_mean = env_size("RCGC_SAMPLE_BYTES", 0, 0, SIZE_MAX / 2);
         g.chunk = env_size("RCGC_CHUNK_BYTES", DEFAULT_CHUNK, 8192, RCC_MAX_CHUNK);
         const char *lv = env_get("RCGC_ZSTD_LEVEL");
@@ -233,10 +232,23 @@ __attribute__((constructor)) static void shim_init(void)
     pthread_atfork(NULL, NULL, fork_child);
     __cxa_atexit(at_exit, NULL, NULL);
     crash_handlers();
+    if (rct_capture_named(env_get("RCGC_UNWIND")) == rct_capture_unwind && unwind_load())
+        g.capture = rct_capture_unwind;
     busy--;
 }
 
 static NOINLINE void end_capture(bool exit_called, uintptr_t sp);
+
+/* end_capture from here: this thread's callee-saved registers land in
+   regs, on the stack the scan starts from (unless sp, not 0, says where
+   it starts).  A function of its own: no caller's variable lives across
+   setjmp (busy's slot). */
+static NOINLINE void end_here(bool exit_called, uintptr_t sp)
+{
+    jmp_buf regs;
+    setjmp(regs);
+    end_capture(exit_called, sp ? sp : (uintptr_t)&regs);
+}
 
 /* Flush every thread, scan for leaks, end the capture.  Once, and only in
    the process recording: a vfork child (or a clone sharing the memory)
@@ -248,11 +260,7 @@ NOINLINE void finish(bool exit_called)
         return;
     guard_enter();
     busy++;
-    /* This thread's callee-saved registers land in regs, on the stack the
-       scan starts from. */
-    jmp_buf regs;
-    setjmp(regs);
-    end_capture(exit_called, (uintptr_t)&regs);
+    end_here(exit_called, 0);
     busy--;
     guard_leave();
 }
@@ -320,9 +328,7 @@ static void crash(int sig, uintptr_t sp)
     g.signal = sig;
     g.status = 128 + sig; /* as a shell reports it */
     busy++;
-    jmp_buf regs;
-    setjmp(regs);
-    end_capture(true, sp ? sp : (uintptr_t)&regs);
+    end_here(true, sp);
     busy--;
 }
 

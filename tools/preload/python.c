@@ -258,7 +258,7 @@ static NOINLINE void attach_python(void)
 
 static NOINLINE void try_attach(void)
 {
-    static TLS unsigned tries;
+    static _Atomic unsigned tries; /* the process's: one thread attaches */
     if (++tries % PY_ATTACH_EVERY)
         return;
     busy++;

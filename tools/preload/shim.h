@@ -7,6 +7,8 @@
  * the thread states, the shadow's geometry and the inline fast helpers):
  *   bootstrap.c  finding the real allocator; the arena used before that;
  *                in the TSan build (make tsan), which threads may be traced
+ *   slots.c      each thread's flags and state, found without TLS
+ *   unwind.c     libunwind, loaded (dlopen) when RCGC_UNWIND=libunwind
  *   record.c     what goes into the file: the lock, appends, modules, stack
  *                nodes, type names, allocation infos (the cold side of a
  *                cache miss)
@@ -39,7 +41,15 @@
  * no thread has made yet and to append a finished chunk to the file.
  *
  * Invariants:
- *  - `busy` (thread-local) is set while the shim runs code that may
+ *  - The shim has no thread-local variables and links no library that has
+ *    (libunwind is dlopen'ed only when asked for): glibc gives each thread
+ *    a TLS vector with a slot per module that has TLS, and the leak report
+ *    would count the shim's slots (memcheck's preload has none).  Each
+ *    thread's flags and state are its slot's (slots.c), found from the
+ *    thread pointer; `busy`, `guarded`, `deferred` and `self` name them,
+ *    as `errno` names the thread's errno.  A test fails if a TLS segment
+ *    or libunwind comes back (tests/profiler, shim_no_tls).
+ *  - `busy` (per thread) is set while the shim runs code that may
  *    allocate on a thread: the allocations it makes itself (zstd,
  *    pthread_getattr_np, libunwind) pass straight to the real allocator,
  *    untraced.  It is not set around the rest of an event (the walk, the
@@ -78,7 +88,10 @@
  *                          call-frame information of each module (whole
  *                          stacks through Debian's binaries and libraries)
  *   RCGC_UNWIND=libunwind  walk with libunwind (the same information, several
- *                          times slower, at most 93 frames) when built with it
+ *                          times slower, at most 93 frames), loaded then
+ *                          (unwind.c); without it, the default walk
+ *   RCGC_UNWIND_LIB=file   the libunwind to load (default: the soname the
+ *                          build found, libunwind.so.8)
  *   RCGC_SAMPLE_BYTES=N    0: every allocation; else sample about one byte
  *                          in N (Poisson), each sample weighted s/p so sums
  *                          stay unbiased (src/trace/sample.c, shared with
@@ -119,10 +132,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#ifdef RCGC_HAVE_LIBUNWIND
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-#endif
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
@@ -157,7 +166,6 @@
 #define NOINLINE __attribute__((noinline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define TLS __thread __attribute__((tls_model("initial-exec")))
 
 /* ---- Tunables ------------------------------------------------------------------ */
 #define DEFAULT_FRAMES 32
@@ -182,6 +190,7 @@
 #define PENDING UINT32_MAX           /* shadow: a handler's block, its info not known yet */
 #define ALTSTACK_BYTES (256u << 10)  /* per thread: a crash's end of capture (zstd
                                         included) after a stack overflow */
+#define SLOT_BITS 14                 /* thread slots: 16384 threads alive at once */
 _Static_assert((INFO_CACHE & (INFO_CACHE - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
@@ -208,27 +217,94 @@ typedef struct real_fns {
 extern real_fns real;
 extern atomic_int real_state; /* 0: not resolved, 1: resolving, 2: ready */
 
-extern TLS int busy; /* the shim's own work that may allocate is running on this
-                        thread: its allocations pass through, untraced */
-extern TLS int guarded; /* the shim or the real allocator it called is running on
-                           this thread (their locks may be held) */
-extern TLS volatile sig_atomic_t deferred; /* a fatal signal that came while guarded */
+typedef struct tstate tstate;
+
+/* ---- Each thread's flags and state (slots.c) -----------------------------------------
+ * A table keyed by the thread pointer (the thread's descriptor: unique
+ * among live threads), open addressing, a thread's slot claimed with a
+ * compare-and-swap at its first call (no lock, no allocation: it works
+ * before the allocator is found, in signal handlers and in a thread that
+ * is ending).  A slot is never given back while the process runs: glibc
+ * puts a new thread's descriptor where an ended thread's was (its stack is
+ * reused), so the new thread takes over the slot, its flags back to 0 and
+ * its state detached by the key destructor (thread_gone).  A fork child
+ * keeps only its own.  Beyond 2^SLOT_BITS threads alive at once, threads
+ * share the spare slot, always busy: not traced. */
+typedef struct tslot {
+    _Atomic uintptr_t key;    /* the owner's thread pointer; 0: never used;
+                                 SLOT_FREE: free again (a fork child's) */
+    tstate *state;            /* its thread state (hooks.c), NULL until attached */
+    int busy_depth;           /* busy: the shim's own work that may allocate is running
+                                 on this thread: its allocations pass through,
+                                 untraced */
+    int guard_depth;          /* guarded: the shim or the real allocator it called is
+                                 running on this thread (their locks may be held) */
+    volatile sig_atomic_t deferred_sig; /* deferred: a fatal signal that came
+                                 while guarded */
+} tslot;
+#define SLOT_FREE ((uintptr_t)1)
+
+extern RCT_HIDDEN tslot slots[1u << SLOT_BITS]; /* hidden: no GOT, one load less */
+extern RCT_HIDDEN tslot spare;
+tslot *slot_slow(uintptr_t tp);
+void slots_after_fork(void);
+
+static inline __attribute__((always_inline)) uintptr_t thread_pointer(void)
+{
+    return (uintptr_t)__builtin_thread_pointer();
+}
+
+static inline __attribute__((always_inline)) size_t slot_home(uintptr_t tp)
+{
+    return (size_t)((tp * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SLOT_BITS));
+}
+
+/* The calling thread's slot: its home slot (one multiply, one load and a
+   compare), else found or claimed (slot_slow).  The hot path (hooks.c)
+   finds it once per exported call and passes it on; elsewhere each use of
+   busy finds it again (the compiler keeps the thread pointer and the
+   address: a load and a compare more).  Always inlined: an exported
+   function runs it before TSan is ready. */
+static inline __attribute__((always_inline)) tslot *my_slot(void)
+{
+    uintptr_t tp = thread_pointer();
+    tslot *s = &slots[slot_home(tp)];
+    if (LIKELY(atomic_load_explicit(&s->key, memory_order_relaxed) == tp))
+        return s;
+    return slot_slow(tp);
+}
+
+#define busy (my_slot()->busy_depth)
+#define guarded (my_slot()->guard_depth)
+#define deferred (my_slot()->deferred_sig)
+#define self (my_slot()->state)
+
 void crash_deferred(void);
 
 /* Around the shim's events and its calls of the real allocator: a fatal
    signal sent meanwhile (kill, raise) waits until the thread leaves, since
    the end of the capture needs the allocator and the shim's lock. */
+static inline __attribute__((always_inline)) void guard_enter_at(tslot *s)
+{
+    s->guard_depth++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline __attribute__((always_inline)) void guard_leave_at(tslot *s)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--s->guard_depth == 0 && UNLIKELY(s->deferred_sig))
+        crash_deferred();
+}
+
 static inline __attribute__((always_inline)) void guard_enter(void)
 {
-    guarded++;
-    atomic_signal_fence(memory_order_seq_cst);
+    guard_enter_at(my_slot());
 }
 
 static inline __attribute__((always_inline)) void guard_leave(void)
 {
-    atomic_signal_fence(memory_order_seq_cst);
-    if (--guarded == 0 && UNLIKELY(deferred))
-        crash_deferred();
+    guard_leave_at(my_slot());
 }
 
 __attribute__((noreturn)) void die(const char *msg);
@@ -290,8 +366,6 @@ typedef struct module {
                                  word: the table's size, and so where the
                                  program's next mappings go, is as before */
 } module;
-
-typedef struct tstate tstate;
 
 typedef struct type_entry {
     uint64_t hash;
@@ -388,8 +462,6 @@ struct tstate {
         uint32_t id;          /* before.  id 0: empty */
     } *py;
 };
-
-extern TLS tstate *self;
 
 /* ---- Allocation infos (record.c) -------------------------------------------------------- */
 
@@ -542,9 +614,23 @@ tstate *attach(void);
 void enter(tstate *t);
 void leave(tstate *t);
 void thread_gone(void *v);
-void on_alloc(void *p, size_t n, const char *type);
+void on_alloc_at(tslot *s, void *p, size_t n, const char *type);
 uint32_t on_release(void *p);
-void on_free(void *p, uint32_t id);
+void on_free_at(tslot *s, void *p, uint32_t id);
+
+/* (Inlined: the walk skips the caller's frame and on_alloc_at's.) */
+static inline __attribute__((always_inline)) void on_alloc(void *p, size_t n, const char *type)
+{
+    on_alloc_at(my_slot(), p, n, type);
+}
+
+static inline __attribute__((always_inline)) void on_free(void *p, uint32_t id)
+{
+    on_free_at(my_slot(), p, id);
+}
+
+/* ---- unwind.c ----------------------------------------------------------------------------- */
+bool unwind_load(void);
 
 /* ---- python.c ----------------------------------------------------------------------------- */
 enum { PY_OFF, PY_WAITING, PY_ON };
@@ -585,21 +671,31 @@ void finish(bool exit_called);
 /* Should this event be recorded (starting the capture at the first one)?
    Inlined into the exported functions, which the TSan build leaves
    uninstrumented (see bootstrap.c). */
-static inline __attribute__((always_inline)) bool recording(void)
+static inline __attribute__((always_inline)) bool recording_at(const tslot *s)
 {
     int m = atomic_load_explicit(&g.mode, memory_order_relaxed);
     if (LIKELY(m == ACTIVE))
-        return !busy;
-    if (m == UNSTARTED && !busy) {
+        return !s->busy_depth;
+    if (m == UNSTARTED && !s->busy_depth) {
         start();
         return atomic_load(&g.mode) == ACTIVE;
     }
     return false;
 }
 
+static inline __attribute__((always_inline)) bool recording(void)
+{
+    return recording_at(my_slot());
+}
+
+static inline __attribute__((always_inline)) bool tracing_frees_at(const tslot *s)
+{
+    return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !s->busy_depth;
+}
+
 static inline __attribute__((always_inline)) bool tracing_frees(void)
 {
-    return atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE && !busy;
+    return tracing_frees_at(my_slot());
 }
 void crash_handlers(void);
 const char *env_get(const char *name);
