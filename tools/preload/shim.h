@@ -190,7 +190,7 @@
 #define PENDING UINT32_MAX           /* shadow: a handler's block, its info not known yet */
 #define ALTSTACK_BYTES (256u << 10)  /* per thread: a crash's end of capture (zstd
                                         included) after a stack overflow */
-#define SLOT_BITS 14                 /* thread slots: 16384 threads alive at once */
+#define SLOT_BITS 14                 /* thread slots: 16384 thread pointers per process */
 _Static_assert((INFO_CACHE & (INFO_CACHE - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
@@ -228,8 +228,13 @@ typedef struct tstate tstate;
  * puts a new thread's descriptor where an ended thread's was (its stack is
  * reused), so the new thread takes over the slot, its flags back to 0 and
  * its state detached by the key destructor (thread_gone).  A fork child
- * keeps only its own.  Beyond 2^SLOT_BITS threads alive at once, threads
- * share the spare slot, always busy: not traced. */
+ * keeps only its own.  So the table fills with distinct thread pointers
+ * over the process's life, not with threads alive at once: threads on
+ * stacks at 16,384 different places (a program that gives each thread a
+ * stack of its own from malloc) fill it, and every later new thread then
+ * shares the spare slot, always busy: not traced, said once on stderr.
+ * Reclaiming the slots of ended threads needs to know that no new thread
+ * took one over (issue 16, docs/RELIABILITY.md). */
 typedef struct tslot {
     _Atomic uintptr_t key;    /* the owner's thread pointer; 0: never used;
                                  SLOT_FREE: free again (a fork child's) */

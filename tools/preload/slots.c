@@ -34,6 +34,22 @@ static _Atomic uint64_t pages_used[(SLOTS / SLOTS_PER_PAGE + 63) / 64]; /* a for
                                         clears these pages of the table only */
 _Static_assert(SLOTS % SLOTS_PER_PAGE == 0, "whole pages of slots");
 
+/* Every slot is taken (slots are never given back: see shim.h): this
+   thread and every later new one go untraced, which the user must hear. */
+static tslot *spare_slot(void)
+{
+    static atomic_flag said = ATOMIC_FLAG_INIT;
+    _Static_assert(SLOTS == 16384, "the message names the table's size");
+    if (!atomic_flag_test_and_set(&said)) {
+        static const char msg[] = "rcgc preload: more than 16384 thread descriptors in "
+                                  "this process's life: threads started from here on "
+                                  "are not traced\n";
+        ssize_t rc = write(2, msg, sizeof msg - 1);
+        (void)rc;
+    }
+    return &spare;
+}
+
 /* tp's slot, claimed if it has none (the signals held back: a handler on
    this thread must not claim a second one meanwhile). */
 static tslot *claim(uintptr_t tp)
@@ -51,7 +67,7 @@ static tslot *claim(uintptr_t tp)
                 break; /* the end of tp's probe sequence: not there */
         }
         if (!free_slot)
-            return &spare;
+            return spare_slot();
         uintptr_t k = atomic_load_explicit(&free_slot->key, memory_order_relaxed);
         if ((k == 0 || k == SLOT_FREE) &&
             atomic_compare_exchange_strong_explicit(&free_slot->key, &k, tp,
