@@ -21,6 +21,10 @@
  *      alloc+free pairs (rcgc gives pages back once they sat unused for its
  *      purge delay, at its next call that reads the clock; mimalloc purges
  *      after its delay too).
+ *  (4) RSS per block: 1,000,000 blocks of one size (16, 32, 64, 128,
+ *      256 B) on a fresh heap, resident bytes gained per block (a child
+ *      per allocator and size, as (3)); the goal is rcgc's block size
+ *      within 2%.
  *
  * How:
  *  - One table of allocator vtables (`allocators`) drives every workload:
@@ -526,9 +530,52 @@ static rss_row rss_in_child(const allocator *a, const bench_sizes *z,
     return row;
 }
 
+/* (4): resident bytes per block of n blocks of `size` bytes. */
+#define PER_BLOCK_SIZES 5
+static const size_t per_block_size[PER_BLOCK_SIZES] = {16, 32, 64, 128, 256};
+
+static double rss_per_block(const allocator *a, size_t n, size_t size)
+{
+    char **blk = harness_map(n * sizeof *blk);
+    void *st = run_open(a);
+    double base = rss_mib();
+    for (size_t i = 0; i < n; i++)
+        blk[i] = must_alloc(a, st, size);
+    double bytes = (rss_mib() - base) * MIB / (double)n;
+    free_all(a, st, blk, n);
+    run_close(a, st);
+    return bytes;
+}
+
+/* Run rss_per_block in a child, whose allocators hold nothing yet. */
+static double per_block_in_child(const allocator *a, size_t n, size_t size)
+{
+    int fd[2], status;
+    double v = 0;
+    if (pipe(fd) != 0)
+        die("pipe failed");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork failed");
+    if (pid == 0) {
+        close(fd[0]);
+        v = rss_per_block(a, n, size);
+        _exit(write(fd[1], &v, sizeof v) == (ssize_t)sizeof v ? 0 : 1);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], &v, sizeof v);
+    close(fd[0]);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof v)
+        die("%s: RSS child failed", a->name);
+    return v;
+}
+
 typedef struct rss_table {
     rss_row all[N_ALLOC];      /* free-all scenario */
     rss_row scatter[N_ALLOC];  /* scattered 90% scenario */
+    double per_block[N_ALLOC][PER_BLOCK_SIZES]; /* (4) resident B per block */
 } rss_table;
 
 static rss_table measure_rss(const bench_sizes *z)
@@ -539,6 +586,9 @@ static rss_table measure_rss(const bench_sizes *z)
                 allocators[i].name);
         t.all[i] = rss_in_child(&allocators[i], z, 0);
         t.scatter[i] = rss_in_child(&allocators[i], z, KEEP_EVERY);
+        for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
+            t.per_block[i][k] =
+                per_block_in_child(&allocators[i], z->bulk_blocks, per_block_size[k]);
     }
     return t;
 }
@@ -722,7 +772,16 @@ static void print_rss_table(const rss_table *t, const bench_sizes *z)
     for (size_t i = 0; i < N_ALLOC; i++)
         print_rss_row(allocators[i].release_row, &t->all[i], &t->scatter[i],
                       1);
-    printf("\n");
+    printf("\n(4) resident bytes per block, %zu blocks of one size on a fresh"
+           " heap, a child each\n%-10s", z->bulk_blocks, "allocator");
+    for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
+        printf("%8zu B", per_block_size[k]);
+    for (size_t i = 0; i < N_ALLOC; i++) {
+        printf("\n%-10s", allocators[i].name);
+        for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
+            printf("%10.2f", t->per_block[i][k]);
+    }
+    printf("\n\n");
 }
 
 /* One goal: met when value <= limit.  peer < 0: the peer is missing.
@@ -757,6 +816,12 @@ static void print_goals(const timing t[N_WORK], const rss_table *r)
                mi < 0 ? 0 : r->scatter[mi].idle, mi, 1);
     print_goal("(3) kept-10% MiB, later: <= glibc", r->scatter[0].idle,
                gl < 0 ? 0 : r->scatter[gl].idle, gl, 1);
+    for (size_t k = 0; k < PER_BLOCK_SIZES; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "(4) RSS per %zu B block: <= %zu B + 2%%",
+                 per_block_size[k], per_block_size[k]);
+        print_goal(what, r->per_block[0][k], 1.02 * (double)per_block_size[k], 0, 1);
+    }
 }
 
 int main(int argc, char **argv)
