@@ -687,7 +687,8 @@ static void print_header(const bench_sizes *z, int quick)
            BULK_SIZE, (double)z->rss_bytes / MIB, MIN_SIZE, MAX_SIZE);
     printf("goals:    (1),(2) rcgc at or below mimalloc and under half of "
            "glibc;\n          (3) free-all RSS within 2 MiB of start; "
-           "scattered-90%% RSS at or below mimalloc and glibc\n\n");
+           "scattered-90%% RSS at or below mimalloc and glibc;\n"
+           "          (4) RSS per block within 2%% of the block size\n\n");
 }
 
 /* A counter cell: blank for an allocator that has no such counter. */

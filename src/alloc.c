@@ -9,10 +9,10 @@
  *   +--------+------+------+------+---     ---+  +--------+-------------+
  *   | header | pool | pool | run  |   ...     |  | header | the block   |
  *   +--------+------+------+------+---     ---+  +--------+-------------+
- *    pages 0..H-1, then 4 KiB pages handed out one run at a time
+ *    page 0, then 4 KiB pages handed out one run at a time
  *
  * - A block's arena is its address rounded down to 1 MiB, so free needs no
- *   lookup: arena header -> head_of[page] -> pool descriptor.  The pool knows
+ *   lookup: arena header -> head_of[page] -> pool slot.  The pool knows
  *   the block size; small blocks carry no header at all.
  * - A pool is 16..32 pages of one size class (rci_class_pages: at least
  *   64 KiB, at least 8 blocks, wasting at most 1/16).  Measured: with 4 KiB

@@ -434,7 +434,7 @@ static inline void *rci_bin_alloc(rc_heap *h, rci_bin *bin)
    a pool that was full and unlinked, and blocks that are not small (their
    pools are never listed).  A pool the push empties goes to
    rci_pool_emptied.  Testing linked, then the decremented count, costs
-   4 instructions where testing 2 <= used < capacity cost 7.  The slow
+   5 instructions where testing 2 <= used < capacity cost 7.  The slow
    halves take the block, not the pool: passing the pool made the compiler
    compute its address twice. */
 static inline void rci_block_free(rc_heap *h, void *b)
