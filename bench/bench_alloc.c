@@ -505,31 +505,6 @@ static rss_row rss_scenario(const allocator *a, const bench_sizes *z,
     return row;
 }
 
-static rss_row rss_in_child(const allocator *a, const bench_sizes *z,
-                            size_t keep_every)
-{
-    int fd[2], status;
-    rss_row row;
-    if (pipe(fd) != 0)
-        die("pipe failed");
-    fflush(NULL); /* or the child would flush our buffers a second time */
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork failed");
-    if (pid == 0) {
-        close(fd[0]);
-        row = rss_scenario(a, z, keep_every);
-        _exit(write(fd[1], &row, sizeof row) == (ssize_t)sizeof row ? 0 : 1);
-    }
-    close(fd[1]);
-    ssize_t got = read(fd[0], &row, sizeof row);
-    close(fd[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof row)
-        die("%s: RSS child failed", a->name);
-    return row;
-}
-
 /* (4): resident bytes per block of n blocks of `size` bytes. */
 #define PER_BLOCK_SIZES 5
 static const size_t per_block_size[PER_BLOCK_SIZES] = {16, 32, 64, 128, 256};
@@ -547,29 +522,48 @@ static double rss_per_block(const allocator *a, size_t n, size_t size)
     return bytes;
 }
 
-/* Run rss_per_block in a child, whose allocators hold nothing yet. */
-static double per_block_in_child(const allocator *a, size_t n, size_t size)
+/* What one child measures: (4) for blocks of `size` bytes when size is
+   set, else scenario (3) with keep_every. */
+typedef struct child_job {
+    const allocator *a;
+    const bench_sizes *z;
+    size_t keep_every;
+    size_t size;
+} child_job;
+
+typedef union child_result {
+    rss_row row;       /* (3) */
+    double per_block;  /* (4) */
+} child_result;
+
+/* Run job in a forked child, whose allocators hold nothing yet; the
+   result comes back through a pipe. */
+static child_result in_child(child_job job)
 {
     int fd[2], status;
-    double v = 0;
+    child_result r;
+    memset(&r, 0, sizeof r);
     if (pipe(fd) != 0)
         die("pipe failed");
-    fflush(NULL);
+    fflush(NULL); /* or the child would flush our buffers a second time */
     pid_t pid = fork();
     if (pid < 0)
         die("fork failed");
     if (pid == 0) {
         close(fd[0]);
-        v = rss_per_block(a, n, size);
-        _exit(write(fd[1], &v, sizeof v) == (ssize_t)sizeof v ? 0 : 1);
+        if (job.size)
+            r.per_block = rss_per_block(job.a, job.z->bulk_blocks, job.size);
+        else
+            r.row = rss_scenario(job.a, job.z, job.keep_every);
+        _exit(write(fd[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
     }
     close(fd[1]);
-    ssize_t got = read(fd[0], &v, sizeof v);
+    ssize_t got = read(fd[0], &r, sizeof r);
     close(fd[0]);
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof v)
-        die("%s: RSS child failed", a->name);
-    return v;
+        WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof r)
+        die("%s: RSS child failed", job.a->name);
+    return r;
 }
 
 typedef struct rss_table {
@@ -584,11 +578,11 @@ static rss_table measure_rss(const bench_sizes *z)
     for (size_t i = 0; i < N_ALLOC; i++) {
         fprintf(stderr, "bench_alloc: (3) RSS children for %s\n",
                 allocators[i].name);
-        t.all[i] = rss_in_child(&allocators[i], z, 0);
-        t.scatter[i] = rss_in_child(&allocators[i], z, KEEP_EVERY);
+        const allocator *a = &allocators[i];
+        t.all[i] = in_child((child_job){a, z, 0, 0}).row;
+        t.scatter[i] = in_child((child_job){a, z, KEEP_EVERY, 0}).row;
         for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
-            t.per_block[i][k] =
-                per_block_in_child(&allocators[i], z->bulk_blocks, per_block_size[k]);
+            t.per_block[i][k] = in_child((child_job){a, z, 0, per_block_size[k]}).per_block;
     }
     return t;
 }
