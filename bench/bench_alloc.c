@@ -21,6 +21,10 @@
  *      alloc+free pairs (rcgc gives pages back once they sat unused for its
  *      purge delay, at its next call that reads the clock; mimalloc purges
  *      after its delay too).
+ *  (4) RSS per block: 1,000,000 blocks of one size (16, 32, 64, 128,
+ *      256 B) on a fresh heap, resident bytes gained per block (a child
+ *      per allocator and size, as (3)); the goal is rcgc's block size
+ *      within 2%.
  *
  * How:
  *  - One table of allocator vtables (`allocators`) drives every workload:
@@ -52,7 +56,10 @@
  *    "served by" names the library behind every entry point used (dladdr),
  *    and a glibc block's chunk header is checked.
  *
- * Usage: bench_alloc [--quick]     --quick: tiny sizes, only proves it runs.
+ * Usage: bench_alloc [--quick | --time]
+ *   --quick: tiny sizes, only proves it runs;
+ *   --time:  the timed workloads (1), (2), (2b) only, full size (about 15 s
+ *            less than a whole run: for re-measuring a change of a fast path).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -498,11 +505,44 @@ static rss_row rss_scenario(const allocator *a, const bench_sizes *z,
     return row;
 }
 
-static rss_row rss_in_child(const allocator *a, const bench_sizes *z,
-                            size_t keep_every)
+/* (4): resident bytes per block of n blocks of `size` bytes. */
+#define PER_BLOCK_SIZES 5
+static const size_t per_block_size[PER_BLOCK_SIZES] = {16, 32, 64, 128, 256};
+
+static double rss_per_block(const allocator *a, size_t n, size_t size)
+{
+    char **blk = harness_map(n * sizeof *blk);
+    void *st = run_open(a);
+    double base = rss_mib();
+    for (size_t i = 0; i < n; i++)
+        blk[i] = must_alloc(a, st, size);
+    double bytes = (rss_mib() - base) * MIB / (double)n;
+    free_all(a, st, blk, n);
+    run_close(a, st);
+    return bytes;
+}
+
+/* What one child measures: (4) for blocks of `size` bytes when size is
+   set, else scenario (3) with keep_every. */
+typedef struct child_job {
+    const allocator *a;
+    const bench_sizes *z;
+    size_t keep_every;
+    size_t size;
+} child_job;
+
+typedef union child_result {
+    rss_row row;       /* (3) */
+    double per_block;  /* (4) */
+} child_result;
+
+/* Run job in a forked child, whose allocators hold nothing yet; the
+   result comes back through a pipe. */
+static child_result in_child(child_job job)
 {
     int fd[2], status;
-    rss_row row;
+    child_result r;
+    memset(&r, 0, sizeof r);
     if (pipe(fd) != 0)
         die("pipe failed");
     fflush(NULL); /* or the child would flush our buffers a second time */
@@ -511,21 +551,25 @@ static rss_row rss_in_child(const allocator *a, const bench_sizes *z,
         die("fork failed");
     if (pid == 0) {
         close(fd[0]);
-        row = rss_scenario(a, z, keep_every);
-        _exit(write(fd[1], &row, sizeof row) == (ssize_t)sizeof row ? 0 : 1);
+        if (job.size)
+            r.per_block = rss_per_block(job.a, job.z->bulk_blocks, job.size);
+        else
+            r.row = rss_scenario(job.a, job.z, job.keep_every);
+        _exit(write(fd[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
     }
     close(fd[1]);
-    ssize_t got = read(fd[0], &row, sizeof row);
+    ssize_t got = read(fd[0], &r, sizeof r);
     close(fd[0]);
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof row)
-        die("%s: RSS child failed", a->name);
-    return row;
+        WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof r)
+        die("%s: RSS child failed", job.a->name);
+    return r;
 }
 
 typedef struct rss_table {
     rss_row all[N_ALLOC];      /* free-all scenario */
     rss_row scatter[N_ALLOC];  /* scattered 90% scenario */
+    double per_block[N_ALLOC][PER_BLOCK_SIZES]; /* (4) resident B per block */
 } rss_table;
 
 static rss_table measure_rss(const bench_sizes *z)
@@ -534,8 +578,11 @@ static rss_table measure_rss(const bench_sizes *z)
     for (size_t i = 0; i < N_ALLOC; i++) {
         fprintf(stderr, "bench_alloc: (3) RSS children for %s\n",
                 allocators[i].name);
-        t.all[i] = rss_in_child(&allocators[i], z, 0);
-        t.scatter[i] = rss_in_child(&allocators[i], z, KEEP_EVERY);
+        const allocator *a = &allocators[i];
+        t.all[i] = in_child((child_job){a, z, 0, 0}).row;
+        t.scatter[i] = in_child((child_job){a, z, KEEP_EVERY, 0}).row;
+        for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
+            t.per_block[i][k] = in_child((child_job){a, z, 0, per_block_size[k]}).per_block;
     }
     return t;
 }
@@ -634,7 +681,8 @@ static void print_header(const bench_sizes *z, int quick)
            BULK_SIZE, (double)z->rss_bytes / MIB, MIN_SIZE, MAX_SIZE);
     printf("goals:    (1),(2) rcgc at or below mimalloc and under half of "
            "glibc;\n          (3) free-all RSS within 2 MiB of start; "
-           "scattered-90%% RSS at or below mimalloc and glibc\n\n");
+           "scattered-90%% RSS at or below mimalloc and glibc;\n"
+           "          (4) RSS per block within 2%% of the block size\n\n");
 }
 
 /* A counter cell: blank for an allocator that has no such counter. */
@@ -719,7 +767,16 @@ static void print_rss_table(const rss_table *t, const bench_sizes *z)
     for (size_t i = 0; i < N_ALLOC; i++)
         print_rss_row(allocators[i].release_row, &t->all[i], &t->scatter[i],
                       1);
-    printf("\n");
+    printf("\n(4) resident bytes per block, %zu blocks of one size on a fresh"
+           " heap, a child each\n%-10s", z->bulk_blocks, "allocator");
+    for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
+        printf("%8zu B", per_block_size[k]);
+    for (size_t i = 0; i < N_ALLOC; i++) {
+        printf("\n%-10s", allocators[i].name);
+        for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
+            printf("%10.2f", t->per_block[i][k]);
+    }
+    printf("\n\n");
 }
 
 /* One goal: met when value <= limit.  peer < 0: the peer is missing.
@@ -754,13 +811,20 @@ static void print_goals(const timing t[N_WORK], const rss_table *r)
                mi < 0 ? 0 : r->scatter[mi].idle, mi, 1);
     print_goal("(3) kept-10% MiB, later: <= glibc", r->scatter[0].idle,
                gl < 0 ? 0 : r->scatter[gl].idle, gl, 1);
+    for (size_t k = 0; k < PER_BLOCK_SIZES; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "(4) RSS per %zu B block: <= %zu B + 2%%",
+                 per_block_size[k], per_block_size[k]);
+        print_goal(what, r->per_block[0][k], 1.02 * (double)per_block_size[k], 0, 1);
+    }
 }
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+    int quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
+    int time_only = argc == 2 && strcmp(argv[1], "--time") == 0;
+    if (argc > 2 || (argc == 2 && !quick && !time_only)) {
+        fprintf(stderr, "usage: %s [--quick | --time]\n", argv[0]);
         return 2;
     }
     const bench_sizes *z = quick ? &quick_sizes : &full_sizes;
@@ -771,7 +835,9 @@ int main(int argc, char **argv)
 
     /* RSS first: its children must fork from a process whose allocators
        hold nothing yet. */
-    rss_table rss = measure_rss(z);
+    rss_table rss;
+    if (!time_only)
+        rss = measure_rss(z);
 
     size_t slots = z->churn_live > z->bulk_blocks ? z->churn_live
                                                   : z->bulk_blocks;
@@ -783,6 +849,10 @@ int main(int argc, char **argv)
     }
 
     print_time_table(t, z->runs);
+    if (time_only) {
+        printf("(3) not run (--time)\n");
+        return 0;
+    }
     print_rss_table(&rss, z);
     if (quick)
         printf("goals not judged in --quick mode\n");

@@ -9,10 +9,10 @@
  *   +--------+------+------+------+---     ---+  +--------+-------------+
  *   | header | pool | pool | run  |   ...     |  | header | the block   |
  *   +--------+------+------+------+---     ---+  +--------+-------------+
- *    pages 0..H-1, then 4 KiB pages handed out one run at a time
+ *    page 0, then 4 KiB pages handed out one run at a time
  *
  * - A block's arena is its address rounded down to 1 MiB, so free needs no
- *   lookup: arena header -> head_of[page] -> pool descriptor.  The pool knows
+ *   lookup: arena header -> head_of[page] -> pool slot.  The pool knows
  *   the block size; small blocks carry no header at all.
  * - A pool is 16..32 pages of one size class (rci_class_pages: at least
  *   64 KiB, at least 8 blocks, wasting at most 1/16).  Measured: with 4 KiB
@@ -63,7 +63,8 @@ const uint8_t rci_class_pages[RC_SIZE_CLASSES] = {
     16, 16, 16, 20, 24, 28, 32};
 
 _Static_assert(RCI_USABLE_PAGES >= 64, "the largest pool fits an arena twice");
-_Static_assert(RCI_ARENA_PAGES <= 256, "head_of holds page numbers in a byte");
+_Static_assert(RCI_POOL_MIN_PAGES <= 16, "no class's pool is shorter (rci_pool_at)");
+_Static_assert(RCI_ARENA_PAGES <= 256, "rci_pool.first holds a page number in a byte");
 
 /* ---- Page maps ----------------------------------------------------------- */
 
@@ -176,7 +177,7 @@ static rci_arena *arena_new(rc_heap *h)
     if (!a)
         return NULL;
     /* Only the fixed part is written: pool descriptors are written when
-       their pages are handed out, so the header costs one page until then. */
+       their pages are handed out. */
     memset(a, 0, offsetof(rci_arena, head_of));
     a->heap = h;
     a->map_bytes = RCI_ARENA;
@@ -304,6 +305,15 @@ void rci_alloc_tick(rc_heap *h)
     purge_window_start(h, now);
 }
 
+/* Every RCI_TICK_EVERY-th allocation (rci_count_alloc): count the turn's
+   allocations and look at the clock. */
+void rci_alloc_turn(rc_heap *h)
+{
+    h->allocs += RCI_TICK_EVERY;
+    h->tick_left = RCI_TICK_EVERY;
+    rci_alloc_tick(h);
+}
+
 /* A negative delay: unmap spare empty arenas and purge every dirty page as
    soon as more than purge_bytes of them pile up. */
 static void purge_now(rc_heap *h)
@@ -324,17 +334,19 @@ static void pages_take(rc_heap *h, rci_arena *a, size_t first, size_t n)
         h->dirty_low = h->dirty_pages;
     a->ndirty -= (uint32_t)was_dirty;
     map_set(a->dirty_map, first, n, false);
-    memset(&a->head_of[first], (int)first, n);
+    memset(&a->head_of[first], (int)(first / RCI_POOL_MIN_PAGES), n);
     bucket_unlink(h, a);
     a->nfree -= (uint32_t)n;
     bucket_link(h, a);
 }
 
 /* Take back a pool's pages; they stay resident until a purge. */
-static void pages_give(rc_heap *h, rci_arena *a, size_t first, size_t n)
+static void pages_give(rc_heap *h, rci_pool *pool)
 {
+    rci_arena *a = rci_arena_of(pool);
+    size_t first = pool->first, n = pool->npages;
     rci_unpoison((char *)a + first * RCI_PAGE, n * RCI_PAGE);
-    a->pools[first].kind = RCI_POOL_FREE;
+    pool->kind = RCI_POOL_FREE;
     map_set(a->used_map, first, n, false);
     map_set(a->dirty_map, first, n, true);
     h->dirty_pages += n;
@@ -368,8 +380,9 @@ static rci_pool *pages_alloc(rc_heap *h, size_t n, uint8_t kind)
         first = RCI_HEADER_PAGES;
     }
     pages_take(h, a, first, n);
-    rci_pool *pool = &a->pools[first];
+    rci_pool *pool = &a->pools[first / RCI_POOL_MIN_PAGES];
     memset(pool, 0, sizeof *pool);
+    pool->first = (uint8_t)first;
     pool->npages = (uint16_t)n;
     pool->kind = kind;
     return pool;
@@ -443,15 +456,21 @@ static void pool_carve(rci_pool *pool)
     size_t n = (page_end - (uintptr_t)b + bs - 1) / bs;
     if (n > pool->capacity - pool->carved)
         n = pool->capacity - pool->carved;
-    void *list = pool->free;
-    for (size_t i = n; i-- > 0;) {
-        char *blk = b + i * bs;
+    /* Linked in address order, each to the next; a pointer walk, unrolled
+       (bulk rounds carve every block they take: 8 instructions a block
+       with an index and a multiply, 4 like this). */
+    char *blk = b;
+#pragma GCC unroll 4
+    for (size_t i = 1; i < n; i++, blk += bs) {
         *(uint64_t *)blk = RCI_FREE_MARK;
-        *rci_link(blk) = list;
+        *rci_link(blk) = blk + bs;
         rci_poison(blk + RCI_LINK_BYTES, bs - RCI_LINK_BYTES);
-        list = blk;
     }
-    pool->free = list;
+    char *last = blk;
+    *(uint64_t *)last = RCI_FREE_MARK;
+    *rci_link(last) = pool->free;
+    rci_poison(last + RCI_LINK_BYTES, bs - RCI_LINK_BYTES);
+    pool->free = b;
     pool->carved += (uint32_t)n;
 }
 
@@ -476,8 +495,7 @@ static void pool_release(rc_heap *h, rci_pool *pool)
 {
     if (pool->linked)
         bin_unlink(h, pool->bin, pool);
-    rci_arena *a = rci_arena_of(pool);
-    pages_give(h, a, (size_t)(pool - a->pools), pool->npages);
+    pages_give(h, pool);
 }
 
 static void huge_free(rc_heap *h, rci_arena *a)
@@ -491,31 +509,37 @@ static void huge_free(rc_heap *h, rci_arena *a)
     rci_page_free(h, a, a->map_bytes);
 }
 
-void rci_block_free_slow(rc_heap *h, rci_pool *pool, void *b)
+void rci_block_free_slow(rc_heap *h, void *b)
 {
-    rci_arena *a = rci_arena_of(b);
+    rci_pool *pool = rci_pool_of(b);
     switch (pool->kind) {
     case RCI_POOL_LARGE:
-        pages_give(h, a, (size_t)(pool - a->pools), pool->npages);
+        pages_give(h, pool);
         return;
     case RCI_POOL_HUGE:
-        huge_free(h, a);
+        huge_free(h, rci_arena_of(b));
         return;
     default:
         break;
     }
-    rci_assert(pool->kind == RCI_POOL_SMALL && pool->used > 0);
-    bool was_full = pool->used == pool->capacity;
+    rci_assert(pool->kind == RCI_POOL_SMALL && !pool->linked && pool->used > 0);
     *(uint64_t *)b = RCI_FREE_MARK;
     *rci_link(b) = pool->free;
     pool->free = b;
     pool->used--;
     rci_poison((char *)b + RCI_LINK_BYTES, pool->block_size - RCI_LINK_BYTES);
+    /* Only full pools are unlinked, and they hold at least 8 blocks. */
+    bin_link_back(h, pool->bin, pool);
+}
+
+/* The free fast path emptied b's pool, which a bin lists: its pages go
+   back to the arena unless it is the bin's only pool with room. */
+void rci_pool_emptied(rc_heap *h, void *b)
+{
+    rci_pool *pool = rci_pool_of(b);
     rci_bin *bin = pool->bin;
-    if (pool->used == 0 && !(bin->avail == pool && !pool->next))
+    if (!(bin->avail == pool && !pool->next))
         pool_release(h, pool);
-    else if (was_full && !pool->linked)
-        bin_link_back(h, bin, pool);
 }
 
 /* ---- Page runs and huge blocks ------------------------------------------- */
@@ -568,6 +592,7 @@ size_t rci_block_size(const void *b)
 
 void rci_alloc_init(rc_heap *h)
 {
+    h->tick_left = RCI_TICK_EVERY;
     h->sentinel.kind = RCI_POOL_SMALL; /* never freed into: free is NULL */
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         h->raw[c].avail = &h->sentinel;
@@ -653,13 +678,13 @@ bool rci_heap_owns_block(const rc_heap *h, const void *p, rci_pool **pool_out)
         }                                                                    \
     } while (0)
 
-static int validate_pool(const rc_heap *h, const rci_arena *a, size_t first)
+static int validate_pool(const rc_heap *h, const rci_arena *a, const rci_pool *p)
 {
-    const rci_pool *p = &a->pools[first];
-    CHECK(p->npages >= 1 && first + p->npages <= RCI_ARENA_PAGES,
+    size_t first = p->first;
+    CHECK(p->npages >= RCI_POOL_MIN_PAGES && first + p->npages <= RCI_ARENA_PAGES,
           "pool at page %zu of arena %p has %u pages", first, (void *)a, p->npages);
     for (size_t i = first; i < first + p->npages; i++)
-        CHECK(map_test(a->used_map, i) && a->head_of[i] == first,
+        CHECK(map_test(a->used_map, i) && a->head_of[i] == first / RCI_POOL_MIN_PAGES,
               "page %zu of arena %p is not marked as part of its pool", i, (void *)a);
     if (p->kind == RCI_POOL_LARGE) {
         CHECK(p->used == 1 && p->block_size > RC_SMALL_MAX &&
@@ -709,8 +734,13 @@ static int validate_arena(const rc_heap *h, const rci_arena *a, size_t *dirty)
               (const void *)a);
         nfree += !used;
         *dirty += is_dirty;
-        if (used && i >= RCI_HEADER_PAGES && a->head_of[i] == i &&
-            validate_pool(h, a, i) != 0)
+        if (!used || i < RCI_HEADER_PAGES)
+            continue;
+        const rci_pool *p = &a->pools[a->head_of[i]];
+        CHECK(a->head_of[i] < RCI_POOL_SLOTS && p->first <= i && i < p->first + p->npages,
+              "page %zu of arena %p names slot %u, a pool that does not hold it", i,
+              (const void *)a, a->head_of[i]);
+        if (p->first == i && validate_pool(h, a, p) != 0)
             return -1;
     }
     CHECK(map_count(a->dirty_map, 0, RCI_ARENA_PAGES) == a->ndirty,
@@ -788,9 +818,9 @@ void rc_alloc_stats_get(const rc_heap *h, rc_alloc_stats *s)
         s->arenas++;
         committed += (RCI_ARENA_PAGES - a->nfree + a->ndirty) * RCI_PAGE;
         for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
-            if (!map_test(a->used_map, i) || a->head_of[i] != i)
+            const rci_pool *p = rci_pool_at((rci_arena *)a, i);
+            if (!p)
                 continue;
-            const rci_pool *p = &a->pools[i];
             s->pools++;
             if (p->kind == RCI_POOL_LARGE) {
                 s->large_blocks++;
@@ -813,7 +843,7 @@ void rc_alloc_stats_get(const rc_heap *h, rc_alloc_stats *s)
     s->os_bytes = h->os_bytes;
     s->committed_bytes = committed;
     s->dirty_pages = h->dirty_pages;
-    s->allocs = h->allocs;
+    s->allocs = h->allocs + (RCI_TICK_EVERY - h->tick_left);
     s->frees = h->frees;
     s->page_requests = h->page_requests;
     s->page_failures = h->page_failures;

@@ -20,18 +20,26 @@ static RCI_NOINLINE void *mem_alloc(rc_heap *h, size_t n)
     return p;
 }
 
+/* The fast path's allocation that was the turn's last (rci_count_alloc). */
+static RCI_NOINLINE void *mem_alloc_turn(rc_heap *h, void *b)
+{
+    rci_alloc_turn(h);
+    return b;
+}
+
 /* The fast path is a leaf: one table load for the bin, one pop from its
-   first pool; everything else is a tail call. */
+   first pool, the countdown; everything else is a tail call. */
 void *rc_mem_alloc(rc_heap *h, size_t n)
 {
     if (rci_likely(!h->hooks && n <= RCI_DIRECT_MAX)) {
         rci_pool *pool = h->direct[(n + 15) >> 4]->avail;
         void *b = pool->free;
-        if (rci_likely(b != NULL && (h->allocs + 1) % RCI_TICK_EVERY != 0)) {
-            h->allocs++;
+        if (rci_likely(b != NULL)) {
             rci_unpoison((char *)b + RCI_LINK_BYTES, pool->block_size - RCI_LINK_BYTES);
             pool->free = *rci_link(b);
             pool->used++;
+            if (rci_unlikely(--h->tick_left == 0))
+                return mem_alloc_turn(h, b);
             return b;
         }
     }

@@ -468,9 +468,8 @@ int rci_object_validate(const rc_heap *ch)
         r->seen = 0;
     for (rci_arena *a = h->arenas; a; a = a->all_next)
         for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
-            rci_pool *p = &a->pools[i];
-            if (((a->used_map[i >> 6] >> (i & 63)) & 1) && a->head_of[i] == i &&
-                rci_pool_wanted(p, false))
+            rci_pool *p = rci_pool_at(a, i);
+            if (p && rci_pool_wanted(p, false))
                 rci_walk_pool(h, p, check_one, &c);
         }
     for (rci_arena *a = h->huge; a; a = a->next)

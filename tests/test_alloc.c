@@ -365,6 +365,86 @@ static void test_stats_print(void)
     rc_heap_free(h);
 }
 
+/* allocs and frees count every call, across the allocation countdown's
+   turns (every 1024th allocation reads the clock), on the fast paths and
+   the slow ones, for raw blocks and objects alike. */
+static void test_counts_across_turns(void)
+{
+    enum { RAW = 5000, OBJS = 3000 };
+    static void *p[RAW + OBJS];
+    static const rc_type leaf = {.name = "leaf", .size = 16};
+    rc_heap *h = rc_heap_new(NULL);
+    rc_alloc_stats s0, s;
+    rc_alloc_stats_get(h, &s0);
+    for (int i = 0; i < RAW; i++)
+        p[i] = rc_mem_alloc(h, (size_t)(i % 3 ? 32 : 2000));
+    for (int i = 0; i < OBJS; i++)
+        p[RAW + i] = rc_new(h, &leaf);
+    rc_alloc_stats_get(h, &s);
+    CHECK(s.allocs - s0.allocs >= RAW + OBJS);
+    size_t with_tables = s.allocs - s0.allocs; /* the type's record, too */
+    CHECK(with_tables < RAW + OBJS + 8);
+    for (int i = 0; i < RAW; i++)
+        rc_mem_free(h, p[i]);
+    for (int i = 0; i < OBJS; i++)
+        rc_decref(p[RAW + i]);
+    rc_alloc_stats_get(h, &s);
+    CHECK(s.frees - s0.frees == RAW + OBJS);
+    CHECK(s.allocs - s0.allocs == with_tables);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
+/* A free into a full pool, which allocation unlinked from its bin, queues
+   it again; the next allocations take the pool in use first. */
+static void test_full_pool_comes_back(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    size_t cap = 16 * 4096 / 64;
+    void **p = rc_mem_alloc(h, (cap + 1) * sizeof *p);
+    for (size_t i = 0; i <= cap; i++) /* the first pool fills; one more */
+        p[i] = rc_mem_alloc(h, 64);
+    rc_alloc_stats s;
+    rc_alloc_stats_get(h, &s);
+    CHECK(s.classes[6].block_size == 64 && s.classes[6].pools == 2);
+    CHECK_VALID(h);
+    rc_mem_free(h, p[3]); /* into the full, unlinked pool */
+    CHECK_VALID(h);
+    void *again = rc_mem_alloc(h, 64);
+    CHECK(again != p[3]); /* the pool in use serves first */
+    CHECK_VALID(h);
+    rc_mem_free(h, again);
+    for (size_t i = 0; i <= cap; i++)
+        if (i != 3)
+            rc_mem_free(h, p[i]);
+    CHECK_VALID(h);
+    rc_mem_free(h, p);
+    rc_heap_free(h);
+}
+
+/* An arena's header is one page: an arena full of 16-byte pools is
+   resident for its 15 pools of 16 pages and one page more (descriptors
+   indexed by page took 5 header pages, 2% of the blocks' memory). */
+static void test_header_is_one_page(void)
+{
+    enum { N = 70000 }; /* 15 pools of 4096 blocks fill an arena */
+    static void *p[N];
+    rc_heap *h = rc_heap_new(NULL);
+    for (int i = 0; i < N; i++)
+        p[i] = rc_mem_alloc(h, 16);
+    char *arena = (char *)((uintptr_t)p[0] & ~(ARENA - 1));
+    unsigned char vec[256];
+    CHECK(mincore(arena, ARENA, vec) == 0);
+    size_t res = 0;
+    for (size_t i = 0; i < 256; i++)
+        res += vec[i] & 1;
+    CHECK(res == 15 * 16 + 1);
+    for (int i = 0; i < N; i++)
+        rc_mem_free(h, p[i]);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
 int main(void)
 {
     test_every_small_size();
@@ -379,6 +459,9 @@ int main(void)
     test_refill_keeps_pages();
     test_idle_pages_go_back();
     test_stats_print();
+    test_counts_across_turns();
+    test_full_pool_comes_back();
+    test_header_is_one_page();
     printf("test_alloc: ok\n");
     return 0;
 }
