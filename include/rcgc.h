@@ -859,11 +859,36 @@ typedef enum rc_error {
 /* Why the last failing call on h failed (RC_OK if none since the last
    rc_clear_error).  Successful calls do not reset it. */
 RC_API rc_error rc_last_error(const rc_heap *h);
+/* Forget the last failure: RC_OK, no message, and the exception stored by
+   rc_error_raise released (its finalizer may run here). */
 RC_API void rc_clear_error(rc_heap *h);
 RC_API const char *rc_error_name(rc_error e);
+/* What the last failure on h says, never NULL: its message when the call
+   that failed wrote one (the built-in types do for their common failures:
+   "list index 7 out of range (length 3)", "rc_list_get: expected list, got
+   int", "invalid UTF-8 at byte 4", ...), else a short text for the code
+   ("out of memory"); "" after rc_clear_error.  Valid until the next call
+   on h. */
+RC_API const char *rc_error_message(const rc_heap *h);
 /* Record err on h and return -1: for a type's slots (rc_type.hash, eq,
-   ...) to say why they fail, in one statement. */
+   ...) to say why they fail, in one statement.  rc_error_setf adds a
+   message (printf format, truncated to 159 bytes); recording allocates
+   nothing, so either works when memory is out. */
 RC_API int rc_error_set(rc_heap *h, rc_error err);
+RC_API int rc_error_setf(rc_heap *h, rc_error err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A runtime's own exception: record err and the message as rc_error_setf
+   does, and keep exc (a reference of the heap's own, taken here; exc NULL:
+   none) as the failure's exception object until the next rc_error_raise,
+   rc_clear_error or rc_heap_free releases it.  Any other failure recorded
+   meanwhile keeps the object alive but detaches it (rc_error_exception
+   answers NULL), so a library call that fails never runs user code.
+   Returns -1 (exc of another heap: nothing stored, RC_EFOREIGN). */
+RC_API int rc_error_raise(rc_heap *h, rc_error err, void *exc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The exception object of the last failure (borrowed), or NULL when it
+   was not raised with one. */
+RC_API void *rc_error_exception(const rc_heap *h);
 
 /* The built-in types' descriptors, for rc_typeof comparisons. */
 RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type,

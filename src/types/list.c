@@ -97,6 +97,19 @@ static rci_list *writable(void *o, const void *item, bool item_ok, const char *f
     return l;
 }
 
+/* RC_EINDEX for index i of l, with Python's words and the numbers. */
+static void *index_error(const rci_list *l, size_t i)
+{
+    return rci_failf_null(rci_heap_of(l), RC_EINDEX, "list index %zu out of range (length %zu)",
+                          i, l->len);
+}
+
+/* RC_EVALUE for a zero step (Python's words). */
+static int step_error(rc_heap *h)
+{
+    return rci_failf(h, RC_EVALUE, "slice step cannot be zero");
+}
+
 /* Resize the item array to hold at least cap slots (cap >= len).  On
    failure the list is unchanged. */
 static rc_error set_cap(rci_list *l, size_t cap)
@@ -221,7 +234,7 @@ void *rc_list_get(const void *list, size_t i)
     if (!l)
         return NULL;
     if (rci_unlikely(i >= l->len))
-        return rci_fail_null(rci_heap_of(l), RC_EINDEX);
+        return index_error(l, i);
     return l->items[i];
 }
 
@@ -231,7 +244,7 @@ int rc_list_set(void *list, size_t i, void *item)
     if (!l)
         return -1;
     if (i >= l->len)
-        return rci_fail(rci_heap_of(l), RC_EINDEX);
+        return index_error(l, i), -1;
     rc_set(&l->items[i], item);
     return 0;
 }
@@ -257,7 +270,7 @@ void *rc_list_pop(void *list, size_t i)
     if (!l)
         return NULL;
     if (i >= l->len)
-        return rci_fail_null(rci_heap_of(l), RC_EINDEX);
+        return index_error(l, i);
     void *item = l->items[i]; /* the list's reference becomes the caller's */
     memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof(void *));
     l->len--;
@@ -273,7 +286,7 @@ void *rc_list_get_slice(const void *list, rc_slice s)
     if (!l)
         return NULL;
     if (rci_slice_adjust(s, l->len, &sp) != 0)
-        return rci_fail_null(rci_heap_of(l), RC_EVALUE);
+        return step_error(rci_heap_of(l)), NULL;
     rci_list *copy = rc_list(rci_heap_of(l));
     if (!copy)
         return NULL;
@@ -335,6 +348,13 @@ static bool extend_source(const void *src, void *const **items, size_t *n)
     return !(rci_head(src)->flags & RCI_F_FREE);
 }
 
+/* RC_ETYPE for a source extend_source refused, naming its type. */
+static int source_error(rc_heap *h, const char *fn, const void *src)
+{
+    return rci_failf(h, RC_ETYPE, "%s: expected list, tuple, set, frozenset or dict, got %s",
+                     fn, rc_typeof(src)->name);
+}
+
 int rc_list_extend(void *list, const void *src)
 {
     rci_list *l = writable(list, src, src != NULL, "rc_list_extend");
@@ -343,7 +363,7 @@ int rc_list_extend(void *list, const void *src)
     if (!l)
         return -1;
     if (!extend_source(src, &items, &n))
-        return rci_fail(rci_heap_of(l), RC_ETYPE);
+        return source_error(rci_heap_of(l), "rc_list_extend", src);
     if (__builtin_add_overflow(l->len, n, &total))
         return rci_fail(rci_heap_of(l), RC_EOVERFLOW);
     if (grow(l, total) != 0)
@@ -389,11 +409,13 @@ int rc_list_set_slice(void *list, rc_slice s, const void *src)
         return -1;
     rc_heap *h = rci_heap_of(l);
     if (!extend_source(src, &items, &n))
-        return rci_fail(h, RC_ETYPE);
+        return source_error(h, "rc_list_set_slice", src);
     if (rci_slice_adjust(s, l->len, &sp) != 0)
-        return rci_fail(h, RC_EVALUE);
+        return step_error(h);
     if (sp.step != 1 && n != sp.count)
-        return rci_fail(h, RC_EVALUE);
+        return rci_failf(h, RC_EVALUE,
+                         "attempt to assign sequence of size %zu to extended slice of size %zu",
+                         n, sp.count);
     if (__builtin_add_overflow(n, sp.count, &slots) ||
         __builtin_add_overflow(l->len - sp.count, n, &total) ||
         !rci_mul_ok(slots, sizeof(void *), &bytes))
@@ -445,7 +467,7 @@ int rc_list_del_slice(void *list, rc_slice s)
         return -1;
     rc_heap *h = rci_heap_of(l);
     if (rci_slice_adjust(s, l->len, &sp) != 0)
-        return rci_fail(h, RC_EVALUE);
+        return step_error(h);
     if (!sp.count)
         return 0;
     if (sp.step < 0) { /* the same items, visited forward */
@@ -523,7 +545,10 @@ int rc_list_index(const void *list, const void *item, size_t start, size_t *inde
     if (!item)
         return rci_fail(rci_heap_of(l), RC_EVALUE);
     int found = find(l, item, start, index);
-    return found > 0 ? 0 : found < 0 ? -1 : rci_fail(rci_heap_of(l), RC_EVALUE);
+    return found > 0 ? 0
+         : found < 0 ? -1
+                     : rci_failf(rci_heap_of(l), RC_EVALUE, "%s item not in list",
+                                 rc_typeof(item)->name);
 }
 
 int rc_list_contains(const void *list, const void *item)

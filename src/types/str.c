@@ -20,6 +20,7 @@
  */
 #include "types.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 
 #define STR_MAX ((size_t)RCI_STR_INTERNED - 1) /* longest length */
@@ -75,7 +76,7 @@ static bool ascii8(const unsigned char *p)
     return !(w & UINT64_C(0x8080808080808080));
 }
 
-bool rci_utf8_valid(const char *s, size_t n)
+size_t rci_utf8_check(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -84,18 +85,19 @@ bool rci_utf8_valid(const char *s, size_t n)
             i += 8;
             continue;
         }
+        size_t lead = i;
         unsigned c = p[i++], lo, hi;
         if (c < 0x80)
             continue;
         size_t tail = utf8_tail(c, &lo, &hi);
         if (!tail || n - i < tail || p[i] < lo || p[i] > hi)
-            return false;
+            return lead;
         for (size_t k = 1; k < tail; k++)
             if ((p[i + k] & 0xC0) != 0x80)
-                return false;
+                return lead;
         i += tail;
     }
-    return true;
+    return n;
 }
 
 /* ---- Code points ------------------------------------------------------------
@@ -210,12 +212,14 @@ static rci_str *str_copy(rc_heap *h, const rc_type *t, const void *p, size_t n)
    (the bytes may not all exist when n is absurd), then UTF-8. */
 static bool text_ok(rc_heap *h, const char *s, size_t n)
 {
-    rc_error err = n > STR_MAX ? RC_EOVERFLOW
-                 : !rci_utf8_valid(s, n) ? RC_EVALUE
-                                         : RC_OK;
-    if (err != RC_OK)
-        rci_fail(h, err);
-    return err == RC_OK;
+    if (n > STR_MAX)
+        return rci_failf(h, RC_EOVERFLOW, "str of %zu bytes: the most is %zu", n,
+                         (size_t)STR_MAX), false;
+    size_t bad = rci_utf8_check(s, n);
+    if (bad < n)
+        return rci_failf(h, RC_EVALUE, "invalid UTF-8 at byte %zu (0x%02x)", bad,
+                         (unsigned char)s[bad]), false;
+    return true;
 }
 
 void *rc_str(rc_heap *h, const char *s, size_t n)
@@ -343,7 +347,7 @@ void *rc_str_get_slice(const void *o, rc_slice sl)
     rc_heap *h = rci_heap_of(s);
     rci_span sp;
     if (rci_slice_adjust(sl, s->chars, &sp) != 0)
-        return rci_fail_null(h, RC_EVALUE);
+        return rci_failf_null(h, RC_EVALUE, "slice step cannot be zero");
     if (sp.count == s->chars && sp.step == 1) { /* immutable: share it */
         rc_incref((void *)s);
         return (void *)s;
@@ -363,7 +367,8 @@ void *rc_str_char_at(const void *o, int64_t i)
         return NULL;
     int64_t n = s->chars, k = i < 0 ? i + n : i;
     if (k < 0 || k >= n)
-        return rci_fail_null(rci_heap_of(s), RC_EINDEX);
+        return rci_failf_null(rci_heap_of(s), RC_EINDEX,
+                              "string index %" PRId64 " out of range (length %" PRId64 ")", i, n);
     return rc_str_get_slice(s, RC_SLICE(k, k + 1, 1));
 }
 
@@ -372,7 +377,10 @@ int rc_str_find(const void *s, const void *sub, size_t start, size_t end, size_t
     const rc_type *t = s ? rc_typeof(s) : NULL;
     if (!s || !sub || (t != &rc_str_type && t != &rc_bytes_type) || !rci_is_live(sub, t) ||
         !rci_is_live(s, t))
-        return s ? rci_fail(rci_heap_of(s), RC_ETYPE) : -1;
+        return s ? rci_failf(rci_heap_of(s), RC_ETYPE,
+                             "rc_str_find: expected two str or two bytes, got %s and %s",
+                             t->name, sub ? rc_typeof(sub)->name : "NULL")
+                 : -1;
     const rci_str *hs = s, *ns = sub;
     size_t n = hs->chars;
     if (end > n)

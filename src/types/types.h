@@ -179,10 +179,13 @@ static inline rc_error rci_error_begin(rc_heap *h)
 
 static inline int rci_error_end(rc_heap *h, rc_error before, int result)
 {
-    if (result >= 0)
+    if (result >= 0) {
+        if (rci_unlikely(h->error != RC_OK)) /* a failure the slot got over */
+            h->msg_of = h->exception_of = RC_OK; /* its detail is not before's */
         h->error = before;
-    else if (h->error == RC_OK)
-        h->error = RC_EVALUE;
+    } else if (h->error == RC_OK) {
+        rci_fail(h, RC_EVALUE);
+    }
     return result;
 }
 
@@ -196,7 +199,9 @@ RCI_HIDDEN int rci_slice_adjust(rc_slice s, size_t len, rci_span *out);
 
 /* str.c */
 RCI_HIDDEN uint32_t rci_str_hash(void *o);            /* str or bytes */
-RCI_HIDDEN bool rci_utf8_valid(const char *s, size_t n);
+/* The offset of the first byte that starts no valid UTF-8 sequence; n
+   when all n bytes are valid. */
+RCI_HIDDEN size_t rci_utf8_check(const char *s, size_t n);
 RCI_HIDDEN void rci_intern_forget(rc_heap *h, void *str);
 
 /* list.c / dict.c: iteration and free lists */
