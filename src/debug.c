@@ -186,7 +186,7 @@ int rci_misuse(rc_heap *h, rc_error err, const char *fn, const void *obj, const 
     char d[RCI_DESCRIBE];
     if (h->cfg.debug)
         rci_fatal("%s(%s): %s", fn, rci_describe(obj, d), what);
-    return rci_failf(h, err, "%s: %s", fn, what);
+    return rc_error_setf(h, err, "%s: %s", fn, what);
 }
 
 int rci_foreign(rc_heap *h, const char *fn, const void *item)
@@ -196,7 +196,7 @@ int rci_foreign(rc_heap *h, const char *fn, const void *item)
         rci_fatal("%s: %s lives on heap %p, not on this heap %p: objects never "
                   "refer to another heap's objects", fn, rci_describe(item, d),
                   (void *)rci_heap_of(item), (void *)h);
-    return rci_failf(h, RC_EFOREIGN, "%s: an object of another heap (%p, not %p)", fn,
+    return rc_error_setf(h, RC_EFOREIGN, "%s: an object of another heap (%p, not %p)", fn,
                      (void *)rci_heap_of(item), (void *)h);
 }
 
@@ -209,7 +209,7 @@ void rci_wrong_type(const void *obj, const rc_type *want, const char *fn, bool s
         snprintf(what, sizeof what, "not a live %s object", want->name);
         rci_misuse(h, RC_ETYPE, fn, obj, what);
     }
-    rci_failf(h, RC_ETYPE, "%s: expected %s, got %s%s", fn, want->name, freed ? "a freed " : "",
+    rc_error_setf(h, RC_ETYPE, "%s: expected %s, got %s%s", fn, want->name, freed ? "a freed " : "",
               rc_typeof(obj)->name);
 }
 

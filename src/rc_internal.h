@@ -617,11 +617,10 @@ RCI_HIDDEN rc_heap *rci_check_object(const void *obj, const char *fn);
    readable (the caller already read them): the heap magic and the block. */
 RCI_HIDDEN rc_heap *rci_check_live(rc_heap *h, const void *obj, const char *fn);
 /* Record err on h and return -1 (for int results) or NULL (types/errors.c);
-   the f forms with a message (printf format, truncated to fit). */
+   with a message: rc_error_setf (public) and rci_failf_null (printf
+   format, truncated to fit). */
 RCI_HIDDEN int rci_fail(rc_heap *h, rc_error err);
 RCI_HIDDEN void *rci_fail_null(rc_heap *h, rc_error err);
-RCI_HIDDEN int rci_failf(rc_heap *h, rc_error err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 RCI_HIDDEN void *rci_failf_null(rc_heap *h, rc_error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* rc_heap_free: drop the exception rc_error_raise stored (types/errors.c). */

@@ -528,13 +528,14 @@ static void still_works(rc_heap *h)
     rc_decref(l);
 }
 
-static void test_oom(void)
+/* The fault sweep over one workload (oom_run, slice_workload). */
+static void test_oom(int (*workload)(rc_heap *h), const char *what)
 {
     unsigned long swept =
-        run_fault_sweep(&(fault_sweep){.warm_up = warm_up, .workload = oom_run,
+        run_fault_sweep(&(fault_sweep){.warm_up = warm_up, .workload = workload,
                                        .still_works = still_works});
     CHECK(swept >= 5);
-    printf("test_list: oom sweep over %lu failure points\n", swept);
+    printf("test_list: oom sweep of %s over %lu failure points\n", what, swept);
 }
 
 /* A cmp that tries to clear the list being sorted. */
@@ -729,19 +730,11 @@ static int slice_workload(rc_heap *h)
     return failures;
 }
 
-static void test_slice_oom(void)
-{
-    unsigned long swept =
-        run_fault_sweep(&(fault_sweep){.warm_up = warm_up, .workload = slice_workload,
-                                       .still_works = still_works});
-    CHECK(swept >= 5);
-    printf("test_list: slice oom sweep over %lu failure points\n", swept);
-}
 
 int main(void)
 {
     test_slices();
-    test_slice_oom();
+    test_oom(slice_workload, "slices");
     test_methods();
     test_basics(0);
     test_basics(1);
@@ -749,7 +742,7 @@ int main(void)
     test_sort();
     test_cycles();
     test_freelist();
-    test_oom();
+    test_oom(oom_run, "append and insert");
     printf("test_list: ok\n");
     return 0;
 }

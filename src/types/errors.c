@@ -3,7 +3,8 @@
  * (rc_last_error), its message, and the runtime's own exception object.
  *
  * Calls only rc_incref/rc_decref (for the exception) and vsnprintf.  Every
- * library file records failures through rci_fail / rci_failf.
+ * library file records failures through rci_fail or, with a message,
+ * rc_error_setf / rci_failf_null.
  *
  * Recording a failure never allocates and never runs user code: the
  * message is formatted into a fixed buffer in the heap (truncated to
@@ -47,15 +48,6 @@ void *rci_fail_null(rc_heap *h, rc_error err)
 {
     rci_fail(h, err);
     return NULL;
-}
-
-int rci_failf(rc_heap *h, rc_error err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    record(h, err, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 void *rci_failf_null(rc_heap *h, rc_error err, const char *fmt, ...)

@@ -107,7 +107,7 @@ static void *index_error(const rci_list *l, size_t i)
 /* RC_EVALUE for a zero step (Python's words). */
 static int step_error(rc_heap *h)
 {
-    return rci_failf(h, RC_EVALUE, "slice step cannot be zero");
+    return rc_error_setf(h, RC_EVALUE, "slice step cannot be zero");
 }
 
 /* Resize the item array to hold at least cap slots (cap >= len).  On
@@ -351,7 +351,7 @@ static bool extend_source(const void *src, void *const **items, size_t *n)
 /* RC_ETYPE for a source extend_source refused, naming its type. */
 static int source_error(rc_heap *h, const char *fn, const void *src)
 {
-    return rci_failf(h, RC_ETYPE, "%s: expected list, tuple, set, frozenset or dict, got %s",
+    return rc_error_setf(h, RC_ETYPE, "%s: expected list, tuple, set, frozenset or dict, got %s",
                      fn, rc_typeof(src)->name);
 }
 
@@ -413,7 +413,7 @@ int rc_list_set_slice(void *list, rc_slice s, const void *src)
     if (rci_slice_adjust(s, l->len, &sp) != 0)
         return step_error(h);
     if (sp.step != 1 && n != sp.count)
-        return rci_failf(h, RC_EVALUE,
+        return rc_error_setf(h, RC_EVALUE,
                          "attempt to assign sequence of size %zu to extended slice of size %zu",
                          n, sp.count);
     if (__builtin_add_overflow(n, sp.count, &slots) ||
@@ -547,7 +547,7 @@ int rc_list_index(const void *list, const void *item, size_t start, size_t *inde
     int found = find(l, item, start, index);
     return found > 0 ? 0
          : found < 0 ? -1
-                     : rci_failf(rci_heap_of(l), RC_EVALUE, "%s item not in list",
+                     : rc_error_setf(rci_heap_of(l), RC_EVALUE, "%s item not in list",
                                  rc_typeof(item)->name);
 }
 

@@ -213,11 +213,11 @@ static rci_str *str_copy(rc_heap *h, const rc_type *t, const void *p, size_t n)
 static bool text_ok(rc_heap *h, const char *s, size_t n)
 {
     if (n > STR_MAX)
-        return rci_failf(h, RC_EOVERFLOW, "str of %zu bytes: the most is %zu", n,
+        return rc_error_setf(h, RC_EOVERFLOW, "str of %zu bytes: the most is %zu", n,
                          (size_t)STR_MAX), false;
     size_t bad = rci_utf8_check(s, n);
     if (bad < n)
-        return rci_failf(h, RC_EVALUE, "invalid UTF-8 at byte %zu (0x%02x)", bad,
+        return rc_error_setf(h, RC_EVALUE, "invalid UTF-8 at byte %zu (0x%02x)", bad,
                          (unsigned char)s[bad]), false;
     return true;
 }
@@ -377,7 +377,7 @@ int rc_str_find(const void *s, const void *sub, size_t start, size_t end, size_t
     const rc_type *t = s ? rc_typeof(s) : NULL;
     if (!s || !sub || (t != &rc_str_type && t != &rc_bytes_type) || !rci_is_live(sub, t) ||
         !rci_is_live(s, t))
-        return s ? rci_failf(rci_heap_of(s), RC_ETYPE,
+        return s ? rc_error_setf(rci_heap_of(s), RC_ETYPE,
                              "rc_str_find: expected two str or two bytes, got %s and %s",
                              t->name, sub ? rc_typeof(sub)->name : "NULL")
                  : -1;
