@@ -426,6 +426,10 @@ int rc_list_set_slice(void *list, rc_slice s, const void *src)
         rc_mem_free(h, block);
         return -1;
     }
+    if (!l->items) { /* empty, and stays so: no array to touch */
+        rc_mem_free(h, block);
+        return 0;
+    }
     if (src == l)
         items = l->items; /* its array may have moved */
     rc_iter it;
