@@ -859,11 +859,36 @@ typedef enum rc_error {
 /* Why the last failing call on h failed (RC_OK if none since the last
    rc_clear_error).  Successful calls do not reset it. */
 RC_API rc_error rc_last_error(const rc_heap *h);
+/* Forget the last failure: RC_OK, no message, and the exception stored by
+   rc_error_raise released (its finalizer may run here). */
 RC_API void rc_clear_error(rc_heap *h);
 RC_API const char *rc_error_name(rc_error e);
+/* What the last failure on h says, never NULL: its message when the call
+   that failed wrote one (the built-in types do for their common failures:
+   "list index 7 out of range (length 3)", "rc_list_get: expected list, got
+   int", "invalid UTF-8 at byte 4", ...), else a short text for the code
+   ("out of memory"); "" after rc_clear_error.  Valid until the next call
+   on h. */
+RC_API const char *rc_error_message(const rc_heap *h);
 /* Record err on h and return -1: for a type's slots (rc_type.hash, eq,
-   ...) to say why they fail, in one statement. */
+   ...) to say why they fail, in one statement.  rc_error_setf adds a
+   message (printf format, truncated to 159 bytes); recording allocates
+   nothing, so either works when memory is out. */
 RC_API int rc_error_set(rc_heap *h, rc_error err);
+RC_API int rc_error_setf(rc_heap *h, rc_error err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A runtime's own exception: record err and the message as rc_error_setf
+   does, and keep exc (a reference of the heap's own, taken here; exc NULL:
+   none) as the failure's exception object until the next rc_error_raise,
+   rc_clear_error or rc_heap_free releases it.  Any other failure recorded
+   meanwhile keeps the object alive but detaches it (rc_error_exception
+   answers NULL), so a library call that fails never runs user code.
+   Returns -1 (exc of another heap: nothing stored, RC_EFOREIGN). */
+RC_API int rc_error_raise(rc_heap *h, rc_error err, void *exc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The exception object of the last failure (borrowed), or NULL when it
+   was not raised with one. */
+RC_API void *rc_error_exception(const rc_heap *h);
 
 /* The built-in types' descriptors, for rc_typeof comparisons. */
 RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type,
@@ -935,6 +960,26 @@ RC_API void *rc_float(rc_heap *h, double v);          /* new reference */
 /* o's value.  o not a live float: NaN and RC_ETYPE (a debug heap stops). */
 RC_API double rc_float_value(const void *o);
 
+/* Slices: Python's slice(start, stop, step) as a value.  RC_SLICE_NONE
+   in a field is Python's None: the default for that field (start 0 or
+   the end, stop the end or before the start, step 1), so an explicit
+   INT64_MIN cannot be passed (any index at or below -len acts the same
+   where it matters: use -len - 1).  RC_SLICE(1, RC_SLICE_NONE, 2) is
+   Python's [1::2]. */
+#define RC_SLICE_NONE INT64_MIN
+typedef struct rc_slice {
+    int64_t start, stop, step;
+} rc_slice;
+#define RC_SLICE(start, stop, step) ((rc_slice){(start), (stop), (step)})
+/* Python's slice.indices(len) and its length: the start, stop and step
+   that index a sequence of len items (negative indices counted from the
+   end, then clamped; with a negative step, stop -1 means "past the first
+   item"), and how many items the slice selects.  0, or -1 when the step
+   is 0 (Python's ValueError) or len exceeds INT64_MAX; nothing written.  No heap: no error is
+   recorded (the sequence functions below record RC_EVALUE). */
+RC_API int rc_slice_indices(rc_slice s, size_t len, int64_t *start, int64_t *stop,
+                            int64_t *step, size_t *count);
+
 /* str: immutable UTF-8 text, length and hash cached.  rc_str copies n
    bytes (no NUL needed; the copy is NUL-terminated); invalid UTF-8 fails
    with RC_EVALUE; n must be below 2^31 (RC_EOVERFLOW). */
@@ -950,15 +995,31 @@ RC_API int rc_str_is_interned(const void *o);
 /* Bytes (NUL-terminated) and, through n if not NULL, the length in bytes. */
 RC_API const char *rc_str_data(const void *o, size_t *n);
 RC_API size_t rc_str_len(const void *o);              /* in bytes */
+/* Python's len(s): code points of a str (bytes: its bytes), cached in
+   the object (O(1)); it equals rc_str_len exactly when s is ASCII.  o not
+   a live str or bytes: 0 and RC_ETYPE. */
+RC_API size_t rc_str_chars(const void *o);
 RC_API void *rc_str_concat(rc_heap *h, const void *a, const void *b);
-/* Python's s.find(sub, start, end) with byte offsets: the first offset
-   >= start where sub occurs wholly inside [start, end) (end clamped to
-   the length; an empty sub is found at start when start <= length).
-   Works on two strs or two bytes.  1 and *pos set; 0 when absent; -1
-   with RC_ETYPE when s and sub are not both str or both bytes.  Offsets
-   count bytes of UTF-8, not code points. */
+/* Python's s.find(sub, start, end): the first index >= start where sub
+   occurs wholly inside [start, end) (end clamped to the length; an empty
+   sub is found at start when start <= length).  Works on two strs (indices
+   in code points, as Python's; O(1) to convert for ASCII text, a walk
+   over the UTF-8 otherwise) or two bytes (in bytes).  1 and *pos set; 0
+   when absent; -1 with RC_ETYPE when s and sub are not both str or both
+   bytes.  No negative indices (size_t): pass SIZE_MAX as end for "to the
+   end". */
 RC_API int rc_str_find(const void *s, const void *sub, size_t start, size_t end,
                        size_t *pos);
+/* Python's s[i] on a str: a new str of the one code point at index i
+   (negative: from the end).  NULL on failure: RC_EINDEX outside
+   [-len, len), RC_ETYPE when s is not a str, RC_ENOMEM. */
+RC_API void *rc_str_char_at(const void *s, int64_t i);
+/* Python's s[start:stop:step] on a str (code points) or bytes (bytes):
+   a new object (the same one, with a new reference, when the slice is the
+   whole of s, as in CPython).  O(1) to find the start in ASCII text, a
+   walk from the nearer end otherwise.  NULL on failure: RC_EVALUE for
+   step 0, RC_ETYPE, RC_ENOMEM. */
+RC_API void *rc_str_get_slice(const void *s, rc_slice sl);
 
 /* bytes: immutable byte strings (any content). */
 RC_API void *rc_bytes(rc_heap *h, const void *data, size_t n);
@@ -974,6 +1035,10 @@ RC_API const void *rc_bytes_data(const void *o, size_t *n);
 RC_API void *rc_tuple(rc_heap *h, size_t n, void *const *items);
 RC_API size_t rc_tuple_len(const void *t);
 RC_API void *rc_tuple_get(const void *t, size_t i);   /* borrowed; NULL: RC_EINDEX */
+/* Python's t[start:stop:step]: a new tuple (t itself, with a new
+   reference, for the whole of it).  NULL on failure: RC_EVALUE for step
+   0, RC_ETYPE, RC_ENOMEM. */
+RC_API void *rc_tuple_get_slice(const void *t, rc_slice s);
 
 /* list */
 RC_API void *rc_list(rc_heap *h);                     /* new, empty */
@@ -984,8 +1049,27 @@ RC_API int   rc_list_set(void *list, size_t i, void *item);
 RC_API int   rc_list_insert(void *list, size_t i, void *item); /* i > len: append */
 /* Remove item i and return it (new reference); NULL on RC_EINDEX. */
 RC_API void *rc_list_pop(void *list, size_t i);
-/* A new list of items [start, stop) (clamped to the length). */
+/* A new list of items [start, stop) (clamped to the length): Python's
+   l[start:stop] for indices that are not negative. */
 RC_API void *rc_list_slice(const void *list, size_t start, size_t stop);
+/* Python's l[start:stop:step]: a new list (shallow).  NULL on failure:
+   RC_EVALUE for step 0, RC_ETYPE, RC_ENOMEM. */
+RC_API void *rc_list_get_slice(const void *list, rc_slice s);
+/* Python's l[start:stop:step] = src, src being what rc_list_extend takes
+   (a list, list itself included: its items are copied first, a tuple, a
+   set, a frozenset, a dict's keys).  With step 1 the slice may grow or
+   shrink the list (an empty slice inserts at start); any other step needs
+   as many items as the slice selects (else RC_EVALUE, Python's
+   ValueError).  The replaced items are released after the list holds the
+   new ones.  0, or -1 (RC_ETYPE, RC_EVALUE, RC_EFOREIGN, RC_EOVERFLOW,
+   RC_ENOMEM, RC_EMUTATED in a sort) with the list unchanged: the room is
+   reserved before anything moves. */
+RC_API int rc_list_set_slice(void *list, rc_slice s, const void *src);
+/* Python's del l[start:stop:step].  The removed items are released after
+   the list is whole again.  0, or -1 (RC_EVALUE for step 0, RC_ETYPE,
+   RC_ENOMEM: the removed items are held in a block while they are
+   released; RC_EMUTATED in a sort) with the list unchanged. */
+RC_API int rc_list_del_slice(void *list, rc_slice s);
 /* Stable sort with cmp(a, b, ctx) < 0, 0, > 0.  The list is locked while
    cmp runs: a cmp that changes it makes the sort fail with RC_EMUTATED
    (the list then holds the same items in some order). */

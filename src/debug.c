@@ -186,8 +186,7 @@ int rci_misuse(rc_heap *h, rc_error err, const char *fn, const void *obj, const 
     char d[RCI_DESCRIBE];
     if (h->cfg.debug)
         rci_fatal("%s(%s): %s", fn, rci_describe(obj, d), what);
-    h->error = err;
-    return -1;
+    return rc_error_setf(h, err, "%s: %s", fn, what);
 }
 
 int rci_foreign(rc_heap *h, const char *fn, const void *item)
@@ -197,20 +196,21 @@ int rci_foreign(rc_heap *h, const char *fn, const void *item)
         rci_fatal("%s: %s lives on heap %p, not on this heap %p: objects never "
                   "refer to another heap's objects", fn, rci_describe(item, d),
                   (void *)rci_heap_of(item), (void *)h);
-    h->error = RC_EFOREIGN;
-    return -1;
+    return rc_error_setf(h, RC_EFOREIGN, "%s: an object of another heap (%p, not %p)", fn,
+                     (void *)rci_heap_of(item), (void *)h);
 }
 
 void rci_wrong_type(const void *obj, const rc_type *want, const char *fn, bool status)
 {
     rc_heap *h = rci_heap_of(obj);
-    char what[96];
-    if (status && !(rci_head(obj)->flags & RCI_F_FREE)) {
-        h->error = RC_ETYPE;
-        return;
+    bool freed = (rci_head(obj)->flags & RCI_F_FREE) != 0;
+    if (h->cfg.debug && (freed || !status)) { /* stops */
+        char what[96];
+        snprintf(what, sizeof what, "not a live %s object", want->name);
+        rci_misuse(h, RC_ETYPE, fn, obj, what);
     }
-    snprintf(what, sizeof what, "not a live %s object", want->name);
-    rci_misuse(h, RC_ETYPE, fn, obj, what);
+    rc_error_setf(h, RC_ETYPE, "%s: expected %s, got %s%s", fn, want->name, freed ? "a freed " : "",
+              rc_typeof(obj)->name);
 }
 
 /* ---- Objects: telling a stray pointer from an object ------------------------- */

@@ -152,6 +152,7 @@ void rc_heap_free(rc_heap *h)
 {
     if (!h)
         return;
+    rci_error_release(h); /* the runtime's exception is no leak */
     if (h->cfg.on_leak)
         rc_leak_report(h, h->cfg.on_leak, h->cfg.on_leak_ctx);
     else if (h->cfg.debug)

@@ -16,7 +16,7 @@ static RCI_NOINLINE void *mem_alloc(rc_heap *h, size_t n)
     else
         p = rci_raw_alloc_plain(h, n);
     if (rci_unlikely(!p))
-        h->error = RC_ENOMEM;
+        rci_fail(h, RC_ENOMEM);
     return p;
 }
 
@@ -49,10 +49,8 @@ void *rc_mem_alloc(rc_heap *h, size_t n)
 void *rc_mem_calloc(rc_heap *h, size_t nmemb, size_t size)
 {
     size_t n;
-    if (!rci_mul_ok(nmemb, size, &n)) {
-        h->error = RC_EOVERFLOW;
-        return NULL;
-    }
+    if (!rci_mul_ok(nmemb, size, &n))
+        return rci_fail_null(h, RC_EOVERFLOW);
     void *p = rc_mem_alloc(h, n);
     if (p)
         memset(p, 0, n);

@@ -305,6 +305,8 @@ typedef struct rci_gc {
 #define RCI_PENDING_INLINE 64
 #define RCI_TYPE_CACHE 16                /* power of two */
 
+#define RCI_ERROR_MSG 160                /* bytes of an error message, NUL included */
+
 #define RCI_HEAP_MAGIC UINT64_C(0x72636763484541FF)  /* a live heap */
 #define RCI_HEAP_FREED UINT64_C(0x72636763DEADFEED)  /* after rc_heap_free */
 
@@ -352,6 +354,10 @@ struct rc_heap {
     struct rci_types *types_state;       /* small ints, interning, free lists */
     uint64_t hash_key[2];                /* SipHash key of str and bytes */
     rc_error error;                      /* rc_last_error */
+    char error_msg[RCI_ERROR_MSG];       /* rc_error_message ("": the code's text) */
+    rc_error msg_of;                     /* the error error_msg describes */
+    void *exception;                     /* rc_error_raise's object (a reference) */
+    rc_error exception_of;               /* the error it describes (RC_OK: none) */
     void (*flush_caches)(rc_heap *h);    /* types: empty the free lists */
     rci_gc gc;                           /* the collector (gc.c) */
     /* debug heaps (debug.c): freed objects held back from reuse */
@@ -644,9 +650,15 @@ RCI_HIDDEN rc_heap *rci_check_object(const void *obj, const char *fn);
 /* The same once obj's arena header and its owner h are known to be
    readable (the caller already read them): the heap magic and the block. */
 RCI_HIDDEN rc_heap *rci_check_live(rc_heap *h, const void *obj, const char *fn);
-/* Record err on h and return -1 (for int results) or NULL (types/core.c). */
+/* Record err on h and return -1 (for int results) or NULL (types/errors.c);
+   with a message: rc_error_setf (public) and rci_failf_null (printf
+   format, truncated to fit). */
 RCI_HIDDEN int rci_fail(rc_heap *h, rc_error err);
 RCI_HIDDEN void *rci_fail_null(rc_heap *h, rc_error err);
+RCI_HIDDEN void *rci_failf_null(rc_heap *h, rc_error err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* rc_heap_free: drop the exception rc_error_raise stored (types/errors.c). */
+RCI_HIDDEN void rci_error_release(rc_heap *h);
 /* Misuse that a call can refuse: a debug heap stops with "fn: what" and
    the object's description; another records err on h.  Returns -1. */
 RCI_HIDDEN int rci_misuse(rc_heap *h, rc_error err, const char *fn, const void *obj,

@@ -147,8 +147,7 @@ rc_weakref *rc_weakref_new(void *obj, void (*callback)(rc_weakref *, void *), vo
     uintptr_t *head = rct_ptrmap_insert(&h->weak, (uintptr_t)obj, &h->book);
     if (!head) {
         rc_decref(w);
-        h->error = RC_ENOMEM;
-        return NULL;
+        return rci_fail_null(h, RC_ENOMEM);
     }
     w->referent = obj;
     w->callback = callback;
@@ -278,17 +277,13 @@ static void cache_grow(rc_weakcache *c)
 int rc_weakcache_put(rc_weakcache *c, const void *key, size_t len, void *obj)
 {
     size_t bytes;
-    if (!obj) {
-        c->heap->error = RC_EVALUE;
-        return -1;
-    }
+    if (!obj)
+        return rci_fail(c->heap, RC_EVALUE);
     /* the value's weak reference calls back into the cache: one heap */
     if (rci_heap_of(obj) != c->heap)
         return rci_foreign(c->heap, "rc_weakcache_put", obj);
-    if (__builtin_add_overflow(sizeof(wnode), len, &bytes)) {
-        c->heap->error = RC_EOVERFLOW;
-        return -1;
-    }
+    if (__builtin_add_overflow(sizeof(wnode), len, &bytes))
+        return rci_fail(c->heap, RC_EOVERFLOW);
     wnode *n = rc_mem_alloc(c->heap, bytes);
     if (!n)
         return -1;

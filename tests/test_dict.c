@@ -493,7 +493,9 @@ static int oom_workload(rc_heap *h, int64_t n)
     int failures = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = (i * 37) % n; /* every key once, str and int keys mixed */
-        void *key = i % 2 ? rc_int(h, k + 10000) : str_of(h, "%ld", (long)(k + 10000));
+        char text[24]; /* a str key may fail too: not str_of, which CHECKs */
+        int len = snprintf(text, sizeof text, "%ld", (long)(k + 10000));
+        void *key = i % 2 ? rc_int(h, k + 10000) : rc_str(h, text, (size_t)len);
         void *value = rc_int(h, i + 100000);
         if (!key || !value) {
             rc_decref(key);

@@ -528,19 +528,27 @@ static void still_works(rc_heap *h)
     rc_decref(l);
 }
 
-static void test_oom(void)
+/* The fault sweep over one workload (oom_run, slice_workload). */
+static void test_oom(int (*workload)(rc_heap *h), const char *what)
 {
     unsigned long swept =
-        run_fault_sweep(&(fault_sweep){.warm_up = warm_up, .workload = oom_run,
+        run_fault_sweep(&(fault_sweep){.warm_up = warm_up, .workload = workload,
                                        .still_works = still_works});
     CHECK(swept >= 5);
-    printf("test_list: oom sweep over %lu failure points\n", swept);
+    printf("test_list: oom sweep of %s over %lu failure points\n", what, swept);
 }
 
 /* A cmp that tries to clear the list being sorted. */
 static int clearing_cmp(const void *a, const void *b, void *ctx)
 {
     rc_list_clear(ctx);
+    return (int)(rc_int_value(a) - rc_int_value(b));
+}
+
+/* A cmp that tries to delete a slice of the list being sorted. */
+static int slicing_cmp(const void *a, const void *b, void *ctx)
+{
+    rc_list_del_slice(ctx, RC_SLICE(0, 2, 1));
     return (int)(rc_int_value(a) - rc_int_value(b));
 }
 
@@ -606,8 +614,127 @@ static void test_methods(void)
     rc_heap_free(h);
 }
 
+/* Does l hold exactly the ints want[0..n)? */
+static bool holds(const void *l, const int64_t *want, size_t n)
+{
+    if (rc_list_len(l) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (ival(l, i) != want[i])
+            return false;
+    return true;
+}
+
+/* Slices beyond what slice_vs_cpython compares: references, sources of
+   every kind, a list assigned to a slice of itself, the errors (each
+   leaving the list as it was), and a sort's lock. */
+static void test_slices(void)
+{
+    rc_heap *h = test_heap(HEAP_QUIET);
+    static const int64_t v[] = {5000, 5001, 5002, 5003, 5004};
+    void *l = list_of(h, v, 5);
+    void *x0 = rc_list_get(l, 0), *x1 = rc_list_get(l, 1);
+    rc_incref(x1);
+    /* a[1:3] = a: the source is read before the list changes */
+    CHECK(rc_list_set_slice(l, RC_SLICE(1, 3, 1), l) == 0);
+    CHECK(holds(l, (int64_t[]){5000, 5000, 5001, 5002, 5003, 5004, 5003, 5004}, 8));
+    CHECK(rc_refcount(x0) == 2 && rc_refcount(x1) == 2); /* x1: once in l, once ours */
+    /* del a[::2]: the released items lose the list's references */
+    CHECK(rc_list_del_slice(l, RC_SLICE(RC_SLICE_NONE, RC_SLICE_NONE, 2)) == 0);
+    CHECK(holds(l, (int64_t[]){5000, 5002, 5004, 5004}, 4));
+    CHECK(rc_refcount(x1) == 1); /* ours alone */
+    rc_decref(x1);
+    /* a[::-1] = (a tuple), and a[1:1] = set: insertion */
+    void *y = rc_int(h, 7000), *z = rc_int(h, 7001);
+    void *t = rc_tuple(h, 4, (void *[]){y, z, y, z}), *st = rc_set_new(h), *d = rc_dict(h);
+    CHECK(rc_list_set_slice(l, RC_SLICE(RC_SLICE_NONE, RC_SLICE_NONE, -1), t) == 0);
+    CHECK(holds(l, (int64_t[]){7001, 7000, 7001, 7000}, 4));
+    CHECK(rc_set_add(st, y) == 0 && rc_dict_set(d, z, y) == 0);
+    CHECK(rc_list_set_slice(l, RC_SLICE(1, 1, 1), st) == 0);
+    CHECK(rc_list_set_slice(l, RC_SLICE(-1, RC_SLICE_NONE, 1), d) == 0);
+    CHECK(holds(l, (int64_t[]){7001, 7000, 7000, 7001, 7001}, 5));
+    /* errors: the list as it was */
+    void *i = rc_int(h, 3);
+    CHECK_ERR(h, rc_list_set_slice(l, RC_SLICE(0, 5, 2), t) == -1, RC_EVALUE); /* 4 into 3 */
+    CHECK_ERR(h, rc_list_set_slice(l, RC_SLICE(0, 5, 0), t) == -1, RC_EVALUE);
+    CHECK_ERR(h, rc_list_del_slice(l, RC_SLICE(0, 5, 0)) == -1, RC_EVALUE);
+    CHECK_ERR(h, rc_list_get_slice(l, RC_SLICE(0, 5, 0)) == NULL, RC_EVALUE);
+    CHECK_ERR(h, rc_list_set_slice(l, RC_SLICE(0, 1, 1), i) == -1, RC_ETYPE);
+    CHECK_ERR(h, rc_list_set_slice(l, RC_SLICE(0, 1, 1), NULL) == -1, RC_EVALUE);
+    CHECK_ERR(h, rc_list_set_slice(t, RC_SLICE(0, 1, 1), l) == -1, RC_ETYPE);
+    CHECK_ERR(h, rc_list_del_slice(t, RC_SLICE(0, 1, 1)) == -1, RC_ETYPE);
+    CHECK_ERR(h, rc_tuple_get_slice(l, RC_SLICE(0, 1, 1)) == NULL, RC_ETYPE);
+    CHECK(holds(l, (int64_t[]){7001, 7000, 7000, 7001, 7001}, 5));
+    /* a source of another heap */
+    rc_heap *other = test_heap(0);
+    void *ol = rc_list(other);
+    CHECK_ERR(h, rc_list_set_slice(l, RC_SLICE(0, 1, 1), ol) == -1, RC_EFOREIGN);
+    rc_decref(ol);
+    rc_heap_free(other);
+    /* whole tuple: the same object; a list slice is always new */
+    void *tt = rc_tuple_get_slice(t, RC_SLICE(RC_SLICE_NONE, RC_SLICE_NONE, RC_SLICE_NONE));
+    CHECK(tt == t && rc_refcount(t) == 2);
+    rc_decref(tt);
+    void *lc = rc_list_get_slice(l, RC_SLICE(RC_SLICE_NONE, RC_SLICE_NONE, 1));
+    CHECK(lc != l && holds(lc, (int64_t[]){7001, 7000, 7000, 7001, 7001}, 5));
+    /* a cmp that slices the list being sorted is refused */
+    CHECK_ERR(h, rc_list_sort(lc, slicing_cmp, lc) == -1, RC_EMUTATED);
+    CHECK(rc_list_len(lc) == 5);
+    void *objs[] = {l, y, z, t, st, d, i, lc};
+    for (size_t k = 0; k < sizeof objs / sizeof *objs; k++)
+        rc_decref(objs[k]);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
+/* The fault sweep's slice workload: growing, extended and shrinking
+   assignments and deletions; every failed call must leave the list as
+   it was (compared with a copy made before). */
+static int slice_workload(rc_heap *h)
+{
+    int failures = 0;
+    void *l = rc_list(h), *src = rc_list(h);
+    if (!l || !src) {
+        rc_decref(l);
+        return 1;
+    }
+    for (int64_t k = 0; k < 300; k++) {
+        void *x = rc_int(h, 100000 + k);
+        failures += !x || rc_list_append(src, x) != 0;
+        rc_decref(x);
+    }
+    for (int round = 0; round < 40; round++) {
+        size_t before = rc_list_len(l);
+        int64_t at = (int64_t)(before / 3);
+        int rc;
+        switch (round % 4) {
+        case 0: rc = rc_list_set_slice(l, RC_SLICE(at, at + 1, 1), src); break;
+        case 1: rc = rc_list_set_slice(l, RC_SLICE(at, at, 1), l); break;
+        case 2: rc = rc_list_del_slice(l, RC_SLICE(0, RC_SLICE_NONE, 3)); break;
+        default: {
+            size_t n = rc_list_len(src) / 2;
+            rc = rc_list_set_slice(src, RC_SLICE(RC_SLICE_NONE, (int64_t)n, 1),
+                                   l); /* src grows or shrinks */
+            break;
+        }
+        }
+        if (rc != 0) {
+            failures++;
+            CHECK(rc_last_error(h) == RC_ENOMEM);
+            CHECK(round % 4 == 3 || rc_list_len(l) == before);
+        }
+    }
+    rc_decref(l);
+    rc_decref(src);
+    CHECK_VALID(h);
+    return failures;
+}
+
+
 int main(void)
 {
+    test_slices();
+    test_oom(slice_workload, "slices");
     test_methods();
     test_basics(0);
     test_basics(1);
@@ -615,7 +742,7 @@ int main(void)
     test_sort();
     test_cycles();
     test_freelist();
-    test_oom();
+    test_oom(oom_run, "append and insert");
     printf("test_list: ok\n");
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * core.c — what all built-in types share: the heap's error slot, the
- * types layer's per-heap state, hashing and equality across types (Python's
+ * core.c — what all built-in types share: the types layer's per-heap
+ * state, hashing and equality across types (Python's
  * rules: equal numbers hash alike; str and bytes under the heap's secret
  * key; nested containers walked with an explicit stack, at any depth),
  * repr, and iteration dispatch.
@@ -17,44 +17,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- Errors ------------------------------------------------------------- */
-
-int rci_fail(rc_heap *h, rc_error err)
-{
-    h->error = err;
-    return -1;
-}
-
-void *rci_fail_null(rc_heap *h, rc_error err)
-{
-    h->error = err;
-    return NULL;
-}
-
-rc_error rc_last_error(const rc_heap *h)
-{
-    return h->error;
-}
-
-void rc_clear_error(rc_heap *h)
-{
-    h->error = RC_OK;
-}
-
-int rc_error_set(rc_heap *h, rc_error err)
-{
-    return rci_fail(h, err);
-}
-
-const char *rc_error_name(rc_error e)
-{
-    static const char *const names[] = {
-        "RC_OK",       "RC_ENOMEM",   "RC_EUNHASHABLE", "RC_ETYPE",    "RC_EINDEX",
-        "RC_EKEY",     "RC_EMUTATED", "RC_EOVERFLOW",   "RC_EVALUE",
-        "RC_EFOREIGN"};
-    return (unsigned)e < sizeof names / sizeof *names ? names[e] : "RC_E?";
-}
 
 /* ---- Per-heap state ------------------------------------------------------ */
 

@@ -351,7 +351,8 @@ static void *take(void *dict, const void *key, const char *fn)
     if (ix == LOOKUP_FAILED)
         return NULL;
     if (ix < 0)
-        return rci_fail_null(rci_heap_of(d), RC_EKEY);
+        return rci_failf_null(rci_heap_of(d), RC_EKEY, "key not found (a %s)",
+                              rc_typeof(key)->name);
     rci_entry gone = entries(d)[ix];
     entries(d)[ix] = (rci_entry){NULL, NULL};
     ix_set(d, slot, IX_DUMMY);

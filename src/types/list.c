@@ -97,6 +97,19 @@ static rci_list *writable(void *o, const void *item, bool item_ok, const char *f
     return l;
 }
 
+/* RC_EINDEX for index i of l, with Python's words and the numbers. */
+static void *index_error(const rci_list *l, size_t i)
+{
+    return rci_failf_null(rci_heap_of(l), RC_EINDEX, "list index %zu out of range (length %zu)",
+                          i, l->len);
+}
+
+/* RC_EVALUE for a zero step (Python's words). */
+static int step_error(rc_heap *h)
+{
+    return rc_error_setf(h, RC_EVALUE, "slice step cannot be zero");
+}
+
 /* Resize the item array to hold at least cap slots (cap >= len).  On
    failure the list is unchanged. */
 static rc_error set_cap(rci_list *l, size_t cap)
@@ -221,7 +234,7 @@ void *rc_list_get(const void *list, size_t i)
     if (!l)
         return NULL;
     if (rci_unlikely(i >= l->len))
-        return rci_fail_null(rci_heap_of(l), RC_EINDEX);
+        return index_error(l, i);
     return l->items[i];
 }
 
@@ -231,7 +244,7 @@ int rc_list_set(void *list, size_t i, void *item)
     if (!l)
         return -1;
     if (i >= l->len)
-        return rci_fail(rci_heap_of(l), RC_EINDEX);
+        return index_error(l, i), -1;
     rc_set(&l->items[i], item);
     return 0;
 }
@@ -257,7 +270,7 @@ void *rc_list_pop(void *list, size_t i)
     if (!l)
         return NULL;
     if (i >= l->len)
-        return rci_fail_null(rci_heap_of(l), RC_EINDEX);
+        return index_error(l, i);
     void *item = l->items[i]; /* the list's reference becomes the caller's */
     memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof(void *));
     l->len--;
@@ -266,30 +279,41 @@ void *rc_list_pop(void *list, size_t i)
     return item;
 }
 
-void *rc_list_slice(const void *list, size_t start, size_t stop)
+void *rc_list_get_slice(const void *list, rc_slice s)
 {
-    const rci_list *l = as_list(list, "rc_list_slice");
+    const rci_list *l = as_list(list, "rc_list_get_slice");
+    rci_span sp;
     if (!l)
         return NULL;
+    if (rci_slice_adjust(s, l->len, &sp) != 0)
+        return step_error(rci_heap_of(l)), NULL;
     rci_list *copy = rc_list(rci_heap_of(l));
     if (!copy)
         return NULL;
-    /* Clamp after rc_list: it may collect, and a finalizer may change l. */
-    if (stop > l->len)
-        stop = l->len;
-    if (start > stop)
-        start = stop;
-    size_t n = stop - start;
-    if (grow(copy, n) != 0) {
+    /* Resolve again after rc_list: it may collect, and a finalizer may
+       change l (the step is known to be nonzero). */
+    rci_slice_adjust(s, l->len, &sp);
+    if (grow(copy, sp.count) != 0) {
         rc_decref(copy);
         return NULL;
     }
-    for (size_t k = 0; k < n; k++) {
-        copy->items[k] = l->items[start + k];
+    for (size_t k = 0; k < sp.count; k++) {
+        copy->items[k] = l->items[sp.start + (int64_t)k * sp.step];
         rc_incref(copy->items[k]);
     }
-    copy->len = n;
+    copy->len = sp.count;
     return copy;
+}
+
+/* A size_t index as a slice's: no list is anywhere near INT64_MAX long. */
+static int64_t index_of(size_t i)
+{
+    return i > INT64_MAX ? INT64_MAX : (int64_t)i;
+}
+
+void *rc_list_slice(const void *list, size_t start, size_t stop)
+{
+    return rc_list_get_slice(list, RC_SLICE(index_of(start), index_of(stop), 1));
 }
 
 int rc_list_reserve(void *list, size_t cap)
@@ -324,6 +348,13 @@ static bool extend_source(const void *src, void *const **items, size_t *n)
     return !(rci_head(src)->flags & RCI_F_FREE);
 }
 
+/* RC_ETYPE for a source extend_source refused, naming its type. */
+static int source_error(rc_heap *h, const char *fn, const void *src)
+{
+    return rc_error_setf(h, RC_ETYPE, "%s: expected list, tuple, set, frozenset or dict, got %s",
+                     fn, rc_typeof(src)->name);
+}
+
 int rc_list_extend(void *list, const void *src)
 {
     rci_list *l = writable(list, src, src != NULL, "rc_list_extend");
@@ -332,7 +363,7 @@ int rc_list_extend(void *list, const void *src)
     if (!l)
         return -1;
     if (!extend_source(src, &items, &n))
-        return rci_fail(rci_heap_of(l), RC_ETYPE);
+        return source_error(rci_heap_of(l), "rc_list_extend", src);
     if (__builtin_add_overflow(l->len, n, &total))
         return rci_fail(rci_heap_of(l), RC_EOVERFLOW);
     if (grow(l, total) != 0)
@@ -352,6 +383,116 @@ int rc_list_extend(void *list, const void *src)
     }
     l->len = total;
     l->stamp++;
+    return 0;
+}
+
+/* Release the n references held in block (a raw block of h, freed). */
+static void release_block(rc_heap *h, void **block, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        rc_decref(block[k]);
+    rc_mem_free(h, block);
+}
+
+/* Python's list_ass_slice and the extended-slice assignment: every
+   allocation (one block for the new items and the replaced ones, the
+   list's room) happens before anything moves, so a failure changes
+   nothing; the new items are copied out of src first, so src may be l. */
+int rc_list_set_slice(void *list, rc_slice s, const void *src)
+{
+    rci_list *l = writable(list, src, src != NULL, "rc_list_set_slice");
+    void *const *items;
+    void **block;
+    size_t n, slots, bytes, total;
+    rci_span sp;
+    if (!l)
+        return -1;
+    rc_heap *h = rci_heap_of(l);
+    if (!extend_source(src, &items, &n))
+        return source_error(h, "rc_list_set_slice", src);
+    if (rci_slice_adjust(s, l->len, &sp) != 0)
+        return step_error(h);
+    if (sp.step != 1 && n != sp.count)
+        return rc_error_setf(h, RC_EVALUE,
+                         "attempt to assign sequence of size %zu to extended slice of size %zu",
+                         n, sp.count);
+    if (__builtin_add_overflow(n, sp.count, &slots) ||
+        __builtin_add_overflow(l->len - sp.count, n, &total) ||
+        !rci_mul_ok(slots, sizeof(void *), &bytes))
+        return rci_fail(h, RC_EOVERFLOW);
+    if (!(block = rc_mem_alloc(h, bytes ? bytes : 1)))
+        return rci_fail(h, RC_ENOMEM);
+    if (grow(l, total) != 0) {
+        rc_mem_free(h, block);
+        return -1;
+    }
+    if (!l->items) { /* empty, and stays so: no array to touch */
+        rc_mem_free(h, block);
+        return 0;
+    }
+    if (src == l)
+        items = l->items; /* its array may have moved */
+    rc_iter it;
+    rc_iter_init(&it, src);
+    for (size_t k = 0; k < n; k++) { /* the new items, referenced */
+        if (items)
+            block[k] = items[k];
+        else
+            rc_iter_next(&it, &block[k], NULL); /* nothing runs in between: cannot fail */
+        rc_incref(block[k]);
+    }
+    void **vals = block, **olds = block + n;
+    if (sp.step == 1) {
+        size_t start = (size_t)sp.start, tail = l->len - start - sp.count;
+        memcpy(olds, l->items + start, sp.count * sizeof(void *));
+        memmove(l->items + start + n, l->items + start + sp.count, tail * sizeof(void *));
+        memcpy(l->items + start, vals, n * sizeof(void *));
+        l->len = total;
+        l->stamp++;
+        maybe_shrink(l);
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            size_t i = (size_t)(sp.start + (int64_t)k * sp.step);
+            olds[k] = l->items[i];
+            l->items[i] = vals[k];
+        }
+    }
+    /* last: a finalizer the replaced items run sees the list whole */
+    memmove(block, olds, sp.count * sizeof(void *));
+    release_block(h, block, sp.count);
+    return 0;
+}
+
+int rc_list_del_slice(void *list, rc_slice s)
+{
+    rci_list *l = writable(list, NULL, true, "rc_list_del_slice");
+    rci_span sp;
+    if (!l)
+        return -1;
+    rc_heap *h = rci_heap_of(l);
+    if (rci_slice_adjust(s, l->len, &sp) != 0)
+        return step_error(h);
+    if (!sp.count)
+        return 0;
+    if (sp.step < 0) { /* the same items, visited forward */
+        sp.start += (int64_t)(sp.count - 1) * sp.step;
+        sp.step = -sp.step;
+    }
+    void **gone = rc_mem_alloc(h, sp.count * sizeof(void *)); /* count <= len: no overflow */
+    if (!gone)
+        return rci_fail(h, RC_ENOMEM);
+    /* one pass from start: the k-th removed item sits at start + k*step */
+    size_t start = (size_t)sp.start, step = (size_t)sp.step, w = start, k = 0;
+    for (size_t i = start; i < l->len; i++) {
+        if (k < sp.count && i == start + k * step)
+            gone[k++] = l->items[i];
+        else
+            l->items[w++] = l->items[i];
+    }
+    l->len = w;
+    l->stamp++;
+    maybe_shrink(l);
+    release_block(h, gone, sp.count);
     return 0;
 }
 
@@ -408,7 +549,10 @@ int rc_list_index(const void *list, const void *item, size_t start, size_t *inde
     if (!item)
         return rci_fail(rci_heap_of(l), RC_EVALUE);
     int found = find(l, item, start, index);
-    return found > 0 ? 0 : found < 0 ? -1 : rci_fail(rci_heap_of(l), RC_EVALUE);
+    return found > 0 ? 0
+         : found < 0 ? -1
+                     : rc_error_setf(rci_heap_of(l), RC_EVALUE, "%s item not in list",
+                                 rc_typeof(item)->name);
 }
 
 int rc_list_contains(const void *list, const void *item)

@@ -9,8 +9,9 @@
  * hash (rci_str_hash); object.c calls str_destroy when a str dies.
  *
  * Invariants:
- *  - An object is [hash | len | len bytes | NUL]; len < 2^31, its top bit
- *    is RCI_STR_INTERNED.  A str always holds valid UTF-8.
+ *  - An object is [hash | len | chars | len bytes | NUL]; len < 2^31, its
+ *    top bit is RCI_STR_INTERNED.  A str always holds valid UTF-8 and
+ *    chars is its number of code points (bytes: chars == len).
  *  - The intern table holds every interned str exactly once, without a
  *    reference: an interned str that dies removes itself in destroy.  Its
  *    strings all have their hash computed, so probing never hashes again.
@@ -19,6 +20,7 @@
  */
 #include "types.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 
 #define STR_MAX ((size_t)RCI_STR_INTERNED - 1) /* longest length */
@@ -74,7 +76,7 @@ static bool ascii8(const unsigned char *p)
     return !(w & UINT64_C(0x8080808080808080));
 }
 
-bool rci_utf8_valid(const char *s, size_t n)
+size_t rci_utf8_check(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -83,18 +85,87 @@ bool rci_utf8_valid(const char *s, size_t n)
             i += 8;
             continue;
         }
+        size_t lead = i;
         unsigned c = p[i++], lo, hi;
         if (c < 0x80)
             continue;
         size_t tail = utf8_tail(c, &lo, &hi);
         if (!tail || n - i < tail || p[i] < lo || p[i] > hi)
-            return false;
+            return lead;
         for (size_t k = 1; k < tail; k++)
             if ((p[i + k] & 0xC0) != 0x80)
-                return false;
+                return lead;
         i += tail;
     }
-    return true;
+    return n;
+}
+
+/* ---- Code points ------------------------------------------------------------
+ * Python indexes str by code point; the text here is UTF-8, so a str
+ * caches its code-point count (chars, 4 bytes: see docs/OBJECTS.md for
+ * the choice).  chars == len says the text is ASCII: every index is then
+ * a byte offset and indexing costs nothing.  Other text is walked, from
+ * whichever end is nearer.  A code point starts at every byte that is not
+ * a continuation byte (10xxxxxx); the NUL after the text ends every walk. */
+
+static bool is_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+/* Code points in n bytes of valid UTF-8: the bytes minus the continuation
+   bytes, counted eight at a time (bit 7 set, bit 6 clear). */
+static size_t utf8_chars(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t cont = 0, i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        cont += (size_t)__builtin_popcountll(w & ~(w << 1) & UINT64_C(0x8080808080808080));
+    }
+    for (; i < n; i++)
+        cont += is_cont(p[i]);
+    return n - cont;
+}
+
+static bool is_ascii(const rci_str *s)
+{
+    return s->chars == rci_str_len(s);
+}
+
+/* The byte offset k code points after (before) the code point at pos. */
+static size_t forward(const unsigned char *p, size_t pos, size_t k)
+{
+    while (k--)
+        while (is_cont(p[++pos]))
+            ;
+    return pos;
+}
+
+static size_t backward(const unsigned char *p, size_t pos, size_t k)
+{
+    while (k--)
+        while (is_cont(p[--pos]))
+            ;
+    return pos;
+}
+
+/* The byte offset of code point i of s (i <= chars). */
+static size_t byte_at(const rci_str *s, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)s->data;
+    if (is_ascii(s))
+        return i;
+    if (i <= s->chars / 2)
+        return forward(p, 0, i);
+    return backward(p, rci_str_len(s), s->chars - i);
+}
+
+/* Bytes of the code point whose lead byte is c. */
+static size_t char_width(unsigned char c)
+{
+    return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
 }
 
 /* ---- Construction -------------------------------------------------------- */
@@ -120,8 +191,8 @@ static rci_str *str_alloc(rc_heap *h, const rc_type *t, size_t n)
     if (n > STR_MAX)
         return rci_fail_null(h, RC_EOVERFLOW);
     rci_str *s = rci_new(h, t, sizeof(rci_str) + n + 1);
-    if (s)
-        s->len = (uint32_t)n; /* payload is zeroed: hash 0, data NULs */
+    if (s) /* payload is zeroed: hash 0, data NULs */
+        s->len = s->chars = (uint32_t)n; /* a str's caller counts its chars */
     return s;
 }
 
@@ -129,8 +200,11 @@ static rci_str *str_alloc(rc_heap *h, const rc_type *t, size_t n)
 static rci_str *str_copy(rc_heap *h, const rc_type *t, const void *p, size_t n)
 {
     rci_str *s = str_alloc(h, t, n);
-    if (s && n)
+    if (s && n) {
         memcpy(s->data, p, n);
+        if (t == &rc_str_type)
+            s->chars = (uint32_t)utf8_chars(s->data, n);
+    }
     return s;
 }
 
@@ -138,12 +212,14 @@ static rci_str *str_copy(rc_heap *h, const rc_type *t, const void *p, size_t n)
    (the bytes may not all exist when n is absurd), then UTF-8. */
 static bool text_ok(rc_heap *h, const char *s, size_t n)
 {
-    rc_error err = n > STR_MAX ? RC_EOVERFLOW
-                 : !rci_utf8_valid(s, n) ? RC_EVALUE
-                                         : RC_OK;
-    if (err != RC_OK)
-        rci_fail(h, err);
-    return err == RC_OK;
+    if (n > STR_MAX)
+        return rc_error_setf(h, RC_EOVERFLOW, "str of %zu bytes: the most is %zu", n,
+                         (size_t)STR_MAX), false;
+    size_t bad = rci_utf8_check(s, n);
+    if (bad < n)
+        return rc_error_setf(h, RC_EVALUE, "invalid UTF-8 at byte %zu (0x%02x)", bad,
+                         (unsigned char)s[bad]), false;
+    return true;
 }
 
 void *rc_str(rc_heap *h, const char *s, size_t n)
@@ -175,6 +251,7 @@ void *rc_str_concat(rc_heap *h, const void *a, const void *b)
     if (s) {
         memcpy(s->data, rci_as_str(a)->data, na);
         memcpy(s->data + na, rci_as_str(b)->data, nb);
+        s->chars = rci_as_str(a)->chars + rci_as_str(b)->chars;
     }
     return s;
 }
@@ -184,20 +261,27 @@ void *rc_str_concat(rc_heap *h, const void *a, const void *b)
 /* o's payload if o is a live object of type t; otherwise NULL, with
    RC_ETYPE recorded on o's heap (a programming error: the caller gets NULL
    or 0; a debug heap stops for a freed object: rci_wrong_type). */
-static const rci_str *view(const void *o, const rc_type *t)
+static const rci_str *view(const void *o, const rc_type *t, const char *fn)
 {
     if (!o)
         return NULL;
     if (!rci_is_live(o, t)) {
-        rci_wrong_type(o, t, t == &rc_str_type ? "rc_str_data" : "rc_bytes_data", true);
+        rci_wrong_type(o, t, fn, true);
         return NULL;
     }
     return o;
 }
 
+/* o if it is a live str or bytes; else NULL, as view. */
+static const rci_str *text_view(const void *o, const char *fn)
+{
+    const rc_type *t = o ? rc_typeof(o) : NULL;
+    return view(o, t == &rc_bytes_type ? t : &rc_str_type, fn);
+}
+
 static const char *data_of(const void *o, const rc_type *t, size_t *n)
 {
-    const rci_str *s = view(o, t);
+    const rci_str *s = view(o, t, t == &rc_str_type ? "rc_str_data" : "rc_bytes_data");
     if (n)
         *n = s ? rci_str_len(s) : 0;
     return s ? s->data : NULL;
@@ -215,8 +299,77 @@ const void *rc_bytes_data(const void *o, size_t *n)
 
 size_t rc_str_len(const void *o)
 {
-    const rci_str *s = view(o, &rc_str_type);
+    const rci_str *s = view(o, &rc_str_type, "rc_str_len");
     return s ? rci_str_len(s) : 0;
+}
+
+size_t rc_str_chars(const void *o)
+{
+    const rci_str *s = text_view(o, "rc_str_chars");
+    return s ? s->chars : 0;
+}
+
+/* The code points (bytes of a bytes) a span visits, copied into out, or
+   only measured when out is NULL; returns the bytes. */
+static size_t span_bytes(const rci_str *s, const rci_span *sp, char *out)
+{
+    if (!sp->count)
+        return 0;
+    const unsigned char *p = (const unsigned char *)s->data;
+    bool ascii = is_ascii(s);
+    size_t pos = byte_at(s, (size_t)sp->start), total = 0;
+    size_t dist = sp->step > 0 ? (size_t)sp->step : 0 - (size_t)sp->step;
+    if (sp->step == 1) { /* one run */
+        total = (ascii ? pos + sp->count : forward(p, pos, sp->count)) - pos;
+        if (out)
+            memcpy(out, p + pos, total);
+        return total;
+    }
+    for (size_t k = 0;; k++) {
+        size_t w = ascii ? 1 : char_width(p[pos]);
+        if (out)
+            memcpy(out + total, p + pos, w);
+        total += w;
+        if (k + 1 == sp->count)
+            return total;
+        if (ascii)
+            pos = sp->step > 0 ? pos + dist : pos - dist;
+        else
+            pos = sp->step > 0 ? forward(p, pos, dist) : backward(p, pos, dist);
+    }
+}
+
+void *rc_str_get_slice(const void *o, rc_slice sl)
+{
+    const rci_str *s = text_view(o, "rc_str_get_slice");
+    if (!s)
+        return NULL;
+    rc_heap *h = rci_heap_of(s);
+    rci_span sp;
+    if (rci_slice_adjust(sl, s->chars, &sp) != 0)
+        return rci_failf_null(h, RC_EVALUE, "slice step cannot be zero");
+    if (sp.count == s->chars && sp.step == 1) { /* immutable: share it */
+        rc_incref((void *)s);
+        return (void *)s;
+    }
+    rci_str *r = str_alloc(h, rc_typeof(s), span_bytes(s, &sp, NULL));
+    if (r) {
+        span_bytes(s, &sp, r->data);
+        r->chars = (uint32_t)sp.count;
+    }
+    return r;
+}
+
+void *rc_str_char_at(const void *o, int64_t i)
+{
+    const rci_str *s = view(o, &rc_str_type, "rc_str_char_at");
+    if (!s)
+        return NULL;
+    int64_t n = s->chars, k = i < 0 ? i + n : i;
+    if (k < 0 || k >= n)
+        return rci_failf_null(rci_heap_of(s), RC_EINDEX,
+                              "string index %" PRId64 " out of range (length %" PRId64 ")", i, n);
+    return rc_str_get_slice(s, RC_SLICE(k, k + 1, 1));
 }
 
 int rc_str_find(const void *s, const void *sub, size_t start, size_t end, size_t *pos)
@@ -224,26 +377,33 @@ int rc_str_find(const void *s, const void *sub, size_t start, size_t end, size_t
     const rc_type *t = s ? rc_typeof(s) : NULL;
     if (!s || !sub || (t != &rc_str_type && t != &rc_bytes_type) || !rci_is_live(sub, t) ||
         !rci_is_live(s, t))
-        return s ? rci_fail(rci_heap_of(s), RC_ETYPE) : -1;
-    size_t n = rci_str_len(s), m = rci_str_len(sub);
+        return s ? rc_error_setf(rci_heap_of(s), RC_ETYPE,
+                             "rc_str_find: expected two str or two bytes, got %s and %s",
+                             t->name, sub ? rc_typeof(sub)->name : "NULL")
+                 : -1;
+    const rci_str *hs = s, *ns = sub;
+    size_t n = hs->chars;
     if (end > n)
         end = n;
-    if (start > end || end - start < m)
+    if (start > end || end - start < ns->chars)
         return 0;
-    if (m == 0) { /* Python finds "" at start, even at the end of the text */
+    if (ns->chars == 0) { /* Python finds "" at start, even at the end of the text */
         *pos = start;
         return 1;
     }
-    /* memchr to each candidate first byte, then compare: O(n m) at worst
-       (CPython's fastsearch is linear; texts here are short keys mostly) */
-    const char *hay = rci_as_str(s)->data, *needle = rci_as_str(sub)->data;
-    for (size_t i = start; i + m <= end; i++) {
-        const char *hit = memchr(hay + i, needle[0], end - m - i + 1);
+    /* The search runs on bytes: a valid needle starts with a lead byte, so
+       every match starts a code point.  memchr to each candidate first
+       byte, then compare: O(n m) at worst (CPython's fastsearch is linear;
+       texts here are short keys mostly). */
+    size_t from = byte_at(hs, start), to = byte_at(hs, end), m = rci_str_len(ns);
+    const char *hay = hs->data, *needle = ns->data;
+    for (size_t i = from; i + m <= to; i++) {
+        const char *hit = memchr(hay + i, needle[0], to - m - i + 1);
         if (!hit)
             return 0;
         i = (size_t)(hit - hay);
         if (memcmp(hit, needle, m) == 0) {
-            *pos = i;
+            *pos = start + (is_ascii(hs) ? i - from : utf8_chars(hay + from, i - from));
             return 1;
         }
     }

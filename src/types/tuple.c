@@ -65,3 +65,33 @@ void *rc_tuple_get(const void *t, size_t i)
         return rci_fail_null(rci_heap_of(t), RC_EINDEX);
     return tu->items[i];
 }
+
+void *rc_tuple_get_slice(const void *t, rc_slice s)
+{
+    if (!t)
+        return NULL;
+    rc_heap *h = rci_heap_of(t);
+    if (!rci_is_live(t, &rc_tuple_type)) {
+        rci_wrong_type(t, &rc_tuple_type, "rc_tuple_get_slice", true);
+        return NULL;
+    }
+    const rci_tuple *tu = t;
+    rci_span sp;
+    if (rci_slice_adjust(s, tu->n, &sp) != 0)
+        return rci_fail_null(h, RC_EVALUE);
+    if (sp.count == tu->n && sp.step == 1) { /* immutable: share it */
+        rc_incref((void *)t);
+        return (void *)t;
+    }
+    if (sp.step == 1)
+        return rc_tuple(h, sp.count, tu->items + sp.start);
+    /* gather the items first: rc_tuple takes an array */
+    void **items = rc_mem_alloc(h, sp.count * sizeof(void *)); /* count <= n */
+    if (!items)
+        return rci_fail_null(h, RC_ENOMEM);
+    for (size_t k = 0; k < sp.count; k++)
+        items[k] = tu->items[sp.start + (int64_t)k * sp.step];
+    void *r = rc_tuple(h, sp.count, items);
+    rc_mem_free(h, items);
+    return r;
+}

@@ -35,6 +35,7 @@ static inline double rci_float_v(const void *o) { return ((const rci_float *)o)-
 typedef struct rci_str {
     uint32_t hash;   /* 0: not computed yet (a computed 0 is stored as 1) */
     uint32_t len;    /* bytes, below 2^31; top bit: RCI_STR_INTERNED */
+    uint32_t chars;  /* code points (bytes: len); == len: ASCII, O(1) indexing */
     char data[];     /* len bytes and a NUL */
 } rci_str;
 
@@ -178,16 +179,29 @@ static inline rc_error rci_error_begin(rc_heap *h)
 
 static inline int rci_error_end(rc_heap *h, rc_error before, int result)
 {
-    if (result >= 0)
+    if (result >= 0) {
+        if (rci_unlikely(h->error != RC_OK)) /* a failure the slot got over */
+            h->msg_of = h->exception_of = RC_OK; /* its detail is not before's */
         h->error = before;
-    else if (h->error == RC_OK)
-        h->error = RC_EVALUE;
+    } else if (h->error == RC_OK) {
+        rci_fail(h, RC_EVALUE);
+    }
     return result;
 }
 
+/* slice.c: a slice resolved against a length (rc_slice_indices) */
+typedef struct rci_span {
+    int64_t start, stop, step; /* step != 0; start is the first index visited */
+    size_t count;              /* indices visited: start, start + step, ... */
+} rci_span;
+/* 0, or -1 for a zero step (the caller records RC_EVALUE). */
+RCI_HIDDEN int rci_slice_adjust(rc_slice s, size_t len, rci_span *out);
+
 /* str.c */
 RCI_HIDDEN uint32_t rci_str_hash(void *o);            /* str or bytes */
-RCI_HIDDEN bool rci_utf8_valid(const char *s, size_t n);
+/* The offset of the first byte that starts no valid UTF-8 sequence; n
+   when all n bytes are valid. */
+RCI_HIDDEN size_t rci_utf8_check(const char *s, size_t n);
 RCI_HIDDEN void rci_intern_forget(rc_heap *h, void *str);
 
 /* list.c / dict.c: iteration and free lists */
