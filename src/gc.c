@@ -749,8 +749,7 @@ int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
             h->gc.callbacks[i].ctx = ctx;
             return 0;
         }
-    h->error = RC_EOVERFLOW;
-    return -1;
+    return rci_fail(h, RC_EOVERFLOW);
 }
 
 int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
@@ -760,8 +759,7 @@ int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ctx)
             h->gc.callbacks[i].fn = NULL;
             return 0;
         }
-    h->error = RC_EKEY;
-    return -1;
+    return rci_fail(h, RC_EKEY);
 }
 
 static void freeze_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)

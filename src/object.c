@@ -175,8 +175,7 @@ static rc_head *block_for(rc_heap *h, rci_typerec *r, size_t total)
 
 static RCI_COLD void *new_failed(rc_heap *h, rc_error err)
 {
-    h->error = err;
-    return NULL;
+    return rci_fail_null(h, err);
 }
 
 void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
@@ -564,10 +563,8 @@ static void untrack_one(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx)
 int rc_type_acyclic(rc_heap *h, const rc_type *t)
 {
     rci_typerec *r = rci_typerec_get(h, t);
-    if (!r) {
-        h->error = RC_ENOMEM;
-        return -1;
-    }
+    if (!r)
+        return rci_fail(h, RC_ENOMEM);
     if (r->scanned) {
         rci_for_each_object(h, true, untrack_one, r);
         r->scanned = false;

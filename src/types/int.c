@@ -72,8 +72,10 @@ static int forms(const void *a, const void *b, const char *fn)
 {
     int fa = int_form(a), fb = b ? int_form(b) : 1;
     if (!fa || !fb) {
-        rci_wrong_type(!fa ? a : b, &rc_int_type, fn, false);
-        rci_heap_of(a)->error = RC_ETYPE; /* a's heap: where the result would go */
+        const void *bad = !fa ? a : b;
+        rci_wrong_type(bad, &rc_int_type, fn, false); /* recorded on bad's heap */
+        if (rci_heap_of(bad) != rci_heap_of(a)) /* and on a's: where the result would go */
+            rci_fail(rci_heap_of(a), RC_ETYPE);
         return 0;
     }
     return fa == 1 && fb == 1 ? 1 : 2;
