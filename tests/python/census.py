@@ -3,11 +3,14 @@
     census.py EXPECTED.json
 
 Keeps instances of its own classes (with a __dict__, with __slots__, a
-tuple subclass whose objects are over pymalloc's 512 bytes), dicts and
-lists, and puts a cycle of objects with __del__ into gc.garbage
-(gc.DEBUG_SAVEALL); then writes what gc.get_objects() and sys.getsizeof
-say about them, at the end of the script (the census is taken after it,
-at exit, before finalization).
+tuple subclass whose objects are over pymalloc's 512 bytes, two classes
+named Node in two modules, a nested class, one whose __module__ is not a
+str, one with a Python __sizeof__), dicts and lists, and puts a cycle of
+objects with __del__ into gc.garbage (gc.DEBUG_SAVEALL); then writes what
+gc.get_objects() and sys.getsizeof say about them, and about the whole
+interpreter (gc.get_objects() and the untracked objects reachable from
+them by gc.get_referents), at the end of the script (the census is taken
+after it, at exit, before finalization).
 """
 import gc
 import json
@@ -34,11 +37,42 @@ class Cycle:
         pass
 
 
+class Node:
+    pass
+
+
+class Outer:
+    class Inner:
+        pass
+
+
+class OddModule:
+    __module__ = 5
+
+
+class PySized:
+    def __sizeof__(self):  # Python code: the census uses object.__sizeof__
+        return 10 ** 6
+
+
+class Plain:
+    pass
+
+
+OtherNode = {}
+exec("class Node:\n    pass\n", {"__name__": "census_other"}, OtherNode)
+OtherNode = OtherNode["Node"]
+
 leaves = [Leaf(i) for i in range(N_LEAF)]
 slotted = [Slotted() for _ in range(N_SLOTTED)]
 big = [BigTuple(range(2000)) for _ in range(N_BIG)]
 dicts = [{"k": i} for i in range(N_DICT)]
 lists = [[i, i] for i in range(N_LIST)]
+nodes = [Node() for _ in range(40)] + [OtherNode() for _ in range(60)]
+inner = [Outer.Inner() for _ in range(10)]
+odd = [OddModule() for _ in range(30)]
+pysized = [PySized() for _ in range(20)]
+plain = Plain()
 
 gc.set_debug(gc.DEBUG_SAVEALL)
 for _ in range(N_CYCLES):
@@ -49,41 +83,65 @@ gc.collect()
 gc.set_debug(0)
 
 
-def block_size(o):
-    """The bytes of o's block, as sys.getsizeof counts them (the GC header
-    and 3.11+'s pre-header included), but for what it leaves out:
-    PyType_GenericAlloc's extra item (a sentinel) in a variable-size heap
-    type's object, and 3.13's inline attribute values, whose room depends
-    on the class's shared keys when the object was made (None: a bound)."""
-    if type(o).__flags__ & (1 << 2) and sys.version_info >= (3, 13):
-        return None
-    return sys.getsizeof(o) + type(o).__itemsize__ * (type(o).__base__ is not object)
+def census_name(cls):
+    """A type as the census names it: repr(cls)'s name."""
+    if not cls.__flags__ & (1 << 9):  # a static type: tp_name
+        return cls.__module__ + "." + cls.__name__ if cls.__module__ != "builtins" \
+            else cls.__name__
+    module = cls.__dict__.get("__module__")
+    if isinstance(module, str) and module != "builtins":
+        return module + "." + cls.__qualname__
+    return cls.__qualname__
 
 
-def own(cls, n, sample):
+def interpreter():
+    """Objects by type: gc.get_objects() and the untracked objects reachable
+    from them (the census also follows non-GC objects' members: more str
+    and tuple)."""
+    objects = gc.get_objects()
+    seen, stack, out = set(), list(objects), {}
+    for o in objects:
+        if o is not objects:
+            out[census_name(type(o))] = out.get(census_name(type(o)), 0) + 1
+    while stack:
+        for r in gc.get_referents(stack.pop()):
+            if not gc.is_tracked(r) and id(r) not in seen:
+                seen.add(id(r))
+                stack.append(r)
+                out[census_name(type(r))] = out.get(census_name(type(r)), 0) + 1
+    return out
+
+
+def own(cls, n, sample, size=None):
     count = sum(type(o) is cls for o in objects)
-    size = block_size(sample)
-    return [count, n * size if size is not None else None, n * sys.getsizeof(sample)]
+    return [count, n * (size or sys.getsizeof(sample))]
 
 
 objects = gc.get_objects()
 cycle = next(o for o in gc.garbage if type(o) is Cycle)
 garbage = {}
 for o in gc.garbage:
-    garbage[type(o).__name__] = garbage.get(type(o).__name__, 0) + 1
+    garbage[census_name(type(o))] = garbage.get(census_name(type(o)), 0) + 1
 expected = {
     "own": {
-        # [objects, bytes exactly (None: unknown), bytes at least]
-        "Leaf": own(Leaf, N_LEAF, leaves[0]),
-        "Slotted": own(Slotted, N_SLOTTED, slotted[0]),
-        "BigTuple": own(BigTuple, N_BIG, big[0]),
-        "Cycle": own(Cycle, 2 * N_CYCLES, cycle),
+        # [objects, bytes]
+        "__main__.Leaf": own(Leaf, N_LEAF, leaves[0]),
+        "__main__.Slotted": own(Slotted, N_SLOTTED, slotted[0]),
+        "__main__.BigTuple": own(BigTuple, N_BIG, big[0]),
+        "__main__.Cycle": own(Cycle, 2 * N_CYCLES, cycle),
+        "__main__.Node": own(Node, 40, nodes[0]),
+        "census_other.Node": own(OtherNode, 60, nodes[-1]),
+        "__main__.Outer.Inner": own(Outer.Inner, 10, inner[0]),
+        "OddModule": own(OddModule, 30, odd[0]),
+        "__main__.PySized": own(PySized, 20, None, sys.getsizeof(plain)),
     },
     "at_least": {"dict": N_DICT, "list": N_LIST},
     # lists made after gc.get_objects (its result, this dict's): a few more
     "at_most": {"list": sum(type(o) is list for o in objects) + 10},
     "garbage": garbage,
 }
+del objects
+expected["interpreter"] = interpreter()
 with open(sys.argv[1], "w") as f:
     json.dump(expected, f)
 # last (gc.collect empties the free lists): lists freed onto the free

@@ -25,11 +25,17 @@ CASE:
              own definitely lost
   native     a program that is not Python: no Python record, no K record
   census     census.py: the census at exit (rcgc summary --json) has the
-             script's own objects as gc.get_objects() counts them, their
-             bytes as sys.getsizeof says, at least its dicts and lists (at
-             most the lists gc knows: dead ones on the free list are not
-             counted), and gc.garbage's items by type; the text summary
-             names them
+             script's own objects as gc.get_objects() counts them, named
+             module.qualname, their bytes as sys.getsizeof says, at least
+             its dicts and lists (at most the lists gc knows: dead ones on
+             the free list are not counted), the interpreter's modules,
+             functions, types, dicts and strs as the script's own walk of
+             gc.get_objects() and gc.get_referents counts them, and
+             gc.garbage's items by type; the same with RCGC_PYTHON=frames
+             and with RCGC_SAMPLE_BYTES; the text summary names them
+  census_hazards  census_hazards.py: daemon threads running, a fork
+             child ending normally (its own census), a subinterpreter:
+             exit 0 and a census in both captures
 
 An interpreter that is not installed skips the case (exit 77), except
 /usr/bin/python3 under CI=true.
@@ -218,40 +224,81 @@ def case_native(args):
     print("native: ok")
 
 
+def census_of(args, cap):
+    q = subprocess.run([args.rcgc, "summary", "--json", cap], capture_output=True, text=True)
+    census = json.loads(q.stdout)["python_objects"]
+    if not census:
+        fail(f"no census in {cap}")
+    return census
+
+
+# The census's count of these types against the script's own walk of
+# gc.get_objects() and gc.get_referents (made a little before the census:
+# its own functions and a few objects differ).
+INTERPRETER_TYPES = ("module", "function", "type", "builtin_function_or_method", "dict")
+
+
 def case_census(args):
     script = os.path.join(HERE, "census.py")
     expected_path = os.path.join(args.work, "expected.json")
     cap = os.path.join(args.work, "census.cap")
-    p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script, expected_path],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        fail(f"census.py: exit {p.returncode}\n{p.stderr}")
-    with open(expected_path) as f:
-        want = json.load(f)
-    q = subprocess.run([args.rcgc, "summary", "--json", cap], capture_output=True, text=True)
-    census = json.loads(q.stdout)["python_objects"]
-    if not census:
-        fail("no census in the capture")
-    live = {t["type"]: (t["objects"], t["bytes"]) for t in census["live"]["types"]}
-    for name, (objects, exact, least) in want["own"].items():
-        got = live.get(name, (0, 0))
-        if got[0] != objects or (exact is not None and got[1] != exact) or got[1] < least:
-            fail(f"{name}: census {got}, gc.get_objects and sys.getsizeof {objects}, "
-                 f"{exact} (at least {least})")
-    for name, least in want["at_least"].items():
-        if live.get(name, (0, 0))[0] < least:
-            fail(f"{name}: census {live.get(name)}, the script keeps {least}")
-    for name, most in want["at_most"].items():
-        if live.get(name, (0, 0))[0] > most:
-            fail(f"{name}: census {live.get(name)}, gc knows {most}: dead ones counted")
-    garbage = {t["type"]: t["objects"] for t in census["garbage"]["types"]}
-    if garbage != want["garbage"]:
-        fail(f"gc.garbage: census {garbage}, the script's {want['garbage']}")
+    for env in ({}, {"RCGC_PYTHON": "frames"}, {"RCGC_SAMPLE_BYTES": "65536"}):
+        p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script,
+                            expected_path], capture_output=True, text=True,
+                           env=dict(os.environ, **env))
+        if p.returncode != 0:
+            fail(f"census.py {env}: exit {p.returncode}\n{p.stderr}")
+        with open(expected_path) as f:
+            want = json.load(f)
+        census = census_of(args, cap)
+        live = {t["type"]: (t["objects"], t["bytes"]) for t in census["live"]["types"]}
+        for name, (objects, size) in want["own"].items():
+            if tuple(live.get(name, (0, 0))) != (objects, size):
+                fail(f"{env} {name}: census {live.get(name)}, gc.get_objects and "
+                     f"sys.getsizeof {objects}, {size}")
+        for name, least in want["at_least"].items():
+            if live.get(name, (0, 0))[0] < least:
+                fail(f"{env} {name}: census {live.get(name)}, the script keeps {least}")
+        for name, most in want["at_most"].items():
+            if live.get(name, (0, 0))[0] > most:
+                fail(f"{env} {name}: census {live.get(name)}, gc knows {most}: dead ones counted")
+        ref = want["interpreter"]
+        for name in INTERPRETER_TYPES:
+            if abs(live.get(name, (0, 0))[0] - ref.get(name, 0)) > 5:
+                fail(f"{env} {name}: census {live.get(name)}, the script's walk {ref.get(name)}")
+        if live.get("str", (0, 0))[0] < ref.get("str", 0) * 0.95:
+            fail(f"{env} str: census {live.get('str')}, the script's walk {ref.get('str')}")
+        garbage = {t["type"]: t["objects"] for t in census["garbage"]["types"]}
+        if garbage != want["garbage"]:
+            fail(f"{env} gc.garbage: census {garbage}, the script's {want['garbage']}")
     text = subprocess.run([args.rcgc, "summary", cap], capture_output=True, text=True).stdout
-    if not re.search(r"gc\.garbage +%d objects: .*Cycle \(10\)" % sum(garbage.values()), text) or \
+    if not re.search(r"gc\.garbage +%d objects: .*__main__\.Cycle \(10\)" %
+                     sum(garbage.values()), text) or \
             not re.search(r"Python objects +\d+ live at exit", text):
         fail(f"the summary's census lines:\n{text}")
-    print("census: ok;", {k: live.get(k) for k in want["own"]}, "garbage", garbage)
+    print("census: ok;", {k: live.get(k) for k in want["own"]}, "garbage", garbage,
+          {k: (live.get(k, (0,))[0], ref.get(k)) for k in INTERPRETER_TYPES + ("str",)})
+
+
+def case_census_hazards(args):
+    script = os.path.join(HERE, "census_hazards.py")
+    cap = os.path.join(args.work, "hazards.%p.cap")
+    p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script],
+                       capture_output=True, text=True)
+    if p.returncode != 0 or p.stdout != "done 0\n":
+        fail(f"census_hazards.py: exit {p.returncode}, {p.stdout!r}\n{p.stderr}")
+    caps = [os.path.join(args.work, f) for f in os.listdir(args.work) if f.startswith("hazards.")]
+    if len(caps) != 2:
+        fail(f"captures: {caps}")
+    seen = []
+    for c in caps:
+        live = {t["type"]: t["objects"] for t in census_of(args, c)["live"]["types"]}
+        if live.get("__main__.PySized") != 20 or live.get("OddModule") != 30:
+            fail(f"{c}: {live}")
+        seen.append(live.get("__main__.ChildOnly"))
+    if sorted(seen, key=str) != [50, None]:
+        fail(f"the fork child's objects: {seen}")
+    print("census_hazards: ok")
 
 
 def main():

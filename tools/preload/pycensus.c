@@ -3,8 +3,7 @@
  * census of live Python objects by type (heapy's hpy().heap(), pympler's
  * summary) and gc.garbage's items, written as O records
  * (docs/CAPTURE.md, docs/PYTHON.md "Objects at exit").  May call: the
- * interpreter's C API (dlsym(RTLD_DEFAULT)), the shadow's walk, the meta
- * writer.
+ * interpreter's C API (dlsym(RTLD_DEFAULT)), the meta writer.
  *
  * When: a Python atexit callback.  The interpreter's own C-level hooks
  * (_Py_AtExit in 3.12, PyUnstable_AtExit in 3.13) run after modules are
@@ -13,31 +12,24 @@
  * anything is torn down, in every version.  So at attach (python.c) the
  * shim asks for a pending call (Py_AddPendingCall: the main thread runs it
  * between two bytecodes, the GIL held, outside any allocation), and that
- * call registers a C function (PyCFunction_NewEx) with atexit.register.
- * Registered first, it runs last of the program's atexit callbacks.
+ * call imports gc (kept for the census) and registers a C function
+ * (PyCFunction_NewEx) with atexit.register.  Registered first, it runs
+ * last of the program's atexit callbacks.
  *
- * What is counted: the shim's knowledge of live blocks, and the
- * interpreter's types (no Python code: type.__subclasses__ from object
- * down, C functions).  Each live block the object domain allocated (typed PyObject_Malloc in
- * the shadow, whatever its size: pymalloc hands blocks over 512 bytes to
- * malloc inside the domain call, so large objects are there too) is looked
- * at where its PyObject would start: 0 bytes in (not a GC type), 16 (a GC
- * type: the GC header first) or 32 (3.11+: a GC type with a pre-header,
- * managed dict or weakref pointers, before the GC header).  Its ob_type
- * must be one of the interpreter's types (a word that is not is never
- * read through), whose GC and pre-header flags put the PyObject at that
- * place, and its refcount must be above 0 (free lists keep dead lists,
- * dicts and tuples with their type).  Blocks of the domain that are not
- * objects (dict keys) fail these checks.  Bytes per type are the blocks'
- * sizes as asked for (the object's own block: a list's item array is a
- * PyMem_Malloc block of its own, not counted).  Objects allocated before
- * the shim attached (interpreter start-up: builtins, sys, what site
- * imported) and static objects (built-in types, None, small ints) are not
- * in the shadow and not counted.
- *
- * gc.garbage: read through the gc module when the program imported it
- * (PyImport_GetModule: no import is run); its items by type, their bytes
- * from the shadow.
+ * What is counted, from the interpreter itself (so it does not depend on
+ * what the shim traced: RCGC_PYTHON=frames and sampled captures have it
+ * too): the objects gc.get_objects() lists (the collector's generations),
+ * and every object not tracked by the collector (str, int, an untracked
+ * tuple or dict...) reachable from them through untracked objects: a GC
+ * object's referents by its tp_traverse (as gc.get_referents), a non-GC
+ * object's by its type's object members (a code object's constants and
+ * names), each object once (a table of the addresses met).  Bytes per
+ * object: sys.getsizeof's, its type's C __sizeof__ called directly plus
+ * the GC header and pre-header as the version's sys.getsizeof adds them;
+ * a __sizeof__ written in Python is not run (object.__sizeof__ instead).
+ * No Python code runs from the first object read to the last: the GIL is
+ * never released (a daemon thread cannot change the objects meanwhile),
+ * the collector is off (gc.disable, its state restored after).
  */
 #include "shim.h"
 
@@ -49,188 +41,441 @@ typedef struct py_method_def {
     const char *doc;
 } py_method_def;
 #define METH_NOARGS 0x0004
+#define METH_CALLING 0x02BF /* the flags that say how a C method is called */
 
-#define OB_REFCNT 0
+typedef void *(*py_getter)(void *owner, void *closure);
+typedef int (*py_visit)(void *object, void *arg);
+
 #define OB_TYPE 8
 #define TP_NAME 24
 #define TP_FLAGS 168
+#define TP_TRAVERSE 184
+#define TP_MEMBERS 240
+#define TP_IS_GC 328
+#define DESCR_DEF 40      /* a method or getset descriptor's PyMethodDef/PyGetSetDef */
+#define GETSET_CLOSURE 32 /* in a PyGetSetDef, after name and getter */
+#define MEMBER_SIZE 40    /* PyMemberDef: name, type, offset, flags, doc */
+#define MEMBER_TYPE 8
+#define MEMBER_OFFSET 16
+#define MEMBER_FLAGS 24
+#define T_OBJECT 6
+#define T_OBJECT_EX 16
+#define RELATIVE_OFFSET 8 /* 3.12's Py_RELATIVE_OFFSET: not an offset into the object */
 #define TPF_MANAGED_WEAKREF (1ul << 3) /* 3.12+ */
 #define TPF_MANAGED_DICT (1ul << 4)    /* 3.11+ */
+#define TPF_HEAPTYPE (1ul << 9)
 #define TPF_HAVE_GC (1ul << 14)
+#define TPF_UNICODE (1ul << 28)
 #define GC_HEAD 16
 #define PRE_HEADER 16 /* the managed dict and weakref words */
 
-#define CENSUS_SLOTS (1u << 16) /* the types: half of them at most */
-#define TYPE_NAME_MAX 256       /* bytes of a type's name kept */
+#define TYPE_NAME_MAX 256 /* bytes of a type's name kept */
+#define MAX_MEMBERS 16    /* object members of a non-GC type followed */
 
 static struct {
     int minor;                /* 3.minor */
     void *type_type;          /* &PyType_Type */
     void *object_type;        /* &PyBaseObject_Type */
+    void *method_descr_type;  /* &PyMethodDescr_Type */
+    void *getset_descr_type;  /* &PyGetSetDescr_Type */
     unsigned long preheader;  /* the flags that put a pre-header before a GC object */
     bool done;                /* the census was taken (once per process) */
+    void *gc;                 /* the gc module, imported at attach */
     void *(*import)(const char *);
     void *(*get_attr)(void *, const char *);
-    void *(*call1)(void *, ...);
+    void *(*call)(void *, ...);
     void *(*new_fn)(py_method_def *, void *, void *);
     void (*decref)(void *), (*incref)(void *), (*err_clear)(void);
-    void *(*get_module)(void *);
     void *(*unicode)(const char *);
     ptrdiff_t (*list_size)(void *);
     void *(*list_item)(void *, ptrdiff_t);
-    int (*gc_disable)(void), (*gc_enable)(void); /* 3.10+, else NULL */
-    void *none;
+    void *(*type_lookup)(void *, void *);
+    ptrdiff_t (*as_ssize)(void *);
+    const char *(*as_utf8)(void *, ptrdiff_t *);
+    void *none, *true_;
 } pc;
 
-/* A type met in the census, and its objects. */
-typedef struct census_slot {
-    uintptr_t type;           /* 0: empty */
+/* How one type's objects are measured and followed, and their counts. */
+typedef struct census_type {
+    uintptr_t type;
     unsigned long flags;      /* its tp_flags */
+    int (*traverse)(void *, py_visit, void *);
+    int (*is_gc)(void *);
+    void *(*size_fn)(void *, void *); /* a C __sizeof__ taking no argument, or NULL: */
+    void *size_descr;         /*   called through the C API (borrowed) */
+    uint32_t header;          /* what sys.getsizeof adds (3.11+: by type) */
+    uint32_t nmembers;
+    int32_t members[MAX_MEMBERS]; /* object members' offsets (non-GC objects) */
     uint64_t objects[2], bytes[2]; /* by list: live, gc.garbage */
-} census_slot;
+} census_type;
+
+/* Addresses -> an index (the types), or a set (the objects met). */
+typedef struct addr_table {
+    uintptr_t *keys;          /* 0: empty */
+    uint32_t *vals;           /* NULL for a set */
+    size_t cap, used;         /* cap: a power of two */
+} addr_table;
+
+typedef struct grow_array {
+    void *at;
+    size_t n, cap, elem;
+} grow_array;
 
 typedef struct census {
-    census_slot slots[CENSUS_SLOTS]; /* every type (at most half full) */
-    uintptr_t order[CENSUS_SLOTS / 2]; /* the types in the order found */
-    size_t used;              /*   how many */
+    addr_table type_index, seen;
+    grow_array types;         /* census_type, in the order met */
+    grow_array pending;       /* untracked objects whose referents are to follow */
+    bool short_of_memory;     /* some objects were left out */
 } census;
 
-/* Where type t is in the table, or the empty slot where it would go. */
-static census_slot *probe(census *c, uintptr_t t)
-{
-    size_t i = (t >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> 48 & (CENSUS_SLOTS - 1);
-    while (c->slots[i].type && c->slots[i].type != t)
-        i = (i + 1) & (CENSUS_SLOTS - 1);
-    return &c->slots[i];
-}
+/* ---- Memory of its own (mmap'd pages: the program's allocator is not touched) ---------- */
 
-/* The slot of type t; NULL when t is not a type of this interpreter. */
-static census_slot *type_slot(census *c, uintptr_t t)
+static bool array_room(grow_array *a)
 {
-    census_slot *s = probe(c, t);
-    return s->type ? s : NULL;
-}
-
-/* Add type t if new (and there is room). */
-static void add_type(census *c, uintptr_t t)
-{
-    census_slot *s = probe(c, t);
-    if (s->type || 2 * (c->used + 1) > CENSUS_SLOTS)
-        return;
-    *s = (census_slot){.type = t, .flags = *(const unsigned long *)(t + TP_FLAGS)};
-    c->order[c->used++] = t;
-}
-
-/* Every type of the interpreter into the table, the GIL held: object,
-   its subclasses (type.__subclasses__, a C function: static types are
-   there once ready, heap types, metatypes under type), theirs, and so on.
-   Only an object whose ob_type is one of them is counted, so a word of a
-   block that is not an object is never taken for a type, nor read.  The
-   lists made here are freed at once, so they do not add up to a
-   collection; from 3.10 the collector is off meanwhile all the same (a
-   collection's finalizers would run Python code, and its frees would go
-   unrecorded: the shim is busy). */
-static void find_types(census *c)
-{
-    int was_enabled = pc.gc_disable ? pc.gc_disable() : 0;
-    void *subclasses = pc.get_attr(pc.type_type, "__subclasses__");
-    add_type(c, (uintptr_t)pc.object_type);
-    for (size_t i = 0; subclasses && i < c->used; i++) {
-        void *list = pc.call1(subclasses, (void *)c->order[i], NULL);
-        ptrdiff_t n = list ? pc.list_size(list) : 0;
-        for (ptrdiff_t k = 0; k < n; k++)
-            add_type(c, (uintptr_t)pc.list_item(list, k));
-        pc.decref(list);
+    if (a->n < a->cap)
+        return true;
+    size_t cap = a->cap ? 2 * a->cap : 4096;
+    void *at = pages_alloc(NULL, cap * a->elem);
+    if (!at)
+        return false;
+    if (a->at) {
+        memcpy(at, a->at, a->n * a->elem);
+        pages_free(NULL, a->at, a->cap * a->elem);
     }
-    pc.decref(subclasses);
-    pc.err_clear();
-    if (was_enabled)
-        pc.gc_enable();
-}
-
-/* Where a PyObject of a type with these flags starts in its block. */
-static size_t object_offset(unsigned long flags)
-{
-    if (!(flags & TPF_HAVE_GC))
-        return 0;
-    return GC_HEAD + (flags & pc.preheader ? PRE_HEADER : 0);
-}
-
-/* The type slot of the live object in a block (size bytes), or NULL. */
-static census_slot *block_object(census *c, uintptr_t block, uint64_t size)
-{
-    static const size_t at[] = {0, GC_HEAD, GC_HEAD + PRE_HEADER};
-    for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
-        if (size < at[k] + OB_TYPE + sizeof(uintptr_t))
-            break;
-        const uintptr_t *o = (const uintptr_t *)(block + at[k]);
-        census_slot *s = type_slot(c, o[OB_TYPE / 8]);
-        if (s && object_offset(s->flags) == at[k])
-            return (intptr_t)o[OB_REFCNT / 8] > 0 ? s : NULL;
-    }
-    return NULL;
-}
-
-static bool count_block(uintptr_t addr, uint32_t id, void *ctx)
-{
-    const alloc_info *info = &inf.tab[id - 1];
-    if (info->type == python_obj_type) {
-        census_slot *s = block_object(ctx, addr, info->size);
-        if (s) {
-            s->objects[RCC_PY_LIVE]++;
-            s->bytes[RCC_PY_LIVE] += info->size;
-        }
-    }
+    a->at = at;
+    a->cap = cap;
     return true;
 }
 
-/* The block size of the object at o, from the shadow; 0 if not traced. */
-static uint64_t object_bytes(uintptr_t o, unsigned long flags)
+static size_t addr_home(uintptr_t a, size_t cap)
 {
-    uint32_t *slot = slot_of(o - object_offset(flags), false);
-    uint32_t id = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
-    return id && id != PENDING ? inf.tab[id - 1].size : 0;
+    uint64_t h = (uint64_t)a * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h ^ h >> 29) & (cap - 1);
 }
 
-/* gc.garbage's items by type (the GIL held; the program imported gc). */
-static void count_garbage(census *c)
+static size_t addr_probe(const addr_table *t, uintptr_t a)
 {
-    void *name = pc.unicode("gc");
-    void *gc = name ? pc.get_module(name) : NULL;
-    void *garbage = gc ? pc.get_attr(gc, "garbage") : NULL;
-    ptrdiff_t n = garbage ? pc.list_size(garbage) : 0;
+    size_t i = addr_home(a, t->cap);
+    while (t->keys[i] && t->keys[i] != a)
+        i = (i + 1) & (t->cap - 1);
+    return i;
+}
+
+static void addr_free(addr_table *t)
+{
+    if (t->keys)
+        pages_free(NULL, t->keys, t->cap * sizeof *t->keys);
+    if (t->vals)
+        pages_free(NULL, t->vals, t->cap * sizeof *t->vals);
+}
+
+/* Room for one more (at most half full), rehashing into twice the room. */
+static bool addr_room(addr_table *t, bool with_vals)
+{
+    if (2 * (t->used + 1) <= t->cap)
+        return true;
+    addr_table n = {.cap = t->cap ? 2 * t->cap : 1u << 16, .used = t->used};
+    n.keys = pages_alloc(NULL, n.cap * sizeof *n.keys);
+    n.vals = with_vals ? pages_alloc(NULL, n.cap * sizeof *n.vals) : NULL;
+    if (!n.keys || (with_vals && !n.vals)) {
+        addr_free(&n);
+        return false;
+    }
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->keys[i]) {
+            size_t k = addr_probe(&n, t->keys[i]);
+            n.keys[k] = t->keys[i];
+            if (with_vals)
+                n.vals[k] = t->vals[i];
+        }
+    addr_free(t);
+    *t = n;
+    return true;
+}
+
+/* ---- Types -------------------------------------------------------------------------- */
+
+/* A C function called with the object alone: a method descriptor's
+   function when it takes no argument; else NULL. */
+static void *(*noargs_fn(void *descr))(void *, void *)
+{
+    if (!descr || *(void **)((char *)descr + OB_TYPE) != pc.method_descr_type)
+        return NULL;
+    const py_method_def *def = *(py_method_def **)((char *)descr + DESCR_DEF);
+    return def && (def->flags & METH_CALLING) == METH_NOARGS ? def->fn : NULL;
+}
+
+/* How objects of type t are measured: its __sizeof__ when a C function
+   (a method descriptor), else object's.  sizeof_name: "__sizeof__". */
+static void measure_with(census_type *ct, void *sizeof_name)
+{
+    void *descr = pc.type_lookup((void *)ct->type, sizeof_name);
+    if (!descr || *(void **)((char *)descr + OB_TYPE) != pc.method_descr_type)
+        descr = pc.type_lookup(pc.object_type, sizeof_name);
+    ct->size_fn = noargs_fn(descr);
+    ct->size_descr = ct->size_fn ? NULL : descr;
+    if (pc.minor >= 11) /* _PyType_PreHeaderSize: by the type's flags */
+        ct->header = (ct->flags & TPF_HAVE_GC ? GC_HEAD : 0) +
+                     (ct->flags & pc.preheader ? PRE_HEADER : 0);
+}
+
+/* A non-GC type's object members (tp_members' T_OBJECT, T_OBJECT_EX). */
+static void find_members(census_type *ct)
+{
+    const char *m = *(const char *const *)(ct->type + TP_MEMBERS);
+    for (; m && *(const char *const *)m && ct->nmembers < MAX_MEMBERS; m += MEMBER_SIZE) {
+        int type = *(const int *)(m + MEMBER_TYPE);
+        if ((type == T_OBJECT || type == T_OBJECT_EX) &&
+            !(*(const int *)(m + MEMBER_FLAGS) & RELATIVE_OFFSET))
+            ct->members[ct->nmembers++] = (int32_t) * (const ptrdiff_t *)(m + MEMBER_OFFSET);
+    }
+}
+
+/* The entry of type t, made if new; NULL when out of memory. */
+static census_type *census_entry(census *c, uintptr_t t, void *sizeof_name)
+{
+    addr_table *ix = &c->type_index;
+    if (ix->cap) {
+        size_t i = addr_probe(ix, t);
+        if (ix->keys[i])
+            return (census_type *)c->types.at + ix->vals[i];
+    }
+    if (!addr_room(ix, true) || !array_room(&c->types))
+        return NULL;
+    census_type *ct = (census_type *)c->types.at + c->types.n;
+    *ct = (census_type){
+        .type = t,
+        .flags = *(const unsigned long *)(t + TP_FLAGS),
+        .traverse = *(int (*const *)(void *, py_visit, void *))(t + TP_TRAVERSE),
+        .is_gc = *(int (*const *)(void *))(t + TP_IS_GC),
+    };
+    measure_with(ct, sizeof_name);
+    find_members(ct);
+    size_t i = addr_probe(ix, t);
+    ix->keys[i] = t;
+    ix->vals[i] = (uint32_t)c->types.n++;
+    ix->used++;
+    return ct;
+}
+
+/* ---- Objects ------------------------------------------------------------------------ */
+
+static bool is_gc(const census_type *ct, void *o)
+{
+    return (ct->flags & TPF_HAVE_GC) && (!ct->is_gc || ct->is_gc(o));
+}
+
+/* sys.getsizeof(o), but that a Python __sizeof__ is not run; 0 if it fails. */
+static uint64_t object_size(const census_type *ct, void *o)
+{
+    void *r = ct->size_fn      ? ct->size_fn(o, NULL)
+              : ct->size_descr ? pc.call(ct->size_descr, o, NULL)
+                               : NULL;
+    ptrdiff_t n = r ? pc.as_ssize(r) : -1;
+    pc.decref(r);
+    if (n < 0) {
+        pc.err_clear();
+        return 0;
+    }
+    size_t header = pc.minor >= 11 ? ct->header : is_gc(ct, o) ? GC_HEAD : 0;
+    return (uint64_t)n + header;
+}
+
+typedef struct walk {
+    census *c;
+    void *sizeof_name;
+} walk;
+
+static void count(census_type *ct, void *o, int list)
+{
+    ct->objects[list]++;
+    ct->bytes[list] += object_size(ct, o);
+}
+
+static int visit(void *o, void *arg);
+
+/* Each referent of o: by tp_traverse for a GC object, by its type's object
+   members for another. */
+static void follow(walk *w, census_type *ct, void *o)
+{
+    if (is_gc(ct, o)) {
+        if (ct->traverse)
+            ct->traverse(o, visit, w);
+        return;
+    }
+    for (uint32_t k = 0; k < ct->nmembers; k++)
+        visit(*(void **)((char *)o + ct->members[k]), w);
+}
+
+/* A referent: counted the first time unless the collector tracks it
+   (gc.get_objects lists it); kept to follow if it may refer to more. */
+static int visit(void *o, void *arg)
+{
+    walk *w = arg;
+    census *c = w->c;
+    if (!o)
+        return 0;
+    census_type *ct = census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name);
+    if (!ct) {
+        c->short_of_memory = true;
+        return 0;
+    }
+    bool gc_object = is_gc(ct, o);
+    if (gc_object && ((const uintptr_t *)o)[-2]) /* PyGC_Head's _gc_next: tracked */
+        return 0;
+    addr_table *seen = &c->seen;
+    size_t i = seen->cap ? addr_probe(seen, (uintptr_t)o) : 0;
+    if (seen->cap && seen->keys[i])
+        return 0;
+    if (!addr_room(seen, false)) {
+        c->short_of_memory = true;
+        return 0;
+    }
+    seen->keys[addr_probe(seen, (uintptr_t)o)] = (uintptr_t)o;
+    seen->used++;
+    count(ct, o, RCC_PY_LIVE);
+    if ((gc_object && ct->traverse) || (!gc_object && ct->nmembers)) {
+        if (array_room(&c->pending))
+            ((void **)c->pending.at)[c->pending.n++] = o;
+        else
+            c->short_of_memory = true;
+    }
+    return 0;
+}
+
+/* Every object of the list gc.get_objects() made (but the list itself),
+   and the untracked objects reachable from them. */
+static void count_objects(walk *w, void *objects)
+{
+    census *c = w->c;
+    ptrdiff_t n = pc.list_size(objects);
     for (ptrdiff_t i = 0; i < n; i++) {
-        uintptr_t o = (uintptr_t)pc.list_item(garbage, i);
-        census_slot *s = o ? type_slot(c, *(const uintptr_t *)(o + OB_TYPE)) : NULL;
-        if (s) {
-            s->objects[RCC_PY_GARBAGE]++;
-            s->bytes[RCC_PY_GARBAGE] += object_bytes(o, s->flags);
+        void *o = pc.list_item(objects, i);
+        census_type *ct =
+            o && o != objects ? census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name)
+                              : NULL;
+        if (ct) {
+            count(ct, o, RCC_PY_LIVE);
+            follow(w, ct, o);
         }
     }
-    pc.decref(garbage);
-    pc.decref(gc);
-    pc.decref(name);
-    pc.err_clear(); /* no gc module, or no garbage list: none */
+    while (c->pending.n) {
+        void *o = ((void **)c->pending.at)[--c->pending.n];
+        census_type *ct = census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name);
+        if (ct) /* (met before: found in the table) */
+            follow(w, ct, o);
+    }
 }
 
-/* With the lock held: an O record per type and list. */
+/* gc.garbage's items by type. */
+static void count_garbage(walk *w)
+{
+    void *garbage = pc.get_attr(pc.gc, "garbage");
+    ptrdiff_t n = garbage ? pc.list_size(garbage) : 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        void *o = pc.list_item(garbage, i);
+        census_type *ct =
+            o ? census_entry(w->c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name) : NULL;
+        if (ct)
+            count(ct, o, RCC_PY_GARBAGE);
+    }
+    pc.decref(garbage);
+    pc.err_clear(); /* no garbage list: none */
+}
+
+/* ---- Names and records -------------------------------------------------------------- */
+
+/* type's getter of one of its attributes ("__module__", "__qualname__"):
+   a C function, so no metaclass's Python code runs. */
+static py_getter type_getter(const char *attr, void **closure)
+{
+    void *name = pc.unicode(attr);
+    void *descr = name ? pc.type_lookup(pc.type_type, name) : NULL;
+    pc.decref(name);
+    if (!descr || *(void **)((char *)descr + OB_TYPE) != pc.getset_descr_type)
+        return NULL;
+    const char *def = *(const char *const *)((char *)descr + DESCR_DEF);
+    *closure = *(void *const *)(def + GETSET_CLOSURE);
+    return *(const py_getter *)(def + sizeof(char *));
+}
+
+/* s's text if s is a str (else NULL; a str that cannot be UTF-8: NULL). */
+static const char *str_text(void *s)
+{
+    if (!s || !(*(const unsigned long *)(*(const char *const *)((char *)s + OB_TYPE) + TP_FLAGS) &
+                TPF_UNICODE))
+        return NULL;
+    ptrdiff_t len;
+    const char *text = pc.as_utf8(s, &len);
+    return text && (size_t)len == strlen(text) ? text : NULL;
+}
+
+/* A type's name as repr(type) has it: module.qualname for a class (the
+   qualname alone in builtins or when __module__ is not a str), tp_name for
+   a static type or when those cannot be read. */
+static void type_name(uintptr_t t, char out[TYPE_NAME_MAX])
+{
+    static py_getter module_of, qualname_of;
+    static void *module_closure, *qualname_closure;
+    if (!module_of) {
+        module_of = type_getter("__module__", &module_closure);
+        qualname_of = type_getter("__qualname__", &qualname_closure);
+    }
+    const char *tp_name = *(const char *const *)(t + TP_NAME);
+    snprintf(out, TYPE_NAME_MAX, "%s", tp_name ? tp_name : "?");
+    unsigned long flags = *(const unsigned long *)(t + TP_FLAGS);
+    if (!(flags & TPF_HEAPTYPE) || !module_of || !qualname_of)
+        return;
+    void *mod = module_of((void *)t, module_closure);
+    void *qualname = qualname_of((void *)t, qualname_closure);
+    const char *m = str_text(mod), *q = str_text(qualname);
+    if (q && m && strcmp(m, "builtins") != 0)
+        snprintf(out, TYPE_NAME_MAX, "%s.%s", m, q);
+    else if (q)
+        snprintf(out, TYPE_NAME_MAX, "%s", q);
+    pc.decref(mod);
+    pc.decref(qualname);
+    pc.err_clear();
+}
+
+/* An O record per type and list. */
 static void write_census(const census *c)
 {
-    for (size_t i = 0; i < CENSUS_SLOTS; i++) {
-        const census_slot *s = &c->slots[i];
-        if (!s->type)
+    for (size_t i = 0; i < c->types.n; i++) {
+        const census_type *ct = (const census_type *)c->types.at + i;
+        if (!ct->objects[RCC_PY_LIVE] && !ct->objects[RCC_PY_GARBAGE])
             continue;
         char name[TYPE_NAME_MAX];
-        const char *tp_name = *(const char *const *)(s->type + TP_NAME);
-        size_t len = tp_name ? strnlen(tp_name, sizeof name - 1) : 0;
-        memcpy(name, tp_name ? tp_name : "", len);
-        name[len] = 0;
+        type_name(ct->type, name);
+        int cancel;
+        lock(&cancel);
         for (int list = RCC_PY_LIVE; list <= RCC_PY_GARBAGE; list++)
-            if (s->objects[list])
+            if (ct->objects[list])
                 meta_write(&(rcc_event){.kind = RCC_PYOBJECTS, .status = list,
-                                        .count = s->objects[list], .size = s->bytes[list],
+                                        .count = ct->objects[list], .size = ct->bytes[list],
                                         .text = name});
+        unlock(cancel);
     }
+}
+
+static void census_free(census *c)
+{
+    addr_free(&c->type_index);
+    addr_free(&c->seen);
+    if (c->types.at)
+        pages_free(NULL, c->types.at, c->types.cap * c->types.elem);
+    if (c->pending.at)
+        pages_free(NULL, c->pending.at, c->pending.cap * c->pending.elem);
+}
+
+/* A C function of the gc module called without arguments (a new
+   reference, or NULL). */
+static void *gc_call(const char *fn)
+{
+    void *f = pc.get_attr(pc.gc, fn);
+    void *r = f ? pc.call(f, NULL) : NULL;
+    pc.decref(f);
+    return r;
 }
 
 /* The atexit callback: the census, once. */
@@ -238,19 +483,26 @@ static void *take_census(void *owner, void *arg)
 {
     (void)owner, (void)arg;
     busy++; /* what the API calls here allocate is the shim's */
-    if (!pc.done && atomic_load(&g.mode) == ACTIVE && python_obj_type && !g.sample_mean) {
+    if (!pc.done && pc.gc && atomic_load(&g.mode) == ACTIVE) {
         pc.done = true;
-        census *c = pages_alloc(NULL, sizeof *c);
-        if (c) {
-            find_types(c);
-            shadow_walk(count_block, c);
-            count_garbage(c);
-            int cancel;
-            lock(&cancel);
-            write_census(c);
-            unlock(cancel);
-            pages_free(NULL, c, sizeof *c);
+        void *enabled = gc_call("isenabled");
+        pc.decref(gc_call("disable"));
+        void *objects = gc_call("get_objects");
+        void *sizeof_name = pc.unicode("__sizeof__");
+        census c = {.types.elem = sizeof(census_type), .pending.elem = sizeof(void *)};
+        walk w = {&c, sizeof_name};
+        if (objects && sizeof_name) {
+            count_objects(&w, objects);
+            count_garbage(&w);
+            write_census(&c);
         }
+        census_free(&c);
+        pc.decref(sizeof_name);
+        pc.decref(objects);
+        if (enabled == pc.true_)
+            pc.decref(gc_call("enable"));
+        pc.decref(enabled);
+        pc.err_clear();
     }
     busy--;
     pc.incref(pc.none);
@@ -259,16 +511,18 @@ static void *take_census(void *owner, void *arg)
 
 static py_method_def census_def = {"rcgc_census", take_census, METH_NOARGS, NULL};
 
-/* The pending call: atexit.register(the census).  Recorded as the
-   program's allocations (one function object; the atexit module where
-   the program had not imported it). */
+/* The pending call: gc imported for the census, atexit.register(the
+   census).  Recorded as the program's allocations (one function object;
+   the atexit and gc modules, built in, where the program had not imported
+   them). */
 static int register_census(void *arg)
 {
     (void)arg;
-    void *atexit = pc.import("atexit");
+    pc.gc = pc.import("gc");
+    void *atexit = pc.gc ? pc.import("atexit") : NULL;
     void *reg = atexit ? pc.get_attr(atexit, "register") : NULL;
     void *fn = reg ? pc.new_fn(&census_def, NULL, NULL) : NULL;
-    void *r = fn ? pc.call1(reg, fn, NULL) : NULL;
+    void *r = fn ? pc.call(reg, fn, NULL) : NULL;
     pc.decref(r);
     pc.decref(fn);
     pc.decref(reg);
@@ -277,8 +531,7 @@ static int register_census(void *arg)
     return 0;
 }
 
-/* At attach (python.c: the GIL held, the object domain wrapped): arrange
-   the census for exit. */
+/* At attach (python.c: the GIL held): arrange the census for exit. */
 void python_census_arm(uint32_t version)
 {
     int (*pending)(int (*)(void *), void *);
@@ -291,31 +544,31 @@ void python_census_arm(uint32_t version)
     const struct {
         void **at;
         const char *name;
-        bool optional;
     } api[] = {
-        {(void **)&pc.type_type, "PyType_Type", false},
-        {(void **)&pc.object_type, "PyBaseObject_Type", false},
-        {(void **)&pc.none, "_Py_NoneStruct", false},
-        {(void **)&pending, "Py_AddPendingCall", false},
-        {(void **)&pc.import, "PyImport_ImportModule", false},
-        {(void **)&pc.get_attr, "PyObject_GetAttrString", false},
-        {(void **)&pc.call1, "PyObject_CallFunctionObjArgs", false},
-        {(void **)&pc.new_fn, "PyCFunction_NewEx", false},
-        {(void **)&pc.decref, "Py_DecRef", false},
-        {(void **)&pc.incref, "Py_IncRef", false},
-        {(void **)&pc.err_clear, "PyErr_Clear", false},
-        {(void **)&pc.get_module, "PyImport_GetModule", false},
-        {(void **)&pc.unicode, "PyUnicode_FromString", false},
-        {(void **)&pc.list_size, "PyList_Size", false},
-        {(void **)&pc.list_item, "PyList_GetItem", false},
-        {(void **)&pc.gc_disable, "PyGC_Disable", true}, /* 3.10+ */
-        {(void **)&pc.gc_enable, "PyGC_Enable", true},
+        {(void **)&pc.type_type, "PyType_Type"},
+        {(void **)&pc.object_type, "PyBaseObject_Type"},
+        {(void **)&pc.method_descr_type, "PyMethodDescr_Type"},
+        {(void **)&pc.getset_descr_type, "PyGetSetDescr_Type"},
+        {(void **)&pc.none, "_Py_NoneStruct"},
+        {(void **)&pc.true_, "_Py_TrueStruct"},
+        {(void **)&pending, "Py_AddPendingCall"},
+        {(void **)&pc.import, "PyImport_ImportModule"},
+        {(void **)&pc.get_attr, "PyObject_GetAttrString"},
+        {(void **)&pc.call, "PyObject_CallFunctionObjArgs"},
+        {(void **)&pc.new_fn, "PyCFunction_NewEx"},
+        {(void **)&pc.decref, "Py_DecRef"},
+        {(void **)&pc.incref, "Py_IncRef"},
+        {(void **)&pc.err_clear, "PyErr_Clear"},
+        {(void **)&pc.unicode, "PyUnicode_FromString"},
+        {(void **)&pc.list_size, "PyList_Size"},
+        {(void **)&pc.list_item, "PyList_GetItem"},
+        {(void **)&pc.type_lookup, "_PyType_Lookup"},
+        {(void **)&pc.as_ssize, "PyLong_AsSsize_t"},
+        {(void **)&pc.as_utf8, "PyUnicode_AsUTF8AndSize"},
     };
     bool found = version >> 24 == 3 && pc.minor >= 8;
     for (size_t i = 0; i < sizeof api / sizeof *api; i++)
-        found &= (*api[i].at = dlsym(RTLD_DEFAULT, api[i].name)) || api[i].optional;
-    if (!pc.gc_enable)
-        pc.gc_disable = NULL;
+        found &= (*api[i].at = dlsym(RTLD_DEFAULT, api[i].name)) != NULL;
     if (found)
         pending(register_census, NULL);
 }

@@ -247,8 +247,7 @@ static NOINLINE void attach_python(void)
     const char *v = env_get("RCGC_PYTHON");
     if (!v || strcmp(v, "frames") != 0)
         install_allocators();
-    if (py.allocators)
-        python_census_arm(py.version);
+    python_census_arm(py.version);
     int cancel;
     lock(&cancel);
     announce();
