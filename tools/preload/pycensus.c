@@ -51,7 +51,9 @@ typedef int (*py_visit)(void *object, void *arg);
 #define TP_FLAGS 168
 #define TP_TRAVERSE 184
 #define TP_MEMBERS 240
+#define TP_DICT 264
 #define TP_IS_GC 328
+#define TP_MRO 344
 #define DESCR_DEF 40      /* a method or getset descriptor's PyMethodDef/PyGetSetDef */
 #define GETSET_CLOSURE 32 /* in a PyGetSetDef, after name and getter */
 #define MEMBER_SIZE 40    /* PyMemberDef: name, type, offset, flags, doc */
@@ -206,10 +208,14 @@ static void *(*noargs_fn(void *descr))(void *, void *)
 }
 
 /* How objects of type t are measured: its __sizeof__ when a C function
-   (a method descriptor), else object's.  sizeof_name: "__sizeof__". */
+   (a method descriptor), else object's.  sizeof_name: "__sizeof__".  A
+   type without its MRO (cleared by a collection, or not ready) is not
+   looked up: _PyType_Lookup would make it ready, running its code. */
 static void measure_with(census_type *ct, void *sizeof_name)
 {
-    void *descr = pc.type_lookup((void *)ct->type, sizeof_name);
+    void *descr = *(void *const *)(ct->type + TP_MRO)
+                      ? pc.type_lookup((void *)ct->type, sizeof_name)
+                      : NULL;
     if (!descr || *(void **)((char *)descr + OB_TYPE) != pc.method_descr_type)
         descr = pc.type_lookup(pc.object_type, sizeof_name);
     ct->size_fn = noargs_fn(descr);
@@ -424,8 +430,8 @@ static void type_name(uintptr_t t, char out[TYPE_NAME_MAX])
     const char *tp_name = *(const char *const *)(t + TP_NAME);
     snprintf(out, TYPE_NAME_MAX, "%s", tp_name ? tp_name : "?");
     unsigned long flags = *(const unsigned long *)(t + TP_FLAGS);
-    if (!(flags & TPF_HEAPTYPE) || !module_of || !qualname_of)
-        return;
+    if (!(flags & TPF_HEAPTYPE) || !module_of || !qualname_of || !*(void *const *)(t + TP_DICT))
+        return; /* (the getter of __module__ reads the class's dict) */
     void *mod = module_of((void *)t, module_closure);
     void *qualname = qualname_of((void *)t, qualname_closure);
     const char *m = str_text(mod), *q = str_text(qualname);

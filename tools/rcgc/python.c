@@ -10,7 +10,8 @@
  * graphs' colours need to tell them apart.
  *
  * The census at exit (O records): live objects and gc.garbage's items by
- * type name, two types of the same name (two modules' `Node`) merged.
+ * type name (a class's module.qualname), two types of the same name (a
+ * class statement run twice) merged.
  */
 #define _GNU_SOURCE
 #include "cli.h"
