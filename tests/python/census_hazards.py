@@ -48,13 +48,18 @@ if pid == 0:
     sys.exit(0)  # atexit runs: the child's census
 _, status = os.waitpid(pid, 0)
 
-try:
-    import _xxsubinterpreters as interpreters
-except ImportError:
-    try:
-        import _interpreters as interpreters
-    except ImportError:
-        interpreters = None
+
+def subinterpreters():
+    """The module that makes subinterpreters (3.8-3.12, 3.13), or None."""
+    for name in ("_xxsubinterpreters", "_interpreters"):
+        try:
+            return __import__(name)
+        except ImportError:
+            pass
+    return None
+
+
+interpreters = subinterpreters()
 if interpreters:
     sub = interpreters.create()
     interpreters.run_string(sub, "keep = [str(i) for i in range(1000)]")
