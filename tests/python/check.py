@@ -32,7 +32,8 @@ CASE:
              functions, types, dicts and strs as the script's own walk of
              gc.get_objects() and gc.get_referents counts them, and
              gc.garbage's items by type; the same with RCGC_PYTHON=frames
-             and with RCGC_SAMPLE_BYTES; the text summary names them
+             and with RCGC_SAMPLE_BYTES (64 KiB, and 1 GiB: nearly nothing
+             sampled); the text summary names them
   census_hazards  census_hazards.py: daemon threads running, a fork
              child ending normally (its own census), a subinterpreter:
              exit 0 and a census in both captures
@@ -242,7 +243,10 @@ def case_census(args):
     script = os.path.join(HERE, "census.py")
     expected_path = os.path.join(args.work, "expected.json")
     cap = os.path.join(args.work, "census.cap")
-    for env in ({}, {"RCGC_PYTHON": "frames"}, {"RCGC_SAMPLE_BYTES": "65536"}):
+    # a sample per 1 GiB: almost nothing sampled, and the census is there all
+    # the same (attaching to CPython must not wait for a sampled allocation)
+    for env in ({}, {"RCGC_PYTHON": "frames"}, {"RCGC_SAMPLE_BYTES": "65536"},
+                {"RCGC_SAMPLE_BYTES": str(1 << 30)}):
         p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script,
                             expected_path], capture_output=True, text=True,
                            env=dict(os.environ, **env))

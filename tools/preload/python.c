@@ -525,15 +525,19 @@ static size_t join_frames(tstate *t, void **frames, size_t depth)
     return o;
 }
 
-/* From on_alloc, after the native walk (python_mode() != PY_OFF): the stack
-   with Python frames once attached; attaches when the time comes. */
+/* From on_alloc, for every allocation it sees (sampled or not) while
+   python_on(): attaches when the time comes. */
+void python_poll(void)
+{
+    if (__atomic_load_n(&python_mode, __ATOMIC_ACQUIRE) == PY_WAITING)
+        try_attach();
+}
+
+/* From on_alloc, after the native walk (python_on()): the stack with
+   Python frames once attached. */
 size_t python_stack(tstate *t, void **frames, size_t depth)
 {
     int mode = __atomic_load_n(&python_mode, __ATOMIC_ACQUIRE);
-    if (mode == PY_WAITING) {
-        try_attach();
-        return depth;
-    }
     if (mode != PY_ON || !py.frames || !py.initialized())
         return depth;
     return join_frames(t, frames, depth);

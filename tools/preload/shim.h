@@ -645,6 +645,7 @@ static inline bool python_on(void)
     return __atomic_load_n(&python_mode, __ATOMIC_RELAXED) != PY_OFF;
 }
 void python_capture_start(void);
+void python_poll(void);
 size_t python_stack(tstate *t, void **frames, size_t depth);
 extern uint32_t python_obj_type;
 
