@@ -428,8 +428,7 @@ NOINLINE void on_alloc_at(tslot *s, void *p, size_t n, const char *type)
     if (atomic_load_explicit(&g.mode, memory_order_relaxed) != ACTIVE)
         goto done;
     uint64_t now = now_us(t), weight = n;
-    if (UNLIKELY(python_on()))
-        python_poll(); /* before sampling: attaching (the census) must not wait for a sample */
+    python_poll(); /* before sampling: attaching (the census) must not wait for a sample */
     if (g.sample_mean && !(weight = sample(t, n))) {
         t->last_alloc = 0; /* an allocation in between */
         goto done;

@@ -255,7 +255,7 @@ static NOINLINE void attach_python(void)
     __atomic_store_n(&python_mode, PY_ON, __ATOMIC_RELEASE);
 }
 
-static NOINLINE void try_attach(void)
+NOINLINE void python_try_attach(void)
 {
     static _Atomic unsigned tries; /* the process's: one thread attaches */
     if (++tries % PY_ATTACH_EVERY)
@@ -523,14 +523,6 @@ static size_t join_frames(tstate *t, void **frames, size_t depth)
     o += rest;
     memcpy(frames + first, out + first, (o - first) * sizeof *out);
     return o;
-}
-
-/* From on_alloc, for every allocation it sees (sampled or not) while
-   python_on(): attaches when the time comes. */
-void python_poll(void)
-{
-    if (__atomic_load_n(&python_mode, __ATOMIC_ACQUIRE) == PY_WAITING)
-        try_attach();
 }
 
 /* From on_alloc, after the native walk (python_on()): the stack with

@@ -645,7 +645,15 @@ static inline bool python_on(void)
     return __atomic_load_n(&python_mode, __ATOMIC_RELAXED) != PY_OFF;
 }
 void python_capture_start(void);
-void python_poll(void);
+void python_try_attach(void);
+/* From on_alloc, for every allocation it sees (sampled or not): attaches
+   to CPython when the time comes; inline, so a Python program's
+   allocations pay a load and a compare for it, not a call. */
+static inline void python_poll(void)
+{
+    if (UNLIKELY(__atomic_load_n(&python_mode, __ATOMIC_ACQUIRE) == PY_WAITING))
+        python_try_attach();
+}
 size_t python_stack(tstate *t, void **frames, size_t depth);
 extern uint32_t python_obj_type;
 
