@@ -638,6 +638,7 @@ void rca_free(rca_capture *c)
     rca_python_free(c);
     rct_symbols_unref(c->symbols);
     u64map_free(c->alloc_fn_memo);
+    free(c->node_kinds);
     memset(c, 0, sizeof *c);
 }
 
@@ -687,14 +688,11 @@ int rca_each(char **paths, int n, const rca_options *o,
 
 /* ---- queries ---------------------------------------------------------------------- */
 
-/* Is this the preload shim's own code (its main wrapper sits under main)? */
-static bool in_shim(rct_symbols *sym, void *ip)
+/* Is this module the preload shim (its main wrapper sits under main)? */
+static bool is_shim(const char *module)
 {
-    rct_symbol s;
-    if (!sym || rct_symbols_lookup(sym, ip, &s) != 0 || !s.module)
-        return false;
-    const char *slash = strrchr(s.module, '/');
-    return strncmp(slash ? slash + 1 : s.module, "librcgc_preload", 15) == 0;
+    const char *slash = module ? strrchr(module, '/') : NULL;
+    return module && strncmp(slash ? slash + 1 : module, "librcgc_preload", 15) == 0;
 }
 
 /* names_is_alloc_fn, remembered per function name (the symbolizer's
@@ -716,23 +714,57 @@ static bool is_alloc_fn(rca_capture *c, const char *function)
     return is;
 }
 
+/* What a stack node's frame is, looked up once per node: many sites share
+   their outer nodes, and every verb asks for every site's frames. */
+enum { NODE_KNOWN = 1, NODE_SHIM = 2, NODE_WRAPPER = 4 };
+
+static unsigned node_kind(rca_capture *c, uint32_t node)
+{
+    if (!c->node_kinds && (c->node_kinds = calloc(c->nnodes + 1, 1)))
+        c->node_kinds_len = c->nnodes + 1;
+    bool memo = node < c->node_kinds_len;
+    if (memo && c->node_kinds[node])
+        return c->node_kinds[node];
+    rct_symbols *sym = rca_symbols(c);
+    void *ip = (void *)(uintptr_t)c->nodes[node].ip;
+    rct_symbol s;
+    unsigned kind = NODE_KNOWN;
+    if (sym && rct_symbols_lookup(sym, ip, &s) == 0) {
+        if (is_shim(s.module))
+            kind |= NODE_SHIM;
+        else if (!rca_is_pyframe(ip) && is_alloc_fn(c, s.function))
+            kind |= NODE_WRAPPER;
+    }
+    if (memo)
+        c->node_kinds[node] = (uint8_t)kind;
+    return kind;
+}
+
+uint32_t rca_shown_parent(rca_capture *c, uint32_t node)
+{
+    do
+        node = c->nodes[node].parent;
+    while (node && (node_kind(c, node) & NODE_SHIM));
+    return node;
+}
+
+uint32_t rca_innermost_shown(rca_capture *c, uint32_t node)
+{
+    if (node && (node_kind(c, node) & NODE_SHIM))
+        node = rca_shown_parent(c, node);
+    for (uint32_t outer; node && (node_kind(c, node) & NODE_WRAPPER) &&
+                         (outer = rca_shown_parent(c, node)) != 0;)
+        node = outer;
+    return node;
+}
+
 size_t rca_frames(rca_capture *c, uint32_t node, void **frames)
 {
-    rct_symbols *sym = rca_symbols(c);
     size_t n = 0;
-    for (; node && n < RCC_MAX_DEPTH; node = c->nodes[node].parent) {
-        void *ip = (void *)(uintptr_t)c->nodes[node].ip;
-        if (!in_shim(sym, ip))
-            frames[n++] = ip;
-    }
-    size_t wrappers = 0;
-    rct_symbol s;
-    while (wrappers + 1 < n && !rca_is_pyframe(frames[wrappers]) &&
-           rct_symbols_lookup(sym, frames[wrappers], &s) == 0 && is_alloc_fn(c, s.function))
-        wrappers++;
-    if (wrappers)
-        memmove(frames, frames + wrappers, (n - wrappers) * sizeof *frames);
-    return n - wrappers;
+    for (node = rca_innermost_shown(c, node); node && n < RCC_MAX_DEPTH;
+         node = rca_shown_parent(c, node))
+        frames[n++] = (void *)(uintptr_t)c->nodes[node].ip;
+    return n;
 }
 
 rct_symbols *rca_symbols(rca_capture *c)

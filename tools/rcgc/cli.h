@@ -180,6 +180,8 @@ typedef struct rca_capture {
     rct_symbols *symbols;             /* made on first use */
     const rca_options *options;       /* as loaded (borrowed): folding */
     struct u64map *alloc_fn_memo;     /* function name -> an allocator wrapper? */
+    uint8_t *node_kinds;              /* by node, made on first use (analysis.c) */
+    size_t node_kinds_len;
 } rca_capture;
 
 /* Record kinds in the order rca_capture.records counts them; NUL-ended. */
@@ -196,6 +198,11 @@ void rca_free(rca_capture *c);
    and ends them); returns how many (at most
    RCC_MAX_DEPTH, which frames must hold). */
 size_t rca_frames(rca_capture *c, uint32_t node, void **frames);
+/* The node of the innermost frame rca_frames(c, node) gives, and the node
+   of the frame it gives next to a node's (0: none): the same walk a node
+   at a time, for callers that remember what they made of a node. */
+uint32_t rca_innermost_shown(rca_capture *c, uint32_t node);
+uint32_t rca_shown_parent(rca_capture *c, uint32_t node);
 /* The offline symbolizer for the capture's modules; NULL when out of memory. */
 rct_symbols *rca_symbols(rca_capture *c);
 /* A site's figure for metric, in bytes and blocks (for RCA_COUNT and
@@ -409,6 +416,8 @@ void u64map_free(u64map *m);
    a new slot's value is UINT32_MAX). */
 uint32_t *u64map_find(const u64map *m, uint64_t key);
 uint32_t *u64map_claim(u64map *m, uint64_t key);
+/* Room for n keys in all, made now: 0, or -1 when out of memory. */
+int u64map_reserve(u64map *m, size_t n);
 
 /* ---- commands ---------------------------------------------------------------- */
 int cmd_run(int argc, char **argv);

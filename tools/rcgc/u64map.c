@@ -55,10 +55,15 @@ uint32_t *u64map_find(const u64map *m, uint64_t key)
     return s->key ? &s->value : NULL;
 }
 
-static int u64map_grow(u64map *m)
+/* Room for at least n keys (capacity a power of two, at most 3/4 full). */
+static int u64map_grow_to(u64map *m, size_t n)
 {
-    u64map bigger = {calloc(m->cap ? 2 * m->cap : 64, sizeof(u64slot)),
-                     m->cap ? 2 * m->cap : 64, m->count};
+    size_t cap = m->cap ? m->cap : 64;
+    while (4 * n > 3 * cap)
+        cap *= 2;
+    if (cap == m->cap)
+        return 0;
+    u64map bigger = {calloc(cap, sizeof(u64slot)), cap, m->count};
     if (!bigger.slots)
         return -1;
     for (size_t i = 0; i < m->cap; i++)
@@ -69,16 +74,21 @@ static int u64map_grow(u64map *m)
     return 0;
 }
 
-uint32_t *u64map_claim(u64map *m, uint64_t key)
+int u64map_reserve(u64map *m, size_t n)
 {
-    uint32_t *v = u64map_find(m, key);
-    if (v)
-        return v;
-    if (4 * (m->count + 1) > 3 * m->cap && u64map_grow(m) < 0)
-        return NULL;
-    u64slot *s = u64map_probe(m, key);
-    *s = (u64slot){key, UINT32_MAX};
-    m->count++;
-    return &s->value;
+    return u64map_grow_to(m, n);
 }
 
+/* One probe, found or not: the table grows first if a new key would
+   overfill it (maps of half a million keys miss the cache on every probe). */
+uint32_t *u64map_claim(u64map *m, uint64_t key)
+{
+    if (u64map_grow_to(m, m->count + 1) < 0)
+        return NULL;
+    u64slot *s = u64map_probe(m, key);
+    if (!s->key) {
+        *s = (u64slot){key, UINT32_MAX};
+        m->count++;
+    }
+    return &s->value;
+}
