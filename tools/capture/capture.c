@@ -648,6 +648,19 @@ static inline bool get_varint(cursor *c, uint64_t *out)
         *out = *c->p++;
         return true;
     }
+    if (LIKELY(c->end - c->p >= 3)) { /* info ids: two or three bytes */
+        const uint8_t *p = c->p;
+        if (p[1] < 0x80) {
+            *out = (uint64_t)(p[0] & 0x7F) | (uint64_t)p[1] << 7;
+            c->p += 2;
+            return true;
+        }
+        if (p[2] < 0x80) {
+            *out = (uint64_t)(p[0] & 0x7F) | (uint64_t)(p[1] & 0x7F) << 7 | (uint64_t)p[2] << 14;
+            c->p += 3;
+            return true;
+        }
+    }
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
         if (c->p == c->end)
@@ -701,6 +714,31 @@ static bool get_text(cursor *c, char *buf, bool copy)
     }
     c->p += n;
     return true;
+}
+
+/* The records most of a capture is made of (allocations, frees and
+   temporary frees: nine in ten on a compile), decoded inline by both
+   passes (e NULL: the checking pass, which needs no event); 1 for any
+   other record, and for one that is wrong, which decode() then reads
+   again and names. */
+static inline int decode_common(cursor *c, decode_state *d, rcc_event *e)
+{
+    const uint8_t *start = c->p;
+    uint8_t kind = *c->p++;
+    uint64_t id = 0;
+    if (kind == RCC_TEMP && d->last_alloc) {
+        id = d->last_alloc;
+        d->last_alloc = 0;
+    } else if ((kind == RCC_ALLOC || kind == RCC_FREE) && get_varint(c, &id) && id != 0 &&
+               id <= d->infos) {
+        d->last_alloc = kind == RCC_ALLOC ? id : 0;
+    } else {
+        c->p = start;
+        return 1;
+    }
+    if (e)
+        *e = (rcc_event){.kind = kind, .id = id, .time_us = d->time};
+    return 0;
 }
 
 static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool check)
@@ -910,7 +948,7 @@ static int next_chunk(rcc_reader *r)
     cursor c = {r->rec, r->rec + raw};
     rcc_event e;
     while (c.p < c.end)
-        if (decode(r, &c, &d, &e, true) != 0)
+        if (decode_common(&c, &d, NULL) != 0 && decode(r, &c, &d, &e, true) != 0)
             return r->status;
     r->give = (decode_state){.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes,
                              .pyobjects = r->pyobjects};
@@ -931,7 +969,7 @@ int rcc_read(rcc_reader *r, int (*fn)(const rcc_event *e, void *ctx), void *ctx)
         }
         cursor c = {r->rec + r->pos, r->rec + r->rec_len};
         rcc_event e;
-        if (decode(r, &c, &r->give, &e, false) != 0)
+        if (decode_common(&c, &r->give, &e) != 0 && decode(r, &c, &r->give, &e, false) != 0)
             break; /* cannot happen: the chunk was checked */
         r->pos = (size_t)(c.p - r->rec);
         if (fn && fn(&e, ctx))
