@@ -158,12 +158,11 @@ void json_rows(FILE *out, const rc_trace_stat *rows, size_t n, const char *bytes
 rc_trace_stat *snapshot_rows(const rc_snapshot *s, size_t max, size_t *n)
 {
     rc_trace_stat none;
-    size_t all = rc_snapshot_by_line(s, &none, 0); /* grouped twice; symbols are cached */
-    size_t keep = max && max < all ? max : all;
+    /* all rows: grouped twice, to count them first (symbols are cached) */
+    size_t keep = max ? max : rc_snapshot_by_line(s, &none, 0);
     rc_trace_stat *rows = malloc((keep ? keep : 1) * sizeof *rows);
-    if (rows)
-        rc_snapshot_by_line(s, rows, keep);
-    *n = keep;
+    size_t all = rows ? rc_snapshot_by_line(s, rows, keep) : 0;
+    *n = all < keep ? all : keep;
     return rows;
 }
 
