@@ -718,9 +718,10 @@ static bool get_text(cursor *c, char *buf, bool copy)
 
 /* The records most of a capture is made of (allocations, frees and
    temporary frees: nine in ten on a compile), decoded inline by both
-   passes (e NULL: the checking pass, which needs no event); 1 for any
-   other record, and for one that is wrong, which decode() then reads
-   again and names. */
+   passes (e NULL: the checking pass, which needs no event; else every
+   field e's kind does not name must be zero already); 1 for any other
+   record, and for one that is wrong, which decode() then reads again and
+   names. */
 static inline int decode_common(cursor *c, decode_state *d, rcc_event *e)
 {
     const uint8_t *start = c->p;
@@ -736,8 +737,11 @@ static inline int decode_common(cursor *c, decode_state *d, rcc_event *e)
         c->p = start;
         return 1;
     }
-    if (e)
-        *e = (rcc_event){.kind = kind, .id = id, .time_us = d->time};
+    if (e) {
+        e->kind = kind;
+        e->id = id;
+        e->time_us = d->time;
+    }
     return 0;
 }
 
@@ -961,6 +965,7 @@ static int next_chunk(rcc_reader *r)
 
 int rcc_read(rcc_reader *r, int (*fn)(const rcc_event *e, void *ctx), void *ctx)
 {
+    rcc_event e = {0};
     while (r->status == 2) {
         if (r->pos == r->rec_len) {
             if (next_chunk(r) != 2)
@@ -968,12 +973,14 @@ int rcc_read(rcc_reader *r, int (*fn)(const rcc_event *e, void *ctx), void *ctx)
             continue;
         }
         cursor c = {r->rec + r->pos, r->rec + r->rec_len};
-        rcc_event e;
-        if (decode_common(&c, &r->give, &e) != 0 && decode(r, &c, &r->give, &e, false) != 0)
+        bool common = decode_common(&c, &r->give, &e) == 0;
+        if (!common && decode(r, &c, &r->give, &e, false) != 0)
             break; /* cannot happen: the chunk was checked */
         r->pos = (size_t)(c.p - r->rec);
         if (fn && fn(&e, ctx))
             return 2;
+        if (!common)
+            e = (rcc_event){0}; /* what decode_common leaves alone is zero */
     }
     return r->status;
 }
