@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "fuzz.h"
 
+#include "capture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +62,7 @@ static size_t framed(const uint8_t *data, size_t size, uint8_t *out, int zstd)
 {
     memset(out, 0, 64);
     memcpy(out, "RCGCCAP", 8);
-    put32(out + 8, 2);
+    put32(out + 8, RCC_VERSION); /* the format as written now (until December 2026: 2) */
     put32(out + 12, 64);
     put32(out + 24, 4242);
     put32(out + 28, crc(out, 64));

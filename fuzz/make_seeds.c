@@ -6,7 +6,10 @@
  * (stored and zstd chunks, an empty input: one zero-length chunk, empty
  * pieces between chunks, truncation by the mode bits); heap/: seeded
  * random operation streams for fuzz_heap.  Rerun it only to change the
- * seeds: the files are committed.
+ * seeds: the files are committed (whole-v4.cap and two-chunks-v4.cap are
+ * whole.cap and two-chunks.cap as the writer wrote them in version 4, kept
+ * as old captures; framed inputs were version 2 files until December 2026,
+ * the version written now since, with an F's age).
  */
 #define _GNU_SOURCE
 #include "capture.h"
@@ -87,7 +90,8 @@ static size_t whole_capture(uint8_t **out, bool two_chunks)
         {.kind = RCC_PYOBJECTS, .status = RCC_PY_LIVE, .count = 12, .size = 768, .text = "Cycle"},
         {.kind = RCC_PYOBJECTS, .status = RCC_PY_GARBAGE, .count = 2, .size = 128,
          .text = "Cycle"},
-        {.kind = RCC_END, .time_us = 2000, .status = 3, .heap_bytes = 4284,
+        {.kind = RCC_FREE, .id = 3, .time_us = 9000, .alloc_time_us = 1300}, /* a G, age 2 */
+        {.kind = RCC_END, .time_us = 9000, .status = 3, .heap_bytes = 4284,
          .peak_time_us = 1300},
     };
     for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
@@ -118,11 +122,12 @@ static const uint8_t records[] = {
     'C', 5, 'A', 1, 'A', 2, 'X', 'A', 1, 'A', 3,
     'C', 'H', 'N', 'K',                      /* next chunk */
     'C', 40, 'F', 1, 'P', 41, 64, 0x80, 0x20,
+    'C', 0x80, 0x40, 'G', 2, 2, 'A', 2, 'G', 2, 0xFF, 0x0F, /* aged frees: 1 cell, -1024 */
     'C', 'H', 'N', 'K', 'C', 'H', 'N', 'K',  /* a zero-length chunk between */
     'L', 2, 2, 3, 'L', 1, 0, 1,
     'O', 0, 3, 0x80, 0x01, 4, 'd', 'i', 'c', 't', /* 3 dicts, 128 bytes */
     'O', 1, 1, 48, 1, 'N',                        /* a node in gc.garbage */
-    'E', 50, 1, 64, 5,
+    'E', 50, 1, 64, 5, 0,
 };
 
 int main(int argc, char **argv)

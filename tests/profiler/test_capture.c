@@ -138,9 +138,10 @@ static bool same_event(const stored_event *a, const stored_event *b)
     case RCC_CLOCK:
         return x->time_us == y->time_us;
     case RCC_ALLOC:
+        return x->time_us == y->time_us && x->id == y->id;
     case RCC_FREE:
     case RCC_TEMP:
-        return x->time_us == y->time_us && x->id == y->id;
+        return x->time_us == y->time_us && x->id == y->id && x->alloc_time_us == y->alloc_time_us;
     case RCC_SAMPLE:
         return x->time_us == y->time_us && x->heap_bytes == y->heap_bytes &&
                x->rss_bytes == y->rss_bytes;
@@ -285,6 +286,7 @@ typedef struct model {
                                  after an F or X, and when a chunk goes out */
     uint64_t last_alloc_any;  /* the same across chunks (not reset by one
                                  going out) */
+    uint64_t last_alloc_time; /* the file's time of that A */
     size_t temps_x;           /* temporaries written as X */
     size_t temps_f;           /*   as F */
     size_t temps_split;       /*   as F only because their A went out with
@@ -350,6 +352,18 @@ static void expect_time_record(model *m, int kind, rcc_event *x)
     m->have_time = true;
 }
 
+/* An F's allocation time as read back: alloc_us's cell in the free's age
+   grid (no later than RCC_MAX_SKEW cells after the free's; the times here
+   are far below 2^42 us, where the stamps wrap). */
+static uint64_t expected_alloc_time(uint64_t free_us, uint64_t alloc_us)
+{
+    unsigned s = rcc_age_shift(free_us);
+    uint64_t cell = alloc_us >> s;
+    if (cell > (free_us >> s) + RCC_MAX_SKEW)
+        cell = (free_us >> s) + RCC_MAX_SKEW;
+    return cell << s;
+}
+
 /* Write e (A, F and X through rcc_write_alloc / rcc_write_free when api is
    set, else rcc_write) and note what the reader should give.  STACK and
    INFO carry the id the reader will give them. */
@@ -360,7 +374,8 @@ static void model_write(model *m, const rcc_event *e, bool api)
         if (e->kind == RCC_ALLOC)
             CHECK(rcc_write_alloc(m->w, e->id) == 0);
         else
-            CHECK(rcc_write_free(m->w, e->id, e->kind == RCC_TEMP) == 0);
+            CHECK(rcc_write_free(m->w, e->id, e->kind == RCC_TEMP,
+                                 (uint32_t)(e->alloc_time_us >> RCC_AGE_SHIFT)) == 0);
     } else {
         CHECK(rcc_write(m->w, e) == 0);
     }
@@ -381,13 +396,17 @@ static void model_write(model *m, const rcc_event *e, bool api)
         if (e->kind == RCC_TEMP) {
             if (e->id && e->id == m->last_alloc) {
                 m->temps_x++; /* an X: the reader gives it its A's info */
+                x.alloc_time_us = m->last_alloc_time;
             } else {
                 x.kind = RCC_FREE;
                 m->temps_f++;
                 m->temps_split += e->id && e->id == m->last_alloc_any;
             }
         }
+        if (x.kind == RCC_FREE) /* its age, from the block's stamp (clamped: docs/CAPTURE.md) */
+            x.alloc_time_us = expected_alloc_time(m->prev, e->alloc_time_us);
         m->last_alloc = m->last_alloc_any = x.kind == RCC_ALLOC ? e->id : 0;
+        m->last_alloc_time = m->prev;
         break;
     case RCC_CLOCK:
     case RCC_SAMPLE:
@@ -534,10 +553,10 @@ static void test_every_kind(void)
     CHECK(rcc_write_alloc(w, 2) == 0);
     push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = 5, .id = 2});
     /* a temporary right after its A: an X, read with the A's info */
-    CHECK(rcc_write_free(w, 2, 1) == 0);
-    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = 5, .id = 2});
+    CHECK(rcc_write_free(w, 2, 1, 0) == 0);
+    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = 5, .id = 2, .alloc_time_us = 5});
     /* one after an X, or after an A of another info: an F */
-    CHECK(rcc_write_free(w, 203, 1) == 0);
+    CHECK(rcc_write_free(w, 203, 1, 0) == 0);
     push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = 5, .id = 203});
     CHECK(rcc_write_alloc(w, 128) == 0);
     push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = 5, .id = 128});
@@ -551,7 +570,9 @@ static void test_every_kind(void)
     push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = MAX - 1, .id = 203});
     CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 203}) == 0);
     push(&want, &cmax);
-    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 203});
+    const uint64_t MAX_CELL = expected_alloc_time(MAX, MAX); /* an F's of a block of MAX */
+    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 203,
+                             .alloc_time_us = MAX - 1});
     /* P, L and I records between an A and its X */
     CHECK(rcc_write_alloc(w, 3) == 0);
     push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = MAX, .id = 3});
@@ -565,8 +586,9 @@ static void test_every_kind(void)
         between[i].time_us = i < 2 ? MAX : 0;
         push(&want, &between[i]);
     }
-    CHECK(rcc_write_free(w, 3, 1) == 0);
-    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 3});
+    CHECK(rcc_write_free(w, 3, 1, (uint32_t)(MAX >> RCC_AGE_SHIFT)) == 0);
+    push(&want, &(rcc_event){.kind = RCC_TEMP, .time_us = MAX, .id = 3,
+                             .alloc_time_us = MAX});
     rcc_event rest[] = {
         {.kind = RCC_CLOCK, .time_us = MAX}, /* an explicit C, time unchanged */
         {.kind = RCC_SAMPLE, .time_us = MAX, .heap_bytes = MAX, .rss_bytes = 0},
@@ -604,18 +626,23 @@ static void test_every_kind(void)
     CHECK(rcc_writer_pending(w) == 0);
     rcc_writer_time(w, 100);
     CHECK(rcc_writer_pending(w) == 0);
-    CHECK(rcc_write_free(w, 1, 0) == 0);
-    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TEMP, .time_us = 7, .id = 2}) == 0);
+    /* frees of blocks allocated at MAX: age 0 */
+    CHECK(rcc_write_free(w, 1, 0, (uint32_t)(MAX >> RCC_AGE_SHIFT)) == 0);
+    CHECK(rcc_write(w, &(rcc_event){.kind = RCC_TEMP, .time_us = 7, .id = 2,
+                                    .alloc_time_us = MAX}) == 0);
     push(&want, &cmax);
-    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 1});
-    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 2}); /* after an F */
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 1,
+                             .alloc_time_us = MAX_CELL});
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 2, /* after an F */
+                             .alloc_time_us = MAX_CELL});
     /* a temporary whose A went out with the previous chunk: an F */
     CHECK(rcc_write_alloc(w, 204) == 0);
     push(&want, &(rcc_event){.kind = RCC_ALLOC, .time_us = MAX, .id = 204});
     CHECK(rcc_writer_flush(w) == 0);
-    CHECK(rcc_write_free(w, 204, 1) == 0);
+    CHECK(rcc_write_free(w, 204, 1, rcc_writer_stamp(w)) == 0);
     push(&want, &cmax);
-    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 204});
+    push(&want, &(rcc_event){.kind = RCC_FREE, .time_us = MAX, .id = 204,
+                             .alloc_time_us = MAX_CELL});
     CHECK(rcc_writer_close(w) == 0);
     close(fd);
 
@@ -830,8 +857,8 @@ static void test_write_errors(void)
     CHECK(rcc_write_alloc(w, 1) == 0);
     CHECK(rcc_writer_flush(w) == -1 && calls == 1);
     CHECK(rcc_write_alloc(w, 1) == -1);
-    CHECK(rcc_write_free(w, 1, 0) == -1);
-    CHECK(rcc_write_free(w, 1, 1) == -1);
+    CHECK(rcc_write_free(w, 1, 0, 0) == -1);
+    CHECK(rcc_write_free(w, 1, 1, 0) == -1);
     CHECK(rcc_write(w, EV(RCC_FREE, 2, 1)) == -1);
     CHECK(rcc_write(w, &(rcc_event){.kind = RCC_SAMPLE, .time_us = 3}) == -1);
     CHECK(rcc_write(w, &(rcc_event){.kind = RCC_MODULE, .text = "x"}) == -1);
@@ -846,7 +873,7 @@ static void test_write_errors(void)
     for (i = 0; i < 100000 && rc == 0; i++)
         rc = rcc_write_alloc(w, 1);
     CHECK(rc == -1 && calls == 1 && i > 1000);
-    CHECK(rcc_write_free(w, 1, 1) == -1 && calls == 1);
+    CHECK(rcc_write_free(w, 1, 1, 0) == -1 && calls == 1);
     CHECK(rcc_writer_close(w) == -1 && calls == 1);
     CHECK(rcc_writer_close(NULL) == 0);
 }
@@ -1280,15 +1307,15 @@ static void test_hostile(void)
     spill(path, buf, n);
     CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "not an rcgc capture"));
     /* version 1 (addresses and times in events), CRC right: refused by
-       name; version 5 too */
+       name; version 6 too */
     n = craft_header(buf, 1);
     spill(path, buf, n);
     CHECK(!rcc_reader_open(path, err, sizeof err));
-    CHECK(strstr(err, "format version 1") && strstr(err, "versions 2 to 4") && strstr(err, path));
-    n = craft_header(buf, 5);
+    CHECK(strstr(err, "format version 1") && strstr(err, "versions 2 to 5") && strstr(err, path));
+    n = craft_header(buf, 6);
     n += craft_chunk(buf + n, "", 0, 0, 0, 0);
     spill(path, buf, n);
-    CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "format version 5"));
+    CHECK(!rcc_reader_open(path, err, sizeof err) && strstr(err, "format version 6"));
     /* version 2's E has no signal field; version 3's has one, at most 64 */
     {
         const unsigned char end2[] = {'E', 5, 2, 7, 3}, end3[] = {'E', 5, 2, 7, 3, 11},
@@ -1719,7 +1746,7 @@ static void test_missing_meta(void)
     rcc_writer_time(t, 5);
     CHECK(rcc_write_alloc(t, 1) == 0);
     CHECK(rcc_write_alloc(t, 2) == 0);
-    CHECK(rcc_write_free(t, 1, 0) == 0);
+    CHECK(rcc_write_free(t, 1, 0, 0) == 0);
     CHECK(rcc_write(t, &(rcc_event){.kind = RCC_LEAK, .id = 2, .status = RCC_DEFINITE,
                                     .count = 1}) == 0);
     CHECK(rcc_writer_close(m1) == 0 && rcc_writer_close(m2) == 0 && rcc_writer_close(t) == 0);
@@ -1796,12 +1823,12 @@ static void test_temporaries(void)
     CHECK(rcc_writer_pending(w) == 8);
     CHECK(rcc_write_alloc(w, 1) == 0);                      /* C 3 A 1 */
     CHECK(rcc_writer_pending(w) == 12);
-    CHECK(rcc_write_free(w, 1, 1) == 0);                    /* X: one byte */
+    CHECK(rcc_write_free(w, 1, 1, 0) == 0);                 /* X: one byte */
     CHECK(rcc_writer_pending(w) == 13);
-    CHECK(rcc_write_free(w, 1, 1) == 0);                    /* after an X: F 1 */
+    CHECK(rcc_write_free(w, 1, 1, 0) == 0);                 /* after an X: F 1 */
     CHECK(rcc_write_alloc(w, 1) == 0);                      /* A 1 */
-    CHECK(rcc_write_free(w, 2, 1) == 0);                    /* another info: F 2 */
-    CHECK(rcc_write_free(w, 2, 1) == 0);                    /* after an F: F 2 */
+    CHECK(rcc_write_free(w, 2, 1, 0) == 0);                 /* another info: F 2 */
+    CHECK(rcc_write_free(w, 2, 1, 0) == 0);                 /* after an F: F 2 */
     CHECK(rcc_write_alloc(w, 2) == 0);                      /* A 2 */
     CHECK(rcc_write(w, &(rcc_event){.kind = RCC_SAMPLE, .time_us = 4, .heap_bytes = 5,
                                     .rss_bytes = 6}) == 0);  /* P 1 5 6 */
@@ -1835,9 +1862,9 @@ static void test_temporaries(void)
     blob z = {0};
     w = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &z});
     CHECK(w);
-    CHECK(rcc_write_free(w, 0, 1) == 0);
+    CHECK(rcc_write_free(w, 0, 1, 0) == 0);
     CHECK(rcc_write_alloc(w, 0) == 0);
-    CHECK(rcc_write_free(w, 0, 1) == 0);
+    CHECK(rcc_write_free(w, 0, 1, 0) == 0);
     CHECK(rcc_write(w, EV(RCC_TEMP, 0, 0)) == 0);
     CHECK(rcc_writer_close(w) == 0);
     static const unsigned char want0[] = {'C', 0, 'F', 0, 'A', 0, 'F', 0, 'F', 0};
@@ -1876,6 +1903,116 @@ static void test_temporaries(void)
               ev.v[ev.n - 1].e.kind == tail[2] && ev.v[ev.n - 1].e.id == 1);
         free_events(&ev);
     }
+}
+
+/* ---- An F's age (version 5) ---------------------------------------------------------
+ * capture.h, rcc_write_free: a free says when its block was allocated:
+ * an F, in the free's cell of the age grid (RCC_AGE_SHIFT); a G, its age
+ * in those cells, the free's time less its A's (rcc_writer_stamp), zigzag
+ * (the A may be a little later: another thread's clock); the reader gives
+ * the allocation time.  An age that puts the allocation before the start,
+ * or more than RCC_MAX_SKEW cells after the free, is corrupt; a version 4
+ * F has no age (its allocation time is not known), and no G. */
+static void test_ages(void)
+{
+    blob b = {0};
+    rcc_writer *w = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &b});
+    CHECK(w && rcc_write(w, EV_INFO(1, 16, 0, 0)) == 0);
+    rcc_writer_time(w, 12000);                                  /* unit 2 */
+    CHECK(rcc_write_alloc(w, 1) == 0 && rcc_writer_stamp(w) == 2); /* C 12000 A 1 */
+    rcc_writer_time(w, 41000);                                  /* unit 10 */
+    CHECK(rcc_write_free(w, 1, 0, 2) == 0);                     /* C 29000 G 1 16 */
+    CHECK(rcc_write_free(w, 1, 0, 11) == 0);                    /* an A a unit later: G 1 1 */
+    CHECK(rcc_write_free(w, 1, 0, 10 + 5000) == 0);             /* clamped: -1024, 2 bytes */
+    CHECK(rcc_write_free(w, 1, 0, 10) == 0);                    /* age 0: F 1 */
+    CHECK(rcc_write_alloc(w, 1) == 0);
+    CHECK(rcc_write_free(w, 1, 1, rcc_writer_stamp(w)) == 0);   /* X: no age */
+    CHECK(rcc_writer_close(w) == 0);
+    static const unsigned char want[] = {
+        'I', 16, 0, 0, 'C', 0xE0, 0x5D, 'A', 1, 'C', 0xC8, 0xE2, 0x01, 'G', 1, 16,
+        'G', 1, 1, 'G', 1, 0xFF, 0x0F, 'F', 1, 'A', 1, 'X'};
+    size_t n;
+    const unsigned char *got = blob_records(&b, &n);
+    check_bytes(got, n, want, sizeof want);
+    char err[512];
+    events ev = {0};
+    const blob *one[] = {&b};
+    CHECK(read_blobs(one, 1, &ev, err, sizeof err) == 0);
+    CHECK(strcmp(kinds(&ev), "ICACFFFFAX") == 0); /* a G is read as an F */
+    CHECK(ev.v[4].e.time_us == 41000 && ev.v[4].e.alloc_time_us == 2 << RCC_AGE_SHIFT);
+    CHECK(ev.v[5].e.alloc_time_us == 11 << RCC_AGE_SHIFT);
+    CHECK(ev.v[6].e.alloc_time_us == (10 + RCC_MAX_SKEW) << RCC_AGE_SHIFT);
+    CHECK(ev.v[7].e.alloc_time_us == 10 << RCC_AGE_SHIFT); /* the free's own cell */
+    CHECK(ev.v[9].e.alloc_time_us == 41000);               /* the A's time */
+    free_events(&ev);
+    free(b.p);
+
+    /* past 512 cells of 4096 us, ages count in wider cells: at 4 * 10^6
+       us, 8192 us (an A at 12000 us is in cell 1, the free in cell 488) */
+    blob wide = {0};
+    w = rcc_writer_new(&(rcc_writer_options){.sink = blob_sink, .sink_ctx = &wide});
+    CHECK(w && rcc_write(w, EV_INFO(1, 16, 0, 0)) == 0);
+    rcc_writer_time(w, 4000000);
+    CHECK(rcc_write_free(w, 1, 0, 2) == 0);  /* C 4000000 G 1 (487 * 2) */
+    CHECK(rcc_writer_close(w) == 0);
+    static const unsigned char want_wide[] = {'I', 16, 0, 0, 'C', 0x80, 0x92, 0xF4, 0x01,
+                                              'G', 1, 0xCE, 0x07};
+    got = blob_records(&wide, &n);
+    check_bytes(got, n, want_wide, sizeof want_wide);
+    one[0] = &wide;
+    CHECK(read_blobs(one, 1, &ev, err, sizeof err) == 0);
+    CHECK(ev.n == 3 && ev.v[2].e.alloc_time_us == 8192);
+    free_events(&ev);
+    free(wide.p);
+
+    /* an age past the free's unit (before the start), or an allocation too
+       far after it, or a field past 32 bits: corrupt */
+    static const struct {
+        unsigned char rec[16];
+        size_t len;
+    } bad[] = {
+        {{'I', 16, 0, 0, 'C', 0x80, 0x40, 'G', 1, 6}, 10},          /* unit 2, age 3 */
+        {{'I', 16, 0, 0, 'G', 1, 2}, 7},                            /* at 0, age 1 */
+        {{'I', 16, 0, 0, 'G', 1, 0x81, 0x10}, 8},                   /* age -1025 */
+        {{'I', 16, 0, 0, 'G', 1, 0x80, 0x80, 0x80, 0x80, 0x10}, 11}, /* 2^32 */
+        {{'I', 16, 0, 0, 'G', 1}, 6},                               /* no age */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(read_records(bad[i].rec, bad[i].len, err, sizeof err) == -1);
+        if (!strstr(err, "age overruns the chunk or puts its allocation outside"))
+            fprintf(stderr, "bad age %zu: %s\n", i, err);
+        CHECK(strstr(err, "age overruns the chunk or puts its allocation outside") &&
+              strstr(err, "(tag 'G')"));
+    }
+    /* the largest accepted: an age of the free's unit, an A 1024 units later */
+    unsigned char fine[] = {'I', 16, 0, 0, 'C', 0x80, 0x40, 'G', 1, 4, 'G', 1, 0xFF, 0x0F};
+    const unsigned char *parts[] = {fine};
+    size_t lens[] = {sizeof fine};
+    CHECK(read_chunks(parts, lens, 1, &ev, err, sizeof err) == 0);
+    CHECK(ev.n == 4 && ev.v[2].e.alloc_time_us == 0 &&
+          ev.v[3].e.alloc_time_us == (2 + RCC_MAX_SKEW) << RCC_AGE_SHIFT);
+    free_events(&ev);
+
+    /* version 4: an F without its age, its allocation time unknown; an X's
+       is its A's */
+    unsigned char v4[] = {'I', 16, 0, 0, 'C', 0x80, 0x10, 'A', 1, 'F', 1, 'A', 1, 'X'};
+    static unsigned char file[256];
+    size_t len = craft_header(file, 4);
+    len += craft_chunk(file + len, v4, sizeof v4, sizeof v4, sizeof v4, 0);
+    char path[256];
+    path_of(path, sizeof path, "v4.cap");
+    spill(path, file, len);
+    CHECK(read_all(path, &ev, err, sizeof err) == 0);
+    CHECK(strcmp(kinds(&ev), "ICAFAX") == 0 && ev.v[3].e.alloc_time_us == UINT64_MAX &&
+          ev.v[5].e.alloc_time_us == 2048);
+    free_events(&ev);
+    v4[9] = 'G'; /* no G before version 5 */
+    len = craft_header(file, 4);
+    len += craft_chunk(file + len, v4, sizeof v4, sizeof v4, sizeof v4, 0);
+    spill(path, file, len);
+    CHECK(read_all(path, &ev, err, sizeof err) == -1 && strstr(err, "unknown record tag") &&
+          strstr(err, "(tag 'G')"));
+    free_events(&ev);
 }
 
 /* ---- An L record's time ------------------------------------------------------------
@@ -1984,6 +2121,7 @@ int main(int argc, char **argv)
     test_missing_meta();
     test_hostile_limited();
     test_temporaries();
+    test_ages();
     test_leak_times();
     if (!small)
         test_table_bounds();

@@ -332,39 +332,65 @@ static bool room(rcc_writer *w)
     return LIKELY(w->len + RECORD_MAX <= w->cap) || (!w->failed && rcc_writer_flush(w) == 0);
 }
 
+/* An F's age at free_us (its time in the file) of a block whose A had
+   stamp (rcc_writer_stamp): in cells of the free's age grid, signed
+   (another thread's clock may be a little ahead: docs/CAPTURE.md), at
+   least -RCC_MAX_SKEW. */
+static int64_t age_of(uint64_t free_us, uint32_t stamp)
+{
+    uint64_t unit = free_us >> RCC_AGE_SHIFT;
+    int64_t units = (int32_t)((uint32_t)unit - stamp); /* the stamp is unit's low half */
+    uint64_t alloc = units > (int64_t)unit ? 0 : (uint64_t)((int64_t)unit - units);
+    unsigned q = rcc_age_shift(free_us) - RCC_AGE_SHIFT;
+    int64_t age = (int64_t)(unit >> q) - (int64_t)(alloc >> q);
+    return age < -RCC_MAX_SKEW ? -RCC_MAX_SKEW : age;
+}
+
 /* An A, F or X.  An X has no field: it frees the block of the A just
    before it in the chunk.  A temporary whose A went out with the previous
-   chunk is written as an F (one per chunk at most). */
-static int write_event(rcc_writer *w, uint8_t tag, uint64_t info)
+   chunk is written as an F (one per chunk at most).  A free's age counts
+   from stamp, its block's A's time: most are 0 (allocated in the free's
+   cell, an F: 97% of a cc1 compile's), the others a G with the age (a
+   byte in every F cost 20% of the capture). */
+static int write_event(rcc_writer *w, uint8_t tag, uint64_t info, uint32_t stamp)
 {
     if (w->failed || !room(w))
         return -1;
     uint8_t *p = put_clock(w, w->raw + w->len);
     if (tag == RCC_TEMP && (!info || w->last_alloc != info))
         tag = RCC_FREE;
-    *p++ = tag;
+    int64_t age = tag == RCC_FREE ? age_of(w->prev_time, stamp) : 0;
+    *p++ = age ? RCC_FREE_AGED : tag;
     if (tag != RCC_TEMP)
         p = put_varint(p, info);
+    if (age)
+        p = put_varint(p, zigzag((uint64_t)age));
     w->last_alloc = tag == RCC_ALLOC ? info : 0;
     w->len = (size_t)(p - w->raw);
     return 0;
 }
 
-int rcc_write_alloc(rcc_writer *w, uint64_t info)
+uint32_t rcc_writer_stamp(const rcc_writer *w)
 {
-    return write_event(w, RCC_ALLOC, info);
+    return (uint32_t)(w->prev_time >> RCC_AGE_SHIFT);
 }
 
-int rcc_write_free(rcc_writer *w, uint64_t info, int temporary)
+int rcc_write_alloc(rcc_writer *w, uint64_t info)
 {
-    return write_event(w, temporary ? RCC_TEMP : RCC_FREE, info);
+    return write_event(w, RCC_ALLOC, info, 0);
+}
+
+int rcc_write_free(rcc_writer *w, uint64_t info, int temporary, uint32_t alloc_stamp)
+{
+    return write_event(w, temporary ? RCC_TEMP : RCC_FREE, info, alloc_stamp);
 }
 
 int rcc_write(rcc_writer *w, const rcc_event *e)
 {
     if (e->kind == RCC_ALLOC || e->kind == RCC_FREE || e->kind == RCC_TEMP) {
         rcc_writer_time(w, e->time_us);
-        return write_event(w, (uint8_t)e->kind, e->id);
+        return write_event(w, (uint8_t)e->kind, e->id,
+                           (uint32_t)(e->alloc_time_us >> RCC_AGE_SHIFT));
     }
     if (w->failed)
         return -1;
@@ -448,6 +474,8 @@ typedef struct decode_state {
     uint64_t time;           /* latest time in this chunk */
     bool have_time;
     uint64_t last_alloc;     /* info of the A just before, 0 if none (for X) */
+    uint64_t last_alloc_time; /*  and its time */
+    bool dated;              /* version 5: an F's block was allocated in its cell */
     uint64_t nodes, infos;   /* stack nodes and infos numbered so far (file-wide) */
     uint64_t pycodes;        /* Python code locations defined so far (file-wide) */
     uint64_t pyobjects;      /* Python objects records so far (file-wide) */
@@ -702,6 +730,26 @@ static inline bool get_time(cursor *c, decode_state *d, uint64_t *t)
 }
 
 
+/* An F's age (version 5): its block's allocation time from the free's,
+   in *alloc (the start of its cell of the free's age grid).  -1 when the
+   field overruns, or the age puts the allocation before the start or more
+   than RCC_MAX_SKEW cells after the free. */
+static int get_age(cursor *c, uint64_t free_us, uint64_t *alloc)
+{
+    unsigned s = rcc_age_shift(free_us);
+    uint64_t v, cell = free_us >> s;
+    if (!get_varint(c, &v) || v > UINT32_MAX)
+        return -1;
+    int64_t age = (int64_t)unzigzag(v);
+    if (age > (int64_t)cell || age < -RCC_MAX_SKEW)
+        return -1;
+    uint64_t at = (uint64_t)((int64_t)cell - age);
+    if (at > UINT64_MAX >> s)
+        return -1;
+    *alloc = at << s;
+    return 0;
+}
+
 /* A string into buf (RCC_MAX_STRING + 1 bytes) when copy is set. */
 static bool get_text(cursor *c, char *buf, bool copy)
 {
@@ -714,6 +762,14 @@ static bool get_text(cursor *c, char *buf, bool copy)
     }
     c->p += n;
     return true;
+}
+
+/* When the block of an F at the chunk's time was allocated: the start of
+   the free's cell of the age grid (version 5), else not known. */
+static inline uint64_t free_cell(const decode_state *d)
+{
+    unsigned s = rcc_age_shift(d->time);
+    return d->dated ? d->time >> s << s : UINT64_MAX;
 }
 
 /* The records most of a capture is made of (allocations, frees and
@@ -733,6 +789,7 @@ static inline int decode_common(cursor *c, decode_state *d, rcc_event *e)
     } else if ((kind == RCC_ALLOC || kind == RCC_FREE) && get_varint(c, &id) && id != 0 &&
                id <= d->infos) {
         d->last_alloc = kind == RCC_ALLOC ? id : 0;
+        d->last_alloc_time = d->time;
     } else {
         c->p = start;
         return 1;
@@ -741,6 +798,9 @@ static inline int decode_common(cursor *c, decode_state *d, rcc_event *e)
         e->kind = kind;
         e->id = id;
         e->time_us = d->time;
+        e->alloc_time_us = kind == RCC_TEMP ? d->last_alloc_time
+                           : kind == RCC_ALLOC ? 0
+                                               : free_cell(d);
     }
     return 0;
 }
@@ -795,13 +855,26 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
     case RCC_CLOCK:
         ok = get_time(c, d, &e->time_us);
         break;
+    case RCC_FREE_AGED:
+        if (r->hdr.version < RCC_VERSION_AGES)
+            return bad_record(r, start, "an unknown record tag");
+        /* fall through */
     case RCC_ALLOC:
     case RCC_FREE:
         ok = get_varint(c, &e->id);
         if (ok && (e->id == 0 || e->id > d->infos))
             return bad_record(r, start, "an allocation info not yet defined");
         d->last_alloc = e->kind == RCC_ALLOC ? e->id : 0;
+        d->last_alloc_time = d->time;
         e->time_us = d->time;
+        if (e->kind == RCC_FREE)
+            e->alloc_time_us = free_cell(d);
+        if (ok && e->kind == RCC_FREE_AGED) {
+            e->kind = RCC_FREE;
+            if (get_age(c, e->time_us, &e->alloc_time_us) < 0)
+                return bad_record(r, start, "a free whose age overruns the chunk or puts its "
+                                            "allocation outside the capture");
+        }
         break;
     case RCC_TEMP:
         if (!d->last_alloc)
@@ -809,6 +882,7 @@ static int decode(rcc_reader *r, cursor *c, decode_state *d, rcc_event *e, bool 
         e->id = d->last_alloc;
         d->last_alloc = 0;
         e->time_us = d->time;
+        e->alloc_time_us = d->last_alloc_time;
         ok = true;
         break;
     case RCC_SAMPLE:
@@ -947,15 +1021,16 @@ static int next_chunk(rcc_reader *r)
     r->rec_len = raw;
     r->pos = 0;
     /* First pass: check every record. */
+    bool dated = r->hdr.version >= RCC_VERSION_AGES;
     decode_state d = {.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes,
-                      .pyobjects = r->pyobjects};
+                      .pyobjects = r->pyobjects, .dated = dated};
     cursor c = {r->rec, r->rec + raw};
     rcc_event e;
     while (c.p < c.end)
         if (decode_common(&c, &d, NULL) != 0 && decode(r, &c, &d, &e, true) != 0)
             return r->status;
     r->give = (decode_state){.nodes = r->nodes, .infos = r->infos, .pycodes = r->pycodes,
-                             .pyobjects = r->pyobjects};
+                             .pyobjects = r->pyobjects, .dated = dated};
     r->nodes = d.nodes;
     r->infos = d.infos;
     r->pycodes = d.pycodes;

@@ -23,8 +23,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RCC_VERSION 4          /* written; readers also take versions 2 (E without
-                                      its signal field) and 3 (no Python records) */
+#define RCC_VERSION 5          /* written; readers also take versions 2 (E without
+                                      its signal field), 3 (no Python records) and 4
+                                      (an F without the block's age) */
 #define RCC_VERSION_MIN 2
 #define RCC_MAX_CHUNK (16u << 20)  /* bytes of one chunk's records */
 #define RCC_MAX_DEPTH 256          /* frames of one stack */
@@ -35,6 +36,28 @@
                                       small file decode to many records: readers
                                       size their tables by these, not the file);
                                       also the bound on Python code locations */
+/* An F's age (version 5) counts in cells of the time grid of its free: 2^s
+   us, s the least at or above RCC_AGE_SHIFT (4.096 ms cells: with 1.024 ms
+   ones, sqlite's capture grew 21% where it grows 8%) for which the
+   free's time falls in the first RCC_AGE_CELLS cells (rcc_age_shift): the
+   free's cell less its block's allocation's (each an event's time in the
+   file).  So a reader whose grid has at most RCC_AGE_CELLS cells from the
+   start to its last event, none narrower than 2^RCC_AGE_SHIFT us, puts
+   every freed block's allocation in the cell its A is in, and an age
+   never needs more than two bytes. */
+#define RCC_AGE_SHIFT 12
+#define RCC_AGE_CELLS 512
+#define RCC_VERSION_AGES 5
+/* An allocation at most this many cells after the free of its block (two
+   threads' clocks: docs/CAPTURE.md); readers reject more. */
+#define RCC_MAX_SKEW 1024
+
+static inline unsigned rcc_age_shift(uint64_t time_us)
+{
+    unsigned bits = time_us ? 64u - (unsigned)__builtin_clzll(time_us) : 0u;
+    return bits > RCC_AGE_SHIFT + 9 ? bits - 9 : RCC_AGE_SHIFT;
+}
+_Static_assert(RCC_AGE_CELLS == 1 << 9, "rcc_age_shift: 9 bits of cells");
 /* A stack node whose return address has this bit is a Python frame: the
    rest of the address is the id of a PYCODE record written before it.
    User-space addresses never have it (x86-64, aarch64 Linux). */
@@ -48,7 +71,10 @@ enum rcc_kind {
     RCC_INFO = 'I',     /* an allocation kind: size, stack node, type id */
     RCC_CLOCK = 'C',    /* time of the events that follow in the chunk */
     RCC_ALLOC = 'A',    /* a block allocated: info */
-    RCC_FREE = 'F',     /* a block freed: info */
+    RCC_FREE = 'F',     /* a block freed: info (version 5: allocated in the
+                           free's cell of the age grid) */
+    RCC_FREE_AGED = 'G', /* version 5: a block freed: info, age (readers give
+                            it as a FREE) */
     RCC_TEMP = 'X',     /* the block of the A just before freed (a temporary) */
     RCC_SAMPLE = 'P',   /* time, heap bytes, RSS */
     RCC_LEAK = 'L',     /* info, reachability, blocks (after the scan at exit) */
@@ -99,6 +125,11 @@ typedef struct rcc_event {
     uint64_t signal;        /* END: the fatal signal that ended the process (its
                                L records were scanned then); 0: it exited */
     uint64_t line;          /* PYCODE: line number (0: unknown) */
+    uint64_t alloc_time_us; /* FREE: when the freed block was allocated: the
+                               start of its A's cell of the free's age grid
+                               (RCC_AGE_SHIFT); UINT64_MAX: not known (an F
+                               before version 5); TEMP: its A's time.
+                               rcc_write takes a FREE's or TEMP's from here */
     const char *text;       /* MODULE: path; TYPE: name; PYCODE: file;
                                PYOBJECTS: the type's name (valid during the call) */
     const char *name;       /* PYCODE: function (its qualname; valid during the
@@ -129,9 +160,16 @@ void rcc_writer_time(rcc_writer *w, uint64_t time_us);
    shim writes one per allocation and free).  temporary: the block freed is
    the one of the A this writer wrote just before (no A, F or X since): an
    X, which names no info (the reader takes the A's).  When that A went out
-   with the previous chunk the free is written as an F. */
+   with the previous chunk the free is written as an F.  alloc_stamp: the
+   block's allocation time as rcc_writer_stamp gave it after its A (any
+   writer's: the age is the difference of two times of one clock). */
 int rcc_write_alloc(rcc_writer *w, uint64_t info);
-int rcc_write_free(rcc_writer *w, uint64_t info, int temporary);
+int rcc_write_free(rcc_writer *w, uint64_t info, int temporary, uint32_t alloc_stamp);
+/* The time of the A, F or X written last, as the file has it (its chunk's
+   latest time record), in units of 2^RCC_AGE_SHIFT us modulo 2^32: what
+   an F's age is counted from (a block freed 2^31 units, 101 days, or more
+   after it was allocated gets a wrong age). */
+uint32_t rcc_writer_stamp(const rcc_writer *w);
 /* Flush and free (the fd stays open).  0, or -1 if the flush failed (the
    writer is freed either way). */
 int rcc_writer_close(rcc_writer *w);

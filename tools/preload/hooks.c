@@ -327,8 +327,11 @@ static void pending_freed(tstate *t, uintptr_t p)
         }
 }
 
-static inline __attribute__((always_inline)) void write_alloc(tstate *t, uintptr_t p, uint64_t now,
-                                                            uint64_t weight, uint32_t id)
+/* The A record; returns the block's shadow word (its id, and the A's time
+   for the F's age). */
+static inline __attribute__((always_inline)) uint64_t write_alloc(tstate *t, uintptr_t p,
+                                                                uint64_t now, uint64_t weight,
+                                                                uint32_t id)
 {
     uint64_t live = atomic_fetch_add_explicit(&g.live, weight, memory_order_relaxed) + weight;
     if (live > t->peak) { /* the finisher reads them: relaxed atomic stores */
@@ -340,16 +343,17 @@ static inline __attribute__((always_inline)) void write_alloc(tstate *t, uintptr
     rcc_write_alloc(t->w, id);
     quiet_end(q);
     t->last_alloc = p;
+    return shadow_word(id, rcc_writer_stamp(t->w));
 }
 
-static inline __attribute__((always_inline)) void write_free(tstate *t, uintptr_t p, uint32_t id)
+static inline __attribute__((always_inline)) void write_free(tstate *t, uintptr_t p, uint64_t word)
 {
     bool temporary = t->last_alloc == p;
     t->last_alloc = 0;
     uint64_t now = now_us(t);
     quiet q = quiet_begin(may_flush(t));
     rcc_writer_time(t->w, now);
-    rcc_write_free(t->w, id, temporary);
+    rcc_write_free(t->w, word_id(word), temporary, word_stamp(word));
     quiet_end(q);
 }
 
@@ -370,14 +374,17 @@ static void drain(tstate *t)
         }
         uint32_t id = info_id(t, e->frames, e->depth, e->size, weight,
                               e->type ? type_id(t, e->type) : 0);
-        if (!id || (!e->freed && !shadow_put(e->p, id))) {
+        uint64_t *slot = e->freed ? NULL : slot_of(e->p, false); /* PENDING's */
+        if (!id || (!e->freed && !slot)) {
             shadow_take(e->p);
             continue;
         }
-        write_alloc(t, e->p, now, weight, id);
+        uint64_t word = write_alloc(t, e->p, now, weight, id);
+        if (slot)
+            __atomic_store_n(slot, word, __ATOMIC_RELAXED);
         if (e->freed) {
             atomic_fetch_sub_explicit(&g.live, weight, memory_order_relaxed);
-            write_free(t, e->p, id);
+            write_free(t, e->p, word);
         }
     }
     __atomic_store_n(&t->nqueued, 0, __ATOMIC_RELAXED);
@@ -437,8 +444,9 @@ NOINLINE void on_alloc_at(tslot *s, void *p, size_t n, const char *type)
     if (UNLIKELY(python_on()))
         depth = python_stack(t, frames, depth);
     uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
-    if (id && shadow_put((uintptr_t)p, id))
-        write_alloc(t, (uintptr_t)p, now, weight, id);
+    uint64_t *slot = id ? slot_of((uintptr_t)p, true) : NULL;
+    if (slot) /* the block is the program's only once malloc returns: stored after its A */
+        __atomic_store_n(slot, write_alloc(t, (uintptr_t)p, now, weight, id), __ATOMIC_RELAXED);
 done:
     leave(t);
 out:
@@ -446,33 +454,33 @@ out:
 }
 
 /* Before the real free/realloc releases p: take it out of the shadow.
-   Its info id, or 0 if it was not traced. */
-uint32_t on_release(void *p)
+   Its word (info id and time), or 0 if it was not traced. */
+uint64_t on_release(void *p)
 {
     return shadow_take((uintptr_t)p);
 }
 
-/* A traced block was released (after on_release gave its info id). */
-NOINLINE void on_free_at(tslot *s, void *p, uint32_t id)
+/* A traced block was released (after on_release gave its word). */
+NOINLINE void on_free_at(tslot *s, void *p, uint64_t word)
 {
     guard_enter_at(s);
     tstate *t = state(s);
     if (!t)
         goto out;
-    if (id == PENDING) { /* a handler's block, not written yet */
+    if (word_id(word) == PENDING) { /* a handler's block, not written yet */
         pending_freed(t, (uintptr_t)p);
         goto out;
     }
-    atomic_fetch_sub_explicit(&g.live, inf.tab[id - 1].weight, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&g.live, inf.tab[word_id(word) - 1].weight, memory_order_relaxed);
     if (UNLIKELY(t->in_event)) { /* a signal handler's, inside an event */
         struct nested *e = queue_slot(t);
         if (e)
-            *e = (struct nested){.p = (uintptr_t)p, .id = id};
+            *e = (struct nested){.p = (uintptr_t)p, .id = word};
         goto out;
     }
     enter(t);
     if (atomic_load_explicit(&g.mode, memory_order_relaxed) == ACTIVE)
-        write_free(t, (uintptr_t)p, id);
+        write_free(t, (uintptr_t)p, word);
     leave(t);
 out:
     guard_leave_at(s);
@@ -520,7 +528,7 @@ EXPORT void free(void *p)
     tslot *s = my_slot();
     bool tracing = tracing_frees_at(s);
     guard_enter_at(s); /* from taking the block out of the shadow to its F record */
-    uint32_t id = tracing ? on_release(p) : 0;
+    uint64_t id = tracing ? on_release(p) : 0;
     real.free(p);
     if (id)
         on_free_at(s, p, id);
@@ -531,9 +539,9 @@ EXPORT void free(void *p)
 
 /* realloc and reallocarray: the old block leaves the table before the real
    call; if that fails the block is unchanged and its entry goes back. */
-static void restore(void *p, uint32_t id)
+static void restore(void *p, uint64_t word)
 {
-    shadow_put((uintptr_t)p, id);
+    shadow_put((uintptr_t)p, word);
 }
 
 /* The real realloc, recorded: the body of realloc and reallocarray once
@@ -544,7 +552,7 @@ static inline __attribute__((always_inline)) void *realloc_traced(void *p, size_
     tslot *s = my_slot();
     bool tracing = p && tracing_frees_at(s);
     guard_enter_at(s); /* from taking the block out of the shadow to its F record */
-    uint32_t old = tracing ? on_release(p) : 0;
+    uint64_t old = tracing ? on_release(p) : 0;
     void *q = real.realloc(p, n);
     if (!q && (n || !p)) { /* failed (glibc: realloc(p, 0) frees p, gives NULL) */
         if (old)
@@ -683,7 +691,7 @@ EXPORT void rcgc_preload_object(void *block, size_t size, const char *type_name,
     } else {
         bool tracing = block && tracing_frees();
         guard_enter();
-        uint32_t old = tracing ? on_release(block) : 0;
+        uint64_t old = tracing ? on_release(block) : 0;
         if (old)
             on_free(block, old);
         guard_leave();

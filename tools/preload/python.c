@@ -569,7 +569,7 @@ static inline __attribute__((always_inline)) void *w_realloc(void *ctx, void *p,
     const py_allocator *a = ctx;
     bool tracing = p && tracing_frees();
     guard_enter(); /* from taking the block out of the shadow to its F record */
-    uint32_t old = tracing ? on_release(p) : 0;
+    uint64_t old = tracing ? on_release(p) : 0;
     busy++;
     void *q = a->realloc(a->ctx, p, n);
     busy--;
@@ -592,7 +592,7 @@ static void w_free(void *ctx, void *p)
     const py_allocator *a = ctx;
     bool tracing = p && tracing_frees();
     guard_enter();
-    uint32_t id = tracing ? on_release(p) : 0;
+    uint64_t id = tracing ? on_release(p) : 0;
     busy++;
     a->free(a->ctx, p);
     busy--;

@@ -25,17 +25,17 @@ void shadow_drop(void)
         return;
     unsigned n = atomic_load(&sh.nmade);
     for (unsigned i = 0; i < n && i < MAX_LEAVES; i++)
-        pages_free(NULL, sh.dir[sh.made[i]], LEAF_WORDS * sizeof(uint32_t));
+        pages_free(NULL, sh.dir[sh.made[i]], LEAF_WORDS * sizeof(uint64_t));
     pages_free(NULL, sh.dir, DIR_ENTRIES * sizeof *sh.dir);
     pages_free(NULL, sh.made, MAX_LEAVES * sizeof *sh.made);
     sh.dir = NULL;
 }
 
 /* The leaf for directory entry d, made now (a miss of slot_of). */
-uint32_t *leaf_make(size_t d)
+uint64_t *leaf_make(size_t d)
 {
-    uint32_t *leaf = NULL;
-    uint32_t *fresh = pages_alloc(NULL, LEAF_WORDS * sizeof *fresh);
+    uint64_t *leaf = NULL;
+    uint64_t *fresh = pages_alloc(NULL, LEAF_WORDS * sizeof *fresh);
     if (!fresh)
         return NULL;
     if (!__atomic_compare_exchange_n(&sh.dir[d], &leaf, fresh, false, __ATOMIC_ACQ_REL,
@@ -70,10 +70,10 @@ size_t shadow_walk(bool (*visit)(uintptr_t addr, uint32_t id, void *ctx), void *
             made[j] = made[j - 1];
             made[j - 1] = t;
         }
-    size_t count = 0, page_words = (size_t)g.page / sizeof(uint32_t);
-    unsigned char touched[LEAF_WORDS * sizeof(uint32_t) / 4096];
+    size_t count = 0, page_words = (size_t)g.page / sizeof(uint64_t);
+    unsigned char touched[LEAF_WORDS * sizeof(uint64_t) / 4096];
     for (unsigned i = 0; i < n; i++) {
-        const uint32_t *leaf = __atomic_load_n(&sh.dir[made[i]], __ATOMIC_ACQUIRE);
+        const uint64_t *leaf = __atomic_load_n(&sh.dir[made[i]], __ATOMIC_ACQUIRE);
         if (!leaf || (i && made[i] == made[i - 1]))
             continue; /* an index not written yet (its leaf comes later) */
         /* pages of the leaf never written are not resident: skip them */
@@ -88,15 +88,15 @@ size_t shadow_walk(bool (*visit)(uintptr_t addr, uint32_t id, void *ctx), void *
                 continue;
             /* most words are 0: test them 16 at a time, without a branch each */
             for (size_t w = pg * step; w < (pg + 1) * step; w += 16) {
-                uint32_t any = 0;
+                uint64_t any = 0;
                 for (size_t k = 0; k < 16; k++)
                     any |= __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
                 for (size_t k = 0; any && k < 16; k++) {
-                    uint32_t v = __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
-                    if (!v || v == PENDING)
+                    uint64_t v = __atomic_load_n(&leaf[w + k], __ATOMIC_RELAXED);
+                    if (!v || word_id(v) == PENDING)
                         continue; /* PENDING: a signal handler's, never written */
                     uintptr_t a = (uintptr_t)made[i] << LEAF_SHIFT | (w + k) << GRANULE_SHIFT;
-                    if (!visit(a, v, ctx))
+                    if (!visit(a, word_id(v), ctx))
                         goto out;
                     count++;
                 }

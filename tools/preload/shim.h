@@ -453,7 +453,7 @@ struct tstate {
         uintptr_t p;
         uint64_t size;        /*   an allocation: size, type, stack */
         const char *type;
-        uint32_t id;          /*   a free: the block's info id (0: an allocation) */
+        uint64_t id;          /*   a free: the block's shadow word (0: an allocation) */
         bool freed;           /*   an allocation freed before it was written */
         size_t depth;
         void *frames[RCC_MAX_DEPTH];
@@ -550,19 +550,26 @@ static inline uint64_t tick_ns(void)
 }
 
 /* ---- The shadow of live blocks (shadow.c) ------------------------------------------------
- * One 32-bit word per 16-byte granule of address space, for the granule a
+ * One 64-bit word per 16-byte granule of address space, for the granule a
  * traced block starts at: 0 if none, else its info id (its size, stack and
- * type: see "Allocation infos" in record.c).  Two levels: a directory
+ * type: see "Allocation infos" in record.c) in the low half and, in the
+ * high half, when its A was written (rcc_writer_stamp: the F's age counts
+ * from it).  Two levels: a directory
  * (reserved, never touched where the heap is not) of leaves made on first
- * use, each covering 16 MiB of addresses with 4 MiB of words.  Neighbouring
+ * use, each covering 8 MiB of addresses with 4 MiB of words (as large as
+ * they were with 32-bit words: where the program's own mmaps land is as it
+ * was; 8 MiB leaves moved GCC's pages across one more 16 MiB region,
+ * tests/real cc1plus_ggc).  Neighbouring
  * blocks have neighbouring words, so the shadow is as cache-friendly as the
  * heap itself; a hash table spreads them on purpose, and its misses cost
  * more than everything else on the hot path together (see docs/CAPTURE.md,
- * "Recording").  Blocks not aligned to 16 bytes, or beyond ADDR_BITS, are
- * not traced (glibc aligns every block to 16). */
+ * "Recording").  The time shares the id's word, so a free reads one word
+ * (a second array would be a second cache line).  Blocks not aligned to 16
+ * bytes, or beyond ADDR_BITS, are not traced (glibc aligns every block to
+ * 16). */
 
 #define GRANULE_SHIFT 4
-#define LEAF_SHIFT 24
+#define LEAF_SHIFT 23
 #define LEAF_WORDS ((size_t)1 << (LEAF_SHIFT - GRANULE_SHIFT))
 #if defined(__x86_64__)
 #define ADDR_BITS 47
@@ -570,10 +577,10 @@ static inline uint64_t tick_ns(void)
 #define ADDR_BITS 48
 #endif
 #define DIR_ENTRIES ((size_t)1 << (ADDR_BITS - LEAF_SHIFT))
-#define MAX_LEAVES 65536             /* 1 TiB of heap addresses */
+#define MAX_LEAVES 131072            /* 1 TiB of heap addresses */
 
 typedef struct shadow {
-    uint32_t **dir;           /* DIR_ENTRIES leaves, NULL until made */
+    uint64_t **dir;           /* DIR_ENTRIES leaves, NULL until made */
     uint32_t *made;           /* directory indices of the leaves, MAX_LEAVES */
     atomic_uint nmade;
 } shadow;
@@ -581,34 +588,50 @@ extern shadow sh;
 
 bool shadow_init(void);
 void shadow_drop(void);
-uint32_t *leaf_make(size_t d);
+uint64_t *leaf_make(size_t d);
 size_t shadow_walk(bool (*visit)(uintptr_t addr, uint32_t id, void *ctx), void *ctx);
 
-static inline uint32_t *slot_of(uintptr_t a, bool make)
+/* A block's word: its info id and the stamp of its A. */
+static inline uint64_t shadow_word(uint32_t id, uint32_t stamp)
+{
+    return id | (uint64_t)stamp << 32;
+}
+
+static inline uint32_t word_id(uint64_t word)
+{
+    return (uint32_t)word;
+}
+
+static inline uint32_t word_stamp(uint64_t word)
+{
+    return (uint32_t)(word >> 32);
+}
+
+static inline uint64_t *slot_of(uintptr_t a, bool make)
 {
     if ((a & ((1u << GRANULE_SHIFT) - 1)) || a >> ADDR_BITS)
         return NULL;
     size_t d = a >> LEAF_SHIFT;
-    uint32_t *leaf = __atomic_load_n(&sh.dir[d], __ATOMIC_ACQUIRE);
+    uint64_t *leaf = __atomic_load_n(&sh.dir[d], __ATOMIC_ACQUIRE);
     if (UNLIKELY(!leaf) && (!make || !(leaf = leaf_make(d))))
         return NULL;
     return &leaf[(a >> GRANULE_SHIFT) & (LEAF_WORDS - 1)];
 }
 
-static inline bool shadow_put(uintptr_t a, uint32_t id)
+static inline bool shadow_put(uintptr_t a, uint64_t word)
 {
-    uint32_t *slot = slot_of(a, true);
+    uint64_t *slot = slot_of(a, true);
     if (!slot)
         return false;
-    __atomic_store_n(slot, id, __ATOMIC_RELAXED);
+    __atomic_store_n(slot, word, __ATOMIC_RELAXED);
     return true;
 }
 
-/* The info id of a traced block, taken out of the shadow; 0: not traced. */
-static inline uint32_t shadow_take(uintptr_t a)
+/* The word of a traced block, taken out of the shadow; 0: not traced. */
+static inline uint64_t shadow_take(uintptr_t a)
 {
-    uint32_t *slot = slot_of(a, false);
-    uint32_t v = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
+    uint64_t *slot = slot_of(a, false);
+    uint64_t v = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
     if (v)
         __atomic_store_n(slot, 0, __ATOMIC_RELAXED);
     return v;
@@ -620,8 +643,8 @@ void enter(tstate *t);
 void leave(tstate *t);
 void thread_gone(void *v);
 void on_alloc_at(tslot *s, void *p, size_t n, const char *type);
-uint32_t on_release(void *p);
-void on_free_at(tslot *s, void *p, uint32_t id);
+uint64_t on_release(void *p);
+void on_free_at(tslot *s, void *p, uint64_t word);
 
 /* (Inlined: the walk skips the caller's frame and on_alloc_at's.) */
 static inline __attribute__((always_inline)) void on_alloc(void *p, size_t n, const char *type)
@@ -629,9 +652,9 @@ static inline __attribute__((always_inline)) void on_alloc(void *p, size_t n, co
     on_alloc_at(my_slot(), p, n, type);
 }
 
-static inline __attribute__((always_inline)) void on_free(void *p, uint32_t id)
+static inline __attribute__((always_inline)) void on_free(void *p, uint64_t word)
 {
-    on_free_at(my_slot(), p, id);
+    on_free_at(my_slot(), p, word);
 }
 
 /* ---- unwind.c ----------------------------------------------------------------------------- */

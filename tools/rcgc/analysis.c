@@ -81,6 +81,11 @@ typedef struct info {
     uint32_t cell;      /* that cell, at the grid's shift then */
     uint32_t shift;
     int64_t bytes, blocks;  /* allocated minus freed in it */
+    /* and its frees of blocks of an earlier cell, summed the same way until
+       one comes in other cells */
+    uint32_t freed_alloc_cell, freed_cell; /* those cells, at the grid's */
+    uint32_t freed_shift;                  /*   shift then */
+    int64_t freed;                         /* blocks (0: none) */
 } info;
 
 typedef struct pass {
@@ -276,7 +281,7 @@ static int on_info(pass *p, const rcc_event *e)
         return fail(p, "out of memory for %zu allocation infos", c->ninfos);
     p->infos[c->ninfos++] = (info){.size = e->size, .site = NO_SITE,
                                    .node = (uint32_t)e->stack, .type = (uint32_t)e->type,
-                                   .shift = c->grid.shift};
+                                   .shift = c->grid.shift, .freed_shift = c->grid.shift};
     return 0;
 }
 
@@ -312,12 +317,34 @@ static int flush_step(pass *p, info *in)
     return 0;
 }
 
-/* Count an event of in at its time in the report's grid (when kept). */
-static int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
+/* Hand an info's frees of older blocks for its latest pair of cells to
+   the grid, if any. */
+static int flush_freed(pass *p, info *in)
+{
+    if (!in->freed)
+        return 0;
+    if (time_grid_pair(&p->c->grid, in->site, in->freed_alloc_cell, in->freed_cell,
+                       in->freed_shift, in->freed * (int64_t)in->size, in->freed) < 0)
+        return fail(p, "out of memory for the time steps");
+    in->freed = 0;
+    return 0;
+}
+
+/* Make the grid cover time_us. */
+static int cover(pass *p, uint64_t time_us)
 {
     time_grid *g = &p->c->grid;
     if (time_us >> g->shift >= TIME_CELLS && time_grid_cover(g, time_us) < 0)
         return fail(p, "out of memory for the time steps");
+    return 0;
+}
+
+/* Count an event of in at its time in the report's grid (when kept). */
+static int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
+{
+    time_grid *g = &p->c->grid;
+    if (cover(p, time_us) != 0)
+        return 1;
     uint32_t cell = (uint32_t)(time_us >> g->shift);
     if ((uint64_t)in->cell >> (g->shift - in->shift) != cell && flush_step(p, in) != 0)
         return 1;
@@ -325,6 +352,30 @@ static int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
     in->shift = g->shift;
     in->bytes += alloc ? (int64_t)in->size : -(int64_t)in->size;
     in->blocks += alloc ? 1 : -1;
+    return 0;
+}
+
+/* A free at time_us of a block of in allocated at alloc_us, in the grid: in
+   the step of its cell when that is the allocation's (or earlier: another
+   thread's clock), else summed per (allocation cell, free cell).  A free
+   of a capture before version 5 (alloc_us UINT64_MAX) counts where it
+   happened, which is what makes the range a lower bound there. */
+static int add_free_step(pass *p, info *in, uint64_t time_us, uint64_t alloc_us)
+{
+    time_grid *g = &p->c->grid;
+    if (alloc_us == UINT64_MAX || alloc_us >> g->shift >= time_us >> g->shift)
+        return add_step(p, in, alloc_us == UINT64_MAX ? time_us : alloc_us, false);
+    if (cover(p, time_us) != 0)
+        return 1;
+    uint32_t a = (uint32_t)(alloc_us >> g->shift), f = (uint32_t)(time_us >> g->shift);
+    unsigned by = g->shift - in->freed_shift;
+    if (in->freed && (in->freed_alloc_cell >> by != a || in->freed_cell >> by != f) &&
+        flush_freed(p, in) != 0)
+        return 1;
+    in->freed_alloc_cell = a;
+    in->freed_cell = f;
+    in->freed_shift = g->shift;
+    in->freed++;
     return 0;
 }
 
@@ -382,7 +433,7 @@ static int on_free(pass *p, const rcc_event *e, bool temporary)
         c->temps++;
         c->temp_bytes += in->size;
     }
-    return p->steps ? add_step(p, in, e->time_us, false) : 0;
+    return p->steps ? add_free_step(p, in, e->time_us, e->alloc_time_us) : 0;
 }
 
 static void merge_sample(rca_sample *into, const rca_sample *s)
@@ -599,7 +650,8 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
     clock_gettime(CLOCK_MONOTONIC, &p.started);
     int rc = p.site_of && c->nodes ? rcc_read(r, on_event, &p) : fail(&p, "out of memory");
     for (size_t i = 0; p.steps && !p.failed && rc >= 0 && i < c->ninfos; i++)
-        flush_step(&p, &p.infos[i]); /* the sums of the cells still open */
+        if (flush_step(&p, &p.infos[i]) == 0) /* the sums of the cells still open */
+            flush_freed(&p, &p.infos[i]);
     if (p.shown_any && p.tty)
         fprintf(stderr, "\r\033[K");
     if (p.failed)

@@ -80,9 +80,13 @@ enum { RCA_MAX_SAMPLES = 4096 };
 enum { RCA_MAX_REPLACING = 64 }; /* modules loaded where another was, told apart */
 
 /* ---- flame_time.c: the time grid of the report's range selection ----------------
- * Bytes and blocks allocated minus freed, per site or tree node ("of") and
- * per cell of a grid whose cells double in width as the run goes on, at
- * most TIME_CELLS of them. */
+ * Per site (or tree node, "of") and cell of a grid whose cells double in
+ * width as the run goes on (at most TIME_CELLS of them): the bytes and
+ * blocks allocated in the cell less those of them freed in it (steps), and
+ * for blocks freed in a later cell, what was freed when (pairs: a capture
+ * from version 5 says when each freed block was allocated).  A range of
+ * cells [a, b] then holds, allocated in it and still live at b's end:
+ * its steps' sum less the pairs allocated in [a, b] and freed by b. */
 typedef struct time_step {
     uint32_t of;            /* a site (analysis.c's grid) or a tree node (flame_time) */
     uint32_t cell;          /* [cell, cell + 1) x the cell width */
@@ -95,14 +99,30 @@ typedef struct time_steps {
     struct u64map *index;   /* (of, cell) -> index in v */
 } time_steps;
 
+typedef struct time_pair {
+    uint32_t of;            /* as a step's */
+    uint32_t alloc_cell;    /* the blocks were allocated in this cell */
+    uint32_t free_cell;     /*   and freed in this later one */
+    int64_t bytes, blocks;  /* freed */
+} time_pair;
+
+typedef struct time_pairs {
+    time_pair *v;
+    size_t n, cap;
+    struct u64map *index;   /* (of, alloc cell, free cell) -> index in v */
+} time_pairs;
+
 /* At most TIME_CELLS cells (a power of two), each at least 2^TIME_MIN_SHIFT
-   us wide: the shim's clock moves in steps of 1 ms (docs/CAPTURE.md), so
-   finer cells would tell nothing more and cost a step per site each. */
-enum { TIME_CELLS = 512, TIME_MIN_SHIFT = 10 };
+   us wide: a capture dates its frees on no finer a grid (4.096 ms cells,
+   capture.h RCC_AGE_SHIFT; the plot's samples come every 10 ms), and
+   finer cells would cost a step per site each.  At most TIME_PAIRS pairs:
+   the grid coarsens when they would be more. */
+enum { TIME_CELLS = 512, TIME_MIN_SHIFT = 12, TIME_PAIRS = 1 << 17 };
 
 /* The pass's grid: by site; cell = time_us >> shift. */
 typedef struct time_grid {
     time_steps steps;
+    time_pairs pairs;
     unsigned shift;         /* log2 of the cell width in microseconds */
 } time_grid;
 
@@ -111,6 +131,11 @@ typedef struct time_grid {
    -1 when out of memory (the grid is then unusable: free it). */
 int time_grid_add(time_grid *g, uint32_t site, uint32_t cell, unsigned shift, int64_t bytes,
                   int64_t blocks);
+/* Blocks of site allocated in alloc_cell and freed in free_cell (cells of
+   the grid when its shift was shift): a pair, or a step when the grid has
+   them in one cell now.  May coarsen the grid.  0, or -1 as above. */
+int time_grid_pair(time_grid *g, uint32_t site, uint32_t alloc_cell, uint32_t free_cell,
+                   unsigned shift, int64_t bytes, int64_t blocks);
 /* Coarsen the grid until time_us falls in one of its cells; -1 when out
    of memory. */
 int time_grid_cover(time_grid *g, uint64_t time_us);
@@ -334,12 +359,16 @@ size_t flame_path(const flame *f, uint32_t i, uint32_t *labels);
    a Python frame "Loader.load (main.py:42)". */
 const char *flame_text(const flame_label *l, char *buf, size_t len);
 
-/* The pass's grid folded onto the tree: steps by node, then cell. */
+/* The pass's grid folded onto the tree: steps and pairs by node, then cell. */
 typedef struct flame_time {
     uint32_t ncells;        /* cells from 0 to the capture's end (the page's "buckets") */
     uint64_t cell_us;       /* each cell's width */
+    bool exact;             /* the capture dates its frees (version 5): else no
+                               pairs, and a range's figure is a lower bound */
     time_steps steps;       /* of: the node; sorted by node, then cell */
     size_t *first;          /* node i's steps: [first[i], first[i + 1]) */
+    time_pairs pairs;       /* of: the node; sorted by node, then cells */
+    size_t *first_pair;     /* node i's pairs: [first_pair[i], first_pair[i + 1]) */
 } flame_time;
 
 /* c's grid (rca_options.time_steps) by tree node: owner[node] is the node

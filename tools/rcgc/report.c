@@ -59,8 +59,10 @@ static uint32_t *drawn_owners(const flame *f)
     return owner;
 }
 
-/* A node's steps: [cell, bytes, blocks, ...], allocated minus freed, for
-   the cells where that is not zero. */
+/* A node's steps: [cell, bytes, blocks, ...], allocated in the cell minus
+   what of it was freed there, for the cells where that is not zero; then
+   its pairs: [allocation cell, free cell, bytes, blocks, ...] freed
+   (flame_time.c). */
 static void json_steps(FILE *out, const flame_time *t, uint32_t i)
 {
     const char *sep = "";
@@ -72,11 +74,21 @@ static void json_steps(FILE *out, const flame_time *t, uint32_t i)
         fprintf(out, "%s%u,%lld,%lld", sep, s->cell, (long long)s->bytes, (long long)s->blocks);
         sep = ",";
     }
+    fputs("],[", out);
+    sep = "";
+    for (size_t k = t->first_pair[i]; k < t->first_pair[i + 1]; k++) {
+        const time_pair *s = &t->pairs.v[k];
+        if (!s->bytes && !s->blocks)
+            continue;
+        fprintf(out, "%s%u,%u,%lld,%lld", sep, s->alloc_cell, s->free_cell, (long long)s->bytes,
+                (long long)s->blocks);
+        sep = ",";
+    }
     fputc(']', out);
 }
 
 /* [label, peak bytes, blocks, leaked bytes, blocks, total bytes, blocks,
-   [children], steps]; recursion is bounded by the stack depth (257). */
+   [children], steps, pairs]; recursion is bounded by the stack depth (257). */
 static void json_node(FILE *out, const flame *f, const uint32_t *owner, const flame_time *t,
                       uint32_t i)
 {
@@ -146,8 +158,8 @@ static int json_data(FILE *out, rca_capture *c, const flame *f, const uint32_t *
     }
     fputs("],\n\"tree\": ", out);
     json_node(out, f, owner, t, 0);
-    fprintf(out, ",\n\"time\": {\"buckets\": %u, \"bucket_s\": %.6f}", t->ncells,
-            (double)t->cell_us / 1e6);
+    fprintf(out, ",\n\"time\": {\"buckets\": %u, \"bucket_s\": %.6f, \"exact\": %s}",
+            t->ncells, (double)t->cell_us / 1e6, t->exact ? "true" : "false");
     fputs(",\n\"samples\": ", out);
     json_samples(out, c);
     fputs(",\n\"tables\": ", out);

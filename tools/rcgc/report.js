@@ -6,12 +6,17 @@
  * zoom, search box, tooltips) and the top tables.  No libraries, no network.
  *
  * A tree node is [label, peak bytes, blocks, leaked bytes, blocks, total
- * bytes, blocks, [children], steps]; labels[i] is [name, file, line,
+ * bytes, blocks, [children], steps, pairs]; labels[i] is [name, file, line,
  * python] (python 1: a Python frame, drawn in violet whatever the metric;
  * "dim C frames", shown when there are some, greys out the others).
  * steps are [bucket, bytes, blocks, ...] on the grid of data.time (buckets
  * of bucket_s seconds from 0): what the node's own sites (and its pruned
- * descendants') allocated minus what they freed in each bucket.
+ * descendants') allocated in each bucket less what of that they freed in
+ * it; pairs are [allocation bucket, later free bucket, bytes, blocks, ...]:
+ * what they allocated in the one and freed in the other.  With
+ * data.time.exact (a capture that dates its frees) a range's figure is
+ * exact; without (an older capture) steps count every free where it
+ * happened, there are no pairs, and the figure is a lower bound.
  */
 (function () {
   'use strict';
@@ -88,14 +93,20 @@
     var b1 = Math.max(b0, Math.min(grid.buckets - 1, Math.ceil(t1 / w) - 1));
     return { b0: b0, b1: b1, t0: b0 * w, t1: Math.min((b1 + 1) * w, Math.max(S.duration_s, w)) };
   }
-  /* n.r = [bytes, blocks] for the range: allocated in it minus freed in
-     it by the node's own sites, never below 0; inclusive of the children. */
+  /* n.r = [bytes, blocks] for the range: allocated in it by the node's
+     own sites and not freed by its end (an older capture: less what they
+     freed in it), never below 0; inclusive of the children. */
   function computeRange(n) {
-    var st = n[8], own = [0, 0];
-    for (var i = 0; i < st.length; i += 3) {
+    var st = n[8], pr = n[9], own = [0, 0], i;
+    for (i = 0; i < st.length; i += 3) {
       if (st[i] < range.b0 || st[i] > range.b1) continue;
       own[0] += st[i + 1];
       own[1] += st[i + 2];
+    }
+    for (i = 0; i < pr.length; i += 4) {
+      if (pr[i] < range.b0 || pr[i + 1] > range.b1) continue;  /* free cell > alloc cell */
+      own[0] -= pr[i + 2];
+      own[1] -= pr[i + 3];
     }
     var r = [Math.max(0, own[0]), Math.max(0, own[1])];
     n[7].forEach(function (k) {
@@ -402,8 +413,10 @@
     tabs.children[RANGE].disabled = false;
     rangeInfo.textContent = 'Selected ' + secs(range.t0) + ' \u2013 ' + secs(range.t1) + ': ' +
       bytes(data.tree.r[0]) + ' in ' + plural(data.tree.r[1], 'block') +
-      ' allocated in it and still live at its end, at least (for each function: what it allocated in the range minus what it freed there;' +
-      ' a block allocated before the range and freed in it counts against one allocated in it).';
+      (grid.exact ? ' allocated in it and still live at its end.'
+       : ' allocated in it and still live at its end, at least: this capture\'s frees do not say when their blocks were allocated' +
+         ' (a capture before format version 5), so for each function it is what it allocated in the range minus what it freed there' +
+         ' (a block allocated before the range and freed in it counts against one allocated in it).');
     state.zoom = [data.tree];
     show(RANGE);
   }

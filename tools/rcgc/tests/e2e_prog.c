@@ -10,6 +10,11 @@
  *                    10 ms of activity), then freed; prints "e2e: done";
  *                    exits with status 7
  *   e2e_prog kill    allocates, then kills itself with SIGTERM
+ *   e2e_prog churn   eight blocks of 30000 bytes made in rotate_block; 150
+ *                    ms later each freed and a new one made in its place
+ *                    by the same call (5 ms apart); 150 ms later all freed
+ *                    (the report's range of the second round: eight new
+ *                    blocks, allocated in it and live at its end)
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <signal.h>
@@ -76,8 +81,38 @@ static FRAME void ramp(int n)
     }
 }
 
+/* The block that replaces old (NULL: the first), always by this call. */
+static FRAME void *rotate_block(void *old)
+{
+    free(old);
+    void *p = malloc(30000);
+    memset(p, 3, 30000);
+    return p;
+}
+
+static FRAME void churn(void)
+{
+    static void *slots[8];
+    struct timespec step = {0, 5 * 1000 * 1000}, pause = {0, 150 * 1000 * 1000};
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 8; i++) {
+            slots[i] = rotate_block(slots[i]);
+            nanosleep(&step, NULL);
+        }
+        nanosleep(&pause, NULL);
+    }
+    for (int i = 0; i < 8; i++) {
+        free(slots[i]);
+        slots[i] = NULL;
+    }
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "churn") == 0) {
+        churn();
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "kill") == 0) {
         keep = malloc(100);
         raise(SIGTERM);

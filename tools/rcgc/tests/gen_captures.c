@@ -90,6 +90,7 @@ static struct {
 static uint64_t ninfos;
 static struct {
     uint64_t addr, info;  /* addr 0: a free slot */
+    uint32_t stamp;       /* its A's time (rcc_writer_stamp), for the F's age */
 } blocks[MAX_BLOCKS];
 static struct {
     rcc_writer *w;
@@ -204,6 +205,7 @@ static void alloc_at(uint64_t t, uint64_t addr, uint64_t size, uint64_t node, ui
     rcc_writer_time(w, t);
     if (rcc_write_alloc(w, id) != 0)
         die("rcc_write_alloc");
+    blocks[i].stamp = rcc_writer_stamp(w);
     *last_alloc() = addr;
     live += size;
 }
@@ -233,7 +235,7 @@ static void release(uint64_t t, uint64_t addr, uint64_t size)
     int temporary = *last == addr; /* freed right after it was made */
     *last = 0;
     rcc_writer_time(w, t);
-    if (rcc_write_free(w, blocks[i].info, temporary) != 0)
+    if (rcc_write_free(w, blocks[i].info, temporary, blocks[i].stamp) != 0)
         die("rcc_write_free");
     blocks[i].addr = 0;
     live -= size;

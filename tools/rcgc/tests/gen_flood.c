@@ -62,6 +62,7 @@ int main(int argc, char **argv)
             check(rcc_write(w, &e) == 0, "rcc_write");
         }
     }
+    uint32_t stamps[LIVE]; /* ring's blocks' times, for their F's age */
     uint64_t ring[LIVE], head = 0, nlive = 0, live = 0, peak = 0, peak_time = 0, i = 0;
     for (uint64_t a = 0; i < events; a++) {
         rcc_writer_time(w, i / 10);
@@ -72,18 +73,20 @@ int main(int argc, char **argv)
         }
         uint64_t info = a * 7 % INFOS + 1;
         if (a % 8 == 7) { /* a temporary: allocated and freed at once */
-            check(rcc_write_alloc(w, info) == 0 && rcc_write_free(w, info, 1) == 0, "rcc_write");
+            check(rcc_write_alloc(w, info) == 0 &&
+                      rcc_write_free(w, info, 1, rcc_writer_stamp(w)) == 0, "rcc_write");
             i += 2;
             continue;
         }
         if (nlive == LIVE) { /* the oldest goes first */
-            check(rcc_write_free(w, ring[head], 0) == 0, "rcc_write_free");
+            check(rcc_write_free(w, ring[head], 0, stamps[head]) == 0, "rcc_write_free");
             live -= sizes[ring[head] - 1];
             head = (head + 1) % LIVE;
             nlive--;
             i++;
         }
         check(rcc_write_alloc(w, info) == 0, "rcc_write_alloc");
+        stamps[(head + nlive) % LIVE] = rcc_writer_stamp(w);
         ring[(head + nlive++) % LIVE] = info;
         live += sizes[info - 1];
         if (live > peak)

@@ -314,31 +314,79 @@ class Flamegraph(unittest.TestCase):
         self.assertEqual(len(data["samples"]), 5)
         self.assertEqual(data["tables"]["peak"][0]["function"], "site_beta")
         # the timeline: per node, [bucket, bytes, blocks, ...] allocated
-        # minus freed; beta's block comes at 20 ms and goes at 30 ms; all of
-        # gamma's go (its temporaries come and go within a bucket).  The
+        # less what of it was freed in the bucket; beta's block comes at 20
+        # ms (and goes at 30 ms: a pair, below); all of gamma's go (its
+        # temporaries come and go within a bucket).  The
         # grid's cells are a power of two of microseconds wide, at least
-        # 1024, as few as cover the run in at most 512 of them (read once:
+        # 4096, as few as cover the run in at most 512 of them (read once:
         # flame_time.c); this run is 50 ms long.
         grid = data["time"]
         width = int(round(grid["bucket_s"] * 1e6))
-        self.assertEqual(width, 1024)
+        self.assertEqual(width, 4096)
         duration_us = int(round(rjson("summary", "--json", cap("basic.cap"))["duration_s"] * 1e6))
         self.assertEqual(grid["buckets"], duration_us // width + 1)
         bucket = lambda t: int(round(t * 1e6)) // int(round(grid["bucket_s"] * 1e6))
-        self.assertEqual(names["site_beta"][8], [bucket(0.020), 100000, 1,
-                                                 bucket(0.030), -100000, -1])
+        self.assertEqual(names["site_beta"][8], [bucket(0.020), 100000, 1])
         self.assertLessEqual(len(names["site_gamma"][8]), 2 * 3)
         self.assertEqual(sum(names["site_gamma"][8][1::3]), 0)
-        steps = []
+        steps, pairs = [], []
         def walk(n):
             steps.extend(zip(*[iter(n[8])] * 3))
+            pairs.extend(zip(*[iter(n[9])] * 4))
             for k in n[7]:
                 walk(k)
         walk(tree)
+        # this capture dates its frees: beta's block, freed in a later
+        # bucket, is a pair (allocated in one bucket, freed in the other)
+        self.assertTrue(grid["exact"])
+        self.assertEqual(names["site_beta"][9], [bucket(0.020), bucket(0.030), 100000, 1])
         s = rjson("summary", "--json", cap("basic.cap"))
-        self.assertEqual(sum(x[1] for x in steps), s["live_bytes_at_exit"])
-        self.assertEqual(sum(x[2] for x in steps), s["live_blocks_at_exit"])
+        self.assertEqual(sum(x[1] for x in steps) - sum(x[2] for x in pairs),
+                         s["live_bytes_at_exit"])
+        self.assertEqual(sum(x[2] for x in steps) - sum(x[3] for x in pairs),
+                         s["live_blocks_at_exit"])
         self.assertTrue(all(0 <= x[0] < grid["buckets"] for x in steps))
+        self.assertTrue(all(0 <= x[0] < x[1] < grid["buckets"] for x in pairs))
+
+    def test_range_exact_and_lower_bound(self):
+        # One site: a block at 0, then at 50 ms the old block freed and a
+        # new one allocated, the end at 100 ms.  The range of the bucket at
+        # 50 ms holds the new block, allocated in it and live at its end:
+        # a capture that dates its frees (version 5) says so; one before
+        # (version 4: the F has no age) counts the old block's free
+        # against it and says 0, a lower bound, and the page says which.
+        def capture(name, version, free):
+            h = bytearray(read("basic.cap")[:64])
+            struct.pack_into("<I", h, 8, version)
+            struct.pack_into("<I", h, 28, 0)
+            struct.pack_into("<I", h, 28, zlib.crc32(bytes(h)))
+            rec = (b"S" + varint(0) + varint(0x1000) + b"I" + varint(16) + varint(1) + varint(0) +
+                   b"C" + varint(0) + b"A" + varint(1) + b"C" + varint(50000) +
+                   free + b"A" + varint(1) +
+                   b"E" + varint(0) + varint(0) + varint(16) + varint(0) + varint(0))
+            path = write(name, bytes(h) + chunk(rec))
+            out = cap(name + ".html")
+            rcgc("flamegraph", "-o", out, path, check=0)
+            page = open(out, encoding="utf-8").read()
+            m = re.search(r'<script type="application/json" id="rcgc-data">(.*?)</script>',
+                          page, re.S)
+            return json.loads(m.group(1))
+        def in_range(n, b0, b1):  # report.js's computeRange, for the whole tree
+            st, pr = n[8], n[9]
+            own = sum(st[i + 1] for i in range(0, len(st), 3) if b0 <= st[i] <= b1)
+            own -= sum(pr[i + 2] for i in range(0, len(pr), 4) if pr[i] >= b0 and pr[i + 1] <= b1)
+            return max(0, own) + sum(in_range(k, b0, b1) for k in n[7])
+        at50 = 50000 // 4096
+        exact = capture("range5.cap", 5, b"G" + varint(1) + varint(2 * at50))  # age 12, zigzag
+        self.assertTrue(exact["time"]["exact"])
+        self.assertEqual(in_range(exact["tree"], at50, at50), 16)
+        self.assertEqual(in_range(exact["tree"], 0, 0), 16)        # the first block, live at 0
+        self.assertEqual(in_range(exact["tree"], 0, at50), 16)     # the first one freed by then
+        old = capture("range4.cap", 4, b"F" + varint(1))
+        self.assertFalse(old["time"]["exact"])
+        self.assertEqual(in_range(old["tree"], at50, at50), 0)
+        self.assertEqual(in_range(old["tree"], 0, at50), 16)
+        self.assertEqual(rjson("summary", "--json", cap("range4.cap"))["live_bytes_at_exit"], 16)
 
     def test_default_name(self):
         code, stdout, _ = rcgc("flamegraph", cap("types.cap"), check=0)
@@ -631,6 +679,42 @@ class Run(unittest.TestCase):
         p, _ = self.run_prog("e2e_bad.cap", "basic", options=("--unwind", "dwarf"))
         self.assertEqual(p.returncode, 1)
         self.assertIn("--unwind takes fp or libunwind", p.stderr)
+
+    def test_range_of_a_churn(self):
+        # rotate_block frees each old block while it makes a new one, in a
+        # second round 150 ms after the first: the report's range over the
+        # second round holds the eight new blocks (allocated in it, live at
+        # its end), where a lower bound (what it allocated less what it
+        # freed there) says 0; over the first round its eight, live at its
+        # end too; over both, the second round's.
+        p, path = self.run_prog("churn.cap", "churn")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = cap("churn.html")
+        rcgc("flamegraph", "-o", out, path, check=0)
+        page = open(out, encoding="utf-8").read()
+        data = json.loads(re.search(r'<script type="application/json" id="rcgc-data">(.*?)</script>',
+                                    page, re.S).group(1))
+        self.assertTrue(data["time"]["exact"])
+        labels = data["labels"]
+        def find(n):
+            if labels[n[0]][0] == "rotate_block":
+                return n
+            return next((f for f in map(find, n[7]) if f), None)
+        node = find(data["tree"])
+        st, pr = node[8], node[9]
+        made = sorted(st[i] for i in range(0, len(st), 3) if st[i + 1] > 0)
+        gap = max(range(1, len(made)), key=lambda i: made[i] - made[i - 1])
+        first, second = (made[0], made[gap - 1]), (made[gap], made[-1])
+        def in_range(b0, b1):  # report.js's computeRange, for this node alone
+            own = sum(st[i + 1] for i in range(0, len(st), 3) if b0 <= st[i] <= b1)
+            own -= sum(pr[i + 2] for i in range(0, len(pr), 4) if pr[i] >= b0 and pr[i + 1] <= b1)
+            return own
+        self.assertEqual(in_range(*second), 8 * 30000)
+        self.assertEqual(in_range(*first), 8 * 30000)
+        self.assertEqual(in_range(first[0], second[1]), 8 * 30000)
+        lower = sum(st[i + 1] for i in range(0, len(st), 3) if second[0] <= st[i] <= second[1])
+        lower -= sum(pr[i + 2] for i in range(0, len(pr), 4) if second[0] <= pr[i + 1] <= second[1])
+        self.assertEqual(lower, 0)  # what a capture before version 5 showed
 
     def test_signal_status(self):
         p, _ = self.run_prog("e2e_kill.cap", "kill")

@@ -148,6 +148,11 @@ try {
   check(await page.locator('#selection').getAttribute('visibility') === 'visible', 'the selection is drawn');
   const whole = await page.evaluate(() => document.getElementById('range-info').textContent);
   check(/^Selected 0\.000 s \u2013/.test(whole), `the range info names the range: ${whole}`);
+  const exact = await page.evaluate(() =>
+    JSON.parse(document.getElementById('rcgc-data').textContent).time.exact);
+  check(exact ? whole.endsWith('allocated in it and still live at its end.')
+              : whole.includes('at least'),
+        `the range info says whether its figure is exact (${exact}): ${whole}`);
   const live = await page.evaluate(() => {
     const d = JSON.parse(document.getElementById('rcgc-data').textContent);
     return d.summary.live_bytes_at_exit;
