@@ -1811,6 +1811,17 @@ static void check_bytes(const unsigned char *got, size_t n, const unsigned char 
     CHECK(n == wn && memcmp(got, want, n) == 0);
 }
 
+/* b's records are want's (wn bytes), and read back into ev. */
+static void check_blob(const blob *b, const unsigned char *want, size_t wn, events *ev)
+{
+    size_t n;
+    const unsigned char *got = blob_records(b, &n);
+    check_bytes(got, n, want, wn);
+    char err[512];
+    const blob *one[] = {b};
+    CHECK(read_blobs(one, 1, ev, err, sizeof err) == 0);
+}
+
 static void test_temporaries(void)
 {
     /* the bytes of each case, and what the reader makes of them */
@@ -1842,13 +1853,8 @@ static void test_temporaries(void)
     static const unsigned char want[] = {
         'I', 16, 0, 0, 'I', 8, 0, 0, 'C', 3, 'A', 1, 'X', 'F', 1, 'A', 1, 'F', 2, 'F', 2,
         'A', 2, 'P', 1, 5, 6, 'L', 1, 1, 2, 'X', 'A', 1, 'X', 'F', 1};
-    size_t n;
-    const unsigned char *got = blob_records(&b, &n);
-    check_bytes(got, n, want, sizeof want);
-    char err[512];
     events ev = {0};
-    const blob *one[] = {&b};
-    CHECK(read_blobs(one, 1, &ev, err, sizeof err) == 0);
+    check_blob(&b, want, sizeof want, &ev);
     CHECK(strcmp(kinds(&ev), "IICAXFAFFAPLXAXF") == 0);
     CHECK(check_temps(&ev) == 3);
     CHECK(ev.v[4].e.id == 1 && ev.v[4].e.time_us == 3 && ev.v[6].e.id == 1 &&
@@ -1868,7 +1874,8 @@ static void test_temporaries(void)
     CHECK(rcc_write(w, EV(RCC_TEMP, 0, 0)) == 0);
     CHECK(rcc_writer_close(w) == 0);
     static const unsigned char want0[] = {'C', 0, 'F', 0, 'A', 0, 'F', 0, 'F', 0};
-    got = blob_records(&z, &n);
+    size_t n;
+    const unsigned char *got = blob_records(&z, &n);
     check_bytes(got, n, want0, sizeof want0);
     free(z.p);
 
@@ -1931,13 +1938,9 @@ static void test_ages(void)
     static const unsigned char want[] = {
         'I', 16, 0, 0, 'C', 0xE0, 0x5D, 'A', 1, 'C', 0xC8, 0xE2, 0x01, 'G', 1, 16,
         'G', 1, 1, 'G', 1, 0xFF, 0x0F, 'F', 1, 'A', 1, 'X'};
-    size_t n;
-    const unsigned char *got = blob_records(&b, &n);
-    check_bytes(got, n, want, sizeof want);
-    char err[512];
     events ev = {0};
-    const blob *one[] = {&b};
-    CHECK(read_blobs(one, 1, &ev, err, sizeof err) == 0);
+    char err[512];
+    check_blob(&b, want, sizeof want, &ev);
     CHECK(strcmp(kinds(&ev), "ICACFFFFAX") == 0); /* a G is read as an F */
     CHECK(ev.v[4].e.time_us == 41000 && ev.v[4].e.alloc_time_us == 2 << RCC_AGE_SHIFT);
     CHECK(ev.v[5].e.alloc_time_us == 11 << RCC_AGE_SHIFT);
@@ -1957,10 +1960,7 @@ static void test_ages(void)
     CHECK(rcc_writer_close(w) == 0);
     static const unsigned char want_wide[] = {'I', 16, 0, 0, 'C', 0x80, 0x92, 0xF4, 0x01,
                                               'G', 1, 0xCE, 0x07};
-    got = blob_records(&wide, &n);
-    check_bytes(got, n, want_wide, sizeof want_wide);
-    one[0] = &wide;
-    CHECK(read_blobs(one, 1, &ev, err, sizeof err) == 0);
+    check_blob(&wide, want_wide, sizeof want_wide, &ev);
     CHECK(ev.n == 3 && ev.v[2].e.alloc_time_us == 8192);
     free_events(&ev);
     free(wide.p);
