@@ -388,6 +388,47 @@ class Flamegraph(unittest.TestCase):
         self.assertEqual(in_range(old["tree"], 0, at50), 16)
         self.assertEqual(rjson("summary", "--json", cap("range4.cap"))["live_bytes_at_exit"], 16)
 
+    def test_range_pairs_bounded(self):
+        # 600 sites each freeing, in each of 300 cells of 4096 us, a block
+        # of one of the 64 cells before: 179,400 (allocation cell, free
+        # cell) pairs, past the 2^17 a read keeps, so the grid coarsens
+        # (without them 300 cells would fit in 512); what the page holds
+        # still adds up to what is live at exit.
+        h = bytearray(read("basic.cap")[:64])
+        struct.pack_into("<I", h, 8, 5)
+        struct.pack_into("<I", h, 28, 0)
+        struct.pack_into("<I", h, 28, zlib.crc32(bytes(h)))
+        n, cells = 600, 300
+        rec = bytearray()
+        for i in range(1, n + 1):
+            rec += b"S" + varint(0) + varint(0x1000 + 16 * i)
+            rec += b"I" + varint(16) + varint(i) + varint(0)
+        for c in range(cells):
+            rec += b"C" + varint(4096 if c else 0)
+            for i in range(1, n + 1):
+                rec += b"A" + varint(i)
+                if c:
+                    age = 1 + (i + c) % min(c, 64)
+                    rec += b"G" + varint(i) + varint(2 * age)
+        path = write("pairs.cap", bytes(h) + chunk(bytes(rec)))
+        out = cap("pairs.html")
+        rcgc("flamegraph", "-o", out, path, check=0)
+        page = open(out, encoding="utf-8").read()
+        data = json.loads(re.search(r'<script type="application/json" id="rcgc-data">(.*?)</script>',
+                                    page, re.S).group(1))
+        steps, pairs = [], []
+        def walk(node):
+            steps.extend(zip(*[iter(node[8])] * 3))
+            pairs.extend(zip(*[iter(node[9])] * 4))
+            for k in node[7]:
+                walk(k)
+        walk(data["tree"])
+        self.assertTrue(data["time"]["exact"])
+        self.assertLess(data["time"]["buckets"], cells)
+        self.assertLessEqual(len(pairs), 1 << 17)
+        self.assertEqual(sum(x[1] for x in steps) - sum(x[2] for x in pairs), n * 16)
+        self.assertEqual(rjson("summary", "--json", path)["live_bytes_at_exit"], n * 16)
+
     def test_default_name(self):
         code, stdout, _ = rcgc("flamegraph", cap("types.cap"), check=0)
         self.assertEqual(stdout.strip(), cap("types.html"))
