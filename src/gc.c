@@ -443,12 +443,12 @@ static bool clear_weakrefs(rc_heap *h, rci_vec *u, rci_vec *calls)
 /* Steps 4-5: callbacks and finalizers; returns true if user code ran. */
 static bool run_user_code(rci_vec *u, rci_vec *calls)
 {
+    bool ran = false;
     for (size_t i = 0; i < calls->len; i++) {
         rc_weakref *w = calls->items[i];
-        rci_weakref_call(w);
+        ran |= rci_weakref_call(w);
         rc_decref(w);
     }
-    bool ran = calls->len > 0;
     type_cache tc = {0};
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
@@ -543,12 +543,13 @@ static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
 static bool dispose(rc_heap *h, rci_vec *u, bool weakly_referenced, rc_gc_info *info,
                     size_t *resurrected, bool *aborted)
 {
-    rci_vec calls = {0};
-    if (weakly_referenced && !clear_weakrefs(h, u, &calls))
+    rci_vec *calls = &h->gc.calls;
+    calls->len = 0;
+    if (weakly_referenced && !clear_weakrefs(h, u, calls))
         return false;
-    if (run_user_code(u, &calls))
+    if (run_user_code(u, calls))
         *resurrected = resurrect(h, u, aborted);
-    rci_vec_free(h, &calls);
+    calls->len = 0;
     if (h->gc.debug & RC_GC_DEBUG_SAVEALL)
         info->uncollectable = save_garbage(h, u);
     else {
@@ -629,6 +630,8 @@ static size_t collect(rc_heap *h, unsigned gen)
         rci_vec_free(h, &gc->stack);
     if (u->cap > RCI_GC_KEEP)
         rci_vec_free(h, u);
+    if (gc->calls.cap > RCI_GC_KEEP)
+        rci_vec_free(h, &gc->calls);
     /* and young lists that a burst of allocation grew: once emptied (every
        full collection empties them) they give their pages back */
     for (unsigned g = 0; g < 2; g++)
@@ -692,6 +695,7 @@ void rci_gc_release(rc_heap *h)
     rci_vec_free(h, &h->gc.young[0]);
     rci_vec_free(h, &h->gc.young[1]);
     rci_vec_free(h, &h->gc.unreachable);
+    rci_vec_free(h, &h->gc.calls);
     rci_vec_free(h, &h->gc.big_refs);
     rci_vec_free(h, &h->gc.garbage);
 }

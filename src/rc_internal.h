@@ -291,6 +291,7 @@ typedef struct rci_gc {
     rci_vec young[2];            /* generation 0 and 1 objects (rc_head *) */
     rci_vec stack;               /* marking work list */
     rci_vec unreachable;         /* the garbage of the running collection */
+    rci_vec calls;               /* weak reference callbacks to run */
     rci_vec big_refs;            /* (object, gc_refs) beyond RCI_REFS_MAX */
     rci_vec garbage;             /* RC_GC_DEBUG_SAVEALL */
     struct {
@@ -569,7 +570,7 @@ RCI_HIDDEN void rci_gc_update_trigger(rc_heap *h);
 RCI_HIDDEN void rci_weakref_clear(rc_heap *h, void *obj, bool callbacks);
 RCI_HIDDEN size_t rci_weakref_gc_clear(rc_heap *h, void *obj, rci_vec *calls,
                                        bool dry_run);
-RCI_HIDDEN void rci_weakref_call(rc_weakref *w);
+RCI_HIDDEN bool rci_weakref_call(rc_weakref *w);
 
 /* types/core.c: the heap's hash key, from cfg.hash_seed or getrandom */
 RCI_HIDDEN void rci_hash_key_init(rc_heap *h);

@@ -223,6 +223,39 @@ static void test_resurrection(void)
     rc_heap_free(h);
 }
 
+/* A weak reference callback (no finalizer anywhere) that resurrects
+   garbage through its data, a borrowed pointer: the collector must check
+   for resurrection after callbacks too, not only after finalizers. */
+static void resurrect_data(rc_weakref *w, void *data)
+{
+    (void)w;
+    CHECK(!kept);
+    rc_incref(data);
+    kept = data;
+}
+
+static void test_callback_resurrection(void)
+{
+    rc_heap *h = quiet_heap();
+    node_reset();
+    kept = NULL;
+    node *a = node_ring(h, &node_type, 2, 1, 1); /* ids 1, 2 */
+    node *b = a->slot[0];
+    rc_weakref *w = rc_weakref_new(a, resurrect_data, b);
+    rc_decref(a);
+    CHECK(rc_collect(h, 0) == 0);
+    CHECK(kept == b && b->magic == NODE_LIVE && a->magic == NODE_LIVE);
+    CHECK(b->slot[0] == a && a->slot[0] == b); /* nothing cleared */
+    CHECK(stats(h).gen[0].resurrected == 2 && nodes.destroyed == 0);
+    CHECK(rc_weakref_get(w) == NULL); /* cleared all the same */
+    CHECK_VALID(h);
+    rc_decref(kept);
+    kept = NULL;
+    CHECK(rc_collect(h, -1) == 2 && nodes.destroyed == 2);
+    rc_decref(w);
+    rc_heap_free(h);
+}
+
 /* Finalizers running inside a collection: they see a consistent heap, may
    allocate (many objects, new pools), build new cycles, release their own
    children, and a collection they ask for returns 0. */
@@ -1300,6 +1333,7 @@ int main(int argc, char **argv)
     test_long_ring();
     test_live_and_garbage_mixed();
     test_resurrection();
+    test_callback_resurrection();
     test_finalizer_activity();
     test_generations();
     test_thresholds();
