@@ -273,6 +273,7 @@ typedef struct rci_vec {
 
 #define RCI_GC_CALLBACKS 8
 #define RCI_GC_KEEP 8192 /* work-list entries kept between collections */
+#define RCI_GC_SLICE 2048 /* rc_gc_step: seeds per slice under a time budget */
 
 typedef struct rci_gc {
     unsigned threshold[RC_GC_GENERATIONS]; /* as set by the user */
@@ -292,6 +293,14 @@ typedef struct rci_gc {
     rci_vec stack;               /* marking work list */
     rci_vec unreachable;         /* the garbage of the running collection */
     rci_vec calls;               /* weak reference callbacks to run */
+    rci_vec slice;               /* a step's objects (rc_head *) */
+    bool round;                  /* a full collection in steps is under way */
+    uintptr_t cursor, resume;    /* its next pool, and block in that pool */
+    uint32_t round_mark;         /* gc_refs value of what it examined */
+    size_t slice_scale;          /* a slice's closure: at most this * its seeds */
+    bool round_cut;              /* a slice of this round hit that limit */
+    size_t incremental;          /* automatic full collections: step size, or 0 */
+    size_t steps, rounds;        /* rc_gc_stats */
     rci_vec big_refs;            /* (object, gc_refs) beyond RCI_REFS_MAX */
     rci_vec garbage;             /* RC_GC_DEBUG_SAVEALL */
     struct {
