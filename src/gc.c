@@ -64,6 +64,8 @@ typedef struct gc_pass {
     bool untrack;        /* a full collection: untrack dicts and tuples of leaves */
     uint32_t child_flags;/* step 2: the flags of the scanned object's children, or'd */
     bool garbage_only;   /* step 5: only objects already marked count */
+    uint32_t first_gens; /* step 1: gen + 1, or 0 with garbage_only (the
+                            generations met by reference that become candidates) */
     bool aborted;        /* a work list could not grow */
     bool debug;          /* a debug heap: step 1 checks every reference's heap */
     void *parent;        /* step 1: the object whose traverse is running */
@@ -218,8 +220,11 @@ static RCI_NOINLINE void subtract_first(gc_pass *p, rc_head *hd, void *child)
 }
 
 /* The hot visit of every collection: a candidate's gc_refs in 1..MAX-1
-   takes one subtraction.  The rest is out of line (tail calls), so that
-   this part saves no registers. */
+   takes one subtraction, and a tracked object of the collected
+   generations met first through a reference from the same arena (in a
+   full collection, most objects: a parent usually lies before its
+   children) becomes a candidate with that reference taken off.  The rest
+   is out of line (tail calls), so that this part saves no registers. */
 static void visit_subtract(void **slot, void *ctx)
 {
     void *child = *slot;
@@ -227,9 +232,15 @@ static void visit_subtract(void **slot, void *ctx)
         return;
     rc_head *hd = rci_head(child);
     uint32_t f = hd->flags;
-    if (!(f & RCI_F_CAND))
-        subtract_first(ctx, hd, child);
-    else if (rci_likely((f & RCI_REFS_MASK) - REFS_ONE < RCI_REFS_MASK - REFS_ONE))
+    if (!(f & RCI_F_CAND)) {
+        gc_pass *p = ctx;
+        uint32_t n = hd->refcnt - 1;
+        if ((f & (RCI_F_TRACKED | RCI_F_DYING | RCI_GEN_MASK)) - RCI_F_TRACKED < p->first_gens &&
+            ((uintptr_t)child ^ (uintptr_t)p->parent) < RCI_ARENA && n < RCI_REFS_MAX)
+            hd->flags = (f & ~(RCI_F_REACH | RCI_REFS_MASK)) | RCI_F_CAND | (n << RCI_REFS_SHIFT);
+        else
+            subtract_first(p, hd, child);
+    } else if (rci_likely((f & RCI_REFS_MASK) - REFS_ONE < RCI_REFS_MASK - REFS_ONE))
         hd->flags = f - REFS_ONE;
     else
         subtract_big(ctx, hd);
@@ -506,14 +517,38 @@ static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
    drops its hold right after its slots are cleared: if nothing else in the
    garbage refers to it, it is freed at once, so deaths never pile up on
    the pending list. */
-static void clear_garbage(rci_vec *u)
+/* rci_visit_release, where a last reference goes straight to the release
+   with the type from the cache (the garbage's children are mostly
+   garbage of the same pools); a debug heap checks it in rc_decref. */
+static void visit_clear(void **slot, void *ctx)
+{
+    void *child = *slot;
+    if (!child)
+        return;
+    *slot = NULL;
+    rc_head *hd = rci_head(child);
+    if (hd->refcnt == 1) {
+        rc_heap *h = rci_heap_of(child);
+        if (!(h->hooks & RCI_HOOK_DEBUG)) {
+            hd->refcnt = 0;
+            rci_object_dying_as(h, type_of(ctx, hd), child);
+            return;
+        }
+    }
+    rc_decref(child);
+}
+
+static void clear_garbage(rc_heap *h, rci_vec *u)
 {
     type_cache tc = {0};
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
-        rci_head(obj)->flags &= ~RCI_F_UNREACH;
-        type_of(&tc, rci_head(obj))->type->traverse(obj, rci_visit_release, NULL);
-        rc_decref(obj);
+        rc_head *hd = rci_head(obj);
+        rci_typerec *r = type_of(&tc, hd);
+        hd->flags &= ~RCI_F_UNREACH;
+        r->type->traverse(obj, visit_clear, &tc);
+        if (--hd->refcnt == 0) /* the hold was the last reference */
+            rci_object_dying_as(h, r, obj);
     }
 }
 
@@ -557,7 +592,7 @@ static bool dispose(rc_heap *h, rci_vec *u, bool weakly_referenced, rc_gc_info *
         info->uncollectable = save_garbage(h, u);
     else {
         info->collected = u->len;
-        clear_garbage(u);
+        clear_garbage(h, u);
     }
     return true;
 }
@@ -659,8 +694,9 @@ static size_t collect(rc_heap *h, unsigned gen)
     rci_gc *gc = &h->gc;
     rc_gc_info info = {.generation = (int)gen};
     uint64_t t0 = begin(h, &info);
-    gc_pass p = {.h = h, .gen = gen, .untrack = gen == 2, .garbage = &gc->unreachable,
-                 .stack = &gc->stack, .debug = h->cfg.debug != 0};
+    gc_pass p = {.h = h, .gen = gen, .first_gens = gen + 1, .untrack = gen == 2,
+                 .garbage = &gc->unreachable, .stack = &gc->stack,
+                 .debug = h->cfg.debug != 0};
     if (gen == 2) {
         rci_young_flatten(h, 1);
         gc->round = false; /* a full collection does a round's work */
