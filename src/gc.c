@@ -200,12 +200,11 @@ static RCI_NOINLINE void subtract_big(gc_pass *p, rc_head *hd)
         --*big;
 }
 
-/* A reference to child, not a candidate (yet): a tracked object met for
-   the first time becomes one, with this reference already taken off. */
+/* A reference to child, a candidate not met yet, from another arena or
+   with a count too large for the flags: it becomes one, with this
+   reference already taken off, unless it lives on another heap. */
 static RCI_NOINLINE void subtract_first(gc_pass *p, rc_head *hd, void *child)
 {
-    if (!is_candidate(hd->flags, p->gen) || p->garbage_only)
-        return;
     if (rci_unlikely(((uintptr_t)child ^ (uintptr_t)p->parent) >= RCI_ARENA) &&
         rci_heap_of(child) != p->h) {
         foreign_ref(p, child);
@@ -234,9 +233,10 @@ static void visit_subtract(void **slot, void *ctx)
     uint32_t f = hd->flags;
     if (!(f & RCI_F_CAND)) {
         gc_pass *p = ctx;
+        if ((f & (RCI_F_TRACKED | RCI_F_DYING | RCI_GEN_MASK)) - RCI_F_TRACKED >= p->first_gens)
+            return; /* a leaf, untracked, dying, older: not a candidate */
         uint32_t n = hd->refcnt - 1;
-        if ((f & (RCI_F_TRACKED | RCI_F_DYING | RCI_GEN_MASK)) - RCI_F_TRACKED < p->first_gens &&
-            ((uintptr_t)child ^ (uintptr_t)p->parent) < RCI_ARENA && n < RCI_REFS_MAX)
+        if (((uintptr_t)child ^ (uintptr_t)p->parent) < RCI_ARENA && n < RCI_REFS_MAX)
             hd->flags = (f & ~(RCI_F_REACH | RCI_REFS_MASK)) | RCI_F_CAND | (n << RCI_REFS_SHIFT);
         else
             subtract_first(p, hd, child);
