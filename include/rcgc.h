@@ -322,6 +322,18 @@ typedef struct rc_type {
        counted by rc_deep_size, rc_retained_size, rc_top_retainers and the
        census.  NULL: none. */
     size_t (*owned_bytes)(const void *self);
+    /* The collector's clear (CPython's tp_clear), for a type whose
+       references must be dropped in a chosen order: drop them with
+       rc_set(&slot, NULL) (or rc_decref, then NULL the slot), in that
+       order.  Called once on each garbage object the collector frees,
+       after every finalizer and weak reference callback of the
+       collection ran, in the order the garbage was found; what it keeps
+       is released through traverse when self dies.  NULL: every slot
+       traverse reports is cleared, in traverse's order.  A clear that
+       keeps a reference closing a cycle leaves the cycle alive (counted
+       as collected all the same); the next collection of its generation
+       finds it again and clears it again. */
+    void (*clear)(void *self);
 } rc_type;
 
 /* Tagged values (QuickJS's JSValue, Lua's TValue, NaN-boxed doubles): a

@@ -513,10 +513,6 @@ static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
     return revived;
 }
 
-/* Step 6: break the cycles; reference counting does the rest.  Each object
-   drops its hold right after its slots are cleared: if nothing else in the
-   garbage refers to it, it is freed at once, so deaths never pile up on
-   the pending list. */
 /* rci_visit_release, where a last reference goes straight to the release
    with the type from the cache (the garbage's children are mostly
    garbage of the same pools); a debug heap checks it in rc_decref. */
@@ -538,6 +534,11 @@ static void visit_clear(void **slot, void *ctx)
     rc_decref(child);
 }
 
+/* Step 6: break the cycles (the type's clear, or every slot traverse
+   reports); reference counting does the rest.  Each object drops its
+   hold right after its slots are cleared: if nothing else in the
+   garbage refers to it, it is freed at once, so deaths never pile up on
+   the pending list. */
 static void clear_garbage(rc_heap *h, rci_vec *u)
 {
     type_cache tc = {0};
@@ -546,7 +547,10 @@ static void clear_garbage(rc_heap *h, rci_vec *u)
         rc_head *hd = rci_head(obj);
         rci_typerec *r = type_of(&tc, hd);
         hd->flags &= ~RCI_F_UNREACH;
-        r->type->traverse(obj, visit_clear, &tc);
+        if (r->type->clear)
+            r->type->clear(obj);
+        else
+            r->type->traverse(obj, visit_clear, &tc);
         if (--hd->refcnt == 0) /* the hold was the last reference */
             rci_object_dying_as(h, r, obj);
     }
