@@ -15,6 +15,10 @@
  *          the pools to find its candidates.  For instruction counts, run
  *          it under valgrind --tool=callgrind --toggle-collect=young_collection
  *          (or full_collection).
+ *  steps:  the same full collection as rc_gc_step rounds with a 1 ms time
+ *          budget per call (docs/OBJECTS.md, "A full collection in
+ *          steps"): three rounds, each its calls, its longest call and its
+ *          total, in thread CPU time (the budget is wall time).
  *
  * Usage: bench_gc_young [--quick]   (--quick: 20,000 nodes, proves it runs)
  */
@@ -110,6 +114,23 @@ int main(int argc, char **argv)
     printf("time: generation-0 collection of 700 new nodes beside %zu old ones: "
            "%.3f ms; a full collection (a walk of every pool): %.3f ms\n",
            n, young, full);
+    for (int round = 0; round < 3; round++) {
+        size_t calls = 0;
+        uint64_t longest = 0, total = 0;
+        int done = 0;
+        while (!done) {
+            uint64_t t0 = cpu_ns();
+            if (rc_gc_step(h, 0, 1000000, &done))
+                die("bench_gc_young: a step found garbage");
+            uint64_t t = cpu_ns() - t0;
+            total += t;
+            longest = t > longest ? t : longest;
+            calls++;
+        }
+        printf("steps: round %d of the same full collection, 1 ms budget per call: "
+               "%zu calls, longest %.3f ms, total %.3f ms\n",
+               round + 1, calls, (double)longest / 1e6, (double)total / 1e6);
+    }
     for (size_t i = 0; i < 700; i++)
         rc_decref(nodes[i]);
     rc_decref(root);

@@ -322,6 +322,18 @@ typedef struct rc_type {
        counted by rc_deep_size, rc_retained_size, rc_top_retainers and the
        census.  NULL: none. */
     size_t (*owned_bytes)(const void *self);
+    /* The collector's clear (CPython's tp_clear), for a type whose
+       references must be dropped in a chosen order: drop them with
+       rc_set(&slot, NULL) (or rc_decref, then NULL the slot), in that
+       order.  Called once on each garbage object the collector frees,
+       after every finalizer and weak reference callback of the
+       collection ran, in the order the garbage was found; what it keeps
+       is released through traverse when self dies.  NULL: every slot
+       traverse reports is cleared, in traverse's order.  A clear that
+       keeps a reference closing a cycle leaves the cycle alive (counted
+       as collected all the same); the next collection of its generation
+       finds it again and clears it again. */
+    void (*clear)(void *self);
 } rc_type;
 
 /* Tagged values (QuickJS's JSValue, Lua's TValue, NaN-boxed doubles): a
@@ -494,6 +506,46 @@ RC_API int rc_gc_is_enabled(const rc_heap *h);
 RC_API void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2);
 RC_API void rc_gc_get_threshold(const rc_heap *h, unsigned out[3]);
 
+/* gc.get_count(): out[0] tracked objects allocated less those freed since
+   the last collection, out[1] generation-0 collections since the last of
+   generation 1, out[2] generation-1 collections since the last full one.
+   A generation is collected when its count exceeds its effective
+   threshold: the threshold set times its back-off (1..16, doubled by each
+   collection that finds nothing, reset by one that finds garbage).  A
+   full collection also waits until the objects promoted to generation 2
+   since the last one exceed 25% of those that survived it. */
+RC_API void rc_gc_get_count(const rc_heap *h, size_t out[3]);
+RC_API void rc_gc_get_effective_threshold(const rc_heap *h, size_t out[3]);
+
+/* A full collection in steps, for a program that cannot stop for a whole
+   one.  Each call examines part of generation 2 in slices, each a complete
+   collection of a set of objects and everything they reach in generation 2
+   (up to twice the slice), so the program may change anything between
+   calls: no write barrier, no state to invalidate.  A round visits the
+   pools in address order and examines each generation-2 object once;
+   objects that enter generation 2 behind its position wait for the next
+   round, and so does garbage that an object examined earlier in the round
+   pointed into (it is found by the next round or full collection).
+   Runs slices until about `work` objects were examined (0: no limit) or
+   budget_ns nanoseconds passed (0: no limit; slices of 2,048 objects then,
+   so a call overshoots by at most one), or the round ends; both 0: the
+   rest of the round.  *round_done (may be NULL) is 1 if the round ended
+   in this call (the next call starts another).  Returns the objects
+   reclaimed.  Each slice runs the start/stop callbacks (generation 2) and
+   counts in rc_gc_stats (gen[2] figures, steps), not in
+   gen[2].collections; the end of a round does a full collection's
+   bookkeeping (out[2] of rc_gc_get_count back to 0, rounds).  A full
+   collection (rc_collect) ends any round under way. */
+RC_API size_t rc_gc_step(rc_heap *h, size_t work, uint64_t budget_ns, int *round_done);
+
+/* Automatic collection in steps: with work > 0, a full collection that
+   falls due starts a round instead (after a generation-1 collection),
+   and every automatic collection while it runs is followed by a step of
+   `work` objects, as Lua's collector steps with allocation.  0 (the
+   default): automatic full collections run whole. */
+RC_API void rc_gc_set_incremental(rc_heap *h, size_t work);
+RC_API size_t rc_gc_get_incremental(const rc_heap *h);
+
 typedef struct rc_gc_gen_stats {
     size_t collections;    /* collections of this generation */
     size_t collected;      /* objects reclaimed */
@@ -510,6 +562,9 @@ typedef struct rc_gc_stats {
     size_t failed;                     /* collections abandoned for memory */
     size_t foreign;                    /* references to another heap's objects
                                           that traverse reported, skipped */
+    size_t steps;                      /* slices run by rc_gc_step */
+    size_t rounds;                     /* rounds of steps completed */
+    int round_running;                 /* a round of steps is under way */
 } rc_gc_stats;
 
 RC_API void rc_gc_stats_get(const rc_heap *h, rc_gc_stats *out);

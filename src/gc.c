@@ -64,6 +64,8 @@ typedef struct gc_pass {
     bool untrack;        /* a full collection: untrack dicts and tuples of leaves */
     uint32_t child_flags;/* step 2: the flags of the scanned object's children, or'd */
     bool garbage_only;   /* step 5: only objects already marked count */
+    uint32_t first_gens; /* step 1: gen + 1, or 0 with garbage_only (the
+                            generations met by reference that become candidates) */
     bool aborted;        /* a work list could not grow */
     bool debug;          /* a debug heap: step 1 checks every reference's heap */
     void *parent;        /* step 1: the object whose traverse is running */
@@ -71,6 +73,9 @@ typedef struct gc_pass {
     rci_vec *garbage;    /* step 3 gathers the garbage here */
     rci_vec *stack;      /* step 2's work list: h->gc.stack */
     size_t weakly_referenced; /* garbage with RCI_F_WEAKREFS (step 3 counts) */
+    bool slice;          /* one slice of a full collection in steps */
+    size_t cap;          /* a slice: at most this many objects */
+    bool cut;            /* a slice: its closure reached cap */
 } gc_pass;
 
 /* Type lookups for objects met in no particular order: consecutive ones
@@ -195,12 +200,11 @@ static RCI_NOINLINE void subtract_big(gc_pass *p, rc_head *hd)
         --*big;
 }
 
-/* A reference to child, not a candidate (yet): a tracked object met for
-   the first time becomes one, with this reference already taken off. */
+/* A reference to child, a candidate not met yet, from another arena or
+   with a count too large for the flags: it becomes one, with this
+   reference already taken off, unless it lives on another heap. */
 static RCI_NOINLINE void subtract_first(gc_pass *p, rc_head *hd, void *child)
 {
-    if (!is_candidate(hd->flags, p->gen) || p->garbage_only)
-        return;
     if (rci_unlikely(((uintptr_t)child ^ (uintptr_t)p->parent) >= RCI_ARENA) &&
         rci_heap_of(child) != p->h) {
         foreign_ref(p, child);
@@ -215,8 +219,11 @@ static RCI_NOINLINE void subtract_first(gc_pass *p, rc_head *hd, void *child)
 }
 
 /* The hot visit of every collection: a candidate's gc_refs in 1..MAX-1
-   takes one subtraction.  The rest is out of line (tail calls), so that
-   this part saves no registers. */
+   takes one subtraction, and a tracked object of the collected
+   generations met first through a reference from the same arena (in a
+   full collection, most objects: a parent usually lies before its
+   children) becomes a candidate with that reference taken off.  The rest
+   is out of line (tail calls), so that this part saves no registers. */
 static void visit_subtract(void **slot, void *ctx)
 {
     void *child = *slot;
@@ -224,9 +231,16 @@ static void visit_subtract(void **slot, void *ctx)
         return;
     rc_head *hd = rci_head(child);
     uint32_t f = hd->flags;
-    if (!(f & RCI_F_CAND))
-        subtract_first(ctx, hd, child);
-    else if (rci_likely((f & RCI_REFS_MASK) - REFS_ONE < RCI_REFS_MASK - REFS_ONE))
+    if (!(f & RCI_F_CAND)) {
+        gc_pass *p = ctx;
+        if ((f & (RCI_F_TRACKED | RCI_F_DYING | RCI_GEN_MASK)) - RCI_F_TRACKED >= p->first_gens)
+            return; /* a leaf, untracked, dying, older: not a candidate */
+        uint32_t n = hd->refcnt - 1;
+        if (((uintptr_t)child ^ (uintptr_t)p->parent) < RCI_ARENA && n < RCI_REFS_MAX)
+            hd->flags = (f & ~(RCI_F_REACH | RCI_REFS_MASK)) | RCI_F_CAND | (n << RCI_REFS_SHIFT);
+        else
+            subtract_first(p, hd, child);
+    } else if (rci_likely((f & RCI_REFS_MASK) - REFS_ONE < RCI_REFS_MASK - REFS_ONE))
         hd->flags = f - REFS_ONE;
     else
         subtract_big(ctx, hd);
@@ -443,12 +457,12 @@ static bool clear_weakrefs(rc_heap *h, rci_vec *u, rci_vec *calls)
 /* Steps 4-5: callbacks and finalizers; returns true if user code ran. */
 static bool run_user_code(rci_vec *u, rci_vec *calls)
 {
+    bool ran = false;
     for (size_t i = 0; i < calls->len; i++) {
         rc_weakref *w = calls->items[i];
-        rci_weakref_call(w);
+        ran |= rci_weakref_call(w);
         rc_decref(w);
     }
-    bool ran = calls->len > 0;
     type_cache tc = {0};
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
@@ -499,18 +513,46 @@ static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
     return revived;
 }
 
-/* Step 6: break the cycles; reference counting does the rest.  Each object
-   drops its hold right after its slots are cleared: if nothing else in the
+/* rci_visit_release, where a last reference goes straight to the release
+   with the type from the cache (the garbage's children are mostly
+   garbage of the same pools); a debug heap checks it in rc_decref. */
+static void visit_clear(void **slot, void *ctx)
+{
+    void *child = *slot;
+    if (!child)
+        return;
+    *slot = NULL;
+    rc_head *hd = rci_head(child);
+    if (hd->refcnt == 1) {
+        rc_heap *h = rci_heap_of(child);
+        if (!(h->hooks & RCI_HOOK_DEBUG)) {
+            hd->refcnt = 0;
+            rci_object_dying_as(h, type_of(ctx, hd), child);
+            return;
+        }
+    }
+    rc_decref(child);
+}
+
+/* Step 6: break the cycles (the type's clear, or every slot traverse
+   reports); reference counting does the rest.  Each object drops its
+   hold right after its slots are cleared: if nothing else in the
    garbage refers to it, it is freed at once, so deaths never pile up on
    the pending list. */
-static void clear_garbage(rci_vec *u)
+static void clear_garbage(rc_heap *h, rci_vec *u)
 {
     type_cache tc = {0};
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
-        rci_head(obj)->flags &= ~RCI_F_UNREACH;
-        type_of(&tc, rci_head(obj))->type->traverse(obj, rci_visit_release, NULL);
-        rc_decref(obj);
+        rc_head *hd = rci_head(obj);
+        rci_typerec *r = type_of(&tc, hd);
+        hd->flags &= ~RCI_F_UNREACH;
+        if (r->type->clear)
+            r->type->clear(obj);
+        else
+            r->type->traverse(obj, visit_clear, &tc);
+        if (--hd->refcnt == 0) /* the hold was the last reference */
+            rci_object_dying_as(h, r, obj);
     }
 }
 
@@ -543,31 +585,43 @@ static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
 static bool dispose(rc_heap *h, rci_vec *u, bool weakly_referenced, rc_gc_info *info,
                     size_t *resurrected, bool *aborted)
 {
-    rci_vec calls = {0};
-    if (weakly_referenced && !clear_weakrefs(h, u, &calls))
+    rci_vec *calls = &h->gc.calls;
+    calls->len = 0;
+    if (weakly_referenced && !clear_weakrefs(h, u, calls))
         return false;
-    if (run_user_code(u, &calls))
+    if (run_user_code(u, calls))
         *resurrected = resurrect(h, u, aborted);
-    rci_vec_free(h, &calls);
+    calls->len = 0;
     if (h->gc.debug & RC_GC_DEBUG_SAVEALL)
         info->uncollectable = save_garbage(h, u);
     else {
         info->collected = u->len;
-        clear_garbage(u);
+        clear_garbage(h, u);
     }
     return true;
 }
 
-static void account(rc_heap *h, unsigned gen, const rc_gc_info *info, size_t resurrected)
+static void account(rc_heap *h, unsigned gen, const rc_gc_info *info, size_t resurrected,
+                    bool slice)
 {
     rci_gc *gc = &h->gc;
     rc_gc_gen_stats *st = &gc->stats[gen];
-    st->collections++;
     st->collected += info->collected;
     st->uncollectable += info->uncollectable;
     st->candidates += info->candidates;
     st->resurrected += resurrected;
     st->time_ns += info->time_ns;
+    if (gc->debug & RC_GC_DEBUG_STATS)
+        fprintf(stderr,
+                "rcgc: gc: generation %u%s: %zu candidates, %zu collected, %zu "
+                "resurrected, %zu uncollectable, %.3f ms\n",
+                gen, slice ? " (step)" : "", info->candidates, info->collected,
+                resurrected, info->uncollectable, (double)info->time_ns / 1e6);
+    if (slice) { /* the counts and thresholds move when the round ends */
+        gc->steps++;
+        return;
+    }
+    st->collections++;
     for (unsigned g = 0; g <= gen; g++)
         gc->count[g] = 0;
     if (gen + 1 < RC_GC_GENERATIONS)
@@ -579,72 +633,307 @@ static void account(rc_heap *h, unsigned gen, const rc_gc_info *info, size_t res
     bool found = info->collected + info->uncollectable > 0;
     gc->backoff[gen] = found ? 1 : gc->backoff[gen] < 16 ? gc->backoff[gen] * 2 : 16;
     rci_gc_update_trigger(h);
-    if (gc->debug & RC_GC_DEBUG_STATS)
-        fprintf(stderr,
-                "rcgc: gc: generation %u: %zu candidates, %zu collected, %zu "
-                "resurrected, %zu uncollectable, %.3f ms\n",
-                gen, info->candidates, info->collected, resurrected,
-                info->uncollectable, (double)info->time_ns / 1e6);
+}
+
+/* A collection's first words: callbacks, then the clock starts. */
+static uint64_t begin(rc_heap *h, const rc_gc_info *info)
+{
+    h->gc.collecting = true;
+    run_callbacks(h, RC_GC_START, info);
+    return now_ns();
+}
+
+/* After steps 1-2: size the garbage list for every candidate not
+   reached.  Every object reached was a candidate (foreign ones never
+   are); were it otherwise, abandon rather than size the list from a
+   wrapped count. */
+static void reserve_garbage(gc_pass *p)
+{
+    p->h->gc.big_refs.len = 0;
+    rci_assert(p->reached <= p->candidates);
+    if (p->reached > p->candidates)
+        p->aborted = true;
+    size_t unreached = p->reached <= p->candidates ? p->candidates - p->reached : 0;
+    if (!p->aborted && unreached && !rci_vec_reserve(p->h, p->garbage, unreached))
+        p->aborted = true;
+}
+
+/* Steps 4-6 and the accounting, once settle has gathered the garbage.
+   full: the collection (or the round of steps) covered every generation. */
+static void conclude(rc_heap *h, gc_pass *p, rc_gc_info *info, uint64_t t0, bool full)
+{
+    rci_gc *gc = &h->gc;
+    rci_vec *u = p->garbage;
+    info->candidates = p->candidates;
+    size_t resurrected = 0;
+    if (u->len && !dispose(h, u, p->weakly_referenced > 0, info, &resurrected, &p->aborted)) {
+        release_holds(h, u);
+        p->aborted = true;
+    }
+    u->len = 0;
+    /* keep small work lists for the next collection */
+    rci_vec *lists[] = {&gc->stack, u, &gc->calls, &gc->slice};
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+        if (lists[i]->cap > RCI_GC_KEEP)
+            rci_vec_free(h, lists[i]);
+    /* and young lists that a burst of allocation grew: once emptied (every
+       full collection empties them) they give their pages back */
+    for (unsigned g = 0; g < 2; g++)
+        if (!gc->young[g].len && gc->young[g].cap > RCI_GC_KEEP)
+            rci_vec_free(h, &gc->young[g]);
+    gc->failed += p->aborted;
+    info->time_ns = now_ns() - t0;
+    account(h, (unsigned)info->generation, info, resurrected, p->slice);
+    run_callbacks(h, RC_GC_STOP, info);
+    gc->collecting = false;
+    if (full) {
+        rci_reap_zombies(h);
+        if (h->flush_caches)
+            h->flush_caches(h);
+    }
 }
 
 static size_t collect(rc_heap *h, unsigned gen)
 {
     rci_gc *gc = &h->gc;
     rc_gc_info info = {.generation = (int)gen};
-    gc->collecting = true;
-    run_callbacks(h, RC_GC_START, &info);
-    uint64_t t0 = now_ns();
-
-    rci_vec *u = &gc->unreachable;
-    gc_pass p = {.h = h, .gen = gen, .untrack = gen == 2, .garbage = u,
-                 .stack = &gc->stack, .debug = h->cfg.debug != 0};
-    if (gen == 2)
+    uint64_t t0 = begin(h, &info);
+    gc_pass p = {.h = h, .gen = gen, .first_gens = gen + 1, .untrack = gen == 2,
+                 .garbage = &gc->unreachable, .stack = &gc->stack,
+                 .debug = h->cfg.debug != 0};
+    if (gen == 2) {
         rci_young_flatten(h, 1);
+        gc->round = false; /* a full collection does a round's work */
+    }
     for_each_candidate(h, gen, subtract_one, &p);
     for_each_candidate(h, gen, reach_one, &p);
-    gc->big_refs.len = 0;
-    /* every object reached was a candidate (foreign ones never are); were
-       it otherwise, abandon rather than size the garbage list from a
-       wrapped count */
-    rci_assert(p.reached <= p.candidates);
-    if (p.reached > p.candidates)
-        p.aborted = true;
-    size_t unreached = p.reached <= p.candidates ? p.candidates - p.reached : 0;
-    if (!p.aborted && unreached && !rci_vec_reserve(h, u, unreached))
-        p.aborted = true;
+    reserve_garbage(&p);
     if (gen < 2)
         settle_young(h, &p);
-    else if (unreached || p.aborted)
+    else if (p.candidates > p.reached || p.aborted)
         rci_for_each_object(h, true, settle_full, &p);
-    info.candidates = p.candidates;
-
-    size_t resurrected = 0;
-    if (u->len && !dispose(h, u, p.weakly_referenced > 0, &info, &resurrected, &p.aborted)) {
-        release_holds(h, u);
-        p.aborted = true;
-    }
-    u->len = 0;
-    /* keep small work lists for the next collection */
-    if (gc->stack.cap > RCI_GC_KEEP)
-        rci_vec_free(h, &gc->stack);
-    if (u->cap > RCI_GC_KEEP)
-        rci_vec_free(h, u);
-    /* and young lists that a burst of allocation grew: once emptied (every
-       full collection empties them) they give their pages back */
-    for (unsigned g = 0; g < 2; g++)
-        if (!gc->young[g].len && gc->young[g].cap > RCI_GC_KEEP)
-            rci_vec_free(h, &gc->young[g]);
-    gc->failed += p.aborted;
-    info.time_ns = now_ns() - t0;
-    account(h, gen, &info, resurrected);
-    run_callbacks(h, RC_GC_STOP, &info);
-    gc->collecting = false;
-    if (gen == 2) {
-        rci_reap_zombies(h);
-        if (h->flush_caches)
-            h->flush_caches(h);
-    }
+    conclude(h, &p, &info, t0, gen == 2);
     return info.collected;
+}
+
+/* ---- A full collection in steps ---------------------------------------------
+ * rc_gc_step examines generation 2 in slices.  A slice is a complete
+ * collection of a set of objects S, with nothing kept from one slice to
+ * the next that the program could invalidate: trial deletion over any set
+ * is sound (an object of S is found garbage only when every reference to
+ * it comes from S and nothing in S that is referenced from outside S
+ * reaches it; a path from outside that leaves S and comes back shows as
+ * an outside reference on the way back in).  So the program may run, and
+ * change anything, between slices, without a write barrier.
+ *
+ * S is built from seeds, the generation-2 objects that come next in
+ * address order after the round's cursor, and their referents in
+ * generation 2, transitively, so that a cycle is found whole from any of
+ * its members: up to twice the seeds, four times more in each round
+ * after one that had to cut a structure short (a garbage cycle larger
+ * than a slice is found after a few rounds), half as much after one that
+ * did not.  What a round
+ * examined carries the round's mark in its scratch bits (unused by
+ * generation-2 objects between collections) and is not taken again in the
+ * same round, so a round examines each object once.  The price: garbage
+ * that a part examined earlier in the round points into (a cycle C
+ * examined while garbage outside C still referred to it) waits for the
+ * next round, or for a full collection. */
+
+static bool slice_wants(uint32_t f, uint32_t mark)
+{
+    return (f & (RCI_F_TRACKED | RCI_F_DYING | RCI_F_CAND | RCI_GEN_MASK)) ==
+               (RCI_F_TRACKED | 2u) &&
+           refs_of(f) != mark;
+}
+
+static void slice_add(gc_pass *p, rc_head *hd)
+{
+    if (!rci_vec_push(p->h, &p->h->gc.slice, hd)) {
+        p->aborted = true;
+        return;
+    }
+    make_candidate(p, hd, 0);
+    p->candidates++;
+}
+
+/* Seeds from pool, from the block at or after address from, until the
+   slice has `work` candidates.  Returns where to resume: 0 when the pool
+   is done. */
+static uintptr_t seed_pool(gc_pass *p, rci_pool *pool, uintptr_t from, size_t work)
+{
+    char *b = pool->kind == RCI_POOL_HUGE ? (char *)rci_arena_of(pool) + RCI_HUGE_OFFSET
+                                          : rci_pool_start(pool);
+    size_t stride = pool->kind == RCI_POOL_SMALL ? pool->block_size : 1;
+    char *end = b + (pool->kind == RCI_POOL_SMALL ? pool->carved * stride : 1);
+    if ((uintptr_t)b < from)
+        b += ((from - (uintptr_t)b + stride - 1) / stride) * stride;
+    uint32_t mark = p->h->gc.round_mark;
+    for (; b < end; b += stride) {
+        if (p->candidates >= work || p->aborted)
+            return (uintptr_t)b;
+        rc_head *hd = (rc_head *)b;
+        if (!(hd->flags & RCI_F_FREE) && slice_wants(hd->flags, mark))
+            slice_add(p, hd);
+    }
+    return 0;
+}
+
+static void visit_closure(void **slot, void *ctx)
+{
+    gc_pass *p = ctx;
+    void *child = *slot;
+    if (!child || p->aborted)
+        return;
+    rc_head *hd = rci_head(child);
+    if (!slice_wants(hd->flags, p->h->gc.round_mark))
+        return;
+    if (p->candidates >= p->cap) {
+        p->cut = true;
+        return;
+    }
+    if (((uintptr_t)child ^ (uintptr_t)p->parent) >= RCI_ARENA && rci_heap_of(child) != p->h)
+        foreign_ref(p, child);
+    else
+        slice_add(p, hd);
+}
+
+/* The scanned pool that starts first at or after address from (arenas
+   are not kept in address order: each is asked for its first one). */
+static rci_pool *next_pool(rc_heap *h, uintptr_t from, uintptr_t *at)
+{
+    rci_pool *best = NULL;
+    uintptr_t best_at = UINTPTR_MAX;
+    for (rci_arena *a = h->arenas; a; a = a->all_next) {
+        uintptr_t base = (uintptr_t)a;
+        if (base + RCI_ARENA <= from || base >= best_at)
+            continue;
+        size_t i = from > base ? (from - base + RCI_PAGE - 1) >> RCI_PAGE_SHIFT
+                               : RCI_HEADER_PAGES;
+        while (i < RCI_ARENA_PAGES) {
+            rci_pool *pool = rci_pool_at(a, i);
+            if (pool && rci_pool_wanted(pool, true)) {
+                if (base + i * RCI_PAGE < best_at) {
+                    best = pool;
+                    best_at = base + i * RCI_PAGE;
+                }
+                break;
+            }
+            i += pool ? pool->npages : 1;
+        }
+    }
+    for (rci_arena *a = h->huge; a; a = a->next)
+        if ((uintptr_t)a >= from && (uintptr_t)a < best_at && rci_pool_wanted(&a->pools[0], true)) {
+            best = &a->pools[0];
+            best_at = (uintptr_t)a;
+        }
+    *at = best_at;
+    return best;
+}
+
+/* The round is over: it did a full collection's work. */
+static void round_end(rc_heap *h)
+{
+    rci_gc *gc = &h->gc;
+    gc->round = false;
+    gc->rounds++;
+    gc->long_lived_total = gc->tracked[2];
+    gc->long_lived_pending = 0;
+    gc->count[2] = 0;
+    /* a round whose slices had to cut a structure short lets the next one
+       take four times as much (a garbage cycle larger than a slice is
+       found after a few rounds); one that cut nothing halves it again */
+    gc->slice_scale = gc->round_cut ? (gc->slice_scale < SIZE_MAX / 8 ? gc->slice_scale * 4
+                                                                      : gc->slice_scale)
+                                    : (gc->slice_scale > 4 ? gc->slice_scale / 2 : 2);
+    gc->round_cut = false;
+    /* the next round's mark; 0 is what collections leave behind */
+    gc->round_mark = gc->round_mark + 1 < RCI_REFS_MAX ? gc->round_mark + 1 : 1;
+}
+
+/* One slice of at most about `work` seeds.  Returns the objects reclaimed;
+   *examined grows by the slice's size; *done: the round ended. */
+static size_t slice_collect(rc_heap *h, size_t work, size_t *examined, bool *done)
+{
+    rci_gc *gc = &h->gc;
+    if (!gc->round) {
+        gc->round = true;
+        gc->cursor = gc->resume = 0;
+    }
+    rc_gc_info info = {.generation = 2};
+    uint64_t t0 = begin(h, &info);
+    size_t cap = work <= SIZE_MAX / gc->slice_scale ? work * gc->slice_scale : SIZE_MAX;
+    gc_pass p = {.h = h, .gen = 2, .garbage_only = true, .slice = true, .cap = cap,
+                 .garbage = &gc->unreachable, .stack = &gc->stack,
+                 .debug = h->cfg.debug != 0};
+    rci_vec *s = &gc->slice;
+    s->len = 0;
+    /* seeds: the cursor is the start of the pool being seeded, resume the
+       block to go on from in it */
+    uintptr_t at;
+    rci_pool *pool;
+    while (p.candidates < work && !p.aborted && (pool = next_pool(h, gc->cursor, &at))) {
+        gc->cursor = at;
+        gc->resume = seed_pool(&p, pool, gc->resume, work);
+        if (!gc->resume)
+            gc->cursor = at + 1;
+    }
+    *done = !p.aborted && p.candidates < work;
+    /* their referents in generation 2 */
+    for (size_t i = 0; i < s->len && !p.aborted && !p.cut; i++) {
+        p.parent = rci_obj(s->items[i]);
+        rci_typerec_of(p.parent)->type->traverse(p.parent, visit_closure, &p);
+    }
+    /* steps 1-2 over S alone: garbage_only makes every other object count
+       as outside */
+    type_cache tc = {0};
+    for (size_t i = 0; i < s->len && !p.aborted; i++) {
+        rc_head *hd = s->items[i];
+        p.parent = rci_obj(hd);
+        type_of(&tc, hd)->type->traverse(p.parent, p.debug ? visit_subtract_checked
+                                                           : visit_subtract, &p);
+    }
+    for (size_t i = 0; i < s->len && !p.aborted; i++)
+        reach_one(h, type_of(&tc, s->items[i]), s->items[i], &p);
+    reserve_garbage(&p);
+    /* settle: survivors keep the round's mark, the rest is garbage */
+    for (size_t i = 0; i < s->len; i++) {
+        rc_head *hd = s->items[i];
+        if (p.aborted)
+            hd->flags &= ~(RCI_F_CAND | RCI_F_REACH | RCI_REFS_MASK);
+        else if (hd->flags & RCI_F_CAND)
+            gather(&p, hd);
+        else
+            hd->flags = with_refs(hd->flags & ~RCI_F_REACH, gc->round_mark);
+    }
+    gc->round_cut |= p.cut;
+    *examined += s->len;
+    s->len = 0;
+    if (p.aborted)
+        *done = false;
+    conclude(h, &p, &info, t0, *done);
+    if (*done)
+        round_end(h);
+    return info.collected;
+}
+
+/* Slices until `work` objects were examined (0: no limit), budget_ns
+   passed (0: no limit) or the round ended.  Under a time budget the
+   slices are small (RCI_GC_SLICE), so that the last one overshoots little. */
+static size_t steps(rc_heap *h, size_t work, uint64_t budget_ns, int *round_done)
+{
+    size_t slice = budget_ns || !work ? RCI_GC_SLICE : work;
+    if (work && slice > work)
+        slice = work;
+    size_t examined = 0, collected = 0;
+    bool done = false;
+    uint64_t t0 = budget_ns ? now_ns() : 0;
+    do
+        collected += slice_collect(h, slice, &examined, &done);
+    while (!done && (!work || examined < work) && (!budget_ns || now_ns() - t0 < budget_ns));
+    if (round_done)
+        *round_done = done;
+    return collected;
 }
 
 /* ---- Automatic collection ---------------------------------------------------- */
@@ -665,9 +954,15 @@ void rci_gc_maybe(rc_heap *h)
     for (int g = RC_GC_GENERATIONS - 1; g >= 0; g--) {
         if (gc->count[g] <= (size_t)gc->threshold[g] * gc->backoff[g])
             continue;
-        if (g == 2 && gc->long_lived_pending < gc->long_lived_total / 4)
+        if (g == 2 && (gc->long_lived_pending < gc->long_lived_total / 4 ||
+                       (gc->round && gc->incremental)))
             continue;
-        collect(h, (unsigned)g);
+        /* incremental: a full collection due starts a round of steps, and
+           every automatic collection while it runs is followed by one */
+        bool step = gc->incremental && (gc->round || g == 2);
+        collect(h, g == 2 && step ? 1u : (unsigned)g);
+        if (step)
+            steps(h, gc->incremental, 0, NULL);
         return;
     }
 }
@@ -683,6 +978,8 @@ void rci_gc_init(rc_heap *h)
     for (unsigned g = 0; g < RC_GC_GENERATIONS; g++)
         gc->backoff[g] = 1;
     gc->enabled = !h->cfg.gc_disabled;
+    gc->round_mark = 1;
+    gc->slice_scale = 2;
     rci_gc_update_trigger(h);
 }
 
@@ -692,6 +989,8 @@ void rci_gc_release(rc_heap *h)
     rci_vec_free(h, &h->gc.young[0]);
     rci_vec_free(h, &h->gc.young[1]);
     rci_vec_free(h, &h->gc.unreachable);
+    rci_vec_free(h, &h->gc.calls);
+    rci_vec_free(h, &h->gc.slice);
     rci_vec_free(h, &h->gc.big_refs);
     rci_vec_free(h, &h->gc.garbage);
 }
@@ -730,6 +1029,36 @@ void rc_gc_get_threshold(const rc_heap *h, unsigned out[3])
     memcpy(out, h->gc.threshold, sizeof h->gc.threshold);
 }
 
+void rc_gc_get_count(const rc_heap *h, size_t out[3])
+{
+    memcpy(out, h->gc.count, sizeof h->gc.count);
+}
+
+void rc_gc_get_effective_threshold(const rc_heap *h, size_t out[3])
+{
+    for (unsigned g = 0; g < RC_GC_GENERATIONS; g++)
+        out[g] = (size_t)h->gc.threshold[g] * h->gc.backoff[g];
+}
+
+size_t rc_gc_step(rc_heap *h, size_t work, uint64_t budget_ns, int *round_done)
+{
+    if (round_done)
+        *round_done = 0;
+    if (h->gc.collecting)
+        return 0;
+    return steps(h, work, budget_ns, round_done);
+}
+
+void rc_gc_set_incremental(rc_heap *h, size_t work)
+{
+    h->gc.incremental = work;
+}
+
+size_t rc_gc_get_incremental(const rc_heap *h)
+{
+    return h->gc.incremental;
+}
+
 void rc_gc_stats_get(const rc_heap *h, rc_gc_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -739,6 +1068,9 @@ void rc_gc_stats_get(const rc_heap *h, rc_gc_stats *out)
     out->frozen = h->gc.tracked[RCI_GEN_FROZEN];
     out->failed = h->gc.failed;
     out->foreign = h->gc.foreign;
+    out->steps = h->gc.steps;
+    out->rounds = h->gc.rounds;
+    out->round_running = h->gc.round;
 }
 
 int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ctx)

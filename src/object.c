@@ -259,10 +259,9 @@ static void object_free(rc_heap *h, rci_typerec *r, rc_head *hd)
 }
 
 /* Finalize, clear weak references, release children, destroy, free. */
-static void release_one(rc_heap *h, void *obj)
+static void release_one(rc_heap *h, rci_typerec *r, void *obj)
 {
     rc_head *hd = rci_head(obj);
-    rci_typerec *r = rci_typerec_of(obj);
     const rc_type *t = r->type;
     if (t->finalize && !(hd->flags & RCI_F_FINALIZED)) {
         hd->flags |= RCI_F_FINALIZED;
@@ -290,21 +289,23 @@ static void release_one(rc_heap *h, void *obj)
     object_free(h, r, hd);
 }
 
-/* Release first (if any) and everything that dies meanwhile. */
-static void release_loop(rc_heap *h, void *first)
+/* Release first, of type record r, and everything that dies meanwhile. */
+static void release_loop(rc_heap *h, rci_typerec *r, void *first)
 {
     h->releasing = true;
     if (first)
-        release_one(h, first);
-    while (h->pending.len)
-        release_one(h, h->pending.items[--h->pending.len]);
+        release_one(h, r, first);
+    while (h->pending.len) {
+        void *obj = h->pending.items[--h->pending.len];
+        release_one(h, rci_typerec_of(obj), obj);
+    }
     h->releasing = false;
 }
 
 void rci_release_pending(rc_heap *h)
 {
     if (!h->releasing)
-        release_loop(h, NULL);
+        release_loop(h, NULL, NULL);
 }
 
 /* A leaf with nothing to run but destroy cannot release anything else:
@@ -319,17 +320,21 @@ static bool plain_leaf(const rci_typerec *r, const rc_head *hd)
 
 void rci_object_dying(rc_heap *h, void *obj)
 {
+    rci_object_dying_as(h, rci_typerec_of(obj), obj);
+}
+
+void rci_object_dying_as(rc_heap *h, rci_typerec *r, void *obj)
+{
     rc_head *hd = rci_head(obj);
     if (hd->flags & RCI_F_DYING)
         return; /* already being released (a finalizer dropped self) */
     hd->flags |= RCI_F_DYING;
-    rci_typerec *r = rci_typerec_of(obj);
     if (plain_leaf(r, hd)) {
         if (r->type->destroy)
             r->type->destroy(obj);
         object_free(h, r, hd);
     } else if (!h->releasing)
-        release_loop(h, obj);
+        release_loop(h, r, obj);
     else if (!rci_vec_push(h, &h->pending, obj)) {
         hd->flags |= RCI_F_ZOMBIE;
         h->zombies++;

@@ -273,6 +273,7 @@ typedef struct rci_vec {
 
 #define RCI_GC_CALLBACKS 8
 #define RCI_GC_KEEP 8192 /* work-list entries kept between collections */
+#define RCI_GC_SLICE 2048 /* rc_gc_step: seeds per slice under a time budget */
 
 typedef struct rci_gc {
     unsigned threshold[RC_GC_GENERATIONS]; /* as set by the user */
@@ -291,6 +292,15 @@ typedef struct rci_gc {
     rci_vec young[2];            /* generation 0 and 1 objects (rc_head *) */
     rci_vec stack;               /* marking work list */
     rci_vec unreachable;         /* the garbage of the running collection */
+    rci_vec calls;               /* weak reference callbacks to run */
+    rci_vec slice;               /* a step's objects (rc_head *) */
+    bool round;                  /* a full collection in steps is under way */
+    uintptr_t cursor, resume;    /* its next pool, and block in that pool */
+    uint32_t round_mark;         /* gc_refs value of what it examined */
+    size_t slice_scale;          /* a slice's closure: at most this * its seeds */
+    bool round_cut;              /* a slice of this round hit that limit */
+    size_t incremental;          /* automatic full collections: step size, or 0 */
+    size_t steps, rounds;        /* rc_gc_stats */
     rci_vec big_refs;            /* (object, gc_refs) beyond RCI_REFS_MAX */
     rci_vec garbage;             /* RC_GC_DEBUG_SAVEALL */
     struct {
@@ -545,6 +555,8 @@ RCI_HIDDEN void rci_vec_free(rc_heap *h, rci_vec *v);
 
 /* object.c */
 RCI_HIDDEN void rci_object_dying(rc_heap *h, void *obj);
+/* The same when the caller knows obj's type record r (the collector). */
+RCI_HIDDEN void rci_object_dying_as(rc_heap *h, rci_typerec *r, void *obj);
 RCI_HIDDEN void rci_release_pending(rc_heap *h);
 RCI_HIDDEN void rci_object_teardown(rc_heap *h);
 RCI_HIDDEN void rci_reap_zombies(rc_heap *h);
@@ -569,7 +581,7 @@ RCI_HIDDEN void rci_gc_update_trigger(rc_heap *h);
 RCI_HIDDEN void rci_weakref_clear(rc_heap *h, void *obj, bool callbacks);
 RCI_HIDDEN size_t rci_weakref_gc_clear(rc_heap *h, void *obj, rci_vec *calls,
                                        bool dry_run);
-RCI_HIDDEN void rci_weakref_call(rc_weakref *w);
+RCI_HIDDEN bool rci_weakref_call(rc_weakref *w);
 
 /* types/core.c: the heap's hash key, from cfg.hash_seed or getrandom */
 RCI_HIDDEN void rci_hash_key_init(rc_heap *h);

@@ -88,11 +88,19 @@ static const rc_type weakref_type = {
     .destroy = weakref_destroy,
 };
 
-/* A queued callback may have been disarmed meanwhile (see node_drop). */
-void rci_weakref_call(rc_weakref *w)
+static void node_died(rc_weakref *w, void *data);
+
+/* A queued callback may have been disarmed meanwhile (see node_drop).
+   Returns whether the program's own code ran: the weak-value cache's
+   callback only unlinks its entry, so it can make nothing reachable
+   again, and the collector needs no resurrection check after it. */
+bool rci_weakref_call(rc_weakref *w)
 {
-    if (w->callback)
-        w->callback(w, w->data);
+    void (*fn)(rc_weakref *, void *) = w->callback;
+    if (!fn)
+        return false;
+    fn(w, w->data);
+    return fn != node_died;
 }
 
 /* An object dies by reference count: clear its weak references, then run

@@ -223,6 +223,103 @@ static void test_resurrection(void)
     rc_heap_free(h);
 }
 
+/* A weak reference callback (no finalizer anywhere) that resurrects
+   garbage through its data, a borrowed pointer: the collector must check
+   for resurrection after callbacks too, not only after finalizers. */
+static void resurrect_data(rc_weakref *w, void *data)
+{
+    (void)w;
+    CHECK(!kept);
+    rc_incref(data);
+    kept = data;
+}
+
+static void test_callback_resurrection(void)
+{
+    rc_heap *h = quiet_heap();
+    node_reset();
+    kept = NULL;
+    node *a = node_ring(h, &node_type, 2, 1, 1); /* ids 1, 2 */
+    node *b = a->slot[0];
+    rc_weakref *w = rc_weakref_new(a, resurrect_data, b);
+    rc_decref(a);
+    CHECK(rc_collect(h, 0) == 0);
+    CHECK(kept == b && b->magic == NODE_LIVE && a->magic == NODE_LIVE);
+    CHECK(b->slot[0] == a && a->slot[0] == b); /* nothing cleared */
+    CHECK(stats(h).gen[0].resurrected == 2 && nodes.destroyed == 0);
+    CHECK(rc_weakref_get(w) == NULL); /* cleared all the same */
+    CHECK_VALID(h);
+    rc_decref(kept);
+    kept = NULL;
+    CHECK(rc_collect(h, -1) == 2 && nodes.destroyed == 2);
+    rc_decref(w);
+    rc_heap_free(h);
+}
+
+/* A type's clear decides the order in which a garbage object's references
+   are dropped; what it keeps goes when the object dies. */
+static int64_t clear_log[16];
+static size_t clear_logged;
+
+static void clear_backwards(void *self)
+{
+    node *n = self;
+    CHECK(n->magic == NODE_LIVE && clear_logged < 16);
+    clear_log[clear_logged++] = n->id;
+    rc_set(&n->slot[1], NULL); /* slot 1 first, then 0; slot 2 is kept */
+    rc_set(&n->slot[0], NULL);
+}
+
+static void clear_nothing(void *self)
+{
+    clear_log[clear_logged++ % 16] = ((node *)self)->id;
+}
+
+static const rc_type ordered_type = {.name = "ordered", .traverse = node_traverse,
+                                     .destroy = node_destroy, .clear = clear_backwards};
+static const rc_type stubborn_type = {.name = "stubborn", .traverse = node_traverse,
+                                      .destroy = node_destroy, .clear = clear_nothing};
+
+static void test_clear_slot(void)
+{
+    rc_heap *h = quiet_heap();
+    node_reset();
+    clear_logged = 0;
+    /* a ring of 3 (slot 0), each also pointing back (slot 1) and at a live
+       leaf (slot 2) */
+    node *leaf = node_new(h, &leaf_type, 0, 99);
+    node *a = node_ring(h, &ordered_type, 3, 3, 1);
+    node *b = a->slot[0], *c = b->slot[0];
+    node_link(a, 1, c);
+    node_link(b, 1, a);
+    node_link(c, 1, b);
+    for (node *x = a; x; x = x == c ? NULL : x->slot[0])
+        node_link(x, 2, leaf);
+    rc_decref(a);
+    CHECK(rc_refcount(leaf) == 4);
+    CHECK(rc_collect(h, 0) == 3);
+    CHECK(nodes.destroyed == 3 && clear_logged == 3);
+    CHECK(clear_log[0] + clear_log[1] + clear_log[2] == 1 + 2 + 3); /* each once */
+    CHECK(rc_refcount(leaf) == 1); /* the kept slot went at death */
+    CHECK_VALID(h);
+
+    /* a clear that breaks nothing: the pair survives, counted as collected,
+       and the next collection finds it and clears it again */
+    clear_logged = 0;
+    node *p = node_ring(h, &stubborn_type, 2, 1, 10);
+    node *q = p->slot[0];
+    rc_decref(p);
+    CHECK(rc_collect(h, 0) == 2 && clear_logged == 2);
+    CHECK(p->magic == NODE_LIVE && q->magic == NODE_LIVE && q->slot[0] == p);
+    CHECK_VALID(h);
+    CHECK(rc_collect(h, -1) == 2 && clear_logged == 4);
+    /* the test breaks the pair itself */
+    rc_set(&p->slot[0], NULL);
+    CHECK(nodes.destroyed == 5);
+    rc_decref(leaf);
+    rc_heap_free(h);
+}
+
 /* Finalizers running inside a collection: they see a consistent heap, may
    allocate (many objects, new pools), build new cycles, release their own
    children, and a collection they ask for returns 0. */
@@ -1300,6 +1397,8 @@ int main(int argc, char **argv)
     test_long_ring();
     test_live_and_garbage_mixed();
     test_resurrection();
+    test_callback_resurrection();
+    test_clear_slot();
     test_finalizer_activity();
     test_generations();
     test_thresholds();

@@ -11,13 +11,19 @@
  * the call, since a call may kill the node it writes to); destroy marks a
  * node dead in the model.
  *
- * After every collection: nothing reachable from the roots died.  After
+ * Steps of a full collection in slices (rc_gc_step) run between the
+ * mutations too, and seeds 5 and 6 make automatic full collections
+ * incremental (rc_gc_set_incremental): the program changes the graph
+ * between every two slices.
+ *
+ * After every collection or step: nothing reachable from the roots died.  After
  * every full collection, exactly the reachable nodes are alive, each with
  * its payload, slots and reference count as the model says; a weakly
  * watched node's callback ran once iff it died (or was revived after its
  * weak references were cleared).  rc_heap_validate after each collection.
  *
  *   test_gc_stress [seed [ops]]     RCGC_STRESS_SMALL=1: a smaller graph
+ *                                   (seeds above 4: incremental)
  */
 #include "node.h"
 
@@ -226,12 +232,13 @@ static void check_after_collection(bool full)
 
 /* ---- The run ------------------------------------------------------------------ */
 
-static void run(uint64_t seed, int ops)
+static void run(uint64_t seed, int ops, size_t incremental)
 {
     uint64_t rng = seed;
     heap = rc_heap_new(NULL);
     CHECK(heap);
     rc_gc_set_threshold(heap, 10, 4, 4);
+    rc_gc_set_incremental(heap, incremental);
     node_reset();
     nodes.on_destroy = on_destroy;
     nodes.on_finalize = on_finalize;
@@ -242,7 +249,7 @@ static void run(uint64_t seed, int ops)
     memset(root_id, -1, sizeof root_id);
     memset(watch, 0, sizeof watch);
     memset(called, 0, sizeof called);
-    size_t explicit_collections = 0;
+    size_t explicit_collections = 0, explicit_steps = 0;
     for (int i = 0; i < 50; i++)
         create(&rng);
     for (int op = 0; op < ops; op++) {
@@ -268,6 +275,10 @@ static void run(uint64_t seed, int ops)
             rc_collect(heap, gen);
             explicit_collections++;
             check_after_collection(gen < 0 || gen == 2);
+        } else if (r < 99) {
+            rc_gc_step(heap, 1 + test_rand(&rng) % 300, 0, NULL);
+            explicit_steps++;
+            check_after_collection(false);
         }
         CHECK(nlive <= nmax);
     }
@@ -277,6 +288,7 @@ static void run(uint64_t seed, int ops)
     rc_gc_stats_get(heap, &st);
     size_t all = st.gen[0].collections + st.gen[1].collections + st.gen[2].collections;
     CHECK(all > explicit_collections + 5); /* automatic ones happened too */
+    CHECK(st.steps >= explicit_steps && (!incremental || st.rounds > 0));
 
     /* Everything goes: no resurrection this time. */
     resurrect_on = false;
@@ -302,10 +314,11 @@ int main(int argc, char **argv)
     if (argc > 2)
         ops = atoi(argv[2]);
     if (argc > 1) {
-        run(strtoull(argv[1], NULL, 0), ops);
+        uint64_t seed = strtoull(argv[1], NULL, 0);
+        run(seed, ops, seed > 4 ? 50 : 0);
     } else {
-        for (uint64_t seed = 1; seed <= 4; seed++)
-            run(seed, ops);
+        for (uint64_t seed = 1; seed <= 6; seed++)
+            run(seed, ops, seed > 4 ? 50 : 0);
     }
     printf("test_gc_stress: ok (%zu full checks, %zu resurrections)\n", full_checks,
            resurrections);
