@@ -281,6 +281,93 @@ static void child_churn(void)
     }
 }
 
+/* More threads over the process's life than the shim's thread table has
+   slots (16384): 20,000 one after another, each on a stack whose top (so
+   its thread pointer) is a page past the last one's (the stacks overlap:
+   only one runs at a time), then rounds of threads at once, half on such
+   stacks (a lane each) and half on glibc's (cached: a new thread gets an
+   ended one's descriptor).  Each allocates a temporary, a block main
+   frees after the join, and one its key destructor frees (after the
+   shim's: the thread is ending).  A stack's pages are given back after
+   the join. */
+#define MANY_SEQUENTIAL 20000
+#define MANY_ROUNDS 1000
+#define MANY_AT_ONCE 8
+#define MANY_THREADS (MANY_SEQUENTIAL + MANY_ROUNDS * MANY_AT_ONCE)
+#define MANY_LANES (1 + MANY_AT_ONCE / 2)
+#define MANY_STACK ((size_t)1 << 20) /* TSan asks for 900 KiB */
+#define MANY_STEP ((size_t)4096)
+#define MANY_LANE (MANY_SEQUENTIAL * MANY_STEP + MANY_STACK)
+
+NOINLINE void *site_many_temp(size_t n) { void *p = malloc(n); return p; }
+NOINLINE void *site_many_kept(size_t n) { void *p = malloc(n); return p; }
+NOINLINE void *site_many_dtor(size_t n) { void *p = malloc(n); return p; }
+
+static pthread_key_t many_key; /* made after the shim's: its destructor runs later */
+static void *many_kept[MANY_THREADS];
+static char *many_lanes;       /* MANY_LANES of MANY_LANE bytes, reserved */
+static size_t many_used[MANY_LANES];
+
+static void *many_main(void *arg)
+{
+    free(site_many_temp(32));
+    *(void **)arg = site_many_kept(48);
+#ifndef __SANITIZE_THREAD__ /* the TSan build does not trace key destructors */
+    CHECK(pthread_setspecific(many_key, site_many_dtor(16)) == 0);
+#endif
+    return NULL;
+}
+
+/* Thread i started on its lane's next stack (lane < 0: glibc's); the stack
+   or NULL. */
+static char *many_start(pthread_t *th, size_t i, int lane)
+{
+    pthread_attr_t a;
+    char *stack = NULL;
+    CHECK(pthread_attr_init(&a) == 0);
+    if (lane >= 0) {
+        stack = many_lanes + (size_t)lane * MANY_LANE + many_used[lane]++ * MANY_STEP;
+        CHECK(pthread_attr_setstack(&a, stack, MANY_STACK) == 0);
+    }
+    CHECK(pthread_create(th, &a, many_main, &many_kept[i]) == 0);
+    pthread_attr_destroy(&a);
+    return stack;
+}
+
+static void many_join(pthread_t th, char *stack)
+{
+    CHECK(pthread_join(th, NULL) == 0);
+    if (stack)
+        CHECK(madvise(stack, MANY_STACK, MADV_DONTNEED) == 0);
+}
+
+static void child_many_threads(void)
+{
+    CHECK(pthread_key_create(&many_key, free) == 0);
+    many_lanes = mmap(NULL, MANY_LANES * MANY_LANE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(many_lanes != MAP_FAILED);
+    size_t i = 0;
+    for (; i < MANY_SEQUENTIAL; i++) {
+        pthread_t th;
+        many_join(th, many_start(&th, i, 0));
+    }
+    for (int round = 0; round < MANY_ROUNDS; round++) {
+        pthread_t th[MANY_AT_ONCE];
+        char *stack[MANY_AT_ONCE];
+        for (int t = 0; t < MANY_AT_ONCE; t++)
+            stack[t] = many_start(&th[t], i + (size_t)t, t % 2 ? -1 : 1 + t / 2);
+        for (int t = 0; t < MANY_AT_ONCE; t++)
+            many_join(th[t], stack[t]);
+        i += MANY_AT_ONCE;
+    }
+    CHECK(i == MANY_THREADS && many_used[0] == MANY_SEQUENTIAL);
+    for (int lane = 1; lane < MANY_LANES; lane++)
+        CHECK(many_used[lane] == MANY_ROUNDS);
+    for (i = 0; i < MANY_THREADS; i++)
+        free(many_kept[i]);
+}
+
 /* exit while other threads allocate and free as fast as they can: the
    capture ends cleanly and nothing crashes. */
 static atomic_uint spun; /* allocations made by spin_main (slow under TSan) */
@@ -764,6 +851,8 @@ static int child(const char *scenario)
         child_threads();
     else if (!strcmp(scenario, "churn"))
         child_churn();
+    else if (!strcmp(scenario, "many_threads"))
+        child_many_threads();
     else if (!strcmp(scenario, "exit_race"))
         child_exit_race();
     else if (!strcmp(scenario, "fork_threads") || !strcmp(scenario, "fork_child_thread"))
@@ -1448,6 +1537,25 @@ static void test_churn(void)
     free_capture(c);
 }
 
+/* Every thread traced, whether it came before the table was full or
+   after: each allocation and each free, its key destructor's included
+   (not in the TSan build, which holds the shim off a thread's key
+   destructors: bootstrap.c).  Nothing said on stderr. */
+static void test_many_threads(void)
+{
+    run r;
+    child_stderr = true;
+    captured *c = record("many_threads", "many.cap", NULL, 0, &r);
+    child_stderr = false;
+    EXPECT_SITE(c, "site_many_temp", MANY_THREADS, MANY_THREADS * 32, MANY_THREADS);
+    EXPECT_SITE(c, "site_many_kept", MANY_THREADS, MANY_THREADS * 48, MANY_THREADS);
+#ifndef __SANITIZE_THREAD__
+    EXPECT_SITE(c, "site_many_dtor", MANY_THREADS, MANY_THREADS * 16, MANY_THREADS);
+#endif
+    CHECK(!strstr(r.out, "rcgc preload"));
+    free_capture(c);
+}
+
 /* The scenario's capture, from a run that exited with 0 and ended it so
    (without check_common's balance checks). */
 static captured *record_exit0(const char *scenario, const char *path)
@@ -1913,7 +2021,8 @@ int main(int argc, char **argv)
     } tests[] = {
         {"family", test_family}, {"unwind", test_unwind}, {"unwind_load", test_unwind_load}, {"fp", test_fp}, {"leaks", test_leaks},   {"exits", test_exits},
         {"threads", test_threads}, {"fork", test_fork},   {"exec", test_exec},
-        {"churn", test_churn},     {"exit_race", test_exit_race}, {"huge", test_huge},
+        {"churn", test_churn},     {"many_threads", test_many_threads},
+        {"exit_race", test_exit_race}, {"huge", test_huge},
         {"fork_threads", test_fork_threads}, {"fork_child_thread", test_fork_child_thread},
         {"dlopen", test_dlopen}, {"peak", test_peak},     {"sample", test_sample},
         {"frames", test_frames}, {"noenv", test_noenv},   {"killed", test_killed},

@@ -131,15 +131,29 @@ static void altstack(tstate *t)
                 NULL);
 }
 
-/* The calling thread's state, made or reused; NULL when out of memory. */
+/* A state for a new thread, the lock held: one whose thread has ended
+   and is gone, its slot given back; NULL if none. */
+static tstate *reusable(void)
+{
+    for (tstate *t = g.threads; t; t = t->next)
+        if (!t->in_use && t->gen == g.gen && slot_reclaim(t->slot, t))
+            return t;
+    return NULL;
+}
+
+/* The calling thread's state: the one an ended thread left in its slot
+   (slots.c, takeover), else an ended thread's (reusable), else a new one;
+   NULL when out of memory. */
 NOINLINE tstate *attach(void)
 {
+    tslot *s = my_slot();
+    tstate *t = s->left;
+    s->left = NULL;
     int cancel;
-    tstate *t;
     lock(&cancel);
-    for (t = g.threads; t && (t->in_use || t->gen != g.gen); t = t->next)
-        ;
-    if (t) {
+    if (t || (t = reusable())) {
+        (void)__atomic_load_n(&t->in_event, __ATOMIC_ACQUIRE); /* after its thread's
+                                                                 last event */
         t->in_use = true;
     } else if ((t = pages_alloc(NULL, sizeof *t))) {
         rcc_writer_options o = {.sink = thread_sink, .chunk_bytes = g.chunk, .level = g.level,
@@ -160,6 +174,7 @@ NOINLINE tstate *attach(void)
     if (!t)
         return NULL;
     memset(&t->walker, 0, sizeof t->walker); /* a reused state: the last thread's walk is not ours */
+    t->slot = s;
     rct_stack_bounds(&t->walker.stack_lo, &t->walker.stack_hi); /* found now: walks never
                                                                    allocate */
     altstack(t);
@@ -198,28 +213,32 @@ void leave(tstate *t)
         drain_queue(t); /* signal handlers' events, queued meanwhile */
 }
 
-/* pthread key destructor: a thread is ending; its records go out now. */
+/* pthread key destructor: a thread is ending; its records go out now.
+   Its state stays with its slot for what the thread does until it is
+   gone (later destructors, glibc's frees of its buffers): the slot is
+   marked ending (slots.c). */
 void thread_gone(void *v)
 {
     tstate *t = v;
-    if (!t || t->gen != g.gen)
-        return;
-    guard_enter();
-    busy++;
-    enter(t);
-    bool active = atomic_load(&g.mode) == ACTIVE;
-    if (active)
-        rcc_writer_flush(t->w);
-    self = NULL;
-    leave(t);
-    busy--;
-    if (active) { /* else the finisher owns it */
-        int cancel;
-        lock(&cancel);
-        t->in_use = false;
-        unlock(cancel);
+    tslot *s = my_slot();
+    if (t && t->gen == g.gen) {
+        guard_enter_at(s);
+        s->busy_depth++;
+        enter(t);
+        bool active = atomic_load(&g.mode) == ACTIVE;
+        if (active)
+            rcc_writer_flush(t->w);
+        leave(t);
+        s->busy_depth--;
+        if (active) { /* else the finisher owns it */
+            int cancel;
+            lock(&cancel);
+            t->in_use = false;
+            unlock(cancel);
+        }
+        guard_leave_at(s);
     }
-    guard_leave();
+    slot_ending(s);
 }
 
 /* ---- Time of an event ---------------------------------------------------------------- */

@@ -224,20 +224,25 @@ typedef struct tstate tstate;
  * among live threads), open addressing, a thread's slot claimed with a
  * compare-and-swap at its first call (no lock, no allocation: it works
  * before the allocator is found, in signal handlers and in a thread that
- * is ending).  A slot is never given back while the process runs: glibc
- * puts a new thread's descriptor where an ended thread's was (its stack is
- * reused), so the new thread takes over the slot, its flags back to 0 and
- * its state detached by the key destructor (thread_gone).  A fork child
- * keeps only its own.  So the table fills with distinct thread pointers
- * over the process's life, not with threads alive at once: threads on
- * stacks at 16,384 different places (a program that gives each thread a
- * stack of its own from malloc) fill it, and every later new thread then
- * shares the spare slot, always busy: not traced, said once on stderr.
- * Reclaiming the slots of ended threads needs to know that no new thread
- * took one over (issue 16, docs/RELIABILITY.md). */
+ * is ending).  At the thread's key destructor (thread_gone) its slot is
+ * marked ending (the key's low bit): the thread may still allocate and
+ * free until it is gone (later destructors, glibc's frees of its
+ * buffers), found by the slow path, which tells it by its kernel thread
+ * id.  A new thread with the same thread pointer (glibc starts it on the
+ * ended one's cached stack) takes the slot over; otherwise the slot is
+ * given back when a new thread takes the ended one's state (attach: its
+ * thread gone, tgkill finds no such thread).  So the table holds the
+ * threads alive at once and about as many ended ones whose states wait
+ * for reuse; past 16,384 a new thread shares the spare slot, always
+ * busy: not traced while the table is full, said once on stderr.  The
+ * hot path does not change: the home slot's key is the thread pointer
+ * only while the thread has not ended. */
 typedef struct tslot {
-    _Atomic uintptr_t key;    /* the owner's thread pointer; 0: never used;
-                                 SLOT_FREE: free again (a fork child's) */
+    _Alignas(64) _Atomic uintptr_t key; /* the owner's thread pointer; 0: never used;
+                                 SLOT_FREE: free again; tp | SLOT_ENDING: its
+                                 thread has ended or is ending; SLOT_RECLAIMING:
+                                 being given back.  A cache line per slot: no
+                                 two threads' flags share one */
     tstate *state;            /* its thread state (hooks.c), NULL until attached */
     int busy_depth;           /* busy: the shim's own work that may allocate is running
                                  on this thread: its allocations pass through,
@@ -246,12 +251,21 @@ typedef struct tslot {
                                  running on this thread (their locks may be held) */
     volatile sig_atomic_t deferred_sig; /* deferred: a fatal signal that came
                                  while guarded */
+    _Atomic uint64_t ender;   /* set as the slot is marked ending: the thread's
+                                 kernel id (low half) and how many threads have
+                                 ended in this slot (high half) */
+    tstate *left;             /* an ended thread's state, left to the new thread
+                                 that took the slot over, for its attach */
 } tslot;
 #define SLOT_FREE ((uintptr_t)1)
+#define SLOT_ENDING ((uintptr_t)1)  /* or'ed into the key (thread pointers are aligned) */
+#define SLOT_RECLAIMING ((uintptr_t)2)
 
 extern RCT_HIDDEN tslot slots[1u << SLOT_BITS]; /* hidden: no GOT, one load less */
 extern RCT_HIDDEN tslot spare;
 tslot *slot_slow(uintptr_t tp);
+void slot_ending(tslot *s);
+bool slot_reclaim(tslot *s, const tstate *t);
 void slots_after_fork(void);
 
 static inline __attribute__((always_inline)) uintptr_t thread_pointer(void)
@@ -430,7 +444,10 @@ typedef struct info_slot {
 struct tstate {
     volatile int in_event;    /* inside an event: the finisher waits */
     int gen;                  /* the capture generation it belongs to */
-    bool in_use;              /* a live thread owns it */
+    bool in_use;              /* a thread that has not ended owns it */
+    tslot *slot;              /* its thread's slot: when the thread has ended
+                                 (!in_use), the state is reused once the slot is
+                                 given back (slot_reclaim) */
     rcc_writer *w;            /* this thread's chunk */
     uint64_t now_us;          /* time of the last fine clock read */
     uint64_t last_tick;       /* tick_ns() at that read */
