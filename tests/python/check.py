@@ -23,6 +23,9 @@ CASE:
              they have without (as memcheck sees them: tests/real), a ctypes
              malloc leak definitely lost, and no Python block of pymalloc's
              own definitely lost
+  nosite     nosite.py under -I -S (few mallocs after start-up): attached
+             all the same: the Python record, the marked line a site of
+             pymalloc's, the census with the script's 50 objects
   native     a program that is not Python: no Python record, no K record
   census     census.py: the census at exit (rcgc summary --json) has the
              script's own objects as gc.get_objects() counts them, named
@@ -216,6 +219,21 @@ def case_leaks(args):
         fail("reachable and possibly lost differ with the domains recorded")
     if full["leaks"]["python"][2]:
         fail("pymalloc blocks definitely lost in a program that loses none")
+
+
+def case_nosite(args):
+    script = os.path.join(HERE, "nosite.py")
+    cap = os.path.join(args.work, "run.cap")
+    res = parse(record(args, [args.python, "-I", "-S", script]))
+    line = marked_lines(script)["few"]
+    if not res.get("version") or not res["blocks"]:
+        fail(f"-I -S: not attached (no Python record or no pymalloc block): {res}")
+    if not any(s["at"].endswith(f"nosite.py:{line}") for s in res["sites"]):
+        fail(f"no site at nosite.py:{line}: {res['sites']}")
+    live = {t["type"]: t["objects"] for t in census_of(args, cap)["live"]["types"]}
+    if live.get("__main__.Few") != 50:
+        fail(f"census: __main__.Few {live.get('__main__.Few')}, the script keeps 50")
+    print("nosite: ok")
 
 
 def case_native(args):

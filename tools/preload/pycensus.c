@@ -23,7 +23,7 @@
  * tuple or dict...) reachable from them through untracked objects: a GC
  * object's referents by its tp_traverse (as gc.get_referents), a non-GC
  * object's by its type's object members (a code object's constants and
- * names), each object once (a table of the addresses met).  Bytes per
+ * names), each object once (a bitmap of the addresses met).  Bytes per
  * object: sys.getsizeof's, its type's C __sizeof__ called directly plus
  * the GC header and pre-header as the version's sys.getsizeof adds them;
  * a __sizeof__ written in Python is not run (object.__sizeof__ instead).
@@ -111,10 +111,10 @@ typedef struct census_type {
     uint64_t objects[2], bytes[2]; /* by list: live, gc.garbage */
 } census_type;
 
-/* Addresses -> an index (the types), or a set (the objects met). */
+/* Addresses -> an index (the types; the chunks of the objects met). */
 typedef struct addr_table {
     uintptr_t *keys;          /* 0: empty */
-    uint32_t *vals;           /* NULL for a set */
+    uint32_t *vals;
     size_t cap, used;         /* cap: a power of two */
 } addr_table;
 
@@ -123,8 +123,25 @@ typedef struct grow_array {
     size_t n, cap, elem;
 } grow_array;
 
+/* The untracked objects met: a bit per 8 bytes of address (an object
+   takes 16 at least, a static one may be 8-aligned), in bitmaps of
+   SEEN_CHUNK bytes of address space each, found by an index of the
+   chunks' numbers.  Objects are met mostly in the order they were made,
+   near each other: the bits of consecutive ones share cache lines, where
+   a hash set of addresses missed the cache at nearly every object (a
+   32 MiB table for 2 million objects). */
+#define SEEN_CHUNK_BITS 20 /* 1 MiB of addresses: 16 KiB of bits */
+#define SEEN_CHUNK_WORDS ((1u << SEEN_CHUNK_BITS) / 8 / 64)
+typedef struct seen_set {
+    addr_table index;         /* chunk number + 1 -> its place in bitmaps */
+    grow_array bitmaps;       /* uint64_t *, SEEN_CHUNK_WORDS words each */
+    uintptr_t last_chunk;     /* the chunk of the last object met, + 1 */
+    uint64_t *last_bits;
+} seen_set;
+
 typedef struct census {
-    addr_table type_index, seen;
+    addr_table type_index;
+    seen_set seen;
     grow_array types;         /* census_type, in the order met */
     grow_array pending;       /* untracked objects whose referents are to follow */
     bool short_of_memory;     /* some objects were left out */
@@ -172,14 +189,14 @@ static void addr_free(addr_table *t)
 }
 
 /* Room for one more (at most half full), rehashing into twice the room. */
-static bool addr_room(addr_table *t, bool with_vals)
+static bool addr_room(addr_table *t)
 {
     if (2 * (t->used + 1) <= t->cap)
         return true;
     addr_table n = {.cap = t->cap ? 2 * t->cap : 1u << 16, .used = t->used};
     n.keys = pages_alloc(NULL, n.cap * sizeof *n.keys);
-    n.vals = with_vals ? pages_alloc(NULL, n.cap * sizeof *n.vals) : NULL;
-    if (!n.keys || (with_vals && !n.vals)) {
+    n.vals = pages_alloc(NULL, n.cap * sizeof *n.vals);
+    if (!n.keys || !n.vals) {
         addr_free(&n);
         return false;
     }
@@ -187,12 +204,55 @@ static bool addr_room(addr_table *t, bool with_vals)
         if (t->keys[i]) {
             size_t k = addr_probe(&n, t->keys[i]);
             n.keys[k] = t->keys[i];
-            if (with_vals)
-                n.vals[k] = t->vals[i];
+            n.vals[k] = t->vals[i];
         }
     addr_free(t);
     *t = n;
     return true;
+}
+
+/* Marks o met: false when it was already (or, short of memory, when it
+   cannot be marked: *full set). */
+static bool seen_add(seen_set *s, uintptr_t o, bool *full)
+{
+    uintptr_t chunk = (o >> SEEN_CHUNK_BITS) + 1;
+    uint64_t *bits = s->last_bits;
+    if (chunk != s->last_chunk) {
+        size_t i = s->index.cap ? addr_probe(&s->index, chunk) : 0;
+        if (s->index.cap && s->index.keys[i])
+            bits = ((uint64_t **)s->bitmaps.at)[s->index.vals[i]];
+        else {
+            bits = pages_alloc(NULL, SEEN_CHUNK_WORDS * sizeof *bits);
+            if (!bits || !addr_room(&s->index) || !array_room(&s->bitmaps)) {
+                if (bits)
+                    pages_free(NULL, bits, SEEN_CHUNK_WORDS * sizeof *bits);
+                *full = true;
+                return false;
+            }
+            i = addr_probe(&s->index, chunk);
+            s->index.keys[i] = chunk;
+            s->index.vals[i] = (uint32_t)s->bitmaps.n;
+            s->index.used++;
+            ((uint64_t **)s->bitmaps.at)[s->bitmaps.n++] = bits;
+        }
+        s->last_chunk = chunk;
+        s->last_bits = bits;
+    }
+    size_t bit = (o & ((1u << SEEN_CHUNK_BITS) - 1)) >> 3;
+    uint64_t mask = UINT64_C(1) << (bit & 63);
+    if (bits[bit >> 6] & mask)
+        return false;
+    bits[bit >> 6] |= mask;
+    return true;
+}
+
+static void seen_free(seen_set *s)
+{
+    for (size_t i = 0; i < s->bitmaps.n; i++)
+        pages_free(NULL, ((uint64_t **)s->bitmaps.at)[i], SEEN_CHUNK_WORDS * sizeof(uint64_t));
+    if (s->bitmaps.at)
+        pages_free(NULL, s->bitmaps.at, s->bitmaps.cap * s->bitmaps.elem);
+    addr_free(&s->index);
 }
 
 /* ---- Types -------------------------------------------------------------------------- */
@@ -246,7 +306,7 @@ static census_type *census_entry(census *c, uintptr_t t, void *sizeof_name)
         if (ix->keys[i])
             return (census_type *)c->types.at + ix->vals[i];
     }
-    if (!addr_room(ix, true) || !array_room(&c->types))
+    if (!addr_room(ix) || !array_room(&c->types))
         return NULL;
     census_type *ct = (census_type *)c->types.at + c->types.n;
     *ct = (census_type){
@@ -329,16 +389,8 @@ static int visit(void *o, void *arg)
     bool gc_object = is_gc(ct, o);
     if (gc_object && ((const uintptr_t *)o)[-2]) /* PyGC_Head's _gc_next: tracked */
         return 0;
-    addr_table *seen = &c->seen;
-    size_t i = seen->cap ? addr_probe(seen, (uintptr_t)o) : 0;
-    if (seen->cap && seen->keys[i])
+    if (!seen_add(&c->seen, (uintptr_t)o, &c->short_of_memory))
         return 0;
-    if (!addr_room(seen, false)) {
-        c->short_of_memory = true;
-        return 0;
-    }
-    seen->keys[addr_probe(seen, (uintptr_t)o)] = (uintptr_t)o;
-    seen->used++;
     count(ct, o, RCC_PY_LIVE);
     if ((gc_object && ct->traverse) || (!gc_object && ct->nmembers)) {
         if (array_room(&c->pending))
@@ -467,7 +519,7 @@ static void write_census(const census *c)
 static void census_free(census *c)
 {
     addr_free(&c->type_index);
-    addr_free(&c->seen);
+    seen_free(&c->seen);
     if (c->types.at)
         pages_free(NULL, c->types.at, c->types.cap * c->types.elem);
     if (c->pending.at)
@@ -495,7 +547,8 @@ static void *take_census(void *owner, void *arg)
         pc.decref(gc_call("disable"));
         void *objects = gc_call("get_objects");
         void *sizeof_name = pc.unicode("__sizeof__");
-        census c = {.types.elem = sizeof(census_type), .pending.elem = sizeof(void *)};
+        census c = {.types.elem = sizeof(census_type), .pending.elem = sizeof(void *),
+                    .seen.bitmaps.elem = sizeof(uint64_t *)};
         walk w = {&c, sizeof_name};
         if (objects && sizeof_name) {
             count_objects(&w, objects);

@@ -10,8 +10,9 @@
  * The life of it (docs/PYTHON.md):
  *   - at the capture's start, Py_IsInitialized is looked up: absent, the
  *     process is not CPython and nothing here runs again (OFF);
- *   - WAITING: every PY_ATTACH_EVERY-th allocation of a thread asks
- *     Py_IsInitialized() && PyGILState_Check(); once both hold (this thread
+ *   - WAITING: every allocation (PY_EAGER_TRIES, then every
+ *     PY_ATTACH_EVERY-th) asks Py_IsInitialized() && PyGILState_Check();
+ *     once both hold (this thread
  *     has the GIL, so no other thread runs Python code), attach: the
  *     version, the layout of its frames (a table per minor version for
  *     3.8-3.12, the interpreter's own _Py_DebugOffsets from 3.13; any other
@@ -137,7 +138,13 @@ static struct {
     uint32_t ncodes, nk;
 } py;
 
-#define PY_ATTACH_EVERY 64   /* allocations between attach attempts, per thread */
+/* Attach is tried at every allocation until the interpreter is up: a
+   python3 -S run makes only a few mallocs after start-up (the rest go to
+   pymalloc, not wrapped yet), and at every 64th it could end unattached.
+   A program that carries libpython but never starts it asks at every
+   64th after the first PY_EAGER_TRIES. */
+#define PY_EAGER_TRIES (1u << 16)
+#define PY_ATTACH_EVERY 64
 #define PY_CODES (1u << 20)  /* (code, offset) pairs kept; half used at most */
 #define PY_TRIPLES (1u << 20) /* K records: at most half */
 #define PY_MAX_FRAMES 128    /* Python frames read per stack */
@@ -258,7 +265,8 @@ static NOINLINE void attach_python(void)
 NOINLINE void python_try_attach(void)
 {
     static _Atomic unsigned tries; /* the process's: one thread attaches */
-    if (++tries % PY_ATTACH_EVERY)
+    unsigned n = ++tries;
+    if (n > PY_EAGER_TRIES && n % PY_ATTACH_EVERY)
         return;
     busy++;
     static int once; /* one thread attaches; the GIL makes it the only one here */
