@@ -87,8 +87,11 @@ typedef struct rc_config {
     int gc_disabled;        /* nonzero: no automatic collection */
     int trace_frames;       /* > 0: trace from the start with this many frames */
     /* Called by rc_heap_free with each group of objects still alive (see
-       rc_leak_report).  NULL: a debug heap prints them on stderr, others
-       say nothing. */
+       rc_leak_report), after a full collection has freed the cyclic
+       garbage (rc_leak.collected_*: what it freed; finalizers and weak
+       reference callbacks run as in any collection).  NULL: a debug heap
+       collects and prints the same on stderr, others neither collect nor
+       say anything. */
     void (*on_leak)(const rc_leak *leak, void *ctx);
     void *on_leak_ctx;
     /* The key of the str and bytes hash (SipHash-1-3, see rc_hash).  0: a
@@ -739,6 +742,10 @@ typedef struct rc_leak {
     const char *function, *file;  /* NULL when the site is unknown */
     int line;
     size_t objects, bytes;        /* bytes of the objects' blocks */
+    /* At rc_heap_free: what its full collection before the report freed
+       (objects, and bytes of blocks including their buffers), the same in
+       every group: garbage in cycles, not leaks.  0 from rc_leak_report. */
+    size_t collected_objects, collected_bytes;
 } rc_leak;
 typedef void (*rc_leak_fn)(const rc_leak *leak, void *ctx);
 /* Call fn once per group; returns the number of groups (0 when nothing is
@@ -944,6 +951,14 @@ RC_API int rc_error_raise(rc_heap *h, rc_error err, void *exc, const char *fmt, 
 /* The exception object of the last failure (borrowed), or NULL when it
    was not raised with one. */
 RC_API void *rc_error_exception(const rc_heap *h);
+/* CPython's PyErr_Fetch: hand the last failure's exception object to the
+   caller (a new reference: the heap's own, moved; NULL when the failure
+   was not raised with one) and clear the error as rc_clear_error does,
+   except that no finalizer of the handed object runs.  *err (err may be
+   NULL) gets the code first (RC_OK: none).  Read rc_error_message before:
+   the message is cleared too.  A detached exception (see rc_error_raise)
+   is not handed over: it is released. */
+RC_API void *rc_error_take(rc_heap *h, rc_error *err);
 
 /* The built-in types' descriptors, for rc_typeof comparisons. */
 RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type,
@@ -1026,6 +1041,13 @@ typedef struct rc_slice {
     int64_t start, stop, step;
 } rc_slice;
 #define RC_SLICE(start, stop, step) ((rc_slice){(start), (stop), (step)})
+/* A search range: the start and end arguments of Python's s.find(sub,
+   start, end) and list.index(x, start, stop), RC_SLICE_NONE for one left
+   out.  Negative values count from the end (below -len: 0), an end past
+   the length is the length, and a start past the end finds nothing.  A
+   range's step must be RC_SLICE_NONE or 1 (else RC_EVALUE). */
+#define RC_RANGE(start, end) RC_SLICE((start), (end), RC_SLICE_NONE)
+#define RC_RANGE_ALL RC_RANGE(RC_SLICE_NONE, RC_SLICE_NONE)
 /* Python's slice.indices(len) and its length: the start, stop and step
    that index a sequence of len items (negative indices counted from the
    end, then clamped; with a negative step, stop -1 means "past the first
@@ -1055,16 +1077,15 @@ RC_API size_t rc_str_len(const void *o);              /* in bytes */
    a live str or bytes: 0 and RC_ETYPE. */
 RC_API size_t rc_str_chars(const void *o);
 RC_API void *rc_str_concat(rc_heap *h, const void *a, const void *b);
-/* Python's s.find(sub, start, end): the first index >= start where sub
-   occurs wholly inside [start, end) (end clamped to the length; an empty
-   sub is found at start when start <= length).  Works on two strs (indices
-   in code points, as Python's; O(1) to convert for ASCII text, a walk
-   over the UTF-8 otherwise) or two bytes (in bytes).  1 and *pos set; 0
-   when absent; -1 with RC_ETYPE when s and sub are not both str or both
-   bytes.  No negative indices (size_t): pass SIZE_MAX as end for "to the
-   end". */
-RC_API int rc_str_find(const void *s, const void *sub, size_t start, size_t end,
-                       size_t *pos);
+/* Python's s.find(sub, start, end) with range = RC_RANGE(start, end)
+   (RC_RANGE_ALL: the whole text): the first index >= start where sub
+   occurs wholly inside [start, end) (an empty sub is found at start when
+   start <= length).  Works on two strs (indices in code points, as
+   Python's; O(1) to convert for ASCII text, a walk over the UTF-8
+   otherwise) or two bytes (in bytes).  1 and *pos set (an index from the
+   start of s); 0 when absent; -1 with RC_ETYPE when s and sub are not
+   both str or both bytes, RC_EVALUE for a range with a step. */
+RC_API int rc_str_find(const void *s, const void *sub, rc_slice range, size_t *pos);
 /* Python's s[i] on a str: a new str of the one code point at index i
    (negative: from the end).  NULL on failure: RC_EINDEX outside
    [-len, len), RC_ETYPE when s is not a str, RC_ENOMEM. */
@@ -1140,10 +1161,12 @@ RC_API int rc_list_extend(void *list, const void *src);
 RC_API int rc_list_clear(void *list);
 /* Reverse in place.  0, or -1 (RC_ETYPE, RC_EMUTATED in a sort). */
 RC_API int rc_list_reverse(void *list);
-/* The first index i >= start with item equal to list[i] (rc_equal), into
-   *index: 0; -1 when absent (RC_EVALUE, as Python's ValueError) or when a
-   comparison failed (its error). */
-RC_API int rc_list_index(const void *list, const void *item, size_t start, size_t *index);
+/* Python's list.index(item, start, stop) with range = RC_RANGE(start,
+   stop) (RC_RANGE_ALL: the whole list): the first index i in the range
+   with item equal to list[i] (rc_equal), into *index: 0; -1 when absent
+   (RC_EVALUE, as Python's ValueError), for a range
+   with a step (RC_EVALUE) or when a comparison failed (its error). */
+RC_API int rc_list_index(const void *list, const void *item, rc_slice range, size_t *index);
 /* item in list: 1, 0, or -1 (RC_ETYPE, or a comparison's error). */
 RC_API int rc_list_contains(const void *list, const void *item);
 

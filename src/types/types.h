@@ -196,6 +196,10 @@ typedef struct rci_span {
 } rci_span;
 /* 0, or -1 for a zero step (the caller records RC_EVALUE). */
 RCI_HIDDEN int rci_slice_adjust(rc_slice s, size_t len, rci_span *out);
+/* A search range (RC_RANGE) over len items as [*from, *to): 0, or -1 with
+   RC_EVALUE on h when it has a step (fn names the call). */
+RCI_HIDDEN int rci_range_adjust(rc_heap *h, const char *fn, rc_slice r, size_t len,
+                                size_t *from, size_t *to);
 
 /* str.c */
 RCI_HIDDEN uint32_t rci_str_hash(void *o);            /* str or bytes */
