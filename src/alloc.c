@@ -65,6 +65,8 @@ const uint8_t rci_class_pages[RC_SIZE_CLASSES] = {
 _Static_assert(RCI_USABLE_PAGES >= 64, "the largest pool fits an arena twice");
 _Static_assert(RCI_POOL_MIN_PAGES <= 16, "no class's pool is shorter (rci_pool_at)");
 _Static_assert(RCI_ARENA_PAGES <= 256, "rci_pool.first holds a page number in a byte");
+_Static_assert((uint64_t)32 * RCI_PAGE * RC_SMALL_MAX < ((uint64_t)1 << 32),
+               "a shared pool's block index by reciprocal (rci_pool.recip) is exact");
 
 /* ---- Page maps ----------------------------------------------------------- */
 
@@ -444,6 +446,8 @@ static rci_pool *pool_new(rc_heap *h, rci_bin *bin)
     /* a shared pool keeps a type id per block after its blocks */
     pool->capacity = (uint32_t)(pool->npages * RCI_PAGE /
                                 (bin->block_size + (bin->shared ? sizeof(uint16_t) : 0)));
+    /* exact for offsets below 2^32 / block_size, and pools are < 2^18 bytes */
+    pool->recip = (uint32_t)((((uint64_t)1 << 32) + bin->block_size - 1) / bin->block_size);
     bin_link_front(h, bin, pool);
     return pool;
 }

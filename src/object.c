@@ -10,7 +10,7 @@
  * Pools belong to a type record's bins, so an object's type is found from
  * its address (arena -> pool -> bin -> record) and the header needs only
  * the count and the flags: 8 bytes, collector bookkeeping included.  A
- * type with few objects (RCI_SHARE_BELOW) puts them in the heap's shared
+ * type's first objects (RCI_SHARE_FIRST) go to the heap's shared
  * pools instead, whose blocks of one size hold objects of many types: the
  * pool ends with a table of type ids, one per block, so a thousand types
  * with one object each cost a thousand blocks, not a thousand pools.
@@ -31,7 +31,7 @@
 static rci_bin empty_bin(rc_heap *h, rci_typerec *r, unsigned c)
 {
     return (rci_bin){.avail = &h->sentinel, .rec = r, .block_size = rci_class_size[c],
-                     .cls = (uint8_t)c};
+                     .cls = (uint8_t)c, .type = r->type};
 }
 
 /* The bins of r's own pools beside r->one, made with the record for
@@ -83,6 +83,7 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
     r->scanned = t->traverse != NULL;
     r->big.avail = &h->sentinel;
     r->big.rec = r;
+    r->big.type = t;
     size_t total = t->size + sizeof(rc_head);
     bool fixed = t->size && total <= RC_SMALL_MAX;
     r->one = empty_bin(h, r, rci_size_class(fixed ? total : sizeof(rc_head)));
@@ -98,10 +99,17 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
     return r;
 }
 
+/* A block's index is its offset times the pool's reciprocal: a multiply,
+   not a division (this is every rc_typeof of an object in a shared pool). */
+static size_t shared_index(const rci_pool *p, const void *hd)
+{
+    uint64_t off = (uint64_t)((const char *)hd - rci_pool_start(p));
+    return (size_t)((off * p->recip) >> 32);
+}
+
 rci_typerec *rci_shared_rec(const rci_pool *p, const void *hd)
 {
-    size_t i = (size_t)((const char *)hd - rci_pool_start(p)) / p->block_size;
-    return rci_arena_of(p)->heap->type_ids.items[rci_pool_type_ids(p)[i] - 1];
+    return rci_arena_of(p)->heap->type_ids.items[rci_pool_type_ids(p)[shared_index(p, hd)] - 1];
 }
 
 rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t)
@@ -217,21 +225,21 @@ static rc_head *shared_block(rc_heap *h, rci_typerec *r, unsigned c)
     rc_head *hd = rci_bin_alloc(h, &h->shared[c]);
     if (hd) {
         rci_pool *p = rci_pool_of(hd);
-        rci_pool_type_ids(p)[(size_t)((char *)hd - rci_pool_start(p)) / p->block_size] = r->id;
+        rci_pool_type_ids(p)[shared_index(p, hd)] = r->id;
+        r->shared_allocs++;
     }
     return hd;
 }
 
-/* A small block of class c: from r's own pool when one has room (or r has
-   too many objects to share, or never shares), else from a shared pool. */
+/* A small block of class c: from a shared pool for a type's first
+   objects, else from its own pools. */
 static rc_head *small_block(rc_heap *h, rci_typerec *r, unsigned c)
 {
-    rci_bin *own = own_bin(r, c);
-    if (rci_likely(own != NULL) &&
-        (own->avail != &h->sentinel || !r->id || r->live >= RCI_SHARE_BELOW))
-        return rci_bin_alloc(h, own);
-    if (r->id && r->live < RCI_SHARE_BELOW)
+    if (rci_unlikely(r->shared_allocs < RCI_SHARE_FIRST) && r->id)
         return shared_block(h, r, c);
+    rci_bin *own = own_bin(r, c);
+    if (rci_likely(own != NULL))
+        return rci_bin_alloc(h, own);
     return typerec_bins(h, r) ? rci_bin_alloc(h, own_bin(r, c)) : NULL;
 }
 
@@ -604,9 +612,14 @@ size_t rc_refcount(const void *obj)
     return rci_head(obj)->refcnt;
 }
 
-const rc_type *rc_typeof(const void *obj)
+extern inline const rc_type *rc_typeof(const void *obj);
+
+/* The inline rc_typeof comes here for objects of shared pools (their
+   bins name no type); any object's type is right here too. */
+const rc_type *rc_typeof_slow(const void *obj)
 {
-    return rci_typerec_of(obj)->type;
+    const rc_head *hd = rci_head(obj);
+    return rci_pool_rec(rci_pool_of(hd), hd)->type;
 }
 
 rc_heap *rc_heap_of(const void *obj)

@@ -16,6 +16,7 @@
 #include "rcgc.h"
 #include "trace/trace.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -117,6 +118,8 @@ typedef struct rci_pool {
     uint8_t linked;          /* nonzero while in the bin's list */
     uint8_t first;           /* its first page in the arena */
     uint32_t traced;         /* blocks the trace table holds (tracing.c) */
+    uint32_t recip;          /* shared: ceil(2^32 / block_size), so a block's
+                                index is a multiply (rci_shared_rec) */
 } rci_pool;
 
 /* An arena: RCI_ARENA bytes aligned to RCI_ARENA, so a block's arena is its
@@ -197,14 +200,28 @@ struct rci_bin {
     uint8_t cls;          /* size class index */
     uint8_t shared;       /* objects of many types: each pool ends with
                              their type ids (rci_pool_type_ids) */
+    const rc_type *type;  /* rec's type (the inline rc_typeof reads it);
+                             NULL: raw blocks or shared */
 };
 
-/* Types with few objects share pools: a type's objects go to the heap's
-   shared bins while it has fewer than this many live, and to pools of its
-   own after (and while one of them has room).  A shared pool ends with a
-   table of type ids, one uint16_t per block; ids index h->type_ids.  The
-   built-in types and a heap's 65,536th type on never share. */
-#define RCI_SHARE_BELOW 32
+/* The layout the public header's inline accessors read. */
+_Static_assert(RC_PRIV_ARENA == RCI_ARENA && RC_PRIV_PAGE_SHIFT == RCI_PAGE_SHIFT &&
+                   offsetof(rci_arena, heap) == 0 &&
+                   offsetof(rci_arena, head_of) == RC_PRIV_HEAD_OF &&
+                   offsetof(rci_arena, pools) == RC_PRIV_POOLS &&
+                   sizeof(rci_pool) == RC_PRIV_POOL_SIZE &&
+                   offsetof(rci_pool, bin) == RC_PRIV_POOL_BIN &&
+                   offsetof(struct rci_bin, type) == RC_PRIV_BIN_TYPE,
+               "rcgc.h's RC_PRIV_* numbers match the allocator");
+
+/* Types with few objects share pools: a type's first RCI_SHARE_FIRST
+   small objects go to the heap's shared bins, the later ones to pools of
+   its own (counting allocations, not live objects: a type whose few live
+   objects come and go, a frame type, moves on quickly and its objects
+   keep the fast type lookup).  A shared pool ends with a table of type
+   ids, one uint16_t per block; ids index h->type_ids.  The built-in types
+   and a heap's 65,536th type on never share. */
+#define RCI_SHARE_FIRST 32
 #define RCI_TYPE_IDS_MAX UINT16_MAX
 
 /* What a heap knows of one rc_type: the bins of its own pools, its place
@@ -214,6 +231,8 @@ typedef struct rci_typerec {
     struct rci_typerec *next;        /* the heap's list of type records */
     bool scanned;                    /* traverse, not rc_type_acyclic: collector looks */
     uint16_t id;                     /* in shared pools' tables; 0: never shares */
+    uint16_t shared_allocs;          /* objects it put in shared pools, to
+                                        RCI_SHARE_FIRST */
     /* Built-in types may keep a dead object instead of destroying it (a
        free list): returns true when it did, after releasing its children. */
     bool (*recycle)(rc_heap *h, void *obj);
@@ -424,6 +443,10 @@ struct rc_heap {
     void (*shim)(void *block, size_t size, const char *type_name, int alive);
     uint8_t hooks;                       /* RCI_HOOK_*: allocation paths check */
 };
+
+_Static_assert(offsetof(struct rc_heap, magic) == 0 &&
+                   offsetof(struct rc_heap, cfg) == RC_PRIV_HEAP_CFG,
+               "rcgc.h's inline accessors find cfg.debug");
 
 #define RCI_HOOK_DEBUG 1u  /* cfg.debug: guard bytes and checks */
 #define RCI_HOOK_TRACE 2u  /* tracing: record blocks */
@@ -759,11 +782,12 @@ RCI_HIDDEN int rci_foreign(rc_heap *h, const char *fn, const void *item);
    Containers' functions pass status true. */
 RCI_HIDDEN void rci_wrong_type(const void *obj, const rc_type *want, const char *fn,
                                bool status);
-/* Is obj a live object of type t?  The accessors' check: the type from the
-   pool, and the header's free bit (a freed object in quarantine). */
+/* Is obj a live object of built-in type t?  The accessors' check: the type of
+   the pool's bin, and the header's free bit (a freed object in quarantine). */
 static inline bool rci_is_live(const void *obj, const rc_type *t)
 {
-    return rci_typerec_of(obj)->type == t && !(rci_head(obj)->flags & RCI_F_FREE);
+    /* t is a built-in type, whose objects are never in shared pools */
+    return rci_pool_of(rci_head(obj))->bin->type == t && !(rci_head(obj)->flags & RCI_F_FREE);
 }
 
 #endif /* RC_INTERNAL_H */

@@ -92,7 +92,7 @@ static void test_collect_across_types(void)
     rc_heap_free(h);
 }
 
-/* A type's first objects share pools; past RCI_SHARE_BELOW live ones it
+/* A type's first objects share pools; after 32 (RCI_SHARE_FIRST) it
    gets pools of its own, and frees in either kind of pool keep counts
    right.  Objects of a variable-size type share too. */
 static void test_type_grows(void)
@@ -123,6 +123,29 @@ static void test_type_grows(void)
     CHECK_VALID(h);
     CHECK(rc_heap_trim(h) > 0);
     CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
+/* A type whose one live object comes and goes (a frame type) moves to a
+   pool of its own at its 33rd object: allocations count, not live
+   objects, so churning types keep the fast type lookup. */
+static void test_churn_moves_on(void)
+{
+    rc_heap *h = test_heap(HEAP_QUIET);
+    rc_alloc_stats a, b;
+    for (int i = 0; i < 32; i++)
+        rc_decref(rc_new(h, &types[5]));
+    rc_alloc_stats_get(h, &a);
+    void *o = rc_new(h, &types[5]);
+    rc_alloc_stats_get(h, &b);
+    CHECK(o && rc_typeof(o) == &types[5] && b.pools == a.pools + 1);
+    rc_decref(o);
+    for (int i = 0; i < 100; i++) { /* and stays there */
+        CHECK(o = rc_new(h, &types[5]));
+        rc_decref(o);
+    }
+    rc_alloc_stats_get(h, &a);
+    CHECK(a.pools == b.pools);
     rc_heap_free(h);
 }
 
@@ -188,6 +211,7 @@ int main(int argc, char **argv)
     test_many_types();
     test_collect_across_types();
     test_type_grows();
+    test_churn_moves_on();
     test_fault_sweep();
     puts("test_shared_pools: ok");
     return 0;

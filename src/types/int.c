@@ -62,7 +62,7 @@ int64_t rc_int_value(const void *o)
 /* The form of a live int operand: 1 int64 (or bool), 2 big, 0 not an int. */
 static int int_form(const void *o)
 {
-    const rc_type *t = rci_typerec_of(o)->type;
+    const rc_type *t = rc_typeof(o);
     if (rci_head(o)->flags & RCI_F_FREE)
         return 0;
     return rci_is_intlike(t) ? 1 : t == &rc_bigint_type ? 2 : 0;
