@@ -89,6 +89,8 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
     r->one = empty_bin(h, r, rci_size_class(fixed ? total : sizeof(rc_head)));
     typerec_take_id(h, r);
     if ((!r->id || !fixed) && !typerec_bins(h, r)) {
+        if (r->id) /* it was the last id given */
+            h->type_ids.len--;
         rci_raw_free_plain(h, r);
         rct_ptrmap_remove(&h->types, slot);
         return NULL;
