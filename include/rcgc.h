@@ -87,8 +87,11 @@ typedef struct rc_config {
     int gc_disabled;        /* nonzero: no automatic collection */
     int trace_frames;       /* > 0: trace from the start with this many frames */
     /* Called by rc_heap_free with each group of objects still alive (see
-       rc_leak_report).  NULL: a debug heap prints them on stderr, others
-       say nothing. */
+       rc_leak_report), after a full collection has freed the cyclic
+       garbage (rc_leak.collected_*: what it freed; finalizers and weak
+       reference callbacks run as in any collection).  NULL: a debug heap
+       collects and prints the same on stderr, others neither collect nor
+       say anything. */
     void (*on_leak)(const rc_leak *leak, void *ctx);
     void *on_leak_ctx;
     /* The key of the str and bytes hash (SipHash-1-3, see rc_hash).  0: a
@@ -270,6 +273,16 @@ RC_API void rc_alloc_stats_print(const rc_heap *h, FILE *out);
 typedef struct rc_heap rc_heap;
 typedef void (*rc_visit_fn)(void **slot, void *ctx);
 
+/* A type is known to a heap by its address: the heap keeps a record of
+   each rc_type it made an object of until rc_heap_free (census, leak
+   report and teardown read its name and slots, after its last object
+   died too).  So an rc_type, and the name it points to, must stay valid
+   and unchanged until every heap that used it is freed, and its address
+   must not be reused for another type meanwhile: make a runtime's
+   dynamic types (one per class) in memory that outlives the heap.  Types
+   are cheap: a type with few objects puts them in pools shared with
+   other types of the same block size (docs/OBJECTS.md, "Dynamic
+   types"). */
 typedef struct rc_type {
     const char *name;  /* for messages, census and traces */
     size_t size;       /* payload bytes; 0 for variable-size types */
@@ -380,6 +393,40 @@ typedef struct rc_head {
 #define RC_IMMORTAL 0x80000000u
 #define RC_HEAD(obj) ((rc_head *)(obj) - 1)
 
+/* Private: what the inline accessors (rc_typeof, rc_list_item, ...) read.
+   An object's arena is its header's address rounded down to
+   RC_PRIV_ARENA; the arena starts with its heap's address, and its page
+   table and pool descriptors lead to the bin of the object's pool, which
+   names the type (NULL: a pool shared by many types).  A heap starts with
+   8 bytes, then its rc_config.  The library checks every number here
+   against its own layout (_Static_assert in src/rc_internal.h). */
+#define RC_PRIV_ARENA ((uintptr_t)1 << 20)
+#define RC_PRIV_PAGE_SHIFT 12
+#define RC_PRIV_HEAD_OF 128    /* arena: page -> pool slot, one byte each */
+#define RC_PRIV_POOLS 384      /* arena: pool descriptors */
+#define RC_PRIV_POOL_SIZE 64   /* bytes of a descriptor */
+#define RC_PRIV_POOL_BIN 24    /* descriptor: its bin */
+#define RC_PRIV_BIN_TYPE 32    /* bin: the type of its objects, or NULL */
+#define RC_PRIV_HEAP_CFG 8     /* heap: its rc_config */
+#define RC_PRIV_ARENA_OF(obj) ((uintptr_t)RC_HEAD(obj) & ~(RC_PRIV_ARENA - 1))
+static inline int rc_priv_debug(const void *obj)
+{
+    const char *heap = *(const char *const *)RC_PRIV_ARENA_OF(obj);
+    return ((const rc_config *)(heap + RC_PRIV_HEAP_CFG))->debug;
+}
+typedef struct rc_priv_list {
+    size_t len, cap;
+    void **items;
+} rc_priv_list;
+typedef struct rc_priv_tuple {
+    uint32_t hash, n;
+    void *items[];
+} rc_priv_tuple;
+typedef struct rc_priv_str {
+    uint32_t hash, len, chars;  /* len's top bit: interned */
+    char data[];
+} rc_priv_str;
+
 /* A new object of fixed-size type t (t->size > 0), payload zeroed, count 1.
    May run an automatic collection first.  NULL on failure (rc_last_error:
    RC_ENOMEM). */
@@ -440,8 +487,21 @@ RC_API int rc_set_member(void *owner, void **slot, void *value);
 /* The reference count (immortal objects: a value >= RC_IMMORTAL). */
 RC_API size_t rc_refcount(const void *obj);
 
-/* The type the object was created with. */
-RC_API const rc_type *rc_typeof(const void *obj);
+/* The type the object was created with.  A C99 inline function (three
+   dependent loads from the object's arena header, no call); objects of
+   types with few objects, in shared pools, take the out-of-line
+   rc_typeof_slow (which answers for any object). */
+RC_API const rc_type *rc_typeof_slow(const void *obj);
+RC_API inline const rc_type *rc_typeof(const void *obj)
+{
+    uintptr_t a = RC_PRIV_ARENA_OF(obj);
+    unsigned slot = ((const unsigned char *)(a + RC_PRIV_HEAD_OF))
+        [((uintptr_t)RC_HEAD(obj) - a) >> RC_PRIV_PAGE_SHIFT];
+    const char *bin = *(const char *const *)(a + RC_PRIV_POOLS + slot * RC_PRIV_POOL_SIZE +
+                                             RC_PRIV_POOL_BIN);
+    const rc_type *t = *(const rc_type *const *)(bin + RC_PRIV_BIN_TYPE);
+    return t ? t : rc_typeof_slow(obj);
+}
 
 /* The heap the object lives on. */
 RC_API rc_heap *rc_heap_of(const void *obj);
@@ -739,6 +799,10 @@ typedef struct rc_leak {
     const char *function, *file;  /* NULL when the site is unknown */
     int line;
     size_t objects, bytes;        /* bytes of the objects' blocks */
+    /* At rc_heap_free: what its full collection before the report freed
+       (objects, and bytes of blocks including their buffers), the same in
+       every group: garbage in cycles, not leaks.  0 from rc_leak_report. */
+    size_t collected_objects, collected_bytes;
 } rc_leak;
 typedef void (*rc_leak_fn)(const rc_leak *leak, void *ctx);
 /* Call fn once per group; returns the number of groups (0 when nothing is
@@ -944,6 +1008,14 @@ RC_API int rc_error_raise(rc_heap *h, rc_error err, void *exc, const char *fmt, 
 /* The exception object of the last failure (borrowed), or NULL when it
    was not raised with one. */
 RC_API void *rc_error_exception(const rc_heap *h);
+/* CPython's PyErr_Fetch: hand the last failure's exception object to the
+   caller (a new reference: the heap's own, moved; NULL when the failure
+   was not raised with one) and clear the error as rc_clear_error does,
+   except that no finalizer of the handed object runs.  *err (err may be
+   NULL) gets the code first (RC_OK: none).  Read rc_error_message before:
+   the message is cleared too.  A detached exception (see rc_error_raise)
+   is not handed over: it is released. */
+RC_API void *rc_error_take(rc_heap *h, rc_error *err);
 
 /* The built-in types' descriptors, for rc_typeof comparisons. */
 RC_API extern const rc_type rc_int_type, rc_float_type, rc_str_type,
@@ -1026,6 +1098,13 @@ typedef struct rc_slice {
     int64_t start, stop, step;
 } rc_slice;
 #define RC_SLICE(start, stop, step) ((rc_slice){(start), (stop), (step)})
+/* A search range: the start and end arguments of Python's s.find(sub,
+   start, end) and list.index(x, start, stop), RC_SLICE_NONE for one left
+   out.  Negative values count from the end (below -len: 0), an end past
+   the length is the length, and a start past the end finds nothing.  A
+   range's step must be RC_SLICE_NONE or 1 (else RC_EVALUE). */
+#define RC_RANGE(start, end) RC_SLICE((start), (end), RC_SLICE_NONE)
+#define RC_RANGE_ALL RC_RANGE(RC_SLICE_NONE, RC_SLICE_NONE)
 /* Python's slice.indices(len) and its length: the start, stop and step
    that index a sequence of len items (negative indices counted from the
    end, then clamped; with a negative step, stop -1 means "past the first
@@ -1050,21 +1129,35 @@ RC_API int rc_str_is_interned(const void *o);
 /* Bytes (NUL-terminated) and, through n if not NULL, the length in bytes. */
 RC_API const char *rc_str_data(const void *o, size_t *n);
 RC_API size_t rc_str_len(const void *o);              /* in bytes */
+/* Unchecked: a str's UTF-8 (NUL-terminated) and its length in bytes,
+   inline (CPython's PyUnicode_DATA and PyUnicode_GET_LENGTH).  On a debug
+   heap they are rc_str_data and rc_str_len, which stop on a wrong type. */
+static inline const char *rc_str_bytes(const void *s)
+{
+    if (rc_priv_debug(s))
+        return rc_str_data(s, NULL);
+    return ((const rc_priv_str *)s)->data;
+}
+static inline size_t rc_str_size(const void *s)
+{
+    if (rc_priv_debug(s))
+        return rc_str_len(s);
+    return ((const rc_priv_str *)s)->len & 0x7FFFFFFFu;
+}
 /* Python's len(s): code points of a str (bytes: its bytes), cached in
    the object (O(1)); it equals rc_str_len exactly when s is ASCII.  o not
    a live str or bytes: 0 and RC_ETYPE. */
 RC_API size_t rc_str_chars(const void *o);
 RC_API void *rc_str_concat(rc_heap *h, const void *a, const void *b);
-/* Python's s.find(sub, start, end): the first index >= start where sub
-   occurs wholly inside [start, end) (end clamped to the length; an empty
-   sub is found at start when start <= length).  Works on two strs (indices
-   in code points, as Python's; O(1) to convert for ASCII text, a walk
-   over the UTF-8 otherwise) or two bytes (in bytes).  1 and *pos set; 0
-   when absent; -1 with RC_ETYPE when s and sub are not both str or both
-   bytes.  No negative indices (size_t): pass SIZE_MAX as end for "to the
-   end". */
-RC_API int rc_str_find(const void *s, const void *sub, size_t start, size_t end,
-                       size_t *pos);
+/* Python's s.find(sub, start, end) with range = RC_RANGE(start, end)
+   (RC_RANGE_ALL: the whole text): the first index >= start where sub
+   occurs wholly inside [start, end) (an empty sub is found at start when
+   start <= length).  Works on two strs (indices in code points, as
+   Python's; O(1) to convert for ASCII text, a walk over the UTF-8
+   otherwise) or two bytes (in bytes).  1 and *pos set (an index from the
+   start of s); 0 when absent; -1 with RC_ETYPE when s and sub are not
+   both str or both bytes, RC_EVALUE for a range with a step. */
+RC_API int rc_str_find(const void *s, const void *sub, rc_slice range, size_t *pos);
 /* Python's s[i] on a str: a new str of the one code point at index i
    (negative: from the end).  NULL on failure: RC_EINDEX outside
    [-len, len), RC_ETYPE when s is not a str, RC_ENOMEM. */
@@ -1090,6 +1183,15 @@ RC_API const void *rc_bytes_data(const void *o, size_t *n);
 RC_API void *rc_tuple(rc_heap *h, size_t n, void *const *items);
 RC_API size_t rc_tuple_len(const void *t);
 RC_API void *rc_tuple_get(const void *t, size_t i);   /* borrowed; NULL: RC_EINDEX */
+/* Unchecked: t[i] (borrowed) for a tuple t and i < its length, inline
+   (CPython's PyTuple_GET_ITEM).  On a debug heap it is rc_tuple_get, which
+   stops on a wrong type and records RC_EINDEX. */
+static inline void *rc_tuple_item(const void *t, size_t i)
+{
+    if (rc_priv_debug(t))
+        return rc_tuple_get(t, i);
+    return ((const rc_priv_tuple *)t)->items[i];
+}
 /* Python's t[start:stop:step]: a new tuple (t itself, with a new
    reference, for the whole of it).  NULL on failure: RC_EVALUE for step
    0, RC_ETYPE, RC_ENOMEM. */
@@ -1100,6 +1202,15 @@ RC_API void *rc_list(rc_heap *h);                     /* new, empty */
 RC_API int   rc_list_append(void *list, void *item);  /* 0, or -1 on failure */
 RC_API size_t rc_list_len(const void *list);
 RC_API void *rc_list_get(const void *list, size_t i); /* borrowed; NULL: RC_EINDEX */
+/* Unchecked: list[i] (borrowed) for a list and i < its length, inline
+   (CPython's PyList_GET_ITEM).  On a debug heap it is rc_list_get, which
+   stops on a wrong type and records RC_EINDEX. */
+static inline void *rc_list_item(const void *list, size_t i)
+{
+    if (rc_priv_debug(list))
+        return rc_list_get(list, i);
+    return ((const rc_priv_list *)list)->items[i];
+}
 RC_API int   rc_list_set(void *list, size_t i, void *item);
 RC_API int   rc_list_insert(void *list, size_t i, void *item); /* i > len: append */
 /* Remove item i and return it (new reference); NULL on RC_EINDEX. */
@@ -1140,10 +1251,12 @@ RC_API int rc_list_extend(void *list, const void *src);
 RC_API int rc_list_clear(void *list);
 /* Reverse in place.  0, or -1 (RC_ETYPE, RC_EMUTATED in a sort). */
 RC_API int rc_list_reverse(void *list);
-/* The first index i >= start with item equal to list[i] (rc_equal), into
-   *index: 0; -1 when absent (RC_EVALUE, as Python's ValueError) or when a
-   comparison failed (its error). */
-RC_API int rc_list_index(const void *list, const void *item, size_t start, size_t *index);
+/* Python's list.index(item, start, stop) with range = RC_RANGE(start,
+   stop) (RC_RANGE_ALL: the whole list): the first index i in the range
+   with item equal to list[i] (rc_equal), into *index: 0; -1 when absent
+   (RC_EVALUE, as Python's ValueError), for a range
+   with a step (RC_EVALUE) or when a comparison failed (its error). */
+RC_API int rc_list_index(const void *list, const void *item, rc_slice range, size_t *index);
 /* item in list: 1, 0, or -1 (RC_ETYPE, or a comparison's error). */
 RC_API int rc_list_contains(const void *list, const void *item);
 

@@ -65,6 +65,8 @@ const uint8_t rci_class_pages[RC_SIZE_CLASSES] = {
 _Static_assert(RCI_USABLE_PAGES >= 64, "the largest pool fits an arena twice");
 _Static_assert(RCI_POOL_MIN_PAGES <= 16, "no class's pool is shorter (rci_pool_at)");
 _Static_assert(RCI_ARENA_PAGES <= 256, "rci_pool.first holds a page number in a byte");
+_Static_assert((uint64_t)32 * RCI_PAGE * RC_SMALL_MAX < ((uint64_t)1 << 32),
+               "a shared pool's block index by reciprocal (rci_pool.recip) is exact");
 
 /* ---- Page maps ----------------------------------------------------------- */
 
@@ -441,7 +443,11 @@ static rci_pool *pool_new(rc_heap *h, rci_bin *bin)
     pool->bin = bin;
     pool->cls = bin->cls;
     pool->block_size = bin->block_size;
-    pool->capacity = (uint32_t)(pool->npages * RCI_PAGE / bin->block_size);
+    /* a shared pool keeps a type id per block after its blocks */
+    pool->capacity = (uint32_t)(pool->npages * RCI_PAGE /
+                                (bin->block_size + (bin->shared ? sizeof(uint16_t) : 0)));
+    /* exact for offsets below 2^32 / block_size, and pools are < 2^18 bytes */
+    pool->recip = (uint32_t)((((uint64_t)1 << 32) + bin->block_size - 1) / bin->block_size);
     bin_link_front(h, bin, pool);
     return pool;
 }
@@ -595,9 +601,10 @@ void rci_alloc_init(rc_heap *h)
     h->tick_left = RCI_TICK_EVERY;
     h->sentinel.kind = RCI_POOL_SMALL; /* never freed into: free is NULL */
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
-        h->raw[c].avail = &h->sentinel;
-        h->raw[c].block_size = rci_class_size[c];
-        h->raw[c].cls = (uint8_t)c;
+        h->raw[c] = (rci_bin){.avail = &h->sentinel, .block_size = rci_class_size[c],
+                              .cls = (uint8_t)c};
+        h->shared[c] = h->raw[c];
+        h->shared[c].shared = 1;
     }
     for (size_t i = 0; i < RCI_DIRECT_SLOTS; i++)
         h->direct[i] = &h->raw[rci_size_class(i * 16)];
@@ -624,7 +631,11 @@ size_t rci_alloc_trim(rc_heap *h)
     size_t before = h->purged_bytes, held = h->os_bytes;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         bin_trim(h, &h->raw[c]);
-        for (rci_typerec *r = h->typerecs; r; r = r->next)
+        bin_trim(h, &h->shared[c]);
+    }
+    for (rci_typerec *r = h->typerecs; r; r = r->next) {
+        bin_trim(h, &r->one);
+        for (unsigned c = 0; r->bins && c < RC_SIZE_CLASSES; c++)
             bin_trim(h, &r->bins[c]);
     }
     purge_all(h);
@@ -694,9 +705,10 @@ static int validate_pool(const rc_heap *h, const rci_arena *a, const rci_pool *p
         return 0;
     }
     CHECK(p->kind == RCI_POOL_SMALL, "pool at %p has kind %u", rci_pool_start(p), p->kind);
+    size_t per_block = p->block_size + (p->bin->shared ? sizeof(uint16_t) : 0);
     CHECK(p->cls < RC_SIZE_CLASSES && p->block_size == rci_class_size[p->cls] &&
               p->npages == rci_class_pages[p->cls] &&
-              p->capacity == p->npages * RCI_PAGE / p->block_size,
+              p->capacity == p->npages * RCI_PAGE / per_block,
           "pool at %p: class %u geometry is wrong", rci_pool_start(p), p->cls);
     CHECK(p->used <= p->carved && p->carved <= p->capacity,
           "pool at %p: used %u carved %u capacity %u", rci_pool_start(p),
@@ -718,7 +730,14 @@ static int validate_pool(const rc_heap *h, const rci_arena *a, const rci_pool *p
     CHECK(nfree == p->carved - p->used,
           "pool at %p: %zu blocks on the free list, expected %u", (void *)start,
           nfree, p->carved - p->used);
-    RCI_UNUSED(h);
+    if (!p->bin->shared)
+        return 0;
+    const uint16_t *ids = rci_pool_type_ids(p);
+    for (size_t i = 0; i < p->carved; i++)
+        CHECK(*(const uint64_t *)(start + i * p->block_size) == RCI_FREE_MARK ||
+                  (ids[i] >= 1 && ids[i] <= h->type_ids.len),
+              "shared pool at %p: block %zu has type id %u of %zu", (void *)start, i,
+              ids[i], h->type_ids.len);
     return 0;
 }
 
@@ -751,18 +770,23 @@ static int validate_arena(const rc_heap *h, const rci_arena *a, size_t *dirty)
     return 0;
 }
 
+static int validate_bin(const rc_heap *h, const rci_bin *bin, unsigned c)
+{
+    const rci_pool *prev = NULL;
+    for (const rci_pool *p = bin->avail; p != &h->sentinel && p; p = p->next) {
+        CHECK(p->linked && p->bin == bin && p->prev == prev,
+              "bin %u lists a pool at %p that is not its own", c, (void *)rci_pool_start(p));
+        prev = p;
+    }
+    CHECK(!prev || bin->last == prev, "bin %u: last pool is wrong", c);
+    return 0;
+}
+
 static int validate_bins(const rc_heap *h, const rci_bin *bins)
 {
-    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
-        const rci_pool *prev = NULL;
-        for (const rci_pool *p = bins[c].avail; p != &h->sentinel && p; p = p->next) {
-            CHECK(p->linked && p->bin == &bins[c] && p->prev == prev,
-                  "bin %u lists a pool at %p that is not its own", c,
-                  (void *)rci_pool_start(p));
-            prev = p;
-        }
-        CHECK(!prev || bins[c].last == prev, "bin %u: last pool is wrong", c);
-    }
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
+        if (validate_bin(h, &bins[c], c) != 0)
+            return -1;
     return 0;
 }
 
@@ -798,10 +822,11 @@ int rci_alloc_validate(const rc_heap *h)
     CHECK(dirty == h->dirty_pages, "dirty pages: counted %zu, heap says %zu", dirty,
           h->dirty_pages);
     CHECK(held == h->os_bytes, "bytes held: counted %zu, heap says %zu", held, h->os_bytes);
-    if (validate_bins(h, h->raw) != 0)
+    if (validate_bins(h, h->raw) != 0 || validate_bins(h, h->shared) != 0)
         return -1;
     for (const rci_typerec *r = h->typerecs; r; r = r->next)
-        if (validate_bins(h, r->bins) != 0)
+        if ((r->bins && validate_bins(h, r->bins) != 0) ||
+            validate_bin(h, &r->one, r->one.cls) != 0)
             return -1;
     return 0;
 }

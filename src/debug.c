@@ -173,7 +173,8 @@ const char *rci_describe(const void *obj, char *buf)
 {
     const rc_head *hd = rci_head(obj);
     const rci_pool *pool = rci_pool_of(hd);
-    const char *type = pool->bin && pool->bin->rec ? pool->bin->rec->type->name : "?";
+    const char *type = rci_bin_holds_objects(pool->bin) ? rci_pool_rec(pool, hd)->type->name
+                                                        : "?";
     char site[256];
     snprintf(buf, RCI_DESCRIBE, "%p (type '%s'%s%s)", obj, type,
              (hd->flags & RCI_F_FREE) ? ", freed" : "",
@@ -248,7 +249,7 @@ rc_heap *rci_check_live(rc_heap *h, const void *obj, const char *fn)
     if (!rci_heap_owns_block(h, hd, &pool))
         rci_fatal("%s(%p): not an object (not the start of a block of heap %p)", fn,
                   obj, (void *)h);
-    if (!pool->bin || !pool->bin->rec)
+    if (!rci_bin_holds_objects(pool->bin))
         rci_fatal("%s(%p): not an object (a raw block of heap %p: rc_mem_alloc)", fn,
                   obj, (void *)h);
     if (hd->flags & RCI_F_FREE)

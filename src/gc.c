@@ -93,6 +93,10 @@ static rci_typerec *type_of(type_cache *c, const rc_head *hd)
         c->span = pool->kind == RCI_POOL_HUGE ? rci_arena_of(pool)->map_bytes
                                               : (size_t)pool->npages * RCI_PAGE;
         c->rec = pool->bin->rec;
+        if (rci_unlikely(!c->rec)) { /* a shared pool: a type per block */
+            c->span = 0;
+            return rci_shared_rec(pool, hd);
+        }
     }
     return c->rec;
 }

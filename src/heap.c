@@ -153,16 +153,15 @@ void rc_heap_free(rc_heap *h)
     if (!h)
         return;
     rci_error_release(h); /* the runtime's exception is no leak */
-    if (h->cfg.on_leak)
-        rc_leak_report(h, h->cfg.on_leak, h->cfg.on_leak_ctx);
-    else if (h->cfg.debug)
-        rc_leak_report(h, rc_leak_print, stderr);
+    if (h->cfg.on_leak || h->cfg.debug)
+        rci_leak_teardown_report(h);
     rci_quarantine_flush(h);
     rci_vec_free(h, &h->quarantine);
     rci_object_teardown(h);
     rci_trace_release(h);
     rci_gc_release(h);
     rci_vec_free(h, &h->pending);
+    rci_vec_free(h, &h->type_ids);
     rci_alloc_release_all(h);
     rc_page_source pages = h->cfg.pages;
     /* a stray pointer into a page source that keeps its memory can still

@@ -1,7 +1,9 @@
 /*
  * leaks.c — the leak report: objects still alive, grouped by type and
- * allocation site, delivered through a callback; rc_heap_free sends what
- * is left to rc_config.on_leak (a debug heap prints it by default).
+ * allocation site, delivered through a callback; rc_heap_free collects
+ * first, so that cyclic garbage one collection frees is not reported as
+ * alive, then sends what is left to rc_config.on_leak (a debug heap prints
+ * it by default), saying what the collection freed.
  *
  * Calls object.c's walk and tracing.c for sites.  Works in malloc'd memory
  * so that reporting never changes the heap it reports on.
@@ -75,7 +77,8 @@ static int by_bytes_desc(const void *x, const void *y)
     return a->objects < b->objects ? 1 : a->objects > b->objects ? -1 : 0;
 }
 
-size_t rc_leak_report(rc_heap *h, rc_leak_fn fn, void *ctx)
+static size_t report(rc_heap *h, rc_leak_fn fn, void *ctx, size_t collected_objects,
+                     size_t collected_bytes)
 {
     leak_ctx c = {0};
     rci_for_each_object(h, false, tally, &c);
@@ -84,11 +87,57 @@ size_t rc_leak_report(rc_heap *h, rc_leak_fn fn, void *ctx)
     for (size_t i = 0; i < c.len; i++) {
         const leak_group *g = &c.groups[i];
         rc_leak leak = {g->rec->type, g->site.function, g->site.file, g->site.line,
-                        g->objects, g->bytes};
+                        g->objects, g->bytes, collected_objects, collected_bytes};
         fn(&leak, ctx);
     }
     free(c.groups);
     return c.len;
+}
+
+size_t rc_leak_report(rc_heap *h, rc_leak_fn fn, void *ctx)
+{
+    return report(h, fn, ctx, 0, 0);
+}
+
+/* Bytes of live blocks (objects and raw). */
+static size_t live_bytes(const rc_heap *h)
+{
+    rc_alloc_stats s;
+    rc_alloc_stats_get(h, &s);
+    return s.small_bytes + s.large_bytes + s.huge_bytes;
+}
+
+/* A debug heap's report on stderr: what the collection freed, once, before
+   the first group, or alone when nothing is left. */
+static void say_collected(const rc_leak *leak)
+{
+    fprintf(stderr, "rcgc: rc_heap_free: collected first: %zu object%s (%zu bytes) of "
+            "cyclic garbage freed%s\n", leak->collected_objects,
+            leak->collected_objects == 1 ? "" : "s", leak->collected_bytes,
+            leak->type ? "; still alive:" : ", nothing left alive");
+}
+
+static void print_after_collection(const rc_leak *leak, void *ctx)
+{
+    bool *said = ctx;
+    if (!*said)
+        say_collected(leak);
+    *said = true;
+    rc_leak_print(leak, stderr);
+}
+
+void rci_leak_teardown_report(rc_heap *h)
+{
+    size_t before = live_bytes(h);
+    size_t objects = rc_collect(h, -1);
+    size_t after = live_bytes(h), bytes = before > after ? before - after : 0;
+    if (h->cfg.on_leak) {
+        report(h, h->cfg.on_leak, h->cfg.on_leak_ctx, objects, bytes);
+        return;
+    }
+    bool said = false;
+    if (report(h, print_after_collection, &said, objects, bytes) == 0 && objects)
+        say_collected(&(rc_leak){.collected_objects = objects, .collected_bytes = bytes});
 }
 
 void rc_leak_print(const rc_leak *leak, void *ctx)

@@ -9,7 +9,11 @@
  * Layout: an object is a block [rc_head | payload] in a pool of its type.
  * Pools belong to a type record's bins, so an object's type is found from
  * its address (arena -> pool -> bin -> record) and the header needs only
- * the count and the flags: 8 bytes, collector bookkeeping included.
+ * the count and the flags: 8 bytes, collector bookkeeping included.  A
+ * type's first objects (RCI_SHARE_FIRST) go to the heap's shared
+ * pools instead, whose blocks of one size hold objects of many types: the
+ * pool ends with a table of type ids, one per block, so a thousand types
+ * with one object each cost a thousand blocks, not a thousand pools.
  *
  * Release: when a count reaches zero the object is finalized (once), its
  * weak references cleared, its children released through traverse, then
@@ -24,6 +28,46 @@
 
 /* ---- Type records ------------------------------------------------------- */
 
+static rci_bin empty_bin(rc_heap *h, rci_typerec *r, unsigned c)
+{
+    return (rci_bin){.avail = &h->sentinel, .rec = r, .block_size = rci_class_size[c],
+                     .cls = (uint8_t)c, .type = r->type};
+}
+
+/* The bins of r's own pools beside r->one, made with the record for
+   variable-size types and types that never share, else when first needed
+   (rc_new_var with another size): a record of a fixed-size type is small. */
+static rci_bin *typerec_bins(rc_heap *h, rci_typerec *r)
+{
+    if (r->bins)
+        return r->bins;
+    rci_bin *bins = rci_raw_alloc_plain(h, RC_SIZE_CLASSES * sizeof *bins);
+    if (!bins)
+        return NULL;
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
+        bins[c] = empty_bin(h, r, c);
+    return r->bins = bins;
+}
+
+/* r's own bin for class c, NULL when the bins are not made yet. */
+static rci_bin *own_bin(const rci_typerec *r, unsigned c)
+{
+    if (rci_likely(c == r->one.cls))
+        return (rci_bin *)&r->one;
+    return r->bins ? &r->bins[c] : NULL;
+}
+
+/* A type shares pools once it has an id; the built-in types never do (their
+   accessors and the small-int cache read the type from the pool alone),
+   nor do types beyond the ids' range or when the table cannot grow. */
+static void typerec_take_id(rc_heap *h, rci_typerec *r)
+{
+    if (rci_type_builtin(r->type) || h->type_ids.len >= RCI_TYPE_IDS_MAX ||
+        !rci_vec_push(h, &h->type_ids, r))
+        return;
+    r->id = (uint16_t)h->type_ids.len;
+}
+
 static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
 {
     uintptr_t *slot = rct_ptrmap_insert(&h->types, (uintptr_t)t, &h->book);
@@ -37,18 +81,37 @@ static rci_typerec *typerec_new(rc_heap *h, const rc_type *t)
     memset(r, 0, sizeof *r);
     r->type = t;
     r->scanned = t->traverse != NULL;
-    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
-        r->bins[c].avail = &h->sentinel;
-        r->bins[c].rec = r;
-        r->bins[c].block_size = rci_class_size[c];
-        r->bins[c].cls = (uint8_t)c;
-    }
     r->big.avail = &h->sentinel;
     r->big.rec = r;
+    r->big.type = t;
+    size_t total = t->size + sizeof(rc_head);
+    bool fixed = t->size && total <= RC_SMALL_MAX;
+    r->one = empty_bin(h, r, rci_size_class(fixed ? total : sizeof(rc_head)));
+    typerec_take_id(h, r);
+    if ((!r->id || !fixed) && !typerec_bins(h, r)) {
+        if (r->id) /* it was the last id given */
+            h->type_ids.len--;
+        rci_raw_free_plain(h, r);
+        rct_ptrmap_remove(&h->types, slot);
+        return NULL;
+    }
     r->next = h->typerecs;
     h->typerecs = r;
     *slot = (uintptr_t)r;
     return r;
+}
+
+/* A block's index is its offset times the pool's reciprocal: a multiply,
+   not a division (this is every rc_typeof of an object in a shared pool). */
+static size_t shared_index(const rci_pool *p, const void *hd)
+{
+    uint64_t off = (uint64_t)((const char *)hd - rci_pool_start(p));
+    return (size_t)((off * p->recip) >> 32);
+}
+
+rci_typerec *rci_shared_rec(const rci_pool *p, const void *hd)
+{
+    return rci_arena_of(p)->heap->type_ids.items[rci_pool_type_ids(p)[shared_index(p, hd)] - 1];
 }
 
 rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t)
@@ -158,6 +221,30 @@ void rci_untrack(rc_heap *h, rc_head *hd)
 
 /* ---- Creation ------------------------------------------------------------- */
 
+/* A block of class c in a shared pool, its type id recorded. */
+static rc_head *shared_block(rc_heap *h, rci_typerec *r, unsigned c)
+{
+    rc_head *hd = rci_bin_alloc(h, &h->shared[c]);
+    if (hd) {
+        rci_pool *p = rci_pool_of(hd);
+        rci_pool_type_ids(p)[shared_index(p, hd)] = r->id;
+        r->shared_allocs++;
+    }
+    return hd;
+}
+
+/* A small block of class c: from a shared pool for a type's first
+   objects, else from its own pools. */
+static rc_head *small_block(rc_heap *h, rci_typerec *r, unsigned c)
+{
+    if (rci_unlikely(r->shared_allocs < RCI_SHARE_FIRST) && r->id)
+        return shared_block(h, r, c);
+    rci_bin *own = own_bin(r, c);
+    if (rci_likely(own != NULL))
+        return rci_bin_alloc(h, own);
+    return typerec_bins(h, r) ? rci_bin_alloc(h, own_bin(r, c)) : NULL;
+}
+
 /* An object's block is 8-byte aligned (its class may step by 8 B), except
    under the profiler's shim, whose shadow has one slot per 16 bytes. */
 static rc_head *block_for(rc_heap *h, rci_typerec *r, size_t total)
@@ -165,7 +252,7 @@ static rc_head *block_for(rc_heap *h, rci_typerec *r, size_t total)
     if (total <= RC_SMALL_MAX) {
         unsigned c = rci_unlikely(h->hooks & RCI_HOOK_SHIM) ? rci_raw_class(total)
                                                            : rci_size_class(total);
-        return rci_bin_alloc(h, &r->bins[c]);
+        return small_block(h, r, c);
     }
     rc_head *hd = rci_alloc_big(h, total);
     if (hd)
@@ -474,11 +561,11 @@ int rci_object_validate(const rc_heap *ch)
         for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES; i++) {
             rci_pool *p = rci_pool_at(a, i);
             if (p && rci_pool_wanted(p, false))
-                rci_walk_pool(h, p, check_one, &c);
+                rci_walk_pool(h, p, false, check_one, &c);
         }
     for (rci_arena *a = h->huge; a; a = a->next)
         if (rci_pool_wanted(&a->pools[0], false))
-            rci_walk_pool(h, &a->pools[0], check_one, &c);
+            rci_walk_pool(h, &a->pools[0], false, check_one, &c);
     for (rci_typerec *r = h->typerecs; r; r = r->next) {
         if (r->seen != r->live) {
             fprintf(stderr, "rcgc: heap invalid: type %s counts %zu live objects, "
@@ -527,9 +614,14 @@ size_t rc_refcount(const void *obj)
     return rci_head(obj)->refcnt;
 }
 
-const rc_type *rc_typeof(const void *obj)
+extern inline const rc_type *rc_typeof(const void *obj);
+
+/* The inline rc_typeof comes here for objects of shared pools (their
+   bins name no type); any object's type is right here too. */
+const rc_type *rc_typeof_slow(const void *obj)
 {
-    return rci_typerec_of(obj)->type;
+    const rc_head *hd = rci_head(obj);
+    return rci_pool_rec(rci_pool_of(hd), hd)->type;
 }
 
 rc_heap *rc_heap_of(const void *obj)

@@ -16,6 +16,7 @@
 #include "rcgc.h"
 #include "trace/trace.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -117,6 +118,8 @@ typedef struct rci_pool {
     uint8_t linked;          /* nonzero while in the bin's list */
     uint8_t first;           /* its first page in the arena */
     uint32_t traced;         /* blocks the trace table holds (tracing.c) */
+    uint32_t recip;          /* shared: ceil(2^32 / block_size), so a block's
+                                index is a multiply (rci_shared_rec) */
 } rci_pool;
 
 /* An arena: RCI_ARENA bytes aligned to RCI_ARENA, so a block's arena is its
@@ -183,32 +186,86 @@ static inline rci_pool *rci_pool_at(rci_arena *a, size_t i)
    RCI_FREE_MARK so a walk over a pool can tell free blocks from live ones. */
 static inline void **rci_link(void *block) { return (void **)block + 1; }
 
-/* A bin: the pools of one size class for one owner (raw blocks, or later
-   one object type).  avail is never NULL: an empty list is the heap's
-   sentinel pool, whose free list is empty, so the fast path tests once. */
+/* A bin: the pools of one size class for one owner: raw blocks, one
+   object type, or the objects of every type that has few (shared).  avail
+   is never NULL: an empty list is the heap's sentinel pool, whose free
+   list is empty, so the fast path tests once. */
 struct rci_bin {
     rci_pool *avail;      /* pools with room: the one in use, then the others
                              in the order they regained room */
     rci_pool *last;       /* last pool of avail (when avail is not empty) */
-    struct rci_typerec *rec; /* the object type it holds; NULL: raw blocks */
+    struct rci_typerec *rec; /* the object type it holds; NULL: raw blocks,
+                                or objects of many types (shared) */
     uint32_t block_size;  /* bytes per block */
     uint8_t cls;          /* size class index */
+    uint8_t shared;       /* objects of many types: each pool ends with
+                             their type ids (rci_pool_type_ids) */
+    const rc_type *type;  /* rec's type (the inline rc_typeof reads it);
+                             NULL: raw blocks or shared */
 };
 
-/* What a heap knows of one rc_type: its bins (objects of a type share
-   pools, so a pool knows its objects' type) and its census. */
+/* The layout the public header's inline accessors read. */
+_Static_assert(RC_PRIV_ARENA == RCI_ARENA && RC_PRIV_PAGE_SHIFT == RCI_PAGE_SHIFT &&
+                   offsetof(rci_arena, heap) == 0 &&
+                   offsetof(rci_arena, head_of) == RC_PRIV_HEAD_OF &&
+                   offsetof(rci_arena, pools) == RC_PRIV_POOLS &&
+                   sizeof(rci_pool) == RC_PRIV_POOL_SIZE &&
+                   offsetof(rci_pool, bin) == RC_PRIV_POOL_BIN &&
+                   offsetof(struct rci_bin, type) == RC_PRIV_BIN_TYPE,
+               "rcgc.h's RC_PRIV_* numbers match the allocator");
+
+/* Types with few objects share pools: a type's first RCI_SHARE_FIRST
+   small objects go to the heap's shared bins, the later ones to pools of
+   its own (counting allocations, not live objects: a type whose few live
+   objects come and go, a frame type, moves on quickly and its objects
+   keep the fast type lookup).  A shared pool ends with a table of type
+   ids, one uint16_t per block; ids index h->type_ids.  The built-in types
+   and a heap's 65,536th type on never share. */
+#define RCI_SHARE_FIRST 32
+#define RCI_TYPE_IDS_MAX UINT16_MAX
+
+/* What a heap knows of one rc_type: the bins of its own pools, its place
+   in the shared pools' tables, and its census. */
 typedef struct rci_typerec {
     const rc_type *type;
     struct rci_typerec *next;        /* the heap's list of type records */
     bool scanned;                    /* traverse, not rc_type_acyclic: collector looks */
+    uint16_t id;                     /* in shared pools' tables; 0: never shares */
+    uint16_t shared_allocs;          /* objects it put in shared pools, to
+                                        RCI_SHARE_FIRST */
     /* Built-in types may keep a dead object instead of destroying it (a
        free list): returns true when it did, after releasing its children. */
     bool (*recycle)(rc_heap *h, void *obj);
     size_t live;                     /* live objects of this type */
     size_t seen;                     /* scratch for rci_object_validate */
-    rci_bin bins[RC_SIZE_CLASSES];   /* small objects, by size class */
+    rci_bin one;                     /* own pools of rc_new's size class */
+    rci_bin *bins;                   /* own pools of the other small classes
+                                        (one unused); NULL until needed */
     rci_bin big;                     /* owner of page-run and huge objects */
 } rci_typerec;
+
+/* A shared pool's type ids, after its last block. */
+static inline uint16_t *rci_pool_type_ids(const rci_pool *p)
+{
+    return (uint16_t *)(rci_pool_start(p) + (size_t)p->capacity * p->block_size);
+}
+
+/* The record of the type of the object whose header is at hd, in a
+   shared pool p (object.c). */
+RCI_HIDDEN struct rci_typerec *rci_shared_rec(const rci_pool *p, const void *hd);
+
+/* The record of the type of the object at hd in pool p. */
+static inline struct rci_typerec *rci_pool_rec(const rci_pool *p, const void *hd)
+{
+    struct rci_typerec *r = p->bin->rec;
+    return rci_likely(r != NULL) ? r : rci_shared_rec(p, hd);
+}
+
+/* Does bin hold objects (of one type or shared)? */
+static inline bool rci_bin_holds_objects(const rci_bin *bin)
+{
+    return bin && (bin->rec || bin->shared);
+}
 
 /* ---- Objects --------------------------------------------------------------
  * rc_head.flags: the generation, state bits, and the collector's scratch
@@ -245,10 +302,12 @@ static inline void *rci_obj(rc_head *hd) { return hd + 1; }
 
 RCI_HIDDEN rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t);
 
-/* The type record of the pool an object lives in. */
+/* The type record of an object: its pool's, or in a shared pool its
+   block's entry in the pool's table. */
 static inline rci_typerec *rci_typerec_of(const void *obj)
 {
-    return rci_pool_of(rci_head(obj))->bin->rec;
+    const rc_head *hd = rci_head(obj);
+    return rci_pool_rec(rci_pool_of(hd), hd);
 }
 
 static inline rc_heap *rci_heap_of(const void *obj)
@@ -350,6 +409,8 @@ struct rc_heap {
     /* objects (object.c) */
     rct_ptrmap types;                    /* rc_type * -> its rci_typerec */
     rci_typerec *typerecs;               /* all of them, newest first */
+    rci_vec type_ids;                    /* id - 1 -> the record (shared pools) */
+    rci_bin shared[RC_SIZE_CLASSES];     /* pools of objects of many types */
     struct {
         const rc_type *type;
         rci_typerec *rec;
@@ -382,6 +443,10 @@ struct rc_heap {
     void (*shim)(void *block, size_t size, const char *type_name, int alive);
     uint8_t hooks;                       /* RCI_HOOK_*: allocation paths check */
 };
+
+_Static_assert(offsetof(struct rc_heap, magic) == 0 &&
+                   offsetof(struct rc_heap, cfg) == RC_PRIV_HEAP_CFG,
+               "rcgc.h's inline accessors find cfg.debug");
 
 #define RCI_HOOK_DEBUG 1u  /* cfg.debug: guard bytes and checks */
 #define RCI_HOOK_TRACE 2u  /* tracing: record blocks */
@@ -585,6 +650,8 @@ RCI_HIDDEN bool rci_weakref_call(rc_weakref *w);
 
 /* types/core.c: the heap's hash key, from cfg.hash_seed or getrandom */
 RCI_HIDDEN void rci_hash_key_init(rc_heap *h);
+/* types/core.c: is t one of the library's types (they never share pools)? */
+RCI_HIDDEN bool rci_type_builtin(const rc_type *t);
 
 /* ---- Walking objects --------------------------------------------------------
  * Inline, so that each caller gets a loop specialized for its fn (the
@@ -592,10 +659,33 @@ RCI_HIDDEN void rci_hash_key_init(rc_heap *h);
 #define RCI_INLINE static inline __attribute__((always_inline))
 typedef void (*rci_object_fn)(rc_heap *h, rci_typerec *r, rc_head *hd, void *ctx);
 
-/* Call fn for every live object in pool p. */
-RCI_INLINE void rci_walk_pool(rc_heap *h, rci_pool *p, rci_object_fn fn, void *ctx)
+/* Call fn for every live object of a shared pool (of a scanned type only,
+   if scanned_only). */
+RCI_INLINE void rci_walk_shared_pool(rc_heap *h, rci_pool *p, bool scanned_only,
+                                     rci_object_fn fn, void *ctx)
+{
+    const uint16_t *ids = rci_pool_type_ids(p);
+    char *b = rci_pool_start(p);
+    for (size_t i = 0; i < p->carved; i++, b += p->block_size) {
+        rc_head *hd = (rc_head *)b;
+        if (hd->flags & RCI_F_FREE)
+            continue;
+        rci_typerec *r = h->type_ids.items[ids[i] - 1];
+        if (r->scanned || !scanned_only)
+            fn(h, r, hd, ctx);
+    }
+}
+
+/* Call fn for every live object in pool p (of a scanned type only, if
+   scanned_only: a pool of one type was chosen by rci_pool_wanted). */
+RCI_INLINE void rci_walk_pool(rc_heap *h, rci_pool *p, bool scanned_only, rci_object_fn fn,
+                              void *ctx)
 {
     rci_typerec *r = p->bin->rec;
+    if (!r) {
+        rci_walk_shared_pool(h, p, scanned_only, fn, ctx);
+        return;
+    }
     char *b;
     size_t stride, n;
     if (p->kind == RCI_POOL_SMALL) {
@@ -615,10 +705,15 @@ RCI_INLINE void rci_walk_pool(rc_heap *h, rci_pool *p, rci_object_fn fn, void *c
     }
 }
 
-/* Does p hold objects (of a type the collector examines, if scanned_only)? */
+/* Does p hold objects (of a type the collector examines, if scanned_only)?
+   A shared pool may: its walk looks at each object's type. */
 static inline bool rci_pool_wanted(const rci_pool *p, bool scanned_only)
 {
-    return p->bin && p->bin->rec && (p->bin->rec->scanned || !scanned_only);
+    if (!p->bin)
+        return false;
+    if (p->bin->shared)
+        return true;
+    return p->bin->rec && (p->bin->rec->scanned || !scanned_only);
 }
 
 /* Call fn for every live object (of scanned types only, if scanned_only). */
@@ -629,12 +724,12 @@ RCI_INLINE void rci_for_each_object(rc_heap *h, bool scanned_only, rci_object_fn
         for (size_t i = RCI_HEADER_PAGES; i < RCI_ARENA_PAGES;) {
             rci_pool *p = rci_pool_at(a, i);
             if (p && rci_pool_wanted(p, scanned_only))
-                rci_walk_pool(h, p, fn, ctx);
+                rci_walk_pool(h, p, scanned_only, fn, ctx);
             i += p ? p->npages : 1;
         }
     for (rci_arena *a = h->huge; a; a = a->next)
         if (rci_pool_wanted(&a->pools[0], scanned_only))
-            rci_walk_pool(h, &a->pools[0], fn, ctx);
+            rci_walk_pool(h, &a->pools[0], scanned_only, fn, ctx);
 }
 
 /* debug.c */
@@ -669,6 +764,9 @@ RCI_HIDDEN int rci_fail(rc_heap *h, rc_error err);
 RCI_HIDDEN void *rci_fail_null(rc_heap *h, rc_error err);
 RCI_HIDDEN void *rci_failf_null(rc_heap *h, rc_error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* rc_heap_free: collect, then report what is still alive to cfg.on_leak
+   (a debug heap: stderr), saying what the collection freed (leaks.c). */
+RCI_HIDDEN void rci_leak_teardown_report(rc_heap *h);
 /* rc_heap_free: drop the exception rc_error_raise stored (types/errors.c). */
 RCI_HIDDEN void rci_error_release(rc_heap *h);
 /* Misuse that a call can refuse: a debug heap stops with "fn: what" and
@@ -684,11 +782,12 @@ RCI_HIDDEN int rci_foreign(rc_heap *h, const char *fn, const void *item);
    Containers' functions pass status true. */
 RCI_HIDDEN void rci_wrong_type(const void *obj, const rc_type *want, const char *fn,
                                bool status);
-/* Is obj a live object of type t?  The accessors' check: the type from the
-   pool, and the header's free bit (a freed object in quarantine). */
+/* Is obj a live object of built-in type t?  The accessors' check: the type of
+   the pool's bin, and the header's free bit (a freed object in quarantine). */
 static inline bool rci_is_live(const void *obj, const rc_type *t)
 {
-    return rci_typerec_of(obj)->type == t && !(rci_head(obj)->flags & RCI_F_FREE);
+    /* t is a built-in type, whose objects are never in shared pools */
+    return rci_pool_of(rci_head(obj))->bin->type == t && !(rci_head(obj)->flags & RCI_F_FREE);
 }
 
 #endif /* RC_INTERNAL_H */

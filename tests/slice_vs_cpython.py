@@ -49,7 +49,7 @@ def answer_hex(s):
 
 def case(rng):
     """(the line for test_slice_calc, the answer CPython gives)"""
-    op = rng.choice("ILTADSCF")
+    op = rng.choice("ILTADSCFX")
     n = rng.randint(0, 12)
     sl = slice(index(rng, n), index(rng, n), step(rng))
     fields = " ".join(field(v) for v in (sl.start, sl.stop, sl.step))
@@ -59,6 +59,14 @@ def case(rng):
             return f"I {n} {fields}", f"{a} {b} {c} {len(range(a, b, c))}"
         except ValueError:
             return f"I {n} {fields}", "ValueError"
+    if op == "X":  # list.index takes ints only (None is a TypeError)
+        x = [i % 5 for i in range(n)]
+        v, a, b = rng.randint(0, 5), rng.randint(-n - 2, n + 2), rng.randint(-n - 2, n + 2)
+        try:
+            ans = str(x.index(v, a, b))
+        except ValueError:
+            ans = "ValueError"
+        return f"X {n} {v} {a} {b}", ans
     if op in "LTAD":
         x = list(range(n))
         m = rng.randint(0, 5)
@@ -94,9 +102,10 @@ def case(rng):
             return f"C {hexed(text) or '-'} {i}", answer_hex(text[i])
         except IndexError:
             return f"C {hexed(text) or '-'} {i}", "IndexError"
-    a, b = rng.randint(0, n + 2), rng.randint(0, n + 2)
+    a, b = index(rng, n), index(rng, n)
     sub = text[rng.randint(0, n):][: rng.randint(0, 2)] if rng.random() < 0.8 else "z"
-    return f"F {hexed(text) or '-'} {hexed(sub) or '-'} {a} {b}", str(text.find(sub, a, b))
+    return (f"F {hexed(text) or '-'} {hexed(sub) or '-'} {field(a)} {field(b)}",
+            str(text.find(sub, a, b)))
 
 
 def main():

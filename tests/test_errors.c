@@ -46,9 +46,9 @@ static void test_messages(void)
     expect(h, RC_EVALUE, "slice step cannot be zero");
     CHECK(rc_list_set_slice(l, RC_SLICE(RC_SLICE_NONE, RC_SLICE_NONE, -1), d) == -1);
     expect(h, RC_EVALUE, "attempt to assign sequence of size 0 to extended slice of size 2");
-    CHECK(rc_list_index(l, s, 0, &(size_t){0}) == -1);
+    CHECK(rc_list_index(l, s, RC_RANGE(0, RC_SLICE_NONE), &(size_t){0}) == -1);
     expect(h, RC_EVALUE, "str item not in list");
-    CHECK(rc_str_find(s, x, 0, 9, &(size_t){0}) == -1);
+    CHECK(rc_str_find(s, x, RC_RANGE(0, 9), &(size_t){0}) == -1);
     expect(h, RC_ETYPE, "expected two str or two bytes, got str and int");
     CHECK(rc_str(h, "abc", (size_t)1 << 31) == NULL);
     expect(h, RC_EOVERFLOW, "str of 2147483648 bytes");
@@ -145,6 +145,90 @@ static void test_exception(void)
     CHECK(leaks == 0 && finalized == 3);
 }
 
+/* The messages of the failures that had none: unhashable keys (dict,
+   set), rc_tuple_get, int's arithmetic and conversions, search ranges. */
+static int eq_recovers(const void *a, const void *b);
+static const rc_type eq_only = {.name = "EqOnly", .size = 8, .eq = eq_recovers};
+
+static void test_more_messages(void)
+{
+    rc_heap *h = test_heap(0);
+    void *l = rc_list(h), *d = rc_dict(h), *st = rc_set_new(h), *one = rc_int(h, 1);
+    void *zero = rc_int(h, 0), *u = rc_new(h, &eq_only), *t = rc_tuple(h, 1, &one);
+    void *big = rc_int_from_str(h, "123456789012345678901234567890", 30);
+    CHECK(l && d && st && one && zero && u && t && big);
+    CHECK(rc_dict_set(d, l, one) == -1);
+    expect(h, RC_EUNHASHABLE, "unhashable type: 'list'");
+    CHECK(rc_dict_get(d, d) == NULL);
+    expect(h, RC_EUNHASHABLE, "unhashable type: 'dict'");
+    CHECK(rc_set_add(st, u) == -1);
+    expect(h, RC_EUNHASHABLE, "unhashable type: 'EqOnly'");
+    CHECK(rc_set_discard(st, st) == -1);
+    expect(h, RC_EUNHASHABLE, "unhashable type: 'set'");
+    CHECK(rc_set_discard(l, one) == -1);
+    expect(h, RC_ETYPE, "rc_set_discard: expected set");
+    CHECK(rc_tuple_get(t, 3) == NULL);
+    expect(h, RC_EINDEX, "tuple index 3 out of range (length 1)");
+    CHECK(rc_tuple_get(l, 0) == NULL);
+    expect(h, RC_ETYPE, "rc_tuple_get: expected tuple, got list");
+    CHECK(rc_int_floordiv(one, zero) == NULL);
+    expect(h, RC_EVALUE, "rc_int_floordiv: integer division or modulo by zero");
+    CHECK(rc_int_mod(big, zero) == NULL);
+    expect(h, RC_EVALUE, "rc_int_mod: integer division or modulo by zero");
+    CHECK(rc_int_add(one, l) == NULL);
+    expect(h, RC_ETYPE, "rc_int_add: expected int, got list");
+    int64_t v;
+    CHECK(rc_int_to_int64(big, &v) == -1);
+    expect(h, RC_EOVERFLOW, "rc_int_to_int64: int too large to convert to int64");
+    CHECK(rc_int_value(big) == 0);
+    expect(h, RC_EOVERFLOW, "rc_int_value: int too large to convert to int64");
+    CHECK(rc_int_from_str(h, "12x4", 4) == NULL);
+    expect(h, RC_EVALUE, "rc_int_from_str: invalid literal: '12x4'");
+    CHECK(rc_int_from_str(h, "-", 1) == NULL);
+    expect(h, RC_EVALUE, "rc_int_from_str: invalid literal: '-'");
+    static char digits[5000];
+    memset(digits, '7', sizeof digits);
+    CHECK(rc_int_from_str(h, digits, sizeof digits) == NULL);
+    expect(h, RC_EVALUE, "5000 digits exceed the limit (4300)");
+    int out;
+    CHECK(rc_compare(big, l, &out) == -1);
+    expect(h, RC_ETYPE, "cannot order");
+    CHECK(rc_list_index(l, one, RC_SLICE(0, 5, 2), &(size_t){0}) == -1);
+    expect(h, RC_EVALUE, "rc_list_index: a search range has no step (got 2)");
+    void *objs[] = {l, d, st, one, zero, u, t, big};
+    for (size_t k = 0; k < sizeof objs / sizeof *objs; k++)
+        rc_decref(objs[k]);
+    rc_heap_free(h);
+}
+
+/* rc_error_take: the exception's reference moves to the caller, the error
+   is cleared, and no finalizer runs. */
+static void test_error_take(void)
+{
+    rc_heap *h = test_heap(0);
+    rc_error err = RC_EKEY;
+    CHECK(rc_error_take(h, &err) == NULL && err == RC_OK);
+    int before = finalized;
+    void *e = new_exc(h);
+    CHECK(rc_error_raise(h, RC_EVALUE, e, "MyError: taken") == -1);
+    rc_decref(e);
+    CHECK(strcmp(rc_error_message(h), "MyError: taken") == 0);
+    CHECK(rc_error_take(h, &err) == e && err == RC_EVALUE && finalized == before);
+    CHECK(rc_last_error(h) == RC_OK && strcmp(rc_error_message(h), "") == 0);
+    CHECK(rc_error_exception(h) == NULL && rc_error_take(h, NULL) == NULL);
+    CHECK(rc_refcount(e) == 2); /* its own cycle and the caller's */
+    CHECK(rc_collect(h, -1) == 0 && finalized == before);
+    /* raised again by the runtime: the heap holds it once more */
+    CHECK(rc_error_raise(h, RC_EKEY, e, "again") == -1 && rc_refcount(e) == 3);
+    rc_decref(e);
+    /* a detached exception is not handed over: it is released */
+    void *l = rc_list(h);
+    CHECK(rc_list_get(l, 1) == NULL && rc_error_take(h, &err) == NULL && err == RC_EINDEX);
+    CHECK(rc_collect(h, -1) == 1 && finalized == before + 1);
+    rc_decref(l);
+    rc_heap_free(h);
+}
+
 /* An eq slot that fails inside and then answers: the caller's error and
    its message stay as they were. */
 static int eq_recovers(const void *a, const void *b)
@@ -209,6 +293,8 @@ int main(void)
 {
     test_messages();
     test_exception();
+    test_more_messages();
+    test_error_take();
     test_slot_recovery();
     unsigned long swept = run_fault_sweep(&(fault_sweep){
         .warm_up = warm_up, .workload = oom_workload, .still_works = still_works});

@@ -573,12 +573,18 @@ static void test_methods(void)
     /* index and contains by value (8000.0 finds 8000, True finds 1) */
     void *xf = rc_float(h, 8000.0), *absent = rc_int(h, 1);
     size_t at = 99;
-    CHECK(rc_list_index(l, xf, 0, &at) == 0 && at == 6);
-    CHECK(rc_list_index(l, x, 7, &at) == 0 && at == 8);
-    CHECK(rc_list_index(l, rc_list_get(l, 0), 1, &at) == 0 && at == 3);
-    CHECK_ERR(h, rc_list_index(l, absent, 0, &at) == -1, RC_EVALUE);
-    CHECK(rc_list_index(l, x, 100, &at) == -1 && rc_last_error(h) == RC_EVALUE);
+    CHECK(rc_list_index(l, xf, RC_RANGE(0, RC_SLICE_NONE), &at) == 0 && at == 6);
+    CHECK(rc_list_index(l, x, RC_RANGE(7, RC_SLICE_NONE), &at) == 0 && at == 8);
+    CHECK(rc_list_index(l, rc_list_get(l, 0), RC_RANGE(1, RC_SLICE_NONE), &at) == 0 && at == 3);
+    CHECK_ERR(h, rc_list_index(l, absent, RC_RANGE(0, RC_SLICE_NONE), &at) == -1, RC_EVALUE);
+    CHECK(rc_list_index(l, x, RC_RANGE(100, RC_SLICE_NONE), &at) == -1 && rc_last_error(h) == RC_EVALUE);
     rc_clear_error(h);
+    /* Python's negative bounds: l.index(x, -3) is 8, l.index(x, -3, -2) absent */
+    CHECK(rc_list_index(l, x, RC_RANGE(-3, RC_SLICE_NONE), &at) == 0 && at == 8);
+    CHECK(rc_list_index(l, x, RC_RANGE_ALL, &at) == 0 && at == 6);
+    CHECK(rc_list_index(l, x, RC_RANGE(-100, -3), &at) == 0 && at == 6);
+    CHECK_ERR(h, rc_list_index(l, x, RC_RANGE(-3, -2), &at) == -1, RC_EVALUE);
+    CHECK_ERR(h, rc_list_index(l, x, RC_RANGE(0, 5), &at) == -1, RC_EVALUE);
     CHECK(rc_list_contains(l, xf) == 1 && rc_list_contains(l, absent) == 0);
     CHECK(rc_list_append(l, absent) == 0 && rc_list_contains(l, rc_true(h)) == 1);
     /* reverse: odd, even, empty, one */
@@ -597,7 +603,7 @@ static void test_methods(void)
     CHECK_ERR(h, rc_list_extend(l, NULL) == -1, RC_EVALUE);
     CHECK(rc_list_clear(d) == -1 && rc_last_error(h) == RC_ETYPE && rc_dict_len(d) == 1);
     CHECK_ERR(h, rc_list_reverse(t) == -1, RC_ETYPE);
-    CHECK(rc_list_index(s, x, 0, &at) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK(rc_list_index(s, x, RC_RANGE(0, RC_SLICE_NONE), &at) == -1 && rc_last_error(h) == RC_ETYPE);
     CHECK_ERR(h, rc_list_contains(d, x) == -1, RC_ETYPE);
     CHECK(rc_list_contains(l, NULL) == -1 && rc_last_error(h) == RC_EVALUE);
     rc_clear_error(h);

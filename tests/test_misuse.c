@@ -92,7 +92,8 @@ static void *refusing_alloc(void *ctx, size_t size, size_t align)
 }
 
 /* Take every free page: page runs while they fit, then 16-byte blocks
-   (one-page pools) until no page is left. */
+   (one-page pools) until no page is left, then the room left in the pools
+   of every other raw class (the type records' bins share them). */
 static void exhaust(rc_heap *h)
 {
     refuse_pages = 1;
@@ -100,6 +101,11 @@ static void exhaust(rc_heap *h)
         ;
     while (rc_mem_alloc(h, 16))
         ;
+    rc_alloc_stats s;
+    rc_alloc_stats_get(h, &s);
+    for (int c = RC_SIZE_CLASSES; c-- > 0;)
+        while (rc_mem_alloc(h, s.classes[c].block_size))
+            ;
     rc_clear_error(h);
 }
 

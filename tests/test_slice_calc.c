@@ -12,6 +12,7 @@
  *   S hex a b c        text[a:b:c] (hex), and its len
  *   C hex i            text[i] (hex)
  *   F hex hexsub a b   text.find(sub, a, b)
+ *   X n v a b          [i % 5 for i in range(n)].index(v, a, b)
  * A failure prints the exception Python would raise (ValueError,
  * IndexError) as named by the error code.
  */
@@ -156,10 +157,27 @@ static void run(rc_heap *h, char *line)
         rc_decref(s);
         break;
     }
+    case 'X': {
+        void *l = rc_list(h), *v = rc_int(h, atoll(tok[2]));
+        CHECK(l && v);
+        for (long long i = 0; i < atoll(tok[1]); i++) {
+            void *x = rc_int(h, i % 5);
+            CHECK(x && rc_list_append(l, x) == 0);
+            rc_decref(x);
+        }
+        size_t at;
+        if (rc_list_index(l, v, RC_RANGE(index_arg(tok[3]), index_arg(tok[4])), &at) == 0)
+            printf("%zu", at);
+        else
+            printf("%s", exception(h));
+        rc_decref(l);
+        rc_decref(v);
+        break;
+    }
     case 'F': {
         void *s = unhex(h, tok[1]), *sub = unhex(h, tok[2]);
         size_t pos;
-        int found = rc_str_find(s, sub, (size_t)atoll(tok[3]), (size_t)atoll(tok[4]), &pos);
+        int found = rc_str_find(s, sub, RC_RANGE(index_arg(tok[3]), index_arg(tok[4])), &pos);
         CHECK(found >= 0);
         printf("%lld", found ? (long long)pos : -1LL);
         rc_decref(s);

@@ -654,27 +654,35 @@ static void test_find_and_order(void)
     void *s = rc_str_cstr(h, "abcab\xc3\xa9" "ab"), *ab = rc_str_cstr(h, "ab");
     void *e = rc_str_cstr(h, "\xc3\xa9"), *empty = rc_str_cstr(h, ""), *zz = rc_str_cstr(h, "zz");
     size_t pos = 99;
-    CHECK(rc_str_find(s, ab, 0, SIZE_MAX, &pos) == 1 && pos == 0);
-    CHECK(rc_str_find(s, ab, 1, SIZE_MAX, &pos) == 1 && pos == 3);
-    CHECK(rc_str_find(s, ab, 4, SIZE_MAX, &pos) == 1 && pos == 6); /* Python: 6 */
-    CHECK(rc_str_find(s, ab, 7, SIZE_MAX, &pos) == 0);
-    CHECK(rc_str_find(s, ab, 6, 7, &pos) == 0);
-    CHECK(rc_str_find(s, ab, 3, 4, &pos) == 0); /* must fit inside [start, end) */
-    CHECK(rc_str_find(s, e, 0, SIZE_MAX, &pos) == 1 && pos == 5);
-    CHECK(rc_str_find(s, zz, 0, SIZE_MAX, &pos) == 0);
-    CHECK(rc_str_find(s, empty, 8, SIZE_MAX, &pos) == 1 && pos == 8); /* "".find at len */
-    CHECK(rc_str_find(s, empty, 9, SIZE_MAX, &pos) == 0);
-    CHECK(rc_str_find(empty, empty, 0, 0, &pos) == 1 && pos == 0);
-    CHECK(rc_str_find(ab, s, 0, SIZE_MAX, &pos) == 0); /* longer than the text */
+    CHECK(rc_str_find(s, ab, RC_RANGE(0, RC_SLICE_NONE), &pos) == 1 && pos == 0);
+    CHECK(rc_str_find(s, ab, RC_RANGE(1, RC_SLICE_NONE), &pos) == 1 && pos == 3);
+    CHECK(rc_str_find(s, ab, RC_RANGE(4, RC_SLICE_NONE), &pos) == 1 && pos == 6); /* Python: 6 */
+    CHECK(rc_str_find(s, ab, RC_RANGE(7, RC_SLICE_NONE), &pos) == 0);
+    CHECK(rc_str_find(s, ab, RC_RANGE(6, 7), &pos) == 0);
+    CHECK(rc_str_find(s, ab, RC_RANGE(3, 4), &pos) == 0); /* must fit inside [start, end) */
+    CHECK(rc_str_find(s, e, RC_RANGE(0, RC_SLICE_NONE), &pos) == 1 && pos == 5);
+    CHECK(rc_str_find(s, zz, RC_RANGE(0, RC_SLICE_NONE), &pos) == 0);
+    CHECK(rc_str_find(s, empty, RC_RANGE(8, RC_SLICE_NONE), &pos) == 1 && pos == 8); /* "".find at len */
+    CHECK(rc_str_find(s, empty, RC_RANGE(9, RC_SLICE_NONE), &pos) == 0);
+    CHECK(rc_str_find(empty, empty, RC_RANGE(0, 0), &pos) == 1 && pos == 0);
+    CHECK(rc_str_find(ab, s, RC_RANGE(0, RC_SLICE_NONE), &pos) == 0); /* longer than the text */
+    /* Python's negative bounds, in code points: s.find('ab', -2) is 6,
+       s.find('ab', -5, -1) is 3, s.find('é', -100, -2) is 5 */
+    CHECK(rc_str_find(s, ab, RC_RANGE(-2, RC_SLICE_NONE), &pos) == 1 && pos == 6);
+    CHECK(rc_str_find(s, ab, RC_RANGE(-5, -1), &pos) == 1 && pos == 3);
+    CHECK(rc_str_find(s, e, RC_RANGE(-100, -2), &pos) == 1 && pos == 5);
+    CHECK(rc_str_find(s, ab, RC_RANGE(-1, RC_SLICE_NONE), &pos) == 0);
+    CHECK(rc_str_find(s, ab, RC_RANGE_ALL, &pos) == 1 && pos == 0);
+    CHECK_ERR(h, rc_str_find(s, ab, RC_SLICE(0, 4, -1), &pos) == -1, RC_EVALUE);
     void *b = rc_bytes(h, "x\0yx\0z", 6), *nul = rc_bytes(h, "\0z", 2);
-    CHECK(rc_str_find(b, nul, 0, SIZE_MAX, &pos) == 1 && pos == 4);
+    CHECK(rc_str_find(b, nul, RC_RANGE(0, RC_SLICE_NONE), &pos) == 1 && pos == 4);
     /* str in bytes, an int, NULL: RC_ETYPE */
     void *i = rc_int(h, 5000);
-    CHECK_ERR(h, rc_str_find(s, nul, 0, SIZE_MAX, &pos) == -1, RC_ETYPE);
-    CHECK(rc_str_find(b, ab, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
-    CHECK_ERR(h, rc_str_find(i, ab, 0, SIZE_MAX, &pos) == -1, RC_ETYPE);
-    CHECK(rc_str_find(s, NULL, 0, SIZE_MAX, &pos) == -1 && rc_last_error(h) == RC_ETYPE);
-    CHECK(rc_str_find(NULL, s, 0, SIZE_MAX, &pos) == -1);
+    CHECK_ERR(h, rc_str_find(s, nul, RC_RANGE(0, RC_SLICE_NONE), &pos) == -1, RC_ETYPE);
+    CHECK(rc_str_find(b, ab, RC_RANGE(0, RC_SLICE_NONE), &pos) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK_ERR(h, rc_str_find(i, ab, RC_RANGE(0, RC_SLICE_NONE), &pos) == -1, RC_ETYPE);
+    CHECK(rc_str_find(s, NULL, RC_RANGE(0, RC_SLICE_NONE), &pos) == -1 && rc_last_error(h) == RC_ETYPE);
+    CHECK(rc_str_find(NULL, s, RC_RANGE(0, RC_SLICE_NONE), &pos) == -1);
     rc_clear_error(h);
 
     int r = 0;

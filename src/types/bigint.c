@@ -223,7 +223,7 @@ static uint32_t *scratch_get(scratch *s, rc_heap *h, size_t n)
 {
     s->h = h;
     if (n > MAX_LIMBS * 2 + 4)
-        return s->d = rci_fail_null(h, RC_EOVERFLOW);
+        return s->d = rci_failf_null(h, RC_EOVERFLOW, "int too large (over 2**31 bits)");
     if (n <= LOCAL_LIMBS)
         return s->d = s->local;
     s->d = rc_mem_alloc(h, n * sizeof *s->d);
@@ -251,7 +251,7 @@ static void *make_int(rc_heap *h, bool neg, const uint32_t *d, size_t n)
             return rc_int(h, u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u);
     }
     if (n > MAX_LIMBS)
-        return rci_fail_null(h, RC_EOVERFLOW);
+        return rci_failf_null(h, RC_EOVERFLOW, "int too large (over 2**31 bits)");
     rci_bigint *b = rci_new(h, &rc_bigint_type, sizeof *b + n * sizeof *d);
     if (!b)
         return NULL;
@@ -395,13 +395,19 @@ static size_t put_chunk(char *out, size_t at, uint32_t chunk, bool padded)
 
 /* The decimal digits of b (no sign) into a new raw block of *len bytes +
    NUL; NULL with RC_EVALUE past RC_INT_MAX_STR_DIGITS digits, RC_ENOMEM. */
+static char *too_many_digits(rc_heap *h)
+{
+    return rci_failf_null(h, RC_EVALUE, "int has more than %d digits, the limit for integer "
+                          "string conversion", RC_INT_MAX_STR_DIGITS);
+}
+
 static char *big_digits(rc_heap *h, const rci_bigint *b, size_t *len)
 {
     /* bits >= 32 (n - 1) + 1, so digits > (bits - 1) log10(2): refuse
        before any work when even that is past the limit */
     size_t bits = (size_t)b->n * LIMB_BITS - (size_t)__builtin_clz(b->d[b->n - 1]);
     if ((double)(bits - 1) * 0.30102999566398119 >= RC_INT_MAX_STR_DIGITS)
-        return rci_fail_null(h, RC_EVALUE);
+        return too_many_digits(h);
     size_t chunks_max = b->n * 32 / 29 + 2; /* 10^9 > 2^29 */
     scratch sc;
     uint32_t *w = scratch_get(&sc, h, b->n + chunks_max);
@@ -426,7 +432,7 @@ static char *big_digits(rc_heap *h, const rci_bigint *b, size_t *len)
     scratch_put(&sc);
     if (at > RC_INT_MAX_STR_DIGITS) {
         rc_mem_free(h, out);
-        return rci_fail_null(h, RC_EVALUE);
+        return too_many_digits(h);
     }
     *len = at;
     return out;
@@ -524,7 +530,7 @@ static int big_compare(const void *self, const void *other, int *out)
     if (t == &rc_float_type) {
         double d = rci_float_v(other);
         if (isnan(d))
-            return rc_error_set(h, RC_EVALUE);
+            return rc_error_setf(h, RC_EVALUE, "cannot order an int and NaN");
         if (fabs(d) < 0x1p63 || isinf(d)) { /* |self| >= 2^63 > |d|, or d is infinite */
             *out = isinf(d) ? (d > 0 ? -1 : 1) : (x.neg ? -1 : 1);
             return 0;
@@ -533,7 +539,7 @@ static int big_compare(const void *self, const void *other, int *out)
     } else if (rci_is_intlike(t) || t == &rc_bigint_type) {
         mag_of(&y, other);
     } else {
-        return rc_error_set(h, RC_ETYPE);
+        return rc_error_setf(h, RC_ETYPE, "cannot order int and %s", t->name);
     }
     if (x.neg != y.neg) {
         *out = x.neg ? -1 : 1;

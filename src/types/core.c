@@ -60,6 +60,18 @@ void rc_freelists_clear(rc_heap *h)
     rci_dict_freelist_clear(h, ts);
 }
 
+bool rci_type_builtin(const rc_type *t)
+{
+    static const rc_type *const builtin[] = {
+        &rc_int_type,   &rc_bigint_type, &rc_float_type, &rc_str_type,
+        &rc_bytes_type, &rc_tuple_type,  &rc_list_type,  &rc_dict_type,
+        &rc_bool_type,  &rc_none_type,   &rc_set_type,   &rc_frozenset_type};
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++)
+        if (t == builtin[i])
+            return true;
+    return false;
+}
+
 size_t rci_owned_bytes(const void *obj)
 {
     const rc_type *t = rc_typeof(obj);
@@ -205,7 +217,7 @@ static int hash_user(const rc_type *t, const void *o, uint64_t *out)
 {
     rc_heap *h = rci_heap_of(o);
     if (!t->hash && t->eq)
-        return rci_fail(h, RC_EUNHASHABLE);
+        return rc_error_setf(h, RC_EUNHASHABLE, "unhashable type: '%s'", t->name);
     if (!t->hash) {
         *out = mix64((uint64_t)(uintptr_t)o);
         return 0;
@@ -229,7 +241,8 @@ static int hash_leaf(const void *o, uint64_t *out)
     else if (t == &rc_frozenset_type)
         *out = rci_set_hash(o);
     else if (t == &rc_list_type || t == &rc_dict_type || t == &rc_set_type)
-        return rci_fail(rci_heap_of(o), RC_EUNHASHABLE);
+        return rc_error_setf(rci_heap_of(o), RC_EUNHASHABLE, "unhashable type: '%s'",
+                             t->name);
     else
         return hash_user(t, o, out);
     return 0;

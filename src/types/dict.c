@@ -212,9 +212,7 @@ static int key_hash(const rci_dict *d, const void *key, uint64_t *out, const cha
         return rci_fail(rci_heap_of(d), RC_EVALUE);
     if (rci_unlikely(!rci_same_heap(d, key)))
         return rci_foreign(rci_heap_of(d), fn, key);
-    if (rc_hash(key, out) != 0)
-        return rci_fail(rci_heap_of(d), rc_last_error(rci_heap_of(key)));
-    return 0;
+    return rc_hash(key, out); /* its failure is recorded on key's heap, d's */
 }
 
 /* ---- The type -------------------------------------------------------------------- */

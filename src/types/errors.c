@@ -114,6 +114,17 @@ void *rc_error_exception(const rc_heap *h)
     return h->error != RC_OK && h->exception_of == h->error ? h->exception : NULL;
 }
 
+void *rc_error_take(rc_heap *h, rc_error *err)
+{
+    void *exc = rc_error_exception(h);
+    if (err)
+        *err = h->error;
+    if (exc)
+        h->exception = NULL; /* the heap's reference is the caller's now */
+    rc_clear_error(h);
+    return exc;
+}
+
 /* Each code's name and the text rc_error_message gives when the failure
    came without a message. */
 static const struct {

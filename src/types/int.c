@@ -41,12 +41,19 @@ void *rc_int(rc_heap *h, int64_t v)
     return *slot;
 }
 
+/* o, a big int, does not fit int64: RC_EOVERFLOW, as Python's
+   OverflowError from a C conversion. */
+static void too_big(const void *o, const char *fn)
+{
+    rc_error_setf(rci_heap_of(o), RC_EOVERFLOW, "%s: int too large to convert to int64", fn);
+}
+
 int64_t rc_int_value(const void *o)
 {
     if (rci_likely(rci_is_live(o, &rc_int_type)) || rci_is_live(o, &rc_bool_type))
         return rci_int_v(o);
     if (rci_is_live(o, &rc_bigint_type))
-        rci_fail(rci_heap_of(o), RC_EOVERFLOW);
+        too_big(o, "rc_int_value");
     else
         rci_wrong_type(o, &rc_int_type, "rc_int_value", false);
     return 0;
@@ -55,7 +62,7 @@ int64_t rc_int_value(const void *o)
 /* The form of a live int operand: 1 int64 (or bool), 2 big, 0 not an int. */
 static int int_form(const void *o)
 {
-    const rc_type *t = rci_typerec_of(o)->type;
+    const rc_type *t = rc_typeof(o);
     if (rci_head(o)->flags & RCI_F_FREE)
         return 0;
     return rci_is_intlike(t) ? 1 : t == &rc_bigint_type ? 2 : 0;
@@ -87,7 +94,7 @@ int rc_int_to_int64(const void *o, int64_t *out)
     if (f == 1)
         *out = rci_int_v(o);
     else if (f == 2)
-        rci_fail(rci_heap_of(o), RC_EOVERFLOW);
+        too_big(o, "rc_int_to_int64");
     return f == 1 ? 0 : -1;
 }
 
@@ -134,7 +141,7 @@ static void *divide(const void *a, const void *b, bool want_q, const char *fn)
         return NULL;
     rc_heap *h = rci_heap_of(a);
     if (rc_typeof(b) != &rc_bigint_type && rci_int_v(b) == 0)
-        return rci_fail_null(h, RC_EVALUE);
+        return rci_failf_null(h, RC_EVALUE, "%s: integer division or modulo by zero", fn);
     int64_t x = rci_int_v(a), y = rci_int_v(b);
     if (f == 1 && !(x == INT64_MIN && y == -1)) { /* that one overflows */
         int64_t q = x / y, r = x % y;
@@ -166,11 +173,16 @@ void *rc_int_from_str(rc_heap *h, const char *s, size_t n)
     bool neg = n && s[0] == '-';
     size_t sign = n && (s[0] == '-' || s[0] == '+');
     size_t digits = n - sign;
-    if (digits == 0 || digits > RC_INT_MAX_STR_DIGITS) /* refused before any work */
-        return rci_fail_null(h, RC_EVALUE);
-    for (size_t i = sign; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return rci_fail_null(h, RC_EVALUE);
+    if (digits > RC_INT_MAX_STR_DIGITS) /* refused before any work */
+        return rci_failf_null(h, RC_EVALUE, "rc_int_from_str: %zu digits exceed the limit "
+                              "(%d) for integer string conversion", digits,
+                              RC_INT_MAX_STR_DIGITS);
+    bool ok = digits > 0;
+    for (size_t i = sign; ok && i < n; i++)
+        ok = s[i] >= '0' && s[i] <= '9';
+    if (!ok)
+        return rci_failf_null(h, RC_EVALUE, "rc_int_from_str: invalid literal: '%.*s'",
+                              n > 40 ? 40 : (int)n, s);
     if (digits <= 18) { /* fits int64 */
         int64_t v = 0;
         for (size_t i = sign; i < n; i++)

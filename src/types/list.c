@@ -526,9 +526,10 @@ int rc_list_reverse(void *list)
 
 /* Where item is from start on: 1 and *index, 0 absent, -1 failed.  The
    length is read again at each step: an eq slot may change the list. */
-static int find(const rci_list *l, const void *item, size_t start, size_t *index)
+static int find(const rci_list *l, const void *item, size_t start, size_t stop,
+                size_t *index)
 {
-    for (size_t i = start; i < l->len; i++) {
+    for (size_t i = start; i < stop && i < l->len; i++) {
         void *x = l->items[i];
         int same = x == item ? 1 : rc_equal(x, item);
         if (same != 0) {
@@ -541,14 +542,17 @@ static int find(const rci_list *l, const void *item, size_t start, size_t *index
     return 0;
 }
 
-int rc_list_index(const void *list, const void *item, size_t start, size_t *index)
+int rc_list_index(const void *list, const void *item, rc_slice range, size_t *index)
 {
     const rci_list *l = as_list(list, "rc_list_index");
+    size_t start, stop;
     if (!l)
         return -1;
     if (!item)
         return rci_fail(rci_heap_of(l), RC_EVALUE);
-    int found = find(l, item, start, index);
+    if (rci_range_adjust(rci_heap_of(l), "rc_list_index", range, l->len, &start, &stop) != 0)
+        return -1;
+    int found = find(l, item, start, stop, index);
     return found > 0 ? 0
          : found < 0 ? -1
                      : rc_error_setf(rci_heap_of(l), RC_EVALUE, "%s item not in list",
@@ -563,7 +567,7 @@ int rc_list_contains(const void *list, const void *item)
         return -1;
     if (!item)
         return rci_fail(rci_heap_of(l), RC_EVALUE);
-    return find(l, item, 0, &index);
+    return find(l, item, 0, SIZE_MAX, &index);
 }
 
 /* ---- Sort ---------------------------------------------------------------------

@@ -150,9 +150,7 @@ static int item_hash(const rci_set *s, const void *item, uint64_t *out, const ch
         return rci_fail(h, RC_EVALUE);
     if (rci_unlikely(!rci_same_heap(s, item)))
         return rci_foreign(h, fn, item);
-    if (rc_hash(item, out) != 0)
-        return rci_fail(h, rc_last_error(rci_heap_of(item)));
-    return 0;
+    return rc_hash(item, out); /* its failure is recorded on item's heap, s's */
 }
 
 /* Add item (hashable, of s's heap, hash computed) unless present. */

@@ -49,6 +49,28 @@ int rci_slice_adjust(rc_slice s, size_t len, rci_span *out)
     return 0;
 }
 
+/* Python's ADJUST_INDICES: None is dflt, a negative index counts from
+   the end (at least 0); only an end is clamped to the length. */
+static size_t search_bound(int64_t i, size_t dflt, size_t len, bool is_end)
+{
+    if (i == RC_SLICE_NONE)
+        return dflt;
+    if (i < 0)
+        return (uint64_t)-i >= len ? 0 : len - (size_t)(uint64_t)-i;
+    return is_end && (uint64_t)i > len ? len : (size_t)i;
+}
+
+int rci_range_adjust(rc_heap *h, const char *fn, rc_slice r, size_t len, size_t *from,
+                     size_t *to)
+{
+    if (r.step != RC_SLICE_NONE && r.step != 1)
+        return rc_error_setf(h, RC_EVALUE, "%s: a search range has no step (got %lld)", fn,
+                             (long long)r.step);
+    *from = search_bound(r.start, 0, len, false);
+    *to = search_bound(r.stop, len, len, true);
+    return 0;
+}
+
 int rc_slice_indices(rc_slice s, size_t len, int64_t *start, int64_t *stop, int64_t *step,
                      size_t *count)
 {

@@ -372,7 +372,7 @@ void *rc_str_char_at(const void *o, int64_t i)
     return rc_str_get_slice(s, RC_SLICE(k, k + 1, 1));
 }
 
-int rc_str_find(const void *s, const void *sub, size_t start, size_t end, size_t *pos)
+int rc_str_find(const void *s, const void *sub, rc_slice range, size_t *pos)
 {
     const rc_type *t = s ? rc_typeof(s) : NULL;
     if (!s || !sub || (t != &rc_str_type && t != &rc_bytes_type) || !rci_is_live(sub, t) ||
@@ -382,9 +382,9 @@ int rc_str_find(const void *s, const void *sub, size_t start, size_t end, size_t
                              t->name, sub ? rc_typeof(sub)->name : "NULL")
                  : -1;
     const rci_str *hs = s, *ns = sub;
-    size_t n = hs->chars;
-    if (end > n)
-        end = n;
+    size_t start, end;
+    if (rci_range_adjust(rci_heap_of(s), "rc_str_find", range, hs->chars, &start, &end) != 0)
+        return -1;
     if (start > end || end - start < ns->chars)
         return 0;
     if (ns->chars == 0) { /* Python finds "" at start, even at the end of the text */

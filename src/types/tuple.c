@@ -61,8 +61,13 @@ size_t rc_tuple_len(const void *t)
 void *rc_tuple_get(const void *t, size_t i)
 {
     const rci_tuple *tu = t;
+    if (rci_unlikely(!rci_is_live(t, &rc_tuple_type))) {
+        rci_wrong_type(t, &rc_tuple_type, "rc_tuple_get", false);
+        return NULL;
+    }
     if (i >= tu->n)
-        return rci_fail_null(rci_heap_of(t), RC_EINDEX);
+        return rci_failf_null(rci_heap_of(t), RC_EINDEX,
+                              "tuple index %zu out of range (length %zu)", i, (size_t)tu->n);
     return tu->items[i];
 }
 

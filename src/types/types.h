@@ -55,6 +55,14 @@ typedef struct rci_list {
     uint32_t locked; /* nonzero while sort runs cmp */
 } rci_list;
 
+/* rcgc.h's inline accessors read these fields through its own structs. */
+_Static_assert(offsetof(rci_list, items) == offsetof(rc_priv_list, items) &&
+                   offsetof(rci_tuple, items) == offsetof(rc_priv_tuple, items) &&
+                   offsetof(rci_str, len) == offsetof(rc_priv_str, len) &&
+                   offsetof(rci_str, data) == offsetof(rc_priv_str, data) &&
+                   RCI_STR_INTERNED == 0x80000000u,
+               "rcgc.h's rc_priv_* structs match the built-in types");
+
 /* Compact dict: one raw block holds the index (2^k slots of 1, 2, 4 or 8
    bytes, each -1 empty, -2 deleted, else an entry number in the low log2
    bits with a hash tag in the spare bits above; see dict.c) followed by
@@ -196,6 +204,10 @@ typedef struct rci_span {
 } rci_span;
 /* 0, or -1 for a zero step (the caller records RC_EVALUE). */
 RCI_HIDDEN int rci_slice_adjust(rc_slice s, size_t len, rci_span *out);
+/* A search range (RC_RANGE) over len items as [*from, *to): 0, or -1 with
+   RC_EVALUE on h when it has a step (fn names the call). */
+RCI_HIDDEN int rci_range_adjust(rc_heap *h, const char *fn, rc_slice r, size_t len,
+                                size_t *from, size_t *to);
 
 /* str.c */
 RCI_HIDDEN uint32_t rci_str_hash(void *o);            /* str or bytes */
