@@ -162,15 +162,20 @@ static inline bool cfi_step(uintptr_t top, const rct_cfi_slot *cache, frame_stat
                             uintptr_t *bp_at)
 {
     uintptr_t ra = f->pc, sp = f->sp, bp = f->bp, cfa;
-    size_t i = rct_cfi_index(ra);
-    uint64_t w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
-    if (UNLIKELY(atomic_load_explicit(&cache[i].ra, memory_order_relaxed) != ra)) {
+    /* The slot's byte offset straight from the hash (rct_cfi_index's slot
+       times 16): no shift and add to address it. */
+    _Static_assert(sizeof *cache == 16, "a slot is 16 bytes");
+    const size_t mask = (((size_t)1 << RCT_CFI_CACHE_BITS) - 1) * sizeof *cache;
+    size_t at = (size_t)((ra * UINT64_C(0x9E3779B97F4A7C15)) >> (60 - RCT_CFI_CACHE_BITS)) & mask;
+    const rct_cfi_slot *c = (const rct_cfi_slot *)((const char *)cache + at);
+    uint64_t w = atomic_load_explicit(&c->rule, memory_order_acquire);
+    if (UNLIKELY(atomic_load_explicit(&c->ra, memory_order_relaxed) != ra)) {
         /* Taken by another: where probing put it, most often the next one
            (a return address walked on every event that met another in its
            first slot cost 40 instructions an event the slow way). */
-        i = (i + 1) & (((size_t)1 << RCT_CFI_CACHE_BITS) - 1);
-        w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
-        if (atomic_load_explicit(&cache[i].ra, memory_order_relaxed) != ra)
+        c = (const rct_cfi_slot *)((const char *)cache + ((at + sizeof *cache) & mask));
+        w = atomic_load_explicit(&c->rule, memory_order_acquire);
+        if (atomic_load_explicit(&c->ra, memory_order_relaxed) != ra)
             w = 0;
     }
     rct_frame_rule r;
@@ -233,7 +238,7 @@ typedef rct_walk_memo walk_memo;
    frames from the last one (every stack unlike the one before) keeps and
    looks once in LOOK_EVERY walks only. */
 #define REUSE_MIN 8
-#define LOOK_EVERY 16
+#define LOOK_EVERY 64
 
 /* The walk from frame f, nothing remembered. */
 static size_t walk_plain(uintptr_t top, rct_cfi_slot *cache, frame_state from, void **frames,
@@ -241,13 +246,14 @@ static size_t walk_plain(uintptr_t top, rct_cfi_slot *cache, frame_state from, v
 {
     frame_state f = from; /* a local: kept in registers (an argument stays in memory) */
     uintptr_t bp_at;
-    size_t n = 0;
-    while (n < max) {
-        frames[n++] = (void *)f.pc;
+    void **out = frames, **end = frames + max; /* (an index and max: one register more,
+                                                  and frames spilled) */
+    while (out < end) {
+        *out++ = (void *)f.pc;
         if (!cfi_step(top, cache, &f, &bp_at))
             break;
     }
-    return n;
+    return (size_t)(out - frames);
 }
 
 /* The frames of the last walk from its frame k outward are as they were:
