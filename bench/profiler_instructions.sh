@@ -13,8 +13,8 @@
 #           keys, pymalloc's domains recorded (the shim's default; not
 #           -S: the shim attaches to CPython at a malloc after start-up,
 #           and with -S this script makes too few)
-#   sqlite  Debian's sqlite3 :memory:, 10k and 20k INSERTs of
-#           bench_profiler.sh's script in one transaction
+#   sqlite  Debian's sqlite3 :memory:, bench_profiler.sh's script
+#           (profiler_work.sh) with 10k and 20k INSERTs
 #   python  the python3 on PATH (bench_profiler.sh's: pyenv's, with frame
 #           pointers) -S, bench_profiler.sh's dict/list script for 10k and
 #           20k keys, PYTHONMALLOC=malloc
@@ -99,38 +99,18 @@ if [ -x /usr/bin/python3 ]; then
     printf 'import sys\nd = {}\nfor i in range(int(sys.argv[1])):\n    d[str(i)] = [i]\n' >"$tmp/d.py"
     per_event debpy "/usr/bin/python3 $tmp/d.py 20000" "/usr/bin/python3 $tmp/d.py 40000"
 fi
+. "$here/profiler_work.sh"
 sqlite=$(command -v sqlite3 || true)
 if [ -n "$sqlite" ]; then
-    for n in 10000 20000; do
-        python3 - "$n" >"$tmp/s$n.sql" <<'EOF'
-import sys
-n = int(sys.argv[1])
-print("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, val REAL);")
-print("BEGIN;")
-for i in range(n):
-    print("INSERT INTO t(name, grp, val) VALUES('name-%d-%s', %d, %d.5);"
-          % (i, "x" * (i % 40), i % 97, i))
-print("COMMIT;")
-EOF
-    done
-    per_event sqlite "$sqlite -init $tmp/s10000.sql :memory:" "$sqlite -init $tmp/s20000.sql :memory:"
+    work_sql 10000 >"$tmp/s1.sql"
+    work_sql 20000 >"$tmp/s2.sql"
+    per_event sqlite "$sqlite -init $tmp/s1.sql :memory:" "$sqlite -init $tmp/s2.sql :memory:"
 fi
 # The interpreter itself, not a pyenv shim (a shell script).
 py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
 if [ -n "$py" ] && [ -x "$py" ]; then
-    cat >"$tmp/work.py" <<'EOF'
-import sys
-n = int(sys.argv[1])
-d = {}
-for i in range(n):
-    d["key%d" % i] = [i, str(i), (i, i * 2)]
-l = [v[1] for v in d.values() if v[0] % 3]
-s = {}
-for k in list(d)[: n // 2]:
-    s[k.upper()] = d.pop(k)
-l.sort(reverse=True)
-print(sum(len(x) for x in l) + len(s) + len(d))
-EOF
+    work_py 10000 >"$tmp/p1.py"
+    work_py 20000 >"$tmp/p2.py"
     export PYTHONMALLOC=malloc
-    per_event python "$py -S $tmp/work.py 10000" "$py -S $tmp/work.py 20000"
+    per_event python "$py -S $tmp/p1.py" "$py -S $tmp/p2.py"
 fi
