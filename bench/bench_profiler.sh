@@ -89,35 +89,9 @@ if [ -n "$sqlite" ]; then workloads="$workloads sqlite"
 else echo "workload sqlite3 not found (skipped; apt-get install sqlite3)"; fi
 
 # ---- the workloads' inputs
-cat >"$tmp/work.py" <<EOF
-n = $pyn
-d = {}
-for i in range(n):
-    d["key%d" % i] = [i, str(i), (i, i * 2)]
-l = [v[1] for v in d.values() if v[0] % 3]
-s = {}
-for k in list(d)[: n // 2]:
-    s[k.upper()] = d.pop(k)
-l.sort(reverse=True)
-t = sum(len(x) for x in l) + len(s) + len(d)
-print(t)
-EOF
-python3 - "$sqln" >"$tmp/work.sql" <<'EOF'
-import sys
-n = int(sys.argv[1])
-print("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, val REAL);")
-print("BEGIN;")
-for i in range(n):
-    print("INSERT INTO t(name, grp, val) VALUES('name-%d-%s', %d, %d.5);"
-          % (i, "x" * (i % 40), i % 97, i))
-print("COMMIT;")
-print("CREATE INDEX t_grp ON t(grp);")
-for g in range(20):
-    print("SELECT grp, count(*), sum(val), max(length(name)) FROM t "
-          "WHERE grp = %d GROUP BY grp;" % g)
-print("SELECT count(*) FROM t WHERE name LIKE '%%-1%%';")
-print("SELECT name FROM t ORDER BY val DESC LIMIT 3;")
-EOF
+. "$here/profiler_work.sh"
+work_py "$pyn" >"$tmp/work.py"
+work_sql "$sqln" >"$tmp/work.sql"
 
 # run_one WORKLOAD TOOL: one run, its wall-clock seconds appended to
 # $tmp/time.WORKLOAD.TOOL; stdout to $tmp/out.WORKLOAD.TOOL.

@@ -13,6 +13,11 @@
 #           keys, pymalloc's domains recorded (the shim's default; not
 #           -S: the shim attaches to CPython at a malloc after start-up,
 #           and with -S this script makes too few)
+#   sqlite  Debian's sqlite3 :memory:, bench_profiler.sh's script
+#           (profiler_work.sh) with 10k and 20k INSERTs
+#   python  the python3 on PATH (bench_profiler.sh's: pyenv's, with frame
+#           pointers) -S, bench_profiler.sh's dict/list script for 10k and
+#           20k keys, PYTHONMALLOC=malloc
 #
 # The shim's work that follows the clock (timeline samples reading RSS, time
 # records, flushes) would follow valgrind's slowness and the machine's
@@ -22,7 +27,8 @@
 #
 # Usage: bench/profiler_instructions.sh [SHIM.so] [BUILD_DIR]
 # (defaults: BUILD_DIR build-release next to bench/, its librcgc_preload.so)
-# Needs valgrind; debpy is left out without /usr/bin/python3.
+# Needs valgrind; debpy, sqlite and python are left out without their
+# programs.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,11 +65,11 @@ ir() {
     shift
     if [ "$pre" = - ]; then
         LD_PRELOAD=$tmp/clock.so \
-            valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$@" >/dev/null 2>"$tmp/err"
+            valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$@" </dev/null >/dev/null 2>"$tmp/err"
     else
         rm -f "$tmp/x.cap"
         LD_PRELOAD="$tmp/clock.so $pre" RCGC_CAPTURE=$tmp/x.cap \
-            valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$@" >/dev/null 2>"$tmp/err"
+            valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$@" </dev/null >/dev/null 2>"$tmp/err"
     fi
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/err"
 }
@@ -92,4 +98,19 @@ per_event many "$build/bench/profiler_manystacks 150000" "$build/bench/profiler_
 if [ -x /usr/bin/python3 ]; then
     printf 'import sys\nd = {}\nfor i in range(int(sys.argv[1])):\n    d[str(i)] = [i]\n' >"$tmp/d.py"
     per_event debpy "/usr/bin/python3 $tmp/d.py 20000" "/usr/bin/python3 $tmp/d.py 40000"
+fi
+. "$here/profiler_work.sh"
+sqlite=$(command -v sqlite3 || true)
+if [ -n "$sqlite" ]; then
+    work_sql 10000 >"$tmp/s1.sql"
+    work_sql 20000 >"$tmp/s2.sql"
+    per_event sqlite "$sqlite -init $tmp/s1.sql :memory:" "$sqlite -init $tmp/s2.sql :memory:"
+fi
+# The interpreter itself, not a pyenv shim (a shell script).
+py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
+if [ -n "$py" ] && [ -x "$py" ]; then
+    work_py 10000 >"$tmp/p1.py"
+    work_py 20000 >"$tmp/p2.py"
+    export PYTHONMALLOC=malloc
+    per_event python "$py -S $tmp/p1.py" "$py -S $tmp/p2.py"
 fi

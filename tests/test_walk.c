@@ -8,10 +8,35 @@
  * (consecutive walks share some outer frames, or none), walked with room
  * for all their frames and with room for only a few (the remembered walk
  * then drops its outermost frames and later walks on from where it
- * stopped).
+ * stopped).  Where the walk reads call-frame information (x86-64, glibc
+ * 2.35 or later), it must also give the frames libgcc's unwinder gives,
+ * an independent reader of the same tables.
  */
 #include "check.h"
 #include "trace.h"
+
+#if defined(__x86_64__) && defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#include <unwind.h>
+#define WITH_LIBGCC 1
+
+typedef struct unwound {
+    void **frames;
+    size_t n, max;
+} unwound;
+
+static _Unwind_Reason_Code take_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    unwound *u = arg;
+    if (u->n == u->max)
+        return _URC_END_OF_STACK;
+    void *ip = (void *)_Unwind_GetIP(ctx);
+    if (!ip) /* a frame past the outermost (_start's caller, none) */
+        return _URC_END_OF_STACK;
+    u->frames[u->n++] = ip;
+    return _URC_NO_REASON;
+}
+#endif
 
 
 typedef void (*walk_probe)(unsigned path);
@@ -38,6 +63,17 @@ static __attribute__((noinline)) void probe(unsigned path)
                             "probe's\n", path, room, na, nb, nc);
         CHECK(na == nb && memcmp(a, b, na * sizeof *a) == 0);
         CHECK(nc == nb + 1 && memcmp(c + 1, b, nb * sizeof *b) == 0);
+#ifdef WITH_LIBGCC
+        /* libgcc's first frame is probe's own (the return from
+           _Unwind_Backtrace): the rest are b's, as many as room allows. */
+        void *d[ROOM + 2];
+        unwound u = {d, 0, room + 1};
+        _Unwind_Backtrace(take_frame, &u);
+        if (u.n != nb + 1 || memcmp(d + 1, b, nb * sizeof *b) != 0)
+            fprintf(stderr, "path %u, room %zu: %zu frames walked, %zu by libgcc\n", path, room,
+                    nb, u.n - 1);
+        CHECK(u.n == nb + 1 && memcmp(d + 1, b, nb * sizeof *b) == 0);
+#endif
         walks++;
         frames_seen += na;
     }

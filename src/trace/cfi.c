@@ -12,7 +12,7 @@
  * run up to that address, give three facts: where the caller's stack
  * pointer (the CFA) is, and where the return address and the caller's
  * frame pointer were saved.  Those fit in 64 bits and are cached in one
- * table shared by every thread, keyed by the address, insert-only: a
+ * table shared by every thread, keyed by the return address, insert-only: a
  * program returns to a few thousand addresses, so after its first moments
  * a frame costs one probe of the table and two loads.  Libunwind does the
  * same work with a general register state per frame, which is what makes
@@ -408,8 +408,22 @@ static rule rule_from_fde(const uint8_t *fde, uintptr_t pc)
     if (s.cfa_bad || s.ra_bad || s.cfa_off != (int32_t)s.cfa_off ||
         s.rbp_off != (int16_t)s.rbp_off || (s.cfa_reg != REG_RSP && s.cfa_reg != REG_RBP))
         return none;
-    return (rule){.cfa = s.cfa_deref ? RCT_CFA_AT_RBP : s.cfa_reg == REG_RSP ? RCT_CFA_RSP : RCT_CFA_RBP,
-                  .rbp = s.rbp, .rbp_off = (int16_t)s.rbp_off, .cfa_off = (int32_t)s.cfa_off};
+    rule out = {.cfa = s.cfa_deref ? RCT_CFA_AT_RBP : s.cfa_reg == REG_RSP ? RCT_CFA_RSP : RCT_CFA_RBP,
+                .rbp = s.rbp, .rbp_off = s.rbp == RCT_RBP_SAME ? 0 : (int16_t)s.rbp_off,
+                .cfa_off = (int32_t)s.cfa_off};
+    /* The walk follows a rule from rsp without checking its loads against
+       the stack's bottom (trace.h): one that would read below rsp, or not
+       move up past the return address, is not followed. */
+    if (out.cfa == RCT_CFA_RSP &&
+        (out.cfa_off < 8 ||
+         (out.rbp == RCT_RBP_AT_CFA && (out.rbp_off < -out.cfa_off || out.rbp_off > -16))))
+        return none;
+    /* A frame-pointer frame's own rule (push rbp; mov rsp, rbp) is the
+       frame-pointer step, which the walk takes without decoding a rule. */
+    if (out.cfa == RCT_CFA_RBP && out.cfa_off == 16 && out.rbp == RCT_RBP_AT_CFA &&
+        out.rbp_off == -16)
+        return none;
+    return out;
 }
 
 /* The rule for pc: its module's .eh_frame_hdr searched for the FDE. */
@@ -442,10 +456,11 @@ static rule rule_lookup(uintptr_t pc)
     return rule_from_fde((const uint8_t *)(base + (intptr_t)table[2 * lo + 1]), pc);
 }
 
-/* ---- The cache: code address -> rule, shared by every thread ----------------------
+/* ---- The cache: return address -> rule, shared by every thread --------------------
  * Insert-only open addressing (stack.c probes the first slot inline): a
- * slot's pc is claimed by compare-and-swap and its rule stored after; a
- * reader that finds the pc before the rule works the rule out itself.
+ * slot's return address is claimed by compare-and-swap and its rule stored
+ * after; a reader that finds the address before the rule works the rule
+ * out itself.
  * When a probe finds no room the rule is not kept. */
 
 #define CACHE_SLOTS ((size_t)1 << RCT_CFI_CACHE_BITS)
@@ -470,15 +485,16 @@ static rct_cfi_slot *cache_get(void)
     return p;
 }
 
-rct_frame_rule rct_cfi_rule_slow(uintptr_t pc)
+rct_frame_rule rct_cfi_rule_slow(uintptr_t ra)
 {
     rct_cfi_slot *c = cache_get();
+    uintptr_t pc = ra - 1; /* inside the call, not after it */
     if (!c)
         return rule_lookup(pc);
-    size_t i = rct_cfi_index(pc);
+    size_t i = rct_cfi_index(ra);
     for (int probe = 0; probe < CACHE_PROBES; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
-        uintptr_t k = atomic_load_explicit(&c[i].pc, memory_order_acquire);
-        if (k == pc) {
+        uintptr_t k = atomic_load_explicit(&c[i].ra, memory_order_acquire);
+        if (k == ra) {
             uint64_t w = atomic_load_explicit(&c[i].rule, memory_order_acquire);
             return w ? word_rule(w) : rule_lookup(pc);
         }
@@ -486,7 +502,7 @@ rct_frame_rule rct_cfi_rule_slow(uintptr_t pc)
             continue;
         rule r = rule_lookup(pc);
         uintptr_t empty = 0;
-        if (atomic_compare_exchange_strong(&c[i].pc, &empty, pc))
+        if (atomic_compare_exchange_strong(&c[i].ra, &empty, ra))
             atomic_store_explicit(&c[i].rule, rule_word(r), memory_order_release);
         return r;
     }
@@ -497,9 +513,9 @@ rct_frame_rule rct_cfi_rule_slow(uintptr_t pc)
 
 rct_cfi_slot *_Atomic rct_cfi_cache; /* never made: every rule is the slow one */
 
-rct_frame_rule rct_cfi_rule_slow(uintptr_t pc)
+rct_frame_rule rct_cfi_rule_slow(uintptr_t ra)
 {
-    (void)pc;
+    (void)ra;
     return (rct_frame_rule){.cfa = RCT_CFA_FP};
 }
 

@@ -27,6 +27,7 @@
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
 
 #include <pthread.h>
 #include <signal.h>
@@ -84,82 +85,126 @@ __attribute__((noinline)) size_t rct_capture_fp(rct_walker *w, void **frames, si
     return n;
 }
 
-/* The thread's stack as the walks see it: loads outside it end a walk. */
-typedef struct stack_range {
-    uintptr_t lo, span;       /* a word at a is inside if a - lo <= span */
-} stack_range;
-
-static stack_range this_stack(rct_walker *w)
-{
-    if (!w->stack_hi)
-        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
-    if (w->stack_hi - w->stack_lo < sizeof(uintptr_t))
-        return (stack_range){UINTPTR_MAX, 0}; /* unknown: nothing inside */
-    return (stack_range){w->stack_lo, w->stack_hi - w->stack_lo - sizeof(uintptr_t)};
-}
-
-/* The word at a, if it lies inside the stack (one compare: an address
-   below lo wraps around to a large difference). */
-static inline bool stack_load(stack_range s, uintptr_t a, uintptr_t *v)
-{
-    if (a - s.lo > s.span)
-        return false;
-    *v = *(const uintptr_t *)a;
-    return true;
-}
-
 /* A frame as the CFI walk sees it: where it returns to, its stack
    pointer, its rbp. */
 typedef struct frame_state {
     uintptr_t pc, sp, bp;
 } frame_state;
 
+/* Loads inside the stack.  A walk checks its first frame's stack pointer
+   against the stack's bottom once; every step then moves it up, at least
+   past the return address, so a load at or above the frame's stack
+   pointer only needs checking against the top (each word from there to
+   the top is mapped: the thread's own stack above its stack pointer). */
+static inline bool in_frame(uintptr_t sp, uintptr_t top, uintptr_t a)
+{
+    return a >= sp && a <= top - sizeof(uintptr_t);
+}
+
+static inline uintptr_t word_at(uintptr_t a)
+{
+    return *(const uintptr_t *)a;
+}
+
+/* The kinds of rule a step takes without a switch (cfi.c makes the rules
+   from rsp safe to follow unchecked, and a frame-pointer frame's own rule
+   RCT_CFA_FP). */
+#define KIND(cfa, rbp) ((unsigned)(cfa) | (unsigned)(rbp) << 8)
+#define KIND_RSP KIND(RCT_CFA_RSP, RCT_RBP_SAME)
+#define KIND_RSP_SAVED KIND(RCT_CFA_RSP, RCT_RBP_AT_CFA)
+#define KIND_FP KIND(RCT_CFA_FP, RCT_RBP_SAME)
+
+/* The rest of the rules (and a rule not cached yet): the CFA and the
+   caller's rbp (*bp), every load checked. */
+static inline bool step_other(uintptr_t top, uint64_t w, uintptr_t ra, uintptr_t sp,
+                              uintptr_t *bp, uintptr_t *cfa_out, uintptr_t *bp_at)
+{
+    rct_frame_rule r;
+    memcpy(&r, &w, sizeof r);
+    if (!w) /* not cached (yet) */
+        r = rct_cfi_rule_slow(ra);
+    uintptr_t cfa;
+    switch (r.cfa) {
+    case RCT_CFA_RSP: cfa = sp + (intptr_t)r.cfa_off; break;
+    case RCT_CFA_RBP: cfa = *bp + (intptr_t)r.cfa_off; break;
+    case RCT_CFA_FP:
+        cfa = *bp + 2 * sizeof(uintptr_t);
+        r.rbp = RCT_RBP_AT_CFA;
+        r.rbp_off = -2 * (int)sizeof(uintptr_t);
+        break;
+    case RCT_CFA_AT_RBP:
+        if (!in_frame(sp, top, *bp + (intptr_t)r.cfa_off))
+            return false;
+        cfa = word_at(*bp + (intptr_t)r.cfa_off);
+        break;
+    default: return false; /* the outermost frame */
+    }
+    if (cfa < sp + sizeof(uintptr_t) || cfa > top)
+        return false;
+    if (r.rbp != RCT_RBP_SAME) {
+        uintptr_t at = (r.rbp == RCT_RBP_AT_CFA ? cfa : *bp) + (intptr_t)r.rbp_off;
+        if (!in_frame(sp, top, at))
+            return false;
+        *bp_at = at;
+        *bp = word_at(at);
+    }
+    *cfa_out = cfa;
+    return true;
+}
+
 /* One step from frame f to its caller's, by f's rule (its first or second
    slot in cache, which is never NULL; else the slow way); *bp_at: where the
    caller's rbp was read (0: rbp unchanged).  false: the outermost frame,
-   or the rule leads outside the stack.  The common rules (CFA from rsp or
-   rbp; rbp unchanged or saved at the CFA) take no switch. */
-static inline bool cfi_step(stack_range s, const rct_cfi_slot *cache, frame_state *f,
+   or the rule leads outside the stack.  A rule from rsp (most frames of
+   code without frame pointers) costs a probe, an add, one check and two
+   loads at most; a frame pointer's, a probe, two checks and two loads. */
+static inline bool cfi_step(uintptr_t top, const rct_cfi_slot *cache, frame_state *f,
                             uintptr_t *bp_at)
 {
-    uintptr_t pc = f->pc - 1; /* inside the call, not after it */
-    size_t i = rct_cfi_index(pc);
-    uint64_t w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
-    if (UNLIKELY(atomic_load_explicit(&cache[i].pc, memory_order_relaxed) != pc)) {
+    uintptr_t ra = f->pc, sp = f->sp, bp = f->bp, cfa;
+    /* The slot's byte offset straight from the hash (rct_cfi_index's slot
+       times 16): no shift and add to address it. */
+    _Static_assert(sizeof *cache == 16, "a slot is 16 bytes");
+    const size_t mask = (((size_t)1 << RCT_CFI_CACHE_BITS) - 1) * sizeof *cache;
+    size_t at = (size_t)((ra * UINT64_C(0x9E3779B97F4A7C15)) >> (60 - RCT_CFI_CACHE_BITS)) & mask;
+    const rct_cfi_slot *c = (const rct_cfi_slot *)((const char *)cache + at);
+    uint64_t w = atomic_load_explicit(&c->rule, memory_order_acquire);
+    if (UNLIKELY(atomic_load_explicit(&c->ra, memory_order_relaxed) != ra)) {
         /* Taken by another: where probing put it, most often the next one
            (a return address walked on every event that met another in its
            first slot cost 40 instructions an event the slow way). */
-        i = (i + 1) & (((size_t)1 << RCT_CFI_CACHE_BITS) - 1);
-        w = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
-        if (atomic_load_explicit(&cache[i].pc, memory_order_relaxed) != pc)
+        c = (const rct_cfi_slot *)((const char *)cache + ((at + sizeof *cache) & mask));
+        w = atomic_load_explicit(&c->rule, memory_order_acquire);
+        if (atomic_load_explicit(&c->ra, memory_order_relaxed) != ra)
             w = 0;
     }
     rct_frame_rule r;
     memcpy(&r, &w, sizeof r);
-    if (UNLIKELY(!w)) /* not cached (yet) */
-        r = rct_cfi_rule_slow(pc);
-    bool common = r.cfa == RCT_CFA_RSP || r.cfa == RCT_CFA_RBP;
-    uintptr_t cfa, ra, caller_bp = f->bp;
-    if (LIKELY(common)) {
-        cfa = (r.cfa == RCT_CFA_RSP ? f->sp : f->bp) + (intptr_t)r.cfa_off;
-    } else if (r.cfa == RCT_CFA_FP) { /* no CFI: the frame pointer, if it looks like one */
-        if (f->bp < f->sp)
-            return false;
-        cfa = f->bp + 2 * sizeof(uintptr_t);
-        r.rbp = RCT_RBP_AT_CFA;
-        r.rbp_off = -2 * (int)sizeof(uintptr_t);
-    } else if (r.cfa != RCT_CFA_AT_RBP || !stack_load(s, f->bp + (intptr_t)r.cfa_off, &cfa)) {
-        return false; /* the outermost frame, or outside the stack */
-    }
-    if (cfa <= f->sp || !stack_load(s, cfa - sizeof(uintptr_t), &ra) || (intptr_t)ra < 0)
-        return false;
     *bp_at = 0;
-    if (r.rbp != RCT_RBP_SAME) {
-        *bp_at = (r.rbp == RCT_RBP_AT_CFA ? cfa : f->bp) + r.rbp_off;
-        if (!stack_load(s, *bp_at, &caller_bp))
+    unsigned kind = KIND(r.cfa, r.rbp); /* tested in the order of their frequency */
+    if (LIKELY(kind == KIND_RSP)) {
+        cfa = sp + (intptr_t)r.cfa_off;
+        if (cfa > top)
             return false;
+    } else if (kind == KIND_FP) {
+        if (bp < sp || bp > top - 2 * sizeof(uintptr_t))
+            return false;
+        cfa = bp + 2 * sizeof(uintptr_t);
+        *bp_at = bp;
+        bp = word_at(bp);
+    } else if (kind == KIND_RSP_SAVED) {
+        cfa = sp + (intptr_t)r.cfa_off;
+        if (cfa > top)
+            return false;
+        *bp_at = cfa + (intptr_t)r.rbp_off;
+        bp = word_at(*bp_at);
+    } else if (!step_other(top, w, ra, sp, &bp, &cfa, bp_at)) {
+        return false;
     }
-    *f = (frame_state){ra, cfa, caller_bp};
+    uintptr_t caller = word_at(cfa - sizeof(uintptr_t));
+    if (caller - 1 >= (uintptr_t)INTPTR_MAX) /* 0: the end; the top bit: never user space */
+        return false;
+    *f = (frame_state){caller, cfa, bp};
     return true;
 }
 
@@ -193,21 +238,22 @@ typedef rct_walk_memo walk_memo;
    frames from the last one (every stack unlike the one before) keeps and
    looks once in LOOK_EVERY walks only. */
 #define REUSE_MIN 8
-#define LOOK_EVERY 16
+#define LOOK_EVERY 64
 
 /* The walk from frame f, nothing remembered. */
-static size_t walk_plain(stack_range s, rct_cfi_slot *cache, frame_state from, void **frames,
+static size_t walk_plain(uintptr_t top, rct_cfi_slot *cache, frame_state from, void **frames,
                          size_t max)
 {
     frame_state f = from; /* a local: kept in registers (an argument stays in memory) */
     uintptr_t bp_at;
-    size_t n = 0;
-    while (n < max && f.pc) {
-        frames[n++] = (void *)f.pc;
-        if (!cfi_step(s, cache, &f, &bp_at))
+    void **out = frames, **end = frames + max; /* (an index and max: one register more,
+                                                  and frames spilled) */
+    while (out < end) {
+        *out++ = (void *)f.pc;
+        if (!cfi_step(top, cache, &f, &bp_at))
             break;
     }
-    return n;
+    return (size_t)(out - frames);
 }
 
 /* The frames of the last walk from its frame k outward are as they were:
@@ -230,7 +276,7 @@ static bool outer_unchanged(const memo_frame *w, size_t k, void **out)
 /* The last walk's frames outward of its first, when it was cut short and
    this walk wants more: walked on, and put before them.  want: the frames
    wanted in all. */
-static void walk_outward(stack_range s, rct_cfi_slot *cache, walk_memo *m, size_t want)
+static void walk_outward(uintptr_t top, rct_cfi_slot *cache, walk_memo *m, size_t want)
 {
     memo_frame *first = &m->f[0], *more = m->fresh; /* innermost first */
     frame_state f = {first->pc, first->sp, first->bp};
@@ -238,7 +284,7 @@ static void walk_outward(stack_range s, rct_cfi_slot *cache, walk_memo *m, size_
     size_t k = 0;
     bool ended = false;
     while (m->n + k < want) {
-        if (!cfi_step(s, cache, &f, &bp_at) || !f.pc) {
+        if (!cfi_step(top, cache, &f, &bp_at)) {
             ended = true;
             break;
         }
@@ -255,16 +301,24 @@ static void walk_outward(stack_range s, rct_cfi_slot *cache, walk_memo *m, size_
 /* The walk of rct_capture_cfi with the thread's last walk (memo).  The
    new frames go to frames as they are walked, the kept ones after them as
    they are checked: no second pass over the whole walk. */
-static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
-                              frame_state from, void **frames, size_t max)
+/* Whether this walk keeps itself for the next (false: the memo is
+   dropped), and whether it looks for the last one (*look). */
+static inline bool remember_now(walk_memo *m, bool *look)
+{
+    m->walks++;
+    *look = m->reuse >= REUSE_MIN || m->walks % LOOK_EVERY == 0;
+    if (!*look && (m->walks + 1) % LOOK_EVERY != 0) { /* not kept: no use looking next */
+        m->n = 0;
+        return false;
+    }
+    return true;
+}
+
+static NOINLINE size_t walk_remembered(walk_memo *m, bool look, uintptr_t top,
+                                       rct_cfi_slot *cache, frame_state from, void **frames,
+                                       size_t max)
 {
     frame_state f = from; /* a local: kept in registers */
-    m->walks++;
-    bool look = m->reuse >= REUSE_MIN || m->walks % LOOK_EVERY == 0;
-    if (!look && (m->walks + 1) % LOOK_EVERY != 0) { /* not kept: no use looking next */
-        m->n = 0;
-        return walk_plain(s, cache, f, frames, max);
-    }
     size_t want = max < MEMO_FRAMES ? max : MEMO_FRAMES;
     memo_frame *last = m->f, *fresh = m->fresh;
     void *spill[MEMO_FRAMES];
@@ -292,7 +346,7 @@ static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
         }
         frames[nn] = (void *)f.pc;
         fresh[nn] = (memo_frame){f.pc, f.sp, f.bp, 0};
-        ended = !cfi_step(s, cache, &f, &fresh[nn].bp_at) || !f.pc;
+        ended = !cfi_step(top, cache, &f, &fresh[nn].bp_at);
         nn++;
         if (ended)
             break;
@@ -312,7 +366,7 @@ static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
         last[kept + i] = fresh[nn - 1 - i];
     m->n = kept + nn;
     if (joined && !m->whole && m->n < want) {
-        walk_outward(s, cache, m, want); /* where the last walk stopped, this one goes on */
+        walk_outward(top, cache, m, want); /* where the last walk stopped, this one goes on */
         for (size_t i = kept + nn; i < m->n; i++)
             frames[i] = (void *)m->f[m->n - 1 - i].pc;
     }
@@ -324,17 +378,20 @@ static size_t walk_remembered(walk_memo *m, stack_range s, rct_cfi_slot *cache,
 __attribute__((noinline)) size_t rct_capture_cfi(rct_walker *w, void **frames, size_t max,
                                                  size_t skip)
 {
-    stack_range s = this_stack(w);
+    if (!w->stack_hi)
+        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
+    uintptr_t top = w->stack_hi;
     /* This function keeps a frame pointer (it asks for its frame address):
        its return address, the caller's stack pointer just above it, and
-       the caller's frame pointer saved at its base start the walk. */
+       the caller's frame pointer saved at its base start the walk.  The
+       one check against the stack's bottom. */
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-    frame_state f = {0, fp + 2 * sizeof(uintptr_t), 0};
-    if (!stack_load(s, fp + sizeof(uintptr_t), &f.pc) || !stack_load(s, fp, &f.bp))
+    if (!max || fp < w->stack_lo || !in_frame(fp, top, fp + sizeof(uintptr_t)))
         return 0;
+    frame_state f = {word_at(fp + sizeof(uintptr_t)), fp + 2 * sizeof(uintptr_t), word_at(fp)};
     rct_cfi_slot *cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
     if (!cache) { /* the first walk of the process: the cache is made now */
-        rct_cfi_rule_slow(f.pc - 1);
+        rct_cfi_rule_slow(f.pc);
         cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
         if (!cache) /* no memory for it: frame pointers (from our caller) */
             return rct_capture_fp(w, frames, max, skip + 1);
@@ -345,22 +402,28 @@ __attribute__((noinline)) size_t rct_capture_cfi(rct_walker *w, void **frames, s
        address and the caller's rbp below it), with no rule looked up
        (two such steps were about 90 instructions of every event). */
     for (size_t i = 0; i < skip; i++) {
-        uintptr_t cfa = f.bp + 2 * sizeof(uintptr_t);
-        if (!f.pc || cfa <= f.sp || !stack_load(s, cfa - sizeof(uintptr_t), &f.pc) ||
-            (intptr_t)f.pc < 0 || !stack_load(s, f.bp, &f.bp))
+        if (f.pc - 1 >= (uintptr_t)INTPTR_MAX || f.bp < f.sp ||
+            f.bp > top - 2 * sizeof(uintptr_t))
             return 0;
-        f.sp = cfa;
+        f = (frame_state){word_at(f.bp + sizeof(uintptr_t)), f.bp + 2 * sizeof(uintptr_t),
+                          word_at(f.bp)};
     }
-    if (!f.pc)
+    if (f.pc - 1 >= (uintptr_t)INTPTR_MAX) /* 0, or not a return address */
         return 0;
     if (w->memo_busy) /* a signal handler's walk, inside one */
-        return walk_plain(s, cache, f, frames, max);
+        return walk_plain(top, cache, f, frames, max);
     w->memo_busy = 1;
     atomic_signal_fence(memory_order_seq_cst);
-    size_t got = walk_remembered(&w->memo, s, cache, f, frames, max);
+    bool look;
+    size_t got = 0;
+    bool remember = remember_now(&w->memo, &look);
+    if (remember)
+        got = walk_remembered(&w->memo, look, top, cache, f, frames, max);
     atomic_signal_fence(memory_order_seq_cst);
     w->memo_busy = 0;
-    return got;
+    /* Not remembered: walked here, the plain walk inlined (a call and the
+       memo's frame cost about 70 instructions a walk). */
+    return remember ? got : walk_plain(top, cache, f, frames, max);
 }
 
 __attribute__((noinline)) size_t rct_capture_unwind(rct_walker *w, void **frames, size_t max,

@@ -102,35 +102,41 @@ RCT_HIDDEN extern rct_backtrace_fn rct_unwind_backtrace;
 RCT_HIDDEN rct_capture_fn rct_capture_named(const char *unwind);
 
 /* ---- cfi.c: how to step from a frame to its caller ---------------------------
- * From a code address (a return address - 1), a rule read from its
+ * From a return address, a rule for the code just before it, read from its
  * module's .eh_frame once and cached: the caller's stack pointer (the CFA)
  * is rsp + cfa_off, rbp + cfa_off or [rbp + cfa_off]; the return address is
  * at CFA - 8; the caller's rbp is unchanged, at CFA + rbp_off or at
- * rbp + rbp_off.  RCT_CFA_FP: no usable CFI here, follow the frame pointer;
- * RCT_CFA_END: the outermost frame.  x86-64 with glibc >= 2.35; elsewhere
+ * rbp + rbp_off.  RCT_CFA_FP: follow the frame pointer (no usable CFI
+ * here, or a frame-pointer frame's own rule: CFA = rbp + 16, rbp saved at
+ * CFA - 16); RCT_CFA_END: the outermost frame.  A rule from rsp always
+ * has cfa_off >= 8 and, when rbp is saved at the CFA, -cfa_off <= rbp_off
+ * <= -16: its loads lie between rsp and the CFA (the walk checks only the
+ * CFA against the stack's top).  x86-64 with glibc >= 2.35; elsewhere
  * every rule is RCT_CFA_FP. */
 enum { RCT_CFA_NONE, RCT_CFA_RSP, RCT_CFA_RBP, RCT_CFA_AT_RBP, RCT_CFA_END, RCT_CFA_FP };
 enum { RCT_RBP_SAME, RCT_RBP_AT_CFA, RCT_RBP_AT_RBP };
 typedef struct rct_frame_rule {
     uint8_t cfa, rbp;
-    int16_t rbp_off;
+    int16_t rbp_off;          /* 0 when rbp is unchanged */
     int32_t cfa_off;
 } rct_frame_rule;
 /* The cache of rules, shared by every thread (cfi.c): insert-only, a
-   slot's pc claimed first and its rule stored after (0: not ready). */
+   slot's return address claimed first and its rule stored after (0: not
+   ready). */
 #define RCT_CFI_CACHE_BITS 16
 typedef struct rct_cfi_slot {
-    _Atomic uintptr_t pc;
+    _Atomic uintptr_t ra;
     _Atomic uint64_t rule;
 } rct_cfi_slot;
 RCT_HIDDEN extern rct_cfi_slot *_Atomic rct_cfi_cache;
-/* The rule for pc, read from .eh_frame and cached (the cache missed). */
-RCT_HIDDEN rct_frame_rule rct_cfi_rule_slow(uintptr_t pc);
+/* The rule for the call before return address ra, read from .eh_frame
+   and cached (the cache missed). */
+RCT_HIDDEN rct_frame_rule rct_cfi_rule_slow(uintptr_t ra);
 
-/* The first slot of pc's rule in the cache (stack.c probes it inline). */
-static inline size_t rct_cfi_index(uintptr_t pc)
+/* The first slot of ra's rule in the cache (stack.c probes it inline). */
+static inline size_t rct_cfi_index(uintptr_t ra)
 {
-    return (size_t)((pc * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - RCT_CFI_CACHE_BITS));
+    return (size_t)((ra * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - RCT_CFI_CACHE_BITS));
 }
 
 /* The calling thread's stack, [*lo, *hi); both 0 if unknown.  Asks

@@ -1,7 +1,7 @@
 /*
  * hooks.c — the hot path: the exported malloc family and librcgc's managed
- * objects, each allocation's stack and info id (a per-thread cache keyed by
- * the frames' hash), its store into the shadow, the live count and the
+ * objects, each allocation's stack and info id (looked up by the frames'
+ * hash in known.c's table), its store into the shadow, the live count and the
  * thread's record; thread states.  May call: the real allocator, the
  * capture writer, the trace engine's stack walk, and record.c on a cache
  * miss.  Every exported function here is one frame the walk skips.
@@ -22,8 +22,10 @@ static inline uint64_t fold(uint64_t a, uint64_t b)
    order of the frames counts): fewer instructions than a multiply and a
    shift per frame (callgrind: 33 an allocation fewer on sqlite's 20-frame
    stacks).  The constants keep both operands far from 0 (a frame is a
-   user-space address, below 2^47). */
-static uint64_t hash_frames(void *const *f, size_t n)
+   user-space address, below 2^47).  Out of line: inlined into on_alloc,
+   GCC kept each product in memory (callgrind: 36 instructions an
+   allocation more on manystacks' 20-frame stacks). */
+static NOINLINE uint64_t hash_frames(void *const *f, size_t n)
 {
     const uint64_t k0 = UINT64_C(0xA0761D6478BD642F), k1 = UINT64_C(0xE7037ED1A0B428DB);
     uint64_t h = atomic_load_explicit(&frame_seed, memory_order_relaxed) ^ n;
@@ -35,7 +37,7 @@ static uint64_t hash_frames(void *const *f, size_t n)
     return h;
 }
 
-/* ---- The per-thread caches ----------------------------------------------------------- */
+/* ---- Type and info ids ----------------------------------------------------------------- */
 
 static uint32_t type_id(tstate *t, const char *name)
 {
@@ -53,53 +55,33 @@ static uint32_t type_id(tstate *t, const char *name)
 }
 
 
-static inline bool info_hit(const info_slot *c, uint64_t fh, uint64_t size, uint32_t type)
+/* An info new to the process (or one known.c could not keep): made, or
+   found, under the lock. */
+static NOINLINE uint32_t info_new(void *const *frames, size_t depth, uint64_t fh, uint64_t size,
+                                  uint64_t weight, uint32_t type)
 {
-    return c->id && c->frames == fh && c->size == size && c->type == type;
-}
-
-/* A miss of the thread's info cache: the infos every thread has made
-   (known.c, no lock), else a new info made under the lock; the cache's
-   pair c gets it. */
-static NOINLINE uint32_t info_miss(info_slot *c, void *const *frames, size_t depth, uint64_t fh,
-                                   uint64_t size, uint64_t weight, uint32_t type)
-{
-    uint32_t id = known_find(&known_infos, fh, size, type);
-    if (!id) {
-        uint32_t node = stack_node(frames, depth, fh);
-        int cancel;
-        lock(&cancel);
-        id = info_intern(info_hash(size, node, type), size, weight, node, type);
-        if (id)
-            known_add(&known_infos, fh, size, type, id);
-        unlock(cancel);
-    }
-    if (id) {
-        c[1] = c[0];
-        c[0] = (info_slot){fh, size, type, id};
-    }
+    uint32_t node = stack_node(frames, depth, fh);
+    int cancel;
+    lock(&cancel);
+    uint32_t id = info_intern(info_hash(size, node, type), size, weight, node, type);
+    if (id)
+        known_add(&known_infos, fh, size, type, id);
+    unlock(cancel);
     return id;
 }
 
 /* The info id of an allocation of size bytes (weight: what it stands for)
-   at this stack.  A hit in the thread's cache, keyed by the frames' hash,
-   costs one lookup: the stack node is only needed on a miss.  The cache is
-   two-way (a new entry goes first, the older one second): direct-mapped,
-   2048 infos used at random missed about a third of the time.  A miss
-   looks in the infos every thread has made, and only an info new to the
-   process takes the lock.  0 when out of room. */
-static inline __attribute__((always_inline)) uint32_t info_id(tstate *t, void *const *frames,
-                                                              size_t depth, uint64_t size,
-                                                              uint64_t weight, uint32_t type)
+   at this stack, keyed by the frames' hash: the infos every thread has
+   made, looked up without the lock (known.c); the stack node is only
+   needed for an info new to the process, which takes the lock.  0 when
+   out of room. */
+static inline __attribute__((always_inline)) uint32_t info_id(void *const *frames, size_t depth,
+                                                              uint64_t size, uint64_t weight,
+                                                              uint32_t type)
 {
     uint64_t fh = depth ? hash_frames(frames, depth) : 0;
-    uint64_t k = (fh ^ size * UINT64_C(0x9E3779B97F4A7C15) ^ type) * UINT64_C(0xFF51AFD7ED558CCD);
-    info_slot *c = &t->infos[k >> 52 & (INFO_CACHE - 2)];
-    if (LIKELY(info_hit(&c[0], fh, size, type)))
-        return c[0].id;
-    if (info_hit(&c[1], fh, size, type))
-        return c[1].id;
-    return info_miss(c, frames, depth, fh, size, weight, type);
+    uint32_t id = known_find(&known_infos, fh, size, type);
+    return LIKELY(id != 0) ? id : info_new(frames, depth, fh, size, weight, type);
 }
 
 /* ---- Sampling ----------------------------------------------------------------------- */
@@ -391,7 +373,7 @@ static void drain(tstate *t)
             shadow_take(e->p);
             continue;
         }
-        uint32_t id = info_id(t, e->frames, e->depth, e->size, weight,
+        uint32_t id = info_id(e->frames, e->depth, e->size, weight,
                               e->type ? type_id(t, e->type) : 0);
         uint64_t *slot = e->freed ? NULL : slot_of(e->p, false); /* PENDING's */
         if (!id || (!e->freed && !slot)) {
@@ -462,7 +444,7 @@ NOINLINE void on_alloc_at(tslot *s, void *p, size_t n, const char *type)
     size_t depth = walk(s, t, frames);
     if (UNLIKELY(python_on()))
         depth = python_stack(t, frames, depth);
-    uint32_t id = info_id(t, frames, depth, n, weight, type ? type_id(t, type) : 0);
+    uint32_t id = info_id(frames, depth, n, weight, type ? type_id(t, type) : 0);
     uint64_t *slot = id ? slot_of((uintptr_t)p, true) : NULL;
     if (slot) /* the block is the program's only once malloc returns: stored after its A */
         __atomic_store_n(slot, write_alloc(t, (uintptr_t)p, now, weight, id), __ATOMIC_RELAXED);

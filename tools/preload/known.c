@@ -1,15 +1,17 @@
 /*
  * known.c — what every thread may look up without the lock: a stack's node
  * by the hash of its frames, an allocation info's id by (frames' hash,
- * size, type).
+ * size, type); the lookup itself is inline (shim.h, known_find).
  *
- * A thread's own caches (hooks.c) hold a few thousand infos; a program
- * that allocates from more stacks than that missed them on most
- * allocations, and each miss took the global lock and interned every frame
- * of the stack again (40,000 paths: 27x slower than the program alone).
- * These tables make such a miss one probe of shared memory: writers hold
- * the global lock (they are the cold side of record.c, one per new stack
- * or info), readers take no lock.  A slot is filled key first, value last
+ * Every allocation finds its info here (hooks.c).  A per-thread cache in
+ * front of it held 4096 infos: a program that allocates from more stacks
+ * than that missed it on nearly every allocation (40,000 paths: 72
+ * instructions an allocation more than this table alone, which costs as
+ * much as the cache's hit).  Before these tables, each miss took the
+ * global lock and interned every frame of the stack again (40,000 paths:
+ * 27x slower than the program alone).  Writers hold the global lock (they
+ * are the cold side of record.c, one per new stack or info), readers take
+ * no lock.  A slot is filled key first, value last
  * (release); a reader that sees the value (acquire) sees the key.  A table
  * grows by doubling into a new mapping; the old one is left mapped, never
  * reused (a reader may still be probing it; it only misses there, then
@@ -18,40 +20,7 @@
  */
 #include "shim.h"
 
-typedef struct known_slot {
-    uint64_t hash;            /* the frames' hash */
-    uint64_t size;            /* infos: the size; nodes: 0 */
-    uint32_t type;            /* infos: the type id; nodes: 0 */
-    _Atomic uint32_t value;   /* id or node; 0: empty (or being filled) */
-} known_slot;
-
-struct known_map {
-    size_t cap;               /* slots, a power of two */
-    known_slot slot[];
-};
-
 known_table known_nodes, known_infos;
-
-static size_t known_start(uint64_t hash, uint64_t size, uint32_t type, size_t cap)
-{
-    uint64_t k = (hash ^ size * UINT64_C(0x9E3779B97F4A7C15) ^ type) * UINT64_C(0xFF51AFD7ED558CCD);
-    return (size_t)(k >> 20) & (cap - 1);
-}
-
-uint32_t known_find(const known_table *t, uint64_t hash, uint64_t size, uint32_t type)
-{
-    known_map *m = atomic_load_explicit(&t->map, memory_order_acquire);
-    if (!m)
-        return 0;
-    for (size_t i = known_start(hash, size, type, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        const known_slot *s = &m->slot[i];
-        uint32_t v = atomic_load_explicit(&s->value, memory_order_acquire);
-        if (!v)
-            return 0;
-        if (s->hash == hash && s->size == size && s->type == type)
-            return v;
-    }
-}
 
 static known_map *map_new(size_t cap)
 {

@@ -182,7 +182,6 @@
 #define TYPE_NAME_BYTES (1u << 20)   /* their copies (mmap'd, touched as used) */
 #define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
 #define MAX_INFOS RCC_MAX_INFOS       /* distinct (size, stack, type) per capture */
-#define INFO_CACHE 4096              /* per-thread: (frames, size, type) -> info id */
 #define PY_CODE_CACHE 1024           /* per-thread: Python (code, offset) -> K id */
 #define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 #define TICK_STALE_NS 100000000u     /* a tick page this far behind has stopped */
@@ -191,7 +190,6 @@
 #define ALTSTACK_BYTES (256u << 10)  /* per thread: a crash's end of capture (zstd
                                         included) after a stack overflow */
 #define SLOT_BITS 14                 /* thread slots: 16384 thread pointers per process */
-_Static_assert((INFO_CACHE & (INFO_CACHE - 1)) == 0, "cache: a power of two");
 _Static_assert(DEFAULT_FRAMES <= RCC_MAX_DEPTH, "frames fit a capture stack");
 
 /* ---- The real allocator (bootstrap.c) ------------------------------------------------ */
@@ -434,13 +432,6 @@ extern shim_state g;          /* the capture's state (process.c) */
 
 /* ---- Thread states (hooks.c) ------------------------------------------------------------ */
 
-typedef struct info_slot {
-    uint64_t frames;          /* hash of the stack's frames (0: no frames) */
-    uint64_t size;
-    uint32_t type;
-    uint32_t id;              /* 0: empty */
-} info_slot;
-
 struct tstate {
     volatile int in_event;    /* inside an event: the finisher waits */
     int gen;                  /* the capture generation it belongs to */
@@ -477,7 +468,6 @@ struct tstate {
     } queue[NESTED_MAX];
     tstate *next;             /* registry */
     struct { const char *name; uint32_t id; } types[TYPE_CACHE]; /* managed types */
-    info_slot infos[INFO_CACHE];
     struct py_code_slot {     /* Python code locations: (code, offset) -> K id, */
         uintptr_t code, file, name; /* PY_CODE_CACHE of them, mmap'd at the */
         int32_t off;          /* thread's first Python frame (python.c); NULL */
@@ -533,7 +523,16 @@ uint64_t info_hash(uint64_t size, uint32_t node, uint32_t type);
 uint32_t info_intern(uint64_t h, uint64_t size, uint64_t weight, uint32_t node, uint32_t type);
 
 /* ---- known.c ------------------------------------------------------------------------------ */
-typedef struct known_map known_map;
+typedef struct known_slot {
+    uint64_t hash;            /* the frames' hash */
+    uint64_t size;            /* infos: the size; nodes: 0 */
+    uint32_t type;            /* infos: the type id; nodes: 0 */
+    _Atomic uint32_t value;   /* id or node; 0: empty (or being filled) */
+} known_slot;
+typedef struct known_map {
+    size_t cap;               /* slots, a power of two */
+    known_slot slot[];
+} known_map;
 typedef struct known_table {
     known_map *_Atomic map;   /* NULL until the first entry */
     size_t n;                 /* entries (under the lock) */
@@ -541,8 +540,30 @@ typedef struct known_table {
 extern known_table known_nodes;   /* frames' hash -> stack node */
 extern known_table known_infos;   /* (frames' hash, size, type) -> info id */
 
-/* Without the lock: the value for the key, 0 if not known (yet). */
-uint32_t known_find(const known_table *t, uint64_t hash, uint64_t size, uint32_t type);
+/* The first slot of a key. */
+static inline size_t known_start(uint64_t hash, uint64_t size, uint32_t type, size_t cap)
+{
+    uint64_t k = (hash ^ size * UINT64_C(0x9E3779B97F4A7C15) ^ type) * UINT64_C(0xFF51AFD7ED558CCD);
+    return (size_t)(k >> 20) & (cap - 1);
+}
+
+/* Without the lock: the value for the key, 0 if not known (yet).  Inline:
+   it is every allocation's info lookup (hooks.c). */
+static inline uint32_t known_find(const known_table *t, uint64_t hash, uint64_t size,
+                                  uint32_t type)
+{
+    known_map *m = atomic_load_explicit(&t->map, memory_order_acquire);
+    if (UNLIKELY(!m))
+        return 0;
+    for (size_t i = known_start(hash, size, type, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        const known_slot *s = &m->slot[i];
+        uint32_t v = atomic_load_explicit(&s->value, memory_order_acquire);
+        if (!v)
+            return 0;
+        if (s->hash == hash && s->size == size && s->type == type)
+            return v;
+    }
+}
 /* With the lock held: remember value for the key (dropped when out of memory). */
 void known_add(known_table *t, uint64_t hash, uint64_t size, uint32_t type, uint32_t value);
 /* An empty table (a capture's start; a fork child's). */
