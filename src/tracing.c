@@ -17,11 +17,11 @@
  *
  * A loop's allocation sites repeat: the last walks are remembered whole
  * (library frames included) with the stack id they gave, two in each of a
- * few sets chosen by their innermost frames.  A walk that finds itself there, frame
- * for frame, takes the id from it: no library test per frame, no hashing
- * or interning.  The id is a function of the walked frames alone (a
- * frame's library answer never changes, nor does an id while the trace
- * lasts), so it is the one the long way would give.
+ * few sets chosen by their innermost frames.  A walk that finds itself
+ * there, frame for frame, takes the id from it: no library test per frame,
+ * no hashing or interning.  The id is a function of the walked frames
+ * alone (a frame's library answer never changes, nor does an id while the
+ * trace lasts), so it is the one the long way would give.
  *
  * Sampling: with a mean of m bytes, the bytes allocated form a Poisson
  * process that samples about one byte in m; a block of s bytes is sampled
@@ -332,7 +332,6 @@ int rc_trace_start(rc_heap *h, int frames)
         return rci_fail(h, RC_ENOMEM);
     }
     t->capture = rct_capture_named(getenv("RCGC_UNWIND"));
-
     t->frames = (size_t)frames;
     t->slack = LIB_GUESS;
     /* heaps traced one after another must not sample alike */

@@ -104,6 +104,7 @@ static entry *find(const rct_blocks *b, uint64_t key)
     return is_empty(e) ? NULL : e;
 }
 
+/* Out of line: rare, and it would cost every put a bigger frame. */
 static __attribute__((noinline)) bool table_grow(rct_blocks *b)
 {
     size_t cap = b->cap ? b->cap * 2 : 4096;
