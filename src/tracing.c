@@ -9,10 +9,19 @@
  *
  * A recorded stack starts at the innermost frame outside rcgc: the walk
  * takes `slack` more frames than asked, and the leading frames that belong
- * to the library are dropped.  slack follows the deepest run of library
- * frames seen so far (plus a margin): a walk that ends up with fewer user
- * frames than asked although the stack goes on is done again deeper.  Whether a return address is the
- * library's is decided once per address (by the symbolizer) and cached.
+ * to the library are dropped.  slack is the deepest run of library frames
+ * seen so far (each frame walked costs a dependent load, so no margin): a
+ * walk that ends up with fewer user frames than asked although the stack
+ * goes on is done again deeper.  Whether a return address is the library's
+ * is decided once per address (by the symbolizer) and cached.
+ *
+ * A loop's allocation sites repeat: the last walks are remembered whole
+ * (library frames included) with the stack id they gave, two in each of a
+ * few sets chosen by their innermost frames.  A walk that finds itself
+ * there, frame for frame, takes the id from it: no library test per frame,
+ * no hashing or interning.  The id is a function of the walked frames
+ * alone (a frame's library answer never changes, nor does an id while the
+ * trace lasts), so it is the one the long way would give.
  *
  * Sampling: with a mean of m bytes, the bytes allocated form a Poisson
  * process that samples about one byte in m; a block of s bytes is sampled
@@ -28,8 +37,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIB_MARGIN 4   /* frames walked beyond the deepest library run seen */
+#define LIB_GUESS 2    /* library frames walked before any walk found more */
 #define LIB_MAX 32     /* library frames above the first user frame, at most */
+#define RAW_MAX (RCT_MAX_FRAMES + LIB_MAX) /* frames a walk takes, at most */
+#define RECENT_SETS 8  /* walks remembered: sets of two (a power of two) */
+_Static_assert((RECENT_SETS & (RECENT_SETS - 1)) == 0, "RECENT_SETS is a power of two");
+
+/* A walk remembered: its frames and what they gave. */
+typedef struct recent_walk {
+    uint32_t n;               /* frames walked; 0: an empty slot */
+    uint32_t id;              /* the stack interned from them */
+    void *raw[RAW_MAX];       /* the frames, innermost first */
+} recent_walk;
 
 typedef struct rci_trace {
     rct_pages pages;          /* the heap's page source */
@@ -41,8 +60,8 @@ typedef struct rci_trace {
     size_t frames;            /* frames kept per stack */
     size_t current, peak;     /* traced bytes (estimates when sampling) */
     size_t slack;             /* library frames walked beyond t->frames */
-    uint32_t recent[16];      /* stack ids by their first frame: a loop's
-                                 sites repeat, so most stacks skip hashing */
+    recent_walk recent[RECENT_SETS][2]; /* the last walks by their innermost
+                                 frames, the newer of a set first */
     uint64_t rng;
     bool incomplete;          /* a trace was lost for memory */
     uint64_t interval_ns;     /* timeline: automatic sampling period; 0 off */
@@ -164,34 +183,80 @@ size_t rc_timeline_get(const rc_heap *h, rc_mem_sample *out, size_t cap)
 /* What the walks keep per thread: the stack's bounds, the last walk. */
 static _Thread_local rct_walker walker;
 
-/* Walk the stack and find the first frame outside the library; *first
-   receives its index.  Returns the frames walked. */
-static size_t walk(rci_trace *t, void **raw, size_t *first)
+/* The library's frames leading the walk: the index of the first user frame. */
+static size_t library_frames(rci_trace *t, void *const *raw, size_t n)
 {
-    for (;;) {
-        size_t want = t->frames + t->slack;
-        size_t n = t->capture(&walker, raw, want, 1), k = 0; /* 1: skip walk() itself */
-        while (k < n && in_library(t, raw[k]))
-            k++;
-        *first = k;
-        if (n - k >= t->frames || n < want || t->slack >= LIB_MAX)
-            return n; /* enough user frames, or the whole stack */
-        t->slack = k + LIB_MARGIN < LIB_MAX ? k + LIB_MARGIN : LIB_MAX;
-    }
+    size_t k = 0;
+    while (k < n && in_library(t, raw[k]))
+        k++;
+    return k;
 }
 
-/* The id of a stack: the one last seen with the same innermost frame when
-   its frames match, else the table's. */
-static uint32_t intern(rci_trace *t, void *const *frames, size_t depth)
+/* The set of a walk among the recent ones: its three innermost frames
+   tell a loop's sites apart (the first is often the library's entry, the
+   same for every site), the rest need not. */
+static recent_walk *recent_set(rci_trace *t, void *const *raw, size_t n)
 {
-    size_t slot = depth ? ((uintptr_t)frames[0] >> 4) & 15 : 0;
-    uint32_t id = t->recent[slot];
-    void *const *known;
-    if (id != RCT_NO_STACK && rct_stacks_get(t->stacks, id, &known) == depth &&
-        memcmp(known, frames, depth * sizeof *frames) == 0)
-        return id;
-    id = rct_stacks_intern(t->stacks, frames, depth);
-    t->recent[slot] = id;
+    uint64_t f0 = n ? (uintptr_t)raw[0] : 0, f1 = n > 1 ? (uintptr_t)raw[1] : 0,
+             f2 = n > 2 ? (uintptr_t)raw[2] : 0;
+    uint64_t mix = (f0 ^ n) * UINT64_C(0x9E3779B97F4A7C15) + f1 * UINT64_C(0xC4CEB9FE1A85EC53) +
+                   f2 * UINT64_C(0xFF51AFD7ED558CCD); /* three multiplies side by side */
+    return t->recent[mix >> (64 - __builtin_ctz(RECENT_SETS))];
+}
+
+/* The same n frames as r.  Short walks compare word by word, with no
+   early exit (memcmp's call cost as much as the compare); long ones
+   through memcmp's vector loop. */
+static bool walked_as(const recent_walk *r, void *const *raw, size_t n)
+{
+    if (r->n != n)
+        return false;
+    if (n > 8)
+        return memcmp(r->raw, raw, n * sizeof *raw) == 0;
+    uintptr_t diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (uintptr_t)r->raw[i] ^ (uintptr_t)raw[i];
+    return diff == 0;
+}
+
+/* Remember a walk in its set, the older one of the set forgotten. */
+static void remember(recent_walk *set, void *const *raw, size_t n, uint32_t id)
+{
+    set[1].n = set[0].n;
+    set[1].id = set[0].id;
+    memcpy(set[1].raw, set[0].raw, set[0].n * sizeof *raw);
+    set[0].n = (uint32_t)n;
+    set[0].id = id;
+    memcpy(set[0].raw, raw, n * sizeof *raw);
+}
+
+/* The stack of the calling thread, interned: RCT_NO_STACK when out of
+   memory.  A walk with fewer user frames than asked although the stack
+   goes on is done again deeper.  The one call of the capture: every walk
+   skips the same frames, so a site's walks compare equal. */
+static uint32_t stack_here(rci_trace *t)
+{
+    void *raw[RAW_MAX];
+    size_t n, k;
+    recent_walk *set;
+    for (;;) {
+        size_t want = t->frames + t->slack;
+        n = t->capture(&walker, raw, want, 1); /* 1: skip stack_here itself */
+        set = recent_set(t, raw, n);
+        /* walked the same way: the long way accepted these frames then */
+        if (n && walked_as(&set[0], raw, n))
+            return set[0].id;
+        if (n && walked_as(&set[1], raw, n))
+            return set[1].id;
+        k = library_frames(t, raw, n);
+        if (n - k >= t->frames || n < want || t->slack >= LIB_MAX)
+            break; /* enough user frames, or the whole stack */
+        t->slack = k < LIB_MAX ? k : LIB_MAX;
+    }
+    size_t depth = n - k < t->frames ? n - k : t->frames;
+    uint32_t id = rct_stacks_intern(t->stacks, raw + k, depth);
+    if (id != RCT_NO_STACK)
+        remember(set, raw, n, id);
     return id;
 }
 
@@ -200,10 +265,7 @@ void rci_trace_record(rc_heap *h, void *block, size_t size)
     rci_trace *t = h->trace;
     if (h->sample_mean)
         size = sampled_weight(h, size);
-    void *raw[RCT_MAX_FRAMES + LIB_MAX];
-    size_t k, n = walk(t, raw, &k);
-    size_t depth = n - k < t->frames ? n - k : t->frames;
-    uint32_t id = intern(t, raw + k, depth);
+    uint32_t id = stack_here(t);
     if (id == RCT_NO_STACK || rct_blocks_put(t->blocks, (uintptr_t)block, id, size) != 0) {
         t->incomplete = true;
         return;
@@ -271,8 +333,7 @@ int rc_trace_start(rc_heap *h, int frames)
     }
     t->capture = rct_capture_named(getenv("RCGC_UNWIND"));
     t->frames = (size_t)frames;
-    t->slack = LIB_MARGIN;
-    memset(t->recent, 0xFF, sizeof t->recent); /* RCT_NO_STACK */
+    t->slack = LIB_GUESS;
     /* heaps traced one after another must not sample alike */
     t->rng = (now_ns() ^ (uint64_t)(uintptr_t)t ^ ((uint64_t)getpid() << 32)) |
              UINT64_C(1);

@@ -1,9 +1,11 @@
 /*
  * test_trace.c — allocation tracing: known sites, exact sizes and counts,
  * current and peak, snapshots by line, function and stack, filters,
- * comparisons, sampling estimates, start/stop rules, and tracing through
- * memory failures (the traced program's allocations never fail because of
- * the trace).  Built with frame pointers and debug info.
+ * comparisons, sampling estimates, start/stop rules, the recent walks
+ * (stacks that differ only in an outer frame), sites deep inside the
+ * library, and tracing through memory failures (the traced program's
+ * allocations never fail because of the trace).  Built with frame
+ * pointers and debug info.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -305,9 +307,129 @@ static void test_timeline_and_env(void)
     rc_heap_free(h);
 }
 
+/* ---- Walks remembered ---------------------------------------------------
+ * Stacks that differ only in an outer frame, at the same depth (the same
+ * frame addresses, the same innermost frames): each keeps its own stack,
+ * under either walk, while the sites alternate in one set of the recent
+ * walks and evict each other (three sites in a set of two). */
+
+__attribute__((noinline)) static void *walk_leaf(rc_heap *h, size_t size)
+{
+    void *p = size ? rc_mem_alloc(h, size) : rc_new(h, &pair_type);
+    __asm__ volatile("" ::: "memory"); /* keep the call a call */
+    return p;
+}
+
+__attribute__((noinline)) static void *walk_mid(rc_heap *h, size_t size)
+{
+    void *p = walk_leaf(h, size);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+#define OUTER(name)                                                            \
+    __attribute__((noinline)) static void *name(rc_heap *h, size_t size)       \
+    {                                                                          \
+        void *p = walk_mid(h, size);                                           \
+        __asm__ volatile("" ::: "memory");                                     \
+        return p;                                                              \
+    }
+OUTER(outer_a)
+OUTER(outer_b)
+OUTER(outer_c)
+#undef OUTER
+
+static void test_walks_remembered(void)
+{
+    static const char *const walks[] = {"fp", "cfi"};
+    void *(*const outer[3])(rc_heap *, size_t) = {outer_a, outer_b, outer_c};
+    static const char *const outer_name[3] = {"outer_a", "outer_b", "outer_c"};
+    for (int w = 0; w < 2; w++)
+        for (int objects = 0; objects < 2; objects++) {
+            rc_heap *h = rc_heap_new(NULL);
+            setenv("RCGC_UNWIND", walks[w], 1);
+            CHECK(rc_trace_start(h, 3) == 0); /* leaf, mid, outer: the last differs */
+            unsetenv("RCGC_UNWIND");
+            enum { ROUNDS = 50 };
+            static void *p[3 * ROUNDS];
+            size_t calls[3] = {0};
+            /* a, b, a, b, ..., then c, a, b, ...: each evicts one of the others */
+            for (int i = 0; i < 3 * ROUNDS; i++) {
+                int which = i < ROUNDS ? i % 2 : i % 3;
+                p[i] = outer[which](h, objects ? 0 : 16 * (size_t)(which + 1));
+                calls[which]++;
+            }
+            rc_snapshot *s = rc_trace_snapshot(h);
+            rc_trace_stack_stat st[8];
+            CHECK(s && rc_snapshot_by_stack(s, st, 8) == 3);
+            size_t seen = 0;
+            for (int i = 0; i < 3; i++) {
+                rc_trace_frame f;
+                CHECK(st[i].depth == 3);
+                CHECK(rc_snapshot_frame(s, st[i].id, 0, &f) == 0 &&
+                      strcmp(f.function, "walk_leaf") == 0);
+                CHECK(rc_snapshot_frame(s, st[i].id, 2, &f) == 0 && f.function);
+                for (int o = 0; o < 3; o++) {
+                    if (strcmp(f.function, outer_name[o]) != 0)
+                        continue;
+                    size_t each = objects ? sizeof(pair) : 16 * (size_t)(o + 1);
+                    CHECK(st[i].blocks == calls[o] && st[i].bytes == calls[o] * each);
+                    seen |= 1u << o;
+                }
+            }
+            CHECK(seen == 7);
+            rc_snapshot_free(s);
+            for (int i = 0; i < 3 * ROUNDS; i++)
+                if (objects)
+                    rc_decref(p[i]);
+                else
+                    rc_mem_free(h, p[i]);
+            CHECK_VALID(h);
+            rc_heap_free(h);
+        }
+}
+
+/* A site deep inside the library (a list growing its storage) is still
+   the user's line, even with one frame and more library frames above it
+   than any walk had seen: the walk goes deeper and stays deeper. */
+static int line_append;
+
+__attribute__((noinline)) static void append_many(rc_heap *h, void *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        void *item = rc_int(h, i);
+        line_append = __LINE__ + 1;
+        CHECK(rc_list_append(list, item) == 0);
+        rc_decref(item);
+    }
+}
+
+static void test_deep_library_sites(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_trace_start(h, 1) == 0);
+    void *list = rc_list(h);
+    append_many(h, list, 1000);
+    rc_snapshot *s = rc_trace_snapshot(h);
+    rc_trace_stat rows[8];
+    size_t n = rc_snapshot_by_line(s, rows, 8);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        CHECK(rows[i].function && rows[i].file &&
+              strcmp(base(rows[i].file), "test_trace.c") == 0);
+        found |= strcmp(rows[i].function, "append_many") == 0 && rows[i].line == line_append;
+    }
+    CHECK(found);
+    rc_snapshot_free(s);
+    rc_decref(list);
+    rc_heap_free(h);
+}
+
 int main(void)
 {
     test_sites_and_snapshots();
+    test_walks_remembered();
+    test_deep_library_sites();
     test_leak_report();
     test_errors();
     test_timeline_and_env();

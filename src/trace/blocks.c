@@ -26,7 +26,8 @@ _Static_assert(sizeof(entry) == 12, "entries pack into 12 bytes");
 struct rct_blocks {
     rct_pages pages;
     entry *slots;
-    size_t cap, len;       /* cap: power of two */
+    size_t cap, len;       /* cap: power of two, or 0 */
+    unsigned shift;        /* 64 - log2(cap): a key's home is its hash's top bits */
     rct_ptrmap big;        /* addr >> 4 -> size, for sizes of SIZE_BIG and up */
     size_t self_bytes;
 };
@@ -46,9 +47,15 @@ static uint32_t size_of(const entry *e)
     return e->key_hi >> 12;
 }
 
-static size_t home(uint64_t key, size_t cap)
+static bool is_empty(const entry *e)
 {
-    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & (cap - 1);
+    return !(e->key_lo | e->key_hi);
+}
+
+/* Fibonacci hashing: the product's top bits (consecutive blocks spread). */
+static size_t home(uint64_t key, unsigned shift)
+{
+    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
 }
 
 rct_blocks *rct_blocks_new(const rct_pages *pages)
@@ -74,43 +81,46 @@ void rct_blocks_free(rct_blocks *b)
     pg.free(pg.ctx, b, b->self_bytes);
 }
 
-/* ---- The main table ---------------------------------------------------------- */
+/* ---- The main table ----------------------------------------------------------
+ * Backward-shift deletion keeps every key between its home and the first
+ * empty slot after it, so one probe answers both "where is it" and "where
+ * does it go": the key's slot, or the empty slot that ends its run. */
+
+static entry *probe(const rct_blocks *b, uint64_t key)
+{
+    size_t mask = b->cap - 1;
+    for (size_t i = home(key, b->shift);; i = (i + 1) & mask) {
+        entry *e = &b->slots[i];
+        if (is_empty(e) || key_of(e) == key)
+            return e;
+    }
+}
 
 static entry *find(const rct_blocks *b, uint64_t key)
 {
     if (!b->cap)
         return NULL;
-    for (size_t i = home(key, b->cap);; i = (i + 1) & (b->cap - 1)) {
-        entry *e = &b->slots[i];
-        if (!e->key_lo && !e->key_hi)
-            return NULL;
-        if (key_of(e) == key)
-            return e;
-    }
+    entry *e = probe(b, key);
+    return is_empty(e) ? NULL : e;
 }
 
-static void place(entry *slots, size_t cap, entry e)
-{
-    size_t i = home(key_of(&e), cap);
-    while (slots[i].key_lo || slots[i].key_hi)
-        i = (i + 1) & (cap - 1);
-    slots[i] = e;
-}
-
-static bool table_grow(rct_blocks *b)
+/* Out of line: rare, and it would cost every put a bigger frame. */
+static __attribute__((noinline)) bool table_grow(rct_blocks *b)
 {
     size_t cap = b->cap ? b->cap * 2 : 4096;
     entry *t = b->pages.alloc(b->pages.ctx, round_pages(cap * sizeof *t));
     if (!t)
         return false;
     memset(t, 0, cap * sizeof *t);
-    for (size_t i = 0; i < b->cap; i++)
-        if (b->slots[i].key_lo || b->slots[i].key_hi)
-            place(t, cap, b->slots[i]);
-    if (b->slots)
-        b->pages.free(b->pages.ctx, b->slots, round_pages(b->cap * sizeof *t));
+    rct_blocks old = *b;
     b->slots = t;
     b->cap = cap;
+    b->shift = (unsigned)__builtin_clzll((unsigned long long)cap) + 1;
+    for (size_t i = 0; i < old.cap; i++)
+        if (!is_empty(&old.slots[i]))
+            *probe(b, key_of(&old.slots[i])) = old.slots[i];
+    if (old.slots)
+        b->pages.free(b->pages.ctx, old.slots, round_pages(old.cap * sizeof *t));
     return true;
 }
 
@@ -123,10 +133,9 @@ static size_t entry_size(const rct_blocks *b, const entry *e, uint64_t key)
 static void remove_at(rct_blocks *b, entry *e)
 {
     size_t mask = b->cap - 1, i = (size_t)(e - b->slots);
-    for (size_t j = (i + 1) & mask; b->slots[j].key_lo || b->slots[j].key_hi;
-         j = (j + 1) & mask) {
-        size_t h = home(key_of(&b->slots[j]), b->cap);
-        if (((j - h) & mask) >= ((j - i) & mask)) {
+    for (size_t j = (i + 1) & mask; !is_empty(&b->slots[j]); j = (j + 1) & mask) {
+        size_t h = home(key_of(&b->slots[j]), b->shift);
+        if (((j - h) & mask) >= ((j - i) & mask)) { /* j's home is not in (i, j] */
             b->slots[i] = b->slots[j];
             i = j;
         }
@@ -140,24 +149,21 @@ int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size)
     uint64_t key = (uint64_t)addr >> 4;
     if (!key || key >> KEY_BITS)
         return -1;
-    entry *e = find(b, key);
-    if (!e && (b->len + 1) * 4 > b->cap * 3 && !table_grow(b))
+    /* grown before probing (at most 3/4 full), so the probe's slot stays put */
+    if ((b->len + 1) * 4 > b->cap * 3 && !table_grow(b))
         return -1;
+    entry *e = probe(b, key);
+    bool fresh = is_empty(e);
     uint32_t packed = size < SIZE_BIG ? (uint32_t)size : SIZE_BIG;
     if (packed == SIZE_BIG) {
         uintptr_t *v = rct_ptrmap_insert(&b->big, (uintptr_t)key, &b->pages);
         if (!v)
             return -1;
         *v = size;
-    } else if (e && size_of(e) == SIZE_BIG)
+    } else if (!fresh && size_of(e) == SIZE_BIG)
         rct_ptrmap_remove(&b->big, rct_ptrmap_find(&b->big, (uintptr_t)key));
-    entry n = {(uint32_t)key, (uint32_t)(key >> 32) | (packed << 12), stack};
-    if (e)
-        *e = n;
-    else {
-        place(b->slots, b->cap, n);
-        b->len++;
-    }
+    *e = (entry){(uint32_t)key, (uint32_t)(key >> 32) | (packed << 12), stack};
+    b->len += fresh;
     return 0;
 }
 
@@ -190,7 +196,7 @@ void rct_blocks_foreach(const rct_blocks *b, rct_block_fn fn, void *ctx)
 {
     for (size_t i = 0; i < b->cap; i++) {
         const entry *e = &b->slots[i];
-        if (!e->key_lo && !e->key_hi)
+        if (is_empty(e))
             continue;
         uint64_t key = key_of(e);
         fn((uintptr_t)(key << 4), e->stack, entry_size(b, e, key), ctx);
