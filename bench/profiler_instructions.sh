@@ -10,9 +10,9 @@
 #   many    bench/profiler_manystacks 150k and 300k allocations (40,000
 #           stacks, 10-20 frames, no frame pointers)
 #   debpy   Debian's /usr/bin/python3, d[str(i)] = [i] for 20k and 40k
-#           keys, pymalloc's domains recorded (the shim's default; not
-#           -S: the shim attaches to CPython at a malloc after start-up,
-#           and with -S this script makes too few)
+#           keys, pymalloc's domains recorded (the shim's default), with
+#           site (the figures before the shim attached under -S too were
+#           taken so; kept for comparison)
 #   sqlite  Debian's sqlite3 :memory:, bench_profiler.sh's script
 #           (profiler_work.sh) with 10k and 20k INSERTs
 #   python  the python3 on PATH (bench_profiler.sh's: pyenv's, with frame
