@@ -125,7 +125,8 @@ print(f"{'verb':18} {'wall s':>7} {'cpu s':>7} {'cpu min-max':>13} {'peak RSS':>
       f"{'cpu / heaptrack_print':>22}")
 for v in verbs:
     c = statistics.median(cpus[v])
-    ratio = f"{c / ref[v]:.2f}" if ref and ref[v] else "-"
+    peer_row = v.startswith("heaptrack_print")  # the reference, not a verb
+    ratio = f"{c / ref[v]:.2f}" if ref and ref[v] and not peer_row else "-"
     print(f"{v:18} {statistics.median(walls[v]):7.3f} {c:7.3f} "
           f"{min(cpus[v]):6.3f}-{max(cpus[v]):<6.3f} {peaks[v] / 1024:8.1f}MB {ratio:>22}")
 PY
