@@ -24,7 +24,9 @@
  *  (4) RSS per block: 1,000,000 blocks of one size (16, 32, 64, 128,
  *      256 B) on a fresh heap, resident bytes gained per block (a child
  *      per allocator and size, as (3)); the goal is rcgc's block size
- *      within 2%.
+ *      within 2%.  (4b) does the same with 1,000,000 rcgc objects (rc_new
+ *      of a leaf type) of payloads 8-120 B: a 16-byte payload should cost
+ *      24 B resident (the 8 B header and the payload, nothing more).
  *
  * How:
  *  - One table of allocator vtables (`allocators`) drives every workload:
@@ -522,13 +524,37 @@ static double rss_per_block(const allocator *a, size_t n, size_t size)
     return bytes;
 }
 
+/* (4b): resident bytes per object of n leaf objects of `payload` bytes. */
+#define PER_OBJECT_SIZES 5
+static const size_t per_object_payload[PER_OBJECT_SIZES] = {8, 16, 24, 56, 120};
+
+static double rss_per_object(size_t n, size_t payload)
+{
+    const rc_type leaf = {.name = "bench_leaf", .size = payload};
+    void **obj = harness_map(n * sizeof *obj);
+    rc_heap *h = rc_heap_new(NULL);
+    if (!h)
+        die("rc_heap_new failed");
+    double base = rss_mib();
+    for (size_t i = 0; i < n; i++)
+        if (!(obj[i] = rc_new(h, &leaf)))
+            die("rc_new failed after %zu objects", i);
+    double bytes = (rss_mib() - base) * MIB / (double)n;
+    for (size_t i = 0; i < n; i++)
+        rc_decref(obj[i]);
+    rc_heap_free(h);
+    return bytes;
+}
+
 /* What one child measures: (4) for blocks of `size` bytes when size is
-   set, else scenario (3) with keep_every. */
+   set ((4b) for rcgc objects of that payload when objects is set), else
+   scenario (3) with keep_every. */
 typedef struct child_job {
     const allocator *a;
     const bench_sizes *z;
     size_t keep_every;
     size_t size;
+    int objects;
 } child_job;
 
 typedef union child_result {
@@ -551,7 +577,9 @@ static child_result in_child(child_job job)
         die("fork failed");
     if (pid == 0) {
         close(fd[0]);
-        if (job.size)
+        if (job.objects)
+            r.per_block = rss_per_object(job.z->bulk_blocks, job.size);
+        else if (job.size)
             r.per_block = rss_per_block(job.a, job.z->bulk_blocks, job.size);
         else
             r.row = rss_scenario(job.a, job.z, job.keep_every);
@@ -570,6 +598,7 @@ typedef struct rss_table {
     rss_row all[N_ALLOC];      /* free-all scenario */
     rss_row scatter[N_ALLOC];  /* scattered 90% scenario */
     double per_block[N_ALLOC][PER_BLOCK_SIZES]; /* (4) resident B per block */
+    double per_object[PER_OBJECT_SIZES];        /* (4b) rcgc objects */
 } rss_table;
 
 static rss_table measure_rss(const bench_sizes *z)
@@ -579,11 +608,13 @@ static rss_table measure_rss(const bench_sizes *z)
         fprintf(stderr, "bench_alloc: (3) RSS children for %s\n",
                 allocators[i].name);
         const allocator *a = &allocators[i];
-        t.all[i] = in_child((child_job){a, z, 0, 0}).row;
-        t.scatter[i] = in_child((child_job){a, z, KEEP_EVERY, 0}).row;
+        t.all[i] = in_child((child_job){a, z, 0, 0, 0}).row;
+        t.scatter[i] = in_child((child_job){a, z, KEEP_EVERY, 0, 0}).row;
         for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
-            t.per_block[i][k] = in_child((child_job){a, z, 0, per_block_size[k]}).per_block;
+            t.per_block[i][k] = in_child((child_job){a, z, 0, per_block_size[k], 0}).per_block;
     }
+    for (size_t k = 0; k < PER_OBJECT_SIZES; k++)
+        t.per_object[k] = in_child((child_job){&allocators[0], z, 0, per_object_payload[k], 1}).per_block;
     return t;
 }
 
@@ -776,6 +807,14 @@ static void print_rss_table(const rss_table *t, const bench_sizes *z)
         for (size_t k = 0; k < PER_BLOCK_SIZES; k++)
             printf("%10.2f", t->per_block[i][k]);
     }
+    printf("\n\n(4b) resident bytes per rcgc object, %zu rc_new of a leaf"
+           " type on a fresh heap, a child each\n%-10s", z->bulk_blocks,
+           "payload");
+    for (size_t k = 0; k < PER_OBJECT_SIZES; k++)
+        printf("%8zu B", per_object_payload[k]);
+    printf("\n%-10s", "rcgc");
+    for (size_t k = 0; k < PER_OBJECT_SIZES; k++)
+        printf("%10.2f", t->per_object[k]);
     printf("\n\n");
 }
 
@@ -817,6 +856,8 @@ static void print_goals(const timing t[N_WORK], const rss_table *r)
                  per_block_size[k], per_block_size[k]);
         print_goal(what, r->per_block[0][k], 1.02 * (double)per_block_size[k], 0, 1);
     }
+    print_goal("(4b) RSS per object, 16 B payload: <= 24 B + 2%",
+               r->per_object[1], 1.02 * 24, 0, 1);
 }
 
 int main(int argc, char **argv)
