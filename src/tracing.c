@@ -43,7 +43,8 @@
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
-#define LIB_GUESS 2    /* library frames walked before any walk found more */
+#define LIB_GUESS 1    /* library frames walked before any walk found more
+                          (rci_trace_record's caller) */
 #define LIB_MAX 32     /* library frames above the first user frame, at most */
 #define RAW_MAX (RCT_MAX_FRAMES + LIB_MAX) /* frames a walk takes, at most */
 #define RECENT_SETS 8  /* walks remembered: sets of two (a power of two) */
@@ -316,13 +317,15 @@ static void remember(recent_walk *set, void *const *raw, size_t n, uint32_t id)
 
 /* The stack of the calling thread by t->capture, interned.  The one call
    of the capture: every walk skips the same frames, so a site's walks
-   compare equal. */
-static uint32_t stack_by_frames(rci_trace *t)
+   compare equal.  Out of line, so the frames it skips are known: its own
+   and rci_trace_record's (whose caller, always the library's, is the
+   first frame walked, as in the walks by frame pointers). */
+static NOINLINE uint32_t stack_by_frames(rci_trace *t)
 {
     void *raw[RAW_MAX];
     for (;;) {
         size_t want = t->frames + t->slack;
-        size_t n = t->capture(&walker, raw, want, 1); /* 1: skip this function */
+        size_t n = t->capture(&walker, raw, want, 2);
         recent_walk *set = recent_set(t, raw, n);
         /* walked the same way: the long way accepted these frames then */
         if (n && walked_as(&set[0], raw, n))
