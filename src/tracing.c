@@ -17,11 +17,16 @@
  *
  * A loop's allocation sites repeat: the last walks are remembered whole
  * (library frames included) with the stack id they gave, two in each of a
- * few sets chosen by their innermost frames.  A walk that finds itself
- * there, frame for frame, takes the id from it: no library test per frame,
- * no hashing or interning.  The id is a function of the walked frames
- * alone (a frame's library answer never changes, nor does an id while the
- * trace lasts), so it is the one the long way would give.
+ * few sets.  The id is a function of the walked frames alone (a frame's
+ * library answer never changes, nor does an id while the trace lasts), so
+ * a walk found there takes the id the long way would give: no library
+ * test per frame, no hashing or interning.  The frame-pointer walk is not
+ * even walked again: its remembered walks are logs of the frame records
+ * they read (stack.c, rct_fp_log), in sets chosen by where the walk starts
+ * and the call site that asked, and a log whose records all still hold
+ * what they held is that walk (checking loads the records side by side;
+ * walking loads them one after another).  The other walks are walked and
+ * compared frame for frame, in sets chosen by their innermost frames.
  *
  * Sampling: with a mean of m bytes, the bytes allocated form a Poisson
  * process that samples about one byte in m; a block of s bytes is sampled
@@ -37,11 +42,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIB_GUESS 2    /* library frames walked before any walk found more */
+#define NOINLINE __attribute__((noinline))
+#define LIB_GUESS 1    /* library frames walked before any walk found more
+                          (rci_trace_record's caller) */
 #define LIB_MAX 32     /* library frames above the first user frame, at most */
 #define RAW_MAX (RCT_MAX_FRAMES + LIB_MAX) /* frames a walk takes, at most */
 #define RECENT_SETS 8  /* walks remembered: sets of two (a power of two) */
 _Static_assert((RECENT_SETS & (RECENT_SETS - 1)) == 0, "RECENT_SETS is a power of two");
+_Static_assert(RAW_MAX <= RCT_LOG_RECORDS, "a frame-pointer walk of RAW_MAX frames is logged");
 
 /* A walk remembered: its frames and what they gave. */
 typedef struct recent_walk {
@@ -49,6 +57,12 @@ typedef struct recent_walk {
     uint32_t id;              /* the stack interned from them */
     void *raw[RAW_MAX];       /* the frames, innermost first */
 } recent_walk;
+
+/* A frame-pointer walk remembered: its log and what it gave. */
+typedef struct logged_walk {
+    uint32_t id;              /* the stack interned from its frames */
+    rct_fp_log log;           /* log.start 0: an empty slot */
+} logged_walk;
 
 typedef struct rci_trace {
     rct_pages pages;          /* the heap's page source */
@@ -60,8 +74,12 @@ typedef struct rci_trace {
     size_t frames;            /* frames kept per stack */
     size_t current, peak;     /* traced bytes (estimates when sampling) */
     size_t slack;             /* library frames walked beyond t->frames */
-    recent_walk recent[RECENT_SETS][2]; /* the last walks by their innermost
-                                 frames, the newer of a set first */
+    bool logs;                /* the walk is by frame pointers: remembered
+                                 as logs */
+    union {                   /* the last walks, the newer of a set first: */
+        recent_walk frames[RECENT_SETS][2]; /* by their innermost frames */
+        logged_walk logs[RECENT_SETS][2];   /* by start and call site */
+    } recent;
     uint64_t rng;
     bool incomplete;          /* a trace was lost for memory */
     uint64_t interval_ns;     /* timeline: automatic sampling period; 0 off */
@@ -192,6 +210,73 @@ static size_t library_frames(rci_trace *t, void *const *raw, size_t n)
     return k;
 }
 
+/* The id of a walk's frames (n of them, want asked for); RCT_NO_STACK
+   when out of memory.  *again: the walk has fewer user frames than asked
+   although the stack goes on, and slack was raised to walk it deeper
+   (slack only grows: a walk with too few user frames has more library
+   frames than slack). */
+static uint32_t intern_walk(rci_trace *t, void *const *raw, size_t n, size_t want, bool *again)
+{
+    size_t k = library_frames(t, raw, n);
+    *again = n - k < t->frames && n == want && t->slack < LIB_MAX;
+    if (*again) {
+        t->slack = k < LIB_MAX ? k : LIB_MAX;
+        return RCT_NO_STACK;
+    }
+    size_t depth = n - k < t->frames ? n - k : t->frames;
+    return rct_stacks_intern(t->stacks, raw + k, depth);
+}
+
+static unsigned set_of(uint64_t mix)
+{
+    return (unsigned)(mix >> (64 - __builtin_ctz(RECENT_SETS)));
+}
+
+/* ---- Walks by frame pointers: checked, not walked -------------------------- */
+
+/* The walk from fp, the frame of the caller, not found among the recent
+   ones: walked, its frames interned, its log remembered in set (the older
+   of the set forgotten). */
+static NOINLINE uint32_t stack_walked_by_log(rci_trace *t, logged_walk *set, uintptr_t fp)
+{
+    rct_fp_log log;
+    void *raw[RAW_MAX];
+    for (;;) {
+        size_t want = t->frames + t->slack;
+        size_t n = rct_walk_fp_logged(&walker, fp, raw, want, &log);
+        bool again;
+        uint32_t id = intern_walk(t, raw, n, want, &again);
+        if (again)
+            continue;
+        if (id != RCT_NO_STACK) {
+            size_t used = offsetof(rct_fp_log, rec);
+            memcpy(&set[1], &set[0], offsetof(logged_walk, log) + used +
+                                         set[0].log.records * sizeof *log.rec);
+            set[0].id = id;
+            memcpy(&set[0].log, &log, used + log.records * sizeof *log.rec);
+        }
+        return id;
+    }
+}
+
+/* The stack of the calling thread by frame pointers, from this function's
+   frame (or its caller's, inlined): site, the return address of the
+   frame's function, chooses the set with where the walk starts (two sites
+   at one depth need not share one). */
+static inline uint32_t stack_by_log(rci_trace *t, uintptr_t site)
+{
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    logged_walk *set = t->recent.logs[set_of((fp ^ site) * UINT64_C(0x9E3779B97F4A7C15))];
+    size_t want = t->frames + t->slack;
+    if (rct_fp_log_holds(&walker, &set[0].log, fp, want))
+        return set[0].id;
+    if (rct_fp_log_holds(&walker, &set[1].log, fp, want))
+        return set[1].id;
+    return stack_walked_by_log(t, set, fp);
+}
+
+/* ---- Other walks: walked, compared frame for frame ------------------------- */
+
 /* The set of a walk among the recent ones: its three innermost frames
    tell a loop's sites apart (the first is often the library's entry, the
    same for every site), the rest need not. */
@@ -201,7 +286,7 @@ static recent_walk *recent_set(rci_trace *t, void *const *raw, size_t n)
              f2 = n > 2 ? (uintptr_t)raw[2] : 0;
     uint64_t mix = (f0 ^ n) * UINT64_C(0x9E3779B97F4A7C15) + f1 * UINT64_C(0xC4CEB9FE1A85EC53) +
                    f2 * UINT64_C(0xFF51AFD7ED558CCD); /* three multiplies side by side */
-    return t->recent[mix >> (64 - __builtin_ctz(RECENT_SETS))];
+    return t->recent.frames[set_of(mix)];
 }
 
 /* The same n frames as r.  Short walks compare word by word, with no
@@ -230,34 +315,31 @@ static void remember(recent_walk *set, void *const *raw, size_t n, uint32_t id)
     memcpy(set[0].raw, raw, n * sizeof *raw);
 }
 
-/* The stack of the calling thread, interned: RCT_NO_STACK when out of
-   memory.  A walk with fewer user frames than asked although the stack
-   goes on is done again deeper.  The one call of the capture: every walk
-   skips the same frames, so a site's walks compare equal. */
-static uint32_t stack_here(rci_trace *t)
+/* The stack of the calling thread by t->capture, interned.  The one call
+   of the capture: every walk skips the same frames, so a site's walks
+   compare equal.  Out of line, so the frames it skips are known: its own
+   and rci_trace_record's (whose caller, always the library's, is the
+   first frame walked, as in the walks by frame pointers). */
+static NOINLINE uint32_t stack_by_frames(rci_trace *t)
 {
     void *raw[RAW_MAX];
-    size_t n, k;
-    recent_walk *set;
     for (;;) {
         size_t want = t->frames + t->slack;
-        n = t->capture(&walker, raw, want, 1); /* 1: skip stack_here itself */
-        set = recent_set(t, raw, n);
+        size_t n = t->capture(&walker, raw, want, 2);
+        recent_walk *set = recent_set(t, raw, n);
         /* walked the same way: the long way accepted these frames then */
         if (n && walked_as(&set[0], raw, n))
             return set[0].id;
         if (n && walked_as(&set[1], raw, n))
             return set[1].id;
-        k = library_frames(t, raw, n);
-        if (n - k >= t->frames || n < want || t->slack >= LIB_MAX)
-            break; /* enough user frames, or the whole stack */
-        t->slack = k < LIB_MAX ? k : LIB_MAX;
+        bool again;
+        uint32_t id = intern_walk(t, raw, n, want, &again);
+        if (again)
+            continue;
+        if (id != RCT_NO_STACK)
+            remember(set, raw, n, id);
+        return id;
     }
-    size_t depth = n - k < t->frames ? n - k : t->frames;
-    uint32_t id = rct_stacks_intern(t->stacks, raw + k, depth);
-    if (id != RCT_NO_STACK)
-        remember(set, raw, n, id);
-    return id;
 }
 
 void rci_trace_record(rc_heap *h, void *block, size_t size)
@@ -265,7 +347,8 @@ void rci_trace_record(rc_heap *h, void *block, size_t size)
     rci_trace *t = h->trace;
     if (h->sample_mean)
         size = sampled_weight(h, size);
-    uint32_t id = stack_here(t);
+    uint32_t id = t->logs ? stack_by_log(t, (uintptr_t)__builtin_return_address(0))
+                          : stack_by_frames(t);
     if (id == RCT_NO_STACK || rct_blocks_put(t->blocks, (uintptr_t)block, id, size) != 0) {
         t->incomplete = true;
         return;
@@ -332,6 +415,7 @@ int rc_trace_start(rc_heap *h, int frames)
         return rci_fail(h, RC_ENOMEM);
     }
     t->capture = rct_capture_named(getenv("RCGC_UNWIND"));
+    t->logs = t->capture == rct_capture_fp;
     t->frames = (size_t)frames;
     t->slack = LIB_GUESS;
     /* heaps traced one after another must not sample alike */

@@ -1,12 +1,24 @@
 /*
  * blocks.c — the table of live traced blocks: address -> (stack, size).
  *
- * Open addressing with linear probing and backward-shift deletion (no
- * tombstones, so a table that churns does not fill up).  An entry packs
- * into 12 bytes: the address divided by 16 (44 bits: addresses are 16-byte
- * aligned and below 2^48), the size (20 bits; larger sizes go to a side
- * rct_ptrmap keyed by address), and the stack id.  Kept at most 3/4 full,
- * that is 16 bytes per traced block.
+ * Open addressing with linear probing.  An entry packs into 12 bytes: the
+ * address divided by 16 (44 bits: addresses are 16-byte aligned and below
+ * 2^48), the size (20 bits; larger sizes go to a side rct_ptrmap keyed by
+ * address), and the stack id.
+ *
+ * A block taken out leaves its entry behind, marked dead (its stack
+ * RCT_NO_STACK, never an id), address kept: an allocator hands a freed
+ * block out again soon, and that block's put finds its own entry where
+ * the probe for it starts, and takes it back.  Taking a block is a probe
+ * and a store, no entries moved (backward-shift deletion cost more than
+ * the probe: a third of the instructions of a traced allocation and its
+ * free).  A put that meets a dead entry of another address on its way to
+ * an empty slot puts itself there.  Live and dead entries together are
+ * kept at most 3/4 of the slots: past that the table is made again
+ * without the dead, twice as large when more than half of it is live,
+ * so a table that churns through addresses does not fill up (each
+ * remake is paid by the quarter of the slots that filled since the last).
+ * 16 to 32 bytes per traced block, as without the dead.
  */
 #include "trace.h"
 
@@ -23,10 +35,16 @@ typedef struct entry {
 } entry;
 _Static_assert(sizeof(entry) == 12, "entries pack into 12 bytes");
 
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
+#define DEAD RCT_NO_STACK /* the stack of an entry taken out */
+
 struct rct_blocks {
     rct_pages pages;
     entry *slots;
-    size_t cap, len;       /* cap: power of two, or 0 */
+    size_t cap, len;       /* cap: power of two, or 0; len: live entries */
+    size_t dead;           /* dead entries */
     unsigned shift;        /* 64 - log2(cap): a key's home is its hash's top bits */
     rct_ptrmap big;        /* addr >> 4 -> size, for sizes of SIZE_BIG and up */
     size_t self_bytes;
@@ -82,32 +100,40 @@ void rct_blocks_free(rct_blocks *b)
 }
 
 /* ---- The main table ----------------------------------------------------------
- * Backward-shift deletion keeps every key between its home and the first
- * empty slot after it, so one probe answers both "where is it" and "where
- * does it go": the key's slot, or the empty slot that ends its run. */
+ * Nothing is ever moved but by a remake, so every address's entry, live or
+ * dead, lies between its home and the first empty slot after it: one probe
+ * answers both "where is it" and "where does it go". */
 
-static entry *probe(const rct_blocks *b, uint64_t key)
+/* The key's entry (live or dead), else the empty slot ending its run;
+   *dead: the first dead entry of another key on the way, or NULL. */
+static entry *probe(const rct_blocks *b, uint64_t key, entry **dead)
 {
     size_t mask = b->cap - 1;
+    *dead = NULL;
     for (size_t i = home(key, b->shift);; i = (i + 1) & mask) {
         entry *e = &b->slots[i];
         if (is_empty(e) || key_of(e) == key)
             return e;
+        if (e->stack == DEAD && !*dead)
+            *dead = e;
     }
 }
 
+/* The live entry of key, or NULL. */
 static entry *find(const rct_blocks *b, uint64_t key)
 {
     if (!b->cap)
         return NULL;
-    entry *e = probe(b, key);
-    return is_empty(e) ? NULL : e;
+    entry *dead, *e = probe(b, key, &dead);
+    return is_empty(e) || e->stack == DEAD ? NULL : e;
 }
 
-/* Out of line: rare, and it would cost every put a bigger frame. */
-static __attribute__((noinline)) bool table_grow(rct_blocks *b)
+/* Room for one more entry: the table made again with its live entries
+   only (see the top).  Out of line, as the other slow parts of a put and
+   a take: rare, and inlined they cost every call a bigger frame. */
+static NOINLINE bool make_room(rct_blocks *b)
 {
-    size_t cap = b->cap ? b->cap * 2 : 4096;
+    size_t cap = !b->cap ? 4096 : (b->len + 1) * 2 > b->cap ? b->cap * 2 : b->cap;
     entry *t = b->pages.alloc(b->pages.ctx, round_pages(cap * sizeof *t));
     if (!t)
         return false;
@@ -116,9 +142,11 @@ static __attribute__((noinline)) bool table_grow(rct_blocks *b)
     b->slots = t;
     b->cap = cap;
     b->shift = (unsigned)__builtin_clzll((unsigned long long)cap) + 1;
+    b->dead = 0;
+    entry *dead;
     for (size_t i = 0; i < old.cap; i++)
-        if (!is_empty(&old.slots[i]))
-            *probe(b, key_of(&old.slots[i])) = old.slots[i];
+        if (!is_empty(&old.slots[i]) && old.slots[i].stack != DEAD)
+            *probe(b, key_of(&old.slots[i]), &dead) = old.slots[i];
     if (old.slots)
         b->pages.free(b->pages.ctx, old.slots, round_pages(old.cap * sizeof *t));
     return true;
@@ -130,41 +158,76 @@ static size_t entry_size(const rct_blocks *b, const entry *e, uint64_t key)
     return s == SIZE_BIG ? (size_t)*rct_ptrmap_find(&b->big, (uintptr_t)key) : s;
 }
 
-static void remove_at(rct_blocks *b, entry *e)
+/* key's size in the side table: set (size SIZE_BIG or more), else its old
+   one dropped. */
+static NOINLINE bool big_put(rct_blocks *b, uint64_t key, size_t size)
 {
-    size_t mask = b->cap - 1, i = (size_t)(e - b->slots);
-    for (size_t j = (i + 1) & mask; !is_empty(&b->slots[j]); j = (j + 1) & mask) {
-        size_t h = home(key_of(&b->slots[j]), b->shift);
-        if (((j - h) & mask) >= ((j - i) & mask)) { /* j's home is not in (i, j] */
-            b->slots[i] = b->slots[j];
-            i = j;
-        }
+    if (size < SIZE_BIG) {
+        rct_ptrmap_remove(&b->big, rct_ptrmap_find(&b->big, (uintptr_t)key));
+        return true;
     }
-    memset(&b->slots[i], 0, sizeof b->slots[i]);
-    b->len--;
+    uintptr_t *v = rct_ptrmap_insert(&b->big, (uintptr_t)key, &b->pages);
+    if (v)
+        *v = size;
+    return v != NULL;
 }
 
-int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size)
+/* key's size from the side table, dropped there. */
+static NOINLINE size_t big_take(rct_blocks *b, uint64_t key)
 {
-    uint64_t key = (uint64_t)addr >> 4;
-    if (!key || key >> KEY_BITS)
+    uintptr_t *v = rct_ptrmap_find(&b->big, (uintptr_t)key);
+    size_t size = *v;
+    rct_ptrmap_remove(&b->big, v);
+    return size;
+}
+
+/* A put the fast path of rct_blocks_put does not take. */
+static NOINLINE int put_slow(rct_blocks *b, uint64_t key, uint32_t stack, size_t size)
+{
+    if (!key || key >> KEY_BITS || stack == DEAD)
         return -1;
-    /* grown before probing (at most 3/4 full), so the probe's slot stays put */
-    if ((b->len + 1) * 4 > b->cap * 3 && !table_grow(b))
+    /* made again before probing (live and dead at most 3/4 of the slots),
+       so the probe's slot stays put */
+    if (UNLIKELY((b->len + b->dead + 1) * 4 > b->cap * 3) && !make_room(b))
         return -1;
-    entry *e = probe(b, key);
-    bool fresh = is_empty(e);
+    entry *dead, *e = probe(b, key, &dead);
+    bool fresh = is_empty(e) || e->stack == DEAD;
     uint32_t packed = size < SIZE_BIG ? (uint32_t)size : SIZE_BIG;
-    if (packed == SIZE_BIG) {
-        uintptr_t *v = rct_ptrmap_insert(&b->big, (uintptr_t)key, &b->pages);
-        if (!v)
-            return -1;
-        *v = size;
-    } else if (!fresh && size_of(e) == SIZE_BIG)
-        rct_ptrmap_remove(&b->big, rct_ptrmap_find(&b->big, (uintptr_t)key));
+    if (UNLIKELY(packed == SIZE_BIG || (!fresh && size_of(e) == SIZE_BIG)) &&
+        !big_put(b, key, size))
+        return -1;
+    if (is_empty(e) && dead) /* a dead entry of another on the way: reused */
+        e = dead;
+    b->dead -= fresh && !is_empty(e);
     *e = (entry){(uint32_t)key, (uint32_t)(key >> 32) | (packed << 12), stack};
     b->len += fresh;
     return 0;
+}
+
+/* The entry where key's probe starts. */
+static entry *home_entry(const rct_blocks *b, uint64_t key)
+{
+    return &b->slots[home(key, b->shift)];
+}
+
+/* The fast path: the block's own entry (a block freed and handed out
+   again), or an empty slot, where its probe starts, with room in the
+   table and a small size on both sides (the entry of a missing table is
+   never reached: cap 0 has no room).  A call with no frame to set up. */
+int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size)
+{
+    uint64_t key = (uint64_t)addr >> 4;
+    if (LIKELY((b->len + b->dead + 1) * 4 <= b->cap * 3 && size < SIZE_BIG && stack != DEAD &&
+               !(key >> KEY_BITS) && key)) {
+        entry *e = home_entry(b, key);
+        if (is_empty(e) || (key_of(e) == key && e->stack == DEAD)) {
+            b->dead -= !is_empty(e);
+            b->len++;
+            *e = (entry){(uint32_t)key, (uint32_t)(key >> 32) | ((uint32_t)size << 12), stack};
+            return 0;
+        }
+    }
+    return put_slow(b, key, stack, size);
 }
 
 bool rct_blocks_find(const rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size)
@@ -178,25 +241,44 @@ bool rct_blocks_find(const rct_blocks *b, uintptr_t addr, uint32_t *stack, size_
     return true;
 }
 
-bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size)
+/* A take the fast path of rct_blocks_take does not take. */
+static NOINLINE bool take_slow(rct_blocks *b, uint64_t key, uint32_t *stack, size_t *size)
 {
-    uint64_t key = (uint64_t)addr >> 4;
     entry *e = find(b, key);
     if (!e)
         return false;
     *stack = e->stack;
-    *size = entry_size(b, e, key);
-    if (size_of(e) == SIZE_BIG)
-        rct_ptrmap_remove(&b->big, rct_ptrmap_find(&b->big, (uintptr_t)key));
-    remove_at(b, e);
+    uint32_t packed = size_of(e);
+    *size = LIKELY(packed != SIZE_BIG) ? packed : big_take(b, key);
+    e->stack = DEAD;
+    b->len--;
+    b->dead++;
     return true;
+}
+
+/* The fast path: a live entry of a small size where its probe starts. */
+bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size)
+{
+    uint64_t key = (uint64_t)addr >> 4;
+    if (LIKELY(b->cap)) {
+        entry *e = home_entry(b, key);
+        if (key_of(e) == key && e->stack != DEAD && size_of(e) != SIZE_BIG && key) {
+            *stack = e->stack;
+            *size = size_of(e);
+            e->stack = DEAD;
+            b->len--;
+            b->dead++;
+            return true;
+        }
+    }
+    return take_slow(b, key, stack, size);
 }
 
 void rct_blocks_foreach(const rct_blocks *b, rct_block_fn fn, void *ctx)
 {
     for (size_t i = 0; i < b->cap; i++) {
         const entry *e = &b->slots[i];
-        if (is_empty(e))
+        if (is_empty(e) || e->stack == DEAD)
             continue;
         uint64_t key = key_of(e);
         fn((uintptr_t)(key << 4), e->stack, entry_size(b, e, key), ctx);

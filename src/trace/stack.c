@@ -59,19 +59,22 @@ void rct_stack_bounds(uintptr_t *lo, uintptr_t *hi)
     pthread_attr_destroy(&attr);
 }
 
-__attribute__((noinline)) size_t rct_capture_fp(rct_walker *w, void **frames, size_t max,
-                                                size_t skip)
+/* The frame-pointer walk from the record at fp, the first skip frames
+   left out; with a log, every record read goes to it, in the order read
+   (*records of them).  Inlined in both uses: the plain walk pays nothing
+   for the log. */
+static inline size_t walk_fp(uintptr_t lo, uintptr_t hi, uintptr_t fp, void **frames,
+                             size_t max, size_t skip, rct_record *log, uint32_t *records)
 {
-    if (!w->stack_hi)
-        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
-    uintptr_t stack_lo = w->stack_lo, stack_hi = w->stack_hi;
-    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
     size_t n = 0;
+    uint32_t read = 0;
     while (n < max) {
-        if (fp < stack_lo || fp > stack_hi - 2 * sizeof(void *) || (fp & 7))
+        if (fp < lo || fp > hi - 2 * sizeof(void *) || (fp & 7))
             break;
         const uintptr_t *f = (const uintptr_t *)fp;
         uintptr_t next = f[0], ret = f[1];
+        if (log)
+            log[read++] = (rct_record){next, ret};
         if (!ret || (intptr_t)ret < 0)
             break;
         if (skip)
@@ -82,7 +85,53 @@ __attribute__((noinline)) size_t rct_capture_fp(rct_walker *w, void **frames, si
             break;
         fp = next;
     }
+    if (records)
+        *records = read;
     return n;
+}
+
+__attribute__((noinline)) size_t rct_capture_fp(rct_walker *w, void **frames, size_t max,
+                                                size_t skip)
+{
+    if (!w->stack_hi)
+        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
+    return walk_fp(w->stack_lo, w->stack_hi, (uintptr_t)__builtin_frame_address(0), frames,
+                   max, skip, NULL, NULL);
+}
+
+size_t rct_walk_fp_logged(rct_walker *w, uintptr_t fp, void **frames, size_t max,
+                          rct_fp_log *log)
+{
+    if (!w->stack_hi)
+        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
+    size_t n = walk_fp(w->stack_lo, w->stack_hi, fp, frames, max, 0, log->rec, &log->records);
+    log->start = fp;
+    log->top = w->stack_hi;
+    log->max = (uint32_t)max;
+    return n;
+}
+
+/* Every record the log names holds what it held.  Its addresses lie
+   between fp, the caller's frame, and the top of the same stack (the log
+   was made from fp on a stack with that top, and a walk only goes up), so
+   every load is of mapped stack memory above the caller's frame.  The
+   same start, top, frames asked for and records read make the same walk:
+   its checks of each address and value (bounds, order, a return address's
+   top bit) come out as they did. */
+bool rct_fp_log_holds(const rct_walker *w, const rct_fp_log *log, uintptr_t fp, size_t max)
+{
+    if (log->start != fp || log->top != w->stack_hi || log->max != max)
+        return false;
+    rct_record diff = {0, 0};
+    uintptr_t at = fp;
+#pragma GCC unroll 2
+    for (const rct_record *r = log->rec, *end = r + log->records; r < end; r++) {
+        rct_record now;
+        memcpy(&now, (const void *)at, sizeof now);
+        diff |= now ^ *r;
+        at = (*r)[0]; /* from the log: no wait for the load above */
+    }
+    return (diff[0] | diff[1]) == 0;
 }
 
 /* A frame as the CFI walk sees it: where it returns to, its stack

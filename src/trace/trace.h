@@ -86,6 +86,35 @@ typedef struct rct_walker {
 typedef size_t (*rct_capture_fn)(rct_walker *w, void **frames, size_t max, size_t skip);
 /* Frame pointers only: the fastest; code without them ends the stack. */
 RCT_HIDDEN size_t rct_capture_fp(rct_walker *w, void **frames, size_t max, size_t skip);
+
+/* A frame-pointer walk that is checked instead of walked again.  The walk
+   is a function of where it starts, the stack's top, the frames it is
+   asked for and the frame records it reads (at a record: the caller's
+   record, then the return address).  A walk that logs those records
+   knows, while each of them still holds what it held, what walking again
+   would give.  Checking loads each record from the address the log gives,
+   not from the record before it: the loads do not wait on one another,
+   where each of the walk's waits for the last (a chain of a load's
+   latency per frame).  The records read by a walk of max frames are at
+   most max. */
+#define RCT_LOG_RECORDS 96
+typedef uintptr_t rct_record __attribute__((vector_size(2 * sizeof(uintptr_t))));
+typedef struct rct_fp_log {
+    uintptr_t start;          /* the first record's address; 0: nothing logged */
+    uintptr_t top;            /* the top of the stack walked */
+    uint32_t max;             /* the frames the walk was asked for */
+    uint32_t records;         /* the records it read */
+    rct_record rec[RCT_LOG_RECORDS]; /* each record as read: {the caller's
+                                 record, the return address} */
+} rct_fp_log;
+/* The walk from the frame record at fp (the caller's own:
+   __builtin_frame_address(0)), its return address first, at most max
+   (<= RCT_LOG_RECORDS) frames, logged into log. */
+RCT_HIDDEN size_t rct_walk_fp_logged(rct_walker *w, uintptr_t fp, void **frames, size_t max,
+                                     rct_fp_log *log);
+/* Would a walk from fp of max frames on w's stack read what log holds? */
+RCT_HIDDEN bool rct_fp_log_holds(const rct_walker *w, const rct_fp_log *log, uintptr_t fp,
+                                 size_t max);
 /* Call-frame information (cfi.c's rules), frame pointers where a module
    has none: whole stacks through code without frame pointers. */
 RCT_HIDDEN size_t rct_capture_cfi(rct_walker *w, void **frames, size_t max, size_t skip);
@@ -164,12 +193,14 @@ RCT_HIDDEN size_t rct_stacks_count(const rct_stacks *s);
 RCT_HIDDEN size_t rct_stacks_bytes(const rct_stacks *s);
 
 /* ---- blocks.c: live traced blocks ---------------------------------------------
- * addr -> (stack, size), 12 bytes per entry at most 3/4 full: 16 bytes per
- * traced block.  Addresses must be 16-byte aligned and below 2^48. */
+ * addr -> (stack, size), 12 bytes per entry, at most 3/4 of the entries in
+ * use: 16 to 32 bytes per traced block.  Addresses must be 16-byte aligned
+ * and below 2^48. */
 typedef struct rct_blocks rct_blocks;
 RCT_HIDDEN rct_blocks *rct_blocks_new(const rct_pages *pages);
 RCT_HIDDEN void rct_blocks_free(rct_blocks *b);
-/* Record (or replace) addr; -1 when out of memory (nothing changed). */
+/* Record (or replace) addr under stack (not RCT_NO_STACK); -1 when out of
+   memory (nothing changed). */
 RCT_HIDDEN int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size);
 /* Remove addr; false if it was not recorded. */
 RCT_HIDDEN bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size);
