@@ -1082,6 +1082,40 @@ RC_API void *rc_int_mul(const void *a, const void *b);
 RC_API void *rc_int_floordiv(const void *a, const void *b);
 RC_API void *rc_int_mod(const void *a, const void *b);
 RC_API void *rc_int_neg(const void *a);
+/* Python's a & b, a | b, a ^ b and ~a, on the infinite two's complement
+   of each operand (so -1 & x is x and ~a is -a - 1), and a << b, a >> b
+   (floor(a / 2**b): -1 >> 5 is -1).  Results are ints, bools included
+   (Python gives a bool for True & False).  NULL with RC_ETYPE, RC_EVALUE
+   (a negative shift count: "negative shift count"), RC_EOVERFLOW (a result
+   beyond 2^31 bits), RC_ENOMEM.  New reference on a's heap. */
+RC_API void *rc_int_and(const void *a, const void *b);
+RC_API void *rc_int_or(const void *a, const void *b);
+RC_API void *rc_int_xor(const void *a, const void *b);
+RC_API void *rc_int_invert(const void *a);
+RC_API void *rc_int_lshift(const void *a, const void *b);
+RC_API void *rc_int_rshift(const void *a, const void *b);
+/* Python's pow(a, b) and pow(a, b, m) (m NULL: none).  Without m: b >= 0
+   gives an int (RC_EOVERFLOW when it would pass 2^31 bits, refused before
+   any work); b < 0 gives a float, as Python does: pow(float(a), float(b)),
+   so 2 ** -1 is 0.5, RC_EOVERFLOW when a or b does not fit a double, and
+   RC_EVALUE for 0 ** -k ("0.0 cannot be raised to a negative power":
+   Python's ZeroDivisionError).  With m: an int with m's sign (as a % m);
+   b < 0 takes a's inverse modulo m (Python 3.8's pow(a, -1, m)), RC_EVALUE
+   when there is none ("base is not invertible for the given modulus") or
+   m is 0; m = 1 or -1 gives 0.  NULL on failure; new reference on a's
+   heap. */
+RC_API void *rc_int_pow(const void *a, const void *b, const void *m);
+/* Python's a / b on ints: a new float, correctly rounded (ties to even)
+   whatever the operands' size, as CPython's.  NULL with RC_EVALUE for
+   b = 0 ("division by zero": Python's ZeroDivisionError), RC_EOVERFLOW
+   when the quotient is beyond the largest double ("integer division
+   result too large for a float"); a quotient below the smallest
+   subnormal is 0.0 with the quotient's sign. */
+RC_API void *rc_int_truediv(const void *a, const void *b);
+/* Python's float(o) for an int or bool o: the nearest double (ties to
+   even) into *out, 0; -1 with RC_EOVERFLOW ("int too large to convert to
+   float", *out unchanged) or RC_ETYPE. */
+RC_API int rc_int_to_double(const void *o, double *out);
 
 RC_API void *rc_float(rc_heap *h, double v);          /* new reference */
 /* o's value.  o not a live float: NaN and RC_ETYPE (a debug heap stops). */
