@@ -385,6 +385,17 @@ RC_API void rc_visit_value(void *slot, const rc_value_codec *codec, rc_visit_fn 
    out of memory (RC_ENOMEM).  Idempotent. */
 RC_API int rc_type_acyclic(rc_heap *h, const rc_type *t);
 
+/* Give type t pools of its own on heap h from now on: its next objects
+   skip the shared pools (where a type's first 32 objects go otherwise),
+   so rc_typeof finds their type inline instead of through
+   rc_typeof_slow.  For a type with few objects that are looked at often
+   (an interpreter's primitives, a singleton's class); call it before
+   making them: objects already in shared pools stay there (an object
+   never moves).  Costs the type a pool (64 KiB of address space, a page
+   touched per size class used).  0, or -1 when out of memory (RC_ENOMEM).
+   Idempotent; built-in types always have their own. */
+RC_API int rc_type_own_pools(rc_heap *h, const rc_type *t);
+
 /* Object header; private, here only for the inline reference counting. */
 typedef struct rc_head {
     uint32_t refcnt;  /* references; >= RC_IMMORTAL: immortal */
@@ -492,14 +503,19 @@ RC_API size_t rc_refcount(const void *obj);
    types with few objects, in shared pools, take the out-of-line
    rc_typeof_slow (which answers for any object). */
 RC_API const rc_type *rc_typeof_slow(const void *obj);
-RC_API inline const rc_type *rc_typeof(const void *obj)
+/* Private: the type named by the bin of obj's pool, NULL for a shared pool. */
+RC_API inline const rc_type *rc_priv_bin_type(const void *obj)
 {
     uintptr_t a = RC_PRIV_ARENA_OF(obj);
     unsigned slot = ((const unsigned char *)(a + RC_PRIV_HEAD_OF))
         [((uintptr_t)RC_HEAD(obj) - a) >> RC_PRIV_PAGE_SHIFT];
     const char *bin = *(const char *const *)(a + RC_PRIV_POOLS + slot * RC_PRIV_POOL_SIZE +
                                              RC_PRIV_POOL_BIN);
-    const rc_type *t = *(const rc_type *const *)(bin + RC_PRIV_BIN_TYPE);
+    return *(const rc_type *const *)(bin + RC_PRIV_BIN_TYPE);
+}
+RC_API inline const rc_type *rc_typeof(const void *obj)
+{
+    const rc_type *t = rc_priv_bin_type(obj);
     return t ? t : rc_typeof_slow(obj);
 }
 

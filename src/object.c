@@ -614,6 +614,7 @@ size_t rc_refcount(const void *obj)
     return rci_head(obj)->refcnt;
 }
 
+extern inline const rc_type *rc_priv_bin_type(const void *obj);
 extern inline const rc_type *rc_typeof(const void *obj);
 
 /* The inline rc_typeof comes here for objects of shared pools (their
@@ -666,6 +667,15 @@ int rc_type_acyclic(rc_heap *h, const rc_type *t)
         rci_for_each_object(h, true, untrack_one, r);
         r->scanned = false;
     }
+    return 0;
+}
+
+int rc_type_own_pools(rc_heap *h, const rc_type *t)
+{
+    rci_typerec *r = rci_typerec_get(h, t);
+    if (!r)
+        return rci_fail(h, RC_ENOMEM);
+    r->shared_allocs = RCI_SHARE_FIRST; /* as if its share were used up */
     return 0;
 }
 

@@ -232,7 +232,8 @@ typedef struct rci_typerec {
     bool scanned;                    /* traverse, not rc_type_acyclic: collector looks */
     uint16_t id;                     /* in shared pools' tables; 0: never shares */
     uint16_t shared_allocs;          /* objects it put in shared pools, to
-                                        RCI_SHARE_FIRST */
+                                        RCI_SHARE_FIRST (set there at once
+                                        by rc_type_own_pools) */
     /* Built-in types may keep a dead object instead of destroying it (a
        free list): returns true when it did, after releasing its children. */
     bool (*recycle)(rc_heap *h, void *obj);

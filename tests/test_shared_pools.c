@@ -191,6 +191,36 @@ static void test_fault_sweep(void)
     CHECK(run_fault_sweep(&fs) > 0);
 }
 
+/* rc_type_own_pools: a hot type with few objects gets a pool of its own
+   at once, so the inline rc_typeof reads its type from the pool's bin
+   (rc_priv_bin_type); a type's objects already shared stay where they
+   are, its next ones go to its own pool. */
+static void test_own_pools(void)
+{
+    rc_heap *h = test_heap(HEAP_QUIET);
+    void *shared = rc_new(h, &types[7]);
+    CHECK(shared && rc_priv_bin_type(shared) == NULL);
+    rc_alloc_stats a, b;
+    rc_alloc_stats_get(h, &a);
+    CHECK(rc_type_own_pools(h, &types[8]) == 0 && rc_type_own_pools(h, &types[8]) == 0);
+    void *own = rc_new(h, &types[8]);
+    rc_alloc_stats_get(h, &b);
+    CHECK(own && rc_priv_bin_type(own) == &types[8] && b.pools == a.pools + 1);
+    CHECK(rc_type_own_pools(h, &types[7]) == 0);
+    void *later = rc_new(h, &types[7]);
+    CHECK(later && rc_priv_bin_type(later) == &types[7] && rc_priv_bin_type(shared) == NULL);
+    CHECK(rc_typeof(shared) == &types[7] && rc_typeof(later) == &types[7]);
+    CHECK(rc_type_own_pools(h, &rc_list_type) == 0);
+    void *l = rc_list(h);
+    CHECK(l && rc_priv_bin_type(l) == &rc_list_type);
+    CHECK_VALID(h);
+    void *objs[] = {shared, own, later, l};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        rc_decref(objs[i]);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
 /* Misuse: a freed object of a shared pool is named with its type. */
 static void decref_freed(void)
 {
@@ -212,6 +242,7 @@ int main(int argc, char **argv)
     test_collect_across_types();
     test_type_grows();
     test_churn_moves_on();
+    test_own_pools();
     test_fault_sweep();
     puts("test_shared_pools: ok");
     return 0;
