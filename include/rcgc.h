@@ -396,6 +396,20 @@ RC_API int rc_type_acyclic(rc_heap *h, const rc_type *t);
    Idempotent; built-in types always have their own. */
 RC_API int rc_type_own_pools(rc_heap *h, const rc_type *t);
 
+/* Forget type t on heap h: the heap drops its record of t (census row,
+   rc_type_acyclic and rc_type_own_pools marks) and the pools it kept
+   for t, so t's memory may then be freed or reused for another type
+   while h lives on (the rule above otherwise holds until rc_heap_free).
+   Requires that no object of t is alive on h, nor dying (call it outside
+   t's slots and finalizers): -1 with RC_EVALUE ("rc_type_forget: type 'T'
+   has 3 live objects") when some are, and t stays known; also -1 for a
+   built-in type.  0 when done, or when h never knew t.  A census or
+   snapshot taken before still names t: free it first.  Using t again
+   later is fine (a new record is made); freeing t without this call
+   while h lives is undefined (a later type at the same address would
+   inherit the old record). */
+RC_API int rc_type_forget(rc_heap *h, const rc_type *t);
+
 /* Object header; private, here only for the inline reference counting. */
 typedef struct rc_head {
     uint32_t refcnt;  /* references; >= RC_IMMORTAL: immortal */

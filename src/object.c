@@ -679,6 +679,42 @@ int rc_type_own_pools(rc_heap *h, const rc_type *t)
     return 0;
 }
 
+/* A forgotten type's id is not given again (its slot stays NULL): no
+   live block names it, and reuse would need a free list of ids for a
+   heap that forgets more than 65,535 types, whose later types then only
+   lose the shared pools. */
+int rc_type_forget(rc_heap *h, const rc_type *t)
+{
+    uintptr_t *slot = rct_ptrmap_find(&h->types, (uintptr_t)t);
+    if (!slot)
+        return 0;
+    rci_typerec *r = (rci_typerec *)*slot;
+    if (rci_type_builtin(t))
+        return rc_error_setf(h, RC_EVALUE, "rc_type_forget: '%s' is a built-in type", t->name);
+    if (r->live)
+        return rc_error_setf(h, RC_EVALUE, "rc_type_forget: type '%s' has %zu live objects",
+                             t->name, r->live);
+    rci_quarantine_flush(h); /* a debug heap's freed blocks, named through r */
+    rci_bin_trim(h, &r->one);
+    for (unsigned c = 0; r->bins && c < RC_SIZE_CLASSES; c++)
+        rci_bin_trim(h, &r->bins[c]);
+    if (r->id)
+        h->type_ids.items[r->id - 1] = NULL;
+    for (size_t c = 0; c < RCI_TYPE_CACHE; c++)
+        if (h->tcache[c].type == t)
+            h->tcache[c].type = NULL;
+    for (rci_typerec **p = &h->typerecs; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    rct_ptrmap_remove(&h->types, slot);
+    if (r->bins)
+        rci_raw_free_plain(h, r->bins);
+    rci_raw_free_plain(h, r);
+    return 0;
+}
+
 int rc_gc_is_tracked(const void *obj)
 {
     return (rci_head(obj)->flags & RCI_F_TRACKED) != 0;

@@ -491,6 +491,8 @@ RCI_HIDDEN void rci_pool_emptied(rc_heap *h, void *b);
 RCI_HIDDEN void *rci_alloc_big(rc_heap *h, size_t n);
 RCI_HIDDEN size_t rci_block_size(const void *b);
 RCI_HIDDEN size_t rci_alloc_trim(rc_heap *h);
+/* Release the empty pools bin keeps. */
+RCI_HIDDEN void rci_bin_trim(rc_heap *h, rci_bin *bin);
 RCI_HIDDEN void rci_alloc_tick(rc_heap *h);
 RCI_HIDDEN void rci_alloc_turn(rc_heap *h);
 RCI_HIDDEN int rci_alloc_validate(const rc_heap *h);
