@@ -279,7 +279,8 @@ typedef void (*rc_visit_fn)(void **slot, void *ctx);
    died too).  So an rc_type, and the name it points to, must stay valid
    and unchanged until every heap that used it is freed, and its address
    must not be reused for another type meanwhile: make a runtime's
-   dynamic types (one per class) in memory that outlives the heap.  Types
+   dynamic types (one per class) in memory that outlives the heap, or
+   forget each with rc_type_forget once its objects are gone.  Types
    are cheap: a type with few objects puts them in pools shared with
    other types of the same block size (docs/OBJECTS.md, "Dynamic
    types"). */
