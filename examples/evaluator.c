@@ -494,6 +494,9 @@ static void setup(vm *m, env *global)
 {
     static const struct { const char *name; char op; } prims[] = {
         {"+", '+'}, {"-", '-'}, {"*", '*'}, {"%", '%'}, {"<", '<'}, {"=", '='}};
+    /* six primitives, type-checked on every call: pools of their own keep
+       rc_typeof inline for them (shared pools would take rc_typeof_slow) */
+    rc_type_own_pools(m->h, &prim_type);
     for (size_t i = 0; i < sizeof prims / sizeof *prims; i++) {
         prim *p = rc_new(m->h, &prim_type);
         void *name = rc_str_intern(m->h, prims[i].name, strlen(prims[i].name));

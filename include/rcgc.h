@@ -279,7 +279,8 @@ typedef void (*rc_visit_fn)(void **slot, void *ctx);
    died too).  So an rc_type, and the name it points to, must stay valid
    and unchanged until every heap that used it is freed, and its address
    must not be reused for another type meanwhile: make a runtime's
-   dynamic types (one per class) in memory that outlives the heap.  Types
+   dynamic types (one per class) in memory that outlives the heap, or
+   forget each with rc_type_forget once its objects are gone.  Types
    are cheap: a type with few objects puts them in pools shared with
    other types of the same block size (docs/OBJECTS.md, "Dynamic
    types"). */
@@ -384,6 +385,31 @@ RC_API void rc_visit_value(void *slot, const rc_value_codec *codec, rc_visit_fn 
    children.  Objects of t already on h stop being tracked.  0, or -1 when
    out of memory (RC_ENOMEM).  Idempotent. */
 RC_API int rc_type_acyclic(rc_heap *h, const rc_type *t);
+
+/* Give type t pools of its own on heap h from now on: its next objects
+   skip the shared pools (where a type's first 32 objects go otherwise),
+   so rc_typeof finds their type inline instead of through
+   rc_typeof_slow.  For a type with few objects that are looked at often
+   (an interpreter's primitives, a singleton's class); call it before
+   making them: objects already in shared pools stay there (an object
+   never moves).  Costs the type a pool (64 KiB of address space, a page
+   touched per size class used).  0, or -1 when out of memory (RC_ENOMEM).
+   Idempotent; built-in types always have their own. */
+RC_API int rc_type_own_pools(rc_heap *h, const rc_type *t);
+
+/* Forget type t on heap h: the heap drops its record of t (census row,
+   rc_type_acyclic and rc_type_own_pools marks) and the pools it kept
+   for t, so t's memory may then be freed or reused for another type
+   while h lives on (the rule above otherwise holds until rc_heap_free).
+   Requires that no object of t is alive on h, nor dying (call it outside
+   t's slots and finalizers): -1 with RC_EVALUE ("rc_type_forget: type 'T'
+   has 3 live objects") when some are, and t stays known; also -1 for a
+   built-in type.  0 when done, or when h never knew t.  A census or
+   snapshot taken before still names t: free it first.  Using t again
+   later is fine (a new record is made); freeing t without this call
+   while h lives is undefined (a later type at the same address would
+   inherit the old record). */
+RC_API int rc_type_forget(rc_heap *h, const rc_type *t);
 
 /* Object header; private, here only for the inline reference counting. */
 typedef struct rc_head {
@@ -492,14 +518,19 @@ RC_API size_t rc_refcount(const void *obj);
    types with few objects, in shared pools, take the out-of-line
    rc_typeof_slow (which answers for any object). */
 RC_API const rc_type *rc_typeof_slow(const void *obj);
-RC_API inline const rc_type *rc_typeof(const void *obj)
+/* Private: the type named by the bin of obj's pool, NULL for a shared pool. */
+RC_API inline const rc_type *rc_priv_bin_type(const void *obj)
 {
     uintptr_t a = RC_PRIV_ARENA_OF(obj);
     unsigned slot = ((const unsigned char *)(a + RC_PRIV_HEAD_OF))
         [((uintptr_t)RC_HEAD(obj) - a) >> RC_PRIV_PAGE_SHIFT];
     const char *bin = *(const char *const *)(a + RC_PRIV_POOLS + slot * RC_PRIV_POOL_SIZE +
                                              RC_PRIV_POOL_BIN);
-    const rc_type *t = *(const rc_type *const *)(bin + RC_PRIV_BIN_TYPE);
+    return *(const rc_type *const *)(bin + RC_PRIV_BIN_TYPE);
+}
+RC_API inline const rc_type *rc_typeof(const void *obj)
+{
+    const rc_type *t = rc_priv_bin_type(obj);
     return t ? t : rc_typeof_slow(obj);
 }
 
@@ -1082,6 +1113,40 @@ RC_API void *rc_int_mul(const void *a, const void *b);
 RC_API void *rc_int_floordiv(const void *a, const void *b);
 RC_API void *rc_int_mod(const void *a, const void *b);
 RC_API void *rc_int_neg(const void *a);
+/* Python's a & b, a | b, a ^ b and ~a, on the infinite two's complement
+   of each operand (so -1 & x is x and ~a is -a - 1), and a << b, a >> b
+   (floor(a / 2**b): -1 >> 5 is -1).  Results are ints, bools included
+   (Python gives a bool for True & False).  NULL with RC_ETYPE, RC_EVALUE
+   (a negative shift count: "negative shift count"), RC_EOVERFLOW (a result
+   beyond 2^31 bits), RC_ENOMEM.  New reference on a's heap. */
+RC_API void *rc_int_and(const void *a, const void *b);
+RC_API void *rc_int_or(const void *a, const void *b);
+RC_API void *rc_int_xor(const void *a, const void *b);
+RC_API void *rc_int_invert(const void *a);
+RC_API void *rc_int_lshift(const void *a, const void *b);
+RC_API void *rc_int_rshift(const void *a, const void *b);
+/* Python's pow(a, b) and pow(a, b, m) (m NULL: none).  Without m: b >= 0
+   gives an int (RC_EOVERFLOW when it would pass 2^31 bits, refused before
+   any work); b < 0 gives a float, as Python does: pow(float(a), float(b)),
+   so 2 ** -1 is 0.5, RC_EOVERFLOW when a or b does not fit a double, and
+   RC_EVALUE for 0 ** -k ("0.0 cannot be raised to a negative power":
+   Python's ZeroDivisionError).  With m: an int with m's sign (as a % m);
+   b < 0 takes a's inverse modulo m (Python 3.8's pow(a, -1, m)), RC_EVALUE
+   when there is none ("base is not invertible for the given modulus") or
+   m is 0; m = 1 or -1 gives 0.  NULL on failure; new reference on a's
+   heap. */
+RC_API void *rc_int_pow(const void *a, const void *b, const void *m);
+/* Python's a / b on ints: a new float, correctly rounded (ties to even)
+   whatever the operands' size, as CPython's.  NULL with RC_EVALUE for
+   b = 0 ("division by zero": Python's ZeroDivisionError), RC_EOVERFLOW
+   when the quotient is beyond the largest double ("integer division
+   result too large for a float"); a quotient below the smallest
+   subnormal is 0.0 with the quotient's sign. */
+RC_API void *rc_int_truediv(const void *a, const void *b);
+/* Python's float(o) for an int or bool o: the nearest double (ties to
+   even) into *out, 0; -1 with RC_EOVERFLOW ("int too large to convert to
+   float", *out unchanged) or RC_ETYPE. */
+RC_API int rc_int_to_double(const void *o, double *out);
 
 RC_API void *rc_float(rc_heap *h, double v);          /* new reference */
 /* o's value.  o not a live float: NaN and RC_ETYPE (a debug heap stops). */

@@ -617,7 +617,7 @@ void rci_alloc_init(rc_heap *h)
 }
 
 /* Release the empty pools a bin keeps to avoid thrash. */
-static void bin_trim(rc_heap *h, rci_bin *bin)
+void rci_bin_trim(rc_heap *h, rci_bin *bin)
 {
     for (rci_pool *p = bin->avail, *next; p != &h->sentinel && p; p = next) {
         next = p->next;
@@ -630,13 +630,13 @@ size_t rci_alloc_trim(rc_heap *h)
 {
     size_t before = h->purged_bytes, held = h->os_bytes;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
-        bin_trim(h, &h->raw[c]);
-        bin_trim(h, &h->shared[c]);
+        rci_bin_trim(h, &h->raw[c]);
+        rci_bin_trim(h, &h->shared[c]);
     }
     for (rci_typerec *r = h->typerecs; r; r = r->next) {
-        bin_trim(h, &r->one);
+        rci_bin_trim(h, &r->one);
         for (unsigned c = 0; r->bins && c < RC_SIZE_CLASSES; c++)
-            bin_trim(h, &r->bins[c]);
+            rci_bin_trim(h, &r->bins[c]);
     }
     purge_all(h);
     while (h->bucket[RCI_USABLE_PAGES])

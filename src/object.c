@@ -614,6 +614,7 @@ size_t rc_refcount(const void *obj)
     return rci_head(obj)->refcnt;
 }
 
+extern inline const rc_type *rc_priv_bin_type(const void *obj);
 extern inline const rc_type *rc_typeof(const void *obj);
 
 /* The inline rc_typeof comes here for objects of shared pools (their
@@ -666,6 +667,51 @@ int rc_type_acyclic(rc_heap *h, const rc_type *t)
         rci_for_each_object(h, true, untrack_one, r);
         r->scanned = false;
     }
+    return 0;
+}
+
+int rc_type_own_pools(rc_heap *h, const rc_type *t)
+{
+    rci_typerec *r = rci_typerec_get(h, t);
+    if (!r)
+        return rci_fail(h, RC_ENOMEM);
+    r->shared_allocs = RCI_SHARE_FIRST; /* as if its share were used up */
+    return 0;
+}
+
+/* A forgotten type's id is not given again (its slot stays NULL): no
+   live block names it, and reuse would need a free list of ids for a
+   heap that forgets more than 65,535 types, whose later types then only
+   lose the shared pools. */
+int rc_type_forget(rc_heap *h, const rc_type *t)
+{
+    uintptr_t *slot = rct_ptrmap_find(&h->types, (uintptr_t)t);
+    if (!slot)
+        return 0;
+    rci_typerec *r = (rci_typerec *)*slot;
+    if (rci_type_builtin(t))
+        return rc_error_setf(h, RC_EVALUE, "rc_type_forget: '%s' is a built-in type", t->name);
+    if (r->live)
+        return rc_error_setf(h, RC_EVALUE, "rc_type_forget: type '%s' has %zu live objects",
+                             t->name, r->live);
+    rci_quarantine_flush(h); /* a debug heap's freed blocks, named through r */
+    rci_bin_trim(h, &r->one);
+    for (unsigned c = 0; r->bins && c < RC_SIZE_CLASSES; c++)
+        rci_bin_trim(h, &r->bins[c]);
+    if (r->id)
+        h->type_ids.items[r->id - 1] = NULL;
+    for (size_t c = 0; c < RCI_TYPE_CACHE; c++)
+        if (h->tcache[c].type == t)
+            h->tcache[c].type = NULL;
+    for (rci_typerec **p = &h->typerecs; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    rct_ptrmap_remove(&h->types, slot);
+    if (r->bins)
+        rci_raw_free_plain(h, r->bins);
+    rci_raw_free_plain(h, r);
     return 0;
 }
 

@@ -232,7 +232,8 @@ typedef struct rci_typerec {
     bool scanned;                    /* traverse, not rc_type_acyclic: collector looks */
     uint16_t id;                     /* in shared pools' tables; 0: never shares */
     uint16_t shared_allocs;          /* objects it put in shared pools, to
-                                        RCI_SHARE_FIRST */
+                                        RCI_SHARE_FIRST (set there at once
+                                        by rc_type_own_pools) */
     /* Built-in types may keep a dead object instead of destroying it (a
        free list): returns true when it did, after releasing its children. */
     bool (*recycle)(rc_heap *h, void *obj);
@@ -490,6 +491,8 @@ RCI_HIDDEN void rci_pool_emptied(rc_heap *h, void *b);
 RCI_HIDDEN void *rci_alloc_big(rc_heap *h, size_t n);
 RCI_HIDDEN size_t rci_block_size(const void *b);
 RCI_HIDDEN size_t rci_alloc_trim(rc_heap *h);
+/* Release the empty pools bin keeps. */
+RCI_HIDDEN void rci_bin_trim(rc_heap *h, rci_bin *bin);
 RCI_HIDDEN void rci_alloc_tick(rc_heap *h);
 RCI_HIDDEN void rci_alloc_turn(rc_heap *h);
 RCI_HIDDEN int rci_alloc_validate(const rc_heap *h);

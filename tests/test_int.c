@@ -1,9 +1,11 @@
 /*
  * test_int.c — ints of any size: the two forms (int64 with its small-int
  * cache, big), arithmetic at the edges of int64, equality, order and hash
- * across forms and against floats, decimal text and its digit limit, the
- * errors, an OOM sweep, and "add_list" (a misuse scenario for a debug
- * heap).  int_vs_cpython.py checks the arithmetic against CPython.
+ * across forms and against floats, decimal text and its digit limit,
+ * bitwise operations, shifts, pow and true division at their edges, the
+ * errors and their messages, an OOM sweep, and "add_list" (a misuse
+ * scenario for a debug heap).  int_vs_cpython.py checks the arithmetic
+ * against CPython on random expressions.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "repr_text.h"
@@ -151,13 +153,131 @@ static void test_errors(rc_heap *h)
     CHECK_VALID(h);
 }
 
+/* f, a new float or NULL, is d (same bits: -0.0 is not 0.0); f released. */
+static int float_is(void *f, double d)
+{
+    int same = f && rc_typeof(f) == &rc_float_type && memcmp(&(double){rc_float_value(f)}, &d,
+                                                            sizeof d) == 0;
+    rc_decref(f);
+    return same;
+}
+
+/* r (a new reference or NULL) has repr text; r released. */
+static int gives(void *r, const char *text)
+{
+    int same = r && repr_is(r, text);
+    rc_decref(r);
+    return same;
+}
+
+/* r is NULL with err recorded and the message rc_error_message says. */
+static int fails(rc_heap *h, void *r, rc_error err, const char *message)
+{
+    int ok = !r && rc_last_error(h) == err && strcmp(rc_error_message(h), message) == 0;
+    if (!ok)
+        fprintf(stderr, "got %s: %s\n", rc_error_name(rc_last_error(h)), rc_error_message(h));
+    rc_decref(r);
+    rc_clear_error(h);
+    return ok;
+}
+
+/* o, a new reference, kept in list (released with it); returns o. */
+static void *keep(void *list, void *o)
+{
+    CHECK(o && rc_list_append(list, o) == 0);
+    rc_decref(o);
+    return o;
+}
+
+static void test_bits_pow_div(rc_heap *h)
+{
+    void *tmp = rc_list(h); /* keeps the temporaries until the end */
+    void *zero = rc_int(h, 0), *one = rc_int(h, 1), *m1 = rc_int(h, -1), *two = rc_int(h, 2);
+    void *three = rc_int(h, 3), *five = rc_int(h, 5), *seven = rc_int(h, 7);
+    void *k63 = rc_int(h, 63), *k64 = rc_int(h, 64), *max = rc_int(h, INT64_MAX);
+    void *min = rc_int(h, INT64_MIN), *p64 = num(h, "18446744073709551616");
+    void *np64 = num(h, "-18446744073709551616"), *huge = num(h, "1180591620717411303424");
+    /* two's complement at any size; the small-int cache still answers */
+    CHECK(rc_int_and(m1, seven) == seven && rc_int_or(zero, five) == five);
+    CHECK(rc_int_xor(seven, two) == five && rc_int_invert(zero) == m1);
+    CHECK(rc_int_and(rc_true(h), rc_true(h)) == one); /* an int, not True */
+    CHECK(gives(rc_int_invert(min), "9223372036854775807"));
+    CHECK(gives(rc_int_invert(p64), "-18446744073709551617"));
+    CHECK(gives(rc_int_invert(np64), "18446744073709551615"));
+    CHECK(gives(rc_int_and(np64, max), "0") && gives(rc_int_or(np64, m1), "-1"));
+    CHECK(gives(rc_int_xor(np64, p64), "-36893488147419103232"));
+    /* shifts: floor for negatives, int64 edges, counts past any size */
+    CHECK(gives(rc_int_lshift(one, k63), "9223372036854775808"));
+    CHECK(gives(rc_int_lshift(m1, k63), "-9223372036854775808"));
+    CHECK(rc_typeof(keep(tmp, rc_int_lshift(m1, k63))) == &rc_int_type); /* INT64_MIN fits */
+    CHECK(gives(rc_int_lshift(min, one), "-18446744073709551616"));
+    CHECK(rc_int_rshift(m1, five) == m1 && rc_int_rshift(rc_int(h, -9), one) == rc_int(h, -5));
+    CHECK(gives(rc_int_rshift(np64, k64), "-1") && gives(rc_int_rshift(p64, k64), "1"));
+    CHECK(gives(rc_int_rshift(keep(tmp, rc_int_sub(np64, one)), k64), "-2"));
+    CHECK(rc_int_rshift(np64, huge) == m1 && rc_int_rshift(max, huge) == zero);
+    CHECK(rc_int_lshift(zero, huge) == zero);
+    CHECK(fails(h, rc_int_lshift(one, huge), RC_EOVERFLOW, "int too large (over 2**31 bits)"));
+    CHECK(fails(h, rc_int_rshift(one, m1), RC_EVALUE, "rc_int_rshift: negative shift count"));
+    CHECK(fails(h, rc_int_lshift(p64, np64), RC_EVALUE, "rc_int_lshift: negative shift count"));
+    /* pow */
+    CHECK(gives(rc_int_pow(two, k64, NULL), "18446744073709551616"));
+    CHECK(rc_int_pow(zero, zero, NULL) == one && rc_int_pow(m1, huge, NULL) == one);
+    CHECK(rc_int_pow(m1, p64, NULL) == one && float_is(rc_int_pow(one, np64, NULL), 1.0));
+    CHECK(fails(h, rc_int_pow(two, huge, NULL), RC_EOVERFLOW,
+                "rc_int_pow: int too large (over 2**31 bits)"));
+    CHECK(float_is(rc_int_pow(two, m1, NULL), 0.5) &&
+          float_is(rc_int_pow(rc_int(h, -2), rc_int(h, -3), NULL), -0.125));
+    CHECK(float_is(rc_int_pow(two, np64, NULL), 0.0));
+    CHECK(fails(h, rc_int_pow(zero, m1, NULL), RC_EVALUE,
+                "rc_int_pow: 0.0 cannot be raised to a negative power"));
+    void *e400 = keep(tmp, rc_int_pow(rc_int(h, 10), rc_int(h, 400), NULL));
+    CHECK(fails(h, rc_int_pow(e400, m1, NULL), RC_EOVERFLOW, "int too large to convert to float"));
+    CHECK(rc_int_pow(three, m1, seven) == five && rc_int_pow(three, two, rc_int(h, -5)) == m1);
+    CHECK(rc_int_pow(five, zero, rc_int(h, -7)) == rc_int(h, -6));
+    CHECK(rc_int_pow(zero, m1, one) == zero);
+    CHECK(gives(rc_int_pow(three, p64, np64), "-18446744073709551615")); /* 3**(2**64) % -(2**64) */
+    CHECK(fails(h, rc_int_pow(two, m1, rc_int(h, 4)), RC_EVALUE,
+                "rc_int_pow: base is not invertible for the given modulus"));
+    CHECK(fails(h, rc_int_pow(two, one, zero), RC_EVALUE,
+                "rc_int_pow: pow() 3rd argument cannot be 0"));
+    /* true division and float(int): correctly rounded, signed zero */
+    CHECK(float_is(rc_int_truediv(seven, two), 3.5) && float_is(rc_int_truediv(zero, m1), -0.0));
+    CHECK(float_is(rc_int_truediv(p64, three), 6148914691236517205.0 + 1.0 / 3));
+    void *p1074 = keep(tmp, rc_int_lshift(one, rc_int(h, 1074)));
+    void *p1075 = keep(tmp, rc_int_lshift(p1074, one)), *p1076 = keep(tmp, rc_int_lshift(p1075, one));
+    CHECK(float_is(rc_int_truediv(one, p1074), 0x1p-1074));
+    CHECK(float_is(rc_int_truediv(one, p1075), 0.0)); /* half the least subnormal: even is 0 */
+    CHECK(float_is(rc_int_truediv(three, p1076), 0x1p-1074)); /* 0.75 of it: up */
+    CHECK(fails(h, rc_int_truediv(five, zero), RC_EVALUE, "rc_int_truediv: division by zero"));
+    CHECK(fails(h, rc_int_truediv(e400, one), RC_EOVERFLOW,
+                "integer division result too large for a float"));
+    double d = 42;
+    CHECK(rc_int_to_double(e400, &d) == -1 && d == 42 && rc_last_error(h) == RC_EOVERFLOW);
+    rc_clear_error(h);
+    CHECK(rc_int_to_double(max, &d) == 0 && d == 0x1p63);
+    /* 2**53 + 1 is a tie between 2**53 and 2**53 + 2: even wins */
+    void *tie = keep(tmp, rc_int_lshift(keep(tmp, rc_int(h, (INT64_C(1) << 53) + 1)), k64));
+    CHECK(rc_int_to_double(tie, &d) == 0 && d == 0x1p117);
+    /* not ints */
+    void *fl = rc_float(h, 2.0);
+    CHECK(fails(h, rc_int_xor(seven, fl), RC_ETYPE, "rc_int_xor: expected int, got float"));
+    CHECK(fails(h, rc_int_pow(seven, one, fl), RC_ETYPE, "rc_int_pow: expected int, got float"));
+    CHECK(rc_int_to_double(fl, &d) == -1 && rc_last_error(h) == RC_ETYPE);
+    rc_clear_error(h);
+    void *objs[] = {p64, np64, huge, fl, max, min, tmp};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        rc_decref(objs[i]);
+    CHECK_VALID(h);
+}
+
 /* ---- The fault sweep ------------------------------------------------------ */
 
 static size_t warm_up(rc_heap *h)
 {
     void *big = num(h, "99999999999999999999999"), *two = rc_int(h, 2);
-    rc_int(h, 0); /* the cached small ints the workload makes */
-    rc_int(h, 1);
+    for (int64_t i = RC_SMALL_INT_MIN; i <= RC_SMALL_INT_MAX; i++)
+        rc_int(h, i); /* the cached small ints (the workload's results make some) */
+    rc_decref(rc_float(h, 0.5)); /* the float type's record */
     void *s = rc_int_to_str(big), *p = rc_int_mul(big, two);
     CHECK(s && p);
     rc_decref(s);
@@ -165,6 +285,34 @@ static size_t warm_up(rc_heap *h)
     rc_decref(big);
     rc_collect(h, -1);
     return heap_live_blocks(h);
+}
+
+/* Shifts, bitwise operations, true division and pow on acc (thousands of
+   bits), with results of a megabyte: each needs pages of its own, so
+   the sweep fails them one by one.  Counts the calls that failed, 99 for
+   a wrong answer. */
+static int bits_workload(rc_heap *h, void *acc)
+{
+    void *k = rc_int(h, 1 << 23), *one = rc_int(h, 1), *m1 = rc_int(h, -1), *three = rc_int(h, 3);
+    if (!k || !one || !m1 || !three)
+        return 1;
+    void *sh = rc_int_lshift(acc, k); /* a megabyte */
+    void *back = sh ? rc_int_rshift(sh, k) : NULL, *x = sh ? rc_int_xor(sh, acc) : NULL;
+    void *low = x ? rc_int_and(x, acc) : NULL, *inv = x ? rc_int_invert(x) : NULL;
+    void *q = x ? rc_int_truediv(x, sh) : NULL, *mod = rc_int_or(acc, one);
+    void *third = mod ? rc_int_pow(three, m1, mod) : NULL; /* acc + 1 is prime to 3 */
+    void *p = mod ? rc_int_pow(acc, rc_int(h, 1000), mod) : NULL, *f = rc_int_pow(three, m1, NULL);
+    void *t3 = third ? rc_int_mul(third, three) : NULL, *unit = t3 ? rc_int_mod(t3, mod) : NULL;
+    void *objs[] = {k, sh, back, x, low, inv, q, mod, third, p, f, t3, unit};
+    int failures = 0;
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        failures += !objs[i];
+    if ((back && rc_equal(back, acc) != 1) || (low && rc_equal(low, acc) != 1) ||
+        (q && rc_float_value(q) != 1.0) || (unit && unit != one))
+        failures = 99;
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        rc_decref(objs[i]);
+    return failures;
 }
 
 /* A product of 300 factors, its text and back, a long division, and
@@ -189,6 +337,7 @@ static int workload(rc_heap *h)
     failures += !s + !back + !d + !q + !k + !m;
     if (d && q && m && (rc_int_value(d) != 0 || rc_int_value(q) != 1 || rc_int_value(m) != 0))
         return 99;
+    failures += bits_workload(h, acc);
     /* 2,000 multiples of it (5 MB): enough to need new arenas */
     void *l = rc_list(h);
     for (int64_t i = 0; l && i < 2000; i++) {
@@ -229,6 +378,7 @@ int main(int argc, char **argv)
     test_forms(h);
     test_against_floats(h);
     test_errors(h);
+    test_bits_pow_div(h);
     rc_heap_free(h);
     fault_sweep fs = {warm_up, workload, NULL, still_works};
     printf("test_int: ok (%lu failure points swept)\n", run_fault_sweep(&fs));

@@ -3,28 +3,49 @@
  * differential test against CPython (int_vs_cpython.py).  One question per
  * line on stdin, one answer per line on stdout:
  *   e TOKENS...  postfix: decimal ints and + - * / (floor) % n (negate)
+ *                & | ^ ~ (invert) < (<<) > (>>) p (pow) P (pow mod, three
+ *                operands) t (true division) f (float of an int)
  *   c A B        rc_compare of two ints: -1, 0 or 1
- * An answer is the result's repr, or "error NAME" with rc_last_error.
+ * An answer is the result's repr, a float as "float" and its exact %a
+ * text, or "error NAME" with rc_last_error.
  */
 #include "check.h"
 
-#include <stdbool.h>
 
-static void *apply(const char *op, void *a, void *b)
+static void *to_float(void *a)
 {
-    switch (op[0]) {
+    double d;
+    return rc_int_to_double(a, &d) == 0 ? rc_float(rc_heap_of(a), d) : NULL;
+}
+
+static void *apply(char op, void *a, void *b, void *c)
+{
+    switch (op) {
     case '+': return rc_int_add(a, b);
     case '-': return rc_int_sub(a, b);
     case '*': return rc_int_mul(a, b);
     case '/': return rc_int_floordiv(a, b);
     case '%': return rc_int_mod(a, b);
+    case '&': return rc_int_and(a, b);
+    case '|': return rc_int_or(a, b);
+    case '^': return rc_int_xor(a, b);
+    case '~': return rc_int_invert(a);
+    case '<': return rc_int_lshift(a, b);
+    case '>': return rc_int_rshift(a, b);
+    case 'p': return rc_int_pow(a, b, NULL);
+    case 'P': return rc_int_pow(a, b, c);
+    case 't': return rc_int_truediv(a, b);
+    case 'f': return to_float(a);
     default: return rc_int_neg(a);
     }
 }
 
-static int is_op(const char *t)
+/* Operands the token takes: 0 when it is not an operator. */
+static size_t arity(const char *t)
 {
-    return t[1] == 0 && strchr("+-*/%n", t[0]) != NULL;
+    if (t[1] != 0)
+        return 0;
+    return strchr("n~f", t[0]) ? 1 : strchr("+-*/%&|^<>pt", t[0]) ? 2 : t[0] == 'P' ? 3 : 0;
 }
 
 /* Evaluate the postfix tokens; the result (new reference) or NULL. */
@@ -35,15 +56,13 @@ static void *evaluate(rc_heap *h, char *tokens)
     void *result = NULL;
     for (char *t = strtok(tokens, " \n"); t; t = strtok(NULL, " \n")) {
         void *v;
-        if (is_op(t)) {
-            bool unary = t[0] == 'n';
-            CHECK(n >= (unary ? 1u : 2u));
-            void *a = stack[n - (unary ? 1 : 2)], *b = unary ? NULL : stack[n - 1];
-            v = apply(t, a, b);
-            rc_decref(a);
-            if (b)
-                rc_decref(b);
-            n -= unary ? 1 : 2;
+        size_t k = arity(t);
+        if (k) {
+            CHECK(n >= k);
+            void **args = stack + n - k;
+            v = apply(t[0], args[0], k > 1 ? args[1] : NULL, k > 2 ? args[2] : NULL);
+            while (k--)
+                rc_decref(stack[--n]);
         } else {
             v = rc_int_from_str(h, t, strlen(t));
         }
@@ -77,7 +96,10 @@ int main(void)
             continue;
         }
         void *v = evaluate(h, line + 2);
-        if (v) {
+        if (v && rc_typeof(v) == &rc_float_type) {
+            printf("float %a\n", rc_float_value(v));
+            rc_decref(v);
+        } else if (v) {
             rc_repr(v, stdout);
             putchar('\n');
             rc_decref(v);

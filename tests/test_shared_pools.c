@@ -9,6 +9,8 @@
 #include "check.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum { NTYPES = 2000 };
 
@@ -191,6 +193,88 @@ static void test_fault_sweep(void)
     CHECK(run_fault_sweep(&fs) > 0);
 }
 
+/* rc_type_own_pools: a hot type with few objects gets a pool of its own
+   at once, so the inline rc_typeof reads its type from the pool's bin
+   (rc_priv_bin_type); a type's objects already shared stay where they
+   are, its next ones go to its own pool. */
+static void test_own_pools(void)
+{
+    rc_heap *h = test_heap(HEAP_QUIET);
+    void *shared = rc_new(h, &types[7]);
+    CHECK(shared && rc_priv_bin_type(shared) == NULL);
+    rc_alloc_stats a, b;
+    rc_alloc_stats_get(h, &a);
+    CHECK(rc_type_own_pools(h, &types[8]) == 0 && rc_type_own_pools(h, &types[8]) == 0);
+    void *own = rc_new(h, &types[8]);
+    rc_alloc_stats_get(h, &b);
+    CHECK(own && rc_priv_bin_type(own) == &types[8] && b.pools == a.pools + 1);
+    CHECK(rc_type_own_pools(h, &types[7]) == 0);
+    void *later = rc_new(h, &types[7]);
+    CHECK(later && rc_priv_bin_type(later) == &types[7] && rc_priv_bin_type(shared) == NULL);
+    CHECK(rc_typeof(shared) == &types[7] && rc_typeof(later) == &types[7]);
+    CHECK(rc_type_own_pools(h, &rc_list_type) == 0);
+    void *l = rc_list(h);
+    CHECK(l && rc_priv_bin_type(l) == &rc_list_type);
+    CHECK_VALID(h);
+    void *objs[] = {shared, own, later, l};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
+        rc_decref(objs[i]);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+}
+
+/* rc_type_forget: a dynamic type (malloc'd, as a runtime's class) with
+   objects in shared pools and in its own is refused while one lives,
+   then forgotten: its pool given back, no census row, its memory freed
+   and the address taken by a new type with a record of its own.  On a
+   debug heap, whose quarantine still holds the freed blocks. */
+static void test_forget(void)
+{
+    rc_heap *h = test_heap(HEAP_QUIET | HEAP_DEBUG);
+    rc_type *t = malloc(sizeof *t);
+    CHECK(t);
+    *t = (rc_type){.name = "doomed", .size = sizeof(pair), .traverse = pair_traverse};
+    enum { N = 40 }; /* 32 shared, 8 in its own pool */
+    void *objs[N];
+    for (int i = 0; i < N; i++)
+        CHECK(objs[i] = rc_new(h, t));
+    CHECK(rc_type_acyclic(h, t) == 0 && !rc_gc_is_tracked(objs[0]));
+    rc_alloc_stats a, b;
+    rc_alloc_stats_get(h, &a);
+    for (int i = 1; i < N; i++)
+        rc_decref(objs[i]);
+    CHECK(rc_type_forget(h, t) == -1 && rc_last_error(h) == RC_EVALUE);
+    CHECK(strcmp(rc_error_message(h), "rc_type_forget: type 'doomed' has 1 live objects") == 0);
+    rc_clear_error(h);
+    rc_decref(objs[0]);
+    CHECK(rc_type_forget(h, t) == 0 && rc_type_forget(h, t) == 0);
+    rc_alloc_stats_get(h, &b);
+    CHECK(b.pools == a.pools - 1);
+    rc_census *c = rc_census_take(h);
+    CHECK(c && rc_census_rows(c, NULL, 0) == 0);
+    rc_census_free(c);
+    CHECK_VALID(h);
+    free(t);
+    rc_type *u = malloc(sizeof *u); /* perhaps at t's address */
+    CHECK(u);
+    *u = (rc_type){.name = "newborn", .size = sizeof(pair), .traverse = pair_traverse};
+    void *o = rc_new(h, u), *p = rc_new(h, u);
+    CHECK(o && p && rc_typeof(o) == u && rc_gc_is_tracked(o)); /* not acyclic: a new record */
+    rc_set(&((pair *)o)->a, p);
+    rc_set(&((pair *)p)->a, o);
+    rc_decref(o);
+    rc_decref(p);
+    CHECK(rc_collect(h, -1) == 2 && rc_type_forget(h, u) == 0);
+    CHECK(rc_type_forget(h, &rc_list_type) == 0); /* never used: nothing to forget */
+    rc_decref(rc_list(h));
+    CHECK(rc_type_forget(h, &rc_list_type) == -1 && rc_last_error(h) == RC_EVALUE);
+    CHECK(strcmp(rc_error_message(h), "rc_type_forget: 'list' is a built-in type") == 0);
+    rc_clear_error(h);
+    CHECK_VALID(h);
+    rc_heap_free(h);
+    free(u);
+}
+
 /* Misuse: a freed object of a shared pool is named with its type. */
 static void decref_freed(void)
 {
@@ -212,6 +296,8 @@ int main(int argc, char **argv)
     test_collect_across_types();
     test_type_grows();
     test_churn_moves_on();
+    test_own_pools();
+    test_forget();
     test_fault_sweep();
     puts("test_shared_pools: ok");
     return 0;

@@ -23,6 +23,7 @@
  */
 #include "types.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +84,18 @@ static int mag_cmp(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
         if (a[na] != b[na])
             return a[na] > b[na] ? 1 : -1;
     return 0;
+}
+
+/* Bits of m's magnitude (0 for zero). */
+static size_t mag_bits(const mag *m)
+{
+    return m->n ? m->n * LIMB_BITS - (size_t)__builtin_clz(m->d[m->n - 1]) : 0;
+}
+
+/* Limb i of m, 0 past its top. */
+static uint32_t limb_at(const mag *m, size_t i)
+{
+    return i < m->n ? m->d[i] : 0;
 }
 
 /* r = a + b, na >= nb; r has room for na + 1 limbs.  Returns the limbs. */
@@ -302,6 +315,25 @@ void *rci_bigint_mul(rc_heap *h, const void *a, const void *b)
     return out;
 }
 
+/* q = x / y, r = x % y truncated, as magnitudes (y nonzero): q gets
+   x->n - y->n + 1 limbs (at least 1), r y->n, both zero-padded; un and vn
+   are scratch of x->n + 1 and y->n limbs. */
+static void mag_divmod(const mag *x, const mag *y, uint32_t *q, uint32_t *r, uint32_t *un,
+                       uint32_t *vn)
+{
+    size_t nq = x->n >= y->n ? x->n - y->n + 1 : 1;
+    memset(q, 0, nq * sizeof *q);
+    memset(r, 0, y->n * sizeof *r);
+    if (mag_cmp(x->d, x->n, y->d, y->n) < 0) {
+        memcpy(r, x->d, x->n * sizeof *r);
+    } else if (y->n == 1) {
+        memcpy(q, x->d, x->n * sizeof *q);
+        r[0] = mag_div_small(q, x->n, y->d[0]);
+    } else {
+        mag_divmod_long(x->d, x->n, y->d, y->n, q, r, un, vn);
+    }
+}
+
 /* Python's floor division: the quotient rounded toward minus infinity,
    and the remainder a - q * b, which has b's sign.  *q or *r may be NULL
    when not wanted.  b must not be zero (int.c checks). */
@@ -318,16 +350,7 @@ int rci_bigint_divmod(rc_heap *h, const void *a, const void *b, void **q, void *
     if (!buf)
         return -1;
     uint32_t *qd = buf, *rd = qd + nq + 1, *un = rd + y.n + 1, *vn = un + x.n + 1;
-    memset(qd, 0, (nq + 1) * sizeof *qd);
-    memset(rd, 0, (y.n + 1) * sizeof *rd);
-    if (mag_cmp(x.d, x.n, y.d, y.n) < 0) {
-        memcpy(rd, x.d, x.n * sizeof *rd);
-    } else if (y.n == 1) {
-        memcpy(qd, x.d, x.n * sizeof *qd);
-        rd[0] = mag_div_small(qd, x.n, y.d[0]);
-    } else {
-        mag_divmod_long(x.d, x.n, y.d, y.n, qd, rd, un, vn);
-    }
+    mag_divmod(&x, &y, qd, rd, un, vn);
     size_t qn = trim(qd, nq), rn = trim(rd, y.n);
     if (rn && x.neg != y.neg) { /* truncated to floored: q - 1, r + b */
         uint32_t one = 1;
@@ -351,6 +374,235 @@ void *rci_bigint_neg(rc_heap *h, const void *a)
     mag x;
     mag_of(&x, a);
     return make_int(h, !x.neg && x.n, x.d, x.n);
+}
+
+/* ---- Shifts and bitwise operations ---------------------------------------- */
+
+/* r = m << k; r has room for m->n + k / 32 + 1 limbs (m nonzero).
+   Returns the limbs. */
+static size_t mag_shl(uint32_t *r, const mag *m, uint64_t k)
+{
+    size_t limbs = (size_t)(k / LIMB_BITS);
+    memset(r, 0, limbs * sizeof *r);
+    shift_left(r + limbs, m->d, m->n, (unsigned)(k % LIMB_BITS));
+    return trim(r, m->n + limbs + 1);
+}
+
+/* r = m >> k, with k / 32 < m->n; r has room for m->n - k / 32 limbs.
+   Returns the limbs; *lost: a 1 bit was shifted out. */
+static size_t mag_shr(uint32_t *r, const mag *m, uint64_t k, bool *lost)
+{
+    size_t limbs = (size_t)(k / LIMB_BITS), n = m->n - limbs;
+    unsigned s = (unsigned)(k % LIMB_BITS);
+    *lost = s && (m->d[limbs] << (LIMB_BITS - s));
+    for (size_t i = 0; i < limbs && !*lost; i++)
+        *lost = m->d[i] != 0;
+    for (size_t i = 0; i < n; i++)
+        r[i] = s ? m->d[limbs + i] >> s | limb_at(m, limbs + i + 1) << (LIMB_BITS - s)
+                 : m->d[limbs + i];
+    return trim(r, n);
+}
+
+void *rci_bigint_lshift(rc_heap *h, const void *a, uint64_t k)
+{
+    mag x;
+    mag_of(&x, a);
+    if (!x.n)
+        return rc_int(h, 0);
+    if (k > (uint64_t)MAX_LIMBS * LIMB_BITS)
+        return rci_failf_null(h, RC_EOVERFLOW, "int too large (over 2**31 bits)");
+    scratch s;
+    uint32_t *r = scratch_get(&s, h, x.n + (size_t)(k / LIMB_BITS) + 1);
+    if (!r)
+        return NULL;
+    void *out = make_int(h, x.neg, r, mag_shl(r, &x, k));
+    scratch_put(&s);
+    return out;
+}
+
+/* Python's a >> k is floor(a / 2**k): a negative a whose shifted-out bits
+   are not all 0 rounds away from zero. */
+void *rci_bigint_rshift(rc_heap *h, const void *a, uint64_t k)
+{
+    mag x;
+    mag_of(&x, a);
+    if (k / LIMB_BITS >= x.n)
+        return rc_int(h, x.neg ? -1 : 0);
+    scratch s;
+    uint32_t *r = scratch_get(&s, h, x.n - (size_t)(k / LIMB_BITS) + 1);
+    if (!r)
+        return NULL;
+    bool lost;
+    size_t n = mag_shr(r, &x, k, &lost);
+    uint32_t one = 1;
+    if (x.neg && lost)
+        n = n ? mag_add(r, r, n, &one, 1) : (r[0] = 1);
+    void *out = make_int(h, x.neg, r, n);
+    scratch_put(&s);
+    return out;
+}
+
+/* d[0..n) = -d as n-limb two's complement (~d + 1). */
+static void negate_limbs(uint32_t *d, size_t n)
+{
+    uint64_t carry = 1;
+    for (size_t i = 0; i < n; i++) {
+        carry += (uint32_t)~d[i];
+        d[i] = (uint32_t)carry;
+        carry >>= LIMB_BITS;
+    }
+}
+
+/* m as n limbs of two's complement, n > m->n (so the top bit is the sign). */
+static void to_twos(uint32_t *out, const mag *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = limb_at(m, i);
+    if (m->neg)
+        negate_limbs(out, n);
+}
+
+/* a & b, a | b or a ^ b (op '&', '|', '^') as Python has them: on the
+   infinite two's complement of each, so -1 is all ones. */
+void *rci_bigint_bitop(rc_heap *h, const void *a, const void *b, char op)
+{
+    mag x, y;
+    mag_of(&x, a);
+    mag_of(&y, b);
+    size_t n = (x.n > y.n ? x.n : y.n) + 1;
+    scratch s;
+    uint32_t *r = scratch_get(&s, h, 2 * n);
+    if (!r)
+        return NULL;
+    uint32_t *t = r + n;
+    to_twos(r, &x, n);
+    to_twos(t, &y, n);
+    for (size_t i = 0; i < n; i++)
+        r[i] = op == '&' ? r[i] & t[i] : op == '|' ? r[i] | t[i] : r[i] ^ t[i];
+    bool neg = r[n - 1] >> (LIMB_BITS - 1);
+    if (neg)
+        negate_limbs(r, n);
+    void *out = make_int(h, neg, r, n);
+    scratch_put(&s);
+    return out;
+}
+
+size_t rci_int_bit_length(const void *o)
+{
+    mag m;
+    mag_of(&m, o);
+    return mag_bits(&m);
+}
+
+bool rci_int_bit(const void *o, size_t i)
+{
+    mag m;
+    mag_of(&m, o);
+    return (limb_at(&m, i / LIMB_BITS) >> (i % LIMB_BITS)) & 1;
+}
+
+/* ---- Conversion to float and true division -------------------------------- */
+
+/* The double nearest (q + f) * 2**e, where f is in (0, 1) when sticky and
+   0 otherwise, ties to even, with subnormals rounded on their own grid;
+   q > 0.  -1 when it overflows. */
+static int round_to_double(uint64_t q, bool sticky, long e, bool neg, double *out)
+{
+    long bits = 64 - __builtin_clzll(q);
+    /* bits the result keeps: 53, fewer when subnormal (its lowest bit is
+       2**-1074, and the top bit of the value is 2**(e + bits - 1)) */
+    long keep = e + bits + 1074;
+    if (keep > DBL_MANT_DIG)
+        keep = DBL_MANT_DIG;
+    double d = 0;
+    if (keep >= 0) { /* below that the value is under 2**-1075: zero */
+        long drop = bits - keep;
+        uint64_t kept = q;
+        if (drop > 0) {
+            uint64_t rest = drop >= 64 ? q : q & ((UINT64_C(1) << drop) - 1);
+            uint64_t half = UINT64_C(1) << (drop - 1);
+            kept = drop >= 64 ? 0 : q >> drop;
+            if (rest > half || (rest == half && (sticky || (kept & 1))))
+                kept++;
+            e += drop;
+        }
+        d = ldexp((double)kept, (int)e); /* exact: kept <= 2**53 on the grid */
+        if (isinf(d))
+            return -1;
+    }
+    *out = neg ? -d : d;
+    return 0;
+}
+
+static int float_overflow(rc_heap *h, const char *what)
+{
+    return rc_error_setf(h, RC_EOVERFLOW, "%s too large to convert to float", what);
+}
+
+int rci_bigint_to_double(rc_heap *h, const void *o, double *out)
+{
+    mag m;
+    mag_of(&m, o);
+    size_t bits = mag_bits(&m);
+    if (bits > DBL_MAX_EXP)
+        return float_overflow(h, "int");
+    size_t e = bits > 64 ? bits - 64 : 0; /* the top 64 bits, the rest sticky */
+    size_t l = e / LIMB_BITS;
+    unsigned s = (unsigned)(e % LIMB_BITS);
+    uint64_t lo = limb_at(&m, l) | (uint64_t)limb_at(&m, l + 1) << LIMB_BITS;
+    uint64_t q = s ? lo >> s | (uint64_t)limb_at(&m, l + 2) << (2 * LIMB_BITS - s) : lo;
+    bool sticky = s && (limb_at(&m, l) << (LIMB_BITS - s));
+    for (size_t i = 0; i < l && !sticky; i++)
+        sticky = m.d[i] != 0;
+    if (!q) {
+        *out = 0;
+        return 0;
+    }
+    return round_to_double(q, sticky, (long)e, m.neg, out) == 0 ? 0 : float_overflow(h, "int");
+}
+
+/* a / b correctly rounded (b nonzero): the quotient of a scaled by 2**-s
+   (s chosen so it has 55 or 56 bits: 53 kept, a rounding bit, one
+   more), whatever was lost a sticky bit, rounded once.  Results beyond
+   the double range are known from the operands' lengths before any
+   division. */
+int rci_bigint_truediv(rc_heap *h, const void *a, const void *b, double *out)
+{
+    mag x, y;
+    mag_of(&x, a);
+    mag_of(&y, b);
+    bool neg = x.neg != y.neg;
+    long diff = (long)mag_bits(&x) - (long)mag_bits(&y); /* the quotient is
+                                       in [2**(diff - 1), 2**(diff + 1)) */
+    if (diff > DBL_MAX_EXP)
+        return rc_error_setf(h, RC_EOVERFLOW, "integer division result too large for a float");
+    if (!x.n || diff < -1077) { /* under 2**-1076: rounds to zero */
+        *out = neg ? -0.0 : 0.0;
+        return 0;
+    }
+    long sh = diff - (DBL_MANT_DIG + 2);
+    size_t nx = sh < 0 ? x.n + (size_t)(-sh) / LIMB_BITS + 1 : x.n - (size_t)sh / LIMB_BITS;
+    size_t nq = nx - y.n + 1;
+    /* one block: the scaled dividend, quotient, remainder, Knuth's scratch */
+    scratch s;
+    uint32_t *buf = scratch_get(&s, h, nx + nq + y.n + (nx + 1) + y.n);
+    if (!buf)
+        return -1;
+    uint32_t *xd = buf, *qd = xd + nx, *rd = qd + nq, *un = rd + y.n, *vn = un + nx + 1;
+    bool sticky = false;
+    mag scaled = {.d = xd, .neg = false};
+    if (sh < 0)
+        scaled.n = mag_shl(xd, &x, (uint64_t)-sh);
+    else
+        scaled.n = mag_shr(xd, &x, (uint64_t)sh, &sticky);
+    mag_divmod(&scaled, &y, qd, rd, un, vn);
+    sticky = sticky || trim(rd, y.n) != 0;
+    bool two_limbs = scaled.n > y.n; /* the quotient's: it is below 2**57 */
+    uint64_t q = qd[0] | (two_limbs ? (uint64_t)qd[1] << LIMB_BITS : 0);
+    scratch_put(&s);
+    if (round_to_double(q, sticky, sh, neg, out) != 0)
+        return rc_error_setf(h, RC_EOVERFLOW, "integer division result too large for a float");
+    return 0;
 }
 
 /* ---- Decimal text --------------------------------------------------------- */

@@ -142,6 +142,16 @@ RCI_HIDDEN void *rci_bigint_addsub(rc_heap *h, const void *a, const void *b, boo
 RCI_HIDDEN void *rci_bigint_mul(rc_heap *h, const void *a, const void *b);
 RCI_HIDDEN int rci_bigint_divmod(rc_heap *h, const void *a, const void *b, void **q, void **r);
 RCI_HIDDEN void *rci_bigint_neg(rc_heap *h, const void *a);
+RCI_HIDDEN void *rci_bigint_lshift(rc_heap *h, const void *a, uint64_t k);
+RCI_HIDDEN void *rci_bigint_rshift(rc_heap *h, const void *a, uint64_t k);
+/* a & b, a | b, a ^ b for op '&', '|', '^' (Python's two's complement). */
+RCI_HIDDEN void *rci_bigint_bitop(rc_heap *h, const void *a, const void *b, char op);
+/* Nearest double (ties to even): 0, or -1 with RC_EOVERFLOW on h. */
+RCI_HIDDEN int rci_bigint_to_double(rc_heap *h, const void *o, double *out);
+RCI_HIDDEN int rci_bigint_truediv(rc_heap *h, const void *a, const void *b, double *out);
+/* Bits of |o| (Python's o.bit_length()), and bit i of |o|; o any int. */
+RCI_HIDDEN size_t rci_int_bit_length(const void *o);
+RCI_HIDDEN bool rci_int_bit(const void *o, size_t i);
 /* The int of the decimal digits s[0..n) (no sign; at most
    RC_INT_MAX_STR_DIGITS), negated if neg. */
 RCI_HIDDEN void *rci_bigint_from_digits(rc_heap *h, bool neg, const char *s, size_t n);
