@@ -37,6 +37,11 @@ CASE:
              gc.garbage's items by type; the same with RCGC_PYTHON=frames
              and with RCGC_SAMPLE_BYTES (64 KiB, and 1 GiB: nearly nothing
              sampled); the text summary names them
+  census_frozen  census_frozen.py: objects gc.freeze() moved to the
+             permanent generation (which gc.get_objects() leaves out) are
+             counted, and what only they lead to; the modules, all frozen,
+             as sys.modules has them; the frozen garbage cycle's __del__
+             runs neither with nor without rcgc (the census changes nothing)
   census_hazards  census_hazards.py: daemon threads running, a fork
              child ending normally (its own census), a subinterpreter:
              exit 0 and a census in both captures
@@ -301,6 +306,29 @@ def case_census(args):
         fail(f"the summary's census lines:\n{text}")
     print("census: ok;", {k: live.get(k) for k in want["own"]}, "garbage", garbage,
           {k: (live.get(k, (0,))[0], ref.get(k)) for k in INTERPRETER_TYPES + ("str",)})
+
+
+def case_census_frozen(args):
+    script = os.path.join(HERE, "census_frozen.py")
+    expected_path = os.path.join(args.work, "expected.json")
+    cap = os.path.join(args.work, "frozen.cap")
+    plain = subprocess.run([args.python, script, expected_path], capture_output=True,
+                           text=True).stdout
+    p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script, expected_path],
+                       capture_output=True, text=True)
+    if p.returncode != 0 or p.stdout != plain or plain != "done True\n":
+        fail(f"census_frozen.py: exit {p.returncode}, {p.stdout!r} (without rcgc {plain!r})\n"
+             f"{p.stderr}")
+    with open(expected_path) as f:
+        want = json.load(f)
+    live = {t["type"]: t["objects"] for t in census_of(args, cap)["live"]["types"]}
+    for name, n in want["own"].items():
+        if live.get(name) != n:
+            fail(f"{name}: census {live.get(name)}, the script keeps {n}")
+    if abs(live.get("module", 0) - want["modules"]) > 2:
+        fail(f"modules: census {live.get('module')}, sys.modules {want['modules']}")
+    print("census_frozen: ok;", {k: live.get(k) for k in want["own"]}, "modules",
+          live.get("module"), "of", want["modules"], "frozen", want["frozen"])
 
 
 def case_census_hazards(args):

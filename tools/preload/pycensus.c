@@ -23,7 +23,10 @@
  * tuple or dict...) reachable from them through untracked objects: a GC
  * object's referents by its tp_traverse (as gc.get_referents), a non-GC
  * object's by its type's object members (a code object's constants and
- * names), each object once (a bitmap of the addresses met).  Bytes per
+ * names), each object once (a bitmap of the addresses met); and the
+ * objects gc.freeze() moved to the permanent generation, which
+ * gc.get_objects() leaves out, read from the collector's own list (below,
+ * "Frozen objects").  Bytes per
  * object: sys.getsizeof's, its type's C __sizeof__ called directly plus
  * the GC header and pre-header as the version's sys.getsizeof adds them;
  * a __sizeof__ written in Python is not run (object.__sizeof__ instead).
@@ -68,7 +71,8 @@ typedef int (*py_visit)(void *object, void *arg);
 #define TPF_HEAPTYPE (1ul << 9)
 #define TPF_HAVE_GC (1ul << 14)
 #define TPF_UNICODE (1ul << 28)
-#define GC_HEAD 16
+#define GC_HEAD 16        /* PyGC_Head: _gc_next, _gc_prev (3.8-3.13) */
+#define GC_PTR_MASK (~(uintptr_t)3) /* _gc_prev's and _gc_next's flag bits */
 #define PRE_HEADER 16 /* the managed dict and weakref words */
 
 #define TYPE_NAME_MAX 256 /* bytes of a type's name kept */
@@ -94,6 +98,7 @@ static struct {
     void *(*type_lookup)(void *, void *);
     ptrdiff_t (*as_ssize)(void *);
     const char *(*as_utf8)(void *, ptrdiff_t *);
+    void *(*tuple_item)(void *, ptrdiff_t);
     void *none, *true_;
 } pc;
 
@@ -401,22 +406,33 @@ static int visit(void *o, void *arg)
     return 0;
 }
 
-/* Every object of the list gc.get_objects() made (but the list itself),
-   and the untracked objects reachable from them. */
-static void count_objects(walk *w, void *objects)
+/* An object the collector tracks: counted, its referents followed. */
+static void count_tracked(walk *w, void *o)
+{
+    census_type *ct = census_entry(w->c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name);
+    if (ct) {
+        count(ct, o, RCC_PY_LIVE);
+        follow(w, ct, o);
+    } else
+        w->c->short_of_memory = true;
+}
+
+/* Every object of the list gc.get_objects() made (but the list itself)
+   and of the permanent generation, and the untracked objects reachable
+   from them. */
+static void count_objects(walk *w, void *objects, const uintptr_t *frozen)
 {
     census *c = w->c;
     ptrdiff_t n = pc.list_size(objects);
     for (ptrdiff_t i = 0; i < n; i++) {
         void *o = pc.list_item(objects, i);
-        census_type *ct =
-            o && o != objects ? census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name)
-                              : NULL;
-        if (ct) {
-            count(ct, o, RCC_PY_LIVE);
-            follow(w, ct, o);
-        }
+        if (o && o != objects)
+            count_tracked(w, o);
     }
+    if (frozen) /* the permanent generation's list head */
+        for (uintptr_t at = frozen[0] & GC_PTR_MASK; at != (uintptr_t)frozen;
+             at = *(const uintptr_t *)at & GC_PTR_MASK)
+            count_tracked(w, (void *)(at + GC_HEAD));
     while (c->pending.n) {
         void *o = ((void **)c->pending.at)[--c->pending.n];
         census_type *ct = census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name);
@@ -439,6 +455,97 @@ static void count_garbage(walk *w)
     }
     pc.decref(garbage);
     pc.err_clear(); /* no garbage list: none */
+}
+
+/* ---- Frozen objects ----------------------------------------------------------------
+ *
+ * gc.freeze() moves every tracked object to the collector's permanent
+ * generation, a list gc.get_objects() does not read and no Python
+ * function lists (gc.unfreeze() would give them back to the oldest
+ * generation for good: the collections of finalization would then free,
+ * and finalize, frozen cycles they never reach otherwise).  The census
+ * reads that list where it lies, changing nothing.  The collector's state
+ * has had one layout from 3.8 to 3.13 (3.14 changed it; struct _gc_runtime_state: a
+ * pointer and three ints, then generations[3] of {PyGC_Head head; int
+ * threshold, count}, generation0, permanent_generation).  It is found
+ * from the list gc.get_objects() just made: tracked last, at the tail of
+ * generation 0, its _gc_next is generation 0's head.  It is taken to be
+ * the state only if the words read there (with process_vm_readv: nothing
+ * is read that is not mapped) say so: generation0 points to that head,
+ * the thresholds are gc.get_threshold()'s, the collector is off (the
+ * census turned it off), and the permanent list holds exactly
+ * gc.get_freeze_count() objects, each linked back to the one before. */
+
+#define GC_STATE_WORDS 16          /* up to permanent_generation's head */
+#define GC_ENABLED 12              /* bytes: after trash_delete_later, _nesting */
+#define GC_GEN0 3                  /* generations[0].head, in words */
+#define GC_GEN_WORDS 3             /* a gc_generation */
+#define GC_THRESHOLD 2             /* in a gc_generation, after its head */
+#define GC_GENERATION0 12          /* the generation0 pointer */
+#define GC_PERMANENT 13            /* permanent_generation.head */
+
+/* A C function of the gc module called without arguments (a new
+   reference, or NULL). */
+static void *gc_call(const char *fn)
+{
+    void *f = pc.get_attr(pc.gc, fn);
+    void *r = f ? pc.call(f, NULL) : NULL;
+    pc.decref(f);
+    return r;
+}
+
+static bool read_mapped(void *to, uintptr_t from, size_t n)
+{
+    struct iovec local = {to, n}, remote = {(void *)from, n};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+}
+
+/* gc.<fn>()'s result as a number, or -1. */
+static ptrdiff_t gc_number(const char *fn, ptrdiff_t item)
+{
+    void *r = gc_call(fn);
+    void *n = r && item >= 0 ? pc.tuple_item(r, item) : r;
+    ptrdiff_t v = n ? pc.as_ssize(n) : -1;
+    pc.decref(r);
+    pc.err_clear();
+    return v;
+}
+
+static int state_int(const uintptr_t *state, size_t byte)
+{
+    int v;
+    memcpy(&v, (const char *)state + byte, sizeof v);
+    return v;
+}
+
+/* The permanent generation's head, or NULL when empty or not found. */
+static const uintptr_t *permanent_generation(void *objects)
+{
+    ptrdiff_t frozen = pc.minor <= 13 ? gc_number("get_freeze_count", -1) : 0;
+    if (frozen <= 0)
+        return NULL;
+    uintptr_t gen0 = 0, state[GC_STATE_WORDS];
+    if (!read_mapped(&gen0, (uintptr_t)objects - GC_HEAD, sizeof gen0) ||
+        !read_mapped(state, (gen0 & GC_PTR_MASK) - GC_GEN0 * sizeof(uintptr_t), sizeof state))
+        return NULL;
+    gen0 &= GC_PTR_MASK;
+    if (state[GC_GENERATION0] != gen0 || state_int(state, GC_ENABLED))
+        return NULL;
+    for (int k = 0; k < 3; k++)
+        if (state_int(state, (GC_GEN0 + k * GC_GEN_WORDS + GC_THRESHOLD) * sizeof(uintptr_t)) !=
+            gc_number("get_threshold", k))
+            return NULL;
+    const uintptr_t *head = (const uintptr_t *)(gen0 - GC_GEN0 * sizeof(uintptr_t)) + GC_PERMANENT;
+    uintptr_t at = (uintptr_t)head, node[2];
+    for (ptrdiff_t i = 0; i <= frozen; i++) {
+        uintptr_t next = *(const uintptr_t *)at & GC_PTR_MASK;
+        if (!read_mapped(node, next, sizeof node) || (node[1] & GC_PTR_MASK) != at)
+            return NULL;
+        if (next == (uintptr_t)head)
+            return i == frozen ? head : NULL;
+        at = next;
+    }
+    return NULL;
 }
 
 /* ---- Names and records -------------------------------------------------------------- */
@@ -526,16 +633,6 @@ static void census_free(census *c)
         pages_free(NULL, c->pending.at, c->pending.cap * c->pending.elem);
 }
 
-/* A C function of the gc module called without arguments (a new
-   reference, or NULL). */
-static void *gc_call(const char *fn)
-{
-    void *f = pc.get_attr(pc.gc, fn);
-    void *r = f ? pc.call(f, NULL) : NULL;
-    pc.decref(f);
-    return r;
-}
-
 /* The atexit callback: the census, once. */
 static void *take_census(void *owner, void *arg)
 {
@@ -551,7 +648,7 @@ static void *take_census(void *owner, void *arg)
                     .seen.bitmaps.elem = sizeof(uint64_t *)};
         walk w = {&c, sizeof_name};
         if (objects && sizeof_name) {
-            count_objects(&w, objects);
+            count_objects(&w, objects, permanent_generation(objects));
             count_garbage(&w);
             write_census(&c);
         }
@@ -623,6 +720,7 @@ void python_census_arm(uint32_t version)
         {(void **)&pc.unicode, "PyUnicode_FromString"},
         {(void **)&pc.list_size, "PyList_Size"},
         {(void **)&pc.list_item, "PyList_GetItem"},
+        {(void **)&pc.tuple_item, "PyTuple_GetItem"},
         {(void **)&pc.type_lookup, "_PyType_Lookup"},
         {(void **)&pc.as_ssize, "PyLong_AsSsize_t"},
         {(void **)&pc.as_utf8, "PyUnicode_AsUTF8AndSize"},
