@@ -42,6 +42,10 @@ CASE:
              counted, and what only they lead to; the modules, all frozen,
              as sys.modules has them; the frozen garbage cycle's __del__
              runs neither with nor without rcgc (the census changes nothing)
+  census_interned  census_interned.py: 3000 strings that sys.intern's
+             table alone holds (interned immortal, dropped) are counted:
+             the census's str with them less the str without is 3000
+             (within 10: two runs may differ by a str or two)
   census_hazards  census_hazards.py: daemon threads running, a fork
              child ending normally (its own census), a subinterpreter:
              exit 0 and a census in both captures
@@ -329,6 +333,22 @@ def case_census_frozen(args):
         fail(f"modules: census {live.get('module')}, sys.modules {want['modules']}")
     print("census_frozen: ok;", {k: live.get(k) for k in want["own"]}, "modules",
           live.get("module"), "of", want["modules"], "frozen", want["frozen"])
+
+
+def case_census_interned(args):
+    script = os.path.join(HERE, "census_interned.py")
+    cap = os.path.join(args.work, "interned.cap")
+    strs = []
+    for n in (0, 3000):
+        p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script, str(n)],
+                           capture_output=True, text=True)
+        if p.returncode != 0 or p.stdout != "done\n":
+            fail(f"census_interned.py {n}: exit {p.returncode}, {p.stdout!r}\n{p.stderr}")
+        live = {t["type"]: t["objects"] for t in census_of(args, cap)["live"]["types"]}
+        strs.append(live.get("str", 0))
+    if abs(strs[1] - strs[0] - 3000) > 10:  # (a run or two differ by a str or two)
+        fail(f"str: {strs[0]} without, {strs[1]} with 3000 held by the interned table alone")
+    print("census_interned: ok; str", strs)
 
 
 def case_census_hazards(args):

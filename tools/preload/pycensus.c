@@ -26,7 +26,8 @@
  * names), each object once (a bitmap of the addresses met); and the
  * objects gc.freeze() moved to the permanent generation, which
  * gc.get_objects() leaves out, read from the collector's own list (below,
- * "Frozen objects").  Bytes per
+ * "Frozen objects"); and sys.intern's table and what it holds ("Interned
+ * strings").  Bytes per
  * object: sys.getsizeof's, its type's C __sizeof__ called directly plus
  * the GC header and pre-header as the version's sys.getsizeof adds them;
  * a __sizeof__ written in Python is not run (object.__sizeof__ instead).
@@ -99,6 +100,10 @@ static struct {
     ptrdiff_t (*as_ssize)(void *);
     const char *(*as_utf8)(void *, ptrdiff_t *);
     void *(*tuple_item)(void *, ptrdiff_t);
+    void *dict_type;          /* &PyDict_Type */
+    void *(*dict_item)(void *, void *);
+    void *(*intern)(const char *);
+    void *intern_fn;          /* PyUnicode_InternInPlace: where the table is */
     void *none, *true_;
 } pc;
 
@@ -418,9 +423,9 @@ static void count_tracked(walk *w, void *o)
 }
 
 /* Every object of the list gc.get_objects() made (but the list itself)
-   and of the permanent generation, and the untracked objects reachable
-   from them. */
-static void count_objects(walk *w, void *objects, const uintptr_t *frozen)
+   and of the permanent generation, the interned table, and the untracked
+   objects reachable from them. */
+static void count_objects(walk *w, void *objects, const uintptr_t *frozen, void *interned)
 {
     census *c = w->c;
     ptrdiff_t n = pc.list_size(objects);
@@ -433,6 +438,7 @@ static void count_objects(walk *w, void *objects, const uintptr_t *frozen)
         for (uintptr_t at = frozen[0] & GC_PTR_MASK; at != (uintptr_t)frozen;
              at = *(const uintptr_t *)at & GC_PTR_MASK)
             count_tracked(w, (void *)(at + GC_HEAD));
+    visit(interned, w);
     while (c->pending.n) {
         void *o = ((void **)c->pending.at)[--c->pending.n];
         census_type *ct = census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name);
@@ -548,6 +554,112 @@ static const uintptr_t *permanent_generation(void *objects)
     return NULL;
 }
 
+/* ---- Interned strings ---------------------------------------------------------------
+ *
+ * sys.intern's table, a dict in which each interned str maps to itself,
+ * holds strings that nothing the collector tracks leads to: names of
+ * slots and descriptors that C arrays keep, and in 3.12 (where interned
+ * strings are immortal) every string ever interned and dropped.  The
+ * table is no object's referent: a static variable of unicodeobject.c
+ * (3.8-3.11), a field of the interpreter state (3.12, 3.13: for the main
+ * interpreter, inside _PyRuntime).  Either way it is a word of the
+ * writable segments of the file that defines PyUnicode_InternInPlace
+ * (libpython, or python3 when linked in), and no Python function gives
+ * it.  The census finds it there by what it holds: the one dict that maps
+ * a string just interned (the probe) to itself.  Each word that may be a
+ * heap object's address (16-aligned, in user space above the first 64
+ * KiB, outside the file's own segments, where its static objects are, not
+ * on a page found unmapped a moment ago) has its
+ * reference count and type read with process_vm_readv, in batches:
+ * nothing unmapped is touched, and only a live dict is asked. */
+
+#define PROBE_BATCH 1024   /* IOV_MAX */
+#define UNMAPPED_CACHE 512 /* pages found unmapped: most words that are no
+                              pointer repeat (1e9, 0x400000000...) */
+#define USER_TOP (UINT64_C(1) << 47)
+
+typedef struct table_search {
+    uintptr_t fn;             /* PyUnicode_InternInPlace */
+    void *probe;              /* a freshly interned str */
+    void *found;              /* the table */
+    uintptr_t unmapped[UNMAPPED_CACHE]; /* page numbers, by their low bits */
+} table_search;
+
+/* The dict among addrs[0..n) that maps the probe to itself, or NULL. */
+static void *probe_batch(const uintptr_t *addrs, size_t n, void *probe, uintptr_t *unmapped)
+{
+    struct iovec local[PROBE_BATCH], remote[PROBE_BATCH];
+    uintptr_t head[PROBE_BATCH][2]; /* ob_refcnt, ob_type */
+    for (size_t i = 0; i < n; i++) {
+        local[i] = (struct iovec){head[i], sizeof head[i]};
+        remote[i] = (struct iovec){(void *)addrs[i], sizeof head[i]};
+    }
+    for (size_t i = 0; i < n;) {
+        ssize_t got = process_vm_readv(getpid(), local + i, (unsigned long)(n - i), remote + i,
+                                       (unsigned long)(n - i), 0);
+        size_t read = got > 0 ? (size_t)got / sizeof *head : 0;
+        for (size_t k = i; k < i + read; k++) /* (a dict on the free list has no references) */
+            if (head[k][1] == (uintptr_t)pc.dict_type && head[k][0] &&
+                pc.dict_item((void *)addrs[k], probe) == probe)
+                return (void *)addrs[k];
+        if (i + read < n) /* the one that could not be read */
+            unmapped[addrs[i + read] >> 12 & (UNMAPPED_CACHE - 1)] = addrs[i + read] >> 12;
+        i += read + 1;
+    }
+    return NULL;
+}
+
+/* dl_iterate_phdr's callback: the writable segments of the file that
+   defines PyUnicode_InternInPlace, searched. */
+static int search_file(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    table_search *s = arg;
+    bool defines = false;
+    uintptr_t file_lo = UINTPTR_MAX, file_hi = 0; /* the file's own span */
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD)
+            continue;
+        defines |= s->fn >= lo && s->fn < lo + ph->p_memsz;
+        file_lo = lo < file_lo ? lo : file_lo;
+        file_hi = lo + ph->p_memsz > file_hi ? lo + ph->p_memsz : file_hi;
+    }
+    for (int i = 0; defines && i < info->dlpi_phnum && !s->found; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        const uintptr_t *word = (const uintptr_t *)((info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)7);
+        const uintptr_t *end = (const uintptr_t *)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
+        uintptr_t batch[PROBE_BATCH];
+        size_t n = 0;
+        for (; word < end && !s->found; word++) {
+            uintptr_t a = *word;
+            if (a > 0xffff && a < USER_TOP && !(a & 15) && (a < file_lo || a >= file_hi) &&
+                s->unmapped[a >> 12 & (UNMAPPED_CACHE - 1)] != a >> 12)
+                batch[n++] = a;
+            if (n == PROBE_BATCH || (word + 1 == end && n)) {
+                s->found = probe_batch(batch, n, s->probe, s->unmapped);
+                n = 0;
+            }
+        }
+    }
+    return defines; /* found the file: stop */
+}
+
+/* sys.intern's table, or NULL.  *probe: the probe, kept for the walk (a
+   new reference, or NULL). */
+static void *interned_table(void **probe)
+{
+    table_search s = {.fn = (uintptr_t)pc.intern_fn, .probe = pc.intern("rcgc census probe")};
+    if (s.probe)
+        dl_iterate_phdr(search_file, &s);
+    pc.err_clear();
+    *probe = s.probe;
+    return s.found;
+}
+
 /* ---- Names and records -------------------------------------------------------------- */
 
 /* type's getter of one of its attributes ("__module__", "__qualname__"):
@@ -647,13 +759,19 @@ static void *take_census(void *owner, void *arg)
         census c = {.types.elem = sizeof(census_type), .pending.elem = sizeof(void *),
                     .seen.bitmaps.elem = sizeof(uint64_t *)};
         walk w = {&c, sizeof_name};
+        const uintptr_t *frozen = objects ? permanent_generation(objects) : NULL;
+        void *probe = NULL;
+        void *interned = objects ? interned_table(&probe) : NULL;
+        if (probe) /* the shim's, not the program's */
+            seen_add(&c.seen, (uintptr_t)probe, &c.short_of_memory);
         if (objects && sizeof_name) {
-            count_objects(&w, objects, permanent_generation(objects));
+            count_objects(&w, objects, frozen, interned);
             count_garbage(&w);
             write_census(&c);
         }
         census_free(&c);
         pc.decref(sizeof_name);
+        pc.decref(probe);
         pc.decref(objects);
         if (enabled == pc.true_)
             pc.decref(gc_call("enable"));
@@ -721,6 +839,10 @@ void python_census_arm(uint32_t version)
         {(void **)&pc.list_size, "PyList_Size"},
         {(void **)&pc.list_item, "PyList_GetItem"},
         {(void **)&pc.tuple_item, "PyTuple_GetItem"},
+        {(void **)&pc.dict_type, "PyDict_Type"},
+        {(void **)&pc.dict_item, "PyDict_GetItem"},
+        {(void **)&pc.intern, "PyUnicode_InternFromString"},
+        {(void **)&pc.intern_fn, "PyUnicode_InternInPlace"},
         {(void **)&pc.type_lookup, "_PyType_Lookup"},
         {(void **)&pc.as_ssize, "PyLong_AsSsize_t"},
         {(void **)&pc.as_utf8, "PyUnicode_AsUTF8AndSize"},
