@@ -26,6 +26,11 @@ CASE:
   nosite     nosite.py under -I -S (few mallocs after start-up): attached
              all the same: the Python record, the marked line a site of
              pymalloc's, the census with the script's 50 objects
+  walkthrough  examples/app.py, docs/PYTHON.md's walk-through: what the
+             walk-through shows stays true: the same output, `top`'s first
+             site the PEAK line, `diff --at` after the peak: the growth
+             led by the LEAK line, the census's str and tuple over the cache's 30,000, no
+             leak (in memcheck's sense) under those lines, a report naming both
   native     a program that is not Python: no Python record, no K record
   census     census.py: the census at exit (rcgc summary --json) has the
              script's own objects as gc.get_objects() counts them, named
@@ -243,6 +248,58 @@ def case_nosite(args):
     if live.get("__main__.Few") != 50:
         fail(f"census: __main__.Few {live.get('__main__.Few')}, the script keeps 50")
     print("nosite: ok")
+
+
+def rcgc_json(args, *argv):
+    q = subprocess.run([args.rcgc] + list(argv) + ["--json"], capture_output=True, text=True)
+    if q.returncode != 0:
+        fail(f"rcgc {argv}: exit {q.returncode}\n{q.stderr}")
+    return json.loads(q.stdout)
+
+
+def case_walkthrough(args):
+    script = os.path.join(HERE, "..", "..", "examples", "app.py")
+    marks = {}
+    with open(script) as f:
+        for n, text in enumerate(f, 1):
+            m = re.search(r"# (LEAK|PEAK)", text)
+            if m:
+                marks[m.group(1)] = n
+    cap = os.path.join(args.work, "app.cap")
+    plain = subprocess.run([args.python, script], capture_output=True, text=True).stdout
+    p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script],
+                       capture_output=True, text=True, cwd=args.work)
+    if p.returncode != 0 or p.stdout != plain or not plain.startswith("served"):
+        fail(f"app.py: exit {p.returncode}, {p.stdout!r} (without rcgc {plain!r})\n{p.stderr}")
+    top = rcgc_json(args, "top", "-n", "3", cap)["rows"]
+    if (os.path.basename(top[0]["file"]), top[0]["line"]) != ("app.py", marks["PEAK"]):
+        fail(f"top's first site is not app.py:{marks['PEAK']}: {top}")
+    summary = rcgc_json(args, "summary", cap)
+    # after the peak (the report's list is freed) and before main returns:
+    # serve()'s second half, the cache growing
+    t_peak, t_end = summary["peak_time_s"], summary["duration_s"]
+    at = [f"{t_peak + k * (t_end - t_peak):.3f}" for k in (0.25, 0.75)]
+    growth = [r for r in rcgc_json(args, "diff", "-n", "5", "--at", at[0], "--at", at[1],
+                                   cap)["rows"] if r["bytes_diff"] > 0]
+    if not growth or (os.path.basename(growth[0]["file"]), growth[0]["line"]) != \
+            ("app.py", marks["LEAK"]):
+        fail(f"diff --at {at}: the first row is not app.py:{marks['LEAK']}: {growth}")
+    live = {t["type"]: t["objects"] for t in summary["python_objects"]["live"]["types"]}
+    if live.get("str", 0) < 30000 or live.get("tuple", 0) < 30000:
+        fail(f"census: str {live.get('str')}, tuple {live.get('tuple')}: the cache keeps 30000")
+    for leak in rcgc_json(args, "leaks", cap):  # (the interpreter's own: at `import json`)
+        if any((f.get("file") or "").endswith("app.py") and f["line"] in marks.values()
+               for f in leak["stack"]):
+            fail(f"a leak under the LEAK or PEAK line (the cache is freed at finalization): {leak}")
+    report = os.path.join(args.work, "report.html")
+    subprocess.run([args.rcgc, "flamegraph", "-o", report, cap], check=True, capture_output=True)
+    with open(report) as f:
+        html = f.read()
+    if "monthly_report" not in html or "render" not in html:
+        fail("the report does not name monthly_report and render")
+    print(f"walkthrough: ok; top app.py:{top[0]['line']}, growth {at}: "
+          f"app.py:{growth[0]['line']} +{growth[0]['bytes_diff']} B, census str {live['str']}, "
+          f"tuple {live['tuple']}")
 
 
 def case_native(args):
