@@ -113,12 +113,12 @@ def parse(text):
     return res
 
 
-def marked_lines(path):
-    """SITE name -> line number, from the script's comments."""
+def marked_lines(path, mark=r"# SITE (\w+)"):
+    """name -> line number, from the script's comments (the mark's group)."""
     out = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
-            m = re.search(r"# SITE (\w+)", line)
+            m = re.search(mark, line)
             if m:
                 out[m.group(1)] = n
     return out
@@ -259,12 +259,7 @@ def rcgc_json(args, *argv):
 
 def case_walkthrough(args):
     script = os.path.join(HERE, "..", "..", "examples", "app.py")
-    marks = {}
-    with open(script) as f:
-        for n, text in enumerate(f, 1):
-            m = re.search(r"# (LEAK|PEAK)", text)
-            if m:
-                marks[m.group(1)] = n
+    marks = marked_lines(script, r"# (LEAK|PEAK)")
     cap = os.path.join(args.work, "app.cap")
     plain = subprocess.run([args.python, script], capture_output=True, text=True).stdout
     p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script],

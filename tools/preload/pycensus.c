@@ -573,7 +573,7 @@ static const uintptr_t *permanent_generation(void *objects)
  * reference count and type read with process_vm_readv, in batches:
  * nothing unmapped is touched, and only a live dict is asked. */
 
-#define PROBE_BATCH 1024   /* IOV_MAX */
+#define PROBE_BATCH 256    /* reads a call (IOV_MAX is 1024; 12 KiB of stack) */
 #define UNMAPPED_CACHE 512 /* pages found unmapped: most words that are no
                               pointer repeat (1e9, 0x400000000...) */
 #define USER_TOP (UINT64_C(1) << 47)
