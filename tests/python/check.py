@@ -26,6 +26,11 @@ CASE:
   nosite     nosite.py under -I -S (few mallocs after start-up): attached
              all the same: the Python record, the marked line a site of
              pymalloc's, the census with the script's 50 objects
+  walkthrough  examples/app.py, docs/PYTHON.md's walk-through: what the
+             walk-through shows stays true: the same output, `top`'s first
+             site the PEAK line, `diff --at` after the peak: the growth
+             led by the LEAK line, the census's str and tuple over the cache's 30,000, no
+             leak (in memcheck's sense) under those lines, a report naming both
   native     a program that is not Python: no Python record, no K record
   census     census.py: the census at exit (rcgc summary --json) has the
              script's own objects as gc.get_objects() counts them, named
@@ -37,6 +42,15 @@ CASE:
              gc.garbage's items by type; the same with RCGC_PYTHON=frames
              and with RCGC_SAMPLE_BYTES (64 KiB, and 1 GiB: nearly nothing
              sampled); the text summary names them
+  census_frozen  census_frozen.py: objects gc.freeze() moved to the
+             permanent generation (which gc.get_objects() leaves out) are
+             counted, and what only they lead to; the modules, all frozen,
+             as sys.modules has them; the frozen garbage cycle's __del__
+             runs neither with nor without rcgc (the census changes nothing)
+  census_interned  census_interned.py: 3000 strings that sys.intern's
+             table alone holds (interned immortal, dropped) are counted:
+             the census's str with them less the str without is 3000
+             (within 10: two runs may differ by a str or two)
   census_hazards  census_hazards.py: daemon threads running, a fork
              child ending normally (its own census), a subinterpreter:
              exit 0 and a census in both captures
@@ -99,12 +113,12 @@ def parse(text):
     return res
 
 
-def marked_lines(path):
-    """SITE name -> line number, from the script's comments."""
+def marked_lines(path, mark=r"# SITE (\w+)"):
+    """name -> line number, from the script's comments (the mark's group)."""
     out = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
-            m = re.search(r"# SITE (\w+)", line)
+            m = re.search(mark, line)
             if m:
                 out[m.group(1)] = n
     return out
@@ -236,6 +250,53 @@ def case_nosite(args):
     print("nosite: ok")
 
 
+def rcgc_json(args, *argv):
+    q = subprocess.run([args.rcgc] + list(argv) + ["--json"], capture_output=True, text=True)
+    if q.returncode != 0:
+        fail(f"rcgc {argv}: exit {q.returncode}\n{q.stderr}")
+    return json.loads(q.stdout)
+
+
+def case_walkthrough(args):
+    script = os.path.join(HERE, "..", "..", "examples", "app.py")
+    marks = marked_lines(script, r"# (LEAK|PEAK)")
+    cap = os.path.join(args.work, "app.cap")
+    plain = subprocess.run([args.python, script], capture_output=True, text=True).stdout
+    p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script],
+                       capture_output=True, text=True, cwd=args.work)
+    if p.returncode != 0 or p.stdout != plain or not plain.startswith("served"):
+        fail(f"app.py: exit {p.returncode}, {p.stdout!r} (without rcgc {plain!r})\n{p.stderr}")
+    top = rcgc_json(args, "top", "-n", "3", cap)["rows"]
+    if (os.path.basename(top[0]["file"]), top[0]["line"]) != ("app.py", marks["PEAK"]):
+        fail(f"top's first site is not app.py:{marks['PEAK']}: {top}")
+    summary = rcgc_json(args, "summary", cap)
+    # after the peak (the report's list is freed) and before main returns:
+    # serve()'s second half, the cache growing
+    t_peak, t_end = summary["peak_time_s"], summary["duration_s"]
+    at = [f"{t_peak + k * (t_end - t_peak):.3f}" for k in (0.25, 0.75)]
+    growth = [r for r in rcgc_json(args, "diff", "-n", "5", "--at", at[0], "--at", at[1],
+                                   cap)["rows"] if r["bytes_diff"] > 0]
+    if not growth or (os.path.basename(growth[0]["file"]), growth[0]["line"]) != \
+            ("app.py", marks["LEAK"]):
+        fail(f"diff --at {at}: the first row is not app.py:{marks['LEAK']}: {growth}")
+    live = {t["type"]: t["objects"] for t in summary["python_objects"]["live"]["types"]}
+    if live.get("str", 0) < 30000 or live.get("tuple", 0) < 30000:
+        fail(f"census: str {live.get('str')}, tuple {live.get('tuple')}: the cache keeps 30000")
+    for leak in rcgc_json(args, "leaks", cap):  # (the interpreter's own: at `import json`)
+        if any((f.get("file") or "").endswith("app.py") and f["line"] in marks.values()
+               for f in leak["stack"]):
+            fail(f"a leak under the LEAK or PEAK line (the cache is freed at finalization): {leak}")
+    report = os.path.join(args.work, "report.html")
+    subprocess.run([args.rcgc, "flamegraph", "-o", report, cap], check=True, capture_output=True)
+    with open(report) as f:
+        html = f.read()
+    if "monthly_report" not in html or "render" not in html:
+        fail("the report does not name monthly_report and render")
+    print(f"walkthrough: ok; top app.py:{top[0]['line']}, growth {at}: "
+          f"app.py:{growth[0]['line']} +{growth[0]['bytes_diff']} B, census str {live['str']}, "
+          f"tuple {live['tuple']}")
+
+
 def case_native(args):
     res = parse(record(args, ["/bin/sh", "-c", "echo hi | sort > /dev/null"]))
     if res.get("version") or res["codes"] or res["blocks"]:
@@ -301,6 +362,45 @@ def case_census(args):
         fail(f"the summary's census lines:\n{text}")
     print("census: ok;", {k: live.get(k) for k in want["own"]}, "garbage", garbage,
           {k: (live.get(k, (0,))[0], ref.get(k)) for k in INTERPRETER_TYPES + ("str",)})
+
+
+def case_census_frozen(args):
+    script = os.path.join(HERE, "census_frozen.py")
+    expected_path = os.path.join(args.work, "expected.json")
+    cap = os.path.join(args.work, "frozen.cap")
+    plain = subprocess.run([args.python, script, expected_path], capture_output=True,
+                           text=True).stdout
+    p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script, expected_path],
+                       capture_output=True, text=True)
+    if p.returncode != 0 or p.stdout != plain or plain != "done True\n":
+        fail(f"census_frozen.py: exit {p.returncode}, {p.stdout!r} (without rcgc {plain!r})\n"
+             f"{p.stderr}")
+    with open(expected_path) as f:
+        want = json.load(f)
+    live = {t["type"]: t["objects"] for t in census_of(args, cap)["live"]["types"]}
+    for name, n in want["own"].items():
+        if live.get(name) != n:
+            fail(f"{name}: census {live.get(name)}, the script keeps {n}")
+    if abs(live.get("module", 0) - want["modules"]) > 2:
+        fail(f"modules: census {live.get('module')}, sys.modules {want['modules']}")
+    print("census_frozen: ok;", {k: live.get(k) for k in want["own"]}, "modules",
+          live.get("module"), "of", want["modules"], "frozen", want["frozen"])
+
+
+def case_census_interned(args):
+    script = os.path.join(HERE, "census_interned.py")
+    cap = os.path.join(args.work, "interned.cap")
+    strs = []
+    for n in (0, 3000):
+        p = subprocess.run([args.rcgc, "run", "-o", cap, "--", args.python, script, str(n)],
+                           capture_output=True, text=True)
+        if p.returncode != 0 or p.stdout != "done\n":
+            fail(f"census_interned.py {n}: exit {p.returncode}, {p.stdout!r}\n{p.stderr}")
+        live = {t["type"]: t["objects"] for t in census_of(args, cap)["live"]["types"]}
+        strs.append(live.get("str", 0))
+    if abs(strs[1] - strs[0] - 3000) > 10:  # (a run or two differ by a str or two)
+        fail(f"str: {strs[0]} without, {strs[1]} with 3000 held by the interned table alone")
+    print("census_interned: ok; str", strs)
 
 
 def case_census_hazards(args):

@@ -23,7 +23,11 @@
  * tuple or dict...) reachable from them through untracked objects: a GC
  * object's referents by its tp_traverse (as gc.get_referents), a non-GC
  * object's by its type's object members (a code object's constants and
- * names), each object once (a bitmap of the addresses met).  Bytes per
+ * names), each object once (a bitmap of the addresses met); and the
+ * objects gc.freeze() moved to the permanent generation, which
+ * gc.get_objects() leaves out, read from the collector's own list (below,
+ * "Frozen objects"); and sys.intern's table and what it holds ("Interned
+ * strings").  Bytes per
  * object: sys.getsizeof's, its type's C __sizeof__ called directly plus
  * the GC header and pre-header as the version's sys.getsizeof adds them;
  * a __sizeof__ written in Python is not run (object.__sizeof__ instead).
@@ -68,7 +72,8 @@ typedef int (*py_visit)(void *object, void *arg);
 #define TPF_HEAPTYPE (1ul << 9)
 #define TPF_HAVE_GC (1ul << 14)
 #define TPF_UNICODE (1ul << 28)
-#define GC_HEAD 16
+#define GC_HEAD 16        /* PyGC_Head: _gc_next, _gc_prev (3.8-3.13) */
+#define GC_PTR_MASK (~(uintptr_t)3) /* _gc_prev's and _gc_next's flag bits */
 #define PRE_HEADER 16 /* the managed dict and weakref words */
 
 #define TYPE_NAME_MAX 256 /* bytes of a type's name kept */
@@ -94,6 +99,11 @@ static struct {
     void *(*type_lookup)(void *, void *);
     ptrdiff_t (*as_ssize)(void *);
     const char *(*as_utf8)(void *, ptrdiff_t *);
+    void *(*tuple_item)(void *, ptrdiff_t);
+    void *dict_type;          /* &PyDict_Type */
+    void *(*dict_item)(void *, void *);
+    void *(*intern)(const char *);
+    void *intern_fn;          /* PyUnicode_InternInPlace: where the table is */
     void *none, *true_;
 } pc;
 
@@ -401,22 +411,34 @@ static int visit(void *o, void *arg)
     return 0;
 }
 
-/* Every object of the list gc.get_objects() made (but the list itself),
-   and the untracked objects reachable from them. */
-static void count_objects(walk *w, void *objects)
+/* An object the collector tracks: counted, its referents followed. */
+static void count_tracked(walk *w, void *o)
+{
+    census_type *ct = census_entry(w->c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name);
+    if (ct) {
+        count(ct, o, RCC_PY_LIVE);
+        follow(w, ct, o);
+    } else
+        w->c->short_of_memory = true;
+}
+
+/* Every object of the list gc.get_objects() made (but the list itself)
+   and of the permanent generation, the interned table, and the untracked
+   objects reachable from them. */
+static void count_objects(walk *w, void *objects, const uintptr_t *frozen, void *interned)
 {
     census *c = w->c;
     ptrdiff_t n = pc.list_size(objects);
     for (ptrdiff_t i = 0; i < n; i++) {
         void *o = pc.list_item(objects, i);
-        census_type *ct =
-            o && o != objects ? census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name)
-                              : NULL;
-        if (ct) {
-            count(ct, o, RCC_PY_LIVE);
-            follow(w, ct, o);
-        }
+        if (o && o != objects)
+            count_tracked(w, o);
     }
+    if (frozen) /* the permanent generation's list head */
+        for (uintptr_t at = frozen[0] & GC_PTR_MASK; at != (uintptr_t)frozen;
+             at = *(const uintptr_t *)at & GC_PTR_MASK)
+            count_tracked(w, (void *)(at + GC_HEAD));
+    visit(interned, w);
     while (c->pending.n) {
         void *o = ((void **)c->pending.at)[--c->pending.n];
         census_type *ct = census_entry(c, *(uintptr_t *)((char *)o + OB_TYPE), w->sizeof_name);
@@ -439,6 +461,203 @@ static void count_garbage(walk *w)
     }
     pc.decref(garbage);
     pc.err_clear(); /* no garbage list: none */
+}
+
+/* ---- Frozen objects ----------------------------------------------------------------
+ *
+ * gc.freeze() moves every tracked object to the collector's permanent
+ * generation, a list gc.get_objects() does not read and no Python
+ * function lists (gc.unfreeze() would give them back to the oldest
+ * generation for good: the collections of finalization would then free,
+ * and finalize, frozen cycles they never reach otherwise).  The census
+ * reads that list where it lies, changing nothing.  The collector's state
+ * has had one layout from 3.8 to 3.13 (3.14 changed it; struct _gc_runtime_state: a
+ * pointer and three ints, then generations[3] of {PyGC_Head head; int
+ * threshold, count}, generation0, permanent_generation).  It is found
+ * from the list gc.get_objects() just made: tracked last, at the tail of
+ * generation 0, its _gc_next is generation 0's head.  It is taken to be
+ * the state only if the words read there (with process_vm_readv: nothing
+ * is read that is not mapped) say so: generation0 points to that head,
+ * the thresholds are gc.get_threshold()'s, the collector is off (the
+ * census turned it off), and the permanent list holds exactly
+ * gc.get_freeze_count() objects, each linked back to the one before. */
+
+#define GC_STATE_WORDS 16          /* up to permanent_generation's head */
+#define GC_ENABLED 12              /* bytes: after trash_delete_later, _nesting */
+#define GC_GEN0 3                  /* generations[0].head, in words */
+#define GC_GEN_WORDS 3             /* a gc_generation */
+#define GC_THRESHOLD 2             /* in a gc_generation, after its head */
+#define GC_GENERATION0 12          /* the generation0 pointer */
+#define GC_PERMANENT 13            /* permanent_generation.head */
+
+/* A C function of the gc module called without arguments (a new
+   reference, or NULL). */
+static void *gc_call(const char *fn)
+{
+    void *f = pc.get_attr(pc.gc, fn);
+    void *r = f ? pc.call(f, NULL) : NULL;
+    pc.decref(f);
+    return r;
+}
+
+static bool read_mapped(void *to, uintptr_t from, size_t n)
+{
+    struct iovec local = {to, n}, remote = {(void *)from, n};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+}
+
+/* gc.<fn>()'s result as a number, or -1. */
+static ptrdiff_t gc_number(const char *fn, ptrdiff_t item)
+{
+    void *r = gc_call(fn);
+    void *n = r && item >= 0 ? pc.tuple_item(r, item) : r;
+    ptrdiff_t v = n ? pc.as_ssize(n) : -1;
+    pc.decref(r);
+    pc.err_clear();
+    return v;
+}
+
+static int state_int(const uintptr_t *state, size_t byte)
+{
+    int v;
+    memcpy(&v, (const char *)state + byte, sizeof v);
+    return v;
+}
+
+/* The permanent generation's head, or NULL when empty or not found. */
+static const uintptr_t *permanent_generation(void *objects)
+{
+    ptrdiff_t frozen = pc.minor <= 13 ? gc_number("get_freeze_count", -1) : 0;
+    if (frozen <= 0)
+        return NULL;
+    uintptr_t gen0 = 0, state[GC_STATE_WORDS];
+    if (!read_mapped(&gen0, (uintptr_t)objects - GC_HEAD, sizeof gen0) ||
+        !read_mapped(state, (gen0 & GC_PTR_MASK) - GC_GEN0 * sizeof(uintptr_t), sizeof state))
+        return NULL;
+    gen0 &= GC_PTR_MASK;
+    if (state[GC_GENERATION0] != gen0 || state_int(state, GC_ENABLED))
+        return NULL;
+    for (int k = 0; k < 3; k++)
+        if (state_int(state, (GC_GEN0 + k * GC_GEN_WORDS + GC_THRESHOLD) * sizeof(uintptr_t)) !=
+            gc_number("get_threshold", k))
+            return NULL;
+    const uintptr_t *head = (const uintptr_t *)(gen0 - GC_GEN0 * sizeof(uintptr_t)) + GC_PERMANENT;
+    uintptr_t at = (uintptr_t)head, node[2];
+    for (ptrdiff_t i = 0; i <= frozen; i++) {
+        uintptr_t next = *(const uintptr_t *)at & GC_PTR_MASK;
+        if (!read_mapped(node, next, sizeof node) || (node[1] & GC_PTR_MASK) != at)
+            return NULL;
+        if (next == (uintptr_t)head)
+            return i == frozen ? head : NULL;
+        at = next;
+    }
+    return NULL;
+}
+
+/* ---- Interned strings ---------------------------------------------------------------
+ *
+ * sys.intern's table, a dict in which each interned str maps to itself,
+ * holds strings that nothing the collector tracks leads to: names of
+ * slots and descriptors that C arrays keep, and in 3.12 (where interned
+ * strings are immortal) every string ever interned and dropped.  The
+ * table is no object's referent: a static variable of unicodeobject.c
+ * (3.8-3.11), a field of the interpreter state (3.12, 3.13: for the main
+ * interpreter, inside _PyRuntime).  Either way it is a word of the
+ * writable segments of the file that defines PyUnicode_InternInPlace
+ * (libpython, or python3 when linked in), and no Python function gives
+ * it.  The census finds it there by what it holds: the one dict that maps
+ * a string just interned (the probe) to itself.  Each word that may be a
+ * heap object's address (16-aligned, in user space above the first 64
+ * KiB, outside the file's own segments, where its static objects are, not
+ * on a page found unmapped a moment ago) has its
+ * reference count and type read with process_vm_readv, in batches:
+ * nothing unmapped is touched, and only a live dict is asked. */
+
+#define PROBE_BATCH 256    /* reads a call (IOV_MAX is 1024; 12 KiB of stack) */
+#define UNMAPPED_CACHE 512 /* pages found unmapped: most words that are no
+                              pointer repeat (1e9, 0x400000000...) */
+#define USER_TOP (UINT64_C(1) << 47)
+
+typedef struct table_search {
+    uintptr_t fn;             /* PyUnicode_InternInPlace */
+    void *probe;              /* a freshly interned str */
+    void *found;              /* the table */
+    uintptr_t unmapped[UNMAPPED_CACHE]; /* page numbers, by their low bits */
+} table_search;
+
+/* The dict among addrs[0..n) that maps the probe to itself, or NULL. */
+static void *probe_batch(const uintptr_t *addrs, size_t n, void *probe, uintptr_t *unmapped)
+{
+    struct iovec local[PROBE_BATCH], remote[PROBE_BATCH];
+    uintptr_t head[PROBE_BATCH][2]; /* ob_refcnt, ob_type */
+    for (size_t i = 0; i < n; i++) {
+        local[i] = (struct iovec){head[i], sizeof head[i]};
+        remote[i] = (struct iovec){(void *)addrs[i], sizeof head[i]};
+    }
+    for (size_t i = 0; i < n;) {
+        ssize_t got = process_vm_readv(getpid(), local + i, (unsigned long)(n - i), remote + i,
+                                       (unsigned long)(n - i), 0);
+        size_t read = got > 0 ? (size_t)got / sizeof *head : 0;
+        for (size_t k = i; k < i + read; k++) /* (a dict on the free list has no references) */
+            if (head[k][1] == (uintptr_t)pc.dict_type && head[k][0] &&
+                pc.dict_item((void *)addrs[k], probe) == probe)
+                return (void *)addrs[k];
+        if (i + read < n) /* the one that could not be read */
+            unmapped[addrs[i + read] >> 12 & (UNMAPPED_CACHE - 1)] = addrs[i + read] >> 12;
+        i += read + 1;
+    }
+    return NULL;
+}
+
+/* dl_iterate_phdr's callback: the writable segments of the file that
+   defines PyUnicode_InternInPlace, searched. */
+static int search_file(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    table_search *s = arg;
+    bool defines = false;
+    uintptr_t file_lo = UINTPTR_MAX, file_hi = 0; /* the file's own span */
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD)
+            continue;
+        defines |= s->fn >= lo && s->fn < lo + ph->p_memsz;
+        file_lo = lo < file_lo ? lo : file_lo;
+        file_hi = lo + ph->p_memsz > file_hi ? lo + ph->p_memsz : file_hi;
+    }
+    for (int i = 0; defines && i < info->dlpi_phnum && !s->found; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        const uintptr_t *word = (const uintptr_t *)((info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)7);
+        const uintptr_t *end = (const uintptr_t *)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
+        uintptr_t batch[PROBE_BATCH];
+        size_t n = 0;
+        for (; word < end && !s->found; word++) {
+            uintptr_t a = *word;
+            if (a > 0xffff && a < USER_TOP && !(a & 15) && (a < file_lo || a >= file_hi) &&
+                s->unmapped[a >> 12 & (UNMAPPED_CACHE - 1)] != a >> 12)
+                batch[n++] = a;
+            if (n == PROBE_BATCH || (word + 1 == end && n)) {
+                s->found = probe_batch(batch, n, s->probe, s->unmapped);
+                n = 0;
+            }
+        }
+    }
+    return defines; /* found the file: stop */
+}
+
+/* sys.intern's table, or NULL.  *probe: the probe, kept for the walk (a
+   new reference, or NULL). */
+static void *interned_table(void **probe)
+{
+    table_search s = {.fn = (uintptr_t)pc.intern_fn, .probe = pc.intern("rcgc census probe")};
+    if (s.probe)
+        dl_iterate_phdr(search_file, &s);
+    pc.err_clear();
+    *probe = s.probe;
+    return s.found;
 }
 
 /* ---- Names and records -------------------------------------------------------------- */
@@ -526,16 +745,6 @@ static void census_free(census *c)
         pages_free(NULL, c->pending.at, c->pending.cap * c->pending.elem);
 }
 
-/* A C function of the gc module called without arguments (a new
-   reference, or NULL). */
-static void *gc_call(const char *fn)
-{
-    void *f = pc.get_attr(pc.gc, fn);
-    void *r = f ? pc.call(f, NULL) : NULL;
-    pc.decref(f);
-    return r;
-}
-
 /* The atexit callback: the census, once. */
 static void *take_census(void *owner, void *arg)
 {
@@ -550,13 +759,19 @@ static void *take_census(void *owner, void *arg)
         census c = {.types.elem = sizeof(census_type), .pending.elem = sizeof(void *),
                     .seen.bitmaps.elem = sizeof(uint64_t *)};
         walk w = {&c, sizeof_name};
+        const uintptr_t *frozen = objects ? permanent_generation(objects) : NULL;
+        void *probe = NULL;
+        void *interned = objects ? interned_table(&probe) : NULL;
+        if (probe) /* the shim's, not the program's */
+            seen_add(&c.seen, (uintptr_t)probe, &c.short_of_memory);
         if (objects && sizeof_name) {
-            count_objects(&w, objects);
+            count_objects(&w, objects, frozen, interned);
             count_garbage(&w);
             write_census(&c);
         }
         census_free(&c);
         pc.decref(sizeof_name);
+        pc.decref(probe);
         pc.decref(objects);
         if (enabled == pc.true_)
             pc.decref(gc_call("enable"));
@@ -623,6 +838,11 @@ void python_census_arm(uint32_t version)
         {(void **)&pc.unicode, "PyUnicode_FromString"},
         {(void **)&pc.list_size, "PyList_Size"},
         {(void **)&pc.list_item, "PyList_GetItem"},
+        {(void **)&pc.tuple_item, "PyTuple_GetItem"},
+        {(void **)&pc.dict_type, "PyDict_Type"},
+        {(void **)&pc.dict_item, "PyDict_GetItem"},
+        {(void **)&pc.intern, "PyUnicode_InternFromString"},
+        {(void **)&pc.intern_fn, "PyUnicode_InternInPlace"},
         {(void **)&pc.type_lookup, "_PyType_Lookup"},
         {(void **)&pc.as_ssize, "PyLong_AsSsize_t"},
         {(void **)&pc.as_utf8, "PyUnicode_AsUTF8AndSize"},

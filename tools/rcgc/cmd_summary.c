@@ -55,15 +55,14 @@ static void print_census(const rca_capture *c)
         printf("    ... %zu types in all (--json lists them)\n", c->npyobjects);
     objects = rca_python_census_total(c, RCC_PY_GARBAGE, &bytes);
     printf("  gc.garbage       %llu object%s", (unsigned long long)objects, objects == 1 ? "" : "s");
-    const char *sep = objects ? ": " : "\n";
+    const char *sep = ": ";
     for (size_t i = 0; i < c->npyobjects; i++)
         if (c->pyobjects[i].objects[RCC_PY_GARBAGE]) {
             printf("%s%s (%llu)", sep, c->pyobjects[i].type,
                    (unsigned long long)c->pyobjects[i].objects[RCC_PY_GARBAGE]);
             sep = ", ";
         }
-    if (objects)
-        putchar('\n');
+    putchar('\n');
 }
 
 static void print_summary(const rca_capture *c)

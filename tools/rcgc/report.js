@@ -479,8 +479,8 @@
     body.appendChild(el('h2', {}, 'Python objects at exit'));
     body.appendChild(el('div', { 'class': 'sub' },
       plural(census.live.objects, 'object') + ' live in ' + bytes(census.live.bytes) +
-      ', taken before finalization: the objects the program made after rcgc attached (docs/PYTHON.md);' +
-      ' bytes are each object\'s own block.'));
+      ', taken before finalization: what the cycle collector tracks, frozen or not, and what they and' +
+      ' sys.intern\'s table lead to (docs/PYTHON.md); bytes are sys.getsizeof\'s.'));
     var ctables = el('div', { 'class': 'tables' });
     body.appendChild(ctables);
     [['live', 'Live objects by type'], ['garbage', 'gc.garbage (the cycle collector could not free)']]
