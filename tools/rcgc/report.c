@@ -66,8 +66,10 @@ static uint32_t *drawn_owners(const flame *f)
 static void json_steps(FILE *out, const flame_time *t, uint32_t i)
 {
     const char *sep = "";
+    size_t steps[2], pairs[2];
+    flame_time_of(t, i, steps, pairs);
     fputs(",[", out);
-    for (size_t k = t->first[i]; k < t->first[i + 1]; k++) {
+    for (size_t k = steps[0]; k < steps[1]; k++) {
         const time_step *s = &t->steps.v[k];
         if (!s->bytes && !s->blocks)
             continue;
@@ -76,7 +78,7 @@ static void json_steps(FILE *out, const flame_time *t, uint32_t i)
     }
     fputs("],[", out);
     sep = "";
-    for (size_t k = t->first_pair[i]; k < t->first_pair[i + 1]; k++) {
+    for (size_t k = pairs[0]; k < pairs[1]; k++) {
         const time_pair *s = &t->pairs.v[k];
         if (!s->bytes && !s->blocks)
             continue;
