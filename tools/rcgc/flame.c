@@ -83,9 +83,8 @@ static int64_t child(flame *f, uint32_t parent, uint32_t label)
                 found = k;
     if (found != UINT32_MAX)
         return found;
-    if (f->nnodes >= UINT32_MAX ||
-        !cli_reserve((void **)&f->nodes, &f->cap, f->nnodes + 1, sizeof *f->nodes))
-        return -1;
+    if (f->nnodes >= f->cap || f->nnodes >= UINT32_MAX)
+        return -1; /* past the bound flame_build made room for: cannot be */
     uint32_t made = (uint32_t)f->nnodes++;
     f->nodes[made] = (flame_node){.parent = parent, .label = label,
                                   .next_sibling = f->nodes[parent].first_child};
@@ -170,11 +169,10 @@ int flame_build(flame *f, rca_capture *c)
     f->by_name = u64map_new();
     /* At most the root, one node per stack node and one per site (its
        type): made at once, the array is never copied as it fills. */
-    size_t most = c->nnodes + c->nsites + 1;
     if (!symbols || !made_of || !f->children || !f->by_name ||
-        !(f->mapped = calloc(most / 8 + 1, 1)) ||
+        !cli_reserve((void **)&f->nodes, &f->cap, c->nnodes + c->nsites + 1, sizeof *f->nodes) ||
+        !(f->mapped = calloc(f->cap / 8 + 1, 1)) ||
         label_of(f, (uint64_t)(uintptr_t)root_name, root_name, FLAME_ROOT, NULL) != 0 ||
-        !cli_reserve((void **)&f->nodes, &f->cap, most, sizeof *f->nodes) ||
         !(f->site_node = calloc(c->nsites ? c->nsites : 1, sizeof *f->site_node)))
         goto fail;
     memset(made_of, 0xff, (c->nnodes + 1) * sizeof *made_of);
