@@ -63,7 +63,7 @@ _Static_assert(sizeof rca_kinds - 1 == sizeof ((rca_capture *)0)->records /
                "one count per kind");
 
 enum {
-    NO_SITE = UINT32_MAX,     /* info.site before the info's first use */
+    NO_SITE = UINT32_MAX,     /* info.site and rca_node.site before their first use */
     MAX_TYPES = 1u << 16,     /* type ids accepted */
     MAX_MODULES = 1u << 16,
 };
@@ -93,7 +93,7 @@ typedef struct pass {
     rcc_reader *reader;
     info *infos;              /* info id i at [i - 1]; c->ninfos of them */
     size_t infos_cap;
-    u64map *site_of;          /* (node, type) -> site index */
+    u64map *site_of;          /* (node, managed type) -> site index */
     uint64_t seq, peak_seq;   /* replay steps: now, and at the maximum */
     uint64_t replay_peak_time;
     uint64_t at_us[2];        /* --at times */
@@ -202,18 +202,15 @@ static int on_stack(pass *p, const rcc_event *e)
     if (e->id != c->nnodes + 1)
         return fail(p, "stack node %llu out of order (expected %zu)",
                     (unsigned long long)e->id, c->nnodes + 1);
+    /* (the reader refuses a stack deeper than RCC_MAX_DEPTH frames) */
     if (e->stack > c->nnodes)
         return fail(p, "stack node %llu has an undefined parent %llu",
                     (unsigned long long)e->id, (unsigned long long)e->stack);
-    uint32_t depth = c->nodes[e->stack].depth + 1;
-    if (depth > RCC_MAX_DEPTH)
-        return fail(p, "stack node %llu is deeper than %d frames",
-                    (unsigned long long)e->id, RCC_MAX_DEPTH);
     if (c->nnodes >= UINT32_MAX - 1 ||
         !cli_reserve((void **)&c->nodes, &c->nodes_cap, c->nnodes + 2, sizeof *c->nodes))
         return fail(p, "out of memory for %zu stack nodes", c->nnodes);
     uint64_t ip = c->nreplacing ? frame_address(c, e->ip) : e->ip;
-    c->nodes[++c->nnodes] = (rca_node){ip, (uint32_t)e->stack, depth};
+    c->nodes[++c->nnodes] = (rca_node){ip, (uint32_t)e->stack, NO_SITE};
     return 0;
 }
 
@@ -238,11 +235,14 @@ static int on_type(pass *p, const rcc_event *e)
     return 0;
 }
 
-/* The site of (node, type), made on first use; NULL when out of memory. */
+/* The site of (node, type), made on first use; NULL when out of memory.
+   A raw malloc's is kept in its node (an info's node was most often
+   defined just before it: in the cache, where a map's slot is not). */
 static rca_site *site_for(pass *p, uint32_t node, uint32_t type)
 {
     rca_capture *c = p->c;
-    uint32_t *idx = u64map_claim(p->site_of, ((uint64_t)node << 20 | type) + 1);
+    uint32_t *idx = type ? u64map_claim(p->site_of, ((uint64_t)node << 20 | type) + 1)
+                         : &c->nodes[node].site;
     if (!idx)
         return NULL;
     if (*idx == UINT32_MAX) {
@@ -339,8 +339,11 @@ static int cover(pass *p, uint64_t time_us)
     return 0;
 }
 
-/* Count an event of in at its time in the report's grid (when kept). */
-static int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
+/* add_step for an event outside in's current cell: the grid made to
+   cover it, in's sum handed over when the cell is another one now.  Out
+   of line, the common case inlined in each event's code does not save
+   what this one needs. */
+static __attribute__((noinline)) int add_step_slow(pass *p, info *in, uint64_t time_us)
 {
     time_grid *g = &p->c->grid;
     if (cover(p, time_us) != 0)
@@ -350,6 +353,17 @@ static int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
         return 1;
     in->cell = cell;
     in->shift = g->shift;
+    return 0;
+}
+
+/* Count an event of in at its time in the report's grid (when kept).  An
+   event in in's current cell needs nothing else: that cell is covered. */
+static inline int add_step(pass *p, info *in, uint64_t time_us, bool alloc)
+{
+    const time_grid *g = &p->c->grid;
+    if ((in->shift != g->shift || time_us >> g->shift != in->cell) &&
+        add_step_slow(p, in, time_us) != 0)
+        return 1;
     in->bytes += alloc ? (int64_t)in->size : -(int64_t)in->size;
     in->blocks += alloc ? 1 : -1;
     return 0;
@@ -642,7 +656,8 @@ int rca_load(rca_capture *c, const char *path, const rca_options *o, char *err,
     for (size_t k = 0; rca_kinds[k]; k++)
         p.slot_of_kind[(uint8_t)rca_kinds[k]] = (uint8_t)(k + 1);
     c->grid.shift = TIME_MIN_SHIFT;
-    c->nodes = calloc(1, sizeof *c->nodes); /* the root */
+    if ((c->nodes = malloc(sizeof *c->nodes))) /* the root */
+        c->nodes[0] = (rca_node){.site = NO_SITE};
     c->nodes_cap = 1;
     for (int k = 0; o && k < o->nat && k < 2; k++)
         p.at_us[p.nat++] = o->at[k] <= 0 ? 0 : o->at[k] >= 1e12 ? UINT64_MAX - 1
@@ -691,6 +706,7 @@ void rca_free(rca_capture *c)
     rct_symbols_unref(c->symbols);
     u64map_free(c->alloc_fn_memo);
     free(c->node_kinds);
+    free(c->site_keys);
     memset(c, 0, sizeof *c);
 }
 
@@ -879,24 +895,74 @@ void rca_value(const rca_site *s, rca_metric m, uint64_t *bytes, uint64_t *block
     }
 }
 
+/* The frame a site's rows are keyed by (NULL: no frame): its innermost
+   shown frame, past those inside rcgc and (unless --native) those inside
+   its innermost Python frame; remembered per site, as every table of the
+   report asks again. */
+static void *site_key(rca_capture *c, size_t site, rct_symbols *sym)
+{
+    if (!c->site_keys && (c->site_keys = malloc((c->nsites ? c->nsites : 1) * sizeof(void *))))
+        for (size_t i = 0; i < c->nsites; i++)
+            c->site_keys[i] = (void *)UINTPTR_MAX; /* not yet known: no frame is 2^64 - 1 */
+    if (c->site_keys && c->site_keys[site] != (void *)UINTPTR_MAX)
+        return c->site_keys[site];
+    uint32_t node = rca_innermost_shown(c, c->sites[site].node);
+    if (c->npycodes && !(c->options && c->options->native)) /* else no Python frame */
+        for (uint32_t k = node; k; k = rca_shown_parent(c, k))
+            if (rca_is_pyframe((void *)(uintptr_t)c->nodes[k].ip)) {
+                node = k;
+                break;
+            }
+    for (uint32_t outer; node && (outer = rca_shown_parent(c, node)) != 0 &&
+                         rct_symbols_in_library(sym, (void *)(uintptr_t)c->nodes[node].ip);)
+        node = outer;
+    void *key = node ? (void *)(uintptr_t)c->nodes[node].ip : NULL;
+    if (c->site_keys)
+        c->site_keys[site] = key;
+    return key;
+}
+
+typedef struct key_row {
+    void *key;
+    uint64_t bytes, blocks;
+} key_row;
+
 rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m)
 {
     rct_symbols *sym = rca_symbols(c);
     rc_snapshot *snap = sym ? rct_snapshot_new(sym) : NULL;
-    void *frames[RCC_MAX_DEPTH];
-    for (size_t i = 0; snap && i < c->nsites; i++) {
+    u64map *row_of = u64map_new(); /* key frame -> row */
+    key_row *rows = NULL;
+    size_t nrows = 0, cap = 0;
+    uint32_t no_frame = UINT32_MAX; /* the row of sites without a frame */
+    bool ok = snap && row_of;
+    for (size_t i = 0; ok && i < c->nsites; i++) {
         uint64_t bytes, blocks;
         rca_value(&c->sites[i], m, &bytes, &blocks);
         if (!bytes && !blocks)
             continue;
-        size_t n = rca_frames(c, c->sites[i].node, frames);
-        size_t skip = c->options && c->options->native ? 0 : rca_python_innermost(frames, n);
-        while (n - skip > 1 && rct_symbols_in_library(sym, frames[skip]))
-            skip++;
-        if (rct_snapshot_add(snap, frames + skip, n - skip, bytes, blocks) != 0) {
-            rc_snapshot_free(snap);
-            snap = NULL;
+        void *key = site_key(c, i, sym);
+        uint32_t *row = key ? u64map_claim(row_of, (uint64_t)(uintptr_t)key) : &no_frame;
+        if (!row || (*row == UINT32_MAX &&
+                     !cli_reserve((void **)&rows, &cap, nrows + 1, sizeof *rows))) {
+            ok = false;
+            break;
         }
+        if (*row == UINT32_MAX) {
+            rows[nrows] = (key_row){key, 0, 0};
+            *row = (uint32_t)nrows++;
+        }
+        rows[*row].bytes += bytes;
+        rows[*row].blocks += blocks;
+    }
+    for (size_t i = 0; ok && i < nrows; i++)
+        ok = rct_snapshot_add(snap, &rows[i].key, rows[i].key ? 1 : 0, rows[i].bytes,
+                              rows[i].blocks) == 0;
+    free(rows);
+    u64map_free(row_of);
+    if (!ok) {
+        rc_snapshot_free(snap);
+        return NULL;
     }
     return snap;
 }

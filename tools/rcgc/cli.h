@@ -55,6 +55,9 @@ typedef enum rca_metric {
 typedef struct rca_site {
     uint32_t node;                     /* innermost stack node; 0: no stack */
     uint32_t type;                     /* managed type id; 0: raw malloc */
+    uint64_t stamp;                    /* replay step of the last change */
+    /* every event's fields first: the pass touches one cache line a site
+       where the end of the struct made it two */
     uint64_t total_bytes, allocs;      /* everything allocated here */
     uint64_t temp_bytes, temps;        /* of which temporary */
     /* Live figures: during the pass kept modulo 2^64 (a free may be read
@@ -63,13 +66,13 @@ typedef struct rca_site {
     uint64_t peak_bytes, peak_blocks;  /* live when the heap peaked */
     uint64_t at_bytes[2], at_blocks[2];        /* live at the --at times */
     uint64_t leak_bytes[RCA_NCAT], leak_blocks[RCA_NCAT]; /* at exit */
-    uint64_t stamp;                    /* replay step of the last change */
 } rca_site;
 
 typedef struct rca_node {
     uint64_t ip;        /* return address */
     uint32_t parent;    /* 0: outermost frame */
-    uint32_t depth;     /* frames from here to the root, this one included */
+    uint32_t site;      /* index of the site of (this node, raw malloc);
+                           UINT32_MAX before its first use (analysis.c) */
 } rca_node;
 
 typedef struct rca_sample {
@@ -207,6 +210,8 @@ typedef struct rca_capture {
     struct u64map *alloc_fn_memo;     /* function name -> an allocator wrapper? */
     uint8_t *node_kinds;              /* by node, made on first use (analysis.c) */
     size_t node_kinds_len;
+    void **site_keys;                 /* by site, made on first use: the frame its
+                                         rows group by (analysis.c, site_key) */
 } rca_capture;
 
 /* Record kinds in the order rca_capture.records counts them; NUL-ended. */
@@ -233,10 +238,11 @@ rct_symbols *rca_symbols(rca_capture *c);
 /* A site's figure for metric, in bytes and blocks (for RCA_COUNT and
    RCA_TEMPORARY, bytes is the count and blocks the bytes). */
 void rca_value(const rca_site *s, rca_metric m, uint64_t *bytes, uint64_t *blocks);
-/* The sites as a snapshot of the trace engine under metric, each stack
-   without its innermost frames inside rcgc, and (unless --native) without
-   those inside its innermost Python frame, so rows group by the Python
-   line; NULL when out of memory. */
+/* The sites as a snapshot of the trace engine under metric, for rows by
+   line: each site's stack is the one frame its rows group by, the
+   innermost outside rcgc and (unless --native) the innermost Python
+   frame when there is one, and sites of one such frame are one stack;
+   NULL when out of memory. */
 rc_snapshot *rca_snapshot(rca_capture *c, rca_metric m);
 /* Leaked bytes (and blocks): definitely + indirectly + possibly lost, plus whatever
    was live at exit without a word from the scan (category unknown). */
@@ -272,10 +278,6 @@ int rca_python_code(rca_capture *c, const rcc_event *e);
 /* Give the symbolizer every Python frame's answer; 0, or -1 when out of memory. */
 int rca_python_symbols(const rca_capture *c, rct_symbols *s);
 void rca_python_free(rca_capture *c);
-/* The index of the innermost Python frame of frames (innermost first), 0
-   when there is none: where `top` starts a stack to group it by the
-   Python line. */
-size_t rca_python_innermost(void *const *frames, size_t n);
 /* The innermost Python frame's node on node's path outward, else node
    itself: where `leaks` groups a stack. */
 uint32_t rca_python_group(const rca_capture *c, uint32_t node);
@@ -343,8 +345,11 @@ typedef struct flame {
     size_t nnodes, cap;
     flame_label *labels;
     size_t nlabels, labels_cap;
-    struct u64map *children;  /* (parent, label) -> node */
-    struct u64map *by_name;   /* interned label text -> label */
+    struct u64map *children;  /* while building: (parent, label) -> node, for
+                                 the parents of many children (flame.c) */
+    uint8_t *mapped;          /* while building: bit per node, its children
+                                 are in `children` */
+    struct u64map *by_name;   /* while building: interned label text -> label */
     uint32_t *site_node;      /* by site index: the node its path ends at (0: none) */
 } flame;
 
@@ -366,9 +371,7 @@ typedef struct flame_time {
     bool exact;             /* the capture dates its frees (version 5): else no
                                pairs, and a range's figure is a lower bound */
     time_steps steps;       /* of: the node; sorted by node, then cell */
-    size_t *first;          /* node i's steps: [first[i], first[i + 1]) */
     time_pairs pairs;       /* of: the node; sorted by node, then cells */
-    size_t *first_pair;     /* node i's pairs: [first_pair[i], first_pair[i + 1]) */
 } flame_time;
 
 /* c's grid (rca_options.time_steps) by tree node: owner[node] is the node
@@ -376,6 +379,10 @@ typedef struct flame_time {
    ancestor).  0, or -1 when out of memory. */
 int flame_time_build(flame_time *t, rca_capture *c, const flame *f, const uint32_t *owner);
 void flame_time_free(flame_time *t);
+/* Node's steps, [steps[0], steps[1]) of t->steps.v, and its pairs,
+   [pairs[0], pairs[1]) of t->pairs.v (found by bisection: an index per
+   node would cost 16 bytes for each of half a million nodes). */
+void flame_time_of(const flame_time *t, uint32_t node, size_t steps[2], size_t pairs[2]);
 
 /* ---- report.c: the HTML page and the exports ------------------------------- */
 /* Each writes to out; a write error shows in ferror(out).  report_html
@@ -445,8 +452,6 @@ void u64map_free(u64map *m);
    a new slot's value is UINT32_MAX). */
 uint32_t *u64map_find(const u64map *m, uint64_t key);
 uint32_t *u64map_claim(u64map *m, uint64_t key);
-/* Room for n keys in all, made now: 0, or -1 when out of memory. */
-int u64map_reserve(u64map *m, size_t n);
 
 /* ---- commands ---------------------------------------------------------------- */
 int cmd_run(int argc, char **argv);

@@ -216,18 +216,21 @@ static int by_node_cells(const void *x, const void *y)
     return a->free_cell < b->free_cell ? -1 : a->free_cell > b->free_cell;
 }
 
-/* first[n]: the index of node n's first entry in v (count entries of
-   stride bytes, sorted by node, each starting with its node: time_step's
-   and time_pair's `of`), for nnodes nodes and one past. */
-static void index_by_node(size_t *first, const void *v, size_t stride, size_t count,
-                          size_t nnodes)
+/* The index of the first of count entries of stride bytes (sorted by
+   node, each starting with its node: time_step's and time_pair's `of`)
+   whose node is at least node. */
+static size_t first_of(const void *v, size_t stride, size_t count, uint32_t node)
 {
     const char *at = v;
-    for (size_t i = count, n = nnodes + 1; n-- > 0;) {
-        while (i > 0 && *(const uint32_t *)(const void *)(at + (i - 1) * stride) >= n)
-            i--;
-        first[n] = i;
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (*(const uint32_t *)(const void *)(at + mid * stride) < node)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    return lo;
 }
 _Static_assert(offsetof(time_step, of) == 0 && offsetof(time_pair, of) == 0, "node first");
 
@@ -240,9 +243,6 @@ int flame_time_build(flame_time *t, rca_capture *c, const flame *f, const uint32
     t->ncells = time_grid_cells(g, c->duration_us);
     t->cell_us = UINT64_C(1) << g->shift;
     t->exact = c->header.version >= RCC_VERSION_AGES;
-    if (!(t->first = calloc(f->nnodes + 1, sizeof *t->first)) ||
-        !(t->first_pair = calloc(f->nnodes + 1, sizeof *t->first_pair)))
-        goto fail;
     for (size_t i = 0; i < g->steps.n; i++) {
         const time_step *s = &g->steps.v[i];
         if ((s->bytes || s->blocks) &&
@@ -265,8 +265,6 @@ int flame_time_build(flame_time *t, rca_capture *c, const flame *f, const uint32
         qsort(t->steps.v, t->steps.n, sizeof *t->steps.v, by_node_cell);
     if (t->pairs.n)
         qsort(t->pairs.v, t->pairs.n, sizeof *t->pairs.v, by_node_cells);
-    index_by_node(t->first, t->steps.v, sizeof *t->steps.v, t->steps.n, f->nnodes);
-    index_by_node(t->first_pair, t->pairs.v, sizeof *t->pairs.v, t->pairs.n, f->nnodes);
     return 0;
 fail:
     flame_time_free(t);
@@ -277,7 +275,13 @@ void flame_time_free(flame_time *t)
 {
     steps_free(&t->steps);
     pairs_free(&t->pairs);
-    free(t->first);
-    free(t->first_pair);
     memset(t, 0, sizeof *t);
+}
+
+void flame_time_of(const flame_time *t, uint32_t node, size_t steps[2], size_t pairs[2])
+{
+    for (int k = 0; k < 2; k++) {
+        steps[k] = first_of(t->steps.v, sizeof *t->steps.v, t->steps.n, node + (uint32_t)k);
+        pairs[k] = first_of(t->pairs.v, sizeof *t->pairs.v, t->pairs.n, node + (uint32_t)k);
+    }
 }

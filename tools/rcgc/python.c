@@ -148,14 +148,6 @@ void rca_python_free(rca_capture *c)
     c->npycodes = c->pycodes_cap = 0;
 }
 
-size_t rca_python_innermost(void *const *frames, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (rca_is_pyframe(frames[i]))
-            return i;
-    return 0;
-}
-
 uint32_t rca_python_group(const rca_capture *c, uint32_t node)
 {
     for (uint32_t k = node; k; k = c->nodes[k].parent)

@@ -74,11 +74,6 @@ static int u64map_grow_to(u64map *m, size_t n)
     return 0;
 }
 
-int u64map_reserve(u64map *m, size_t n)
-{
-    return u64map_grow_to(m, n);
-}
-
 /* One probe, found or not: the table grows first if a new key would
    overfill it (maps of half a million keys miss the cache on every probe). */
 uint32_t *u64map_claim(u64map *m, uint64_t key)
