@@ -32,8 +32,10 @@
  *     alone: what is now referenced from outside (held count not included)
  *     was resurrected and survives, in the oldest generation;
  *  6. the rest is cleared: every slot traverse reports is set to NULL and
- *     released, then the holds are dropped, and reference counting frees
- *     the objects (destroy, memory) through the usual pending list.
+ *     released (or the type's clear runs), for all of it; then the holds
+ *     are dropped, and reference counting frees the objects (destroy,
+ *     memory), without a second traverse when nothing can have refilled
+ *     the emptied slots.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "rc_internal.h"
@@ -62,7 +64,8 @@ typedef struct gc_pass {
     rc_heap *h;
     unsigned gen;        /* oldest generation collected */
     bool untrack;        /* a full collection: untrack dicts and tuples of leaves */
-    uint32_t child_flags;/* step 2: the flags of the scanned object's children, or'd */
+    uint32_t child_flags;/* step 2: the flags of a scanned dict's or tuple's
+                            children, or'd (full collections) */
     bool garbage_only;   /* step 5: only objects already marked count */
     uint32_t first_gens; /* step 1: gen + 1, or 0 with garbage_only (the
                             generations met by reference that become candidates) */
@@ -85,7 +88,7 @@ typedef struct type_cache {
     rci_typerec *rec;
 } type_cache;
 
-static rci_typerec *type_of(type_cache *c, const rc_head *hd)
+RCI_INLINE rci_typerec *type_of(type_cache *c, const rc_head *hd)
 {
     if ((uintptr_t)hd - c->lo >= c->span) {
         rci_pool *pool = rci_pool_of(hd);
@@ -303,7 +306,6 @@ static void visit_reach(void **slot, void *ctx)
     rc_head *hd = rci_head(child);
     gc_pass *p = ctx;
     uint32_t f = hd->flags;
-    p->child_flags |= f;
     if ((f & (RCI_F_CAND | RCI_F_REACH)) != RCI_F_CAND)
         return;
     hd->flags = (f & ~(RCI_F_CAND | RCI_REFS_MASK)) | RCI_F_REACH;
@@ -313,6 +315,16 @@ static void visit_reach(void **slot, void *ctx)
         push_grow(p, child);
     else
         stack->items[stack->len++] = child;
+}
+
+/* visit_reach for a container that a full collection may untrack: it
+   also gathers its children's flags. */
+static void visit_reach_flags(void **slot, void *ctx)
+{
+    gc_pass *p = ctx;
+    if (*slot)
+        p->child_flags |= rci_head(*slot)->flags;
+    visit_reach(slot, ctx);
 }
 
 /* Does a child of a container keep it tracked?  Yes unless it can never
@@ -338,10 +350,13 @@ static RCI_NOINLINE void maybe_untrack(gc_pass *p, const rc_type *t, void *obj)
 
 static void scan(gc_pass *p, const rc_type *t, void *obj)
 {
+    if (rci_likely(!p->untrack || (t != &rc_dict_type && t != &rc_tuple_type))) {
+        t->traverse(obj, visit_reach, p);
+        return;
+    }
     p->child_flags = 0;
-    t->traverse(obj, visit_reach, p);
-    if (rci_unlikely(!(p->child_flags & RCI_F_TRACKED)) && p->untrack &&
-        (t == &rc_dict_type || t == &rc_tuple_type))
+    t->traverse(obj, visit_reach_flags, p);
+    if (!(p->child_flags & RCI_F_TRACKED))
         maybe_untrack(p, t, obj);
 }
 
@@ -517,9 +532,17 @@ static size_t resurrect(rc_heap *h, rci_vec *u, bool *aborted)
     return revived;
 }
 
+/* The state of step 6. */
+typedef struct clearing {
+    type_cache tc;       /* the garbage's types */
+    bool ran;            /* something outside the garbage died: user code
+                            may have run and stored into cleared slots */
+} clearing;
+
 /* rci_visit_release, where a last reference goes straight to the release
-   with the type from the cache (the garbage's children are mostly
-   garbage of the same pools); a debug heap checks it in rc_decref. */
+   with the type from the cache.  A garbage child is still held, so only
+   objects outside the garbage (leaves, untracked) die here; a debug heap
+   checks every reference in rc_decref. */
 static void visit_clear(void **slot, void *ctx)
 {
     void *child = *slot;
@@ -527,35 +550,59 @@ static void visit_clear(void **slot, void *ctx)
         return;
     *slot = NULL;
     rc_head *hd = rci_head(child);
+    clearing *c = ctx;
     if (hd->refcnt == 1) {
+        c->ran = true;
         rc_heap *h = rci_heap_of(child);
         if (!(h->hooks & RCI_HOOK_DEBUG)) {
             hd->refcnt = 0;
-            rci_object_dying_as(h, type_of(ctx, hd), child);
+            rci_object_dying_as(h, type_of(&c->tc, hd), child);
             return;
         }
     }
     rc_decref(child);
 }
 
+/* Can obj, garbage whose slots step 6 cleared, skip the release's
+   traverse?  Yes when nothing can have stored into them since (no user
+   code ran: no clear, nothing outside the garbage died) and its release
+   has nothing else to run but destroy. */
+static bool cleared_plain(const clearing *c, const rci_typerec *r, const rc_head *hd)
+{
+    const rc_type *t = r->type;
+    return !c->ran && !t->clear && !r->recycle && !(hd->flags & RCI_F_WEAKREFS) &&
+           (!t->finalize || (hd->flags & RCI_F_FINALIZED));
+}
+
 /* Step 6: break the cycles (the type's clear, or every slot traverse
-   reports); reference counting does the rest.  Each object drops its
-   hold right after its slots are cleared: if nothing else in the
-   garbage refers to it, it is freed at once, so deaths never pile up on
-   the pending list. */
+   reports) of every garbage object, then drop the holds: an object whose
+   hold was its last reference is freed, without a second traverse when
+   its slots are known to be empty; reference counting does the rest.
+   Every garbage object is held until all are cleared, so none is freed
+   while another's clear may still look at it. */
 static void clear_garbage(rc_heap *h, rci_vec *u)
 {
-    type_cache tc = {0};
+    clearing c = {0};
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
         rc_head *hd = rci_head(obj);
-        rci_typerec *r = type_of(&tc, hd);
+        rci_typerec *r = type_of(&c.tc, hd);
         hd->flags &= ~RCI_F_UNREACH;
-        if (r->type->clear)
+        if (r->type->clear) {
+            c.ran = true;
             r->type->clear(obj);
+        } else
+            r->type->traverse(obj, visit_clear, &c);
+    }
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        rc_head *hd = rci_head(obj);
+        if (--hd->refcnt) /* a clear kept a reference to it */
+            continue;
+        rci_typerec *r = type_of(&c.tc, hd);
+        if (cleared_plain(&c, r, hd))
+            rci_object_free_cleared(h, r, obj);
         else
-            r->type->traverse(obj, visit_clear, &tc);
-        if (--hd->refcnt == 0) /* the hold was the last reference */
             rci_object_dying_as(h, r, obj);
     }
 }

@@ -376,6 +376,17 @@ static void release_one(rc_heap *h, rci_typerec *r, void *obj)
     object_free(h, r, hd);
 }
 
+/* The collector's garbage whose slots it cleared, with nothing left to
+   run but destroy (gc.c, step 6): release_one without the traverse. */
+void rci_object_free_cleared(rc_heap *h, rci_typerec *r, void *obj)
+{
+    rc_head *hd = rci_head(obj);
+    hd->flags |= RCI_F_DYING;
+    if (r->type->destroy)
+        r->type->destroy(obj);
+    object_free(h, r, hd);
+}
+
 /* Release first, of type record r, and everything that dies meanwhile. */
 static void release_loop(rc_heap *h, rci_typerec *r, void *first)
 {

@@ -625,6 +625,8 @@ RCI_HIDDEN void rci_vec_free(rc_heap *h, rci_vec *v);
 RCI_HIDDEN void rci_object_dying(rc_heap *h, void *obj);
 /* The same when the caller knows obj's type record r (the collector). */
 RCI_HIDDEN void rci_object_dying_as(rc_heap *h, rci_typerec *r, void *obj);
+/* The collector's cleared garbage: destroy and free, no traverse. */
+RCI_HIDDEN void rci_object_free_cleared(rc_heap *h, rci_typerec *r, void *obj);
 RCI_HIDDEN void rci_release_pending(rc_heap *h);
 RCI_HIDDEN void rci_object_teardown(rc_heap *h);
 RCI_HIDDEN void rci_reap_zombies(rc_heap *h);

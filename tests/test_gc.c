@@ -320,6 +320,37 @@ static void test_clear_slot(void)
     rc_heap_free(h);
 }
 
+/* Step 6 frees garbage whose slots it emptied without looking at them
+   again, unless code outside the garbage ran meanwhile: here a leaf held
+   by the garbage dies as its holder is cleared, and its destroy stores a
+   new object into that holder's emptied slot, which must still be
+   released when the holder dies. */
+static rc_heap *store_heap;
+static node *store_into;
+
+static void store_on_destroy(node *n)
+{
+    if (n->id == 77)
+        store_into->slot[1] = node_new(store_heap, &leaf_type, 0, 78);
+}
+
+static void test_store_after_clear(void)
+{
+    rc_heap *h = quiet_heap();
+    node_reset();
+    node *a = node_ring(h, &node_type, 2, 2, 1);
+    a->slot[1] = node_new(h, &leaf_type, 0, 77); /* takes the creation reference */
+    store_heap = h;
+    store_into = a;
+    nodes.on_destroy = store_on_destroy;
+    rc_decref(a);
+    CHECK(rc_collect(h, -1) == 2);
+    CHECK(nodes.destroyed == 4); /* the pair, the leaf, and what it stored */
+    CHECK_VALID(h);
+    nodes.on_destroy = NULL;
+    rc_heap_free(h);
+}
+
 /* Finalizers running inside a collection: they see a consistent heap, may
    allocate (many objects, new pools), build new cycles, release their own
    children, and a collection they ask for returns 0. */
@@ -1399,6 +1430,7 @@ int main(int argc, char **argv)
     test_resurrection();
     test_callback_resurrection();
     test_clear_slot();
+    test_store_after_clear();
     test_finalizer_activity();
     test_generations();
     test_thresholds();
