@@ -368,6 +368,80 @@ static void child_many_threads(void)
         free(many_kept[i]);
 }
 
+/* A slot handed from one thread to another with no join between them
+   (tools/preload/slots.c): A, on a stack of its own, allocates and ends;
+   once it is gone (tgkill), B takes A's state, which gives A's slot back;
+   then C, on a stack whose thread pointer has the same home slot as A's,
+   claims that slot.  Nothing is joined before C has allocated, so only
+   the shim's hand-over orders A's last writes to the slot before C's
+   reads (under TSan: what it must see, or it reports a race). */
+#define HANDOVER_STACK ((size_t)1 << 20)
+#define HANDOVER_PAGES ((size_t)1 << 17) /* where C's stack is looked for */
+#define HANDOVER_SLOT_BITS 14            /* shim.h's SLOT_BITS and slot_home */
+
+NOINLINE void *site_handover_a(void) { void *p = malloc(24); return p; }
+NOINLINE void *site_handover_b(void) { void *p = malloc(40); return p; }
+NOINLINE void *site_handover_c(void) { void *p = malloc(56); return p; }
+
+static size_t handover_home(uintptr_t tp)
+{
+    return (size_t)((tp * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - HANDOVER_SLOT_BITS));
+}
+
+typedef struct handover {
+    void *(*site)(void);
+    void *kept;           /* its block, freed by main after the joins */
+    uintptr_t tp;         /* its thread pointer */
+    _Atomic pid_t tid;    /* its kernel id, once it has allocated */
+} handover;
+
+static void *handover_main(void *arg)
+{
+    handover *h = arg;
+    h->kept = h->site();
+    h->tp = (uintptr_t)__builtin_thread_pointer();
+    atomic_store(&h->tid, (pid_t)syscall(SYS_gettid));
+    return NULL;
+}
+
+static void handover_start(pthread_t *th, handover *h, char *stack)
+{
+    pthread_attr_t a;
+    CHECK(pthread_attr_init(&a) == 0);
+    if (stack)
+        CHECK(pthread_attr_setstack(&a, stack, HANDOVER_STACK) == 0);
+    CHECK(pthread_create(th, &a, handover_main, h) == 0);
+    pthread_attr_destroy(&a);
+    while (!atomic_load(&h->tid))
+        usleep(100);
+}
+
+static void child_slot_handover(void)
+{
+    char *area = mmap(NULL, HANDOVER_PAGES * 4096 + HANDOVER_STACK, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(area != MAP_FAILED);
+    handover a = {.site = site_handover_a}, b = {.site = site_handover_b},
+             c = {.site = site_handover_c};
+    pthread_t ta, tb, tc;
+    handover_start(&ta, &a, area);
+    while (syscall(SYS_tgkill, getpid(), a.tid, 0) == 0)
+        usleep(100); /* A gone, not joined */
+    CHECK(errno == ESRCH);
+    handover_start(&tb, &b, NULL);
+    size_t page = 1; /* a stack k pages up has its thread pointer k pages up */
+    while (page < HANDOVER_PAGES && handover_home(a.tp + page * 4096) != handover_home(a.tp))
+        page++;
+    CHECK(page < HANDOVER_PAGES);
+    handover_start(&tc, &c, area + page * 4096);
+    CHECK(c.tp == a.tp + page * 4096);
+    CHECK(pthread_join(ta, NULL) == 0 && pthread_join(tb, NULL) == 0 &&
+          pthread_join(tc, NULL) == 0);
+    free(a.kept);
+    free(b.kept);
+    free(c.kept);
+}
+
 /* exit while other threads allocate and free as fast as they can: the
    capture ends cleanly and nothing crashes. */
 static atomic_uint spun; /* allocations made by spin_main (slow under TSan) */
@@ -853,6 +927,8 @@ static int child(const char *scenario)
         child_churn();
     else if (!strcmp(scenario, "many_threads"))
         child_many_threads();
+    else if (!strcmp(scenario, "slot_handover"))
+        child_slot_handover();
     else if (!strcmp(scenario, "exit_race"))
         child_exit_race();
     else if (!strcmp(scenario, "fork_threads") || !strcmp(scenario, "fork_child_thread"))
@@ -1556,6 +1632,15 @@ static void test_many_threads(void)
     free_capture(c);
 }
 
+static void test_slot_handover(void)
+{
+    captured *c = record("slot_handover", "handover.cap", NULL, 0, NULL);
+    EXPECT_SITE(c, "site_handover_a", 1, 24, 1);
+    EXPECT_SITE(c, "site_handover_b", 1, 40, 1);
+    EXPECT_SITE(c, "site_handover_c", 1, 56, 1);
+    free_capture(c);
+}
+
 /* The scenario's capture, from a run that exited with 0 and ended it so
    (without check_common's balance checks). */
 static captured *record_exit0(const char *scenario, const char *path)
@@ -2022,6 +2107,7 @@ int main(int argc, char **argv)
         {"family", test_family}, {"unwind", test_unwind}, {"unwind_load", test_unwind_load}, {"fp", test_fp}, {"leaks", test_leaks},   {"exits", test_exits},
         {"threads", test_threads}, {"fork", test_fork},   {"exec", test_exec},
         {"churn", test_churn},     {"many_threads", test_many_threads},
+        {"slot_handover", test_slot_handover},
         {"exit_race", test_exit_race}, {"huge", test_huge},
         {"fork_threads", test_fork_threads}, {"fork_child_thread", test_fork_child_thread},
         {"dlopen", test_dlopen}, {"peak", test_peak},     {"sample", test_sample},

@@ -265,6 +265,9 @@ tslot *slot_slow(uintptr_t tp);
 void slot_ending(tslot *s);
 bool slot_reclaim(tslot *s, const tstate *t);
 void slots_after_fork(void);
+#ifdef RCGC_TSAN
+void slot_tsan_owned(void); /* a new thread, once TSan knows it (bootstrap.c) */
+#endif
 
 static inline __attribute__((always_inline)) uintptr_t thread_pointer(void)
 {
@@ -435,7 +438,8 @@ extern shim_state g;          /* the capture's state (process.c) */
 struct tstate {
     volatile int in_event;    /* inside an event: the finisher waits */
     int gen;                  /* the capture generation it belongs to */
-    bool in_use;              /* a thread that has not ended owns it */
+    _Atomic bool in_use;      /* a thread that has not ended owns it (atomic: a
+                                 takeover sets it without the lock, slots.c) */
     tslot *slot;              /* its thread's slot: when the thread has ended
                                  (!in_use), the state is reused once the slot is
                                  given back (slot_reclaim) */

@@ -2,9 +2,9 @@
  * slots.c — each thread's flags (busy, guarded, deferred) and its state,
  * found without thread-local storage (shim.h, "Each thread's flags and
  * state": why, and the table's layout).  May call: nothing but the kernel
- * (the signal mask, thread ids, tgkill).  Not
- * instrumented in the TSan build: an exported function finds its slot
- * before TSan knows the thread.
+ * (the signal mask, thread ids, tgkill), and in the TSan build TSan's
+ * annotations.  Not instrumented in the TSan build: an exported function
+ * finds its slot before TSan knows the thread.
  *
  * Lifecycle of a slot's key (tp: a thread pointer):
  *   0 (never used) or SLOT_FREE --claim (CAS, by the thread itself)--> tp
@@ -36,8 +36,42 @@
  * key is then put back.  A thread that finds no slot of its own but one
  * being reclaimed waits (a few stores): it may be its own, about to be
  * put back.
+ *
+ * Memory order.  A slot's fields are plain: only the thread that holds
+ * the slot touches them (its owner, or a reclaimer once its CAS has made
+ * the slot its own), and each hand-over is a release of the key by the thread that gives the
+ * slot up, acquired by the one that gets it: the ending thread's store of
+ * tp | SLOT_ENDING, acquired by a taker's CAS or by slot_reclaim's load;
+ * give_back's store of SLOT_FREE, acquired by a claim's CAS.  slot_reclaim
+ * reads the slot's state only once its CAS has made the slot its own (a
+ * taker may be writing it until then).  One thing orders without them:
+ * the ending thread's own calls after its key destructor (later
+ * destructors, glibc's frees of its buffers) write its slot after the
+ * release; slot_reclaim overwrites the slot only once tgkill says the
+ * thread is gone, i.e. after the kernel has passed the thread's exit (its
+ * barriers), and a taker only once glibc has reused the descriptor (after
+ * pthread_join, or for a detached thread after the kernel cleared its
+ * tid): the same order glibc's own stack cache relies on.
+ *
+ * TSan does not see this file's atomics (it is not instrumented), so each
+ * hand-over is also told to it, on the key's address: a release where the
+ * slot is given up (slot_ending, give_back), an acquire by slot_reclaim,
+ * and the new owner's acquire once TSan knows the thread (slot_tsan_owned,
+ * from bootstrap.c's trampoline: a claim or a takeover comes at the
+ * thread's first call, before that).  Without them TSan took a slot
+ * reclaimed and claimed again between two threads of the same round
+ * (neither joined yet) for a race (shim_many_threads, one run in two).
  */
 #include "shim.h"
+
+#ifdef RCGC_TSAN
+#include <sanitizer/tsan_interface.h>
+#define TSAN_RELEASE(s) __tsan_release((void *)&(s)->key)
+#define TSAN_ACQUIRE(s) __tsan_acquire((void *)&(s)->key)
+#else
+#define TSAN_RELEASE(s) ((void)0)
+#define TSAN_ACQUIRE(s) ((void)0)
+#endif
 
 #ifdef RCGC_TSAN
 #define BUSY_AT_START 1
@@ -154,8 +188,8 @@ static tslot *ending_met(tslot *s, uintptr_t tp)
     if (mine) {
         s->left = s->state;
         s->state = NULL;
-        if (s->left)
-            s->left->in_use = true; /* a live thread's: the leak scan reads its stack */
+        if (s->left) /* a live thread's: the leak scan reads its stack */
+            atomic_store_explicit(&s->left->in_use, true, memory_order_relaxed);
         s->busy_depth = BUSY_AT_START;
         s->guard_depth = 0;
         s->deferred_sig = 0;
@@ -198,6 +232,8 @@ void slot_ending(tslot *s)
         return; /* the spare slot, or ending already */
     uint64_t ended = (atomic_load_explicit(&s->ender, memory_order_relaxed) >> 32) + 1;
     atomic_store_explicit(&s->ender, ended << 32 | my_tid(), memory_order_relaxed);
+    TSAN_RELEASE(s); /* (TSan knows the thread still: its own key destructor
+                        finishes it in glibc's last round of them) */
     atomic_store_explicit(&s->key, tp | SLOT_ENDING, memory_order_release);
 }
 
@@ -207,6 +243,7 @@ static void give_back(tslot *s)
     s->state = s->left = NULL;
     s->busy_depth = s->guard_depth = 0;
     s->deferred_sig = 0;
+    TSAN_RELEASE(s);
     atomic_store_explicit(&s->key, SLOT_FREE, memory_order_release);
 }
 
@@ -216,7 +253,7 @@ static void give_back(tslot *s)
 bool slot_reclaim(tslot *s, const tstate *t)
 {
     uintptr_t k = atomic_load_explicit(&s->key, memory_order_acquire);
-    if (!(k & SLOT_ENDING) || k == SLOT_FREE || s->state != t)
+    if (!(k & SLOT_ENDING) || k == SLOT_FREE)
         return false;
     uint64_t ender = atomic_load_explicit(&s->ender, memory_order_relaxed);
     if (syscall(SYS_tgkill, g.pid, (pid_t)(uint32_t)ender, 0) == 0 || errno != ESRCH)
@@ -224,13 +261,26 @@ bool slot_reclaim(tslot *s, const tstate *t)
     if (!atomic_compare_exchange_strong_explicit(&s->key, &k, SLOT_RECLAIMING,
                                                  memory_order_acq_rel, memory_order_relaxed))
         return false; /* taken over */
-    if (atomic_load_explicit(&s->ender, memory_order_relaxed) != ender) {
-        atomic_store_explicit(&s->key, k, memory_order_release); /* another ended there */
+    TSAN_ACQUIRE(s);
+    if (atomic_load_explicit(&s->ender, memory_order_relaxed) != ender || s->state != t) {
+        /* another ended there since, or t is no longer this slot's state */
+        TSAN_RELEASE(s);
+        atomic_store_explicit(&s->key, k, memory_order_release);
         return false;
     }
     give_back(s);
     return true;
 }
+
+#ifdef RCGC_TSAN
+/* The calling thread, which TSan knows now, acquires its slot's
+   hand-over: claimed or taken over at its first call, before TSan knew
+   it. */
+void slot_tsan_owned(void)
+{
+    TSAN_ACQUIRE(my_slot());
+}
+#endif
 
 /* Calls fn on each slot of the pages in use. */
 static void each_slot(void (*fn)(tslot *))
