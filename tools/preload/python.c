@@ -546,16 +546,20 @@ size_t python_stack(tstate *t, void **frames, size_t depth)
 /* ---- The domains' wrappers ------------------------------------------------------------ */
 
 /* What the wrapped allocator does runs busy: its malloc and free calls are
-   its own, not the program's (the domain call is recorded here). */
+   its own, not the program's (the domain call is recorded here).  The
+   thread's slot is found once per call and passed on, as the malloc
+   family's hooks do (callgrind on debpy: each lookup is about a dozen
+   instructions, and the wrappers made four or six of them an event). */
 static inline __attribute__((always_inline)) void *w_malloc(void *ctx, size_t n,
                                                              const char *type)
 {
     const py_allocator *a = ctx;
-    busy++;
+    tslot *s = my_slot();
+    s->busy_depth++;
     void *p = a->malloc(a->ctx, n);
-    busy--;
-    if (p && recording())
-        on_alloc(p, n, type);
+    s->busy_depth--;
+    if (p && recording_at(s))
+        on_alloc_at(s, p, n, type);
     return p;
 }
 
@@ -563,11 +567,12 @@ static inline __attribute__((always_inline)) void *w_calloc(void *ctx, size_t ne
                                                              size_t elsize, const char *type)
 {
     const py_allocator *a = ctx;
-    busy++;
+    tslot *s = my_slot();
+    s->busy_depth++;
     void *p = a->calloc(a->ctx, nelem, elsize);
-    busy--;
-    if (p && recording())
-        on_alloc(p, nelem * elsize, type); /* (the allocator checked the product) */
+    s->busy_depth--;
+    if (p && recording_at(s))
+        on_alloc_at(s, p, nelem * elsize, type); /* (the allocator checked the product) */
     return p;
 }
 
@@ -575,40 +580,42 @@ static inline __attribute__((always_inline)) void *w_realloc(void *ctx, void *p,
                                                               const char *type)
 {
     const py_allocator *a = ctx;
-    bool tracing = p && tracing_frees();
-    guard_enter(); /* from taking the block out of the shadow to its F record */
+    tslot *s = my_slot();
+    bool tracing = p && tracing_frees_at(s);
+    guard_enter_at(s); /* from taking the block out of the shadow to its F record */
     uint64_t old = tracing ? on_release(p) : 0;
-    busy++;
+    s->busy_depth++;
     void *q = a->realloc(a->ctx, p, n);
-    busy--;
+    s->busy_depth--;
     if (!q) {
         if (old)
             shadow_put((uintptr_t)p, old);
-        guard_leave();
+        guard_leave_at(s);
         return NULL;
     }
     if (old)
-        on_free(p, old);
-    guard_leave();
-    if (recording())
-        on_alloc(q, n, type);
+        on_free_at(s, p, old);
+    guard_leave_at(s);
+    if (recording_at(s))
+        on_alloc_at(s, q, n, type);
     return q;
 }
 
 static void w_free(void *ctx, void *p)
 {
     const py_allocator *a = ctx;
-    bool tracing = p && tracing_frees();
-    guard_enter();
+    tslot *s = my_slot();
+    bool tracing = p && tracing_frees_at(s);
+    guard_enter_at(s);
     uint64_t id = tracing ? on_release(p) : 0;
-    busy++;
+    s->busy_depth++;
     a->free(a->ctx, p);
-    busy--;
+    s->busy_depth--;
     if (id)
-        on_free(p, id);
-    else if (tracing && self)
-        self->last_alloc = 0; /* an untraced block: still a free in between */
-    guard_leave();
+        on_free_at(s, p, id);
+    else if (tracing && s->state)
+        s->state->last_alloc = 0; /* an untraced block: still a free in between */
+    guard_leave_at(s);
 }
 
 /* One set per domain, each frame skipped by the walk as malloc's is. */
