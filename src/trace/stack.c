@@ -433,13 +433,16 @@ static NOINLINE size_t walk_remembered(walk_memo *m, bool look, uintptr_t top,
    and the caller's rbp below it), with no rule looked up (two such steps
    were about 90 instructions of every event).  1: walk on from *f with
    *cache; 0: no frames; -1: no rule cache (no memory for it): walk the
-   frame pointers instead.  The one check against the stack's bottom. */
+   frame pointers instead.  The stack's bounds are asked for at a thread's
+   first walk; the one check against its bottom is here. */
 static inline __attribute__((always_inline)) int walk_start(rct_walker *w, uintptr_t fp,
-                                                            size_t skip, frame_state *f,
-                                                            rct_cfi_slot **cache)
+                                                            size_t max, size_t skip,
+                                                            frame_state *f, rct_cfi_slot **cache)
 {
+    if (!w->stack_hi)
+        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
     uintptr_t top = w->stack_hi;
-    if (fp < w->stack_lo || !in_frame(fp, top, fp + sizeof(uintptr_t)))
+    if (!max || fp < w->stack_lo || !in_frame(fp, top, fp + sizeof(uintptr_t)))
         return 0;
     *f = (frame_state){word_at(fp + sizeof(uintptr_t)), fp + 2 * sizeof(uintptr_t), word_at(fp)};
     *cache = atomic_load_explicit(&rct_cfi_cache, memory_order_acquire);
@@ -462,14 +465,12 @@ static inline __attribute__((always_inline)) int walk_start(rct_walker *w, uintp
 __attribute__((noinline)) size_t rct_capture_cfi(rct_walker *w, void **frames, size_t max,
                                                  size_t skip)
 {
-    if (!w->stack_hi)
-        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
-    uintptr_t top = w->stack_hi;
     frame_state f;
     rct_cfi_slot *cache;
-    int start = max ? walk_start(w, (uintptr_t)__builtin_frame_address(0), skip, &f, &cache) : 0;
+    int start = walk_start(w, (uintptr_t)__builtin_frame_address(0), max, skip, &f, &cache);
     if (start <= 0) /* no cache: frame pointers (from our caller) */
         return start < 0 ? rct_capture_fp(w, frames, max, skip + 1) : 0;
+    uintptr_t top = w->stack_hi;
     if (w->memo_busy) /* a signal handler's walk, inside one */
         return walk_plain(top, cache, f, frames, max);
     w->memo_busy = 1;
@@ -551,14 +552,12 @@ __attribute__((noinline)) size_t rct_capture_cfi_split(rct_walker *w, void **fra
                                                        rct_split_memo *m, size_t *inner)
 {
     *inner = 0;
-    if (!w->stack_hi)
-        rct_stack_bounds(&w->stack_lo, &w->stack_hi);
-    uintptr_t top = w->stack_hi;
     frame_state f;
     rct_cfi_slot *cache;
-    int start = max ? walk_start(w, (uintptr_t)__builtin_frame_address(0), skip, &f, &cache) : 0;
+    int start = walk_start(w, (uintptr_t)__builtin_frame_address(0), max, skip, &f, &cache);
     if (start <= 0)
         return start < 0 ? rct_capture_fp(w, frames, max, skip + 1) : 0;
+    uintptr_t top = w->stack_hi;
     void **out = frames, **end = frames + max;
     uintptr_t bp_at;
     bool split;
