@@ -30,7 +30,9 @@
  * pages, never in the allocator being traced.
  *
  * The hot path, per allocation: one real call, a stack walk (call-frame
- * information, src/trace/cfi.c; frame pointers with RCGC_UNWIND=fp),
+ * information, src/trace/cfi.c; frame pointers with RCGC_UNWIND=fp; in a
+ * Python program split at the evaluation loop and joined with the Python
+ * frames, python.c),
  * (hash of the frames, size, type) looked up in a per-thread cache of
  * allocation infos (on a miss, in the shared table of known infos; the
  * stack's node is needed only when that misses too), a store of
