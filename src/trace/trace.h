@@ -125,6 +125,36 @@ RCT_HIDDEN size_t rct_capture_unwind(rct_walker *w, void **frames, size_t max, s
    sets it after loading libunwind (dlopen, tools/preload/unwind.c). */
 typedef int (*rct_backtrace_fn)(void **frames, int max);
 RCT_HIDDEN extern rct_backtrace_fn rct_unwind_backtrace;
+/* A thread's last walk split at a function (rct_capture_cfi_split): its
+   frames outward of the split frame, innermost first, and the stack words
+   that must still hold what they held for a walk to find them again. */
+typedef struct rct_split_memo {
+    uint64_t gen;             /* changes whenever the frames kept do */
+    size_t n;                 /* frames kept; 0: none */
+    bool whole;               /* pc[n - 1] is the stack's outermost frame */
+    uintptr_t sp, bp;         /* frame 0's stack pointer and rbp (pc[0]: its pc) */
+    void *pc[RCT_MEMO_FRAMES]; /* their return addresses */
+    struct {
+        uintptr_t at, want;   /* a stack word the walk read, and its value */
+    } check[2 * RCT_MEMO_FRAMES]; /* each frame's return address and, where the
+                                 step to it read it from the stack, its rbp */
+    uint32_t checks[RCT_MEMO_FRAMES + 1]; /* checks[i]: those of frames 1 to i - 1 */
+} rct_split_memo;
+/* rct_capture_cfi's frames (the same ones), for a caller that keeps the
+   part outward of the first frame in [lo, lo + size) (a return address
+   just after a call from there) and wants to know whether it is the same
+   as last time: the frames up to that one are walked, those outward of it
+   checked against m (one load for each, two where the rbp was read from
+   the stack) instead of walked when the frame's caller is where it was
+   (return address, stack pointer, rbp); m->gen changes when they are not
+   the same.  *inner: the frames through the split frame, written to
+   frames; the depth's others, outward of it, are m->pc's (the caller
+   copies them if it needs them).  *inner 0: no split frame met, every
+   frame walked into frames, m untouched.  The walk_memo of w is not
+   used. */
+RCT_HIDDEN size_t rct_capture_cfi_split(rct_walker *w, void **frames, size_t max, size_t skip,
+                                        uintptr_t lo, uintptr_t size, rct_split_memo *m,
+                                        size_t *inner);
 /* The walk RCGC_UNWIND names (its value, read by the caller: the preload
    shim calls no getenv): rct_capture_fp for "fp", rct_capture_unwind for
    "libunwind", else (NULL, empty, anything else) rct_capture_cfi. */

@@ -25,10 +25,9 @@ static inline uint64_t fold(uint64_t a, uint64_t b)
    user-space address, below 2^47).  Out of line: inlined into on_alloc,
    GCC kept each product in memory (callgrind: 36 instructions an
    allocation more on manystacks' 20-frame stacks). */
-static NOINLINE uint64_t hash_frames(void *const *f, size_t n)
+NOINLINE uint64_t hash_frames_on(uint64_t h, void *const *f, size_t n)
 {
     const uint64_t k0 = UINT64_C(0xA0761D6478BD642F), k1 = UINT64_C(0xE7037ED1A0B428DB);
-    uint64_t h = atomic_load_explicit(&frame_seed, memory_order_relaxed) ^ n;
     size_t i = 0;
     for (; i + 2 <= n; i += 2)
         h = fold((uint64_t)(uintptr_t)f[i] ^ k0, (uint64_t)(uintptr_t)f[i + 1] ^ k1 ^ h);
@@ -71,15 +70,14 @@ static NOINLINE uint32_t info_new(void *const *frames, size_t depth, uint64_t fh
 }
 
 /* The info id of an allocation of size bytes (weight: what it stands for)
-   at this stack, keyed by the frames' hash: the infos every thread has
+   at this stack, keyed by the frames' hash fh: the infos every thread has
    made, looked up without the lock (known.c); the stack node is only
    needed for an info new to the process, which takes the lock.  0 when
    out of room. */
 static inline __attribute__((always_inline)) uint32_t info_id(void *const *frames, size_t depth,
-                                                              uint64_t size, uint64_t weight,
-                                                              uint32_t type)
+                                                              uint64_t fh, uint64_t size,
+                                                              uint64_t weight, uint32_t type)
 {
-    uint64_t fh = depth ? hash_frames(frames, depth) : 0;
     uint32_t id = known_find(&known_infos, fh, size, type);
     return LIKELY(id != 0) ? id : info_new(frames, depth, fh, size, weight, type);
 }
@@ -273,18 +271,6 @@ static uint64_t now_us(tstate *t)
 /* ---- Events ------------------------------------------------------------------------- */
 
 
-/* The allocation's stack, from the exported function's caller: called
-   from on_alloc (the walk skips that frame and the exported function's).
-   libunwind may allocate: busy. */
-static inline __attribute__((always_inline)) size_t walk(tslot *s, tstate *t, void **frames)
-{
-    int allocates = g.capture == rct_capture_unwind;
-    s->busy_depth += allocates;
-    size_t depth = g.capture(&t->walker, frames, g.frames, 2);
-    s->busy_depth -= allocates;
-    return depth;
-}
-
 /* The thread's state, attached on its first event (which allocates). */
 static inline __attribute__((always_inline)) tstate *state(tslot *s)
 {
@@ -373,8 +359,8 @@ static void drain(tstate *t)
             shadow_take(e->p);
             continue;
         }
-        uint32_t id = info_id(e->frames, e->depth, e->size, weight,
-                              e->type ? type_id(t, e->type) : 0);
+        uint32_t id = info_id(e->frames, e->depth, e->depth ? hash_frames(e->frames, e->depth) : 0,
+                              e->size, weight, e->type ? type_id(t, e->type) : 0);
         uint64_t *slot = e->freed ? NULL : slot_of(e->p, false); /* PENDING's */
         if (!id || (!e->freed && !slot)) {
             shadow_take(e->p);
@@ -425,7 +411,7 @@ NOINLINE void on_alloc_at(tslot *s, void *p, size_t n, const char *type)
         struct nested *e = queue_slot(t);
         if (e && shadow_put((uintptr_t)p, PENDING)) {
             *e = (struct nested){.p = (uintptr_t)p, .size = n, .type = type};
-            e->depth = walk(s, t, e->frames);
+            e->depth = walk_stack(s, t, e->frames, 2);
         } else if (e) {
             e->p = 0; /* an untraced block: nothing to write */
             e->freed = true;
@@ -441,10 +427,15 @@ NOINLINE void on_alloc_at(tslot *s, void *p, size_t n, const char *type)
         t->last_alloc = 0; /* an allocation in between */
         goto done;
     }
-    size_t depth = walk(s, t, frames);
-    if (UNLIKELY(python_on()))
-        depth = python_stack(t, frames, depth);
-    uint32_t id = info_id(frames, depth, n, weight, type ? type_id(t, type) : 0);
+    uint64_t fh;
+    size_t depth;
+    if (UNLIKELY(python_on())) { /* its own walk, one frame more to skip; its hash */
+        depth = python_stack(s, t, frames, &fh);
+    } else {
+        depth = walk_stack(s, t, frames, 2); /* this frame and the exported function's */
+        fh = depth ? hash_frames(frames, depth) : 0;
+    }
+    uint32_t id = info_id(frames, depth, fh, n, weight, type ? type_id(t, type) : 0);
     uint64_t *slot = id ? slot_of((uintptr_t)p, true) : NULL;
     if (slot) /* the block is the program's only once malloc returns: stored after its A */
         __atomic_store_n(slot, write_alloc(t, (uintptr_t)p, now, weight, id), __ATOMIC_RELAXED);

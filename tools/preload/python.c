@@ -147,7 +147,6 @@ static struct {
 #define PY_ATTACH_EVERY 64
 #define PY_CODES (1u << 20)  /* (code, offset) pairs kept; half used at most */
 #define PY_TRIPLES (1u << 20) /* K records: at most half */
-#define PY_MAX_FRAMES 128    /* Python frames read per stack */
 
 static const char obj_type_name[] = "PyObject_Malloc", mem_type_name[] = "PyMem_Malloc";
 uint32_t python_obj_type; /* its type id in this capture (0: none yet) */
@@ -494,68 +493,210 @@ static bool in_eval(const void *ip)
     return (uintptr_t)ip - 1 - py.eval_lo < py.eval_size;
 }
 
-/* The allocation's stack with its Python frames: frames[0, depth) are the
-   native ones, innermost first; each of them in _PyEval_EvalFrameDefault
-   is replaced by the Python frames it was running; Python frames left when
-   the native ones end (a walk cut short) go at the outer end.  The new
-   depth.  The native frames inward of the first frame of the loop stay
-   where they are, and those outward of the last one placed are copied in
-   one go: only the stretch between is looked at frame by frame. */
-static size_t join_frames(tstate *t, void **frames, size_t depth)
+/* The allocation's stack with its Python frames: the native frames,
+   innermost first, each of them in _PyEval_EvalFrameDefault replaced by
+   the Python frames it was running; Python frames left when the native
+   ones end (a walk cut short) go at the outer end.
+ *
+ * The stack is made in two parts.  The inner one: the native frames inward
+ * of the first frame of the loop and the Python frames that loop runs, in
+ * its place.  The outer one, everything outward of that frame, is a
+ * function of the native frames there and of the Python frames of the
+ * loops that called it (their code objects and offsets): the thread keeps
+ * the last one joined (tstate's pyo) with its hash, and an event whose
+ * outer frames are the same takes it as it is.  The native walk stops at
+ * the loop's frame too (rct_capture_cfi_split): outward of it, the frames
+ * the last walk read are checked, not walked, and when they are the same
+ * nothing of them is compared again here.  Consecutive events of a Python
+ * program mostly differ in their inner part only (callgrind on debpy:
+ * the walk's junction and check, the splice and the hash of the outer part
+ * were about 650 instructions of every event).  The stack's hash goes on
+ * from the outer part's (hash_frames_on): the hash of a Python stack is not
+ * hash_frames of its frames; the caches only need the same stack to give
+ * the same hash. */
+
+/* The K word of out[o] for each Python frame of f[0, n), those out of
+   room left out; the frames written.  *dropped: some were. */
+static size_t put_python(tstate *t, const py_frame *f, size_t n, void **out, size_t room,
+                         bool *dropped)
 {
-    py_frame pf[PY_MAX_FRAMES];
-    size_t m = read_frames(pf, PY_MAX_FRAMES);
-    if (!m)
-        return depth;
-    size_t first = 0;
-    while (first < depth && !in_eval(frames[first]))
-        first++;
-    void *out[RCC_MAX_DEPTH]; /* the new frames from first on, at their places */
-    size_t o = first, p = 0, i = first;
-    for (; i <= depth && p < m && o < RCC_MAX_DEPTH; i++) {
-        if (i < depth && !in_eval(frames[i])) {
-            out[o++] = frames[i];
-            continue;
-        }
-        for (bool last = false; p < m && !last && o < RCC_MAX_DEPTH; p++) {
-            last = i < depth && pf[p].last;
-            void *k = code_frame(t, &pf[p]);
-            if (k)
-                out[o++] = k;
-        }
+    size_t o = 0;
+    for (size_t p = 0; p < n && o < room; p++) {
+        void *k = code_frame(t, &f[p]);
+        if (k)
+            out[o++] = k;
+        else
+            *dropped = true;
     }
-    size_t rest = i < depth ? depth - i : 0; /* every Python frame placed */
-    if (rest > RCC_MAX_DEPTH - o)
-        rest = RCC_MAX_DEPTH - o;
-    memcpy(out + o, frames + i, rest * sizeof *out);
-    o += rest;
-    memcpy(frames + first, out + first, (o - first) * sizeof *out);
     return o;
 }
 
-/* From on_alloc, after the native walk (python_on()): the stack with
-   Python frames once attached. */
-size_t python_stack(tstate *t, void **frames, size_t depth)
+/* The outer part joined: the native frames n[0, nn) outward of the first
+   loop's, each further frame of the loop replaced by its run of the Python
+   frames q[0, nq), the rest of them at the end; at most room frames to
+   out.  The frames written; *whole: every frame is there (none out of room,
+   nothing cut at room). */
+static size_t join_outer(tstate *t, void *const *n, size_t nn, const py_frame *q, size_t nq,
+                         void **out, size_t room, bool *whole)
+{
+    bool dropped = false;
+    size_t o = 0, p = 0, i = 0;
+    for (; i <= nn && p < nq && o < room; i++) {
+        if (i < nn && !in_eval(n[i])) {
+            out[o++] = n[i];
+            continue;
+        }
+        size_t end = p; /* this loop's run: to its last frame, or all that are left */
+        while (end < nq && !(i < nn && q[end].last))
+            end++;
+        end = end < nq ? end + 1 : nq;
+        o += put_python(t, q + p, end - p, out + o, room - o, &dropped);
+        p = end;
+    }
+    size_t rest = i < nn ? nn - i : 0; /* every Python frame placed */
+    if (rest > room - o)
+        rest = room - o;
+    memcpy(out + o, n + i, rest * sizeof *out);
+    o += rest;
+    *whole = !dropped && o < room;
+    return o;
+}
+
+/* The outer part is the thread's last (m): the same native frames n[0,
+   nn) (known so when the split walk kept them since they were compared:
+   split) and the same Python frames (as code_frame's cache tells them). */
+static bool outer_same(struct py_outer *m, bool split, void *const *n, size_t nn,
+                       const py_frame *q, size_t nq)
+{
+    if (m->seed != atomic_load_explicit(&frame_seed, memory_order_relaxed) ||
+        m->nnative != nn || m->npy != nq)
+        return false;
+    if (!split || m->walk_gen != m->walk.gen) {
+        for (size_t i = 0; i < nn; i++)
+            if (m->native[i] != n[i])
+                return false;
+        if (split)
+            m->walk_gen = m->walk.gen;
+    }
+    for (size_t i = 0; i < nq; i++) {
+        const struct py_outer_frame *f = &m->pyf[i];
+        const char *code = (const char *)q[i].code;
+        if (f->code != q[i].code || f->off != q[i].off || f->last != q[i].last ||
+            f->file != AT(code, py.L.co_filename, uintptr_t) ||
+            f->name != AT(code, py.L.co_name, uintptr_t))
+            return false;
+    }
+    return true;
+}
+
+/* Keep the outer part just joined (out[0, o)) as the thread's last. */
+static void keep_outer(struct py_outer *m, bool split, void *const *n, size_t nn,
+                       const py_frame *q, size_t nq, void *const *out, size_t o, uint64_t hash)
+{
+    m->walk_gen = split ? m->walk.gen : m->walk.gen - 1; /* n: the walk's frames, or not */
+    m->nnative = (uint32_t)nn;
+    m->npy = (uint32_t)nq;
+    m->njoined = (uint32_t)o;
+    m->seed = atomic_load_explicit(&frame_seed, memory_order_relaxed);
+    m->hash = hash;
+    memcpy(m->native, n, nn * sizeof *n);
+    for (size_t i = 0; i < nq; i++) {
+        const char *code = (const char *)q[i].code;
+        m->pyf[i] = (struct py_outer_frame){q[i].code, AT(code, py.L.co_filename, uintptr_t),
+                                            AT(code, py.L.co_name, uintptr_t), q[i].off,
+                                            q[i].last};
+    }
+    memcpy(m->joined, out, o * sizeof *out);
+}
+
+/* The Python frames pf[0, m) joined into the native frames[0, depth);
+   split: the frames through the first frame of the loop when the split
+   walk found it (0: look for it; else the frames outward of it are the
+   split walk's, tstate's pyo.walk.pc).  The new depth; *hash: the stack's hash
+   for the caches. */
+static size_t join_frames(tstate *t, const py_frame *pf, size_t m, void **frames, size_t depth,
+                          size_t split, uint64_t *hash)
+{
+    size_t first = split ? split - 1 : 0;
+    while (first < depth && !in_eval(frames[first]))
+        first++;
+    bool dropped = false;
+    if (first == depth) { /* no loop in the native frames: Python's at the end */
+        depth += put_python(t, pf, m, frames + depth, RCC_MAX_DEPTH - depth, &dropped);
+        *hash = hash_frames(frames, depth);
+        return depth;
+    }
+    size_t run = 0; /* the first loop's Python frames: pf[0, run) */
+    while (run < m && !pf[run++].last)
+        ;
+    struct py_outer *memo = &t->pyo;
+    void *const *n = split ? memo->walk.pc : frames + first + 1; /* (the split walk's are
+                                                                    kept there) */
+    size_t nn = depth - first - 1, nq = m - run;
+    if (outer_same(memo, split, n, nn, pf + run, nq) &&
+        first + run + memo->njoined <= RCC_MAX_DEPTH) { /* (the native frames are
+                                                           not needed now) */
+        size_t o = first + put_python(t, pf, run, frames + first, run, &dropped);
+        memcpy(frames + o, memo->joined, memo->njoined * sizeof *frames);
+        *hash = hash_frames_on(memo->hash ^ o, frames, o);
+        return o + memo->njoined;
+    }
+    void *inner[PY_MAX_FRAMES];
+    size_t in = put_python(t, pf, run, inner,
+                           RCC_MAX_DEPTH - first < PY_MAX_FRAMES ? RCC_MAX_DEPTH - first
+                                                                 : PY_MAX_FRAMES,
+                           &dropped);
+    size_t o = first + in;
+    void *outer[RCC_MAX_DEPTH];
+    bool whole;
+    size_t no = join_outer(t, n, nn, pf + run, nq, outer, RCC_MAX_DEPTH - o, &whole);
+    uint64_t h = hash_frames(outer, no);
+    if (whole)
+        keep_outer(memo, split, n, nn, pf + run, nq, outer, no, h);
+    memcpy(frames + first, inner, in * sizeof *inner);
+    memcpy(frames + o, outer, no * sizeof *outer);
+    *hash = hash_frames_on(h ^ o, frames, o);
+    return o + no;
+}
+
+/* From on_alloc_at in a CPython process (python_on()), in place of its
+   walk: the allocation's stack, with its Python frames once attached, and
+   its hash.  The walk skips this frame too.  A thread without Python
+   frames (one that never ran Python code) walks as any program does. */
+NOINLINE size_t python_stack(tslot *s, tstate *t, void **frames, uint64_t *hash)
 {
     int mode = __atomic_load_n(&python_mode, __ATOMIC_ACQUIRE);
-    if (mode != PY_ON || !py.frames || !py.initialized())
-        return depth;
-    return join_frames(t, frames, depth);
+    py_frame pf[PY_MAX_FRAMES];
+    size_t m = mode == PY_ON && py.frames && py.initialized() ? read_frames(pf, PY_MAX_FRAMES) : 0;
+    size_t depth, split = 0;
+    if (m && g.capture == rct_capture_cfi)
+        depth = rct_capture_cfi_split(&t->walker, frames, g.frames, 3, py.eval_lo, py.eval_size,
+                                      &t->pyo.walk, &split);
+    else
+        depth = walk_stack(s, t, frames, 3);
+    if (m)
+        return join_frames(t, pf, m, frames, depth, split, hash);
+    *hash = depth ? hash_frames(frames, depth) : 0;
+    return depth;
 }
 
 /* ---- The domains' wrappers ------------------------------------------------------------ */
 
 /* What the wrapped allocator does runs busy: its malloc and free calls are
-   its own, not the program's (the domain call is recorded here). */
+   its own, not the program's (the domain call is recorded here).  The
+   thread's slot is found once per call and passed on, as the malloc
+   family's hooks do (callgrind on debpy: each lookup is about a dozen
+   instructions, and the wrappers made four or six of them an event). */
 static inline __attribute__((always_inline)) void *w_malloc(void *ctx, size_t n,
                                                              const char *type)
 {
     const py_allocator *a = ctx;
-    busy++;
+    tslot *s = my_slot();
+    s->busy_depth++;
     void *p = a->malloc(a->ctx, n);
-    busy--;
-    if (p && recording())
-        on_alloc(p, n, type);
+    s->busy_depth--;
+    if (p && recording_at(s))
+        on_alloc_at(s, p, n, type);
     return p;
 }
 
@@ -563,11 +704,12 @@ static inline __attribute__((always_inline)) void *w_calloc(void *ctx, size_t ne
                                                              size_t elsize, const char *type)
 {
     const py_allocator *a = ctx;
-    busy++;
+    tslot *s = my_slot();
+    s->busy_depth++;
     void *p = a->calloc(a->ctx, nelem, elsize);
-    busy--;
-    if (p && recording())
-        on_alloc(p, nelem * elsize, type); /* (the allocator checked the product) */
+    s->busy_depth--;
+    if (p && recording_at(s))
+        on_alloc_at(s, p, nelem * elsize, type); /* (the allocator checked the product) */
     return p;
 }
 
@@ -575,40 +717,42 @@ static inline __attribute__((always_inline)) void *w_realloc(void *ctx, void *p,
                                                               const char *type)
 {
     const py_allocator *a = ctx;
-    bool tracing = p && tracing_frees();
-    guard_enter(); /* from taking the block out of the shadow to its F record */
+    tslot *s = my_slot();
+    bool tracing = p && tracing_frees_at(s);
+    guard_enter_at(s); /* from taking the block out of the shadow to its F record */
     uint64_t old = tracing ? on_release(p) : 0;
-    busy++;
+    s->busy_depth++;
     void *q = a->realloc(a->ctx, p, n);
-    busy--;
+    s->busy_depth--;
     if (!q) {
         if (old)
             shadow_put((uintptr_t)p, old);
-        guard_leave();
+        guard_leave_at(s);
         return NULL;
     }
     if (old)
-        on_free(p, old);
-    guard_leave();
-    if (recording())
-        on_alloc(q, n, type);
+        on_free_at(s, p, old);
+    guard_leave_at(s);
+    if (recording_at(s))
+        on_alloc_at(s, q, n, type);
     return q;
 }
 
 static void w_free(void *ctx, void *p)
 {
     const py_allocator *a = ctx;
-    bool tracing = p && tracing_frees();
-    guard_enter();
+    tslot *s = my_slot();
+    bool tracing = p && tracing_frees_at(s);
+    guard_enter_at(s);
     uint64_t id = tracing ? on_release(p) : 0;
-    busy++;
+    s->busy_depth++;
     a->free(a->ctx, p);
-    busy--;
+    s->busy_depth--;
     if (id)
-        on_free(p, id);
-    else if (tracing && self)
-        self->last_alloc = 0; /* an untraced block: still a free in between */
-    guard_leave();
+        on_free_at(s, p, id);
+    else if (tracing && s->state)
+        s->state->last_alloc = 0; /* an untraced block: still a free in between */
+    guard_leave_at(s);
 }
 
 /* One set per domain, each frame skipped by the walk as malloc's is. */

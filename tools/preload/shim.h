@@ -30,7 +30,9 @@
  * pages, never in the allocator being traced.
  *
  * The hot path, per allocation: one real call, a stack walk (call-frame
- * information, src/trace/cfi.c; frame pointers with RCGC_UNWIND=fp),
+ * information, src/trace/cfi.c; frame pointers with RCGC_UNWIND=fp; in a
+ * Python program split at the evaluation loop and joined with the Python
+ * frames, python.c),
  * (hash of the frames, size, type) looked up in a per-thread cache of
  * allocation infos (on a miss, in the shared table of known infos; the
  * stack's node is needed only when that misses too), a store of
@@ -183,6 +185,7 @@
 #define TYPE_CACHE 64                /* per-thread: type name pointer -> type id */
 #define MAX_INFOS RCC_MAX_INFOS       /* distinct (size, stack, type) per capture */
 #define PY_CODE_CACHE 1024           /* per-thread: Python (code, offset) -> K id */
+#define PY_MAX_FRAMES 128            /* Python frames read per stack */
 #define TIME_GRAIN_US 1000           /* a C record per thread at most every 1 ms */
 #define TICK_STALE_NS 100000000u     /* a tick page this far behind has stopped */
 #define NESTED_MAX 64                /* per thread: events of signal handlers queued */
@@ -477,6 +480,25 @@ struct tstate {
         int32_t off;          /* thread's first Python frame (python.c); NULL */
         uint32_t id;          /* before.  id 0: empty */
     } *py;
+    struct py_outer {         /* the last Python stack's part outward of its
+                                 innermost evaluation loop (python.c, join_frames):
+                                 the same native frames and outer Python frames
+                                 give the same joined frames */
+        rct_split_memo walk;  /* the native frames there, as last walked */
+        uint64_t walk_gen;    /* walk.gen when native[] was last found equal to them */
+        uint32_t nnative;     /* native frames there, walked */
+        uint32_t npy;         /* Python frames there (the loop's callers' runs) */
+        uint32_t njoined;     /* their frames joined */
+        uint64_t seed;        /* frame_seed when hash was taken */
+        uint64_t hash;        /* hash_frames of joined */
+        void *native[RCC_MAX_DEPTH];
+        struct py_outer_frame {
+            uintptr_t code, file, name; /* what code_frame's cache compares */
+            int32_t off;
+            bool last;
+        } pyf[PY_MAX_FRAMES];
+        void *joined[RCC_MAX_DEPTH];
+    } pyo;
 };
 
 /* ---- Allocation infos (record.c) -------------------------------------------------------- */
@@ -688,6 +710,19 @@ void on_alloc_at(tslot *s, void *p, size_t n, const char *type);
 uint64_t on_release(void *p);
 void on_free_at(tslot *s, void *p, uint64_t word);
 
+/* The allocation's stack, from the exported function's caller: skip is
+   the number of the shim's frames between the walk and that caller (the
+   walk skips them).  libunwind may allocate: busy. */
+static inline __attribute__((always_inline)) size_t walk_stack(tslot *s, tstate *t, void **frames,
+                                                         size_t skip)
+{
+    int allocates = g.capture == rct_capture_unwind;
+    s->busy_depth += allocates;
+    size_t depth = g.capture(&t->walker, frames, g.frames, skip);
+    s->busy_depth -= allocates;
+    return depth;
+}
+
 /* (Inlined: the walk skips the caller's frame and on_alloc_at's.) */
 static inline __attribute__((always_inline)) void on_alloc(void *p, size_t n, const char *type)
 {
@@ -719,7 +754,7 @@ static inline void python_poll(void)
     if (UNLIKELY(__atomic_load_n(&python_mode, __ATOMIC_ACQUIRE) == PY_WAITING))
         python_try_attach();
 }
-size_t python_stack(tstate *t, void **frames, size_t depth);
+size_t python_stack(tslot *s, tstate *t, void **frames, uint64_t *hash);
 extern uint32_t python_obj_type;
 
 /* ---- pycensus.c --------------------------------------------------------------------------- */
@@ -782,5 +817,15 @@ const char *env_get(const char *name);
    (hooks.c, known.c): changed when dlclose unmaps a library, so a library
    loaded later at its addresses never finds the frames of the one before. */
 extern _Atomic uint64_t frame_seed;
+
+/* (hooks.c) The hash of frames f[0, n) that keys the caches of stacks and infos,
+   folded on from h (hash_frames(f, n) starts from frame_seed ^ n): a
+   Python stack's hash goes on from the hash of its outer part
+   (python.c). */
+uint64_t hash_frames_on(uint64_t h, void *const *f, size_t n);
+static inline uint64_t hash_frames(void *const *f, size_t n)
+{
+    return hash_frames_on(atomic_load_explicit(&frame_seed, memory_order_relaxed) ^ n, f, n);
+}
 
 #endif
