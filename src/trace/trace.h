@@ -195,10 +195,10 @@ RCT_HIDDEN size_t rct_stacks_bytes(const rct_stacks *s);
 /* ---- blocks.c: live traced blocks ---------------------------------------------
  * addr -> (stack, size), 12 bytes per entry, at most 3/4 of the entries in
  * use: 16 to 32 bytes per traced block.  Addresses must be 16-byte aligned
- * and below 2^48.  Put and take have fast paths, inline here (a traced
- * allocation and its free each make one: a call, and the checks a call
- * repeats, cost a fifth of what the table costs); the rest is out of line
- * in blocks.c, which describes the table. */
+ * and below 2^48.  Put and take have fast paths, inline here (every traced
+ * allocation and free makes one: no call, and the caller's checks fold
+ * into theirs); the rest is out of line in blocks.c, which describes the
+ * table. */
 typedef struct rct_block_entry {
     uint32_t key_lo;   /* addr >> 4, low 32 bits */
     uint32_t key_hi;   /* addr >> 4, next 12 bits | size << 12 */
