@@ -3,7 +3,9 @@
  * what is put is found with its stack and size (large sizes too), a
  * replaced block keeps one entry, a taken block is gone, and a table that
  * churns through ever new addresses (each taken block leaves a dead entry
- * behind) neither grows without bound nor loses a live block.
+ * behind) neither grows without bound nor loses a live block, and a
+ * block freed and handed out again takes its own entry back wherever its
+ * probe finds it (no entry used up, no remake).
  */
 #include "check.h"
 #include "trace.h"
@@ -113,10 +115,37 @@ static void test_churn(void)
     CHECK(pages_out == 0);
 }
 
+/* 5000 live blocks (many not in their home slot), each taken and put
+   back again, again and again: every put finds its own dead entry. */
+static void test_reuse(void)
+{
+    enum { LIVE = 5000 };
+    rct_blocks *b = rct_blocks_new(&pages);
+    CHECK(b);
+    for (size_t i = 0; i < LIVE; i++)
+        CHECK(rct_blocks_put(b, addr_of(i), (uint32_t)i, 32) == 0);
+    size_t used = b->used;
+    const rct_block_entry *slots = b->slots;
+    for (int round = 0; round < 10; round++)
+        for (size_t i = 0; i < LIVE; i++) {
+            uint32_t s;
+            size_t n;
+            CHECK(rct_blocks_take(b, addr_of(i), &s, &n) && s == (uint32_t)i + (uint32_t)round &&
+                  n == 32);
+            CHECK(!rct_blocks_take(b, addr_of(i), &s, &n));
+            CHECK(rct_blocks_put(b, addr_of(i), (uint32_t)i + (uint32_t)round + 1, 32) == 0);
+        }
+    CHECK(b->used == used && b->slots == slots && rct_blocks_count(b) == LIVE);
+    check_block(b, addr_of(LIVE - 1), LIVE - 1 + 10, 32);
+    rct_blocks_free(b);
+    CHECK(pages_out == 0);
+}
+
 int main(void)
 {
     test_put_find_take();
     test_churn();
+    test_reuse();
     printf("test_blocks: ok\n");
     return 0;
 }

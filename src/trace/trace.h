@@ -225,15 +225,106 @@ RCT_HIDDEN size_t rct_stacks_bytes(const rct_stacks *s);
 /* ---- blocks.c: live traced blocks ---------------------------------------------
  * addr -> (stack, size), 12 bytes per entry, at most 3/4 of the entries in
  * use: 16 to 32 bytes per traced block.  Addresses must be 16-byte aligned
- * and below 2^48. */
-typedef struct rct_blocks rct_blocks;
+ * and below 2^48.  Put and take have fast paths, inline here (every traced
+ * allocation and free makes one: no call, and the caller's checks fold
+ * into theirs); the rest is out of line in blocks.c, which describes the
+ * table. */
+typedef struct rct_block_entry {
+    uint32_t key_lo;   /* addr >> 4, low 32 bits */
+    uint32_t key_hi;   /* addr >> 4, next 12 bits | size << 12 */
+    uint32_t stack;    /* RCT_NO_STACK: dead (taken out, address kept) */
+} rct_block_entry;
+#define RCT_BLOCK_KEY_BITS 44
+#define RCT_BLOCK_SIZE_BIG ((UINT32_C(1) << 20) - 1) /* the size is in the side table */
+
+typedef struct rct_blocks {
+    rct_pages pages;
+    rct_block_entry *slots;
+    size_t len;            /* live entries */
+    size_t used;           /* live and dead entries */
+    size_t room;           /* used at most this: 3/4 of the slots */
+    size_t mask;           /* slots - 1 (0 with no slots) */
+    unsigned shift;        /* 64 - log2(slots): a key's home is its hash's top bits */
+    rct_ptrmap big;        /* addr >> 4 -> size, for sizes of RCT_BLOCK_SIZE_BIG and up */
+    size_t self_bytes;
+} rct_blocks;
 RCT_HIDDEN rct_blocks *rct_blocks_new(const rct_pages *pages);
 RCT_HIDDEN void rct_blocks_free(rct_blocks *b);
+RCT_HIDDEN int rct_blocks_put_slow(rct_blocks *b, uint64_t key, uint32_t stack, size_t size);
+RCT_HIDDEN bool rct_blocks_take_slow(rct_blocks *b, uint64_t key, uint32_t *stack, size_t *size);
+
+/* The slot where key's probe starts (Fibonacci hashing: the product's
+   top bits, so consecutive blocks spread). */
+static inline size_t rct_blocks_home(const rct_blocks *b, uint64_t key)
+{
+    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> b->shift);
+}
+
+/* An entry's key and size as one word: key in the low 44 bits. */
+static inline uint64_t rct_block_word(const rct_block_entry *e)
+{
+    uint64_t w;
+    memcpy(&w, e, sizeof w);
+    return w;
+}
+
 /* Record (or replace) addr under stack (not RCT_NO_STACK); -1 when out of
-   memory (nothing changed). */
-RCT_HIDDEN int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size);
-/* Remove addr; false if it was not recorded. */
-RCT_HIDDEN bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size);
+   memory (nothing changed).  The fast path, with room in the table and a
+   small size (no slots: no room): the probe from the block's home to its
+   own dead entry (a block freed and handed out again) or to the empty
+   slot that ends the run.  A dead entry of another met on the way is left
+   to the remake (the slow path puts the block there). */
+static inline int rct_blocks_put(rct_blocks *b, uintptr_t addr, uint32_t stack, size_t size)
+{
+    uint64_t key = (uint64_t)addr >> 4;
+    if (__builtin_expect(b->used < b->room && size < RCT_BLOCK_SIZE_BIG &&
+                             key - 1 < (UINT64_C(1) << RCT_BLOCK_KEY_BITS) - 1 &&
+                             stack != RCT_NO_STACK, 1)) {
+        for (size_t i = rct_blocks_home(b, key);; i = (i + 1) & b->mask) {
+            rct_block_entry *e = &b->slots[i];
+            uint64_t w = rct_block_word(e);
+            bool own = (w & ((UINT64_C(1) << RCT_BLOCK_KEY_BITS) - 1)) == key;
+            if (own && e->stack != RCT_NO_STACK)
+                break; /* a live block's new size: the slow path's */
+            if (own || w == 0) {
+                b->used += w == 0;
+                b->len++;
+                w = key | (uint64_t)size << RCT_BLOCK_KEY_BITS;
+                memcpy(e, &w, sizeof w);
+                e->stack = stack;
+                return 0;
+            }
+        }
+    }
+    return rct_blocks_put_slow(b, key, stack, size);
+}
+
+/* Remove addr; false if it was not recorded.  The fast path: the probe
+   from its home to its live entry of a small size, or to the empty slot
+   that says it is not there. */
+static inline bool rct_blocks_take(rct_blocks *b, uintptr_t addr, uint32_t *stack, size_t *size)
+{
+    uint64_t key = (uint64_t)addr >> 4;
+    if (__builtin_expect(b->mask != 0 && key != 0, 1)) {
+        for (size_t i = rct_blocks_home(b, key);; i = (i + 1) & b->mask) {
+            rct_block_entry *e = &b->slots[i];
+            uint64_t w = rct_block_word(e);
+            if ((w & ((UINT64_C(1) << RCT_BLOCK_KEY_BITS) - 1)) == key) {
+                if (e->stack == RCT_NO_STACK || w >> RCT_BLOCK_KEY_BITS == RCT_BLOCK_SIZE_BIG)
+                    break; /* taken already, or a size in the side table */
+                *stack = e->stack;
+                *size = (size_t)(w >> RCT_BLOCK_KEY_BITS);
+                e->stack = RCT_NO_STACK;
+                b->len--;
+                return true;
+            }
+            if (w == 0)
+                return false;
+        }
+    }
+    return rct_blocks_take_slow(b, key, stack, size);
+}
+
 RCT_HIDDEN bool rct_blocks_find(const rct_blocks *b, uintptr_t addr, uint32_t *stack,
                                 size_t *size);
 typedef void (*rct_block_fn)(uintptr_t addr, uint32_t stack, size_t size, void *ctx);
