@@ -114,9 +114,15 @@ rci_typerec *rci_shared_rec(const rci_pool *p, const void *hd)
     return rci_arena_of(p)->heap->type_ids.items[rci_pool_type_ids(p)[shared_index(p, hd)] - 1];
 }
 
+/* t's entry in the heap's type cache. */
+static inline size_t type_cache_slot(const rc_type *t)
+{
+    return ((uintptr_t)t >> 4) & (RCI_TYPE_CACHE - 1);
+}
+
 rci_typerec *rci_typerec_get(rc_heap *h, const rc_type *t)
 {
-    size_t c = ((uintptr_t)t >> 4) & (RCI_TYPE_CACHE - 1);
+    size_t c = type_cache_slot(t);
     if (rci_likely(h->tcache[c].type == t))
         return h->tcache[c].rec;
     uintptr_t *known = rct_ptrmap_find(&h->types, (uintptr_t)t);
@@ -265,6 +271,14 @@ static RCI_COLD void *new_failed(rc_heap *h, rc_error err)
     return rci_fail_null(h, err);
 }
 
+/* rci_typerec_get with its cache probe inline: rc_new's hit costs no call
+   (gcc stopped inlining the whole function once it had three callers). */
+static inline rci_typerec *typerec_of(rc_heap *h, const rc_type *t)
+{
+    size_t c = type_cache_slot(t);
+    return rci_likely(h->tcache[c].type == t) ? h->tcache[c].rec : rci_typerec_get(h, t);
+}
+
 void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
 {
     size_t total;
@@ -272,7 +286,7 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t payload_bytes)
         return new_failed(h, RC_EOVERFLOW);
     if (rci_unlikely(h->gc.count[0] > h->gc.trigger))
         rci_gc_maybe(h);
-    rci_typerec *r = rci_typerec_get(h, t);
+    rci_typerec *r = typerec_of(h, t);
     if (!r)
         return new_failed(h, RC_ENOMEM);
     rc_head *hd = block_for(h, r, total);
